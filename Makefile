@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both install what is
+# missing (Debian packages), configure, build and run.
+BUILD      ?= build
+SANITIZE   ?= 0
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc)
+
+ifeq ($(SANITIZE),1)
+  BUILD := $(BUILD)-sanitize
+  CMAKE_FLAGS += -DDLC_SANITIZE=ON
+endif
+
+DLC := $(BUILD)/bin/dlc
+
+.PHONY: all deps configure build test demo bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: $(BUILD)/build.ninja
+
+build: deps configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@DLC=$(DLC) scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build build-sanitize

@@ -1,0 +1,288 @@
+#include "frontend/layers.h"
+
+#include <map>
+
+namespace dlc::frontend {
+
+using ir::Attrs;
+using ir::Shape;
+using ir::ValueId;
+
+ValueId LayerCtx::op(const std::string& op, std::vector<ValueId> operands, Attrs attrs,
+                     const std::string& suffix) {
+  std::string n = info.name + "." + (suffix.empty() ? op : suffix);
+  try {
+    return g.add(op, std::move(operands), std::move(attrs), n);
+  } catch (const Error& e) {
+    // A type rule rejected the layer: point at the layer in the file.
+    spec.fail("layer '{}' ({}): {}", info.name, info.type, e.what());
+  }
+}
+
+ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
+  ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
+                          std::move(init));
+  info.params.push_back(p);
+  return p;
+}
+
+void LayerCtx::fail_input(size_t i, const std::string& needs) const {
+  spec.fail("layer '{}' ({}) needs {}, but {} '{}' gives {}", info.name, info.type, needs,
+            g.value(inputs[i].value).kind == ir::ValueKind::input ? "input" : "layer",
+            inputs[i].layer, in_type(i).str());
+}
+
+static const std::vector<std::string> kInitKinds = {
+    "zeros", "ones", "constant", "normal", "truncated_normal", "uniform", "glorot_uniform",
+    "glorot_normal", "he_normal", "he_uniform", "lecun_normal"};
+
+ir::Initializer LayerCtx::initializer(const std::string& key, const std::string& dflt,
+                                      int64_t fan_in, int64_t fan_out) const {
+  ir::Initializer init;
+  init.kind = dflt;
+  init.fan_in = fan_in;
+  init.fan_out = fan_out;
+  auto r = spec.get(key);
+  if (!r) return init;
+  std::optional<JsonRef> kind_ref = *r;
+  if (r->is(json::Kind::Object)) {
+    r->expect_only({"type", "value", "stddev", "limit"}, "an initializer");
+    kind_ref = r->require("type");
+    for (const char* k : {"value", "stddev", "limit"})
+      if (auto v = r->get(k)) {
+        init.value = v->as_number();
+        init.has_value = true;
+        if (std::string(k) != "value" && init.value <= 0) v->fail("expected a positive number, {}", v->describe());
+      }
+  }
+  init.kind = kind_ref->as_string();
+  bool known = false;
+  for (auto& k : kInitKinds) known |= k == init.kind;
+  if (!known)
+    kind_ref->fail("unknown initializer '{}'{}", init.kind,
+                   did_you_mean(init.kind, kInitKinds).empty()
+                       ? "; known: " + join_names(kInitKinds)
+                       : did_you_mean(init.kind, kInitKinds));
+  if (init.kind == "constant" && !init.has_value) r->fail("a constant initializer needs 'value'");
+  return init;
+}
+
+ValueId LayerCtx::activation(ValueId x, const std::string& key) {
+  auto r = spec.get(key);
+  if (!r) {
+    info.activation = "";
+    return x;
+  }
+  return apply_activation(*this, x, *r);
+}
+
+namespace {
+
+// kernel_size, strides, pool_size: an integer or a pair.
+std::pair<int64_t, int64_t> read_pair(const JsonRef& spec, const std::string& key, int64_t dflt_a,
+                                      int64_t dflt_b) {
+  auto r = spec.get(key);
+  if (!r) return {dflt_a, dflt_b};
+  if (r->is(json::Kind::Number)) {
+    int64_t v = r->as_positive_int();
+    return {v, v};
+  }
+  if (!r->is(json::Kind::Array) || r->size() != 2)
+    r->fail("expected a positive integer or a pair of them, {}", r->describe());
+  return {r->at(0).as_positive_int(), r->at(1).as_positive_int()};
+}
+
+// TensorFlow's "same": output = ceil(n / s); the padding total is split with the extra
+// element at the end (bottom/right).
+std::pair<int64_t, int64_t> same_pads(int64_t n, int64_t f, int64_t s) {
+  int64_t out = (n + s - 1) / s;
+  int64_t total = std::max<int64_t>((out - 1) * s + f - n, 0);
+  return {total / 2, total - total / 2};
+}
+
+// padding: "valid", "same", an integer p, [ph, pw] or [top, bottom, left, right].
+std::vector<int64_t> read_pads(const LayerCtx& c, int64_t kh, int64_t kw, int64_t sh, int64_t sw) {
+  auto r = c.spec.get("padding");
+  if (!r) return {0, 0, 0, 0};
+  if (r->is(json::Kind::String)) {
+    std::string p = r->as_string();
+    if (p == "valid") return {0, 0, 0, 0};
+    if (p == "same") {
+      const Shape& x = c.in_type().shape;
+      auto [t, b] = same_pads(x[1], kh, sh);
+      auto [l, rr] = same_pads(x[2], kw, sw);
+      return {t, b, l, rr};
+    }
+    r->fail("unknown padding '{}'; use \"valid\", \"same\" or explicit amounts", p);
+  }
+  std::vector<int64_t> v = r->as_int_list();
+  for (auto p : v)
+    if (p < 0) r->fail("padding must not be negative, {}", r->describe());
+  if (v.size() == 1) return {v[0], v[0], v[0], v[0]};
+  if (v.size() == 2) return {v[0], v[0], v[1], v[1]};
+  if (v.size() == 4) return v;
+  r->fail("expected 1, 2 or 4 padding amounts, got {}", v.size());
+}
+
+void check_window_fits(LayerCtx& c, int64_t kh, int64_t kw, const std::vector<int64_t>& pads) {
+  const Shape& x = c.in_type().shape;
+  if (x[1] + pads[0] + pads[1] < kh || x[2] + pads[2] + pads[3] < kw)
+    c.spec.fail("layer '{}' ({}): window {}x{} does not fit the {}x{} input from '{}' (padding {},{},{},{})",
+                c.info.name, c.info.type, kh, kw, x[1], x[2], c.inputs[0].layer, pads[0], pads[1],
+                pads[2], pads[3]);
+}
+
+void need_rank(LayerCtx& c, int rank, const std::string& what) {
+  if (c.in_type().shape.rank() != rank) c.fail_input(0, what);
+}
+
+ValueId build_dense(LayerCtx& c) {
+  const Shape& xs = c.in_type().shape;
+  if (xs.rank() < 2) c.fail_input(0, "an input of rank 2 or more [batch, ..., features]");
+  if (!ir::is_float(c.in_type().dtype)) c.fail_input(0, "a float input");
+  int64_t units = c.spec.require("units").as_positive_int();
+  int64_t in = xs[xs.rank() - 1];
+  ValueId x = c.in();
+  // Higher-rank inputs: the dense layer acts on the last axis of every position.
+  if (xs.rank() > 2) x = c.op("reshape", {x}, {{"shape", std::vector<int64_t>{xs.numel() / in, in}}}, "to_rows");
+  ValueId w = c.param("kernel", {in, units}, c.initializer("kernel_initializer", "glorot_uniform", in, units));
+  ValueId y = c.op("matmul", {x, w});
+  if (c.spec.get_bool("use_bias", true))
+    y = c.op("bias_add", {y, c.param("bias", {units}, c.initializer("bias_initializer", "zeros", in, units))});
+  if (xs.rank() > 2) {
+    std::vector<int64_t> out = xs.dims;
+    out.back() = units;
+    y = c.op("reshape", {y}, {{"shape", out}}, "from_rows");
+  }
+  return c.activation(y);
+}
+
+ValueId build_conv2d(LayerCtx& c) {
+  need_rank(c, 4, "a 4-D input [batch, height, width, channels]");
+  int64_t filters = c.spec.require("filters").as_positive_int();
+  c.spec.require("kernel_size");
+  auto [kh, kw] = read_pair(c.spec, "kernel_size", 0, 0);
+  auto [sh, sw] = read_pair(c.spec, "strides", 1, 1);
+  auto pads = read_pads(c, kh, kw, sh, sw);
+  check_window_fits(c, kh, kw, pads);
+  int64_t cin = c.in_type().shape[3];
+  int64_t fan_in = kh * kw * cin, fan_out = kh * kw * filters;
+  ValueId w = c.param("kernel", {kh, kw, cin, filters},
+                      c.initializer("kernel_initializer", "glorot_uniform", fan_in, fan_out));
+  ValueId y = c.op("conv2d", {c.in(), w}, {{"strides", std::vector<int64_t>{sh, sw}}, {"pads", pads}});
+  if (c.spec.get_bool("use_bias", true))
+    y = c.op("bias_add", {y, c.param("bias", {filters}, c.initializer("bias_initializer", "zeros", fan_in, fan_out))});
+  return c.activation(y);
+}
+
+LayerDef pool_layer(const std::string& type, const std::string& op) {
+  return {type, {"pool_size", "strides", "padding"}, 1, 1, [op](LayerCtx& c) {
+            need_rank(c, 4, "a 4-D input [batch, height, width, channels]");
+            auto [kh, kw] = read_pair(c.spec, "pool_size", 2, 2);
+            auto [sh, sw] = read_pair(c.spec, "strides", kh, kw);
+            auto pads = read_pads(c, kh, kw, sh, sw);
+            check_window_fits(c, kh, kw, pads);
+            return c.op(op, {c.in()},
+                        {{"window", std::vector<int64_t>{kh, kw}},
+                         {"strides", std::vector<int64_t>{sh, sw}},
+                         {"pads", pads}});
+          }};
+}
+
+ValueId build_reshape(LayerCtx& c) {
+  auto r = c.spec.require("target_shape");
+  std::vector<int64_t> target = r.as_int_list();
+  int64_t n = c.in_type().shape[0], per_sample = c.in_type().shape.numel() / n;
+  int64_t known = 1, infer_at = -1;
+  for (size_t i = 0; i < target.size(); i++) {
+    if (target[i] == -1 && infer_at < 0) infer_at = int64_t(i);
+    else if (target[i] <= 0) r.fail("extents must be positive (one may be -1), {}", r.describe());
+    else known *= target[i];
+  }
+  if (infer_at >= 0 && per_sample % known == 0) target[size_t(infer_at)] = per_sample / known;
+  Shape t(target);
+  if (infer_at >= 0 ? per_sample % known != 0 : t.numel() != per_sample)
+    c.fail_input(0, fmt::format("an input with {} elements per sample to reshape to {}",
+                                infer_at >= 0 ? fmt::format("a multiple of {}", known) : std::to_string(t.numel()),
+                                r.describe().substr(4)));
+  std::vector<int64_t> full = {n};
+  full.insert(full.end(), target.begin(), target.end());
+  return c.op("reshape", {c.in()}, {{"shape", full}});
+}
+
+ValueId build_merge_add(LayerCtx& c) {
+  ValueId acc = c.in(0);
+  for (size_t i = 1; i < c.inputs.size(); i++) {
+    if (c.in_type(i) != c.in_type(0))
+      c.spec.fail("layer '{}' (add) needs inputs of one shape, but '{}' gives {} and '{}' gives {}",
+                  c.info.name, c.inputs[0].layer, c.in_type(0).str(), c.inputs[i].layer,
+                  c.in_type(i).str());
+    acc = c.op("add", {acc, c.in(i)}, {}, i == 1 ? "add" : fmt::format("add{}", i));
+  }
+  return c.activation(acc);
+}
+
+ValueId build_concat(LayerCtx& c) {
+  auto ar = c.spec.get("axis");
+  int64_t axis = ar ? ar->as_int() : -1;
+  int rank = c.in_type(0).shape.rank();
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 1 || a >= rank) (ar ? *ar : c.spec).fail("axis {} must name a non-batch axis of rank-{} inputs", axis, rank);
+  for (size_t i = 1; i < c.inputs.size(); i++) {
+    bool ok = c.in_type(i).shape.rank() == rank;
+    for (int d = 0; ok && d < rank; d++) ok = d == a || c.in_type(i).shape[d] == c.in_type(0).shape[d];
+    if (!ok)
+      c.spec.fail("layer '{}' (concat) cannot join '{}' {} and '{}' {} along axis {}", c.info.name,
+                  c.inputs[0].layer, c.in_type(0).str(), c.inputs[i].layer, c.in_type(i).str(), axis);
+  }
+  std::vector<ValueId> ops;
+  for (auto& p : c.inputs) ops.push_back(p.value);
+  return c.op("concat", ops, {{"axis", a}});
+}
+
+const std::vector<LayerDef>& layer_table() {
+  static const std::vector<LayerDef> t = {
+      {"dense", {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}, 1, 1, build_dense},
+      {"conv2d",
+       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
+        "bias_initializer"},
+       1, 1, build_conv2d},
+      pool_layer("max_pool2d", "max_pool2d"),
+      pool_layer("avg_pool2d", "avg_pool2d"),
+      {"flatten", {}, 1, 1, [](LayerCtx& c) {
+         if (c.in_type().shape.rank() < 2) c.fail_input(0, "an input with a batch axis");
+         return c.op("flatten", {c.in()});
+       }},
+      {"reshape", {"target_shape"}, 1, 1, build_reshape},
+      {"dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
+         auto r = c.spec.require("rate");
+         double rate = r.as_number();
+         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
+         // Each dropout node draws from its own stream: the index of the node in the graph.
+         return c.op("dropout", {c.in()}, {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}});
+       }},
+      {"activation", {"activation"}, 1, 1, [](LayerCtx& c) {
+         c.spec.require("activation");
+         return c.activation(c.in());
+       }},
+      {"add", {"activation"}, 2, -1, build_merge_add},
+      {"concat", {"axis"}, 2, -1, build_concat},
+  };
+  return t;
+}
+
+} // namespace
+
+const LayerDef* find_layer(const std::string& type) {
+  for (auto& d : layer_table())
+    if (d.type == type) return &d;
+  return nullptr;
+}
+
+std::vector<std::string> layer_types() {
+  std::vector<std::string> n;
+  for (auto& d : layer_table()) n.push_back(d.type);
+  return n;
+}
+
+} // namespace dlc::frontend

@@ -1,0 +1,54 @@
+// Layer builders: each layer type of the model format expands into IR ops here.
+#pragma once
+
+#include "frontend/json_reader.h"
+#include "frontend/model.h"
+
+#include <functional>
+
+namespace dlc::frontend {
+
+// A value a layer reads, with the name of the layer (or model input) that made it.
+struct Producer {
+  ir::ValueId value;
+  std::string layer;
+};
+
+struct LayerCtx {
+  ir::Graph& g;
+  const JsonRef& spec;
+  LayerInfo& info;
+  std::vector<Producer> inputs;
+
+  const ir::TensorType& in_type(size_t i = 0) const { return g.type(inputs[i].value); }
+  ir::ValueId in(size_t i = 0) const { return inputs[i].value; }
+
+  // Adds a node named "<layer>.<suffix>".
+  ir::ValueId op(const std::string& op, std::vector<ir::ValueId> operands, ir::Attrs attrs = {},
+                 const std::string& suffix = "");
+  // Adds a parameter "<layer>.<suffix>" and records it on the layer.
+  ir::ValueId param(const std::string& suffix, ir::Shape shape, ir::Initializer init);
+  // Reads an initializer member (string or object) with a default kind.
+  ir::Initializer initializer(const std::string& key, const std::string& dflt, int64_t fan_in,
+                              int64_t fan_out) const;
+  // Applies the activation named by member `key` (absent: linear).
+  ir::ValueId activation(ir::ValueId x, const std::string& key = "activation");
+
+  // "layer 'conv2d_1' (conv2d) needs ..., but layer 'dense_1' gives f32[1,500]"
+  [[noreturn]] void fail_input(size_t i, const std::string& needs) const;
+};
+
+struct LayerDef {
+  std::string type;
+  std::vector<std::string> keys; // members besides type, name, inputs
+  int min_inputs = 1;
+  int max_inputs = 1; // -1: any
+  std::function<ir::ValueId(LayerCtx&)> build;
+};
+
+const LayerDef* find_layer(const std::string& type);
+
+// Applies an activation given as a JSON value (string or object) to x.
+ir::ValueId apply_activation(LayerCtx& ctx, ir::ValueId x, const JsonRef& spec);
+
+} // namespace dlc::frontend

@@ -1,0 +1,181 @@
+// The training sections of a model file: loss, optimizer (with regularisers and the
+// learning-rate schedule), batch size, epochs, metrics. Parsed and validated here; the
+// training graph is built from them by passes/.
+#include "frontend/json_reader.h"
+#include "frontend/model.h"
+
+namespace dlc::frontend {
+
+namespace {
+
+struct OptimizerDef {
+  std::string type;
+  std::vector<std::pair<std::string, double>> defaults; // the original papers' defaults
+};
+
+const std::vector<OptimizerDef>& optimizer_table() {
+  static const std::vector<OptimizerDef> t = {
+      {"sgd", {{"lr", 0.01}}},
+      {"momentum", {{"lr", 0.01}, {"momentum", 0.9}}},
+      {"nesterov", {{"lr", 0.01}, {"momentum", 0.9}}},
+      {"adagrad", {{"lr", 0.01}, {"epsilon", 1e-10}, {"initial_accumulator", 0.0}}},
+      {"rmsprop", {{"lr", 0.001}, {"rho", 0.9}, {"epsilon", 1e-8}}},
+      {"adadelta", {{"lr", 1.0}, {"rho", 0.95}, {"epsilon", 1e-6}}},
+      {"adam", {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}}},
+      {"nadam", {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}}},
+  };
+  return t;
+}
+
+const std::vector<std::string> kLosses = {"mse", "categorical_crossentropy",
+                                          "sparse_categorical_crossentropy", "binary_crossentropy"};
+
+std::string canonical_loss(const std::string& s) {
+  if (s == "mean_squared_error") return "mse";
+  return s;
+}
+
+void fail_unknown(const JsonRef& r, const std::string& what, const std::string& name,
+                  const std::vector<std::string>& known) {
+  std::string hint = did_you_mean(name, known);
+  r.fail("unknown {} '{}'{}", what, name, hint.empty() ? "; known: " + join_names(known) : hint);
+}
+
+double positive(const JsonRef& r) {
+  double v = r.as_number();
+  if (!(v > 0)) r.fail("expected a positive number, {}", r.describe());
+  return v;
+}
+
+double non_negative(const JsonRef& r) {
+  double v = r.as_number();
+  if (!(v >= 0)) r.fail("expected a number >= 0, {}", r.describe());
+  return v;
+}
+
+double in_unit_interval(const JsonRef& r) {
+  double v = r.as_number();
+  if (!(v >= 0 && v < 1)) r.fail("expected a number in [0, 1), {}", r.describe());
+  return v;
+}
+
+ScheduleSpec parse_schedule(const JsonRef& r) {
+  ScheduleSpec s;
+  std::optional<JsonRef> type_ref = r;
+  if (r.is(json::Kind::Object)) {
+    type_ref = r.require("type");
+    r.expect_only({"type", "step_size", "gamma", "unit"}, "a learning-rate schedule");
+  }
+  s.type = type_ref->as_string();
+  const std::vector<std::string> known = {"constant", "inverse_sqrt", "step", "exponential"};
+  bool ok = false;
+  for (auto& k : known) ok |= k == s.type;
+  if (!ok) fail_unknown(*type_ref, "learning-rate schedule", s.type, known);
+  if (!r.is(json::Kind::Object)) return s;
+  if (auto v = r.get("step_size")) s.step_size = double(v->as_positive_int());
+  if (auto v = r.get("gamma")) {
+    s.gamma = positive(*v);
+    if (s.gamma > 1) v->fail("expected a decay factor in (0, 1], {}", v->describe());
+  }
+  if (auto v = r.get("unit")) {
+    s.unit = v->as_string();
+    if (s.unit != "epoch" && s.unit != "step") v->fail("expected \"epoch\" or \"step\", {}", v->describe());
+  }
+  return s;
+}
+
+OptimizerSpec parse_optimizer(const JsonRef& r) {
+  OptimizerSpec o;
+  std::optional<JsonRef> type_ref = r;
+  if (r.is(json::Kind::Object)) type_ref = r.require("type");
+  o.type = type_ref->as_string();
+  const OptimizerDef* def = nullptr;
+  for (auto& d : optimizer_table())
+    if (d.type == o.type) def = &d;
+  if (!def) fail_unknown(*type_ref, "optimizer", o.type, optimizer_names());
+  for (auto& [k, v] : def->defaults) o.hyper[k] = v;
+  if (!r.is(json::Kind::Object)) return o;
+
+  std::vector<std::string> keys = {"type", "learning_rate", "weight_decay", "weight_decay_mode",
+                                   "clip_norm", "clip_value", "schedule"};
+  for (auto& [k, v] : def->defaults) keys.push_back(k);
+  r.expect_only(keys, "optimizer '" + o.type + "'");
+  for (auto& [k, v] : def->defaults) {
+    auto m = r.get(k);
+    if (k == "lr" && !m) m = r.get("learning_rate");
+    if (!m) continue;
+    if (k == "lr" || k == "epsilon") o.hyper[k] = positive(*m);
+    else if (k == "initial_accumulator") o.hyper[k] = non_negative(*m);
+    else o.hyper[k] = in_unit_interval(*m); // momentum, rho, beta1, beta2
+  }
+  if (auto m = r.get("weight_decay")) o.weight_decay = non_negative(*m);
+  if (auto m = r.get("weight_decay_mode")) {
+    std::string mode = m->as_string();
+    if (mode != "coupled" && mode != "decoupled")
+      m->fail("expected \"coupled\" or \"decoupled\", {}", m->describe());
+    o.decoupled_weight_decay = mode == "decoupled";
+  }
+  if (auto m = r.get("clip_norm")) o.clip_norm = positive(*m);
+  if (auto m = r.get("clip_value")) o.clip_value = positive(*m);
+  if (auto m = r.get("schedule")) o.schedule = parse_schedule(*m);
+  return o;
+}
+
+} // namespace
+
+std::vector<std::string> loss_names() { return kLosses; }
+
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> n;
+  for (auto& d : optimizer_table()) n.push_back(d.type);
+  return n;
+}
+
+// Reads loss, optimizer, batch_size, epochs and metrics from the model's root object.
+TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::string>& outputs) {
+  TrainingSpec t;
+  if (auto r = root.get("loss")) {
+    std::optional<JsonRef> type_ref = *r;
+    if (r->is(json::Kind::Object)) {
+      r->expect_only({"type", "output"}, "a loss");
+      type_ref = r->require("type");
+      if (auto o = r->get("output")) {
+        t.loss.output = o->as_string();
+        bool found = false;
+        for (auto& n : outputs) found |= n == t.loss.output;
+        if (!found) fail_unknown(*o, "output", t.loss.output, outputs);
+      }
+    }
+    t.loss.type = canonical_loss(type_ref->as_string());
+    bool ok = false;
+    for (auto& k : kLosses) ok |= k == t.loss.type;
+    if (!ok) fail_unknown(*type_ref, "loss", t.loss.type, kLosses);
+    if (t.loss.output.empty()) t.loss.output = outputs.front();
+    t.has_loss = true;
+  }
+  if (auto r = root.get("optimizer")) t.optimizer = parse_optimizer(*r);
+  if (auto r = root.get("batch_size")) t.batch_size = r->as_positive_int();
+  if (auto r = root.get("epochs")) t.epochs = r->as_positive_int();
+  if (auto r = root.get("metrics")) {
+    r->expect(json::Kind::Array);
+    const std::vector<std::string> known = {"accuracy", "loss", "top_k_accuracy"};
+    for (size_t i = 0; i < r->size(); i++) {
+      JsonRef m = r->at(i);
+      std::string name;
+      if (m.is(json::Kind::Object)) {
+        m.expect_only({"type", "k"}, "a metric");
+        name = m.require("type").as_string();
+        if (auto k = m.get("k")) t.top_k = k->as_positive_int();
+      } else {
+        name = m.as_string();
+      }
+      bool ok = false;
+      for (auto& k : known) ok |= k == name;
+      if (!ok) fail_unknown(m, "metric", name, known);
+      t.metrics.push_back(name);
+    }
+  }
+  return t;
+}
+
+} // namespace dlc::frontend

@@ -1,0 +1,35 @@
+// The one error type of the dlc library. It carries a location (a file with line and
+// column, a JSON path, a node name — whatever points the user at the cause); the CLI
+// prints what() on one line and exits 1.
+#pragma once
+
+#include <fmt/format.h>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dlc {
+
+class Error : public std::runtime_error {
+public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Throws an Error whose text is `location: message` (no prefix when location is empty).
+template <typename... Args>
+[[noreturn]] void fail_at(const std::string& location, fmt::format_string<Args...> f,
+                          Args&&... args) {
+  std::string msg = fmt::format(f, std::forward<Args>(args)...);
+  throw Error(location.empty() ? msg : location + ": " + msg);
+}
+
+// Closest candidate by edit distance, for "did you mean ...?" hints; empty if none is close.
+std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);
+
+// ", did you mean 'x'?" or "" — convenient to append to a message.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// "a, b, c" — for listing the names a user may choose from.
+std::string join_names(const std::vector<std::string>& names);
+
+} // namespace dlc

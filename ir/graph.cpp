@@ -1,0 +1,133 @@
+#include "ir/graph.h"
+
+#include <fmt/format.h>
+
+namespace dlc::ir {
+
+const char* value_kind_name(ValueKind k) {
+  switch (k) {
+  case ValueKind::input: return "input";
+  case ValueKind::param: return "param";
+  case ValueKind::constant: return "const";
+  case ValueKind::state: return "state";
+  case ValueKind::result: return "result";
+  }
+  return "?";
+}
+
+std::string Initializer::str() const {
+  if (kind == "constant" || has_value) return fmt::format("{}({:g})", kind, value);
+  return kind;
+}
+
+std::string Graph::unique_name(const std::string& base) const {
+  std::string b = base.empty() ? "v" : base;
+  if (!by_name_.count(b)) return b;
+  for (int i = 1;; i++) {
+    std::string n = fmt::format("{}.{}", b, i);
+    if (!by_name_.count(n)) return n;
+  }
+}
+
+ValueId Graph::new_value(const std::string& name, TensorType type, ValueKind kind) {
+  Value v;
+  v.id = ValueId(values_.size());
+  v.name = unique_name(name);
+  v.type = std::move(type);
+  v.kind = kind;
+  by_name_[v.name] = v.id;
+  values_.push_back(std::move(v));
+  return values_.back().id;
+}
+
+ValueId Graph::add_input(const std::string& name, TensorType type) {
+  ValueId id = new_value(name, std::move(type), ValueKind::input);
+  inputs_.push_back(id);
+  return id;
+}
+
+ValueId Graph::add_param(const std::string& name, TensorType type, Initializer init,
+                         bool trainable) {
+  ValueId id = new_value(name, std::move(type), ValueKind::param);
+  values_[size_t(id)].init = std::move(init);
+  values_[size_t(id)].trainable = trainable;
+  params_.push_back(id);
+  return id;
+}
+
+ValueId Graph::add_state(const std::string& name, TensorType type, Initializer init) {
+  ValueId id = new_value(name, std::move(type), ValueKind::state);
+  values_[size_t(id)].init = std::move(init);
+  states_.push_back(id);
+  return id;
+}
+
+ValueId Graph::add_constant(const std::string& name, TensorType type, std::vector<float> data) {
+  if (int64_t(data.size()) != type.shape.numel())
+    throw Error(fmt::format("constant '{}': {} values for type {}", name, data.size(), type.str()));
+  ValueId id = new_value(name, std::move(type), ValueKind::constant);
+  values_[size_t(id)].data = std::move(data);
+  constants_.push_back(id);
+  return id;
+}
+
+std::vector<ValueId> Graph::add_node(const std::string& op, std::vector<ValueId> operands,
+                                     Attrs attrs, const std::string& node_name) {
+  const OpDef& def = get_op(op);
+  std::vector<TensorType> in;
+  for (ValueId v : operands) {
+    if (v < 0 || size_t(v) >= values_.size())
+      throw Error(fmt::format("node '{}' ({}): operand %{} is not defined", node_name, op, v));
+    in.push_back(values_[size_t(v)].type);
+  }
+  std::string nname = node_name.empty() ? op : node_name;
+  std::vector<TensorType> out = infer_types(def, nname, in, attrs);
+  Node n;
+  n.op = &def;
+  n.name = nname;
+  n.operands = std::move(operands);
+  n.attrs = std::move(attrs);
+  int node_index = int(nodes_.size());
+  for (size_t i = 0; i < out.size(); i++) {
+    ValueId r = new_value(out.size() == 1 ? nname : fmt::format("{}#{}", nname, i), out[i],
+                          ValueKind::result);
+    values_[size_t(r)].node = node_index;
+    values_[size_t(r)].result_index = int(i);
+    n.results.push_back(r);
+  }
+  nodes_.push_back(std::move(n));
+  return nodes_.back().results;
+}
+
+ValueId Graph::add(const std::string& op, std::vector<ValueId> operands, Attrs attrs,
+                   const std::string& node_name) {
+  auto r = add_node(op, std::move(operands), std::move(attrs), node_name);
+  if (r.size() != 1) throw Error(fmt::format("op {} has {} results, not one", op, r.size()));
+  return r[0];
+}
+
+void Graph::add_output(const std::string& name, ValueId v) { outputs_.push_back({name, v}); }
+
+void Graph::add_update(ValueId target, ValueId value) { updates_.push_back({target, value}); }
+
+ValueId Graph::find(const std::string& value_name) const {
+  auto it = by_name_.find(value_name);
+  return it == by_name_.end() ? kNoValue : it->second;
+}
+
+int64_t Graph::param_count(bool trainable_only) const {
+  int64_t n = 0;
+  for (ValueId p : params_)
+    if (!trainable_only || values_[size_t(p)].trainable) n += values_[size_t(p)].type.shape.numel();
+  return n;
+}
+
+void Graph::rename(ValueId id, const std::string& name) {
+  Value& v = values_[size_t(id)];
+  if (v.name == name) return;
+  by_name_.erase(v.name);
+  v.name = unique_name(name);
+  by_name_[v.name] = id;
+}
+
+} // namespace dlc::ir

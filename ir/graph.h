@@ -1,0 +1,115 @@
+// The typed SSA graph: values defined once (graph inputs, parameters, constants,
+// persistent state, node results) and nodes in topological order.
+#pragma once
+
+#include "ir/attrs.h"
+#include "ir/op.h"
+#include "ir/types.h"
+
+#include <memory>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+namespace dlc::ir {
+
+using ValueId = int;
+constexpr ValueId kNoValue = -1;
+
+enum class ValueKind { input, param, constant, state, result };
+const char* value_kind_name(ValueKind k);
+
+// How a parameter (or optimizer state) starts. `fan_in`/`fan_out` are filled by the
+// layer that owns the parameter; see docs/model-format.md for each layer's default.
+struct Initializer {
+  std::string kind = "zeros"; // zeros, ones, constant, normal, truncated_normal, uniform,
+                              // glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal
+  double value = 0;           // constant value, or stddev / limit when given explicitly
+  bool has_value = false;
+  int64_t fan_in = 1;
+  int64_t fan_out = 1;
+  std::string str() const;
+};
+
+struct Value {
+  ValueId id = kNoValue;
+  std::string name; // unique within the graph; printed as %name
+  TensorType type;
+  ValueKind kind = ValueKind::result;
+  int node = -1;         // producing node for results
+  int result_index = 0;  // which result of that node
+  bool trainable = true; // params only
+  Initializer init;      // params and state
+  std::vector<float> data; // constants (f32, or integers stored exactly as floats)
+};
+
+struct Node {
+  const OpDef* op = nullptr;
+  std::string name; // the layer (or pass) that made it, for messages: "dense_1"
+  std::vector<ValueId> operands;
+  std::vector<ValueId> results;
+  Attrs attrs;
+};
+
+class Graph {
+public:
+  std::string name = "model";
+
+  ValueId add_input(const std::string& name, TensorType type);
+  ValueId add_param(const std::string& name, TensorType type, Initializer init,
+                    bool trainable = true);
+  ValueId add_state(const std::string& name, TensorType type, Initializer init);
+  ValueId add_constant(const std::string& name, TensorType type, std::vector<float> data);
+
+  // Adds a node after inferring its result types; throws dlc::Error naming the node.
+  std::vector<ValueId> add_node(const std::string& op, std::vector<ValueId> operands,
+                                Attrs attrs = {}, const std::string& node_name = "");
+  // Single-result shortcut.
+  ValueId add(const std::string& op, std::vector<ValueId> operands, Attrs attrs = {},
+              const std::string& node_name = "");
+
+  void add_output(const std::string& name, ValueId v);
+  // A training graph's update: persistent `target` (param or state) takes `value` after a step.
+  void add_update(ValueId target, ValueId value);
+
+  const Value& value(ValueId id) const { return values_[size_t(id)]; }
+  Value& value(ValueId id) { return values_[size_t(id)]; }
+  const TensorType& type(ValueId id) const { return values_[size_t(id)].type; }
+  const std::vector<Value>& values() const { return values_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const Node& node(int i) const { return nodes_[size_t(i)]; }
+
+  const std::vector<ValueId>& inputs() const { return inputs_; }
+  const std::vector<ValueId>& params() const { return params_; }
+  const std::vector<ValueId>& states() const { return states_; }
+  const std::vector<ValueId>& constants() const { return constants_; }
+  struct Output {
+    std::string name;
+    ValueId value;
+  };
+  const std::vector<Output>& outputs() const { return outputs_; }
+  struct Update {
+    ValueId target;
+    ValueId value;
+  };
+  const std::vector<Update>& updates() const { return updates_; }
+
+  ValueId find(const std::string& value_name) const; // kNoValue when absent
+  int64_t param_count(bool trainable_only = false) const;
+
+  // Renames a value, keeping names unique (a suffix is added on collision).
+  void rename(ValueId id, const std::string& name);
+
+private:
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+  std::vector<ValueId> inputs_, params_, states_, constants_;
+  std::vector<Output> outputs_;
+  std::vector<Update> updates_;
+  std::unordered_map<std::string, ValueId> by_name_;
+
+  ValueId new_value(const std::string& name, TensorType type, ValueKind kind);
+  std::string unique_name(const std::string& base) const;
+};
+
+} // namespace dlc::ir

@@ -1,0 +1,14 @@
+#include "ir/interp/eval_common.h"
+
+namespace dlc::ir {
+
+void register_all_evals() {
+  interp::register_elementwise_evals();
+  interp::register_linalg_evals();
+  interp::register_window_evals();
+  interp::register_shape_evals();
+  interp::register_reduction_evals();
+  interp::register_loss_evals();
+}
+
+} // namespace dlc::ir

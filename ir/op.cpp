@@ -1,0 +1,99 @@
+#include "ir/op.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace dlc::ir {
+
+void register_all_op_families(); // ir/ops/registry.cpp
+
+namespace {
+std::map<std::string, OpDef>& table() {
+  static std::map<std::string, OpDef> t;
+  return t;
+}
+void ensure_registered() {
+  static std::once_flag once;
+  std::call_once(once, [] { register_all_op_families(); });
+}
+} // namespace
+
+void register_op(OpDef def) {
+  std::string n = def.name;
+  table().emplace(std::move(n), std::move(def));
+}
+
+const OpDef* find_op(const std::string& name) {
+  ensure_registered();
+  auto it = table().find(name);
+  return it == table().end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> op_names() {
+  ensure_registered();
+  std::vector<std::string> names;
+  for (auto& [k, v] : table()) names.push_back(k);
+  return names;
+}
+
+const OpDef& get_op(const std::string& name) {
+  if (const OpDef* d = find_op(name)) return *d;
+  throw Error(fmt::format("unknown op '{}'{}", name, did_you_mean(name, op_names())));
+}
+
+void InferContext::expect_float(int i) const {
+  if (!is_float(in[size_t(i)].dtype))
+    fail("operand {} must be a float tensor, got {}", i, in[size_t(i)].str());
+}
+void InferContext::expect_rank(int i, int rank) const {
+  if (in[size_t(i)].shape.rank() != rank)
+    fail("operand {} must have rank {}, got {}", i, rank, in[size_t(i)].str());
+}
+void InferContext::expect_min_rank(int i, int rank) const {
+  if (in[size_t(i)].shape.rank() < rank)
+    fail("operand {} must have rank at least {}, got {}", i, rank, in[size_t(i)].str());
+}
+
+std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,
+                                    const std::vector<TensorType>& in, const Attrs& attrs) {
+  InferContext ctx{op.name, node, in, attrs};
+  int n = int(in.size());
+  if (n < op.min_operands || (op.max_operands >= 0 && n > op.max_operands)) {
+    if (op.min_operands == op.max_operands) ctx.fail("expects {} operands, got {}", op.min_operands, n);
+    ctx.fail("expects {} to {} operands, got {}", op.min_operands,
+             op.max_operands < 0 ? std::string("any") : std::to_string(op.max_operands), n);
+  }
+  for (auto& spec : op.attrs) {
+    if (!attrs.has(spec.name)) {
+      if (spec.required) ctx.fail("missing attribute '{}'", spec.name);
+      continue;
+    }
+    AttrKind k = attr_kind_of(attrs.all().at(spec.name));
+    bool ok = k == spec.kind || (spec.kind == AttrKind::Float && k == AttrKind::Int);
+    if (!ok)
+      ctx.fail("attribute '{}' should be {}, is {}", spec.name, attr_kind_name(spec.kind),
+               attr_kind_name(k));
+  }
+  for (auto& [name, v] : attrs.all()) {
+    bool known = false;
+    for (auto& spec : op.attrs) known |= spec.name == name;
+    if (!known) ctx.fail("unknown attribute '{}'", name);
+  }
+  return op.infer(ctx);
+}
+
+bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {
+  int r = std::max(a.rank(), b.rank());
+  std::vector<int64_t> d(size_t(r), 1);
+  for (int i = 0; i < r; i++) {
+    int64_t x = i < r - a.rank() ? 1 : a[i - (r - a.rank())];
+    int64_t y = i < r - b.rank() ? 1 : b[i - (r - b.rank())];
+    if (x != y && x != 1 && y != 1) return false;
+    d[size_t(i)] = std::max(x, y);
+  }
+  out = Shape(std::move(d));
+  return true;
+}
+
+} // namespace dlc::ir

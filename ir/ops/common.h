@@ -1,0 +1,38 @@
+// Shared pieces of the op-family files: small type-rule helpers.
+#pragma once
+
+#include "ir/op.h"
+
+namespace dlc::ir::ops {
+
+// The result has the type of operand i.
+inline InferFn same_as(int i) {
+  return [i](const InferContext& c) { return std::vector<TensorType>{c.in[size_t(i)]}; };
+}
+
+// A unary float op: result type = operand type.
+inline InferFn unary_float() {
+  return [](const InferContext& c) {
+    c.expect_float(0);
+    return std::vector<TensorType>{c.in[0]};
+  };
+}
+
+// Normalises a possibly negative axis against a rank; fails through the context.
+inline int normalize_axis(const InferContext& c, int64_t axis, int rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) c.fail("axis {} is out of range for rank {}", axis, rank);
+  return int(a);
+}
+
+inline TensorType f32(Shape s) { return TensorType{DType::f32, std::move(s)}; }
+inline TensorType scalar_f32() { return TensorType{DType::f32, Shape{}}; }
+
+void register_elementwise_ops();
+void register_linalg_ops();
+void register_window_ops();
+void register_shape_ops();
+void register_reduction_ops();
+void register_loss_ops();
+
+} // namespace dlc::ir::ops

@@ -1,0 +1,49 @@
+// matmul (2-D, with optional transposes for backpropagation) and transpose.
+#include "ir/ops/common.h"
+
+#include <algorithm>
+
+namespace dlc::ir::ops {
+
+void register_linalg_ops() {
+  // C[M,N] = op(A) · op(B), op(X) = Xᵀ when transpose_x is set.
+  register_op({"matmul", "C = op(A)·op(B)", 2, 2,
+               {{"transpose_a", AttrKind::Bool, false}, {"transpose_b", AttrKind::Bool, false}},
+               [](const InferContext& c) {
+                 c.expect_float(0);
+                 c.expect_float(1);
+                 c.expect_rank(0, 2);
+                 c.expect_rank(1, 2);
+                 bool ta = c.attrs.get_bool("transpose_a", false);
+                 bool tb = c.attrs.get_bool("transpose_b", false);
+                 const Shape& a = c.in[0].shape;
+                 const Shape& b = c.in[1].shape;
+                 int64_t m = ta ? a[1] : a[0], ka = ta ? a[0] : a[1];
+                 int64_t kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
+                 if (ka != kb)
+                   c.fail("inner dimensions differ: {}{} · {}{}", a.str(), ta ? "ᵀ" : "", b.str(),
+                          tb ? "ᵀ" : "");
+                 return std::vector<TensorType>{f32({m, n})};
+               },
+               OpClass::linalg});
+
+  register_op({"transpose", "permutes axes", 1, 1, {{"perm", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 auto& perm = c.attrs.get_ints("perm");
+                 const Shape& s = c.in[0].shape;
+                 if (int(perm.size()) != s.rank())
+                   c.fail("perm has {} entries for rank {}", perm.size(), s.rank());
+                 std::vector<bool> seen(perm.size());
+                 Shape out;
+                 for (int64_t p : perm) {
+                   if (p < 0 || p >= s.rank() || seen[size_t(p)])
+                     c.fail("perm must be a permutation of 0..{}", s.rank() - 1);
+                   seen[size_t(p)] = true;
+                   out.dims.push_back(s[int(p)]);
+                 }
+                 return std::vector<TensorType>{TensorType{c.in[0].dtype, out}};
+               },
+               OpClass::shape});
+}
+
+} // namespace dlc::ir::ops

@@ -1,0 +1,80 @@
+// Data-movement ops: flatten, reshape, concat, one_hot, maxout.
+#include "ir/ops/common.h"
+
+namespace dlc::ir::ops {
+
+void register_shape_ops() {
+  // [n, d1, d2, ...] -> [n, d1*d2*...]
+  register_op({"flatten", "keeps the first axis, merges the rest", 1, 1, {},
+               [](const InferContext& c) {
+                 c.expect_min_rank(0, 1);
+                 const Shape& s = c.in[0].shape;
+                 int64_t rest = s.numel() / s[0];
+                 return std::vector<TensorType>{TensorType{c.in[0].dtype, Shape{s[0], rest}}};
+               },
+               OpClass::shape});
+
+  register_op({"reshape", "same elements, new shape", 1, 1, {{"shape", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 Shape out(c.attrs.get_ints("shape"));
+                 for (auto d : out.dims)
+                   if (d <= 0) c.fail("shape {} has a non-positive extent", out.str());
+                 if (out.numel() != c.in[0].shape.numel())
+                   c.fail("cannot reshape {} ({} elements) to {} ({} elements)", c.in[0].str(),
+                          c.in[0].shape.numel(), out.str(), out.numel());
+                 return std::vector<TensorType>{TensorType{c.in[0].dtype, out}};
+               },
+               OpClass::shape});
+
+  register_op({"concat", "joins operands along an axis", 1, -1, {{"axis", AttrKind::Int}},
+               [](const InferContext& c) {
+                 const TensorType& t0 = c.in[0];
+                 int axis = normalize_axis(c, c.attrs.get_int("axis"), t0.shape.rank());
+                 Shape out = t0.shape;
+                 out[axis] = 0;
+                 for (size_t i = 0; i < c.in.size(); i++) {
+                   const TensorType& t = c.in[i];
+                   bool ok = t.dtype == t0.dtype && t.shape.rank() == t0.shape.rank();
+                   for (int d = 0; ok && d < t.shape.rank(); d++)
+                     ok = d == axis || t.shape[d] == t0.shape[d];
+                   if (!ok)
+                     c.fail("operand {} {} does not fit operand 0 {} along axis {}", i, t.str(),
+                            t0.str(), axis);
+                   out[axis] += t.shape[axis];
+                 }
+                 return std::vector<TensorType>{TensorType{t0.dtype, out}};
+               },
+               OpClass::shape});
+
+  // Integer indices [...] -> f32 [..., depth]; an index outside [0, depth) is an error
+  // at run time.
+  register_op({"one_hot", "1-of-N encoding of integer indices", 1, 1, {{"depth", AttrKind::Int}},
+               [](const InferContext& c) {
+                 if (!is_integer(c.in[0].dtype))
+                   c.fail("indices must be integers, got {}", c.in[0].str());
+                 int64_t depth = c.attrs.get_int("depth");
+                 if (depth <= 0) c.fail("depth must be positive, got {}", depth);
+                 Shape out = c.in[0].shape;
+                 out.dims.push_back(depth);
+                 return std::vector<TensorType>{f32(out)};
+               },
+               OpClass::shape});
+
+  // Maxout: the last axis C is split into C/k groups of k consecutive units; each output
+  // is the max of its group.
+  register_op({"maxout", "max over groups of k units (last axis)", 1, 1, {{"k", AttrKind::Int}},
+               [](const InferContext& c) {
+                 c.expect_float(0);
+                 c.expect_min_rank(0, 1);
+                 int64_t k = c.attrs.get_int("k");
+                 Shape out = c.in[0].shape;
+                 int64_t& last = out.dims.back();
+                 if (k <= 0 || last % k != 0)
+                   c.fail("group size {} must be positive and divide the last axis ({})", k, last);
+                 last /= k;
+                 return std::vector<TensorType>{f32(out)};
+               },
+               OpClass::reduction});
+}
+
+} // namespace dlc::ir::ops

@@ -1,0 +1,44 @@
+#include "ir/printer.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace dlc::ir {
+
+static std::string ref(const Graph& g, ValueId v) { return "%" + g.value(v).name; }
+
+std::string print_graph(const Graph& g) {
+  std::string out = fmt::format("graph {} {{\n", g.name);
+  for (ValueId v : g.inputs()) out += fmt::format("  input {}: {}\n", ref(g, v), g.type(v).str());
+  for (ValueId v : g.params()) {
+    const Value& p = g.value(v);
+    out += fmt::format("  param {}: {} = {}{}\n", ref(g, v), p.type.str(), p.init.str(),
+                       p.trainable ? "" : " frozen");
+  }
+  for (ValueId v : g.states())
+    out += fmt::format("  state {}: {} = {}\n", ref(g, v), g.type(v).str(), g.value(v).init.str());
+  for (ValueId v : g.constants()) {
+    const Value& c = g.value(v);
+    std::string data;
+    if (c.data.size() <= 8) data = fmt::format(" = [{}]", fmt::join(c.data, ", "));
+    out += fmt::format("  const {}: {}{}\n", ref(g, v), c.type.str(), data);
+  }
+  for (const Node& n : g.nodes()) {
+    std::vector<std::string> res, ops, types;
+    for (ValueId r : n.results) {
+      res.push_back(ref(g, r));
+      types.push_back(g.type(r).str());
+    }
+    for (ValueId o : n.operands) ops.push_back(ref(g, o));
+    std::string attrs = n.attrs.str();
+    out += fmt::format("  {} = {}({}){} : {}\n", fmt::join(res, ", "), n.op->name,
+                       fmt::join(ops, ", "), attrs.empty() ? "" : " " + attrs,
+                       fmt::join(types, ", "));
+  }
+  for (auto& u : g.updates()) out += fmt::format("  update {} <- {}\n", ref(g, u.target), ref(g, u.value));
+  for (auto& o : g.outputs()) out += fmt::format("  output {} = {}\n", o.name, ref(g, o.value));
+  out += "}\n";
+  return out;
+}
+
+} // namespace dlc::ir

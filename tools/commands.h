@@ -1,0 +1,13 @@
+// The dlc commands; each file cmd_*.cpp defines one or a few.
+#pragma once
+
+#include "tools/args.h"
+
+#include <vector>
+
+namespace dlc::tools {
+
+std::vector<Command> model_commands(); // check, summary, show (cmd_model.cpp)
+std::vector<Command> run_commands();   // predict (cmd_predict.cpp)
+
+} // namespace dlc::tools
