@@ -46,7 +46,7 @@ void save_weights(const std::string& path, const ir::Graph& g, const ir::Binding
     const ir::Value& v = g.value(id);
     auto it = values.find(v.name);
     if (it == values.end()) throw Error(fmt::format("no value for '{}' to save", v.name));
-    out[v.name] = dlc_rt::Array{v.type.shape.dims, it->second.data, "F32"};
+    out[v.name] = dlc_rt::Array{v.type.shape.dims, it->second.to_float(), "F32"};
   };
   for (ir::ValueId p : g.params()) put(p);
   if (with_state)
@@ -74,7 +74,7 @@ ir::Tensor input_from_npy(const std::string& path, const InputSpec& input) {
       if (v != float(int64_t(v)))
         throw Error(fmt::format("{}: input '{}' takes integers ({}), found {}", path, input.name,
                                 ir::dtype_name(input.dtype), v));
-  return ir::Tensor(ir::TensorType{input.dtype, ir::Shape(shape)}, std::move(a.data));
+  return ir::Tensor(ir::TensorType{input.dtype, ir::Shape(shape)}, a.data);
 }
 
 } // namespace dlc::frontend

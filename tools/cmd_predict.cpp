@@ -79,7 +79,7 @@ int run_predict(const Args& a) {
         size_t dot = path.rfind(".npy");
         p = (dot == std::string::npos ? path : path.substr(0, dot)) + "." + name + ".npy";
       }
-      frontend::write_file_atomic(p, dlc_rt::npy_bytes(dlc_rt::Array{t.shape().dims, t.data, "f32"}));
+      frontend::write_file_atomic(p, dlc_rt::npy_bytes(dlc_rt::Array{t.shape().dims, t.to_float(), "f32"}));
       std::fprintf(stderr, "wrote %s (%s)\n", p.c_str(), t.type.str().c_str());
     }
     return 0;

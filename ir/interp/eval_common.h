@@ -34,10 +34,10 @@ inline std::vector<int64_t> broadcast_map(const Shape& in, const Shape& out) {
 // Size of the last axis, and the number of rows before it.
 inline int64_t last_dim(const Shape& s) { return s.rank() ? s[s.rank() - 1] : 1; }
 
-// A label or index read from a float tensor, checked against [0, depth).
-inline int64_t checked_index(const Node& n, float v, int64_t depth, int64_t at) {
+// A label or index read from a tensor, checked against [0, depth).
+inline int64_t checked_index(const Node& n, double v, int64_t depth, int64_t at) {
   int64_t k = int64_t(v);
-  if (float(k) != v || k < 0 || k >= depth)
+  if (double(k) != v || k < 0 || k >= depth)
     throw Error(fmt::format("node '{}' ({}): index {} at position {} is outside [0, {})", n.name,
                             n.op->name, v, at, depth));
   return k;

@@ -10,7 +10,7 @@ static void unary(const std::string& name, std::function<double(double, const At
   register_eval(name, [f](const Node& n, const std::vector<const Tensor*>& in,
                           std::vector<Tensor>& out, const EvalContext&) {
     const Tensor& x = *in[0];
-    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = float(f(double(x[i]), n.attrs));
+    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = f(x[i], n.attrs);
   });
 }
 
@@ -21,7 +21,7 @@ static void binary(const std::string& name, std::function<double(double, double)
     auto ma = broadcast_map(in[0]->shape(), y.shape());
     auto mb = broadcast_map(in[1]->shape(), y.shape());
     for (int64_t i = 0; i < y.numel(); i++)
-      y[i] = float(f(double((*in[0])[ma[size_t(i)]]), double((*in[1])[mb[size_t(i)]])));
+      y[i] = f((*in[0])[ma[size_t(i)]], (*in[1])[mb[size_t(i)]]);
   });
 }
 
@@ -56,14 +56,14 @@ void register_elementwise_evals() {
                                std::vector<Tensor>& out, const EvalContext&) {
     const Tensor &x = *in[0], &b = *in[1];
     int64_t c = b.numel();
-    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = float(double(x[i]) + double(b[i % c]));
+    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = x[i] + b[i % c];
   });
   register_eval("prelu", [](const Node&, const std::vector<const Tensor*>& in,
                             std::vector<Tensor>& out, const EvalContext&) {
     const Tensor &x = *in[0], &s = *in[1];
     int64_t c = s.numel();
     for (int64_t i = 0; i < x.numel(); i++)
-      out[0][i] = x[i] > 0 ? x[i] : float(double(s[i % c]) * double(x[i]));
+      out[0][i] = x[i] > 0 ? x[i] : s[i % c] * x[i];
   });
   register_eval("dropout", [](const Node& n, const std::vector<const Tensor*>& in,
                               std::vector<Tensor>& out, const EvalContext& ctx) {
@@ -78,7 +78,7 @@ void register_elementwise_evals() {
     double keep_scale = 1.0 / (1.0 - rate);
     for (int64_t i = 0; i < x.numel(); i++) {
       bool keep = dlc_rt::rng_uniform(ctx.seed, stream, uint64_t(i)) >= float(rate);
-      out[0][i] = keep ? float(double(x[i]) * keep_scale) : 0.0f;
+      out[0][i] = keep ? x[i] * keep_scale : 0.0;
     }
   });
 }

@@ -19,7 +19,7 @@ void register_linalg_evals() {
           double bv = tb ? b[j * ldb + p] : b[p * ldb + j];
           acc += av * bv;
         }
-        out[0][i * nn + j] = float(acc);
+        out[0][i * nn + j] = acc;
       }
   });
 

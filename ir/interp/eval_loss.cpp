@@ -8,7 +8,7 @@ namespace dlc::ir::interp {
 namespace {
 
 // log(sum_c exp(z_c)) of one row, computed stably.
-double log_sum_exp(const float* z, int64_t c) {
+double log_sum_exp(const double* z, int64_t c) {
   double m = -std::numeric_limits<double>::infinity();
   for (int64_t k = 0; k < c; k++) m = std::max(m, double(z[k]));
   double s = 0;
@@ -21,7 +21,7 @@ using LossFn = std::function<double(const Node&, const Tensor& p, const Tensor& 
 void loss(const std::string& name, LossFn f) {
   register_eval(name, [f](const Node& n, const std::vector<const Tensor*>& in,
                           std::vector<Tensor>& out, const EvalContext&) {
-    out[0][0] = float(f(n, *in[0], *in[1]));
+    out[0][0] = f(n, *in[0], *in[1]);
   });
 }
 

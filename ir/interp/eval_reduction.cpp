@@ -43,7 +43,7 @@ void reduce(Reduce kind, const Node& n, const Tensor& x, Tensor& y) {
     }
   }
   for (int64_t i = 0; i < y.numel(); i++)
-    y[i] = float(kind == Reduce::mean ? sum[size_t(i)] / double(count) : sum[size_t(i)]);
+    y[i] = kind == Reduce::mean ? sum[size_t(i)] / double(count) : sum[size_t(i)];
 }
 
 // Applies f(row pointer, stride, length, out) over every line along `axis`.
@@ -63,7 +63,7 @@ void softmax_lines(const Node& n, const Tensor& x, Tensor& y, bool log) {
       for (int64_t k = 0; k < len; k++) z += std::exp(double(x[base + k * inner]) - m);
       for (int64_t k = 0; k < len; k++) {
         double v = double(x[base + k * inner]) - m;
-        y[base + k * inner] = float(log ? v - std::log(z) : std::exp(v) / z);
+        y[base + k * inner] = log ? v - std::log(z) : std::exp(v) / z;
       }
     }
 }

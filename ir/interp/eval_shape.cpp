@@ -36,7 +36,7 @@ void register_shape_evals() {
                              std::vector<Tensor>& out, const EvalContext&) {
     int64_t k = n.attrs.get_int("k");
     for (int64_t i = 0; i < out[0].numel(); i++) {
-      float m = (*in[0])[i * k];
+      double m = (*in[0])[i * k];
       for (int64_t j = 1; j < k; j++) m = std::max(m, (*in[0])[i * k + j]);
       out[0][i] = m;
     }

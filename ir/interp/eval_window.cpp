@@ -39,7 +39,7 @@ void register_window_evals() {
                          double(k[((i * g.kw + j) * g.c + c) * g.oc + f]);
               }
             }
-            y[((n * g.oh + oy) * g.ow + ox) * g.oc + f] = float(acc);
+            y[((n * g.oh + oy) * g.ow + ox) * g.oc + f] = acc;
           }
   });
 
@@ -68,7 +68,7 @@ void register_window_evals() {
                 }
               }
               y[((n * g.oh + oy) * g.ow + ox) * g.c + c] =
-                  float(is_max ? acc : acc / double(count));
+                  is_max ? acc : acc / double(count);
             }
     };
   };

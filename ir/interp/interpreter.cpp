@@ -43,6 +43,7 @@ std::vector<Tensor> evaluate(const Graph& g, const Bindings& bindings, const Eva
       throw Error(fmt::format("{} '{}' expects {}, got {}", value_kind_name(v.kind), v.name,
                               v.type.str(), it->second.type.str()));
     env[size_t(v.id)] = it->second;
+    if (ctx.precision == Precision::f32) env[size_t(v.id)].round_to_f32();
   }
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
@@ -54,6 +55,8 @@ std::vector<Tensor> evaluate(const Graph& g, const Bindings& bindings, const Eva
     out.clear();
     for (ValueId r : n.results) out.emplace_back(g.type(r));
     (*fn)(n, in, out, ctx);
+    if (ctx.precision == Precision::f32)
+      for (Tensor& t : out) t.round_to_f32();
     for (size_t i = 0; i < n.results.size(); i++) env[size_t(n.results[i])] = std::move(out[i]);
   }
   return env;
@@ -75,10 +78,10 @@ Bindings init_params(const Graph& g, uint64_t seed) {
     if (!dlc_rt::parse_init_kind(v.init.kind.c_str(), kind))
       throw Error(fmt::format("{} '{}': unknown initializer '{}'", value_kind_name(v.kind), v.name,
                               v.init.kind));
-    Tensor t(v.type);
+    std::vector<float> data(size_t(v.type.shape.numel()));
     dlc_rt::fill_init(kind, v.init.value, v.init.has_value, v.init.fan_in, v.init.fan_out, seed,
-                      dlc_rt::name_hash(v.name.c_str()), t.data.data(), t.numel());
-    b[v.name] = std::move(t);
+                      dlc_rt::name_hash(v.name.c_str()), data.data(), int64_t(data.size()));
+    b[v.name] = Tensor(v.type, data);
   };
   for (ValueId p : g.params()) fill(p);
   for (ValueId s : g.states()) fill(s);

@@ -13,8 +13,11 @@
 
 namespace dlc::ir {
 
+enum class Precision { f32, f64 };
+
 struct EvalContext {
   bool training = false; // dropout draws masks only when training
+  Precision precision = Precision::f32;
   uint64_t seed = 0;
   uint64_t step = 0;
 };

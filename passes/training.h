@@ -1,0 +1,40 @@
+// The training graph: forward + loss + backward + optimizer update, in one ir::Graph so
+// that every later pass and both backends see all of it.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/training_spec.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dlc::passes {
+
+struct ParamGrad {
+  ir::ValueId param;
+  ir::ValueId grad;
+};
+
+struct TrainingGraph {
+  ir::Graph graph;
+  ir::ValueId loss = ir::kNoValue;   // scalar: the batch-mean loss
+  ir::ValueId target = ir::kNoValue; // input "target": one-hot/values, or integer labels
+  ir::ValueId lr = ir::kNoValue;     // input "lr": f32[] learning rate of this step
+  std::vector<ParamGrad> grads;      // one per trainable parameter
+};
+
+// Builds the training graph of a forward (inference) graph. Throws dlc::Error when the
+// spec has no loss or the loss does not fit the output it applies to.
+TrainingGraph build_training_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
+
+// Appends gradient clipping (by global norm, by value), weight decay (coupled or
+// decoupled) and the optimizer's update of every parameter: adds the optimizer's state
+// (ir::Graph::add_state) and one graph update per parameter and state.
+void append_optimizer(ir::Graph& g, const ir::OptimizerSpec& opt, const std::vector<ParamGrad>& grads,
+                      ir::ValueId lr);
+
+// The learning rate of a step under the optimizer's schedule (computed by the host each
+// step and fed to the graph's "lr" input).
+double scheduled_lr(const ir::OptimizerSpec& opt, int64_t step, int64_t epoch);
+
+} // namespace dlc::passes

@@ -1,0 +1,58 @@
+# Helpers for the command-line tests in tests/cli/. Each test script sources this file;
+# ctest passes DLC (the binary) and SRC (the source tree).
+set -u
+: "${DLC:?DLC must point at the dlc binary}"
+: "${SRC:?SRC must point at the source tree}"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dlc-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+passes=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect_ok CMD...: the command exits 0; its stdout is left in $TMP/out.
+expect_ok() {
+  if "$@" >"$TMP/out" 2>"$TMP/err"; then
+    passes=$((passes + 1))
+  else
+    fail "expected success: $* (exit $?): $(head -c 600 "$TMP/err")"
+  fi
+}
+
+# expect_error "SUBSTRING" CMD...: exits 1 with one line on stderr containing SUBSTRING,
+# and no crash (signals, aborts and sanitizer reports show as other exit codes or lines).
+expect_error() {
+  local want=$1
+  shift
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  local lines
+  lines=$(grep -vc '^note:' "$TMP/err")
+  if [ $rc -ne 1 ]; then
+    fail "expected exit 1, got $rc: $* : $(head -c 600 "$TMP/err")"
+  elif [ "$lines" -ne 1 ]; then
+    fail "expected one error line, got $lines: $* : $(head -c 600 "$TMP/err")"
+  elif ! grep -qF -- "$want" "$TMP/err"; then
+    fail "expected error containing '$want': $* : got $(cat "$TMP/err")"
+  else
+    passes=$((passes + 1))
+  fi
+}
+
+# expect_output "SUBSTRING": the last command's stdout contains SUBSTRING.
+expect_output() {
+  if grep -qF -- "$1" "$TMP/out"; then
+    passes=$((passes + 1))
+  else
+    fail "expected output containing '$1', got: $(head -c 800 "$TMP/out")"
+  fi
+}
+
+# finish: prints the tally and exits non-zero on any failure.
+finish() {
+  echo "$passes passed, $failures failed"
+  [ "$failures" -eq 0 ]
+}
