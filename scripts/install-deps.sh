@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ clang-19 llvm-19-dev libfmt-dev nlohmann-json3-dev
+  cmake ninja-build g++ clang-19 llvm-19-dev libfmt-dev
   doctest-dev zlib1g-dev
 )
 # Extra packages a target asks for (e.g. `install-deps.sh python3-torch`).
