@@ -3,6 +3,7 @@
 // Header-only and dependency-free: the emitted code uses it for safetensors headers.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -81,11 +82,13 @@ private:
 
   char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
   bool at_end() const { return i_ >= s_.size(); }
+  // Columns count characters, as editors show them: UTF-8 continuation bytes do not
+  // start a new column.
   void advance() {
     if (s_[i_] == '\n') {
       pos_.line++;
       pos_.col = 1;
-    } else {
+    } else if ((static_cast<unsigned char>(s_[i_]) & 0xC0) != 0x80) {
       pos_.col++;
     }
     i_++;
@@ -106,11 +109,12 @@ private:
     if (at_end()) return "end of input";
     char c = peek();
     if (c >= 32 && c < 127) return std::string("'") + c + "'";
+    if (static_cast<unsigned char>(c) >= 0x80) return "a non-ASCII character";
     return "a control character";
   }
 
   Value parse_value(int depth) {
-    if (depth > kMaxDepth) fail("nesting deeper than 256 levels");
+    if (depth >= kMaxDepth) fail("nesting deeper than 256 levels");
     if (at_end()) fail("unexpected end of input, expected a value");
     Value v;
     v.pos = pos_;
@@ -267,6 +271,8 @@ private:
           uint32_t lo = parse_hex4();
           if (lo < 0xDC00 || lo > 0xDFFF) fail("invalid low surrogate in \\u escape");
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          fail("unpaired low surrogate in \\u escape");
         }
         append_utf8(out, cp);
         break;
@@ -300,6 +306,7 @@ private:
     }
     v.text = s_.substr(start, i_ - start);
     v.number = std::strtod(v.text.c_str(), nullptr);
+    if (std::isinf(v.number)) throw ParseError(v.pos, "number " + v.text + " is out of range");
     v.is_integer = integer;
   }
 };

@@ -59,7 +59,9 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
       throw bad("header entry needs dtype, shape and data_offsets");
     Array a;
     for (auto& d : sh->items) {
-      if (d.kind != json::Kind::Number || !d.is_integer || d.number < 0) throw bad("shape is malformed");
+      // Range-checked before the cast: a double beyond int64 would be undefined behaviour.
+      if (d.kind != json::Kind::Number || !d.is_integer || d.number < 0 || d.number > 1e15)
+        throw bad("shape is malformed");
       a.shape.push_back(int64_t(d.number));
     }
     int64_t count = checked_numel(a.shape);
@@ -71,7 +73,8 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
     else if (t == "BF16" || t == "F16") size = 2;
     else throw bad("unsupported dtype " + t);
     for (auto& o : off->items)
-      if (o.kind != json::Kind::Number || !o.is_integer || o.number < 0) throw bad("data_offsets are malformed");
+      if (o.kind != json::Kind::Number || !o.is_integer || o.number < 0 || o.number > 1e18)
+        throw bad("data_offsets are malformed");
     uint64_t b = uint64_t(off->items[0].number), e = uint64_t(off->items[1].number);
     if (b > e || e > data_size)
       throw bad("data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
