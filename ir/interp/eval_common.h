@@ -35,12 +35,13 @@ inline std::vector<int64_t> broadcast_map(const Shape& in, const Shape& out) {
 inline int64_t last_dim(const Shape& s) { return s.rank() ? s[s.rank() - 1] : 1; }
 
 // A label or index read from a tensor, checked against [0, depth).
+// The range is checked on the double before converting: casting NaN or a value beyond
+// int64 would be undefined behaviour.
 inline int64_t checked_index(const Node& n, double v, int64_t depth, int64_t at) {
-  int64_t k = int64_t(v);
-  if (double(k) != v || k < 0 || k >= depth)
+  if (!(v >= 0 && v < double(depth)) || v != std::floor(v))
     throw Error(fmt::format("node '{}' ({}): index {} at position {} is outside [0, {})", n.name,
                             n.op->name, v, at, depth));
-  return k;
+  return int64_t(v);
 }
 
 void register_elementwise_evals();
