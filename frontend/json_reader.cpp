@@ -1,18 +1,65 @@
 #include "frontend/json_reader.h"
 
-#include <cerrno>
+#include "frontend/files.h"
+
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace dlc::frontend {
+
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8
+// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+size_t utf8_sequence_length(const std::string& s, size_t i) {
+  auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  unsigned c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1) return 0;
+  for (size_t k = 1; k < n; k++)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  unsigned c1 = byte(i + 1);
+  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+      (c == 0xF4 && c1 >= 0x90))
+    return 0;
+  return n;
+}
+
+// A model file is UTF-8 text. A NUL byte or invalid UTF-8 means a binary or mis-encoded
+// file; say so at the first bad byte instead of letting the JSON parser report something
+// puzzling later (columns count characters, as the parser's do).
+void check_text(const std::string& text, const std::string& name) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < text.size();) {
+    size_t n = text[i] == '\0' ? 0 : utf8_sequence_length(text, i);
+    if (n == 0) {
+      unsigned b = static_cast<unsigned char>(text[i]);
+      throw Error(fmt::format("{}:{}:{}: not a UTF-8 text file: {} at byte offset {}", name, line, col,
+                              b == 0 ? std::string("NUL byte") : fmt::format("invalid UTF-8 byte 0x{:02X}", b), i));
+    }
+    if (text[i] == '\n') {
+      line++;
+      col = 1;
+    } else {
+      col++;
+    }
+    i += n;
+  }
+}
+
+} // namespace
 
 std::shared_ptr<JsonDoc> parse_json_text(const std::string& text, const std::string& name) {
   auto doc = std::make_shared<JsonDoc>();
   doc->file = name;
+  check_text(text, name);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(fmt::format("{}:1:1: the file is empty; expected a JSON object describing a model", name));
+  // A UTF-8 byte order mark is allowed (RFC 8259 lets parsers ignore it); it is one
+  // character, so replacing it by one space keeps every column right.
+  bool bom = text.rfind("\xEF\xBB\xBF", 0) == 0;
   try {
-    doc->root = json::parse(text);
+    doc->root = json::parse(bom ? " " + text.substr(3) : text);
   } catch (const json::ParseError& e) {
     throw Error(fmt::format("{}:{}:{}: malformed JSON: {}", name, e.pos.line, e.pos.col, e.what()));
   }
@@ -20,12 +67,7 @@ std::shared_ptr<JsonDoc> parse_json_text(const std::string& text, const std::str
 }
 
 std::shared_ptr<JsonDoc> load_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open file: {}", path, std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(fmt::format("{}: cannot read file", path));
-  return parse_json_text(ss.str(), path);
+  return parse_json_text(read_file(path), path);
 }
 
 std::string JsonRef::location() const {

@@ -8,18 +8,33 @@ using ir::Attrs;
 using ir::Shape;
 using ir::ValueId;
 
+int64_t checked_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s.dims)
+    if (d <= 0 || __builtin_mul_overflow(n, d, &n) || n > kMaxElements) return -1;
+  return n;
+}
+
 ValueId LayerCtx::op(const std::string& op, std::vector<ValueId> operands, Attrs attrs,
                      const std::string& suffix) {
   std::string n = info.name + "." + (suffix.empty() ? op : suffix);
+  ValueId v;
   try {
-    return g.add(op, std::move(operands), std::move(attrs), n);
+    v = g.add(op, std::move(operands), std::move(attrs), n);
   } catch (const Error& e) {
     // A type rule rejected the layer: point at the layer in the file.
     spec.fail("layer '{}' ({}): {}", info.name, info.type, e.what());
   }
+  if (checked_numel(g.type(v).shape) < 0)
+    spec.fail("layer '{}' ({}) is too large: its output {} has more than {} elements", info.name, info.type,
+              g.type(v).shape.str(), kMaxElements);
+  return v;
 }
 
 ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
+  if (checked_numel(shape) < 0)
+    spec.fail("layer '{}' ({}) is too large: parameter '{}' {} has more than {} elements", info.name,
+              info.type, suffix, shape.str(), kMaxElements);
   ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
                           std::move(init));
   info.params.push_back(p);
@@ -113,7 +128,8 @@ std::vector<int64_t> read_pads(const LayerCtx& c, int64_t kh, int64_t kw, int64_
       auto [l, rr] = same_pads(x[2], kw, sw);
       return {t, b, l, rr};
     }
-    r->fail("unknown padding '{}'; use \"valid\", \"same\" or explicit amounts", p);
+    r->fail("unknown padding '{}'{}; use \"valid\", \"same\" or explicit amounts", p,
+            did_you_mean(p, {"valid", "same"}));
   }
   std::vector<int64_t> v = r->as_int_list();
   for (auto p : v)
@@ -189,22 +205,25 @@ LayerDef pool_layer(const std::string& type, const std::string& op) {
           }};
 }
 
+// target_shape: the per-sample shape; one extent may be -1 (inferred from the others).
 ValueId build_reshape(LayerCtx& c) {
   auto r = c.spec.require("target_shape");
   std::vector<int64_t> target = r.as_int_list();
   int64_t n = c.in_type().shape[0], per_sample = c.in_type().shape.numel() / n;
-  int64_t known = 1, infer_at = -1;
+  std::vector<int64_t> known_dims;
+  int64_t infer_at = -1;
   for (size_t i = 0; i < target.size(); i++) {
     if (target[i] == -1 && infer_at < 0) infer_at = int64_t(i);
     else if (target[i] <= 0) r.fail("extents must be positive (one may be -1), {}", r.describe());
-    else known *= target[i];
+    else known_dims.push_back(target[i]);
   }
-  if (infer_at >= 0 && per_sample % known == 0) target[size_t(infer_at)] = per_sample / known;
-  Shape t(target);
-  if (infer_at >= 0 ? per_sample % known != 0 : t.numel() != per_sample)
+  int64_t known = checked_numel(Shape(known_dims));
+  if (known < 0) r.fail("the target shape has more than {} elements", kMaxElements);
+  if (infer_at >= 0 ? per_sample % known != 0 : per_sample != known)
     c.fail_input(0, fmt::format("an input with {} elements per sample to reshape to {}",
-                                infer_at >= 0 ? fmt::format("a multiple of {}", known) : std::to_string(t.numel()),
-                                r.describe().substr(4)));
+                                infer_at >= 0 ? fmt::format("a multiple of {}", known) : std::to_string(known),
+                                Shape(target).str()));
+  if (infer_at >= 0) target[size_t(infer_at)] = per_sample / known;
   std::vector<int64_t> full = {n};
   full.insert(full.end(), target.begin(), target.end());
   return c.op("reshape", {c.in()}, {{"shape", full}});

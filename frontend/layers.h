@@ -48,6 +48,15 @@ struct LayerDef {
 
 const LayerDef* find_layer(const std::string& type);
 
+// The largest tensor a model may declare, in elements (with the batch axis): far beyond
+// any real model, and small enough that element and byte counts (and their sums in
+// `dlc summary`) never overflow int64.
+constexpr int64_t kMaxElements = int64_t(1) << 48;
+
+// The element count of `s`, or -1 when an extent is not positive or the count exceeds
+// kMaxElements (computed without overflowing).
+int64_t checked_numel(const ir::Shape& s);
+
 // Applies an activation given as a JSON value (string or object) to x.
 ir::ValueId apply_activation(LayerCtx& ctx, ir::ValueId x, const JsonRef& spec);
 

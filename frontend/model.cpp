@@ -3,7 +3,9 @@
 #include "frontend/layers.h"
 #include "ir/verifier.h"
 
+#include <cctype>
 #include <map>
+#include <set>
 
 namespace dlc::frontend {
 
@@ -20,6 +22,23 @@ const std::vector<std::string> kGraphKeys = {
 
 bool is_graph_form(const JsonRef& root) { return root.has("inputs") || root.has("outputs"); }
 
+std::string hint_or_list(const std::string& word, const std::vector<std::string>& known) {
+  std::string hint = did_you_mean(word, known);
+  return hint.empty() ? "; known: " + join_names(known) : hint;
+}
+
+// Names of layers and inputs become value names ("dense_1.kernel"): a '.' would make
+// parameter names ambiguous, so names keep to letters, digits, '_', '-' and '/'.
+std::string read_name(const JsonRef& r, const std::string& what) {
+  std::string n = r.as_string();
+  if (n.empty()) r.fail("{} name must not be empty", what);
+  for (char ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '/')
+      r.fail("{} name '{}' may only use letters, digits, '_', '-' and '/' ('.' separates a layer "
+             "from its parameters)", what, n);
+  return n;
+}
+
 ir::DType read_dtype(const JsonRef& r) {
   ir::DType t;
   std::string s = r.as_string();
@@ -33,6 +52,7 @@ ir::Shape read_shape(const JsonRef& r) {
   if (r.size() == 0) r.fail("an input shape needs at least one extent (the batch axis is implicit)");
   ir::Shape s;
   for (size_t i = 0; i < r.size(); i++) s.dims.push_back(r.at(i).as_positive_int());
+  if (checked_numel(s) < 0) r.fail("the input is too large: more than {} elements per sample", kMaxElements);
   return s;
 }
 
@@ -54,7 +74,7 @@ std::vector<InputSpec> read_inputs(const JsonRef& root) {
   for (size_t i = 0; i < ins.size(); i++) {
     JsonRef r = ins.at(i);
     r.expect_only({"name", "shape", "dtype"}, "a model input");
-    InputSpec in{r.require("name").as_string(), ir::DType::f32, read_shape(r.require("shape"))};
+    InputSpec in{read_name(r.require("name"), "an input"), ir::DType::f32, read_shape(r.require("shape"))};
     if (auto d = r.get("dtype")) in.dtype = read_dtype(*d);
     for (auto& o : out)
       if (o.name == in.name) r.require("name").fail("input name '{}' is used twice", in.name);
@@ -63,146 +83,177 @@ std::vector<InputSpec> read_inputs(const JsonRef& root) {
   return out;
 }
 
-std::vector<std::string> read_output_names(const JsonRef& root) {
-  if (!is_graph_form(root)) {
-    auto layers = root.require("layers");
-    layers.expect(json::Kind::Array);
-    if (layers.size() == 0) layers.fail("a model needs at least one layer");
-    return {};
-  }
-  auto outs = root.require("outputs");
-  std::vector<std::string> names;
-  if (outs.is(json::Kind::String)) return {outs.as_string()};
-  outs.expect(json::Kind::Array);
-  if (outs.size() == 0) outs.fail("a model needs at least one output");
-  for (size_t i = 0; i < outs.size(); i++) names.push_back(outs.at(i).as_string());
-  return names;
+// The model's top level: an object, the members of its form, and a description string.
+void check_root(const JsonRef& root) {
+  if (!root.is(json::Kind::Object))
+    root.fail("a model file must hold a JSON object (with 'input_shape' and 'layers'), {}", root.describe());
+  bool graph = is_graph_form(root);
+  if (graph && root.has("input_shape"))
+    root.require("input_shape").fail("'input_shape' belongs to the sequential form; a graph-form model "
+                                     "(one with 'inputs'/'outputs') gives each input's shape in 'inputs'");
+  root.expect_only(graph ? kGraphKeys : kSequentialKeys, "a model");
+  if (auto d = root.get("description")) d->as_string();
+  auto layers = root.require("layers");
+  layers.expect(json::Kind::Array);
+  if (layers.size() == 0) layers.fail("a model needs at least one layer");
 }
+
+// Expands the layer list into a graph, keeping what each name refers to.
+class GraphBuilder {
+public:
+  GraphBuilder(const Model& model, int64_t batch) : root_(root_of(model.doc)) {
+    graph_form_ = is_graph_form(root_);
+    bm_.graph.name = model.name;
+    for (auto& in : model.inputs) {
+      ir::Shape s = in.shape;
+      s.dims.insert(s.dims.begin(), batch);
+      ir::ValueId v = bm_.graph.add_input(in.name, ir::TensorType{in.dtype, s});
+      producers_[in.name] = {v, in.name};
+      defined_.push_back(in.name);
+    }
+  }
+
+  BuiltModel build() {
+    JsonRef layers = root_.require("layers");
+    collect_explicit_names(layers);
+    for (size_t i = 0; i < layers.size(); i++) add_layer(layers.at(i), i);
+    bind_outputs();
+    ir::verify(bm_.graph);
+    return std::move(bm_);
+  }
+
+private:
+  JsonRef root_;
+  bool graph_form_ = false;
+  BuiltModel bm_;
+  std::map<std::string, Producer> producers_; // by layer or input name
+  std::vector<std::string> defined_;          // names defined so far, in order
+  std::set<std::string> explicit_names_;      // every "name" written in the file
+  std::map<std::string, int> type_count_;
+  std::string last_;
+
+  void collect_explicit_names(const JsonRef& layers) {
+    for (size_t i = 0; i < layers.size(); i++)
+      if (layers.at(i).is(json::Kind::Object))
+        if (auto n = layers.at(i).get("name"); n && n->is(json::Kind::String))
+          explicit_names_.insert(n->as_string());
+  }
+
+  const LayerDef& layer_def(const JsonRef& spec) {
+    JsonRef type_ref = spec.require("type");
+    std::string type = type_ref.as_string();
+    const LayerDef* def = find_layer(type);
+    if (!def) type_ref.fail("unknown layer type '{}'{}", type, hint_or_list(type, layer_types()));
+    if (!graph_form_ && spec.has("inputs"))
+      spec.require("inputs").fail("a layer's 'inputs' belong to the graph form; a model that wires "
+                                  "layers by name declares top-level 'inputs' and 'outputs'");
+    std::vector<std::string> keys = def->keys;
+    keys.insert(keys.end(), {"type", "name"});
+    if (graph_form_) keys.push_back("inputs");
+    spec.expect_only(keys, "layer type '" + type + "'");
+    return *def;
+  }
+
+  // An explicit name, or "<type>_<k>" counting layers of that type (Keras's scheme),
+  // skipping names the file uses elsewhere.
+  std::string layer_name(const JsonRef& spec, const std::string& type, size_t index) {
+    if (auto n = spec.get("name")) {
+      std::string name = read_name(*n, "a layer");
+      if (producers_.count(name)) {
+        bool input = bm_.graph.value(producers_.at(name).value).kind == ir::ValueKind::input;
+        n->fail("name '{}' is used twice: it already names {}", name, input ? "a model input" : "an earlier layer");
+      }
+      return name;
+    }
+    if (graph_form_) spec.fail("layer {} has no 'name'; graph-form layers need one so others can read them", index);
+    std::string name;
+    do name = fmt::format("{}_{}", type, ++type_count_[type]);
+    while (producers_.count(name) || explicit_names_.count(name));
+    return name;
+  }
+
+  Producer resolve(const JsonRef& at, const std::string& layer, const std::string& n) {
+    auto it = producers_.find(n);
+    if (it != producers_.end()) return it->second;
+    if (n == layer) at.fail("layer '{}' reads its own output", layer);
+    if (explicit_names_.count(n))
+      at.fail("layer '{}' reads '{}', which is defined after it; list layers in order", layer, n);
+    at.fail("layer '{}' reads '{}', which is no input or earlier layer{}", layer, n, hint_or_list(n, defined_));
+  }
+
+  std::vector<Producer> layer_inputs(const JsonRef& spec, const std::string& layer) {
+    if (!graph_form_) return {producers_.at(last_.empty() ? defined_.front() : last_)};
+    JsonRef in_ref = spec.require("inputs");
+    if (in_ref.is(json::Kind::String)) return {resolve(in_ref, layer, in_ref.as_string())};
+    in_ref.expect(json::Kind::Array);
+    std::vector<Producer> ins;
+    for (size_t j = 0; j < in_ref.size(); j++) ins.push_back(resolve(in_ref.at(j), layer, in_ref.at(j).as_string()));
+    return ins;
+  }
+
+  void check_input_count(const JsonRef& spec, const LayerDef& def, const LayerInfo& info, int n_in) {
+    if (n_in >= def.min_inputs && (def.max_inputs < 0 || n_in <= def.max_inputs)) return;
+    if (!graph_form_)
+      spec.fail("layer '{}' ({}) merges several inputs; use the graph form (\"inputs\"/\"outputs\")",
+                info.name, info.type);
+    std::string want = def.max_inputs < 0 ? fmt::format("at least {} inputs", def.min_inputs)
+                                          : def.min_inputs == 1 ? "1 input" : fmt::format("{} inputs", def.min_inputs);
+    spec.fail("layer '{}' ({}) takes {}, got {}", info.name, info.type, want, n_in);
+  }
+
+  void add_layer(const JsonRef& spec, size_t index) {
+    spec.expect(json::Kind::Object);
+    const LayerDef& def = layer_def(spec);
+    LayerInfo info;
+    info.type = def.type;
+    info.name = layer_name(spec, def.type, index);
+    std::vector<Producer> ins = layer_inputs(spec, info.name);
+    check_input_count(spec, def, info, int(ins.size()));
+    for (auto& p : ins) info.inputs.push_back(p.layer);
+    LayerCtx ctx{bm_.graph, spec, info, ins};
+    info.output = def.build(ctx);
+    producers_[info.name] = {info.output, info.name};
+    defined_.push_back(info.name);
+    last_ = info.name;
+    bm_.layers.push_back(std::move(info));
+  }
+
+  void bind_outputs() {
+    if (!graph_form_) {
+      bm_.graph.add_output(last_, producers_.at(last_).value);
+      return;
+    }
+    JsonRef outs = root_.require("outputs");
+    std::vector<JsonRef> refs;
+    if (outs.is(json::Kind::String)) refs.push_back(outs);
+    else {
+      outs.expect(json::Kind::Array);
+      if (outs.size() == 0) outs.fail("a model needs at least one output");
+      for (size_t i = 0; i < outs.size(); i++) refs.push_back(outs.at(i));
+    }
+    std::set<std::string> seen;
+    for (const JsonRef& r : refs) {
+      std::string name = r.as_string();
+      auto it = producers_.find(name);
+      if (it == producers_.end()) r.fail("output '{}' is no layer{}", name, hint_or_list(name, defined_));
+      if (!seen.insert(name).second) r.fail("output '{}' is listed twice", name);
+      bm_.graph.add_output(name, it->second.value);
+    }
+  }
+};
 
 } // namespace
 
 BuiltModel build_model(const Model& model, int64_t batch) {
   if (batch <= 0) throw Error(fmt::format("batch size must be positive, got {}", batch));
-  JsonRef root = root_of(model.doc);
-  bool graph_form = is_graph_form(root);
-  BuiltModel bm;
-  bm.graph.name = model.name;
-  std::map<std::string, Producer> producers; // by layer or input name
-  std::vector<std::string> defined;
-  for (auto& in : model.inputs) {
-    ir::Shape s = in.shape;
-    s.dims.insert(s.dims.begin(), batch);
-    ir::ValueId v = bm.graph.add_input(in.name, ir::TensorType{in.dtype, s});
-    producers[in.name] = {v, in.name};
-    defined.push_back(in.name);
-  }
-
-  JsonRef layers = root.require("layers");
-  layers.expect(json::Kind::Array);
-  if (layers.size() == 0) layers.fail("a model needs at least one layer");
-  std::map<std::string, int> type_count;
-  std::string last;
-  std::vector<std::string> all_names; // every layer name in the file, for "defined later"
-  for (size_t i = 0; i < layers.size(); i++)
-    if (layers.at(i).is(json::Kind::Object))
-      if (auto n = layers.at(i).get("name"); n && n->is(json::Kind::String)) all_names.push_back(n->as_string());
-
-  for (size_t i = 0; i < layers.size(); i++) {
-    JsonRef spec = layers.at(i);
-    spec.expect(json::Kind::Object);
-    JsonRef type_ref = spec.require("type");
-    std::string type = type_ref.as_string();
-    const LayerDef* def = find_layer(type);
-    if (!def) {
-      std::string hint = did_you_mean(type, layer_types());
-      type_ref.fail("unknown layer type '{}'{}", type,
-                    hint.empty() ? "; known: " + join_names(layer_types()) : hint);
-    }
-    std::vector<std::string> keys = def->keys;
-    keys.insert(keys.end(), {"type", "name"});
-    if (graph_form) keys.push_back("inputs");
-    spec.expect_only(keys, "layer type '" + type + "'");
-
-    LayerInfo info;
-    info.type = type;
-    int k = ++type_count[type];
-    if (auto n = spec.get("name")) {
-      info.name = n->as_string();
-      if (info.name.empty()) n->fail("a layer name must not be empty");
-      if (producers.count(info.name)) n->fail("name '{}' is used twice", info.name);
-    } else {
-      if (graph_form) spec.fail("layer {} has no 'name'; graph-form layers need one", i);
-      info.name = fmt::format("{}_{}", type, k);
-      while (producers.count(info.name)) info.name += "_";
-    }
-
-    std::vector<Producer> ins;
-    if (graph_form) {
-      JsonRef in_ref = spec.require("inputs");
-      std::vector<std::string> names;
-      if (in_ref.is(json::Kind::String)) names.push_back(in_ref.as_string());
-      else {
-        in_ref.expect(json::Kind::Array);
-        for (size_t j = 0; j < in_ref.size(); j++) names.push_back(in_ref.at(j).as_string());
-      }
-      for (auto& n : names) {
-        auto it = producers.find(n);
-        if (it != producers.end()) {
-          ins.push_back(it->second);
-          continue;
-        }
-        bool later = false;
-        for (auto& a : all_names) later |= a == n;
-        if (later) in_ref.fail("layer '{}' reads '{}', which is defined after it; list layers in order", info.name, n);
-        std::string hint = did_you_mean(n, defined);
-        in_ref.fail("layer '{}' reads '{}', which is no input or earlier layer{}", info.name, n,
-                    hint.empty() ? "; known: " + join_names(defined) : hint);
-      }
-    } else if (!last.empty()) {
-      ins.push_back(producers.at(last));
-    } else {
-      ins.push_back(producers.at(model.inputs[0].name));
-    }
-    int n_in = int(ins.size());
-    if (n_in < def->min_inputs || (def->max_inputs >= 0 && n_in > def->max_inputs)) {
-      if (!graph_form)
-        spec.fail("layer '{}' ({}) merges several inputs; use the graph form (\"inputs\"/\"outputs\")", info.name, type);
-      spec.fail("layer '{}' ({}) takes {} input{}, got {}", info.name, type,
-                def->max_inputs < 0 ? fmt::format("at least {}", def->min_inputs) : std::to_string(def->min_inputs),
-                def->min_inputs == 1 && def->max_inputs == 1 ? "" : "s", n_in);
-    }
-    for (auto& p : ins) info.inputs.push_back(p.layer);
-    LayerCtx ctx{bm.graph, spec, info, ins};
-    ir::ValueId out = def->build(ctx);
-    info.output = out;
-    producers[info.name] = {out, info.name};
-    defined.push_back(info.name);
-    last = info.name;
-    bm.layers.push_back(std::move(info));
-  }
-
-  std::vector<std::string> outputs = read_output_names(root);
-  if (!graph_form) outputs = {last};
-  for (size_t i = 0; i < outputs.size(); i++) {
-    auto it = producers.find(outputs[i]);
-    if (it == producers.end()) {
-      JsonRef outs = root.require("outputs");
-      JsonRef at = outs.is(json::Kind::Array) ? outs.at(i) : outs;
-      std::string hint = did_you_mean(outputs[i], defined);
-      at.fail("output '{}' is no layer{}", outputs[i], hint.empty() ? "; known: " + join_names(defined) : hint);
-    }
-    bm.graph.add_output(outputs[i], it->second.value);
-  }
-  ir::verify(bm.graph);
-  return bm;
+  return GraphBuilder(model, batch).build();
 }
 
 static Model model_from_doc(std::shared_ptr<JsonDoc> doc) {
   Model m;
   m.doc = std::move(doc);
   JsonRef root = root_of(m.doc);
-  root.expect(json::Kind::Object);
-  root.expect_only(is_graph_form(root) ? kGraphKeys : kSequentialKeys, "a model");
+  check_root(root);
   m.name = root.get_string("name", "model");
   m.inputs = read_inputs(root);
   // Building once checks every layer and shape, and names the outputs.

@@ -22,7 +22,8 @@ const std::vector<OptimizerDef>& optimizer_table() {
       {"rmsprop", {{"lr", 0.001}, {"rho", 0.9}, {"epsilon", 1e-8}}},
       {"adadelta", {{"lr", 1.0}, {"rho", 0.95}, {"epsilon", 1e-6}}},
       {"adam", {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}}},
-      {"nadam", {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}}},
+      {"nadam",
+       {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}, {"momentum_decay", 0.004}}},
   };
   return t;
 }
@@ -62,16 +63,23 @@ double in_unit_interval(const JsonRef& r) {
 ScheduleSpec parse_schedule(const JsonRef& r) {
   ScheduleSpec s;
   std::optional<JsonRef> type_ref = r;
-  if (r.is(json::Kind::Object)) {
-    type_ref = r.require("type");
-    r.expect_only({"type", "step_size", "gamma", "unit"}, "a learning-rate schedule");
-  }
+  if (r.is(json::Kind::Object)) type_ref = r.require("type");
   s.type = type_ref->as_string();
-  const std::vector<std::string> known = {"constant", "inverse_sqrt", "step", "exponential"};
-  bool ok = false;
-  for (auto& k : known) ok |= k == s.type;
-  if (!ok) fail_unknown(*type_ref, "learning-rate schedule", s.type, known);
+  // Each schedule with the members it takes.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> known = {
+      {"constant", {"type"}},
+      {"inverse_sqrt", {"type", "unit"}},
+      {"step", {"type", "step_size", "gamma", "unit"}},
+      {"exponential", {"type", "gamma", "unit"}}};
+  const std::vector<std::string>* keys = nullptr;
+  std::vector<std::string> names;
+  for (auto& [name, k] : known) {
+    names.push_back(name);
+    if (name == s.type) keys = &k;
+  }
+  if (!keys) fail_unknown(*type_ref, "learning-rate schedule", s.type, names);
   if (!r.is(json::Kind::Object)) return s;
+  r.expect_only(*keys, "learning-rate schedule '" + s.type + "'");
   if (auto v = r.get("step_size")) s.step_size = double(v->as_positive_int());
   if (auto v = r.get("gamma")) {
     s.gamma = positive(*v);
@@ -100,12 +108,14 @@ OptimizerSpec parse_optimizer(const JsonRef& r) {
                                    "clip_norm", "clip_value", "schedule"};
   for (auto& [k, v] : def->defaults) keys.push_back(k);
   r.expect_only(keys, "optimizer '" + o.type + "'");
+  if (r.has("lr") && r.has("learning_rate"))
+    r.require("learning_rate").fail("give the learning rate once: 'lr' and 'learning_rate' are the same");
   for (auto& [k, v] : def->defaults) {
     auto m = r.get(k);
     if (k == "lr" && !m) m = r.get("learning_rate");
     if (!m) continue;
     if (k == "lr" || k == "epsilon") o.hyper[k] = positive(*m);
-    else if (k == "initial_accumulator") o.hyper[k] = non_negative(*m);
+    else if (k == "initial_accumulator" || k == "momentum_decay") o.hyper[k] = non_negative(*m);
     else o.hyper[k] = in_unit_interval(*m); // momentum, rho, beta1, beta2
   }
   if (auto m = r.get("weight_decay")) o.weight_decay = non_negative(*m);
@@ -119,6 +129,22 @@ OptimizerSpec parse_optimizer(const JsonRef& r) {
   if (auto m = r.get("clip_value")) o.clip_value = positive(*m);
   if (auto m = r.get("schedule")) o.schedule = parse_schedule(*m);
   return o;
+}
+
+// A metric: a name, or {"type": "top_k_accuracy", "k": 5}.
+std::string parse_metric(const JsonRef& m, int64_t& top_k) {
+  const std::vector<std::string> known = {"accuracy", "loss", "top_k_accuracy"};
+  JsonRef type_ref = m.is(json::Kind::Object) ? m.require("type") : m;
+  std::string name = type_ref.as_string();
+  bool ok = false;
+  for (auto& k : known) ok |= k == name;
+  if (!ok) fail_unknown(type_ref, "metric", name, known);
+  if (m.is(json::Kind::Object)) {
+    m.expect_only(name == "top_k_accuracy" ? std::vector<std::string>{"type", "k"} : std::vector<std::string>{"type"},
+                  "metric '" + name + "'");
+    if (auto k = m.get("k")) top_k = k->as_positive_int();
+  }
+  return name;
 }
 
 } // namespace
@@ -158,22 +184,7 @@ TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::str
   if (auto r = root.get("epochs")) t.epochs = r->as_positive_int();
   if (auto r = root.get("metrics")) {
     r->expect(json::Kind::Array);
-    const std::vector<std::string> known = {"accuracy", "loss", "top_k_accuracy"};
-    for (size_t i = 0; i < r->size(); i++) {
-      JsonRef m = r->at(i);
-      std::string name;
-      if (m.is(json::Kind::Object)) {
-        m.expect_only({"type", "k"}, "a metric");
-        name = m.require("type").as_string();
-        if (auto k = m.get("k")) t.top_k = k->as_positive_int();
-      } else {
-        name = m.as_string();
-      }
-      bool ok = false;
-      for (auto& k : known) ok |= k == name;
-      if (!ok) fail_unknown(m, "metric", name, known);
-      t.metrics.push_back(name);
-    }
+    for (size_t i = 0; i < r->size(); i++) t.metrics.push_back(parse_metric(r->at(i), t.top_k));
   }
   return t;
 }
