@@ -50,5 +50,6 @@ void register_window_evals();
 void register_shape_evals();
 void register_reduction_evals();
 void register_loss_evals();
+void register_optimizer_evals(); // eval_optimizer.cpp
 
 } // namespace dlc::ir::interp

@@ -9,6 +9,7 @@ void register_all_evals() {
   interp::register_shape_evals();
   interp::register_reduction_evals();
   interp::register_loss_evals();
+  interp::register_optimizer_evals();
 }
 
 } // namespace dlc::ir

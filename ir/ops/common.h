@@ -34,5 +34,6 @@ void register_window_ops();
 void register_shape_ops();
 void register_reduction_ops();
 void register_loss_ops();
+void register_optimizer_ops(); // optimizer_ops.cpp
 
 } // namespace dlc::ir::ops

@@ -10,6 +10,7 @@ void register_all_op_families() {
   ops::register_shape_ops();
   ops::register_reduction_ops();
   ops::register_loss_ops();
+  ops::register_optimizer_ops();
 }
 
 } // namespace dlc::ir

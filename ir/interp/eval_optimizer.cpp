@@ -1,0 +1,131 @@
+// Reference kernels of the optimizer updates (ir/ops/optimizer_ops.cpp, where the
+// formulas are listed). Each update shares the gradient preparation (clip scale, clip by
+// value, coupled weight decay) and the decoupled weight decay; only the rule differs.
+#include "ir/interp/eval_common.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace dlc::ir::interp {
+
+namespace {
+
+// One element's update: takes param and prepared gradient, reads and updates the slots
+// in place, returns the new param (before decoupled weight decay).
+using Rule = std::function<double(double p, double g, double* slots)>;
+// Builds the rule of one node from its attributes and scalar operands (lr first).
+using RuleMaker = std::function<Rule(const Attrs&, const std::vector<double>& scalars)>;
+
+void register_update(const std::string& op, size_t slots, size_t scalars, RuleMaker make) {
+  register_eval(op, [=](const Node& n, const std::vector<const Tensor*>& in,
+                        std::vector<Tensor>& out, const EvalContext&) {
+    std::vector<double> sc;
+    for (size_t k = 0; k < scalars; k++) sc.push_back((*in[2 + slots + k])[0]);
+    size_t fixed = 2 + slots + scalars;
+    double grad_scale = in.size() > fixed ? (*in[fixed])[0] : 1.0;
+    double clip = n.attrs.get_float("clip_value", 0.0);
+    double decay = n.attrs.get_float("weight_decay", 0.0);
+    double decoupled = n.attrs.get_float("decoupled_weight_decay", 0.0);
+    double lr = sc[0];
+    Rule rule = make(n.attrs, sc);
+    const Tensor &p = *in[0], &grad = *in[1];
+    std::vector<double> s(slots);
+    for (int64_t i = 0; i < p.numel(); i++) {
+      for (size_t k = 0; k < slots; k++) s[k] = (*in[2 + k])[i];
+      double g = grad[i] * grad_scale;
+      if (clip > 0) g = std::clamp(g, -clip, clip);
+      g += decay * p[i];
+      out[0][i] = rule(p[i], g, s.data()) - lr * decoupled * p[i];
+      for (size_t k = 0; k < slots; k++) out[1 + k][i] = s[k];
+    }
+  });
+}
+
+// Nadam's momentum schedule (Dozat 2016): mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay)).
+double nadam_mu(double beta1, double momentum_decay, double t) {
+  return beta1 * (1.0 - 0.5 * std::pow(0.96, t * momentum_decay));
+}
+
+Rule sgd(const Attrs&, const std::vector<double>& sc) {
+  double lr = sc[0];
+  return [lr](double p, double g, double*) { return p - lr * g; };
+}
+
+Rule momentum(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], mu = a.get_float("momentum");
+  bool nesterov = a.get_bool("nesterov", false);
+  return [=](double p, double g, double* v) {
+    v[0] = mu * v[0] - lr * g;
+    return nesterov ? p + mu * v[0] - lr * g : p + v[0];
+  };
+}
+
+Rule adagrad(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], eps = a.get_float("epsilon");
+  return [=](double p, double g, double* acc) {
+    acc[0] += g * g;
+    return p - lr * g / (std::sqrt(acc[0]) + eps);
+  };
+}
+
+Rule rmsprop(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], rho = a.get_float("rho"), eps = a.get_float("epsilon");
+  return [=](double p, double g, double* ms) {
+    ms[0] = rho * ms[0] + (1 - rho) * g * g;
+    return p - lr * g / (std::sqrt(ms[0]) + eps);
+  };
+}
+
+Rule adadelta(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], rho = a.get_float("rho"), eps = a.get_float("epsilon");
+  return [=](double p, double g, double* s) {
+    s[0] = rho * s[0] + (1 - rho) * g * g;
+    double d = std::sqrt(s[1] + eps) / std::sqrt(s[0] + eps) * g;
+    s[1] = rho * s[1] + (1 - rho) * d * d;
+    return p - lr * d;
+  };
+}
+
+Rule adam(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], t = sc[1];
+  double b1 = a.get_float("beta1"), b2 = a.get_float("beta2"), eps = a.get_float("epsilon");
+  double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+  return [=](double p, double g, double* s) {
+    s[0] = b1 * s[0] + (1 - b1) * g;
+    s[1] = b2 * s[1] + (1 - b2) * g * g;
+    return p - lr * (s[0] / c1) / (std::sqrt(s[1] / c2) + eps);
+  };
+}
+
+Rule nadam(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], t = sc[1], prod = sc[2];
+  double b1 = a.get_float("beta1"), b2 = a.get_float("beta2"), eps = a.get_float("epsilon");
+  double psi = a.get_float("momentum_decay");
+  double mu = nadam_mu(b1, psi, t), mu_next = nadam_mu(b1, psi, t + 1);
+  double grad_coef = (1 - mu) / (1 - prod), m_coef = mu_next / (1 - prod * mu_next);
+  double c2 = 1 - std::pow(b2, t);
+  return [=](double p, double g, double* s) {
+    s[0] = b1 * s[0] + (1 - b1) * g;
+    s[1] = b2 * s[1] + (1 - b2) * g * g;
+    return p - lr * (grad_coef * g + m_coef * s[0]) / (std::sqrt(s[1] / c2) + eps);
+  };
+}
+
+} // namespace
+
+void register_optimizer_evals() {
+  register_update("sgd_update", 0, 1, sgd);
+  register_update("momentum_update", 1, 1, momentum);
+  register_update("adagrad_update", 1, 1, adagrad);
+  register_update("rmsprop_update", 1, 1, rmsprop);
+  register_update("adadelta_update", 2, 1, adadelta);
+  register_update("adam_update", 2, 2, adam);
+  register_update("nadam_update", 2, 3, nadam);
+  register_eval("nadam_mu_product", [](const Node& n, const std::vector<const Tensor*>& in,
+                                       std::vector<Tensor>& out, const EvalContext&) {
+    double mu = nadam_mu(n.attrs.get_float("beta1"), n.attrs.get_float("momentum_decay"), (*in[1])[0]);
+    out[0][0] = (*in[0])[0] * mu;
+  });
+}
+
+} // namespace dlc::ir::interp

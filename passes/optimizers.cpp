@@ -1,0 +1,181 @@
+// The optimizer part of the training graph (docs/training.md): gradient clipping by
+// global norm, then one fused update op per parameter (ir/ops/optimizer_ops.cpp) that
+// also clips by value and applies weight decay. The optimizer's state is persistent graph
+// state named "<param>.<slot>" ("dense_1.kernel.m"), plus "opt.step" (the number of steps
+// taken) for Adam and Nadam and "opt.mu_product" for Nadam, so a checkpoint of params and
+// state resumes a run exactly.
+#include "passes/training.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <functional>
+
+namespace dlc::passes {
+
+using ir::Graph;
+using ir::kNoValue;
+using ir::ValueId;
+
+namespace {
+
+struct OptimizerDef {
+  std::string type;
+  std::string op;                  // the update op
+  std::vector<std::string> slots;  // per-parameter state, in the op's operand order
+  std::vector<std::string> hypers; // hyper-parameters passed as attributes
+  bool step = false;               // takes the step count t
+  bool mu_product = false;         // takes Nadam's product of momentum coefficients
+  bool nesterov = false;
+};
+
+const std::vector<OptimizerDef>& optimizer_defs() {
+  static const std::vector<OptimizerDef> defs = {
+      {"sgd", "sgd_update", {}, {}},
+      {"momentum", "momentum_update", {"velocity"}, {"momentum"}},
+      {"nesterov", "momentum_update", {"velocity"}, {"momentum"}, false, false, true},
+      {"adagrad", "adagrad_update", {"accumulator"}, {"epsilon"}},
+      {"rmsprop", "rmsprop_update", {"mean_square"}, {"rho", "epsilon"}},
+      {"adadelta", "adadelta_update", {"mean_square", "mean_square_delta"}, {"rho", "epsilon"}},
+      {"adam", "adam_update", {"m", "v"}, {"beta1", "beta2", "epsilon"}, true},
+      {"nadam", "nadam_update", {"m", "v"}, {"beta1", "beta2", "epsilon", "momentum_decay"}, true, true},
+  };
+  return defs;
+}
+
+const OptimizerDef& find_def(const std::string& type) {
+  std::vector<std::string> known;
+  for (const OptimizerDef& d : optimizer_defs()) {
+    if (d.type == type) return d;
+    known.push_back(d.type);
+  }
+  std::string hint = did_you_mean(type, known);
+  throw Error(fmt::format("unknown optimizer '{}'{}", type, hint.empty() ? "; known: " + join_names(known) : hint));
+}
+
+double hyper(const ir::OptimizerSpec& opt, const std::string& key) {
+  auto it = opt.hyper.find(key);
+  if (it == opt.hyper.end())
+    throw Error(fmt::format("optimizer '{}': hyper-parameter '{}' is not set", opt.type, key));
+  return it->second;
+}
+
+ir::TensorType scalar() { return ir::TensorType{ir::DType::f32, ir::Shape{}}; }
+
+ValueId scalar_constant(Graph& g, const std::string& name, double v) {
+  return g.add_constant(name, scalar(), {float(v)});
+}
+
+// scale = min(1, clip_norm / (||g|| + 1e-6)) with ||g|| the L2 norm of all gradients
+// together: torch.nn.utils.clip_grad_norm_'s formula.
+ValueId global_norm_scale(Graph& g, const std::vector<ParamGrad>& grads, double clip_norm) {
+  ValueId total = kNoValue;
+  for (const ParamGrad& pg : grads) {
+    const std::string& p = g.value(pg.param).name;
+    ValueId sq = g.add("square", {pg.grad}, {}, p + ".grad_sq");
+    ValueId sum = g.add("reduce_sum", {sq}, {}, p + ".grad_sumsq");
+    total = total == kNoValue ? sum : g.add("add", {total, sum}, {}, "opt.grad_sumsq");
+  }
+  ValueId norm = g.add("sqrt", {total}, {}, "opt.grad_norm");
+  ValueId denom = g.add("scale", {norm}, {{"scale", 1.0}, {"offset", 1e-6}}, "opt.grad_norm_eps");
+  ValueId ratio = g.add("div", {scalar_constant(g, "opt.clip_norm", clip_norm), denom}, {}, "opt.clip_ratio");
+  return g.add("minimum", {ratio, scalar_constant(g, "opt.one", 1.0)}, {}, "opt.clip_scale");
+}
+
+// A scalar state "name" advanced once per step by `advance`, which names its node
+// "<name>.new"; returns the new value.
+ValueId counter(Graph& g, const std::string& name, const std::string& init,
+                const std::function<ValueId(ValueId)>& advance) {
+  ValueId s = g.add_state(name, scalar(), ir::Initializer{init});
+  ValueId next = advance(s);
+  g.add_update(s, next);
+  return next;
+}
+
+ir::Attrs update_attrs(const ir::OptimizerSpec& opt, const OptimizerDef& def) {
+  ir::Attrs a;
+  for (const std::string& h : def.hypers) a.set(h, hyper(opt, h));
+  if (def.nesterov) a.set("nesterov", true);
+  if (opt.weight_decay > 0)
+    a.set(opt.decoupled_weight_decay ? "decoupled_weight_decay" : "weight_decay", opt.weight_decay);
+  if (opt.clip_value > 0) a.set("clip_value", opt.clip_value);
+  return a;
+}
+
+ir::Initializer slot_init(const ir::OptimizerSpec& opt, const std::string& slot) {
+  ir::Initializer init;
+  if (slot == "accumulator" && hyper(opt, "initial_accumulator") != 0) {
+    init.kind = "constant";
+    init.value = hyper(opt, "initial_accumulator");
+  }
+  return init;
+}
+
+void check_spec(const ir::OptimizerSpec& opt) {
+  auto non_negative = [](const char* what, double v) {
+    if (!(v >= 0)) throw Error(fmt::format("optimizer: {} must be >= 0, got {}", what, v));
+  };
+  non_negative("weight_decay", opt.weight_decay);
+  non_negative("clip_norm", opt.clip_norm);
+  non_negative("clip_value", opt.clip_value);
+}
+
+} // namespace
+
+void append_optimizer(Graph& g, const ir::OptimizerSpec& opt, const std::vector<ParamGrad>& grads,
+                      ValueId lr) {
+  const OptimizerDef& def = find_def(opt.type);
+  check_spec(opt);
+  if (lr == kNoValue || g.type(lr) != scalar())
+    throw Error("append_optimizer: the learning rate must be an f32[] value");
+  std::vector<ParamGrad> live;
+  for (const ParamGrad& pg : grads)
+    if (pg.grad != kNoValue) live.push_back(pg);
+  if (live.empty()) return;
+
+  ir::Attrs attrs = update_attrs(opt, def);
+  ValueId clip_scale = opt.clip_norm > 0 ? global_norm_scale(g, live, opt.clip_norm) : kNoValue;
+  ValueId step = kNoValue, mu_product = kNoValue;
+  if (def.step)
+    step = counter(g, "opt.step", "zeros", [&](ValueId s) {
+      return g.add("scale", {s}, {{"scale", 1.0}, {"offset", 1.0}}, "opt.step.new");
+    });
+  if (def.mu_product)
+    mu_product = counter(g, "opt.mu_product", "ones", [&](ValueId s) {
+      ir::Attrs a{{"beta1", hyper(opt, "beta1")}, {"momentum_decay", hyper(opt, "momentum_decay")}};
+      return g.add("nadam_mu_product", {s, step}, a, "opt.mu_product.new");
+    });
+
+  for (const ParamGrad& pg : live) {
+    std::string name = g.value(pg.param).name;
+    std::vector<ValueId> operands = {pg.param, pg.grad};
+    std::vector<ValueId> slots;
+    for (const std::string& slot : def.slots) {
+      slots.push_back(g.add_state(name + "." + slot, g.type(pg.param), slot_init(opt, slot)));
+      operands.push_back(slots.back());
+    }
+    operands.push_back(lr);
+    for (ValueId v : {step, mu_product, clip_scale})
+      if (v != kNoValue) operands.push_back(v);
+    std::vector<ValueId> next = g.add_node(def.op, operands, attrs, name + ".update");
+    g.rename(next[0], name + ".new");
+    g.add_update(pg.param, next[0]);
+    for (size_t k = 0; k < slots.size(); k++) {
+      g.rename(next[k + 1], g.value(slots[k]).name + ".new");
+      g.add_update(slots[k], next[k + 1]);
+    }
+  }
+}
+
+// t counts from 0: the first epoch (or step) runs at the base rate.
+double scheduled_lr(const ir::OptimizerSpec& opt, int64_t step, int64_t epoch) {
+  const ir::ScheduleSpec& s = opt.schedule;
+  double lr = hyper(opt, "lr");
+  double t = double(s.unit == "step" ? step : epoch);
+  if (s.type == "constant") return lr;
+  if (s.type == "inverse_sqrt") return lr / std::sqrt(t + 1);
+  if (s.type == "step") return lr * std::pow(s.gamma, std::floor(t / s.step_size));
+  if (s.type == "exponential") return lr * std::pow(s.gamma, t);
+  throw Error(fmt::format("unknown learning-rate schedule '{}'", s.type));
+}
+
+} // namespace dlc::passes
