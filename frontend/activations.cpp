@@ -37,7 +37,7 @@ ir::ValueId apply_activation(LayerCtx& c, ir::ValueId x, const JsonRef& spec) {
   }
   c.info.activation = type;
   if (type == "linear") return x;
-  const ir::TensorType& t = c.g.type(x);
+  const ir::TensorType t = c.g.type(x); // a copy: adding the slope may move the values
   if (!ir::is_float(t.dtype)) c.fail_input(0, "a float input for activation '" + type + "'");
   if (type == "leaky_relu") {
     double alpha = 0.01; // PyTorch's default negative slope

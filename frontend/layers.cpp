@@ -153,7 +153,8 @@ void need_rank(LayerCtx& c, int rank, const std::string& what) {
 }
 
 ValueId build_dense(LayerCtx& c) {
-  const Shape& xs = c.in_type().shape;
+  // A copy: adding parameters and nodes below may move the graph's values.
+  const Shape xs = c.in_type().shape;
   if (xs.rank() < 2) c.fail_input(0, "an input of rank 2 or more [batch, ..., features]");
   if (!ir::is_float(c.in_type().dtype)) c.fail_input(0, "a float input");
   int64_t units = c.spec.require("units").as_positive_int();

@@ -20,6 +20,7 @@ struct LayerCtx {
   LayerInfo& info;
   std::vector<Producer> inputs;
 
+  // Valid until the graph grows: copy it before adding parameters or nodes.
   const ir::TensorType& in_type(size_t i = 0) const { return g.type(inputs[i].value); }
   ir::ValueId in(size_t i = 0) const { return inputs[i].value; }
 
