@@ -1,0 +1,169 @@
+// GEMM: C = epilogue(alpha * op(A) * op(B) + beta * C), f32, row-major.
+//
+// op(A) is m x k (A stored m x k, or k x m when trans_a), op(B) is k x n (B stored k x n,
+// or n x k when trans_b), C is m x n; lda/ldb/ldc are row strides, so a caller splits work
+// across threads by passing sub-matrices (row blocks of A and C). With beta == 0, C is
+// only written (it may hold garbage); beta == 1 accumulates, e.g. into a gradient. The
+// epilogue (bias per column of C, then an activation) is applied once, to the final sum.
+//
+// Structure (BLIS/Goto): the jc loop takes NC columns, the pc loop KC of depth (B block
+// packed once, reused by every row block), the ic loop MC rows (A block packed, stays in
+// L2), then MR x NR micro-tiles over packed panels. Results are deterministic: the
+// summation order depends only on the shapes and the kernel.
+#pragma once
+
+#include "runtime/ftz.h"
+#include "runtime/kernels/activation.h"
+#include "runtime/kernels/gemm_microkernel.h"
+#include "runtime/kernels/gemm_pack.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace dlc_rt {
+
+// Which micro-kernel to use; automatic takes AVX-512 when usable, else portable.
+enum class GemmKernel { automatic, portable, avx512 };
+
+struct GemmOptions {
+  GemmKernel kernel = GemmKernel::automatic;
+  // gemm_workspace_floats() floats aligned to 64 bytes for the packed blocks; null uses a
+  // per-thread buffer allocated on the thread's first call.
+  float* workspace = nullptr;
+};
+
+// Block sizes: MC is a multiple of every kernel's MR and NC of every NR, so one workspace
+// size fits all kernels. A: MC x KC floats (120 KiB, L2), B: KC x NC (1 MiB).
+constexpr int64_t kGemmKC = 256, kGemmMC = 120, kGemmNC = 1024;
+
+constexpr int64_t gemm_workspace_floats() { return kGemmMC * kGemmKC + kGemmKC * kGemmNC; }
+
+inline bool gemm_kernel_available(GemmKernel k) {
+  return k != GemmKernel::avx512 || avx512_usable();
+}
+
+namespace gemm_detail {
+
+// A per-thread buffer, 64-byte aligned, grown once and then reused (no allocation on the
+// hot path after a thread's first call).
+inline float* thread_workspace(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats + 16) buffer.resize(floats + 16);
+  auto addr = reinterpret_cast<uintptr_t>(buffer.data());
+  return reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
+}
+
+// Writes one micro-tile: c = alpha*acc + beta*c, then (final depth block) bias and act.
+template <Act A, int NR>
+inline void store_tile(const float* acc, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                       float alpha, float beta, const float* bias, float slope) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* DLC_RT_RESTRICT ar = acc + r * NR;
+    float* DLC_RT_RESTRICT cr = c + r * ldc;
+    if (beta == 0.0f) {
+      DLC_RT_IVDEP
+      for (int64_t j = 0; j < cols; j++) cr[j] = alpha * ar[j];
+    } else {
+      DLC_RT_IVDEP
+      for (int64_t j = 0; j < cols; j++) cr[j] = alpha * ar[j] + beta * cr[j];
+    }
+    if (bias) {
+      DLC_RT_IVDEP
+      for (int64_t j = 0; j < cols; j++) cr[j] += bias[j];
+    }
+    if (A != Act::none) {
+      DLC_RT_IVDEP
+      for (int64_t j = 0; j < cols; j++) cr[j] = act_apply<A>(cr[j], slope);
+    }
+  }
+}
+
+template <int NR>
+inline void store(const float* acc, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                  float alpha, float beta, const Epilogue* ep) {
+  if (!ep) return store_tile<Act::none, NR>(acc, c, ldc, rows, cols, alpha, beta, nullptr, 0);
+  const float* b = ep->bias;
+  switch (ep->act) {
+  case Act::relu: return store_tile<Act::relu, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
+  case Act::sigmoid:
+    return store_tile<Act::sigmoid, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
+  case Act::tanh: return store_tile<Act::tanh, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
+  case Act::leaky_relu:
+    return store_tile<Act::leaky_relu, NR>(acc, c, ldc, rows, cols, alpha, beta, b, ep->slope);
+  default: return store_tile<Act::none, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
+  }
+}
+
+// k == 0: C = beta*C, then the epilogue (a product over an empty depth is zero).
+inline void scale_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
+                       const Epilogue& ep) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      float& v = c[i * ldc + j];
+      v = beta == 0.0f ? 0.0f : beta * v;
+      if (ep.bias) v += ep.bias[j];
+      v = activate(ep.act, v, ep.slope);
+    }
+}
+
+template <class K, class PackA, class PackB>
+void driver(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const PackB& pb,
+            float beta, float* c, int64_t ldc, const Epilogue& ep, float* ws) {
+  float* a_panels = ws;
+  float* b_panels = ws + kGemmMC * kGemmKC;
+  alignas(64) float acc[K::MR * K::NR];
+  for (int64_t jc = 0; jc < n; jc += kGemmNC) {
+    int64_t nc = std::min(kGemmNC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kGemmKC) {
+      int64_t kc = std::min(kGemmKC, k - pc);
+      float beta_block = pc == 0 ? beta : 1.0f;
+      bool last = pc + kc == k;
+      pb.template pack<K::NR>(pc, kc, jc, nc, b_panels);
+      for (int64_t ic = 0; ic < m; ic += kGemmMC) {
+        int64_t mc = std::min(kGemmMC, m - ic);
+        pa.template pack<K::MR>(ic, mc, pc, kc, a_panels);
+        for (int64_t jr = 0; jr < nc; jr += K::NR) {
+          Epilogue e = ep;
+          if (e.bias) e.bias += jc + jr;
+          for (int64_t ir = 0; ir < mc; ir += K::MR) {
+            K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
+            store<K::NR>(acc, c + (ic + ir) * ldc + jc + jr, ldc, std::min<int64_t>(K::MR, mc - ir),
+                         std::min<int64_t>(K::NR, nc - jr), alpha, beta_block, last ? &e : nullptr);
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace gemm_detail
+
+// The GEMM over any packers (plain matrices, or the convolutions' implicit im2col).
+template <class PackA, class PackB>
+void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const PackB& pb,
+                 float beta, float* c, int64_t ldc, const Epilogue& ep = {},
+                 const GemmOptions& opt = {}) {
+  enable_ftz();
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return gemm_detail::scale_only(m, n, beta, c, ldc, ep);
+  float* ws = opt.workspace ? opt.workspace
+                            : gemm_detail::thread_workspace(size_t(gemm_workspace_floats()));
+#ifdef DLC_RT_HAVE_AVX512
+  bool wide = opt.kernel == GemmKernel::avx512 ||
+              (opt.kernel == GemmKernel::automatic && avx512_usable());
+  if (wide && avx512_usable())
+    return gemm_detail::driver<Avx512Kernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
+#endif
+  gemm_detail::driver<PortableKernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
+}
+
+inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc, const Epilogue& ep = {}, const GemmOptions& opt = {}) {
+  gemm_packed(m, n, k, alpha, PackMatrixA{a, lda, trans_a}, PackMatrixB{b, ldb, trans_b}, beta, c,
+              ldc, ep, opt);
+}
+
+} // namespace dlc_rt

@@ -1,0 +1,111 @@
+// GEMM micro-kernels: acc[MR x NR] = sum over p < kc of a[p*MR + r] * b[p*NR + j], where
+// a and b are packed panels (see gemm_pack.h). The driver (gemm.h) applies alpha, beta and
+// the epilogue when it stores acc into C.
+//
+// Two kernels: a portable one written so compilers auto-vectorise it (fixed MR x NR tile,
+// local accumulators, no aliasing), and an AVX-512 one with intrinsics. The AVX-512 kernel
+// is compiled in when the target has AVX-512 (__AVX512F__, then always used), or, on
+// x86-64 GCC/Clang builds for a generic target, compiled with a target attribute and
+// chosen at run time when the CPU and OS support it (define DLC_RT_NO_DISPATCH to keep
+// such a build portable-only, e.g. where cpuid may not run).
+#pragma once
+
+#include "runtime/kernels/common.h"
+
+#if defined(__AVX512F__)
+#define DLC_RT_HAVE_AVX512 1
+#define DLC_RT_TARGET_AVX512
+#include <immintrin.h>
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(DLC_RT_NO_DISPATCH)
+#define DLC_RT_HAVE_AVX512 1
+#define DLC_RT_AVX512_RUNTIME_CHECK 1
+#define DLC_RT_TARGET_AVX512 __attribute__((target("avx512f")))
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+namespace dlc_rt {
+
+// The portable kernel's tile: as large as the vector registers hold without spilling
+// (AVX: 16 ymm; otherwise 16 xmm).
+struct PortableKernel {
+#if defined(__AVX__)
+  static constexpr int MR = 6, NR = 16;
+#else
+  static constexpr int MR = 4, NR = 8;
+#endif
+  // The r and j loops are unrolled completely so that every c[r][j] can live in a
+  // register (left rolled, GCC keeps c in memory and the loop runs 5-10x slower).
+  static void run(int64_t kc, const float* DLC_RT_RESTRICT a, const float* DLC_RT_RESTRICT b,
+                  float* DLC_RT_RESTRICT acc) {
+    float c[MR][NR] = {};
+    for (int64_t p = 0; p < kc; p++) {
+      const float* ap = a + p * MR;
+      const float* bp = b + p * NR;
+      DLC_RT_UNROLL
+      for (int r = 0; r < MR; r++) {
+        float av = ap[r];
+        DLC_RT_UNROLL
+        for (int j = 0; j < NR; j++) c[r][j] += av * bp[j];
+      }
+    }
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) acc[r * NR + j] = c[r][j];
+  }
+};
+
+#ifdef DLC_RT_HAVE_AVX512
+// 12 x 32 tile: 24 zmm accumulators, 2 for the B row, 1 broadcast (BLIS's SKX shape).
+struct Avx512Kernel {
+  static constexpr int MR = 12, NR = 32;
+  DLC_RT_TARGET_AVX512 static void run(int64_t kc, const float* a, const float* b, float* acc) {
+#define DLC_RT_ZERO_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define DLC_RT_FMA_ROW(r)                                                                      \
+  {                                                                                            \
+    __m512 av = _mm512_set1_ps(a[r]);                                                          \
+    c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                \
+    c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                \
+  }
+#define DLC_RT_STORE_ROW(r)                                                                    \
+  _mm512_storeu_ps(acc + r * 32, c##r##0);                                                     \
+  _mm512_storeu_ps(acc + r * 32 + 16, c##r##1);
+#define DLC_RT_ALL_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+    DLC_RT_ALL_ROWS(DLC_RT_ZERO_ROW)
+    for (int64_t p = 0; p < kc; p++) {
+      __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+      DLC_RT_ALL_ROWS(DLC_RT_FMA_ROW)
+      a += MR;
+      b += NR;
+    }
+    DLC_RT_ALL_ROWS(DLC_RT_STORE_ROW)
+#undef DLC_RT_ALL_ROWS
+#undef DLC_RT_STORE_ROW
+#undef DLC_RT_FMA_ROW
+#undef DLC_RT_ZERO_ROW
+  }
+};
+#endif
+
+// True when the AVX-512 kernel is compiled in and this CPU and OS can run it.
+inline bool avx512_usable() {
+#if defined(DLC_RT_AVX512_RUNTIME_CHECK)
+  static const bool usable = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false; // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0xE6u) != 0xE6u) return false; // OS saves xmm, ymm, opmask and zmm state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & (1u << 16)) != 0; // AVX512F
+  }();
+  return usable;
+#elif defined(DLC_RT_HAVE_AVX512)
+  return true;
+#else
+  return false;
+#endif
+}
+
+} // namespace dlc_rt

@@ -1,0 +1,425 @@
+// The runtime kernels against references: naive double-precision loops written here, the
+// reference interpreter's evaluation of the matching IR op, and adjoint identities for
+// the backward passes. Sizes are odd on purpose (1, 7, 33, 65: not multiples of any
+// micro-tile) and some cross the GEMM's cache blocks (KC = 256, MC = 120, NC = 1024).
+#include "ir/interp/interpreter.h"
+#include "runtime/kernels/kernels.h"
+#include "runtime/rng.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using dlc_rt::Act;
+using Vec = std::vector<float>;
+using Ref = std::vector<double>;
+
+namespace {
+
+Vec random_vec(int64_t n, uint64_t stream, float lo = -1.0f, float hi = 1.0f) {
+  Vec v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++)
+    v[size_t(i)] = lo + (hi - lo) * dlc_rt::rng_uniform(2024, stream, uint64_t(i));
+  return v;
+}
+
+// max |got - want| over max(1, max |want|): relative to the result's scale, absolute near 0.
+double rel_err(const Vec& got, const Ref& want) {
+  REQUIRE(got.size() == want.size());
+  double scale = 1, err = 0;
+  for (double w : want) scale = std::max(scale, std::fabs(w));
+  for (size_t i = 0; i < got.size(); i++) err = std::max(err, std::fabs(double(got[i]) - want[i]));
+  return err / scale;
+}
+
+double dot(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); i++) s += double(a[i]) * double(b[i]);
+  return s;
+}
+
+double act_ref(Act a, double x, double slope) {
+  switch (a) {
+  case Act::relu: return x > 0 ? x : 0;
+  case Act::sigmoid: return 1 / (1 + std::exp(-x));
+  case Act::tanh: return std::tanh(x);
+  case Act::leaky_relu: return x > 0 ? x : slope * x;
+  default: return x;
+  }
+}
+
+// Evaluates one op in the reference interpreter.
+dlc::ir::Tensor interp(const std::string& op, const std::vector<dlc::ir::Tensor>& ins,
+                       dlc::ir::Attrs attrs = {}) {
+  dlc::ir::Graph g;
+  dlc::ir::Bindings b;
+  std::vector<dlc::ir::ValueId> ids;
+  for (size_t i = 0; i < ins.size(); i++) {
+    std::string name = "in" + std::to_string(i);
+    ids.push_back(g.add_input(name, ins[i].type));
+    b[name] = ins[i];
+  }
+  g.add_output("y", g.add(op, ids, std::move(attrs)));
+  return dlc::ir::run_outputs(g, b)[0].second;
+}
+
+dlc::ir::Tensor f32_tensor(std::vector<int64_t> shape, const Vec& data) {
+  return {dlc::ir::TensorType{dlc::ir::DType::f32, dlc::ir::Shape(std::move(shape))}, data};
+}
+
+Ref to_ref(const dlc::ir::Tensor& t) { return t.data; }
+
+std::vector<dlc_rt::GemmKernel> kernels() {
+  std::vector<dlc_rt::GemmKernel> ks = {dlc_rt::GemmKernel::portable};
+  if (dlc_rt::gemm_kernel_available(dlc_rt::GemmKernel::avx512))
+    ks.push_back(dlc_rt::GemmKernel::avx512);
+  return ks;
+}
+
+struct GemmCase {
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha, beta;
+  dlc_rt::Epilogue ep;
+};
+
+// Runs the kernel on padded leading dimensions (ld = cols + 3) and checks against a
+// double-precision loop; C starts as NaN when beta == 0 (it must not be read).
+void check_gemm(const GemmCase& t, dlc_rt::GemmKernel kernel) {
+  int64_t ar = t.ta ? t.k : t.m, ac = t.ta ? t.m : t.k, br = t.tb ? t.n : t.k,
+          bc = t.tb ? t.k : t.n;
+  int64_t lda = ac + 3, ldb = bc + 3, ldc = t.n + 3;
+  Vec a = random_vec(ar * lda, 1), b = random_vec(br * ldb, 2), c = random_vec(t.m * ldc, 3);
+  if (t.beta == 0) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
+  Ref want(c.size());
+  for (int64_t i = 0; i < t.m; i++)
+    for (int64_t j = 0; j < t.n; j++) {
+      double s = 0;
+      for (int64_t p = 0; p < t.k; p++)
+        s += double(t.ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]) *
+             double(t.tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]);
+      double v = t.alpha * s + (t.beta == 0 ? 0.0 : t.beta * double(c[size_t(i * ldc + j)]));
+      if (t.ep.bias) v += t.ep.bias[j];
+      want[size_t(i * ldc + j)] = act_ref(t.ep.act, v, t.ep.slope);
+    }
+  dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, a.data(), lda, b.data(), ldb, t.beta, c.data(),
+               ldc, t.ep, {kernel, nullptr});
+  for (int64_t i = 0; i < t.m; i++) // the padding columns of C are left alone
+    for (int64_t j = t.n; j < ldc; j++) want[size_t(i * ldc + j)] = c[size_t(i * ldc + j)];
+  INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb, " beta=", t.beta,
+       " kernel=", int(kernel));
+  CHECK(rel_err(c, want) < 1e-5);
+}
+
+} // namespace
+
+TEST_CASE("gemm: every transpose on sizes that are not multiples of the micro-tile") {
+  for (auto kernel : kernels())
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        for (int64_t m : {1, 7, 33, 65})
+          for (int64_t n : {1, 7, 33, 65})
+            for (int64_t k : {1, 7, 65})
+              check_gemm({ta == 1, tb == 1, m, n, k, 1.0f, 0.0f, {}}, kernel);
+}
+
+TEST_CASE("gemm: alpha, beta accumulation and k = 0") {
+  for (auto kernel : kernels()) {
+    check_gemm({false, false, 13, 9, 17, -0.75f, 1.0f, {}}, kernel); // += into a gradient
+    check_gemm({true, false, 13, 9, 17, 2.0f, 0.5f, {}}, kernel);
+    check_gemm({false, true, 5, 6, 0, 1.0f, 0.5f, {}}, kernel); // empty depth: C = beta*C
+  }
+}
+
+TEST_CASE("gemm: blocks larger than the caches' (depth, rows and columns)") {
+  for (auto kernel : kernels()) {
+    check_gemm({false, false, 9, 11, 300, 1.0f, 0.0f, {}}, kernel);  // K > KC
+    check_gemm({false, true, 130, 19, 600, 1.0f, 1.0f, {}}, kernel); // M > MC, beta per block
+    check_gemm({true, false, 5, 1030, 3, 1.0f, 0.0f, {}}, kernel);   // N > NC
+  }
+}
+
+TEST_CASE("gemm: fused bias and activation epilogues apply once, to the final sum") {
+  Vec bias = random_vec(70, 9);
+  for (auto kernel : kernels())
+    for (Act act : {Act::none, Act::relu, Act::sigmoid, Act::tanh, Act::leaky_relu}) {
+      dlc_rt::Epilogue ep{bias.data(), act, 0.1f};
+      check_gemm({false, false, 33, 65, 7, 1.0f, 0.0f, ep}, kernel);
+      check_gemm({true, true, 7, 33, 300, 0.5f, 1.0f, ep}, kernel); // across depth blocks
+      check_gemm({false, false, 3, 5, 0, 1.0f, 0.0f, ep}, kernel);
+    }
+}
+
+TEST_CASE("gemm: a caller-provided workspace gives the same result") {
+  Vec a = random_vec(40 * 50, 1), b = random_vec(50 * 30, 2), c1(40 * 30), c2(40 * 30);
+  std::vector<float> ws(size_t(dlc_rt::gemm_workspace_floats()) + 16);
+  float* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) & ~63ull);
+  dlc_rt::gemm(false, false, 40, 30, 50, 1, a.data(), 50, b.data(), 30, 0, c1.data(), 30);
+  dlc_rt::gemm(false, false, 40, 30, 50, 1, a.data(), 50, b.data(), 30, 0, c2.data(), 30, {},
+               {dlc_rt::GemmKernel::automatic, aligned});
+  CHECK(c1 == c2);
+}
+
+namespace {
+
+dlc::ir::Attrs window_attrs(const dlc_rt::Conv2dGeom& g) {
+  return {{"strides", std::vector<int64_t>{g.sh, g.sw}},
+          {"pads", std::vector<int64_t>{g.pt, g.pb, g.pl, g.pr}}};
+}
+
+const dlc_rt::Conv2dGeom conv_cases[] = {
+    // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr
+    {2, 7, 6, 3, 3, 2, 5, 1, 1, 0, 0, 0, 0},    {3, 9, 8, 13, 3, 3, 33, 2, 1, 1, 2, 0, 1},
+    {1, 5, 5, 7, 1, 1, 17, 1, 1, 0, 0, 0, 0},   {2, 6, 7, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
+    {2, 11, 10, 4, 3, 3, 6, 3, 2, 1, 1, 1, 1},  {1, 4, 4, 20, 2, 2, 3, 2, 2, 0, 0, 0, 0}};
+
+} // namespace
+
+TEST_CASE("conv2d forward matches the interpreter, with fused bias and activation") {
+  for (auto kernel : kernels())
+    for (const auto& g : conv_cases) {
+      Vec x = random_vec(g.n * g.h * g.w * g.c, 4), w = random_vec(g.kh * g.kw * g.c * g.f, 5);
+      Vec bias = random_vec(g.f, 6), y(size_t(g.n * g.oh() * g.ow() * g.f));
+      auto want = interp("conv2d",
+                         {f32_tensor({g.n, g.h, g.w, g.c}, x), f32_tensor({g.kh, g.kw, g.c, g.f}, w)},
+                         window_attrs(g));
+      REQUIRE(want.numel() == int64_t(y.size()));
+      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh, " kernel=",
+           int(kernel));
+      dlc_rt::conv2d_forward(g, x.data(), w.data(), y.data(), {}, {kernel, nullptr});
+      CHECK(rel_err(y, to_ref(want)) < 1e-5);
+      Ref fused = to_ref(want);
+      for (size_t i = 0; i < fused.size(); i++)
+        fused[i] = act_ref(Act::relu, fused[i] + bias[i % size_t(g.f)], 0);
+      dlc_rt::conv2d_forward(g, x.data(), w.data(), y.data(), {bias.data(), Act::relu},
+                             {kernel, nullptr});
+      CHECK(rel_err(y, fused) < 1e-5);
+    }
+}
+
+TEST_CASE("conv2d backward: direct scatter loops and the adjoint identities") {
+  for (auto kernel : kernels())
+    for (const auto& g : conv_cases) {
+      int64_t oh = g.oh(), ow = g.ow();
+      Vec x = random_vec(g.n * g.h * g.w * g.c, 4), w = random_vec(g.kh * g.kw * g.c * g.f, 5);
+      Vec dy = random_vec(g.n * oh * ow * g.f, 7), y(dy.size());
+      // Reference gradients by scattering each output's gradient along the forward loops.
+      Ref dx_ref(x.size()), dw_ref(w.size());
+      for (int64_t b = 0; b < g.n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+          for (int64_t ox = 0; ox < ow; ox++)
+            for (int64_t i = 0; i < g.kh; i++)
+              for (int64_t j = 0; j < g.kw; j++) {
+                int64_t iy = oy * g.sh + i - g.pt, ix = ox * g.sw + j - g.pl;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                for (int64_t c = 0; c < g.c; c++)
+                  for (int64_t f = 0; f < g.f; f++) {
+                    size_t xi = size_t(((b * g.h + iy) * g.w + ix) * g.c + c);
+                    size_t wi = size_t(((i * g.kw + j) * g.c + c) * g.f + f);
+                    double d = dy[size_t(((b * oh + oy) * ow + ox) * g.f + f)];
+                    dx_ref[xi] += d * w[wi];
+                    dw_ref[wi] += d * x[xi];
+                  }
+              }
+      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh, " kernel=",
+           int(kernel));
+      Vec dx(x.size(), std::numeric_limits<float>::quiet_NaN()), dw(w.size(), 1.0f);
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx.data(), 0.0f, {kernel, nullptr});
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw.data(), 0.0f, {kernel, nullptr});
+      CHECK(rel_err(dx, dx_ref) < 1e-5);
+      CHECK(rel_err(dw, dw_ref) < 1e-5);
+      // <conv(x, w), dy> = <x, conv_backward_input(dy)> = <w, conv_backward_filter(x, dy)>.
+      dlc_rt::conv2d_forward(g, x.data(), w.data(), y.data(), {}, {kernel, nullptr});
+      double lhs = dot(y, dy);
+      CHECK(dot(x, dx) == doctest::Approx(lhs).epsilon(1e-5));
+      CHECK(dot(w, dw) == doctest::Approx(lhs).epsilon(1e-5));
+      // beta = 1 accumulates into an existing gradient.
+      Vec acc = dw;
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), acc.data(), 1.0f, {kernel, nullptr});
+      for (double& v : dw_ref) v *= 2;
+      CHECK(rel_err(acc, dw_ref) < 1e-5);
+    }
+}
+
+namespace {
+
+const dlc_rt::Pool2dGeom pool_cases[] = {
+    // n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr
+    {2, 6, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0},   {1, 7, 5, 70, 3, 3, 2, 2, 1, 1, 1, 1},
+    {3, 5, 8, 2, 3, 2, 1, 3, 2, 0, 1, 1},   {1, 4, 4, 1, 4, 4, 1, 1, 0, 0, 0, 0}};
+
+dlc::ir::Attrs pool_attrs(const dlc_rt::Pool2dGeom& g) {
+  return {{"window", std::vector<int64_t>{g.kh, g.kw}},
+          {"strides", std::vector<int64_t>{g.sh, g.sw}},
+          {"pads", std::vector<int64_t>{g.pt, g.pb, g.pl, g.pr}}};
+}
+
+// Inputs drawn from {-2, -1, 0, 1}: windows hold ties, so "the first maximum" matters.
+Vec tied_input(int64_t n) {
+  Vec v = random_vec(n, 8, -2.0f, 2.0f);
+  for (float& e : v) e = std::floor(e);
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("pooling forward matches the interpreter") {
+  for (const auto& g : pool_cases) {
+    Vec x = tied_input(g.n * g.h * g.w * g.c), y(size_t(g.n * g.oh() * g.ow() * g.c));
+    auto xt = f32_tensor({g.n, g.h, g.w, g.c}, x);
+    dlc_rt::max_pool2d_forward(g, x.data(), y.data());
+    CHECK(rel_err(y, to_ref(interp("max_pool2d", {xt}, pool_attrs(g)))) == 0);
+    x = random_vec(int64_t(x.size()), 9);
+    dlc_rt::avg_pool2d_forward(g, x.data(), y.data());
+    CHECK(rel_err(y, to_ref(interp("avg_pool2d", {f32_tensor({g.n, g.h, g.w, g.c}, x)},
+                                   pool_attrs(g)))) < 1e-6);
+  }
+}
+
+TEST_CASE("pooling backward: max routes to the first maximum, average by real counts") {
+  for (const auto& g : pool_cases) {
+    int64_t oh = g.oh(), ow = g.ow();
+    Vec x = tied_input(g.n * g.h * g.w * g.c), dy = random_vec(g.n * oh * ow * g.c, 10);
+    Ref max_ref(x.size()), avg_ref(x.size());
+    for (int64_t b = 0; b < g.n; b++)
+      for (int64_t oy = 0; oy < oh; oy++)
+        for (int64_t ox = 0; ox < ow; ox++)
+          for (int64_t c = 0; c < g.c; c++) {
+            int64_t best = -1, count = 0;
+            for (int64_t i = 0; i < g.kh; i++)
+              for (int64_t j = 0; j < g.kw; j++) {
+                int64_t iy = oy * g.sh + i - g.pt, ix = ox * g.sw + j - g.pl;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                int64_t at = ((b * g.h + iy) * g.w + ix) * g.c + c;
+                if (best < 0 || x[size_t(at)] > x[size_t(best)]) best = at;
+                count++;
+              }
+            double d = dy[size_t(((b * oh + oy) * ow + ox) * g.c + c)];
+            max_ref[size_t(best)] += d;
+            for (int64_t i = 0; i < g.kh; i++)
+              for (int64_t j = 0; j < g.kw; j++) {
+                int64_t iy = oy * g.sh + i - g.pt, ix = ox * g.sw + j - g.pl;
+                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                  avg_ref[size_t(((b * g.h + iy) * g.w + ix) * g.c + c)] += d / double(count);
+              }
+          }
+    Vec dx(x.size(), std::numeric_limits<float>::quiet_NaN());
+    dlc_rt::max_pool2d_backward(g, x.data(), dy.data(), dx.data());
+    CHECK(rel_err(dx, max_ref) < 1e-6);
+    dlc_rt::avg_pool2d_backward(g, dy.data(), dx.data());
+    CHECK(rel_err(dx, avg_ref) < 1e-6);
+    Vec y(dy.size()); // adjoint identity of the (linear) average pooling
+    dlc_rt::avg_pool2d_forward(g, x.data(), y.data());
+    CHECK(dot(x, dx) == doctest::Approx(dot(y, dy)).epsilon(1e-5));
+    dlc_rt::avg_pool2d_backward(g, dy.data(), dx.data(), 1.0f); // accumulate
+    for (double& v : avg_ref) v *= 2;
+    CHECK(rel_err(dx, avg_ref) < 1e-6);
+  }
+}
+
+TEST_CASE("softmax cross-entropy: loss matches the interpreter, gradient is (p - y) / n") {
+  const int64_t n = 7, c = 10;
+  Vec z = random_vec(n * c, 11, -4.0f, 4.0f), y(size_t(n * c), 0.0f), labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) {
+    labels[size_t(i)] = float((i * 3) % c);
+    y[size_t(i * c + (i * 3) % c)] = 1.0f;
+  }
+  auto zt = f32_tensor({n, c}, z);
+  dlc::ir::Tensor lt{dlc::ir::TensorType{dlc::ir::DType::i32, dlc::ir::Shape{n}}, labels};
+  double dense = interp("softmax_cross_entropy", {zt, f32_tensor({n, c}, y)})[0];
+  double sparse = interp("sparse_softmax_cross_entropy", {zt, lt})[0];
+  CHECK(dlc_rt::softmax_cross_entropy_forward(n, c, z.data(), y.data()) ==
+        doctest::Approx(dense).epsilon(1e-6));
+  std::vector<int32_t> ilabels(labels.begin(), labels.end());
+  CHECK(dlc_rt::sparse_softmax_cross_entropy_forward(n, c, z.data(), ilabels.data()) ==
+        doctest::Approx(sparse).epsilon(1e-6));
+
+  Ref want(z.size());
+  for (int64_t i = 0; i < n; i++) {
+    double m = -1e300, s = 0;
+    for (int64_t k = 0; k < c; k++) m = std::max(m, double(z[size_t(i * c + k)]));
+    for (int64_t k = 0; k < c; k++) s += std::exp(double(z[size_t(i * c + k)]) - m);
+    for (int64_t k = 0; k < c; k++)
+      want[size_t(i * c + k)] =
+          0.5 * (std::exp(double(z[size_t(i * c + k)]) - m) / s - y[size_t(i * c + k)]) / double(n);
+  }
+  Vec dz(z.size());
+  dlc_rt::softmax_cross_entropy_backward(n, c, z.data(), y.data(), dz.data(), 0.5f);
+  CHECK(rel_err(dz, want) < 1e-6);
+  dlc_rt::sparse_softmax_cross_entropy_backward(n, c, z.data(), ilabels.data(), dz.data(), 0.5f);
+  CHECK(rel_err(dz, want) < 1e-6);
+  // Float labels (as the IDX reader returns them) name the same classes.
+  CHECK(dlc_rt::sparse_softmax_cross_entropy_forward(n, c, z.data(), labels.data()) ==
+        doctest::Approx(sparse).epsilon(1e-6));
+}
+
+TEST_CASE("softmax cross-entropy: huge logits stay finite, bad labels give NaN, not a read") {
+  Vec z = {1000.0f, -1000.0f, 999.0f, 0.0f};
+  Vec p(4);
+  dlc_rt::softmax_forward(1, 4, z.data(), p.data());
+  CHECK(p[0] == doctest::Approx(1 / (1 + std::exp(-1.0))));
+  CHECK(p[1] == 0.0f);
+  int64_t label = 2;
+  CHECK(dlc_rt::sparse_softmax_cross_entropy_forward(1, 4, z.data(), &label) ==
+        doctest::Approx(std::log1p(std::exp(-1.0)) + 1.0));
+  for (float bad : {-1.0f, 4.0f, 1.5f, std::numeric_limits<float>::quiet_NaN()}) {
+    CHECK(dlc_rt::first_bad_label(1, 4, &bad) == 0);
+    CHECK(std::isnan(dlc_rt::sparse_softmax_cross_entropy_forward(1, 4, z.data(), &bad)));
+    Vec dz(4);
+    dlc_rt::sparse_softmax_cross_entropy_backward(1, 4, z.data(), &bad, dz.data());
+    CHECK(dz[0] == doctest::Approx(p[0])); // no target: the plain softmax
+  }
+  uint8_t big = 200; // wider than the class count's type could hold
+  CHECK(dlc_rt::first_bad_label(1, 4, &big) == 0);
+}
+
+TEST_CASE("activations and their gradients, from the output and from the input") {
+  Vec x = random_vec(101, 12, -3.0f, 3.0f), y(x.size()), dy = random_vec(101, 13), dx(x.size());
+  x[0] = 0.0f; // the kink takes the slope side
+  for (Act act : {Act::none, Act::relu, Act::sigmoid, Act::tanh, Act::leaky_relu}) {
+    INFO("act=", int(act));
+    Ref fwd(x.size()), bwd(x.size());
+    for (size_t i = 0; i < x.size(); i++) {
+      double h = 1e-6, xi = x[i];
+      fwd[i] = act_ref(act, xi, 0.2);
+      double slope = xi == 0 && (act == Act::relu || act == Act::leaky_relu)
+                         ? (act == Act::relu ? 0.0 : 0.2)
+                         : (act_ref(act, xi + h, 0.2) - act_ref(act, xi - h, 0.2)) / (2 * h);
+      bwd[i] = dy[i] * slope;
+    }
+    dlc_rt::activation_forward(act, x.data(), y.data(), int64_t(x.size()), 0.2f);
+    CHECK(rel_err(y, fwd) < 1e-6);
+    dlc_rt::activation_backward_from_input(act, x.data(), dy.data(), dx.data(),
+                                           int64_t(x.size()), 0.2f);
+    CHECK(rel_err(dx, bwd) < 1e-5);
+    dlc_rt::activation_backward_from_output(act, y.data(), dy.data(), dx.data(),
+                                            int64_t(x.size()), 0.2f);
+    CHECK(rel_err(dx, bwd) < 1e-5);
+  }
+}
+
+TEST_CASE("bias add and bias gradient") {
+  const int64_t rows = 5, cols = 19;
+  Vec x = random_vec(rows * cols, 14), b = random_vec(cols, 15), y(x.size()), db(cols, 1.0f);
+  dlc_rt::bias_add(rows, cols, x.data(), b.data(), y.data(), Act::relu);
+  Ref want(x.size()), grad(size_t(cols), 1.0);
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) {
+      want[size_t(i * cols + j)] = std::max(0.0, double(x[size_t(i * cols + j)]) + b[size_t(j)]);
+      grad[size_t(j)] += x[size_t(i * cols + j)];
+    }
+  CHECK(rel_err(y, want) < 1e-6);
+  dlc_rt::bias_grad(rows, cols, x.data(), db.data(), 1.0f);
+  CHECK(rel_err(db, grad) < 1e-6);
+}
+
+TEST_CASE("ftz: kernels flush denormals on the calling thread") {
+#ifdef DLC_RT_HAVE_MXCSR
+  dlc_rt::FtzScope scope;
+  CHECK(dlc_rt::ftz_enabled());
+  volatile float tiny = 1e-39f; // a denormal: read as zero under DAZ
+  CHECK(tiny * 1.0f == 0.0f);
+#endif
+}
