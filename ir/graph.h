@@ -78,6 +78,9 @@ public:
   const std::vector<Value>& values() const { return values_; }
   const std::vector<Node>& nodes() const { return nodes_; }
   const Node& node(int i) const { return nodes_[size_t(i)]; }
+  // In-place access for passes that rewire a node (and tests that break a graph on
+  // purpose); nothing is re-checked until verify().
+  Node& node(int i) { return nodes_[size_t(i)]; }
 
   const std::vector<ValueId>& inputs() const { return inputs_; }
   const std::vector<ValueId>& params() const { return params_; }

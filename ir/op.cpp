@@ -60,9 +60,11 @@ std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,
   InferContext ctx{op.name, node, in, attrs};
   int n = int(in.size());
   if (n < op.min_operands || (op.max_operands >= 0 && n > op.max_operands)) {
-    if (op.min_operands == op.max_operands) ctx.fail("expects {} operands, got {}", op.min_operands, n);
-    ctx.fail("expects {} to {} operands, got {}", op.min_operands,
-             op.max_operands < 0 ? std::string("any") : std::to_string(op.max_operands), n);
+    const char* plural = op.min_operands == 1 ? "" : "s";
+    if (op.min_operands == op.max_operands)
+      ctx.fail("expects {} operand{}, got {}", op.min_operands, plural, n);
+    if (op.max_operands < 0) ctx.fail("expects at least {} operand{}, got {}", op.min_operands, plural, n);
+    ctx.fail("expects {} to {} operands, got {}", op.min_operands, op.max_operands, n);
   }
   for (auto& spec : op.attrs) {
     if (!attrs.has(spec.name)) {
