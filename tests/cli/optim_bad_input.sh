@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Bad optimizer sections (docs/training.md): each is one error line naming the JSON
+# location. Unknown optimizer, unknown hyper-parameter and negative learning rate as
+# model files are in tests/bad_models/ (bad_input.sh); these are the variants around them.
+source "$SRC/tests/lib.sh"
+
+# model OPTIMIZER: writes $TMP/m.json, a one-layer classifier with that optimizer section.
+model() {
+  cat >"$TMP/m.json" <<JSON
+{
+  "input_shape": [4],
+  "layers": [{"type": "dense", "units": 2, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": $1
+}
+JSON
+}
+
+bad() {
+  model "$1"
+  expect_error "$2" "$DLC" check "$TMP/m.json"
+}
+
+# Each optimizer takes only its own hyper-parameters.
+bad '{"type": "adam", "momentum": 0.9}' "optimizer.momentum: unknown attribute 'momentum' for optimizer 'adam'"
+bad '{"type": "sgd", "beta1": 0.9}' "optimizer.beta1: unknown attribute 'beta1' for optimizer 'sgd'"
+bad '{"type": "nesterov_momentum"}' "unknown optimizer 'nesterov_momentum'; known: sgd, momentum, nesterov"
+bad '{"lr": 0.1}' "optimizer: missing required member 'type'"
+# Learning rate: positive, given once, under either name.
+bad '{"type": "sgd", "learning_rate": -0.5}' "optimizer.learning_rate: expected a positive number, got -0.5"
+bad '{"type": "adam", "lr": 0}' "optimizer.lr: expected a positive number, got 0"
+bad '{"type": "sgd", "lr": "fast"}' "optimizer.lr: expected a number"
+bad '{"type": "sgd", "lr": 0.1, "learning_rate": 0.2}' "give the learning rate once"
+# Hyper-parameters out of range.
+bad '{"type": "rmsprop", "epsilon": 0}' "optimizer.epsilon: expected a positive number, got 0"
+bad '{"type": "adadelta", "rho": 1}' "optimizer.rho: expected a number in [0, 1), got 1"
+bad '{"type": "momentum", "momentum": -0.1}' "optimizer.momentum: expected a number in [0, 1)"
+bad '{"type": "adam", "beta2": 1.5}' "optimizer.beta2: expected a number in [0, 1)"
+bad '{"type": "nadam", "momentum_decay": -1}' "optimizer.momentum_decay: expected a number >= 0, got -1"
+bad '{"type": "adagrad", "initial_accumulator": -0.1}' "optimizer.initial_accumulator: expected a number >= 0"
+# Regularisers.
+bad '{"type": "sgd", "weight_decay": -0.1}' "optimizer.weight_decay: expected a number >= 0, got -0.1"
+bad '{"type": "sgd", "weight_decay": 0.1, "weight_decay_mode": "adamw"}' 'optimizer.weight_decay_mode: expected "coupled" or "decoupled"'
+bad '{"type": "sgd", "clip_norm": 0}' "optimizer.clip_norm: expected a positive number, got 0"
+bad '{"type": "sgd", "clip_value": -1}' "optimizer.clip_value: expected a positive number, got -1"
+# Schedules.
+bad '{"type": "sgd", "schedule": "cosine"}' "unknown learning-rate schedule 'cosine'"
+bad '{"type": "sgd", "schedule": {"type": "exponential", "gamma": 1.5}}' "optimizer.schedule.gamma: expected a decay factor in (0, 1], got 1.5"
+bad '{"type": "sgd", "schedule": {"type": "exponential", "step_size": 3}}' "unknown attribute 'step_size' for learning-rate schedule 'exponential'"
+bad '{"type": "sgd", "schedule": {"type": "step", "step_size": 0}}' "optimizer.schedule.step_size"
+bad '{"type": "sgd", "schedule": {"type": "step", "unit": "batch"}}' 'optimizer.schedule.unit: expected "epoch" or "step"'
+
+# And every section above, corrected, is accepted.
+model '{"type": "adam", "lr": 0.01, "beta2": 0.99, "weight_decay": 0.01, "weight_decay_mode": "decoupled",
+        "clip_norm": 1, "clip_value": 0.5, "schedule": {"type": "step", "step_size": 2, "gamma": 0.5, "unit": "step"}}'
+expect_ok "$DLC" check "$TMP/m.json"
+model '{"type": "nadam", "momentum_decay": 0.004, "learning_rate": 0.002}'
+expect_ok "$DLC" check "$TMP/m.json"
+finish
