@@ -61,7 +61,10 @@ std::shared_ptr<JsonDoc> parse_json_text(const std::string& text, const std::str
   try {
     doc->root = json::parse(bom ? " " + text.substr(3) : text);
   } catch (const json::ParseError& e) {
-    throw Error(fmt::format("{}:{}:{}: malformed JSON: {}", name, e.pos.line, e.pos.col, e.what()));
+    std::string why = e.what();
+    // Most often a closing quote is missing and the string ran to the end of its line.
+    if (why == "control character in string") why += " (strings end on the line they start; write \\n or \\t for a newline or tab)";
+    throw Error(fmt::format("{}:{}:{}: malformed JSON: {}", name, e.pos.line, e.pos.col, why));
   }
   return doc;
 }

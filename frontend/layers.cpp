@@ -128,8 +128,8 @@ std::vector<int64_t> read_pads(const LayerCtx& c, int64_t kh, int64_t kw, int64_
       auto [l, rr] = same_pads(x[2], kw, sw);
       return {t, b, l, rr};
     }
-    r->fail("unknown padding '{}'{}; use \"valid\", \"same\" or explicit amounts", p,
-            did_you_mean(p, {"valid", "same"}));
+    std::string hint = did_you_mean(p, {"valid", "same"});
+    r->fail("unknown padding '{}'{}", p, hint.empty() ? "; use \"valid\", \"same\" or explicit amounts" : hint);
   }
   std::vector<int64_t> v = r->as_int_list();
   for (auto p : v)
