@@ -7,6 +7,7 @@
 
 #include "ir/types.h"
 
+#include <initializer_list>
 #include <vector>
 
 namespace dlc::ir {
@@ -20,6 +21,8 @@ struct Tensor {
   Tensor(TensorType t, std::vector<double> d) : type(std::move(t)), data(std::move(d)) {}
   Tensor(TensorType t, const std::vector<float>& d)
       : type(std::move(t)), data(d.begin(), d.end()) {}
+  // Tensor(type, {1, 2.5}): without this a braced list is ambiguous between the two above.
+  Tensor(TensorType t, std::initializer_list<double> d) : type(std::move(t)), data(d) {}
 
   const Shape& shape() const { return type.shape; }
   int64_t numel() const { return int64_t(data.size()); }

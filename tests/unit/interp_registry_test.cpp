@@ -26,3 +26,10 @@ TEST_CASE("interp: a graph whose bindings are missing or mistyped is an error") 
   b["w"] = testing::f32_tensor({2}, {10, 20});
   testing::check_tensor(run_outputs(g, b)[0].second, {2}, {11, 22});
 }
+
+TEST_CASE("interp: tensors from braced lists, float and double vectors") {
+  TensorType t{DType::f32, {2}};
+  CHECK(Tensor(t, {1, 2.5}).data == std::vector<double>{1, 2.5});
+  CHECK(Tensor(t, std::vector<float>{1.5f, 2}).data == std::vector<double>{1.5, 2});
+  CHECK(Tensor(t).data == std::vector<double>{0, 0});
+}
