@@ -50,7 +50,9 @@ bool Attrs::get_bool(const std::string& k) const { return get_as<bool>(map_, k, 
 std::string attr_str(const Attr& a) {
   struct V {
     std::string operator()(int64_t v) const { return std::to_string(v); }
-    std::string operator()(double v) const { return fmt::format("{:g}", v); }
+    // Shortest text that reads back as the same double: two nodes whose attributes
+    // differ never print alike.
+    std::string operator()(double v) const { return fmt::format("{}", v); }
     std::string operator()(const std::string& v) const { return "\"" + v + "\""; }
     std::string operator()(const std::vector<int64_t>& v) const {
       return fmt::format("[{}]", fmt::join(v, ","));

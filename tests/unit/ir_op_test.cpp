@@ -83,4 +83,6 @@ TEST_CASE("attrs: typed access and stable text") {
   CHECK(error_of([&] { a.get_int("rate"); }) == "attribute 'rate' should be int, is float");
   CHECK(error_of([&] { a.get_ints("nope"); }) == "missing attribute 'nope'");
   CHECK(Attrs{}.str().empty());
+  // Floats print exactly (shortest round trip), not to 6 digits.
+  CHECK(Attrs{{"rate", 0.1234567}, {"eps", 1e-7}, {"lr", 0.001}}.str() == "{eps=1e-07, lr=0.001, rate=0.1234567}");
 }
