@@ -1,0 +1,177 @@
+// Grouping nodes into kernels; see fusion.h for the rules.
+#include "passes/fusion.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace dlc::passes {
+
+using ir::ValueId;
+
+namespace {
+
+bool is_row_softmax_op(const std::string& op) {
+  return op == "softmax" || op == "log_softmax" || op == "softmax_cross_entropy" ||
+         op == "sparse_softmax_cross_entropy" || op == "softmax_cross_entropy_grad" ||
+         op == "sparse_softmax_cross_entropy_grad";
+}
+
+// Softmax-family nodes computed per row of 2-D logits (operand 0) can share a kernel.
+bool row_softmax_node(const ir::Graph& g, const ir::Node& n) {
+  if (!is_row_softmax_op(n.op->name) || g.type(n.operands[0]).shape.rank() != 2) return false;
+  int64_t axis = n.attrs.get_int("axis", -1);
+  return axis == -1 || axis == 1;
+}
+
+// An element-wise node the body can hold: results of one shape, to which every operand
+// broadcasts.
+bool body_node(const ir::Graph& g, const ir::Node& n) {
+  if (!is_body_op(n.op->name)) return false;
+  const ir::Shape& out = g.type(n.results[0]).shape;
+  for (ValueId r : n.results)
+    if (g.type(r).shape != out) return false;
+  for (ValueId o : n.operands) {
+    ir::Shape b;
+    if (!ir::broadcast_shapes(g.type(o).shape, out, b) || b != out) return false;
+  }
+  return true;
+}
+
+struct Fuser {
+  const ir::Graph& g;
+  std::vector<int> kernel_of;          // node -> kernel, -1 for views
+  std::vector<Kernel> kernels;
+  std::vector<std::set<int>> deps;     // kernel -> kernels whose outputs it reads
+  std::map<ValueId, int> softmax_rows; // logits -> the kernel computing their rows
+  std::map<ValueId, ValueId> update_target; // update value -> target
+
+  explicit Fuser(const ir::Graph& graph) : g(graph), kernel_of(graph.nodes().size(), -1) {
+    for (auto& u : g.updates()) update_target.emplace(u.value, u.target);
+  }
+
+  // The kernel whose memory `v` is read from (through views), or -1 (not computed).
+  int source_kernel(ValueId v) const {
+    const ir::Value& b = g.value(base_value(g, v));
+    return b.kind == ir::ValueKind::result ? kernel_of[size_t(b.node)] : -1;
+  }
+  // The kernel computing `v` itself (not through a view), or -1.
+  int direct_kernel(ValueId v) const {
+    const ir::Value& x = g.value(v);
+    return x.kind == ir::ValueKind::result ? kernel_of[size_t(x.node)] : -1;
+  }
+  // Does kernel `from` depend, directly or not, on kernel `to`?
+  bool reaches(int from, int to) const {
+    std::vector<bool> seen(kernels.size(), false);
+    std::function<bool(int)> go = [&](int k) {
+      if (k == to) return true;
+      if (seen[size_t(k)]) return false;
+      seen[size_t(k)] = true;
+      for (int d : deps[size_t(k)])
+        if (go(d)) return true;
+      return false;
+    };
+    return go(from);
+  }
+  // An operand read from memory must not come from `k` itself or depend on it.
+  bool external_ok(ValueId v, int k) const {
+    int s = source_kernel(v);
+    return s < 0 || (s != k && !reaches(s, k));
+  }
+
+  int create(int node, const ir::Shape& space) {
+    Kernel k;
+    k.id = int(kernels.size());
+    k.space = space;
+    kernels.push_back(std::move(k));
+    deps.emplace_back();
+    join(kernels.back().id, node);
+    return kernels.back().id;
+  }
+  void join(int k, int node) {
+    kernel_of[size_t(node)] = k;
+    kernels[size_t(k)].nodes.push_back(node);
+    for (ValueId o : g.node(node).operands) {
+      int s = source_kernel(o);
+      if (s >= 0 && s != k) deps[size_t(k)].insert(s);
+    }
+  }
+
+  bool body_fits(int k, const ir::Node& n) const {
+    const Kernel& K = kernels[size_t(k)];
+    ValueId r = n.results[0];
+    if (g.type(r).shape != K.space) return false;
+    for (ValueId o : n.operands) {
+      if (direct_kernel(o) == k) {
+        if (g.type(o).shape != K.space) return false;
+      } else if (!external_ok(o, k)) {
+        return false;
+      }
+    }
+    // A kernel writing an update's value into the target's memory must read the target
+    // only element by element (in its body), never in an anchor's loops.
+    for (ValueId res : n.results) {
+      auto t = update_target.find(res);
+      if (t != update_target.end())
+        for (int a : K.anchors)
+          for (ValueId o : g.node(a).operands)
+            if (base_value(g, o) == t->second) return false;
+    }
+    return true;
+  }
+
+  void place_body(int i) {
+    const ir::Node& n = g.node(i);
+    int best = -1;
+    for (ValueId o : n.operands) {
+      int k = direct_kernel(o);
+      if (k > best && body_fits(k, n)) best = k;
+    }
+    if (best >= 0) join(best, i);
+    else create(i, g.type(n.results[0]).shape);
+  }
+
+  void place_anchor(int i) {
+    const ir::Node& n = g.node(i);
+    if (row_softmax_node(g, n)) {
+      ValueId z = n.operands[0];
+      auto it = softmax_rows.find(z);
+      bool ok = it != softmax_rows.end();
+      for (size_t j = 0; ok && j < n.operands.size(); j++) ok = external_ok(n.operands[j], it->second);
+      if (ok) {
+        join(it->second, i);
+        kernels[size_t(it->second)].anchors.push_back(i);
+        return;
+      }
+      softmax_rows[z] = create(i, g.type(z).shape);
+    } else {
+      create(i, g.type(n.results[0]).shape);
+    }
+    kernels.back().anchors.push_back(i);
+  }
+
+  void run(Program& p) {
+    for (int i = 0; i < int(g.nodes().size()); i++) {
+      const ir::Node& n = g.node(i);
+      if (is_view_op(n.op->name)) p.views.push_back(i);
+      else if (body_node(g, n)) place_body(i);
+      else place_anchor(i);
+    }
+    for (Kernel& k : kernels) finish_kernel(g, kernel_of, k);
+    p.kernels = std::move(kernels);
+  }
+};
+
+} // namespace
+
+void fuse(Program& p) {
+  p.kernels.clear();
+  p.views.clear();
+  p.update_writes.clear();
+  p.fused_ops = int(p.graph.nodes().size());
+  Fuser(p.graph).run(p);
+  place_updates(p);
+  p.fused = true;
+}
+
+} // namespace dlc::passes

@@ -1,0 +1,68 @@
+#include "passes/rewrite.h"
+
+namespace dlc::passes {
+
+using ir::ValueId;
+
+GraphRewriter::GraphRewriter(const ir::Graph& src) : src_(src), map_(src.values().size(), ir::kNoValue) {
+  dst_.name = src.name;
+  for (ValueId v : src.inputs()) map_[size_t(v)] = dst_.add_input(src.value(v).name, src.type(v));
+  for (ValueId v : src.params()) {
+    const ir::Value& p = src.value(v);
+    map_[size_t(v)] = dst_.add_param(p.name, p.type, p.init, p.trainable);
+  }
+  for (ValueId v : src.states()) {
+    const ir::Value& s = src.value(v);
+    map_[size_t(v)] = dst_.add_state(s.name, s.type, s.init);
+  }
+}
+
+ValueId GraphRewriter::map(ValueId old) {
+  ValueId& m = map_[size_t(old)];
+  if (m == ir::kNoValue && src_.value(old).kind == ir::ValueKind::constant) {
+    const ir::Value& c = src_.value(old);
+    m = dst_.add_constant(c.name, c.type, c.data);
+  }
+  if (m == ir::kNoValue)
+    throw Error(fmt::format("rewrite of graph '{}': %{} is used before it is defined", src_.name,
+                            src_.value(old).name));
+  return m;
+}
+
+std::vector<ValueId> GraphRewriter::mapped_operands(int i) {
+  std::vector<ValueId> ops;
+  for (ValueId o : src_.node(i).operands) ops.push_back(map(o));
+  return ops;
+}
+
+std::vector<ValueId> GraphRewriter::add_named(const std::string& op, std::vector<ValueId> operands,
+                                              const ir::Attrs& attrs, const std::string& node_name,
+                                              const std::vector<ValueId>& names) {
+  auto res = dst_.add_node(op, std::move(operands), attrs, node_name);
+  for (size_t r = 0; r < res.size() && r < names.size(); r++)
+    dst_.rename(res[r], src_.value(names[r]).name);
+  return res;
+}
+
+void GraphRewriter::copy_node(int i) {
+  const ir::Node& n = src_.node(i);
+  auto res = add_named(n.op->name, mapped_operands(i), n.attrs, n.name, n.results);
+  for (size_t r = 0; r < res.size(); r++) map_[size_t(n.results[r])] = res[r];
+}
+
+ir::Graph GraphRewriter::finish() {
+  for (auto& o : src_.outputs()) dst_.add_output(o.name, map(o.value));
+  for (auto& u : src_.updates()) dst_.add_update(map(u.target), map(u.value));
+  return std::move(dst_);
+}
+
+std::vector<int> use_counts(const ir::Graph& g) {
+  std::vector<int> uses(g.values().size(), 0);
+  for (const ir::Node& n : g.nodes())
+    for (ValueId o : n.operands) uses[size_t(o)]++;
+  for (auto& o : g.outputs()) uses[size_t(o.value)]++;
+  for (auto& u : g.updates()) uses[size_t(u.value)]++;
+  return uses;
+}
+
+} // namespace dlc::passes
