@@ -4,6 +4,7 @@
 #include "ir/printer.h"
 #include "tools/commands.h"
 #include "tools/format.h"
+#include "tools/summary_table.h"
 
 #include <cstdio>
 
@@ -26,33 +27,10 @@ int run_check(const Args& a) {
   return 0;
 }
 
-std::string shape_cell(const ir::Shape& s) {
-  std::string out = "(";
-  for (int i = 0; i < s.rank(); i++) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + ")";
-}
-
 int run_summary(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   int64_t batch = a.get_int("--batch", 1, 1, 1 << 20);
-  frontend::ModelSummary s = frontend::summarize(frontend::build_model(m, batch));
-  std::string rule(86, '=');
-  std::printf("Model: \"%s\" (batch %lld)\n%s\n", s.name.c_str(), (long long)batch, rule.c_str());
-  std::printf("%-30s %-22s %14s %16s\n", "Layer (type)", "Output shape", "Params", "Activations");
-  std::printf("%s\n", std::string(86, '-').c_str());
-  for (auto& r : s.rows) {
-    std::string label = r.name + " (" + r.type + (r.activation.empty() || r.type == "activation" ? "" : ", " + r.activation) + ")";
-    std::printf("%-30s %-22s %14s %16s\n", label.c_str(), shape_cell(r.output).c_str(),
-                with_commas(r.params).c_str(), human_bytes(r.activation_bytes).c_str());
-  }
-  std::printf("%s\n", rule.c_str());
-  std::printf("Total params: %s (%s)\n", with_commas(s.total_params).c_str(), human_bytes(s.param_bytes).c_str());
-  std::printf("Trainable params: %s\n", with_commas(s.trainable_params).c_str());
-  std::printf("Non-trainable params: %s\n", with_commas(s.total_params - s.trainable_params).c_str());
-  std::printf("Activation memory: %s per sample, %s at batch %lld\n",
-              human_bytes(s.activation_bytes / batch).c_str(), human_bytes(s.activation_bytes).c_str(),
-              (long long)batch);
-  std::printf("Parameter memory: %s\n", human_bytes(s.param_bytes).c_str());
+  std::fputs(summary_table(frontend::summarize(frontend::build_model(m, batch))).c_str(), stdout);
   return 0;
 }
 
