@@ -1,6 +1,8 @@
 // Grouping nodes into kernels; see fusion.h for the rules.
 #include "passes/fusion.h"
 
+#include "passes/rewrite.h"
+
 #include <functional>
 #include <map>
 #include <set>
@@ -162,6 +164,39 @@ struct Fuser {
   }
 };
 
+// A copy of `v` as a node of its own: scale(v) {scale=1} (clean-up passes, which would
+// remove it, have run).
+ValueId copy_of(ir::Graph& g, ValueId v) {
+  if (!ir::is_float(g.type(v).dtype))
+    throw Error(fmt::format("fuse: cannot copy %{} of type {}", g.value(v).name, g.type(v).str()));
+  return g.add("scale", {v}, {{"scale", 1.0}}, g.value(v).name + ".copy");
+}
+
+// Gives every update a value computed by a node of its own, and every output that shows
+// an updated param or state its own copy, so that fusion can write each update into its
+// target's memory: the update value of an input, param, state or constant, or a view, or
+// a value another update already takes, is copied; so is an output reading (through
+// views) a param or state an update overwrites, since outputs show the values the step
+// started from.
+ir::Graph materialize_copies(const ir::Graph& g) {
+  GraphRewriter rw(g);
+  for (int i = 0; i < int(g.nodes().size()); i++) rw.copy_node(i);
+  ir::Graph& d = rw.dst();
+  std::set<ValueId> targets, taken;
+  for (auto& u : g.updates()) targets.insert(rw.map(u.target));
+  for (auto& o : g.outputs()) {
+    ValueId v = rw.map(o.value);
+    d.add_output(o.name, targets.count(base_value(d, v)) ? copy_of(d, v) : v);
+  }
+  for (auto& u : g.updates()) {
+    ValueId v = rw.map(u.value);
+    if (d.value(v).kind != ir::ValueKind::result || base_value(d, v) != v || taken.count(v)) v = copy_of(d, v);
+    taken.insert(v);
+    d.add_update(rw.map(u.target), v);
+  }
+  return rw.finish(false);
+}
+
 } // namespace
 
 void fuse(Program& p) {
@@ -169,6 +204,7 @@ void fuse(Program& p) {
   p.views.clear();
   p.update_writes.clear();
   p.fused_ops = int(p.graph.nodes().size());
+  p.graph = materialize_copies(p.graph);
   Fuser(p.graph).run(p);
   place_updates(p);
   p.fused = true;

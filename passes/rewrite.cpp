@@ -50,7 +50,8 @@ void GraphRewriter::copy_node(int i) {
   for (size_t r = 0; r < res.size(); r++) map_[size_t(n.results[r])] = res[r];
 }
 
-ir::Graph GraphRewriter::finish() {
+ir::Graph GraphRewriter::finish(bool map_outputs_and_updates) {
+  if (!map_outputs_and_updates) return std::move(dst_);
   for (auto& o : src_.outputs()) dst_.add_output(o.name, map(o.value));
   for (auto& u : src_.updates()) dst_.add_update(map(u.target), map(u.value));
   return std::move(dst_);

@@ -29,8 +29,9 @@ public:
   std::vector<ir::ValueId> add_named(const std::string& op, std::vector<ir::ValueId> operands,
                                      const ir::Attrs& attrs, const std::string& node_name,
                                      const std::vector<ir::ValueId>& names);
-  // Maps outputs and updates and returns the new graph.
-  ir::Graph finish();
+  // Maps outputs and updates (unless told not to: the caller adds them) and returns the
+  // new graph.
+  ir::Graph finish(bool map_outputs_and_updates = true);
 
 private:
   const ir::Graph& src_;
