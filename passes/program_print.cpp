@@ -32,7 +32,8 @@ std::string print_schedule(const Program& p) {
     const Kernel& k = p.kernels[s];
     std::vector<std::string> outs;
     for (ir::ValueId o : k.outputs) outs.push_back("%" + p.graph.value(o).name);
-    out += fmt::format("{:4}  {:<40} -> {:<40} live {}\n", s, k.name, fmt::join(outs, ", "), live[s]);
+    std::string written = fmt::format("{}", fmt::join(outs, ", "));
+    out += fmt::format("{:4}  {:<40} -> {:<40} live {}\n", s, k.name, written, live[s]);
   }
   return out;
 }

@@ -17,7 +17,7 @@ struct MemoryModel {
   std::vector<std::vector<int>> reads; // per kernel position: base values read (arena)
   std::vector<std::vector<int>> writes;// per kernel position: base values written (arena)
   std::vector<int> readers;            // per base value: number of kernels reading it
-  std::vector<bool> pinned;            // per base value: graph input or output (never freed early)
+  std::vector<bool> pinned;            // per base value: a graph output (live to the end)
   int64_t initial = 0;                 // graph inputs, live from the start
 
   explicit MemoryModel(const Program& p) {
@@ -31,7 +31,6 @@ struct MemoryModel {
       if (!u.copy) in_state[size_t(u.value)] = true;
     for (ValueId v : g.inputs()) {
       bytes[size_t(v)] = align_up(g.type(v).bytes());
-      pinned[size_t(v)] = true;
       initial += bytes[size_t(v)];
     }
     for (auto& o : g.outputs()) pinned[size_t(base_value(g, o.value))] = true;
