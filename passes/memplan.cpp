@@ -250,9 +250,11 @@ struct Packing {
 // Local search from the best packing: an allocation that ends above the lower bound is
 // moved earlier in the order (so it is placed before what blocked it), at each earlier
 // position in turn; a move is kept when the arena shrinks. Deterministic; stops at the
-// lower bound, when no move helps, or after a fixed number of trial packings.
+// lower bound, when no move helps, or after a bounded number of trial packings.
 void improve(std::vector<Allocation>& allocs, Packing& best, int64_t bound) {
-  int budget = 1000;
+  // A packing costs about n^2 steps: bound the work per candidate to ~4e7 of them.
+  int64_t n = std::max<int64_t>(1, int64_t(allocs.size()));
+  int budget = int(std::clamp<int64_t>(40000000 / (n * n), 10, 1000));
   bool moved = true;
   while (moved && best.top > bound && budget > 0) {
     moved = false;

@@ -1,10 +1,11 @@
 // Canonicalisation: rewrites each node, before it is added to the new graph, with small
 // local rules until none applies. A rule either finds a value to use instead of the node
-// (an identity) or rewrites the node into a simpler one. Nodes left without users are
-// removed by dce.
+// (an identity) or rewrites the node into a simpler one. Every rule is exact: the graph
+// computes the same bits afterwards. Nodes left without users are removed by dce.
 #include "passes/cleanup/cleanup.h"
 #include "passes/rewrite.h"
 
+#include <cmath>
 #include <optional>
 
 namespace dlc::passes {
@@ -29,6 +30,12 @@ std::optional<double> scalar_constant(const ir::Graph& g, ValueId v) {
 const ir::Node* producer(const ir::Graph& g, ValueId v) {
   const ir::Value& x = g.value(v);
   return x.kind == ir::ValueKind::result ? &g.node(x.node) : nullptr;
+}
+
+// ±2^k: multiplying by it (or by its reciprocal) is exact.
+bool power_of_two(double v) {
+  int e = 0;
+  return v != 0 && std::isfinite(v) && std::fabs(std::frexp(v, &e)) == 0.5;
 }
 
 bool is_view(const std::string& op) { return op == "reshape" || op == "flatten"; }
@@ -70,7 +77,7 @@ bool to_scale(const ir::Graph& g, Candidate& c, const ir::TensorType& result) {
     if (c.op == "mul") a = scale_attrs(*ky, 0);
     if (c.op == "add") a = scale_attrs(1, *ky);
     if (c.op == "sub") a = scale_attrs(1, -*ky);
-    if (c.op == "div" && *ky != 0) a = scale_attrs(1 / *ky, 0);
+    if (c.op == "div" && power_of_two(*ky)) a = scale_attrs(1 / *ky, 0);
   } else if (kx && c.op == "sub" && g.type(y) == result) {
     a = scale_attrs(-1, *kx);
     x = y;
@@ -80,7 +87,9 @@ bool to_scale(const ir::Graph& g, Candidate& c, const ir::TensorType& result) {
   return true;
 }
 
-// scale(scale(x, a, b), c, d) = scale(x, a*c, b*c + d); neg is scale -1.
+// scale(scale(x, a, b), c, d) = scale(x, a*c, b*c + d); neg is scale -1. Composed only
+// when that is exact (one of the two is a multiplication by a power of two without an
+// offset), so the result is bit for bit what the two ops compute.
 bool compose_scales(const ir::Graph& g, Candidate& c) {
   if (c.op != "scale" && c.op != "neg") return false;
   const ir::Node* p = producer(g, c.operands[0]);
@@ -90,6 +99,7 @@ bool compose_scales(const ir::Graph& g, Candidate& c) {
   };
   auto [a, b] = coeffs(p->op->name, p->attrs);
   auto [s, d] = coeffs(c.op, c.attrs);
+  if (!(b == 0 && power_of_two(a)) && !(d == 0 && power_of_two(s))) return false;
   c = {"scale", {p->operands[0]}, scale_attrs(a * s, b * s + d)};
   return true;
 }

@@ -54,6 +54,25 @@ TEST_CASE("canonicalize: identities vanish, scalar arithmetic becomes scale, sca
   check_same_values(g, out);
 }
 
+TEST_CASE("canonicalize: scales compose only when that is exact; division only by powers of two") {
+  ir::Graph g;
+  ir::ValueId x = g.add_input("x", f32({4}));
+  ir::ValueId a = g.add("scale", {x}, {{"scale", 3.0}, {"offset", 1.0}}, "a");
+  ir::ValueId b = g.add("scale", {a}, {{"scale", 5.0}, {"offset", 1.0}}, "b"); // 3 and 5: rounding between
+  ir::ValueId c = g.add("div", {x, scalar(g, "three", 3)}, {}, "c");          // 1/3 is not exact
+  ir::ValueId d = g.add("div", {x, scalar(g, "four", 4)}, {}, "d");           // scale 0.25
+  for (ir::ValueId v : {b, c, d}) g.add_output(g.value(v).name, v);
+  ir::Graph out = eliminate_dead_code(canonicalize(g));
+  CHECK(out.nodes().size() == 4);
+  CHECK(out.node(out.value(out.find("b")).node).operands[0] == out.find("a"));
+  CHECK(output_op(out, 1) == "div");
+  REQUIRE(output_op(out, 2) == "scale");
+  CHECK(out.node(out.value(out.find("d")).node).attrs.get_float("scale") == 0.25);
+  ir::Bindings in = {{"x", ir::Tensor(f32({4}), std::vector<double>{0.1, -7.3, 1e-3, 3.3})}};
+  auto want = ir::run_outputs(g, in), got = ir::run_outputs(out, in);
+  for (size_t i = 0; i < want.size(); i++) CHECK(got[i].second.data == want[i].second.data); // bit for bit
+}
+
 TEST_CASE("canonicalize: view chains collapse and constants go second in commutative ops") {
   ir::Graph g;
   ir::ValueId x = g.add_input("x", f32({2, 3, 2}));

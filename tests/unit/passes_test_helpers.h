@@ -50,7 +50,8 @@ inline void check_close(const ir::Tensor& got, const ir::Tensor& want, const std
   REQUIRE(got.type == want.type);
   int64_t bad = 0, first = -1;
   for (int64_t i = 0; i < got.numel(); i++) {
-    bool ok = std::fabs(got[i] - want[i]) <= 1e-6 * std::fabs(want[i]) + 1e-12;
+    bool ok = got[i] == want[i] || std::fabs(got[i] - want[i]) <= 1e-6 * std::fabs(want[i]) + 1e-12 ||
+              (std::isnan(got[i]) && std::isnan(want[i]));
     if (!ok && first < 0) first = i;
     bad += !ok;
   }
