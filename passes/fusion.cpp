@@ -13,15 +13,13 @@ using ir::ValueId;
 
 namespace {
 
-bool is_row_softmax_op(const std::string& op) {
-  return op == "softmax" || op == "log_softmax" || op == "softmax_cross_entropy" ||
-         op == "sparse_softmax_cross_entropy" || op == "softmax_cross_entropy_grad" ||
-         op == "sparse_softmax_cross_entropy_grad";
-}
-
-// Softmax-family nodes computed per row of 2-D logits (operand 0) can share a kernel.
-bool row_softmax_node(const ir::Graph& g, const ir::Node& n) {
-  if (!is_row_softmax_op(n.op->name) || g.type(n.operands[0]).shape.rank() != 2) return false;
+// Nodes that read their first operand (logits or prediction) row by row or as a whole
+// and can share one pass over it: softmax and log_softmax of 2-D logits along the last
+// axis, and every loss and loss gradient.
+bool shares_prediction_pass(const ir::Graph& g, const ir::Node& n) {
+  if (n.op->cls == ir::OpClass::loss) return true;
+  const std::string& op = n.op->name;
+  if ((op != "softmax" && op != "log_softmax") || g.type(n.operands[0]).shape.rank() != 2) return false;
   int64_t axis = n.attrs.get_int("axis", -1);
   return axis == -1 || axis == 1;
 }
@@ -45,7 +43,7 @@ struct Fuser {
   std::vector<int> kernel_of;          // node -> kernel, -1 for views
   std::vector<Kernel> kernels;
   std::vector<std::set<int>> deps;     // kernel -> kernels whose outputs it reads
-  std::map<ValueId, int> softmax_rows; // logits -> the kernel computing their rows
+  std::map<ValueId, int> prediction_pass; // logits / prediction -> the kernel reading it
   std::map<ValueId, ValueId> update_target; // update value -> target
 
   explicit Fuser(const ir::Graph& graph) : g(graph), kernel_of(graph.nodes().size(), -1) {
@@ -135,17 +133,17 @@ struct Fuser {
 
   void place_anchor(int i) {
     const ir::Node& n = g.node(i);
-    if (row_softmax_node(g, n)) {
+    if (shares_prediction_pass(g, n)) {
       ValueId z = n.operands[0];
-      auto it = softmax_rows.find(z);
-      bool ok = it != softmax_rows.end();
+      auto it = prediction_pass.find(z);
+      bool ok = it != prediction_pass.end();
       for (size_t j = 0; ok && j < n.operands.size(); j++) ok = external_ok(n.operands[j], it->second);
       if (ok) {
         join(it->second, i);
         kernels[size_t(it->second)].anchors.push_back(i);
         return;
       }
-      softmax_rows[z] = create(i, g.type(z).shape);
+      prediction_pass[z] = create(i, g.type(z).shape);
     } else {
       create(i, g.type(n.results[0]).shape);
     }

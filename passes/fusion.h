@@ -1,8 +1,8 @@
 // Fusion: groups the graph's nodes into kernels (passes/kernel.h). Rules, in order
 // (docs/compiler-passes.md):
 //   - reshape and flatten are views of their operand's memory: no kernel;
-//   - softmax, log_softmax, the softmax cross-entropies and their gradients over the same
-//     logits share one kernel (one pass over each row);
+//   - softmax, log_softmax, the losses and their gradients over the same logits or
+//     prediction share one kernel (one pass over each row: prediction, loss, gradient);
 //   - every other op that is not element-wise anchors a kernel of its own;
 //   - an element-wise op joins the kernel that produces one of its operands when its
 //     result has that kernel's iteration space, it reads values of that kernel at the

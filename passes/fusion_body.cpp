@@ -30,8 +30,10 @@ KernelKind kind_of_anchor(const ir::Node& n) {
 KernelKind kind_of(const ir::Graph& g, const Kernel& k) {
   if (k.anchors.empty()) return KernelKind::elementwise;
   KernelKind kind = kind_of_anchor(g.node(k.anchors[0]));
-  for (int a : k.anchors)
-    if (kind_of_anchor(g.node(a)) == KernelKind::softmax_xent) kind = KernelKind::softmax_xent;
+  for (int a : k.anchors) {
+    KernelKind ka = kind_of_anchor(g.node(a));
+    if (ka == KernelKind::softmax_xent || (ka == KernelKind::loss && kind != KernelKind::softmax_xent)) kind = ka;
+  }
   return kind;
 }
 

@@ -28,7 +28,7 @@ enum class KernelKind {
   pool,        // pooling and pooling gradients
   reduction,   // reductions, softmax, broadcasts
   softmax_xent, // softmax / cross-entropy and its gradient over the same logits, one pass
-  loss,        // other losses and their gradients
+  loss,        // other losses and their gradients, over one prediction
   data,        // data movement: transpose, concat, slice, broadcast_to, one_hot...
   update,      // an optimizer op (OpClass::optimizer)
   other,       // any other op: its reference loops

@@ -153,12 +153,3 @@ TEST_CASE("plan checker: finds overlapping live buffers, misalignment, regions a
   CHECK_FALSE(check_plan(reordered).empty());
   CHECK_THROWS_WITH_AS(verify_plan(reordered), doctest::Contains("unsound memory plan"), Error);
 }
-
-TEST_CASE("program evaluator: compiled examples compute the interpreter's outputs, losses and updates") {
-  for (const char* name : {"mlp", "mlp_relu_adam", "cnn", "xo", "residual", "two_inputs_two_outputs"})
-    for (bool train : {false, true}) {
-      INFO(name << (train ? " training" : " inference"));
-      ir::Graph g = testing::example_graph(name, 2, train);
-      testing::check_equivalent(g, compile(g), 11, train);
-    }
-}
