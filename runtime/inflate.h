@@ -174,8 +174,7 @@ public:
     if (size_ + k > limit_)
       fail("decompressed data exceeds the limit of " + std::to_string(limit_) + " bytes");
     if (size_ + k > s_.size()) {
-      uint64_t want =
-          std::max<uint64_t>({size_ + k, 2 * uint64_t(s_.size()), 1u << 16, s_.capacity()});
+      uint64_t want = std::max<uint64_t>({size_ + k, 2 * uint64_t(s_.size()), 4096});
       s_.resize(size_t(std::min(want, limit_)));
     }
     char* at = &s_[size_];
@@ -360,8 +359,6 @@ inline std::string gunzip(const std::string& bytes, uint64_t limit = kDefaultInf
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t n = bytes.size();
   std::string out;
-  if (n >= 18) // the last member's length (mod 2^32) as a size hint, within deflate's 1032:1
-    out.reserve(size_t(std::min<uint64_t>({le32(p + n - 4), limit, uint64_t(n) * 1032})));
   size_t pos = 0;
   do {
     const size_t start = pos;

@@ -5,6 +5,7 @@
 // from its input x (any slope). At x == 0 relu and leaky_relu take the slope side.
 #pragma once
 
+#include "runtime/ftz.h"
 #include "runtime/kernels/common.h"
 
 #include <cmath>
@@ -69,6 +70,7 @@ inline void backward(const float* v, const float* dy, float* dx, int64_t n, floa
 
 // y[i] = act(x[i]); y may equal x (in place).
 inline void activation_forward(Act act, const float* x, float* y, int64_t n, float slope = 0.01f) {
+  enable_ftz();
   switch (act) {
   case Act::relu: act_detail::forward<Act::relu>(x, y, n, slope); break;
   case Act::sigmoid: act_detail::forward<Act::sigmoid>(x, y, n, slope); break;
@@ -82,6 +84,8 @@ inline void activation_forward(Act act, const float* x, float* y, int64_t n, flo
 // dx[i] = dy[i] * act'(.) from the forward output y; dx may equal dy.
 inline void activation_backward_from_output(Act act, const float* y, const float* dy, float* dx,
                                             int64_t n, float slope = 0.01f) {
+  enable_ftz();
+  enable_ftz();
   switch (act) {
   case Act::relu: act_detail::backward<Act::relu, true>(y, dy, dx, n, slope); break;
   case Act::sigmoid: act_detail::backward<Act::sigmoid, true>(y, dy, dx, n, slope); break;
@@ -94,6 +98,7 @@ inline void activation_backward_from_output(Act act, const float* y, const float
 // dx[i] = dy[i] * act'(x[i]) from the forward input x; dx may equal dy.
 inline void activation_backward_from_input(Act act, const float* x, const float* dy, float* dx,
                                            int64_t n, float slope = 0.01f) {
+  enable_ftz();
   switch (act) {
   case Act::relu: act_detail::backward<Act::relu, false>(x, dy, dx, n, slope); break;
   case Act::sigmoid: act_detail::backward<Act::sigmoid, false>(x, dy, dx, n, slope); break;
