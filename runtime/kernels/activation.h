@@ -85,7 +85,6 @@ inline void activation_forward(Act act, const float* x, float* y, int64_t n, flo
 inline void activation_backward_from_output(Act act, const float* y, const float* dy, float* dx,
                                             int64_t n, float slope = 0.01f) {
   enable_ftz();
-  enable_ftz();
   switch (act) {
   case Act::relu: act_detail::backward<Act::relu, true>(y, dy, dx, n, slope); break;
   case Act::sigmoid: act_detail::backward<Act::sigmoid, true>(y, dy, dx, n, slope); break;
