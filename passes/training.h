@@ -27,6 +27,11 @@ struct TrainingGraph {
 // spec has no loss or the loss does not fit the output it applies to.
 TrainingGraph build_training_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
 
+// The forward graph with input "target" and the loss appended (output "loss"), without
+// backward or update: `grads` is empty and `lr` is ir::kNoValue. Gradient checks evaluate
+// it; build_training_graph starts from it. Throws like build_training_graph.
+TrainingGraph build_loss_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
+
 // Appends gradient clipping (by global norm, by value), weight decay (coupled or
 // decoupled) and the optimizer's update of every parameter: adds the optimizer's state
 // (ir::Graph::add_state) and one graph update per parameter and state.

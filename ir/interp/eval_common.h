@@ -51,5 +51,8 @@ void register_shape_evals();
 void register_reduction_evals();
 void register_loss_evals();
 void register_optimizer_evals(); // eval_optimizer.cpp
+void register_grad_evals();        // backward ops: eval_grad.cpp
+void register_window_grad_evals(); // eval_grad_window.cpp
+void register_loss_grad_evals();   // eval_grad_loss.cpp
 
 } // namespace dlc::ir::interp

@@ -10,6 +10,7 @@ void register_all_evals() {
   interp::register_reduction_evals();
   interp::register_loss_evals();
   interp::register_optimizer_evals();
+  interp::register_grad_evals();
 }
 
 } // namespace dlc::ir

@@ -35,5 +35,6 @@ void register_shape_ops();
 void register_reduction_ops();
 void register_loss_ops();
 void register_optimizer_ops(); // optimizer_ops.cpp
+void register_grad_ops(); // backward ops of passes/autodiff (grad_ops.cpp)
 
 } // namespace dlc::ir::ops

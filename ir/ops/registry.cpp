@@ -11,6 +11,7 @@ void register_all_op_families() {
   ops::register_reduction_ops();
   ops::register_loss_ops();
   ops::register_optimizer_ops();
+  ops::register_grad_ops();
 }
 
 } // namespace dlc::ir

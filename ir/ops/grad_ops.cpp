@@ -1,0 +1,220 @@
+// Backward ops: what the gradient rules of passes/autodiff emit where a composition of
+// forward ops would be wasteful or unclear. Each takes the upstream gradient `dy` and
+// the forward values it needs (the op's input x or its output y, never recomputed).
+//
+// Conventions at non-differentiable points (docs/autodiff.md): at a kink the gradient is
+// the left derivative (relu'(0) = 0, leaky_relu'(0) = prelu'(0) = slope); where several
+// elements tie for a maximum (max pooling, maxout, reduce_max, maximum) the whole gradient
+// goes to the first of them in window / index order (for maximum and minimum: operand 0).
+#include "ir/ops/common.h"
+
+namespace dlc::ir::ops {
+
+namespace {
+
+// Operand `i` has the same type as operand `j`.
+void expect_same(const InferContext& c, int i, int j) {
+  if (c.in[size_t(i)] != c.in[size_t(j)])
+    c.fail("operand {} {} must have the type of operand {} {}", i, c.in[size_t(i)].str(), j,
+           c.in[size_t(j)].str());
+}
+
+// grad(v, dy): float operands of one type; the result has that type.
+InferFn same_typed_pair() {
+  return [](const InferContext& c) {
+    c.expect_float(0);
+    expect_same(c, 1, 0);
+    return std::vector<TensorType>{c.in[0]};
+  };
+}
+
+// The attributes of `c` named in `keep` (to run a forward op's type rule).
+Attrs pick(const Attrs& a, std::initializer_list<const char*> keep) {
+  Attrs out;
+  for (const char* k : keep)
+    if (a.has(k)) out.set(k, a.all().at(k));
+  return out;
+}
+
+// Runs forward op `op`'s type rule on `in` and checks that its result is `dy`'s type:
+// the geometry of a backward op is checked by the rule of the op it differentiates.
+void expect_forward_result(const InferContext& c, const std::string& op,
+                           const std::vector<TensorType>& in, const Attrs& attrs,
+                           const TensorType& dy) {
+  std::vector<TensorType> out = infer_types(get_op(op), c.node, in, attrs);
+  if (out[0].shape != dy.shape)
+    c.fail("gradient {} does not match the {} result {}", dy.str(), op, out[0].str());
+}
+
+int64_t last_extent(const Shape& s) { return s[s.rank() - 1]; }
+
+TensorType type_from_attr(const InferContext& c, const char* attr) {
+  Shape s(c.attrs.get_ints(attr));
+  for (auto d : s.dims)
+    if (d <= 0) c.fail("{} {} has a non-positive extent", attr, s.str());
+  return f32(s);
+}
+
+void register_activation_grads() {
+  register_op({"relu_grad", "dy where y > 0, else 0 (y = relu(x); relu'(0) = 0)", 2, 2, {},
+               same_typed_pair()});
+  register_op({"leaky_relu_grad", "dy where x > 0, else alpha*dy", 2, 2,
+               {{"alpha", AttrKind::Float}}, same_typed_pair()});
+  register_op({"sigmoid_grad", "dy * y * (1 - y), y = sigmoid(x)", 2, 2, {}, same_typed_pair()});
+  register_op({"tanh_grad", "dy * (1 - y^2), y = tanh(x)", 2, 2, {}, same_typed_pair()});
+  register_op({"prelu_grad_input", "dy where x > 0, else slope[c]*dy", 3, 3, {},
+               [](const InferContext& c) {
+                 infer_types(get_op("prelu"), c.node, {c.in[0], c.in[1]}, {});
+                 expect_same(c, 2, 0);
+                 return std::vector<TensorType>{c.in[0]};
+               }});
+  register_op({"prelu_grad_slope", "sum over all but the last axis of (x <= 0 ? x*dy : 0)", 2, 2,
+               {}, [](const InferContext& c) {
+                 c.expect_float(0);
+                 c.expect_min_rank(0, 1);
+                 expect_same(c, 1, 0);
+                 return std::vector<TensorType>{f32({last_extent(c.in[0].shape)})};
+               }});
+  register_op({"maxout_grad", "dy to the first maximum of each group of k", 2, 2,
+               {{"k", AttrKind::Int}}, [](const InferContext& c) {
+                 expect_forward_result(c, "maxout", {c.in[0]}, c.attrs, c.in[1]);
+                 return std::vector<TensorType>{c.in[0]};
+               }});
+  for (const char* name : {"softmax_grad", "log_softmax_grad"})
+    register_op({name, "gradient of (log_)softmax along axis from its output y", 2, 2,
+                 {{"axis", AttrKind::Int, false}}, [name](const InferContext& c) {
+                   std::string fwd(name);
+                   fwd.resize(fwd.size() - 5); // strip "_grad"
+                   expect_forward_result(c, fwd, {c.in[0]}, c.attrs, c.in[1]);
+                   expect_same(c, 1, 0);
+                   return std::vector<TensorType>{c.in[0]};
+                 },
+                 OpClass::reduction});
+}
+
+// maximum_grad(a, b, dy) {operand}: dy where the operand won (ties go to operand 0), in
+// the broadcast shape of dy; reduce_to_shape brings it to the operand's shape.
+void register_binary_grads() {
+  for (const char* name : {"maximum_grad", "minimum_grad"})
+    register_op({name, "dy where the chosen operand is selected (ties: operand 0)", 3, 3,
+                 {{"operand", AttrKind::Int}}, [](const InferContext& c) {
+                   Shape out;
+                   if (!broadcast_shapes(c.in[0].shape, c.in[1].shape, out) || out != c.in[2].shape)
+                     c.fail("operands {} and {} do not broadcast to the gradient {}", c.in[0].str(),
+                            c.in[1].str(), c.in[2].str());
+                   int64_t k = c.attrs.get_int("operand");
+                   if (k != 0 && k != 1) c.fail("operand must be 0 or 1, got {}", k);
+                   return std::vector<TensorType>{c.in[2]};
+                 }});
+}
+
+void register_broadcast_grads() {
+  // Sums x over the axes along which `shape` was broadcast to x's shape (numpy rules).
+  register_op({"reduce_to_shape", "sum over the broadcast axes down to shape", 1, 1,
+               {{"shape", AttrKind::Ints}}, [](const InferContext& c) {
+                 c.expect_float(0);
+                 TensorType t = type_from_attr(c, "shape");
+                 Shape b;
+                 if (!broadcast_shapes(t.shape, c.in[0].shape, b) || b != c.in[0].shape)
+                   c.fail("shape {} does not broadcast to {}", t.shape.str(), c.in[0].str());
+                 return std::vector<TensorType>{t};
+               },
+               OpClass::reduction});
+  register_op({"broadcast_to", "repeats x along broadcast axes (numpy rules)", 1, 1,
+               {{"shape", AttrKind::Ints}}, [](const InferContext& c) {
+                 c.expect_float(0);
+                 TensorType t = type_from_attr(c, "shape");
+                 Shape b;
+                 if (!broadcast_shapes(c.in[0].shape, t.shape, b) || b != t.shape)
+                   c.fail("{} does not broadcast to {}", c.in[0].str(), t.shape.str());
+                 return std::vector<TensorType>{t};
+               },
+               OpClass::shape});
+  register_op({"reduce_max_grad", "dy to the first maximum of each reduced group", 2, 2,
+               {{"axes", AttrKind::Ints, false}, {"keepdims", AttrKind::Bool, false}},
+               [](const InferContext& c) {
+                 expect_forward_result(c, "reduce_max", {c.in[0]}, c.attrs, c.in[1]);
+                 return std::vector<TensorType>{c.in[0]};
+               },
+               OpClass::reduction});
+  // The part [begin, begin + size) of axis `axis`: concat's gradient.
+  register_op({"slice", "x[..., begin:begin+size, ...] along axis", 1, 1,
+               {{"axis", AttrKind::Int}, {"begin", AttrKind::Int}, {"size", AttrKind::Int}},
+               [](const InferContext& c) {
+                 Shape s = c.in[0].shape;
+                 int axis = normalize_axis(c, c.attrs.get_int("axis"), s.rank());
+                 int64_t b = c.attrs.get_int("begin"), n = c.attrs.get_int("size");
+                 if (b < 0 || n <= 0 || b + n > s[axis])
+                   c.fail("slice [{}, {}) is outside axis {} of {}", b, b + n, axis, c.in[0].str());
+                 s[axis] = n;
+                 return std::vector<TensorType>{TensorType{c.in[0].dtype, s}};
+               },
+               OpClass::shape});
+}
+
+void register_window_grads() {
+  register_op({"conv2d_backprop_input", "d conv2d / d x: dy correlated with the flipped filter",
+               2, 2,
+               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"input_shape", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 TensorType x = type_from_attr(c, "input_shape");
+                 expect_forward_result(c, "conv2d", {x, c.in[1]}, pick(c.attrs, {"strides", "pads"}),
+                                       c.in[0]);
+                 return std::vector<TensorType>{x};
+               },
+               OpClass::window});
+  register_op({"conv2d_backprop_filter", "d conv2d / d w: x correlated with dy", 2, 2,
+               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"filter_shape", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 TensorType w = type_from_attr(c, "filter_shape");
+                 expect_forward_result(c, "conv2d", {c.in[0], w}, pick(c.attrs, {"strides", "pads"}),
+                                       c.in[1]);
+                 return std::vector<TensorType>{w};
+               },
+               OpClass::window});
+  register_op({"max_pool2d_grad", "dy to the first maximum of each window (padding never wins)",
+               2, 2, {{"window", AttrKind::Ints}, {"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 expect_forward_result(c, "max_pool2d", {c.in[0]}, c.attrs, c.in[1]);
+                 return std::vector<TensorType>{c.in[0]};
+               },
+               OpClass::window});
+  register_op({"avg_pool2d_grad", "dy / count spread over each window's unpadded elements", 1, 1,
+               {{"window", AttrKind::Ints},
+                {"strides", AttrKind::Ints},
+                {"pads", AttrKind::Ints},
+                {"input_shape", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 TensorType x = type_from_attr(c, "input_shape");
+                 expect_forward_result(c, "avg_pool2d", {x}, pick(c.attrs, {"window", "strides", "pads"}),
+                                       c.in[0]);
+                 return std::vector<TensorType>{x};
+               },
+               OpClass::window});
+}
+
+// loss_grad(prediction, target, dy): d loss / d prediction, scaled by the scalar dy. The
+// forward loss's type rule checks prediction and target.
+void register_loss_grads() {
+  for (const char* loss : {"mse", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
+                           "binary_cross_entropy", "sigmoid_binary_cross_entropy"})
+    register_op({std::string(loss) + "_grad", std::string("d ") + loss + " / d prediction", 3, 3, {},
+                 [loss](const InferContext& c) {
+                   infer_types(get_op(loss), c.node, {c.in[0], c.in[1]}, {});
+                   if (c.in[2] != scalar_f32()) c.fail("dy must be f32[], got {}", c.in[2].str());
+                   return std::vector<TensorType>{c.in[0]};
+                 },
+                 OpClass::loss});
+}
+
+} // namespace
+
+void register_grad_ops() {
+  register_activation_grads();
+  register_binary_grads();
+  register_broadcast_grads();
+  register_window_grads();
+  register_loss_grads();
+}
+
+} // namespace dlc::ir::ops

@@ -1,0 +1,53 @@
+// Gradient rules of the data-movement ops (ir/ops/shape_ops.cpp, and broadcast_to /
+// reduce_to_shape from ir/ops/grad_ops.cpp). one_hot has none: its operand is integer
+// indices. maxout's rule lives here with its definition.
+#include "passes/autodiff/grad_rule.h"
+
+namespace dlc::passes::autodiff {
+
+using ir::kNoValue;
+using ir::ValueId;
+using Grads = std::vector<ValueId>;
+
+namespace {
+
+// flatten and reshape keep the elements in order: the gradient is dy in x's shape.
+Grads reshape_back(GradCtx& c) {
+  return {c.emit("reshape", {c.dy0()}, {{"shape", c.shape(c.x(0)).dims}})};
+}
+
+// Each operand's gradient is its slice of dy along the concat axis.
+Grads concat_grad(GradCtx& c) {
+  int rank = c.shape(c.y()).rank();
+  int64_t axis = c.attrs().get_int("axis");
+  if (axis < 0) axis += rank;
+  Grads out(c.node.operands.size(), kNoValue);
+  int64_t begin = 0;
+  for (size_t i = 0; i < out.size(); i++) {
+    int64_t size = c.shape(c.x(int(i)))[int(axis)];
+    if (c.wants(int(i)))
+      out[i] = c.emit("slice", {c.dy0()}, {{"axis", axis}, {"begin", begin}, {"size", size}});
+    begin += size;
+  }
+  return out;
+}
+
+} // namespace
+
+void register_shape_grads() {
+  register_grad("flatten", reshape_back);
+  register_grad("reshape", reshape_back);
+  register_grad("concat", concat_grad);
+  // Ties within a group: the first maximum takes the gradient.
+  register_grad("maxout", [](GradCtx& c) {
+    return Grads{c.emit("maxout_grad", {c.x(0), c.dy0()}, c.attrs())};
+  });
+  register_grad("broadcast_to", [](GradCtx& c) {
+    return Grads{c.emit("reduce_to_shape", {c.dy0()}, {{"shape", c.shape(c.x(0)).dims}})};
+  });
+  register_grad("reduce_to_shape", [](GradCtx& c) {
+    return Grads{c.emit("broadcast_to", {c.dy0()}, {{"shape", c.shape(c.x(0)).dims}})};
+  });
+}
+
+} // namespace dlc::passes::autodiff

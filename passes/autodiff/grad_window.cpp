@@ -1,0 +1,41 @@
+// Gradient rules of convolution and pooling (ir/ops/window.cpp): dedicated backward ops,
+// since writing them as compositions would need im2col-sized temporaries.
+#include "passes/autodiff/grad_rule.h"
+
+namespace dlc::passes::autodiff {
+
+using ir::kNoValue;
+using ir::ValueId;
+using Grads = std::vector<ValueId>;
+
+namespace {
+
+ir::Attrs with(ir::Attrs a, const std::string& key, const ir::Shape& s) {
+  a.set(key, s.dims);
+  return a;
+}
+
+Grads conv2d_grad(GradCtx& c) {
+  ir::Attrs geometry = c.attrs(); // strides, pads
+  Grads out(2, kNoValue);
+  if (c.wants(0))
+    out[0] = c.emit("conv2d_backprop_input", {c.dy0(), c.x(1)}, with(geometry, "input_shape", c.shape(c.x(0))));
+  if (c.wants(1))
+    out[1] = c.emit("conv2d_backprop_filter", {c.x(0), c.dy0()}, with(geometry, "filter_shape", c.shape(c.x(1))));
+  return out;
+}
+
+} // namespace
+
+void register_window_grads() {
+  register_grad("conv2d", conv2d_grad);
+  // Ties within a window: the first maximum in window order takes the gradient.
+  register_grad("max_pool2d", [](GradCtx& c) {
+    return Grads{c.emit("max_pool2d_grad", {c.x(0), c.dy0()}, c.attrs())};
+  });
+  register_grad("avg_pool2d", [](GradCtx& c) {
+    return Grads{c.emit("avg_pool2d_grad", {c.dy0()}, with(c.attrs(), "input_shape", c.shape(c.x(0))))};
+  });
+}
+
+} // namespace dlc::passes::autodiff

@@ -1,0 +1,222 @@
+// Gradient checks (passes/gradcheck.h).
+#include "passes/gradcheck.h"
+
+#include "passes/autodiff.h"
+#include "passes/training.h"
+#include "runtime/rng.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace dlc::passes {
+
+using ir::Bindings;
+using ir::Tensor;
+using ir::ValueId;
+
+double GradCheckResult::worst() const {
+  double w = 0;
+  for (auto& v : values) w = std::max(w, v.worst);
+  return w;
+}
+
+const ValueCheck* GradCheckResult::first_failure(double tol) const {
+  for (auto& v : values)
+    if (!(v.worst <= tol)) return &v;
+  return nullptr;
+}
+
+namespace {
+
+// Every index when there are few, else `max` distinct ones drawn from the seed.
+std::vector<int64_t> pick_entries(int64_t numel, int64_t max, uint64_t seed, uint64_t stream) {
+  std::vector<int64_t> out;
+  if (numel <= max) {
+    for (int64_t i = 0; i < numel; i++) out.push_back(i);
+    return out;
+  }
+  std::set<int64_t> seen;
+  for (uint64_t k = 0; int64_t(out.size()) < max; k++) {
+    int64_t i = int64_t(dlc_rt::rng_bits(seed, stream, k) % uint64_t(numel));
+    if (seen.insert(i).second) out.push_back(i);
+  }
+  return out;
+}
+
+// Finite differences of the loss, re-evaluating after each perturbation only the nodes
+// of g downstream of the perturbed value. `env` holds every value of g unperturbed (and
+// may hold more: the backward part appended to a copy of g keeps g's value ids).
+class Checker {
+public:
+  Checker(const ir::Graph& g, ValueId loss, std::vector<Tensor> env, const GradCheckOptions& opt)
+      : g_(g), loss_(loss), env_(std::move(env)), opt_(opt), to_loss_(g.values().size(), false) {
+    to_loss_[size_t(loss)] = true;
+    for (int i = int(g.nodes().size()) - 1; i >= 0; i--) {
+      bool any = false;
+      for (ValueId r : g.node(i).results) any = any || to_loss_[size_t(r)];
+      if (any)
+        for (ValueId o : g.node(i).operands) to_loss_[size_t(o)] = true;
+    }
+  }
+
+  double base_loss() const { return env_[size_t(loss_)][0]; }
+  const Tensor& value(ValueId v) const { return env_[size_t(v)]; }
+
+  // Checks sampled entries of value v against the analytic gradient (nullptr: zero).
+  ValueCheck check(ValueId v, const Tensor* analytic) {
+    const ir::Value& val = g_.value(v);
+    ValueCheck vc{val.name, val.type};
+    std::vector<int> downstream = nodes_downstream_of(v);
+    Tensor& t = env_[size_t(v)];
+    double base = base_loss();
+    for (int64_t i : pick_entries(t.numel(), opt_.max_entries, opt_.seed, dlc_rt::name_hash(val.name.c_str()))) {
+      double w = t[i];
+      t[i] = w + opt_.eps;
+      double up = loss_after(downstream);
+      t[i] = w - opt_.eps;
+      double down = loss_after(downstream);
+      t[i] = w;
+      double numeric = (up - down) / (2 * opt_.eps);
+      double a = analytic ? (*analytic)[i] : 0.0;
+      double diff = std::fabs(a - numeric);
+      double err = diff / std::max({std::fabs(a), std::fabs(numeric), opt_.floor});
+      double one_sided_gap = std::fabs((up - base) - (base - down)) / opt_.eps;
+      if (err > opt_.tol && one_sided_gap > diff) {
+        vc.skipped++; // a kink within eps: the difference quotient is no derivative here
+        continue;
+      }
+      vc.checked++;
+      if (!(err <= vc.worst)) { // also records NaN
+        vc.worst = err;
+        vc.worst_index = i;
+        vc.analytic = a;
+        vc.numeric = numeric;
+      }
+    }
+    return vc;
+  }
+
+private:
+  const ir::Graph& g_;
+  ValueId loss_;
+  std::vector<Tensor> env_; // unperturbed values; one entry of a wrt value at a time is perturbed
+  const GradCheckOptions& opt_;
+  std::vector<bool> to_loss_;
+
+  // The nodes, in order, that read v directly or indirectly and lead to the loss.
+  std::vector<int> nodes_downstream_of(ValueId v) const {
+    std::vector<bool> changed(g_.values().size(), false);
+    changed[size_t(v)] = true;
+    std::vector<int> out;
+    for (int i = 0; i < int(g_.nodes().size()); i++) {
+      const ir::Node& n = g_.node(i);
+      bool reads = false;
+      for (ValueId o : n.operands) reads = reads || changed[size_t(o)];
+      bool needed = false;
+      for (ValueId r : n.results) needed = needed || to_loss_[size_t(r)];
+      if (!reads || !needed) continue;
+      for (ValueId r : n.results) changed[size_t(r)] = true;
+      out.push_back(i);
+    }
+    return out;
+  }
+
+  // The loss after re-evaluating `nodes` over env_ (whose perturbed entry they read).
+  double loss_after(const std::vector<int>& nodes) const {
+    std::map<ValueId, Tensor> fresh;
+    auto value = [&](ValueId id) -> const Tensor* {
+      auto it = fresh.find(id);
+      return it == fresh.end() ? &env_[size_t(id)] : &it->second;
+    };
+    std::vector<const Tensor*> in;
+    std::vector<Tensor> out;
+    for (int i : nodes) {
+      const ir::Node& n = g_.node(i);
+      in.clear();
+      for (ValueId o : n.operands) in.push_back(value(o));
+      out.clear();
+      for (ValueId r : n.results) out.emplace_back(g_.type(r));
+      (*ir::find_eval(n.op->name))(n, in, out, opt_.eval);
+      for (size_t k = 0; k < out.size(); k++) {
+        if (opt_.eval.precision == ir::Precision::f32) out[k].round_to_f32();
+        fresh[n.results[k]] = std::move(out[k]);
+      }
+    }
+    return (*value(loss_))[0];
+  }
+};
+
+// The classes an integer input indexes: the depth of a one_hot, or the class count of a
+// sparse cross-entropy, reading it (2 when neither does).
+int64_t index_range(const ir::Graph& g, ValueId v) {
+  for (const ir::Node& n : g.nodes()) {
+    if (n.operands.empty()) continue;
+    if (n.op->name == "one_hot" && n.operands[0] == v) return n.attrs.get_int("depth");
+    if (n.op->name == "sparse_softmax_cross_entropy" && n.operands[1] == v) return g.type(n.operands[0]).shape[1];
+  }
+  return 2;
+}
+
+// Random data for an input: N(0, 1) floats, or integers in [0, index_range).
+Tensor random_input(const ir::Graph& g, ValueId v, uint64_t seed) {
+  const ir::Value& val = g.value(v);
+  Tensor t(val.type);
+  uint64_t stream = dlc_rt::name_hash(val.name.c_str());
+  if (ir::is_float(val.type.dtype)) {
+    for (int64_t i = 0; i < t.numel(); i++) t[i] = double(float(dlc_rt::rng_normal(seed, stream, uint64_t(i))));
+    return t;
+  }
+  uint64_t range = uint64_t(index_range(g, v));
+  for (int64_t i = 0; i < t.numel(); i++) t[i] = double(dlc_rt::rng_bits(seed, stream, uint64_t(i)) % range);
+  return t;
+}
+
+// A float target that fits the loss: one-hot rows, 0/1 values or N(0, 1) values.
+Tensor random_target(const ir::Graph& g, ValueId v, const std::string& loss, uint64_t seed) {
+  if (loss == "sparse_categorical_crossentropy") return random_input(g, v, seed);
+  Tensor t(g.type(v));
+  uint64_t stream = dlc_rt::name_hash("target");
+  if (loss == "categorical_crossentropy") {
+    int64_t rows = t.shape()[0], classes = t.shape()[1];
+    for (int64_t r = 0; r < rows; r++)
+      t[r * classes + int64_t(dlc_rt::rng_bits(seed, stream, uint64_t(r)) % uint64_t(classes))] = 1;
+    return t;
+  }
+  for (int64_t i = 0; i < t.numel(); i++)
+    t[i] = loss == "binary_crossentropy" ? double(dlc_rt::rng_bits(seed, stream, uint64_t(i)) % 2)
+                                         : double(float(dlc_rt::rng_normal(seed, stream, uint64_t(i))));
+  return t;
+}
+
+} // namespace
+
+GradCheckResult check_gradients(const ir::Graph& g, ValueId loss, const std::vector<ValueId>& wrt,
+                                const Bindings& bindings, const GradCheckOptions& opt) {
+  // The graph with its backward part appended keeps g's value ids: one evaluation gives
+  // the analytic gradients and the unperturbed values the finite differences start from.
+  ir::Graph with_grads = g;
+  std::vector<ValueId> grads = differentiate(with_grads, loss, wrt);
+  Checker checker(g, loss, ir::evaluate(with_grads, bindings, opt.eval), opt);
+  GradCheckResult r;
+  r.loss = checker.base_loss();
+  for (size_t i = 0; i < wrt.size(); i++)
+    r.values.push_back(checker.check(wrt[i], grads[i] == ir::kNoValue ? nullptr : &checker.value(grads[i])));
+  return r;
+}
+
+GradCheckResult check_model_gradients(const ir::Graph& forward, const ir::TrainingSpec& spec,
+                                      const GradCheckOptions& opt) {
+  TrainingGraph tg = build_loss_graph(forward, spec);
+  const ir::Graph& g = tg.graph;
+  Bindings b = ir::init_params(g, opt.seed);
+  for (ValueId in : g.inputs())
+    b[g.value(in).name] = in == tg.target ? random_target(g, in, spec.loss.type, opt.seed)
+                                          : random_input(g, in, opt.seed);
+  std::vector<ValueId> wrt;
+  for (ValueId p : g.params())
+    if (g.value(p).trainable) wrt.push_back(p);
+  return check_gradients(g, tg.loss, wrt, b, opt);
+}
+
+} // namespace dlc::passes

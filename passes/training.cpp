@@ -1,0 +1,136 @@
+// The training graph: forward + loss + backward + optimizer update (docs/autodiff.md).
+//
+// The loss is chosen from the spec and from what produces the output it applies to:
+//   softmax(z) or log_softmax(z) + categorical CE  -> softmax_cross_entropy(z, target)
+//   softmax(z) or log_softmax(z) + sparse CE       -> sparse_softmax_cross_entropy(z, labels)
+//   sigmoid(z) + binary CE                          -> sigmoid_binary_cross_entropy(z, target)
+// so that the gradient reaching z is softmax(z) - y (σ(z) - y) and log-sum-exp keeps the
+// loss finite for any logits. Other outputs get the plain loss on the output itself
+// (categorical CE of probabilities clamped to [1e-7, 1 - 1e-7], as Keras computes it).
+#include "passes/training.h"
+
+#include "ir/verifier.h"
+#include "passes/autodiff.h"
+
+#include <fmt/format.h>
+
+namespace dlc::passes {
+
+using ir::Graph;
+using ir::kNoValue;
+using ir::TensorType;
+using ir::ValueId;
+
+namespace {
+
+const double kProbEps = 1e-7; // the clamp of binary_cross_entropy (ir/ops/loss.cpp)
+
+struct LossSite {
+  std::string output; // its name
+  ValueId value;      // the model output
+  ValueId logits;     // the operand of its softmax / log_softmax / sigmoid, or kNoValue
+  std::string head;   // "softmax" (also for log_softmax), "sigmoid" or ""
+};
+
+LossSite find_site(const Graph& g, const ir::LossSpec& loss) {
+  LossSite s{loss.output, kNoValue, kNoValue, ""};
+  for (auto& o : g.outputs())
+    if (o.name == loss.output || (loss.output.empty() && s.value == kNoValue)) {
+      s.output = o.name;
+      s.value = o.value;
+    }
+  if (s.value == kNoValue)
+    throw Error(fmt::format("the loss applies to output '{}', which the model does not have", loss.output));
+  const ir::Value& v = g.value(s.value);
+  if (v.kind != ir::ValueKind::result) return s;
+  const ir::Node& n = g.node(v.node);
+  const std::string& op = n.op->name;
+  int rank = v.type.shape.rank();
+  int64_t axis = n.attrs.get_int("axis", -1);
+  if ((op == "softmax" || op == "log_softmax") && (axis == -1 || axis == rank - 1)) s.head = "softmax";
+  if (op == "sigmoid") s.head = "sigmoid";
+  if (!s.head.empty()) s.logits = n.operands[0];
+  return s;
+}
+
+// Rejects a loss that cannot apply to the output's type.
+void check_fit(const Graph& g, const LossSite& s, const std::string& loss) {
+  const TensorType& t = g.type(s.value);
+  auto fail = [&](const std::string& why) {
+    throw Error(fmt::format("loss '{}' does not fit output '{}' {}: {}", loss, s.output, t.str(), why));
+  };
+  if (!ir::is_float(t.dtype)) fail("the output must be a float tensor");
+  bool categorical = loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy";
+  if (categorical && t.shape.rank() != 2)
+    fail("it needs an output of shape [batch, classes] (flatten or add a dense layer first)");
+  if (categorical && t.shape[1] < 2) fail("it needs at least 2 classes (use binary_crossentropy for one unit)");
+}
+
+// -sum(y * log(clamp(p))) / batch: categorical cross-entropy of probabilities.
+ValueId cross_entropy_of_probabilities(Graph& g, ValueId p, ValueId y) {
+  auto scalar = [&](const char* name, double v) {
+    return g.add_constant(name, ir::TensorType{ir::DType::f32, ir::Shape{}}, {float(v)});
+  };
+  ValueId q = g.add("maximum", {p, scalar("loss.eps", kProbEps)}, {}, "loss.clamp_low");
+  q = g.add("minimum", {q, scalar("loss.one_minus_eps", 1 - kProbEps)}, {}, "loss.clamp_high");
+  ValueId ylogq = g.add("mul", {g.add("log", {q}, {}, "loss.log"), y}, {}, "loss.ylogp");
+  double batch = double(g.type(p).shape[0]);
+  return g.add("scale", {g.add("reduce_sum", {ylogq}, {}, "loss.sum")}, {{"scale", -1.0 / batch}}, "loss");
+}
+
+ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueId target) {
+  bool softmax = s.head == "softmax", sigmoid = s.head == "sigmoid";
+  if (loss == "categorical_crossentropy")
+    return softmax ? g.add("softmax_cross_entropy", {s.logits, target}, {}, "loss")
+                   : cross_entropy_of_probabilities(g, s.value, target);
+  if (loss == "sparse_categorical_crossentropy") {
+    if (softmax) return g.add("sparse_softmax_cross_entropy", {s.logits, target}, {}, "loss");
+    ValueId onehot = g.add("one_hot", {target}, {{"depth", g.type(s.value).shape[1]}}, "loss.one_hot");
+    return cross_entropy_of_probabilities(g, s.value, onehot);
+  }
+  if (loss == "binary_crossentropy")
+    return sigmoid ? g.add("sigmoid_binary_cross_entropy", {s.logits, target}, {}, "loss")
+                   : g.add("binary_cross_entropy", {s.value, target}, {}, "loss");
+  if (loss == "mse") return g.add("mse", {s.value, target}, {}, "loss");
+  throw Error(fmt::format("unknown loss '{}'", loss));
+}
+
+} // namespace
+
+TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spec) {
+  if (!spec.has_loss)
+    throw Error("the model has no 'loss'; training needs one (e.g. \"loss\": \"categorical_crossentropy\")");
+  TrainingGraph tg;
+  tg.graph = forward;
+  Graph& g = tg.graph;
+  LossSite site = find_site(g, spec.loss);
+  const std::string& loss = spec.loss.type;
+  check_fit(g, site, loss);
+  const TensorType& out = g.type(site.value);
+  TensorType target = loss == "sparse_categorical_crossentropy"
+                          ? TensorType{ir::DType::i32, ir::Shape{out.shape[0]}}
+                          : out;
+  tg.target = g.add_input("target", target);
+  tg.loss = append_loss(g, site, loss, tg.target);
+  g.add_output("loss", tg.loss);
+  return tg;
+}
+
+TrainingGraph build_training_graph(const Graph& forward, const ir::TrainingSpec& spec) {
+  TrainingGraph tg = build_loss_graph(forward, spec);
+  Graph& g = tg.graph;
+  tg.lr = g.add_input("lr", TensorType{ir::DType::f32, ir::Shape{}});
+  std::vector<ValueId> params;
+  for (ValueId p : g.params())
+    if (g.value(p).trainable) params.push_back(p);
+  std::vector<ValueId> grads = differentiate(g, tg.loss, params);
+  // A parameter with no path to the loss (it feeds only other outputs) gets no gradient
+  // and is left unchanged by the optimizer.
+  for (size_t i = 0; i < params.size(); i++)
+    if (grads[i] != kNoValue) tg.grads.push_back({params[i], grads[i]});
+  append_optimizer(g, spec.optimizer, tg.grads, tg.lr);
+  ir::verify(g);
+  return tg;
+}
+
+} // namespace dlc::passes
