@@ -2,6 +2,7 @@
 #include "frontend/model.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
+#include "passes/training.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 #include "tools/summary_table.h"
@@ -34,7 +35,7 @@ int run_summary(const Args& a) {
   return 0;
 }
 
-const std::vector<std::string> kStages = {"graph"};
+const std::vector<std::string> kStages = {"graph", "train-graph"};
 
 int run_show(const Args& a) {
   std::string emit = a.get("--emit", "graph");
@@ -45,6 +46,13 @@ int run_show(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   int64_t batch = a.get_int("--batch", 1, 1, 1 << 20);
   frontend::BuiltModel bm = frontend::build_model(m, batch);
+  if (emit == "train-graph") {
+    try {
+      bm.graph = passes::build_training_graph(bm.graph, m.training).graph;
+    } catch (const Error& e) {
+      throw Error(a.positional[0] + ": " + e.what()); // the model cannot train: say which file
+    }
+  }
   std::fputs(ir::print_graph(bm.graph).c_str(), stdout);
   return 0;
 }
@@ -58,8 +66,9 @@ std::vector<Command> model_commands() {
        "Print each layer's output shape, parameters and activation memory, then the totals.",
        {{"--batch", "N", "batch size for shapes and activation memory (default 1)"}}, 1, run_summary},
       {"show", "dlc show MODEL.json [--emit=STAGE] [--batch N]",
-       "Print the model at a stage of the compiler: graph (the IR after the frontend).",
-       {{"--emit", "STAGE", "the stage to print: graph (default)"},
+       "Print the model at a stage of the compiler: graph (the IR after the frontend), train-graph "
+       "(forward, loss, backward and optimizer update).",
+       {{"--emit", "STAGE", "the stage to print: graph (default), train-graph"},
         {"--batch", "N", "batch size (default 1)"}},
        1, run_show},
   };
