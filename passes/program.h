@@ -53,6 +53,9 @@ struct Program {
   std::vector<UpdateWrite> update_writes;
   bool fused = false, scheduled = false, planned = false;
 
+  // schedule
+  std::string schedule_choice; // which candidate order won, with every candidate's peak
+
   // memplan
   std::vector<Buffer> buffers;
   std::vector<int> buffer_of;  // value id -> buffer; -1 for values that live only in a kernel

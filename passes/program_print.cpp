@@ -28,6 +28,7 @@ std::string print_schedule(const Program& p) {
   std::string out = counts_line(p);
   int64_t peak = live.empty() ? 0 : *std::max_element(live.begin(), live.end());
   out += fmt::format("peak live: {} bytes (before in-place reuse)\n", peak);
+  if (!p.schedule_choice.empty()) out += fmt::format("order: {}\n", p.schedule_choice);
   for (size_t s = 0; s < p.kernels.size(); s++) {
     const Kernel& k = p.kernels[s];
     std::vector<std::string> outs;

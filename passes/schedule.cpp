@@ -137,25 +137,28 @@ std::vector<int64_t> live_bytes(const Program& p, const std::vector<int>& order)
 
 void schedule(Program& p) {
   MemoryModel m(p);
-  std::vector<Picker> pickers = {
-      [](const std::vector<int>& ready, const Simulation&, int) { return ready[0]; },
-      [](const std::vector<int>& ready, const Simulation& s, int) { return least_growth(ready, s); },
-      [&m](const std::vector<int>& ready, const Simulation& s, int last) {
-        if (last >= 0)
-          for (int k : ready)
-            for (int v : m.reads[size_t(k)])
-              for (int w : m.writes[size_t(last)])
-                if (v == w) return k;
-        return least_growth(ready, s);
-      },
+  std::vector<std::pair<const char*, Picker>> pickers = {
+      {"program order", [](const std::vector<int>& ready, const Simulation&, int) { return ready[0]; }},
+      {"greedy memory", [](const std::vector<int>& ready, const Simulation& s, int) { return least_growth(ready, s); }},
+      {"depth first", [&m](const std::vector<int>& ready, const Simulation& s, int last) {
+         if (last >= 0)
+           for (int k : ready)
+             for (int v : m.reads[size_t(k)])
+               for (int w : m.writes[size_t(last)])
+                 if (v == w) return k;
+         return least_growth(ready, s);
+       }},
   };
   std::vector<int> best;
   int64_t best_peak = 0;
-  for (auto& pick : pickers) {
+  std::string peaks;
+  for (auto& [name, pick] : pickers) {
     std::vector<int> order = list_schedule(p, m, pick);
     int64_t pk = peak(live_bytes(p, order));
-    if (best.empty() || pk < best_peak) best = order, best_peak = pk;
+    peaks += fmt::format("{}{} {}", peaks.empty() ? "" : ", ", name, pk);
+    if (best.empty() || pk < best_peak) best = order, best_peak = pk, p.schedule_choice = name;
   }
+  p.schedule_choice += " (peak live bytes: " + peaks + ")";
   std::vector<Kernel> ordered;
   for (int k : best) ordered.push_back(std::move(p.kernels[size_t(k)]));
   p.kernels = std::move(ordered);
