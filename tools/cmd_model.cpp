@@ -4,6 +4,7 @@
 #include "ir/printer.h"
 #include "passes/training.h"
 #include "tools/commands.h"
+#include "tools/compile_flags.h"
 #include "tools/format.h"
 #include "tools/summary_table.h"
 
@@ -35,7 +36,29 @@ int run_summary(const Args& a) {
   return 0;
 }
 
-const std::vector<std::string> kStages = {"graph", "train-graph"};
+const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "schedule", "plan"};
+
+// `dlc show` also prints the compiled stages and takes the pass manager's flags.
+void add_compile_stages(Command& show) {
+  show.usage = "dlc show MODEL.json [--emit=STAGE] [--batch N] [--train] [--passes=LIST] [--print-after=PASS]";
+  show.summary += " After compilation (of the training graph with --train): clean-graph (after the clean-up "
+                  "passes), kernels (fused), schedule, plan (the memory timeline).";
+  for (FlagSpec& f : show.flags)
+    if (f.name == "--emit") f.help = "the stage to print: " + join_names(kStages) + " (default graph)";
+  for (const FlagSpec& f : compile_flags())
+    if (f.name != "--batch") show.flags.push_back(f);
+}
+
+// The stages after the frontend: the graph after clean-up, the kernels, the schedule, the
+// plan (passes/pass_manager.h), of the inference graph or with --train the training graph.
+int show_compiled(const Args& a, const std::string& emit) {
+  passes::Program p = compile_model(a, emit == "clean-graph");
+  if (emit == "clean-graph") std::fputs(ir::print_graph(p.graph).c_str(), stdout);
+  if (emit == "kernels") std::fputs(passes::print_kernels(p).c_str(), stdout);
+  if (emit == "schedule") std::fputs(passes::print_schedule(p).c_str(), stdout);
+  if (emit == "plan") std::fputs(passes::print_plan(p).c_str(), stdout);
+  return 0;
+}
 
 int run_show(const Args& a) {
   std::string emit = a.get("--emit", "graph");
@@ -43,6 +66,7 @@ int run_show(const Args& a) {
   for (auto& s : kStages) known |= s == emit;
   if (!known)
     throw Error(fmt::format("--emit: unknown stage '{}'; stages: {}", emit, join_names(kStages)));
+  if (emit != "graph" && emit != "train-graph") return show_compiled(a, emit);
   frontend::Model m = frontend::load_model(a.positional[0]);
   int64_t batch = a.get_int("--batch", 1, 1, 1 << 20);
   frontend::BuiltModel bm = frontend::build_model(m, batch);
@@ -60,7 +84,7 @@ int run_show(const Args& a) {
 } // namespace
 
 std::vector<Command> model_commands() {
-  return {
+  std::vector<Command> cmds = {
       {"check", "dlc check MODEL.json", "Validate a model file and print a one-line summary.", {}, 1, run_check},
       {"summary", "dlc summary MODEL.json [--batch N]",
        "Print each layer's output shape, parameters and activation memory, then the totals.",
@@ -72,6 +96,9 @@ std::vector<Command> model_commands() {
         {"--batch", "N", "batch size (default 1)"}},
        1, run_show},
   };
+  for (Command& c : cmds)
+    if (c.name == "show") add_compile_stages(c);
+  return cmds;
 }
 
 } // namespace dlc::tools

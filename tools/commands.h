@@ -11,5 +11,6 @@ std::vector<Command> model_commands(); // check, summary, show (cmd_model.cpp)
 std::vector<Command> run_commands();   // predict (cmd_predict.cpp)
 std::vector<Command> info_commands();  // version (cmd_version.cpp)
 std::vector<Command> gradcheck_commands(); // gradcheck (cmd_gradcheck.cpp)
+std::vector<Command> plan_commands();      // plan (cmd_plan.cpp)
 
 } // namespace dlc::tools
