@@ -1,0 +1,143 @@
+// The reference interpreter behind the Runner interface: slow, obviously correct, and
+// the oracle the JIT is tested against. Graphs are built per sample count n and cached.
+#include "codegen/runner.h"
+
+#include "ir/error.h"
+#include "passes/train_step.h"
+#include "passes/training.h"
+
+#include <map>
+
+namespace dlc::codegen {
+
+namespace {
+
+class RefRunner : public Runner {
+public:
+  RefRunner(const frontend::Model& model, int64_t batch) : model_(model), batch_(batch) {
+    fwd_at(batch);
+    if (model_.training.has_loss) train_at(batch);
+  }
+
+  std::string backend() const override { return "ref"; }
+  int64_t batch() const override { return batch_; }
+  bool can_train() const override { return model_.training.has_loss; }
+  ir::TensorType output_type() const override {
+    const ir::Graph& g = forward_.at(batch_).graph;
+    return g.type(g.outputs()[0].value);
+  }
+  ir::TensorType target_type() const override {
+    const passes::TrainingGraph& tg = train_.at(batch_);
+    return tg.graph.type(tg.target);
+  }
+
+  void init(uint64_t seed) override {
+    const ir::Graph& g = can_train() ? train_.at(batch_).graph : forward_.at(batch_).graph;
+    values_ = ir::init_params(g, seed);
+    seed_ = seed;
+  }
+  uint64_t seed() const override { return seed_; }
+  void set_seed(uint64_t seed) override { seed_ = seed; }
+  ir::Bindings values() const override { return values_; }
+  void set_values(const ir::Bindings& v) override {
+    for (auto& [k, t] : v) {
+      auto it = values_.find(k);
+      if (it == values_.end()) throw Error(fmt::format("the model has no parameter or state '{}'", k));
+      if (it->second.type != t.type)
+        throw Error(fmt::format("'{}' is {}, got {}", k, it->second.type.str(), t.type.str()));
+      it->second = t;
+    }
+  }
+
+  double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
+                    float* outputs) override {
+    const passes::TrainingGraph& tg = train_at(n);
+    ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
+    b[tg.graph.value(tg.lr).name] = ir::Tensor(tg.graph.type(tg.lr), std::vector<double>{lr});
+    ir::EvalContext ctx;
+    ctx.training = true;
+    ctx.seed = seed_;
+    ctx.step = uint64_t(step);
+    std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, ctx);
+    ir::apply_updates(tg.graph, env, values_);
+    copy_output(tg.graph, env, outputs);
+    return env[size_t(tg.loss)][0];
+  }
+
+  double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
+    // The training graph's loss without applying its updates; dropout is off.
+    const passes::TrainingGraph& tg = train_at(n);
+    ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
+    b[tg.graph.value(tg.lr).name] = ir::Tensor(tg.graph.type(tg.lr), std::vector<double>{0.0});
+    std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, {});
+    copy_output(tg.graph, env, outputs);
+    return env[size_t(tg.loss)][0];
+  }
+
+  void infer(const float* x, float* outputs, int64_t n) override {
+    const ir::Graph& g = fwd_at(n).graph;
+    std::vector<ir::Tensor> env = ir::evaluate(g, bind(g, x, nullptr, n, ir::kNoValue), {});
+    copy_output(g, env, outputs);
+  }
+
+private:
+  const frontend::Model& model_;
+  int64_t batch_;
+  uint64_t seed_ = 0;
+  ir::Bindings values_;
+  std::map<int64_t, frontend::BuiltModel> forward_;
+  std::map<int64_t, passes::TrainingGraph> train_;
+
+  void check_n(int64_t n) const {
+    if (n < 1 || n > batch_) throw Error(fmt::format("batch of {} samples: expected 1 to {}", n, batch_));
+  }
+  const frontend::BuiltModel& fwd_at(int64_t n) {
+    check_n(n);
+    auto it = forward_.find(n);
+    if (it == forward_.end()) it = forward_.emplace(n, frontend::build_model(model_, n)).first;
+    return it->second;
+  }
+  const passes::TrainingGraph& train_at(int64_t n) {
+    if (!can_train()) throw Error(fmt::format("model '{}' has no loss: it cannot be trained", model_.name));
+    auto it = train_.find(n);
+    if (it == train_.end())
+      it = train_.emplace(n, passes::build_training_graph(fwd_at(n).graph, model_.training)).first;
+    return it->second;
+  }
+
+  // Params/state plus the model's (first) input and, when given, the target.
+  ir::Bindings bind(const ir::Graph& g, const float* x, const float* target, int64_t n, ir::ValueId target_id) {
+    if (model_.inputs.size() != 1)
+      throw Error(fmt::format("model '{}' has {} inputs; this backend drives single-input models", model_.name,
+                              model_.inputs.size()));
+    ir::Bindings b = values_;
+    ir::ValueId in = g.inputs()[0];
+    const ir::TensorType& it = g.type(in);
+    b[g.value(in).name] = ir::Tensor(it, std::vector<float>(x, x + it.shape.numel()));
+    if (target) {
+      const ir::TensorType& tt = g.type(target_id);
+      b[g.value(target_id).name] = ir::Tensor(tt, std::vector<float>(target, target + tt.shape.numel()));
+    }
+    (void)n;
+    return b;
+  }
+
+  void copy_output(const ir::Graph& g, const std::vector<ir::Tensor>& env, float* out) const {
+    if (!out) return;
+    // The model's first output is the first graph output that is not the loss.
+    for (auto& o : g.outputs()) {
+      if (o.name == "loss") continue;
+      const ir::Tensor& t = env[size_t(o.value)];
+      for (int64_t i = 0; i < t.numel(); i++) out[i] = float(t[i]);
+      return;
+    }
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t batch) {
+  return std::make_unique<RefRunner>(model, batch);
+}
+
+} // namespace dlc::codegen

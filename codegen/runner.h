@@ -1,0 +1,52 @@
+// A model ready to run, whatever backend runs it: what `dlc train`, `eval` and `predict`
+// drive. Two implementations: the reference interpreter (make_ref_runner, here) and the
+// LLVM JIT (make_jit_runner, codegen/llvm/jit_runner.cpp, over codegen/jit_backend.h).
+//
+// Tensors cross as row-major float arrays, sample axis first: inputs as the model's
+// inputs, targets as training_target() says (f32 values/one-hot, or class ids stored as
+// floats for sparse cross-entropy), outputs as the model's outputs.
+#pragma once
+
+#include "frontend/model.h"
+#include "ir/interp/interpreter.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dlc::codegen {
+
+class Runner {
+public:
+  virtual ~Runner() = default;
+  virtual std::string backend() const = 0; // "ref", "jit"
+  virtual int64_t batch() const = 0;       // the largest n a call may pass
+  virtual bool can_train() const = 0;
+  // The model's first output and the training target's type at the compiled batch.
+  virtual ir::TensorType output_type() const = 0;
+  virtual ir::TensorType target_type() const = 0;
+
+  // Parameters from their initializers and optimizer state from its start values.
+  virtual void init(uint64_t seed) = 0;
+  virtual uint64_t seed() const = 0;
+  virtual void set_seed(uint64_t seed) = 0; // dropout masks of a resumed run
+  // Params, then optimizer state, by name (checkpoints, weights files).
+  virtual ir::Bindings values() const = 0;
+  virtual void set_values(const ir::Bindings& values) = 0;
+
+  // One optimizer step on n samples at learning rate lr; `step` (steps taken before this
+  // one) keys the dropout masks. Returns the batch-mean loss; `outputs` (n samples of the
+  // first model output) when not null.
+  virtual double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
+                            float* outputs) = 0;
+  // The batch-mean loss of n samples, no update, dropout off; `outputs` as above.
+  virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
+  // The first model output of n samples.
+  virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+};
+
+// The reference interpreter: every call evaluates the graph for exactly n samples.
+std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t batch);
+
+} // namespace dlc::codegen
