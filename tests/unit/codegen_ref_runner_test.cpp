@@ -33,7 +33,10 @@ TEST_CASE("the reference runner trains, evaluates and infers") {
   for (int step = 0; step < 200; step++) loss = r->train_step(x, y, 4, 0.5, step, out);
   CHECK(r->values().at("dense_1.kernel").data != before.at("dense_1.kernel").data);
   CHECK(loss < first / 4);
-  for (int i = 0; i < 4; i++) CHECK(out[2 * i + 1] > 0.5f == (y[2 * i + 1] == 1.0f));
+  for (int i = 0; i < 4; i++) {
+    bool predicted_one = out[2 * i + 1] > 0.5f, is_one = y[2 * i + 1] == 1.0f;
+    CHECK(predicted_one == is_one);
+  }
   float one[2];
   r->infer(x + 4, one, 1); // a partial batch of one sample
   CHECK(one[1] > 0.5f);
