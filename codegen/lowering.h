@@ -1,0 +1,187 @@
+// The backend-neutral lowering of a planned Program: what every kernel does, spelled out
+// as a list of steps that a backend only has to print (codegen/cpp) or build
+// (codegen/llvm). The two backends differ only in syntax because every decision is made
+// here, once.
+//
+// CONTRACT (read this before writing a backend)
+//
+// Memory. Every pointer is a Ref: a region (passes::Region: constants, state, arena) and
+// a byte offset into it. A backend holds three base pointers (64-byte aligned) and
+// computes base[region] + offset. The arena is larger than the planned one:
+// Lowered::region_size[arena] adds, after the planner's arena, the kernels' temporaries
+// (anchor results that must not go straight to an output, e.g. a gradient an optimizer
+// update consumes) and one GEMM workspace (dlc_rt_gemm_workspace_floats() floats).
+// Allocate exactly region_size bytes per region; nothing else is ever needed.
+//
+// Batch. Programs are compiled for a batch of N samples (Lowered::batch); a run may pass
+// any n in [1, N]. Every integer that depends on the batch is an Extent: per * n when
+// `batched`, else per. A backend that compiles for a fixed n evaluates Extent::at(n)
+// at compile time; emitted C++ evaluates it at run time. Batched tensors keep their
+// sample axis first, so their first n samples are a prefix of their buffer.
+//
+// Steps. A kernel is a list of steps run in order:
+//   - Call: one extern "C" function of runtime/c_api.h (`fn` is its exact name; the JIT
+//     registers those addresses), with arguments in the order the function declares them:
+//     pointers (a Ref, or null), 64-bit integers (an Extent), f32 constants, or
+//     `run_value`s (the run's seed / step / training flag, see RunValue).
+//   - Loop: an element-wise loop over `trip` elements, i = 0 .. trip-1. Each element
+//     evaluates `body` in order (an SSA list of scalar f32 expressions) and performs
+//     `stores`. Operands are buffers with an index expression (Index) giving the element
+//     offset read or written for element i. Every store of element i happens after every
+//     read of element i, and distinct i touch distinct stored elements, so element i may
+//     be read and written in place (and loops may be vectorised).
+//
+// Scalar expressions. ScalarExpr::read loads operand `operand` at its index (f32).
+// ScalarExpr::op applies an element-wise op of the op table (passes::is_body_op) to
+// earlier expressions `args`, in operand order, with its attributes. Its formula is the
+// reference interpreter's (ir/interp/eval_*.cpp) computed in f32, operation by
+// operation; runtime/kernels/scalar.h writes every one of them once in C++ (the emitted
+// code calls those functions). Ops with several results (optimizer updates: new param,
+// then new slots) give result 0; ScalarExpr::project takes result `result` of the op
+// expression args[0]. `dropout` reads the element index i and the run values (seed,
+// step, training): element i of stream k at step s is kept when
+// rng_uniform(seed, (k << 32) + s, i) >= rate (runtime/rng.h), exactly as the
+// interpreter does.
+//
+// Interface. Lowered::values lists every named value that lives in memory (inputs,
+// outputs, params, state, constants) with its Ref; inputs/outputs with a batch axis are
+// marked batched (their first n samples are what a call of n passes). Constants carry
+// their data; a backend copies them into the constants region once. Params that no
+// update writes (inference weights) live in the constants region too.
+#pragma once
+
+#include "passes/program.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlc::codegen {
+
+// An integer that scales with the run-time batch n: per * n when batched, else per.
+struct Extent {
+  int64_t per = 0;
+  bool batched = false;
+  int64_t at(int64_t n) const { return batched ? per * n : per; }
+  static Extent fixed(int64_t v) { return {v, false}; }
+};
+
+// A place in memory: a region and a byte offset in it, holding elements of `dtype`.
+struct Ref {
+  passes::Region region = passes::Region::arena;
+  int64_t offset = 0;
+  ir::DType dtype = ir::DType::f32;
+};
+
+// Values a call or loop reads from the run, not from memory.
+enum class RunValue {
+  seed,     // u64: the run's seed (dropout masks)
+  step,     // u64: steps taken before this one (dropout masks)
+  training, // i32: 1 when dropout is active
+};
+
+enum class ArgKind { pointer, null, integer, real, run_value };
+
+struct Arg {
+  ArgKind kind = ArgKind::integer;
+  Ref ref;              // pointer
+  Extent integer;       // integer (int64_t)
+  double real = 0;      // real (passed as float)
+  RunValue run = RunValue::seed;
+  std::string name;     // the C parameter's name ("m", "lda"): for comments and listings
+};
+
+struct Call {
+  std::string fn; // a function of runtime/c_api.h
+  std::vector<Arg> args;
+};
+
+// The element offset of an operand for element i of a loop:
+//   sum over terms of ((i / div) % mod) * mul      (mod == 0: no modulo)
+// No terms: always element 0 (a scalar broadcast). identity(): one term {1, 0, 1}.
+struct IndexTerm {
+  int64_t div = 1, mod = 0, mul = 1;
+};
+struct Index {
+  std::vector<IndexTerm> terms;
+  bool identity() const { return terms.size() == 1 && terms[0].div == 1 && terms[0].mod == 0 && terms[0].mul == 1; }
+  bool scalar() const { return terms.empty(); }
+  int64_t at(int64_t i) const;
+};
+
+struct Operand {
+  Ref ref;
+  Index index;
+  std::string name; // the graph value, for comments
+};
+
+struct ScalarExpr {
+  enum Kind { read, op, project } kind = op;
+  int operand = -1;     // read: index into Loop::operands
+  std::string op_name;  // op: an element-wise op (passes::is_body_op)
+  ir::Attrs attrs;      // op: its attributes
+  std::vector<int> args; // op: earlier expressions in operand order; project: {the op expression}
+  int result = 0;       // project: which result (>= 1)
+};
+
+struct LoopStore {
+  int expr = -1;    // the expression stored (f32)
+  int operand = -1; // where: index into Loop::operands
+};
+
+struct Loop {
+  Extent trip; // number of elements
+  std::vector<Operand> operands;
+  std::vector<ScalarExpr> body;
+  std::vector<LoopStore> stores;
+};
+
+enum class StepKind { call, loop };
+
+struct Step {
+  StepKind kind = StepKind::call;
+  Call call;
+  Loop loop;
+};
+
+struct LoweredKernel {
+  int id = -1;      // passes::Kernel::id
+  std::string name; // passes::Kernel::name ("k3_dense_1.matmul")
+  std::string c_name; // the same as a C identifier ("k3_dense_1_matmul")
+  std::vector<Step> steps;
+};
+
+// A named value in memory that the program's interface exposes.
+struct NamedValue {
+  std::string name;
+  ir::ValueKind kind = ir::ValueKind::input; // input, param, state, constant; outputs: see `output`
+  bool output = false;      // a graph output (kind is then that of the value it names)
+  ir::TensorType type;      // at the compiled batch
+  Ref ref;
+  bool batched = false;     // axis 0 is the sample axis: a call of n uses the first n samples
+  int64_t sample_elems = 0; // elements per sample when batched, else type.numel()
+  std::vector<double> data; // constants: their values
+};
+
+struct Lowered {
+  int64_t batch = 0; // N: the largest n a run may pass
+  std::array<int64_t, passes::kRegions> region_size{}; // bytes; the arena includes temporaries
+  int64_t planned_arena = 0;      // the planner's arena; temporaries and workspace follow it
+  int64_t workspace_offset = 0;   // arena offset of the GEMM workspace (64-byte aligned)
+  std::vector<LoweredKernel> kernels; // in execution order
+  std::vector<NamedValue> values;     // inputs, outputs, params, state, constants (graph order)
+  bool uses_run_values = false;       // some step reads RunValue (dropout)
+
+  const NamedValue* find(const std::string& name, bool output = false) const;
+};
+
+// Lowers a planned Program. Throws dlc::Error naming the kernel and op for an op that has
+// no lowering yet, or a program whose batch axis cannot be followed (a value that mixes
+// samples other than by a reduction or loss).
+Lowered lower(const passes::Program& p);
+
+// Human-readable listing of the steps (tests, `dlc show --emit=lowered` if added).
+std::string print_lowered(const Lowered& l);
+
+} // namespace dlc::codegen

@@ -1,0 +1,348 @@
+// Anchors (the non-element-wise nodes of a kernel) as steps: a call of runtime/c_api.h
+// for each op the runtime has a kernel for, or element-wise copy loops with spelled-out
+// index arithmetic for data movement (broadcast_to, slice, concat, transpose).
+#include "codegen/lowering_detail.h"
+
+#include "ir/error.h"
+
+#include <functional>
+#include <map>
+
+namespace dlc::codegen::lowering_detail {
+
+Arg ptr(const Ref& r, const char* name) {
+  Arg a;
+  a.kind = ArgKind::pointer;
+  a.ref = r;
+  a.name = name;
+  return a;
+}
+Arg i64(Extent e, const char* name) {
+  Arg a;
+  a.kind = ArgKind::integer;
+  a.integer = e;
+  a.name = name;
+  return a;
+}
+Arg i64(int64_t v, const char* name) { return i64(Extent::fixed(v), name); }
+Arg f32(double v, const char* name) {
+  Arg a;
+  a.kind = ArgKind::real;
+  a.real = v;
+  a.name = name;
+  return a;
+}
+
+namespace {
+
+using Lowerer = std::function<std::vector<Step>(const AnchorContext&)>;
+
+Step call(std::string fn, std::vector<Arg> args) {
+  Step s;
+  s.kind = StepKind::call;
+  s.call.fn = std::move(fn);
+  s.call.args = std::move(args);
+  return s;
+}
+
+// A loop copying `trip` elements from `src` (read at src_index) to `dst` (at dst_index).
+Step copy_loop(Extent trip, Ref src, Index src_index, Ref dst, Index dst_index) {
+  Step s;
+  s.kind = StepKind::loop;
+  s.loop.trip = trip;
+  s.loop.operands = {{src, std::move(src_index), "src"}, {dst, std::move(dst_index), "dst"}};
+  ScalarExpr r;
+  r.kind = ScalarExpr::read;
+  r.operand = 0;
+  s.loop.body = {r};
+  s.loop.stores = {{0, 1}};
+  return s;
+}
+
+Index identity() { return Index{{IndexTerm{}}}; }
+
+Ref offset_by(Ref r, int64_t elements) {
+  r.offset += elements * ir::dtype_size(r.dtype);
+  return r;
+}
+
+const std::vector<int64_t>& ints(const AnchorContext& c, const char* name) { return c.node.attrs.get_ints(name); }
+
+// The 13 geometry arguments of the convolutions: n, h, w, c (input), kh, kw, f (filter),
+// strides, pads. `x` is the input's shape, `wt` the filter's.
+std::vector<Arg> conv_geometry(const AnchorContext& c, const ir::Shape& x, const ir::Shape& wt, bool batched) {
+  auto& st = ints(c, "strides");
+  auto& pd = ints(c, "pads");
+  Dims d{x, batched, c.batch};
+  return {i64(d.dim(0), "n"), i64(x[1], "h"),    i64(x[2], "w"),    i64(x[3], "c"),    i64(wt[0], "kh"),
+          i64(wt[1], "kw"),  i64(wt[3], "f"),    i64(st[0], "sh"),  i64(st[1], "sw"),  i64(pd[0], "pt"),
+          i64(pd[1], "pb"),  i64(pd[2], "pl"),   i64(pd[3], "pr")};
+}
+
+std::vector<Arg> pool_geometry(const AnchorContext& c, const ir::Shape& x, bool batched) {
+  auto& win = ints(c, "window");
+  auto& st = ints(c, "strides");
+  auto& pd = ints(c, "pads");
+  Dims d{x, batched, c.batch};
+  return {i64(d.dim(0), "n"), i64(x[1], "h"),   i64(x[2], "w"),   i64(x[3], "c"),  i64(win[0], "kh"),
+          i64(win[1], "kw"),  i64(st[0], "sh"), i64(st[1], "sw"), i64(pd[0], "pt"), i64(pd[1], "pb"),
+          i64(pd[2], "pl"),   i64(pd[3], "pr")};
+}
+
+std::vector<Arg> plus(std::vector<Arg> a, std::initializer_list<Arg> b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<Step> matmul(const AnchorContext& c) {
+  bool ta = c.node.attrs.get_bool("transpose_a", false), tb = c.node.attrs.get_bool("transpose_b", false);
+  Dims a = c.in_dims(0), b = c.in_dims(1);
+  Extent m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
+  return {call("dlc_rt_gemm",
+               {i64(ta, "trans_a"), i64(tb, "trans_b"), i64(m, "m"), i64(n, "n"), i64(k, "k"), f32(1, "alpha"),
+                ptr(c.operands[0], "a"), i64(a.shape[1], "lda"), ptr(c.operands[1], "b"), i64(b.shape[1], "ldb"),
+                f32(0, "beta"), ptr(c.results[0], "c"), i64(c.out_type().shape[1], "ldc"), c.bias,
+                i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")})};
+}
+
+std::vector<Step> conv2d(const AnchorContext& c) {
+  auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
+  return {call("dlc_rt_conv2d_forward",
+               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), ptr(c.results[0], "y"), c.bias,
+                           i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")}))};
+}
+
+std::vector<Step> conv2d_backprop_input(const AnchorContext& c) { // (dy, w) -> dx
+  auto geom = conv_geometry(c, c.out_type().shape, c.in_type(1).shape, c.result_batched[0]);
+  return {call("dlc_rt_conv2d_backward_input",
+               plus(geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), ptr(c.results[0], "dx"),
+                           ptr(c.workspace, "ws")}))};
+}
+
+std::vector<Step> conv2d_backprop_filter(const AnchorContext& c) { // (x, dy) -> dw
+  auto geom = conv_geometry(c, c.in_type(0).shape, c.out_type().shape, c.operand_batched[0]);
+  return {call("dlc_rt_conv2d_backward_filter",
+               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), ptr(c.results[0], "dw"),
+                           ptr(c.workspace, "ws")}))};
+}
+
+Lowerer pool_forward(const char* fn) {
+  return [fn](const AnchorContext& c) {
+    auto geom = pool_geometry(c, c.in_type(0).shape, c.operand_batched[0]);
+    return std::vector<Step>{call(fn, plus(geom, {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+  };
+}
+
+std::vector<Step> max_pool2d_grad(const AnchorContext& c) { // (x, dy) -> dx
+  auto geom = pool_geometry(c, c.in_type(0).shape, c.operand_batched[0]);
+  return {call("dlc_rt_max_pool2d_backward", plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"),
+                                                         ptr(c.results[0], "dx")}))};
+}
+
+std::vector<Step> avg_pool2d_grad(const AnchorContext& c) { // (dy) -> dx
+  auto geom = pool_geometry(c, c.out_type().shape, c.result_batched[0]);
+  return {call("dlc_rt_avg_pool2d_backward", plus(geom, {ptr(c.operands[0], "dy"), ptr(c.results[0], "dx")}))};
+}
+
+// [outer, len, inner] around the reduced axes, which must be contiguous.
+std::vector<Arg> lines(const AnchorContext& c, const std::vector<bool>& reduced) {
+  Dims x = c.in_dims(0);
+  int r = x.shape.rank(), first = r, last = -1;
+  for (int d = 0; d < r; d++)
+    if (reduced[size_t(d)]) first = std::min(first, d), last = std::max(last, d);
+  if (last < 0) first = 0; // nothing reduced: [1, 1, all], a copy
+  for (int d = first; d <= last; d++)
+    if (!reduced[size_t(d)])
+      throw Error(fmt::format("node '{}' ({}): reduced axes must be adjacent for the compiled backends",
+                              c.node.name, c.node.op->name));
+  return {i64(x.prod(0, first), "outer"), i64(x.prod(first, last + 1), "len"), i64(x.prod(last + 1, r), "inner")};
+}
+
+std::vector<bool> reduced_axes(const AnchorContext& c) {
+  int r = c.in_type(0).shape.rank();
+  std::vector<bool> red(size_t(r), !c.node.attrs.has("axes"));
+  if (c.node.attrs.has("axes"))
+    for (int64_t a : ints(c, "axes")) red[size_t(a < 0 ? a + r : a)] = true;
+  return red;
+}
+
+Lowerer reduce(const char* fn) {
+  return [fn](const AnchorContext& c) {
+    return std::vector<Step>{call(fn, plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+  };
+}
+
+// The axes of x that `shape` (numpy-aligned to the right) was broadcast along.
+std::vector<Step> reduce_to_shape(const AnchorContext& c) {
+  const ir::Shape &x = c.in_type(0).shape, &t = c.out_type().shape;
+  std::vector<bool> red(size_t(x.rank()), false);
+  int lead = x.rank() - t.rank();
+  for (int d = 0; d < x.rank(); d++) red[size_t(d)] = d < lead || (t[d - lead] == 1 && x[d] != 1);
+  return {call("dlc_rt_reduce_sum", plus(lines(c, red), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+}
+
+std::vector<bool> one_axis(const AnchorContext& c) {
+  int r = c.in_type(0).shape.rank();
+  int64_t a = c.node.attrs.get_int("axis", -1);
+  std::vector<bool> red(size_t(r), false);
+  red[size_t(a < 0 ? a + r : a)] = true;
+  return red;
+}
+
+Lowerer softmax(const char* fn) {
+  return [fn](const AnchorContext& c) {
+    return std::vector<Step>{call(fn, plus(lines(c, one_axis(c)), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+  };
+}
+
+Lowerer softmax_grad(const char* fn) { // (y, dy) -> dx
+  return [fn](const AnchorContext& c) {
+    return std::vector<Step>{call(fn, plus(lines(c, one_axis(c)), {ptr(c.operands[0], "y"), ptr(c.operands[1], "dy"),
+                                                                   ptr(c.results[0], "dx")}))};
+  };
+}
+
+// Cross-entropies over [n, c] rows.
+Lowerer row_loss(const char* fn, bool grad) {
+  return [fn, grad](const AnchorContext& c) {
+    Dims z = c.in_dims(0);
+    std::vector<Arg> a = {i64(z.dim(0), "n"), i64(z.shape[1], "c"), ptr(c.operands[0], "z"), ptr(c.operands[1], "y")};
+    if (grad) a.push_back(ptr(c.operands[2], "dloss"));
+    a.push_back(ptr(c.results[0], grad ? "dz" : "loss"));
+    return std::vector<Step>{call(fn, a)};
+  };
+}
+
+// Losses that average over every element.
+Lowerer element_loss(const char* fn, bool grad) {
+  return [fn, grad](const AnchorContext& c) {
+    std::vector<Arg> a = {i64(c.in_dims(0).all(), "count"), ptr(c.operands[0], "p"), ptr(c.operands[1], "y")};
+    if (grad) a.push_back(ptr(c.operands[2], "dloss"));
+    a.push_back(ptr(c.results[0], grad ? "dp" : "loss"));
+    return std::vector<Step>{call(fn, a)};
+  };
+}
+
+std::vector<Step> broadcast_to(const AnchorContext& c) {
+  const ir::Shape& out = c.out_type().shape;
+  return {copy_loop(c.out_dims().all(), c.operands[0], broadcast_index(c.in_type(0).shape, out), c.results[0],
+                    identity())};
+}
+
+std::vector<int64_t> row_strides(const ir::Shape& s) {
+  std::vector<int64_t> st(size_t(s.rank()), 1);
+  for (int d = s.rank() - 2; d >= 0; d--) st[size_t(d)] = st[size_t(d) + 1] * s[d + 1];
+  return st;
+}
+
+std::vector<Step> transpose(const AnchorContext& c) {
+  const ir::Shape& out = c.out_type().shape;
+  auto in_st = row_strides(c.in_type(0).shape);
+  auto& perm = ints(c, "perm");
+  std::vector<int64_t> st;
+  for (int64_t p : perm) st.push_back(in_st[size_t(p)]);
+  return {copy_loop(c.out_dims().all(), c.operands[0], strided_index(out, st), c.results[0], identity())};
+}
+
+std::vector<Step> slice(const AnchorContext& c) {
+  const ir::Shape &x = c.in_type(0).shape, &out = c.out_type().shape;
+  int axis = int(c.node.attrs.get_int("axis"));
+  if (axis < 0) axis += x.rank();
+  auto st = row_strides(x);
+  Ref src = offset_by(c.operands[0], c.node.attrs.get_int("begin") * st[size_t(axis)]);
+  return {copy_loop(c.out_dims().all(), src, strided_index(out, st), c.results[0], identity())};
+}
+
+// One copy loop per operand: operand elements land in the output's rows at their column.
+std::vector<Step> concat(const AnchorContext& c) {
+  const ir::Shape& out = c.out_type().shape;
+  int axis = int(c.node.attrs.get_int("axis"));
+  if (axis < 0) axis += out.rank();
+  auto out_st = row_strides(out);
+  std::vector<Step> steps;
+  int64_t at = 0;
+  for (size_t i = 0; i < c.operands.size(); i++) {
+    const ir::Shape& x = c.in_type(i).shape;
+    Ref dst = offset_by(c.results[0], at * out_st[size_t(axis)]);
+    steps.push_back(copy_loop(c.in_dims(i).all(), c.operands[i], identity(), dst, strided_index(x, out_st)));
+    at += x[axis];
+  }
+  return steps;
+}
+
+const std::map<std::string, Lowerer>& lowerers() {
+  static const std::map<std::string, Lowerer> t = {
+      {"matmul", matmul},
+      {"conv2d", conv2d},
+      {"conv2d_backprop_input", conv2d_backprop_input},
+      {"conv2d_backprop_filter", conv2d_backprop_filter},
+      {"max_pool2d", pool_forward("dlc_rt_max_pool2d_forward")},
+      {"avg_pool2d", pool_forward("dlc_rt_avg_pool2d_forward")},
+      {"max_pool2d_grad", max_pool2d_grad},
+      {"avg_pool2d_grad", avg_pool2d_grad},
+      {"reduce_sum", reduce("dlc_rt_reduce_sum")},
+      {"reduce_mean", reduce("dlc_rt_reduce_mean")},
+      {"reduce_max", reduce("dlc_rt_reduce_max")},
+      {"reduce_to_shape", reduce_to_shape},
+      {"softmax", softmax("dlc_rt_softmax")},
+      {"log_softmax", softmax("dlc_rt_log_softmax")},
+      {"softmax_grad", softmax_grad("dlc_rt_softmax_grad")},
+      {"log_softmax_grad", softmax_grad("dlc_rt_log_softmax_grad")},
+      {"softmax_cross_entropy", row_loss("dlc_rt_softmax_xent", false)},
+      {"softmax_cross_entropy_grad", row_loss("dlc_rt_softmax_xent_grad", true)},
+      {"sparse_softmax_cross_entropy", row_loss("dlc_rt_sparse_softmax_xent", false)},
+      {"sparse_softmax_cross_entropy_grad", row_loss("dlc_rt_sparse_softmax_xent_grad", true)},
+      {"mse", element_loss("dlc_rt_mse", false)},
+      {"mse_grad", element_loss("dlc_rt_mse_grad", true)},
+      {"binary_cross_entropy", element_loss("dlc_rt_bce", false)},
+      {"binary_cross_entropy_grad", element_loss("dlc_rt_bce_grad", true)},
+      {"sigmoid_binary_cross_entropy", element_loss("dlc_rt_sigmoid_bce", false)},
+      {"sigmoid_binary_cross_entropy_grad", element_loss("dlc_rt_sigmoid_bce_grad", true)},
+      {"broadcast_to", broadcast_to},
+      {"transpose", transpose},
+      {"slice", slice},
+      {"concat", concat},
+  };
+  return t;
+}
+
+} // namespace
+
+bool takes_epilogue(const std::string& op) { return op == "matmul" || op == "conv2d"; }
+
+std::vector<Step> lower_anchor(const AnchorContext& c) {
+  auto it = lowerers().find(c.node.op->name);
+  if (it == lowerers().end())
+    throw Error(fmt::format("node '{}': op '{}' has no lowering for the compiled backends yet", c.node.name,
+                            c.node.op->name));
+  return it->second(c);
+}
+
+Index broadcast_index(const ir::Shape& shape, const ir::Shape& space) {
+  if (shape == space) return identity();
+  Index idx;
+  int lead = space.rank() - shape.rank();
+  int64_t in_stride = 1, inner = 1; // inner: elements of the space after axis d
+  for (int d = space.rank() - 1; d >= 0; d--) {
+    int sd = d - lead;
+    int64_t extent = sd >= 0 ? shape[sd] : 1;
+    if (extent != 1 || space[d] == 1) {
+      if (extent != 1) idx.terms.push_back({inner, d == 0 ? 0 : space[d], in_stride});
+      in_stride *= extent;
+    }
+    inner *= space[d];
+  }
+  return idx;
+}
+
+Index strided_index(const ir::Shape& out, const std::vector<int64_t>& in_strides) {
+  Index idx;
+  int64_t inner = 1;
+  for (int d = out.rank() - 1; d >= 0; d--) {
+    if (out[d] != 1) idx.terms.push_back({inner, d == 0 ? 0 : out[d], in_strides[size_t(d)]});
+    inner *= out[d];
+  }
+  return idx;
+}
+
+} // namespace dlc::codegen::lowering_detail

@@ -1,0 +1,159 @@
+// The runtime kernels as extern "C" functions with plain parameters: what generated code
+// calls. The LLVM JIT registers these very addresses (codegen/llvm/runtime_symbols.cpp)
+// and emitted C++ calls them by the same names, so both backends run the same kernel code
+// and agree bit for bit wherever they call it. codegen/lowering.h names them in its Call
+// steps with their arguments in declaration order.
+//
+// Conventions: every integer parameter is int64_t (flags are 0/1, activations are
+// dlc_rt::Act values), every real is float, tensors are row-major float arrays (sparse
+// labels: int32_t). `n` is the batch of this call. `ws` is a GEMM workspace of
+// dlc_rt_gemm_workspace_floats() floats, 64-byte aligned, that the caller owns: nothing
+// here allocates. Scalar results (losses) are written through a pointer so that every
+// function returns void.
+#pragma once
+
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/loss.h"
+#include "runtime/kernels/reduce.h"
+
+#include <cstdint>
+
+#define DLC_RT_CONV_GEOM                                                                        \
+  int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t f, int64_t sh,  \
+      int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr
+#define DLC_RT_POOL_GEOM                                                                        \
+  int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,  \
+      int64_t pt, int64_t pb, int64_t pl, int64_t pr
+
+namespace dlc_rt::c_api_detail {
+inline GemmOptions with_workspace(float* ws) {
+  GemmOptions o;
+  o.workspace = ws;
+  return o;
+}
+inline Epilogue epilogue(const float* bias, int64_t act, float slope) {
+  Epilogue e;
+  e.bias = bias;
+  e.act = Act(int(act));
+  e.slope = slope;
+  return e;
+}
+} // namespace dlc_rt::c_api_detail
+
+extern "C" {
+
+inline int64_t dlc_rt_gemm_workspace_floats(void) { return dlc_rt::gemm_workspace_floats(); }
+
+inline void dlc_rt_enable_ftz(void) { dlc_rt::enable_ftz(); }
+
+// C = act(alpha * op(A) op(B) + beta * C + bias[col]); bias may be null.
+inline void dlc_rt_gemm(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                        const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                        int64_t ldc, const float* bias, int64_t act, float slope, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::gemm(trans_a != 0, trans_b != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+               epilogue(bias, act, slope), with_workspace(ws));
+}
+
+// y = act(conv2d(x, w) + bias[f]) (NHWC activations, HWIO filters); bias may be null.
+inline void dlc_rt_conv2d_forward(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y,
+                                  const float* bias, int64_t act, float slope, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
+  dlc_rt::conv2d_forward(g, x, wt, y, epilogue(bias, act, slope), with_workspace(ws));
+}
+
+inline void dlc_rt_conv2d_backward_input(DLC_RT_CONV_GEOM, const float* dy, const float* wt, float* dx,
+                                         float* ws) {
+  dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
+  dlc_rt::conv2d_backward_input(g, dy, wt, dx, 0.0f, dlc_rt::c_api_detail::with_workspace(ws));
+}
+
+inline void dlc_rt_conv2d_backward_filter(DLC_RT_CONV_GEOM, const float* x, const float* dy, float* dw,
+                                          float* ws) {
+  dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
+  dlc_rt::conv2d_backward_filter(g, x, dy, dw, 0.0f, dlc_rt::c_api_detail::with_workspace(ws));
+}
+
+inline void dlc_rt_max_pool2d_forward(DLC_RT_POOL_GEOM, const float* x, float* y) {
+  dlc_rt::max_pool2d_forward({n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr}, x, y);
+}
+inline void dlc_rt_max_pool2d_backward(DLC_RT_POOL_GEOM, const float* x, const float* dy, float* dx) {
+  dlc_rt::max_pool2d_backward({n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr}, x, dy, dx, 0.0f);
+}
+inline void dlc_rt_avg_pool2d_forward(DLC_RT_POOL_GEOM, const float* x, float* y) {
+  dlc_rt::avg_pool2d_forward({n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr}, x, y);
+}
+inline void dlc_rt_avg_pool2d_backward(DLC_RT_POOL_GEOM, const float* dy, float* dx) {
+  dlc_rt::avg_pool2d_backward({n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr}, dy, dx, 0.0f);
+}
+
+// Reductions over the middle axis of x viewed as [outer, len, inner]: y is [outer, inner].
+inline void dlc_rt_reduce_sum(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  dlc_rt::reduce_lines(dlc_rt::Reduce::sum, outer, len, inner, x, y);
+}
+inline void dlc_rt_reduce_mean(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  dlc_rt::reduce_lines(dlc_rt::Reduce::mean, outer, len, inner, x, y);
+}
+inline void dlc_rt_reduce_max(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  dlc_rt::reduce_lines(dlc_rt::Reduce::max, outer, len, inner, x, y);
+}
+
+// (log_)softmax along the middle axis of [outer, len, inner], and their gradients from
+// the forward output y.
+inline void dlc_rt_softmax(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  dlc_rt::softmax_lines(false, outer, len, inner, x, y);
+}
+inline void dlc_rt_log_softmax(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  dlc_rt::softmax_lines(true, outer, len, inner, x, y);
+}
+inline void dlc_rt_softmax_grad(int64_t outer, int64_t len, int64_t inner, const float* y, const float* dy,
+                                float* dx) {
+  dlc_rt::softmax_grad_lines(false, outer, len, inner, y, dy, dx);
+}
+inline void dlc_rt_log_softmax_grad(int64_t outer, int64_t len, int64_t inner, const float* y,
+                                    const float* dy, float* dx) {
+  dlc_rt::softmax_grad_lines(true, outer, len, inner, y, dy, dx);
+}
+
+// Losses: the batch mean over n rows of c classes (cross-entropies) or over `count`
+// elements (the others); gradients take the upstream scalar gradient by pointer.
+inline void dlc_rt_softmax_xent(int64_t n, int64_t c, const float* z, const float* y, float* loss) {
+  *loss = dlc_rt::softmax_cross_entropy_forward(n, c, z, y);
+}
+inline void dlc_rt_softmax_xent_grad(int64_t n, int64_t c, const float* z, const float* y,
+                                     const float* dloss, float* dz) {
+  dlc_rt::softmax_cross_entropy_backward(n, c, z, y, dz, *dloss);
+}
+inline void dlc_rt_sparse_softmax_xent(int64_t n, int64_t c, const float* z, const int32_t* labels,
+                                       float* loss) {
+  *loss = dlc_rt::sparse_softmax_cross_entropy_forward(n, c, z, labels);
+}
+inline void dlc_rt_sparse_softmax_xent_grad(int64_t n, int64_t c, const float* z, const int32_t* labels,
+                                            const float* dloss, float* dz) {
+  dlc_rt::sparse_softmax_cross_entropy_backward(n, c, z, labels, dz, *dloss);
+}
+inline void dlc_rt_mse(int64_t count, const float* p, const float* y, float* loss) {
+  *loss = dlc_rt::mse_forward(count, p, y);
+}
+inline void dlc_rt_mse_grad(int64_t count, const float* p, const float* y, const float* dloss, float* dp) {
+  dlc_rt::mse_backward(count, p, y, *dloss, dp);
+}
+inline void dlc_rt_bce(int64_t count, const float* p, const float* y, float* loss) {
+  *loss = dlc_rt::bce_forward(count, p, y);
+}
+inline void dlc_rt_bce_grad(int64_t count, const float* p, const float* y, const float* dloss, float* dp) {
+  dlc_rt::bce_backward(count, p, y, *dloss, dp);
+}
+inline void dlc_rt_sigmoid_bce(int64_t count, const float* z, const float* y, float* loss) {
+  *loss = dlc_rt::sigmoid_bce_forward(count, z, y);
+}
+inline void dlc_rt_sigmoid_bce_grad(int64_t count, const float* z, const float* y, const float* dloss,
+                                    float* dz) {
+  dlc_rt::sigmoid_bce_backward(count, z, y, *dloss, dz);
+}
+
+} // extern "C"
+
+#undef DLC_RT_CONV_GEOM
+#undef DLC_RT_POOL_GEOM
