@@ -169,19 +169,23 @@ public:
   Output& operator=(const Output&) = delete;
 
   size_t size() const { return size_; }
-  // Room for k more bytes; fails past the limit.
-  char* grow(size_t k) {
+  size_t capacity() const { return s_.size(); }
+  char* data() { return &s_[0]; }
+  void set_size(size_t n) { size_ = n; }
+  // Makes room for k more bytes; fails past the limit.
+  void reserve(size_t k) {
     if (size_ + k > limit_)
       fail("decompressed data exceeds the limit of " + std::to_string(limit_) + " bytes");
     if (size_ + k > s_.size()) {
       uint64_t want = std::max<uint64_t>({size_ + k, 2 * uint64_t(s_.size()), 4096});
       s_.resize(size_t(std::min(want, limit_)));
     }
-    char* at = &s_[size_];
-    size_ += k;
-    return at;
   }
-  const char* at(size_t i) const { return s_.data() + i; }
+  char* grow(size_t k) {
+    reserve(k);
+    size_ += k;
+    return &s_[size_ - k];
+  }
 
 private:
   std::string& s_;
@@ -212,24 +216,42 @@ inline void coded_block(BitReader& in, Output& out, const Huffman& lit, const Hu
                                          1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
   static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+  // The bit reader and the output position live in locals while the block decodes:
+  // bytes stored through a char* may alias any object, so members would be reloaded
+  // after every byte written.
+  BitReader bits = in;
+  char* buf = out.data();
+  size_t size = out.size(), cap = out.capacity();
+  auto room = [&](size_t k) {
+    if (k <= cap - size) return;
+    out.set_size(size);
+    out.reserve(k);
+    buf = out.data();
+    cap = out.capacity();
+  };
   for (;;) {
-    int sym = lit.decode(in);
+    int sym = lit.decode(bits);
     if (sym < 256) {
-      *out.grow(1) = char(sym);
+      room(1);
+      buf[size++] = char(sym);
       continue;
     }
-    if (sym == 256) return;
+    if (sym == 256) break;
     sym -= 257;
     if (sym >= 29) fail("invalid length code in deflate data");
-    size_t len = len_base[sym] + in.bits(len_extra[sym]);
-    int dsym = dist.decode(in);
+    size_t len = len_base[sym] + bits.bits(len_extra[sym]);
+    int dsym = dist.decode(bits);
     if (dsym >= 30) fail("invalid distance code in deflate data");
-    size_t d = dist_base[dsym] + in.bits(dist_extra[dsym]);
-    if (d > out.size()) fail("deflate back-reference reaches before the start of the data");
-    char* dst = out.grow(len);
-    const char* src = dst - d; // grow() may move the buffer: take src after it
+    size_t d = dist_base[dsym] + bits.bits(dist_extra[dsym]);
+    if (d > size) fail("deflate back-reference reaches before the start of the data");
+    room(len);
+    char* dst = buf + size;
+    const char* src = dst - d;
     for (size_t i = 0; i < len; i++) dst[i] = src[i]; // byte by byte: d < len repeats
+    size += len;
   }
+  out.set_size(size);
+  in = bits;
 }
 
 inline void fixed_codes(Huffman& lit, Huffman& dist) {
