@@ -35,6 +35,31 @@ expect_lines "  [0,0,0] 3" "  [0,0,1] 0" "  [0,1,0] 3" "  [0,1,1] 1"
 expect_ok "$DLC" predict "$FX/model.json" --weights "$W" --input "$FX/image_hw.npy"
 expect_lines "  [0,0,0] 3" "  [0,0,1] 0" "  [0,1,0] 3" "  [0,1,1] 1"
 
+# Through the frontend's padding and stride options, with the same weights.
+# values: the printed values of the last command, in order, on one line.
+values() { tail -n +2 "$TMP/out" | awk '{printf "%s ", $2}'; }
+expect_values() {
+  if [ "$(values)" = "$1" ]; then passes=$((passes + 1)); else fail "expected values '$1', got '$(values)'"; fi
+}
+conv_model() { # conv_model EXTRA_MEMBERS: the example's conv layer with more options
+  echo '{"input_shape": [6, 6, 1], "layers": [{"type": "conv2d", "filters": 1, "kernel_size": 3, "use_bias": false'"$1"'}]}'
+}
+# "same" keeps 6x6: the 4x4 above framed by windows that overlap the zero border.
+conv_model ', "padding": "same"' >"$TMP/same.json"
+expect_ok "$DLC" predict "$TMP/same.json" --weights "$W" --input "$FX/image.npy"
+expect_output "conv2d_1: f32[1,6,6,1]"
+expect_values "2 -2 -1 1 -2 0 -2 3 -1 -3 -1 -2 -2 -3 1 0 -3 0 2 -3 -3 0 1 -2 -2 3 -2 -2 -1 -1 -1 -2 2 -3 0 0 "
+# Stride 2: floor((6 - 3) / 2) + 1 = 2, every other stride-1 value.
+conv_model ', "strides": 2' >"$TMP/stride2.json"
+expect_ok "$DLC" predict "$TMP/stride2.json" --weights "$W" --input "$FX/image.npy"
+expect_output "conv2d_1: f32[1,2,2,1]"
+expect_values "3 -3 -3 0 "
+# Explicit padding 1 with stride 2: floor((6 + 2 - 3) / 2) + 1 = 3.
+conv_model ', "padding": 1, "strides": 2' >"$TMP/pad1.json"
+expect_ok "$DLC" predict "$TMP/pad1.json" --weights "$W" --input "$FX/image.npy"
+expect_output "conv2d_1: f32[1,3,3,1]"
+expect_values "2 -1 -2 -2 1 -3 -2 -2 -1 "
+
 # -o writes an .npy: float32 little-endian, shape (1,2,2,1), data 64-byte aligned.
 expect_ok "$DLC" predict "$FX/model.json" --weights "$W" --input "$FX/image.npy" -o "$TMP/y.npy"
 if [ -s "$TMP/out" ]; then fail "-o should print nothing on stdout, got: $(cat "$TMP/out")"; fi
