@@ -16,6 +16,7 @@
 #include "runtime/kernels/activation.h"
 #include "runtime/kernels/gemm_microkernel.h"
 #include "runtime/kernels/gemm_pack.h"
+#include "runtime/kernels/gemm_parallel.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -32,6 +33,10 @@ struct GemmOptions {
   // gemm_workspace_floats() floats aligned to 64 bytes for the packed blocks; null uses a
   // per-thread buffer allocated on the thread's first call.
   float* workspace = nullptr;
+  // The pool to split the work across (see gemm_parallel.h); null takes
+  // default_kernel_pool(), and when that is null too the GEMM runs on the calling thread.
+  // The caller's workspace is used by the calling thread only; workers use their own.
+  ThreadPool* pool = nullptr;
 };
 
 // Block sizes: MC is a multiple of every kernel's MR and NC of every NR, so one workspace
@@ -140,6 +145,29 @@ void driver(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const
 
 } // namespace gemm_detail
 
+namespace gemm_detail {
+
+template <class K, class PackA, class PackB>
+void run_serial_or_split(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa,
+                         const PackB& pb, float beta, float* c, int64_t ldc, const Epilogue& ep,
+                         float* ws, ThreadPool* pool) {
+  if (!pool || pool->size() == 1 || 2 * m * n * k < kGemmParallelMinFlops)
+    return driver<K>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
+  const int parts = pool->size();
+  pool->parallel_for(parts, [&](int64_t p) {
+    enable_ftz(); // workers too: FTZ/DAZ are per-thread state
+    GemmPart part = gemm_split(m, n, K::MR, K::NR, parts, int(p));
+    if (part.m <= 0 || part.n <= 0) return;
+    Epilogue e = ep;
+    if (e.bias) e.bias += part.j0;
+    float* w = p == 0 ? ws : thread_workspace(size_t(gemm_workspace_floats()));
+    driver<K>(part.m, part.n, k, alpha, ShiftedPackA<PackA>{pa, part.i0},
+              ShiftedPackB<PackB>{pb, part.j0}, beta, c + part.i0 * ldc + part.j0, ldc, e, w);
+  });
+}
+
+} // namespace gemm_detail
+
 // The GEMM over any packers (plain matrices, or the convolutions' implicit im2col).
 template <class PackA, class PackB>
 void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const PackB& pb,
@@ -150,13 +178,16 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, 
   if (k <= 0) return gemm_detail::scale_only(m, n, beta, c, ldc, ep);
   float* ws = opt.workspace ? opt.workspace
                             : gemm_detail::thread_workspace(size_t(gemm_workspace_floats()));
+  ThreadPool* pool = opt.pool ? opt.pool : default_kernel_pool();
 #ifdef DLC_RT_HAVE_AVX512
   bool wide = opt.kernel == GemmKernel::avx512 ||
               (opt.kernel == GemmKernel::automatic && avx512_usable());
   if (wide && avx512_usable())
-    return gemm_detail::driver<Avx512Kernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
+    return gemm_detail::run_serial_or_split<Avx512Kernel>(m, n, k, alpha, pa, pb, beta, c, ldc,
+                                                          ep, ws, pool);
 #endif
-  gemm_detail::driver<PortableKernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
+  gemm_detail::run_serial_or_split<PortableKernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws,
+                                                   pool);
 }
 
 inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -1,0 +1,69 @@
+// Splitting one GEMM across a thread pool, statically and deterministically.
+//
+// The split is over independent output tiles: thread t computes a contiguous block of C's
+// columns (or rows) with the full depth, through the same serial driver. Every element of
+// C is then summed in exactly the order the serial GEMM uses (the order depends only on k
+// and the kernel, never on where the tile sits), so the result is bit-identical for every
+// thread count, not just reproducible for a given one.
+//
+// Columns are split in units of the kernel's NR and rows in units of MR, so no thread
+// computes a partial micro-tile that a serial run would have computed whole (that would
+// still give the same bits, but waste work). Columns are preferred: each thread then packs
+// only its own part of B (the large operand in the backward passes) and all of A.
+#pragma once
+
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace dlc_rt {
+
+// The process-wide pool that GEMMs and convolutions use when their options name none
+// (null: serial). A backend sets it once, e.g. from `--threads N`.
+inline ThreadPool*& default_kernel_pool() {
+  static ThreadPool* pool = nullptr;
+  return pool;
+}
+
+// Below this many flops a GEMM runs on one thread: waking a worker costs a few
+// microseconds, about what 2 threads save on a 100x500x10 product.
+constexpr int64_t kGemmParallelMinFlops = 2'000'000;
+
+struct GemmPart {
+  int64_t i0, m, j0, n; // the block of C this part computes
+};
+
+// How `parts` threads share an m x n output: part p's block. Columns when there are at
+// least two NR-wide column panels per thread, else rows (MR-high panels).
+inline GemmPart gemm_split(int64_t m, int64_t n, int mr, int nr, int parts, int p) {
+  int64_t col_panels = (n + nr - 1) / nr, row_panels = (m + mr - 1) / mr;
+  if (col_panels >= 2 * parts || col_panels >= row_panels) {
+    TaskRange r = split_range(col_panels, parts, p);
+    int64_t j0 = std::min(n, r.begin * nr), j1 = std::min(n, r.end * nr);
+    return {0, m, j0, j1 - j0};
+  }
+  TaskRange r = split_range(row_panels, parts, p);
+  int64_t i0 = std::min(m, r.begin * mr), i1 = std::min(m, r.end * mr);
+  return {i0, i1 - i0, 0, n};
+}
+
+// Packers that read a sub-block of another packer's matrix: op(A) from row di, op(B)
+// from column dj on.
+template <class PackA> struct ShiftedPackA {
+  const PackA& inner;
+  int64_t di;
+  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+    inner.template pack<MR>(i0 + di, mc, k0, kc, dst);
+  }
+};
+
+template <class PackB> struct ShiftedPackB {
+  const PackB& inner;
+  int64_t dj;
+  template <int NR> void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    inner.template pack<NR>(k0, kc, j0 + dj, nc, dst);
+  }
+};
+
+} // namespace dlc_rt
