@@ -5,6 +5,7 @@
 #include "passes/training.h"
 #include "runtime/rng.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -63,14 +64,15 @@ public:
   double base_loss() const { return env_[size_t(loss_)][0]; }
   const Tensor& value(ValueId v) const { return env_[size_t(v)]; }
 
-  // Checks sampled entries of value v against the analytic gradient (nullptr: zero).
-  ValueCheck check(ValueId v, const Tensor* analytic) {
+  // Checks the given entries of value v against the analytic gradient (nullptr: zero);
+  // `downstream` is nodes_downstream_of(v).
+  ValueCheck check(ValueId v, const Tensor* analytic, const std::vector<int64_t>& entries,
+                   const std::vector<int>& downstream) {
     const ir::Value& val = g_.value(v);
     ValueCheck vc{val.name, val.type};
-    std::vector<int> downstream = nodes_downstream_of(v);
     Tensor& t = env_[size_t(v)];
     double base = base_loss();
-    for (int64_t i : pick_entries(t.numel(), opt_.max_entries, opt_.seed, dlc_rt::name_hash(val.name.c_str()))) {
+    for (int64_t i : entries) {
       double w = t[i];
       t[i] = w + opt_.eps;
       double up = loss_after(downstream);
@@ -97,13 +99,6 @@ public:
     return vc;
   }
 
-private:
-  const ir::Graph& g_;
-  ValueId loss_;
-  std::vector<Tensor> env_; // unperturbed values; one entry of a wrt value at a time is perturbed
-  const GradCheckOptions& opt_;
-  std::vector<bool> to_loss_;
-
   // The nodes, in order, that read v directly or indirectly and lead to the loss.
   std::vector<int> nodes_downstream_of(ValueId v) const {
     std::vector<bool> changed(g_.values().size(), false);
@@ -121,6 +116,13 @@ private:
     }
     return out;
   }
+
+private:
+  const ir::Graph& g_;
+  ValueId loss_;
+  std::vector<Tensor> env_; // unperturbed values; one entry of a wrt value at a time is perturbed
+  const GradCheckOptions& opt_;
+  std::vector<bool> to_loss_;
 
   // The loss after re-evaluating `nodes` over env_ (whose perturbed entry they read).
   double loss_after(const std::vector<int>& nodes) const {
@@ -146,6 +148,59 @@ private:
     return (*value(loss_))[0];
   }
 };
+
+// Estimated multiply-adds of evaluating a node: the contraction for matmul and conv2d,
+// otherwise the elements it reads and writes.
+double node_cost(const ir::Graph& g, const ir::Node& n) {
+  double out = 0, all = 0;
+  for (ValueId r : n.results) out += double(g.type(r).shape.numel());
+  for (ValueId o : n.operands) all += double(g.type(o).shape.numel());
+  const std::string& op = n.op->name;
+  if (op == "matmul") {
+    const ir::Shape& a = g.type(n.operands[0]).shape;
+    return out * double(n.attrs.get_bool("transpose_a", false) ? a[0] : a[1]);
+  }
+  if (op == "conv2d") {
+    const ir::Shape& w = g.type(n.operands[1]).shape;
+    return out * double(w[0] * w[1] * w[2]);
+  }
+  return out + all;
+}
+
+// Which entries of each value to probe. Each value offers up to max_entries entries;
+// a probe costs two evaluations of the nodes downstream of its value. Rounds give one
+// more entry to every value, cheapest values first, while the budget lasts, so that a
+// huge model still gets its cheap (late) parameters checked and reports the rest.
+struct Probe {
+  std::vector<int> downstream;
+  std::vector<int64_t> entries;
+  int64_t unprobed = 0;
+};
+
+std::vector<Probe> plan_probes(const Checker& c, const ir::Graph& g, const std::vector<ValueId>& wrt,
+                               const GradCheckOptions& opt) {
+  std::vector<Probe> plan(wrt.size());
+  std::vector<std::vector<int64_t>> offered(wrt.size());
+  std::vector<double> cost(wrt.size(), 0);
+  std::vector<size_t> order;
+  for (size_t i = 0; i < wrt.size(); i++) {
+    const ir::Value& v = g.value(wrt[i]);
+    plan[i].downstream = c.nodes_downstream_of(wrt[i]);
+    for (int n : plan[i].downstream) cost[i] += 2 * node_cost(g, g.node(n));
+    offered[i] = pick_entries(v.type.shape.numel(), opt.max_entries, opt.seed, dlc_rt::name_hash(v.name.c_str()));
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] < cost[b]; });
+  double left = opt.budget;
+  for (size_t round = 0; round < size_t(opt.max_entries); round++)
+    for (size_t i : order)
+      if (round < offered[i].size() && cost[i] <= left) {
+        plan[i].entries.push_back(offered[i][round]);
+        left -= cost[i];
+      }
+  for (size_t i = 0; i < wrt.size(); i++) plan[i].unprobed = int64_t(offered[i].size() - plan[i].entries.size());
+  return plan;
+}
 
 // The classes an integer input indexes: the depth of a one_hot, or the class count of a
 // sparse cross-entropy, reading it (2 when neither does).
@@ -200,8 +255,12 @@ GradCheckResult check_gradients(const ir::Graph& g, ValueId loss, const std::vec
   Checker checker(g, loss, ir::evaluate(with_grads, bindings, opt.eval), opt);
   GradCheckResult r;
   r.loss = checker.base_loss();
-  for (size_t i = 0; i < wrt.size(); i++)
-    r.values.push_back(checker.check(wrt[i], grads[i] == ir::kNoValue ? nullptr : &checker.value(grads[i])));
+  std::vector<Probe> plan = plan_probes(checker, g, wrt, opt);
+  for (size_t i = 0; i < wrt.size(); i++) {
+    const Tensor* analytic = grads[i] == ir::kNoValue ? nullptr : &checker.value(grads[i]);
+    r.values.push_back(checker.check(wrt[i], analytic, plan[i].entries, plan[i].downstream));
+    r.values.back().over_budget = plan[i].unprobed;
+  }
   return r;
 }
 

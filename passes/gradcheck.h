@@ -17,6 +17,7 @@ struct GradCheckOptions {
   double tol = 1e-4;          // largest accepted relative error
   double floor = 1e-4;        // relative errors are taken against max(|analytic|, |numeric|, floor)
   int64_t max_entries = 24;   // entries checked per value; larger values are sampled
+  double budget = 1e10;       // estimated multiply-adds the finite differences may spend
   uint64_t seed = 0;          // picks the sampled entries (and, for models, the data)
   ir::EvalContext eval{true, ir::Precision::f64, 0, 0}; // training mode, fixed step: one dropout mask
 };
@@ -26,6 +27,7 @@ struct ValueCheck {
   ir::TensorType type;
   int64_t checked = 0;
   int64_t skipped = 0;      // entries next to a kink of the loss (see check_gradients)
+  int64_t over_budget = 0;  // sampled entries left unprobed for lack of budget
   double worst = 0;         // worst relative error
   int64_t worst_index = -1; // flat index of that entry
   double analytic = 0, numeric = 0; // its two gradients
@@ -42,6 +44,9 @@ struct GradCheckResult {
 // graph `g` with scalar `loss`. An entry whose one-sided differences disagree by more
 // than its error lies next to a kink (relu at 0, a max-pool tie): there the central
 // difference measures neither side's slope, so the entry is counted as skipped.
+// Probes re-evaluate only what depends on the perturbed value; when their total cost
+// would exceed opt.budget, the cheapest (latest) values are probed first and the entries
+// left out are counted in over_budget.
 GradCheckResult check_gradients(const ir::Graph& g, ir::ValueId loss, const std::vector<ir::ValueId>& wrt,
                                 const ir::Bindings& bindings, const GradCheckOptions& opt);
 

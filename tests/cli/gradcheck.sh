@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# dlc gradcheck on every example model, dlc show --emit=train-graph (golden for xo), and
+# the errors of models that cannot train.
+source "$SRC/tests/lib.sh"
+
+# The reference interpreter needs minutes for a model of VGG16's size (15 GFLOPs per
+# sample); such models are checked by hand (docs/autodiff.md), the others here.
+max_params=10000000
+for m in "$SRC"/examples/*.json; do
+  expect_ok "$DLC" show "$m" --emit=train-graph
+  expect_output "output loss = %loss"
+  params=$("$DLC" check "$m" | sed -n 's/.*, \([0-9,]*\) parameters.*/\1/p' | tr -d ,)
+  if [ "${params:-0}" -gt "$max_params" ]; then
+    echo "skip: gradcheck of $(basename "$m") ($params parameters)"
+    continue
+  fi
+  expect_ok "$DLC" gradcheck "$m"
+  expect_output "ok: every gradient checked is within"
+done
+
+# Golden: the training graph of the X/O classifier (UPDATE_GOLDEN=1 rewrites it).
+golden="$SRC/tests/golden/train-graph/xo.txt"
+"$DLC" show "$SRC/examples/xo.json" --emit=train-graph >"$TMP/xo.txt"
+if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$TMP/xo.txt" "$golden"; fi
+if diff -u "$golden" "$TMP/xo.txt" >"$TMP/diff"; then
+  passes=$((passes + 1))
+else
+  fail "train-graph of xo differs from $golden: $(head -c 1500 "$TMP/diff")"
+fi
+
+# Other seeds and batch sizes; a tolerance no f64 difference meets fails with one line.
+expect_ok "$DLC" gradcheck "$SRC/examples/xo.json" --seed 7 --batch 3
+expect_output "batch 3, seed 7"
+expect_error "gradcheck failed: " "$DLC" gradcheck "$SRC/examples/mlp.json" --tol 1e-15
+expect_error "--tol: expected a positive number" "$DLC" gradcheck "$SRC/examples/xo.json" --tol -1
+
+# Models that cannot train.
+cat >"$TMP/noloss.json" <<'JSON'
+{"input_shape": [4], "layers": [{"type": "dense", "units": 3, "activation": "softmax"}]}
+JSON
+expect_error "noloss.json: the model has no 'loss'; training needs one" "$DLC" gradcheck "$TMP/noloss.json"
+expect_error "noloss.json: the model has no 'loss'; training needs one" "$DLC" show "$TMP/noloss.json" --emit=train-graph
+
+cat >"$TMP/rank4.json" <<'JSON'
+{"input_shape": [6, 6, 1], "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}],
+ "loss": "categorical_crossentropy"}
+JSON
+expect_error "loss 'categorical_crossentropy' does not fit output 'conv2d_1' f32[2,4,4,2]: it needs an output of shape [batch, classes]" \
+  "$DLC" gradcheck "$TMP/rank4.json"
+
+cat >"$TMP/oneunit.json" <<'JSON'
+{"input_shape": [3], "layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
+ "loss": "sparse_categorical_crossentropy"}
+JSON
+expect_error "does not fit output 'dense_1' f32[1,1]: it needs at least 2 classes" \
+  "$DLC" show "$TMP/oneunit.json" --emit=train-graph
+
+# Losses other than the examples' on small models: every head and loss combination.
+for spec in 'sigmoid|binary_crossentropy' 'tanh|binary_crossentropy' 'linear|mse' \
+            'softmax|sparse_categorical_crossentropy' 'relu|categorical_crossentropy' \
+            'log_softmax|categorical_crossentropy'; do
+  act=${spec%|*}
+  loss=${spec#*|}
+  cat >"$TMP/m.json" <<JSON
+{"input_shape": [5], "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+  {"type": "dropout", "rate": 0.3},
+  {"type": "dense", "units": 3, "activation": "$act"}], "loss": "$loss"}
+JSON
+  expect_ok "$DLC" gradcheck "$TMP/m.json" --batch 4
+  expect_output "ok: every gradient checked is within"
+done
+finish
