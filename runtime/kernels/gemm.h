@@ -41,7 +41,18 @@ struct GemmOptions {
 
 // Block sizes: MC is a multiple of every kernel's MR and NC of every NR, so one workspace
 // size fits all kernels. A: MC x KC floats (120 KiB, L2), B: KC x NC (1 MiB).
-constexpr int64_t kGemmKC = 256, kGemmMC = 120, kGemmNC = 1024;
+// Overridable at compile time for tuning (bench/gemm.cpp); the tests assume the defaults.
+#ifndef DLC_RT_GEMM_KC
+#define DLC_RT_GEMM_KC 256
+#endif
+#ifndef DLC_RT_GEMM_MC
+#define DLC_RT_GEMM_MC 120
+#endif
+#ifndef DLC_RT_GEMM_NC
+#define DLC_RT_GEMM_NC 1024
+#endif
+constexpr int64_t kGemmKC = DLC_RT_GEMM_KC, kGemmMC = DLC_RT_GEMM_MC, kGemmNC = DLC_RT_GEMM_NC;
+static_assert(kGemmMC % 12 == 0 && kGemmNC % 32 == 0, "blocks must hold whole micro-tiles");
 
 constexpr int64_t gemm_workspace_floats() { return kGemmMC * kGemmKC + kGemmKC * kGemmNC; }
 

@@ -27,17 +27,23 @@ struct PackMatrixA {
   void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* DLC_RT_RESTRICT dst) const {
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc) {
       int64_t rows = std::min<int64_t>(MR, mc - p0);
-      for (int64_t kk = 0; kk < kc; kk++) {
-        float* d = dst + kk * MR;
-        if (trans) {
+      if (trans) {
+        for (int64_t kk = 0; kk < kc; kk++) {
           const float* src = a + (k0 + kk) * lda + i0 + p0;
+          float* d = dst + kk * MR;
           for (int64_t r = 0; r < rows; r++) d[r] = src[r];
-        } else {
-          const float* src = a + (i0 + p0) * lda + k0 + kk;
-          for (int64_t r = 0; r < rows; r++) d[r] = src[r * lda];
+          for (int64_t r = rows; r < MR; r++) d[r] = 0.0f;
         }
-        for (int64_t r = rows; r < MR; r++) d[r] = 0.0f;
+        continue;
       }
+      // Row by row: each source row is read sequentially (column by column, the MR rows
+      // a power-of-two stride apart would compete for the same L1 set).
+      for (int64_t r = 0; r < rows; r++) {
+        const float* src = a + (i0 + p0 + r) * lda + k0;
+        for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + r] = src[kk];
+      }
+      for (int64_t r = rows; r < MR; r++)
+        for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
     }
   }
 };
