@@ -33,6 +33,12 @@ test: build
 demo: build
 	@DLC=$(DLC) scripts/demo.sh
 
+# Benchmark against PyTorch and the FMA peak (bench/README.md). PyTorch gets an
+# optimised BLAS (OpenBLAS, OpenMP build): Debian's default reference BLAS is 50x slower.
+bench: build
+	scripts/install-deps.sh python3-torch libopenblas0-openmp
+	/usr/bin/python3 bench/run.py --build $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 

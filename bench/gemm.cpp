@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
                   100 * ratio);
       std::printf("measure: %s_t%d gflops=%.1f cpu_gflops=%.1f peak=%.1f ratio=%.3f\n", s.name, t,
                   r.wall_gflops, r.cpu_gflops, peak[size_t(t)], ratio);
+      if (t == max_threads && s.m == s.n && s.n == s.k) // the headline line
+        std::printf("measure: %s gflops=%.1f cpu_gflops=%.1f peak=%.1f ratio=%.3f threads=%d\n",
+                    s.name, r.wall_gflops, r.cpu_gflops, peak[size_t(t)], ratio, t);
       std::fflush(stdout);
     }
   return 0;

@@ -1,0 +1,149 @@
+// dlc side of the benchmark: the measures of bench/torch_bench.py, through the LLVM JIT
+// (codegen/jit_backend.h), same protocol: `dlc_bench MEASURE [--seconds S] [--threads T]`
+// prints `result MEASURE VALUE UNIT detail`. Data: Fashion-MNIST's training images
+// (/usr/share/datasets/fashion-mnist), random values of the same shape when missing.
+// Kernels run on a pool of T threads (default 2) through dlc_rt::default_kernel_pool().
+#include "bench/peak.h"
+#include "codegen/jit_backend.h"
+#include "frontend/model.h"
+#include "runtime/idx.h"
+#include "runtime/kernels/gemm.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Data {
+  std::vector<float> x, labels;
+  int64_t n = 0;
+  const char* source = "fashion-mnist";
+};
+
+Data load_data() {
+  Data d;
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  try {
+    auto x = dlc_rt::read_idx(dir + "train-images-idx3-ubyte.gz");
+    auto y = dlc_rt::read_idx(dir + "train-labels-idx1-ubyte.gz");
+    d.n = x.shape[0];
+    d.x = std::move(x.data);
+    for (float& v : d.x) v /= 255.0f;
+    d.labels = std::move(y.data);
+  } catch (const std::exception&) {
+    d.n = 60000, d.source = "random";
+    d.x.resize(size_t(d.n * 784));
+    d.labels.resize(size_t(d.n));
+    for (size_t i = 0; i < d.x.size(); i++) d.x[i] = float((i * 2654435761u) % 1000) / 1000.0f;
+    for (size_t i = 0; i < d.labels.size(); i++) d.labels[i] = float(i % 10);
+  }
+  return d;
+}
+
+// The training target of samples [i, i+n): i32 labels or one-hot f32, as the model wants.
+struct Targets {
+  std::vector<int32_t> ids;
+  std::vector<float> onehot;
+  bool integer;
+  const void* at(const Data& d, int64_t i, int64_t n) {
+    if (integer) {
+      ids.resize(size_t(n));
+      for (int64_t s = 0; s < n; s++) ids[size_t(s)] = int32_t(d.labels[size_t(i + s)]);
+      return ids.data();
+    }
+    onehot.assign(size_t(n * 10), 0.0f);
+    for (int64_t s = 0; s < n; s++) onehot[size_t(s * 10 + int64_t(d.labels[size_t(i + s)]))] = 1;
+    return onehot.data();
+  }
+};
+
+using dlc::codegen::JitModel;
+
+JitModel make_model(const dlc::frontend::Model& m, int64_t batch, bool train) {
+  return JitModel([&m](int64_t n) { return dlc::frontend::build_model(m, n).graph; }, batch,
+                  train ? std::optional<dlc::ir::TrainingSpec>(m.training) : std::nullopt);
+}
+
+double train_rate(const dlc::frontend::Model& m, const Data& d, double seconds) {
+  int64_t bs = m.training.batch_size;
+  JitModel jit = make_model(m, bs, true);
+  jit.init(1);
+  jit.compile_training();
+  Targets t{{}, {}, dlc::ir::is_integer(jit.target().type.dtype)};
+  float lr = float(m.training.optimizer.hyper.at("lr"));
+  int64_t steps_per_epoch = d.n / bs, step = 0;
+  auto one = [&] {
+    int64_t i = (step % steps_per_epoch) * bs;
+    jit.train_step({d.x.data() + i * 784}, t.at(d, i, bs), bs, lr, step);
+    step++;
+  };
+  for (int w = 0; w < 20; w++) one();
+  int64_t start = step;
+  double t0 = dlc_bench::now_s();
+  while (dlc_bench::now_s() - t0 < seconds)
+    for (int r = 0; r < 10; r++) one();
+  return double((step - start) * bs) / (dlc_bench::now_s() - t0);
+}
+
+// Batch 1: median latency in us over >= 2000 calls; else samples/s.
+double infer_measure(const dlc::frontend::Model& m, const Data& d, int64_t batch, double seconds) {
+  JitModel jit = make_model(m, batch, false);
+  jit.init(1);
+  jit.compile_inference();
+  std::vector<float> out(size_t(jit.outputs()[0].type.shape.numel()));
+  auto call = [&] { jit.infer({d.x.data()}, {out.data()}, batch); };
+  for (int w = 0; w < 50; w++) call();
+  if (batch == 1) {
+    std::vector<double> us;
+    int64_t calls = std::max<int64_t>(2000, int64_t(seconds * 2000));
+    for (int64_t c = 0; c < calls; c++) {
+      double t0 = dlc_bench::now_s();
+      call();
+      us.push_back((dlc_bench::now_s() - t0) * 1e6);
+    }
+    std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+    return us[us.size() / 2];
+  }
+  int64_t n = 0;
+  double t0 = dlc_bench::now_s();
+  while (dlc_bench::now_s() - t0 < seconds) call(), n += batch;
+  return double(n) / (dlc_bench::now_s() - t0);
+}
+
+std::string arg_after(int argc, char** argv, const char* flag, const char* fallback) {
+  for (int i = 1; i + 1 < argc; i++)
+    if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
+  return fallback;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: dlc_bench MEASURE [--seconds S] [--threads T]\n");
+    return 2;
+  }
+  std::string measure = argv[1];
+  double seconds = std::stod(arg_after(argc, argv, "--seconds", "2"));
+  dlc_rt::ThreadPool pool(std::stoi(arg_after(argc, argv, "--threads", "2")));
+  dlc_rt::default_kernel_pool() = &pool;
+  std::string kind = measure.substr(0, measure.find('_')), name = measure.substr(kind.size() + 1);
+  try {
+    auto model = dlc::frontend::load_model(std::string(DLC_BENCH_ROOT "/examples/") + name + ".json");
+    Data d = load_data();
+    double value;
+    const char* unit = "samples/s";
+    if (kind == "train") value = train_rate(model, d, seconds);
+    else if (kind == "latency1") value = infer_measure(model, d, 1, seconds), unit = "us";
+    else if (kind == "infer256") value = infer_measure(model, d, 256, seconds);
+    else throw std::runtime_error("unknown measure " + measure);
+    std::printf("result %s %.2f %s backend=jit data=%s\n", measure.c_str(), value, unit, d.source);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlc_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""dlc's benchmark against PyTorch and the machine's FMA peak (`make bench`).
+
+Builds bench/peak.cpp, bench/gemm.cpp and (when the dlc libraries are built)
+bench/dlc_bench.cpp with g++ -O3 -march=native, then runs:
+  1. the FMA peak and dlc's GEMM GFLOP/s (bench/gemm.cpp prints the `measure:` lines);
+  2. every model measure for dlc and PyTorch as separate processes, alternating the two
+     within each round (dlc, torch, torch, dlc, ...) so that load drifts hit both, and
+     reports the medians over the rounds with dlc/PyTorch ratios (> 1: dlc is better;
+     latencies are inverted).
+    usage: run.py [--build DIR] [--out DIR] [--rounds N] [--seconds S] [--only M1,M2,...]
+--build: where the dlc libraries are (default build/); --out: where the benchmark
+binaries go (default BUILD/bench).
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"
+MEASURES = ["train_mlp", "train_mlp_relu_adam", "train_cnn", "latency1_mlp", "latency1_cnn",
+            "infer256_mlp", "infer256_cnn"]
+CXX = ["g++", "-std=c++20", "-O3", "-march=native", "-Wall", "-Wextra", "-Werror", "-I", ROOT,
+       "-pthread"]
+
+
+def arg(flag, default):
+    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else default
+
+
+def compile_bench(out_dir, name, extra=()):
+    exe = os.path.join(out_dir, name)
+    cmd = CXX + [os.path.join(ROOT, "bench", name + ".cpp"), "-o", exe] + list(extra)
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    return (exe, None) if r.returncode == 0 else (None, r.stderr[-2000:])
+
+
+def llvm_libs():
+    r = subprocess.run(["llvm-config-19", "--ldflags", "--libs"], capture_output=True, text=True)
+    return r.stdout.split() if r.returncode == 0 else []
+
+
+def build_dlc_bench(build, out_dir):
+    libs = [os.path.join(build, f"libdlc_{n}.a") for n in ("codegen", "passes", "frontend", "ir")]
+    missing = [p for p in libs if not os.path.exists(p)]
+    if missing:
+        return None, f"dlc libraries not built ({', '.join(missing)}): run `make build` first"
+    if not os.path.exists(os.path.join(ROOT, "codegen", "jit_backend.h")):
+        return None, "codegen/jit_backend.h (JitModel) is not in this tree yet"
+    return compile_bench(out_dir, "dlc_bench",
+                         [f'-DDLC_BENCH_ROOT="{ROOT}"'] + libs + llvm_libs() + ["-lfmt", "-lz"])
+
+
+def run_one(cmd, measure, seconds):
+    r = subprocess.run(cmd + [measure, "--seconds", str(seconds)], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line.startswith("result "):
+            return float(line.split()[2])
+    sys.stderr.write(f"  {os.path.basename(cmd[-1])} {measure} failed: {(r.stderr or r.stdout)[-400:]}\n")
+    return None
+
+
+def load_line():
+    return "load average " + open("/proc/loadavg").read().split()[0] + " (1 min)"
+
+
+def main():
+    build = os.path.abspath(arg("--build", os.path.join(ROOT, "build")))
+    rounds, seconds = int(arg("--rounds", "3")), float(arg("--seconds", "1.5"))
+    only = arg("--only", ",".join(MEASURES)).split(",")
+    out_dir = os.path.abspath(arg("--out", os.path.join(build, "bench")))
+    os.makedirs(out_dir, exist_ok=True)
+    print(f"# dlc benchmark, {load_line()}", flush=True)
+
+    gemm, why = compile_bench(out_dir, "gemm")
+    if gemm:
+        subprocess.run([gemm, "2", "0.3"], check=False)
+    else:
+        print(f"# bench/gemm.cpp did not build:\n{why}")
+
+    dlc, why = build_dlc_bench(build, out_dir)
+    if dlc is None:
+        print(f"# dlc model measures NOT AVAILABLE: {why}", flush=True)
+    torch_cmd = [PY, os.path.join(ROOT, "bench", "torch_bench.py")]
+    env_note = "torch: 2 threads, flush_denormal, OMP_WAIT_POLICY=PASSIVE"
+    print(f"# {rounds} rounds of {seconds} s per measure, alternating processes; {env_note}")
+    results = {}
+    for measure in only:
+        vals = {"dlc": [], "torch": []}
+        for r in range(rounds):
+            order = ["dlc", "torch"] if r % 2 == 0 else ["torch", "dlc"]
+            for who in order:
+                if who == "dlc" and dlc is None:
+                    continue
+                v = run_one([dlc] if who == "dlc" else torch_cmd, measure, seconds)
+                if v is not None:
+                    vals[who].append(v)
+        results[measure] = {k: statistics.median(v) if v else None for k, v in vals.items()}
+        report(measure, results[measure])
+    print_table(results)
+    print(f"# done, {load_line()}")
+
+
+def ratio(measure, d, t):
+    if d is None or t is None:
+        return None
+    return t / d if measure.startswith("latency") else d / t
+
+
+def report(measure, r):
+    d, t = r["dlc"], r["torch"]
+    rr = ratio(measure, d, t)
+    fmt = lambda v: "na" if v is None else f"{v:.2f}"  # noqa: E731
+    print(f"measure: {measure} dlc={fmt(d)} torch={fmt(t)} ratio={fmt(rr)}", flush=True)
+
+
+def print_table(results):
+    print(f"\n{'measure':<22} {'unit':<10} {'dlc':>12} {'PyTorch':>12} {'dlc/PyTorch':>12}")
+    for m, r in results.items():
+        unit = "us" if m.startswith("latency") else "samples/s"
+        cells = ["n/a" if v is None else f"{v:.1f}" for v in (r["dlc"], r["torch"])]
+        rr = ratio(m, r["dlc"], r["torch"])
+        print(f"{m:<22} {unit:<10} {cells[0]:>12} {cells[1]:>12} {'n/a' if rr is None else f'{rr:.2f}x':>12}")
+
+
+if __name__ == "__main__":
+    main()

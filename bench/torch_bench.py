@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""PyTorch side of dlc's benchmark: the same models as examples/*.json, same data.
+
+One measure per run, so that bench/run.py can interleave it with dlc's:
+    torch_bench.py MEASURE [--seconds S]
+prints `result MEASURE VALUE UNIT [detail]`. Measures:
+    train_mlp, train_mlp_relu_adam, train_cnn      training samples/s
+    latency1_mlp, latency1_cnn                     batch-1 inference, median us of >= 2000 calls
+    infer256_mlp, infer256_cnn                     batch-256 inference samples/s
+Inference is timed eager (inference_mode) and as torch.jit.trace + freeze +
+optimize_for_inference; the better of the two is the result (both are in the detail).
+PyTorch's best settings here: 2 threads, flush denormals, OMP_WAIT_POLICY=PASSIVE.
+"""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import gzip  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = "/usr/share/datasets/fashion-mnist"
+MODELS = {"mlp": "mlp.json", "mlp_relu_adam": "mlp_relu_adam.json", "cnn": "cnn.json"}
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load_data():
+    """Fashion-MNIST training set as float [60000, 784] in [0, 1] and int64 labels; random
+    data of the same shape when the Debian package is missing."""
+    try:
+        x = read_idx(f"{DATA}/train-images-idx3-ubyte.gz").reshape(-1, 784)
+        y = read_idx(f"{DATA}/train-labels-idx1-ubyte.gz")
+        return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64)), "fashion-mnist"
+    except OSError:
+        g = torch.Generator().manual_seed(0)
+        return torch.rand(60000, 784, generator=g), torch.randint(0, 10, (60000,), generator=g), "random"
+
+
+ACTS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def build(spec):
+    """The torch module for a dlc model (NCHW inside; the softmax stays in the loss)."""
+    shape = list(spec["input_shape"])  # NHWC without batch, or [features]
+    chans = shape[-1] if len(shape) == 3 else None
+    feats = shape[0] if len(shape) == 1 else None
+    hw = shape[:2] if len(shape) == 3 else None
+    layers = []
+    for layer in spec["layers"]:
+        kind, act = layer["type"], layer.get("activation")
+        if kind == "conv2d":
+            k = layer["kernel_size"]
+            pad = k // 2 if layer.get("padding") == "same" else 0
+            layers.append(nn.Conv2d(chans, layer["filters"], k, padding=pad))
+            chans = layer["filters"]
+            hw = [d + 2 * pad - k + 1 for d in hw]
+        elif kind == "max_pool2d":
+            p = layer["pool_size"]
+            layers.append(nn.MaxPool2d(p))
+            hw = [d // p for d in hw]
+        elif kind == "flatten":
+            layers.append(nn.Flatten())
+            feats = chans * hw[0] * hw[1]
+        elif kind == "dense":
+            lin = nn.Linear(feats, layer["units"])
+            if layer.get("kernel_initializer") == "he_uniform":
+                nn.init.kaiming_uniform_(lin.weight, nonlinearity="relu")
+            layers.append(lin)
+            feats = layer["units"]
+        else:
+            raise ValueError(f"torch_bench: no torch equivalent for layer type {kind}")
+        if act in ACTS:
+            layers.append(ACTS[act]())
+    return nn.Sequential(*layers), len(shape) == 3
+
+
+def optimizer(spec, model):
+    opt = spec["optimizer"]
+    lr = opt.get("lr", 0.1 if opt["type"] == "sgd" else 0.001)
+    if opt["type"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr)
+    if opt["type"] == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"torch_bench: optimizer {opt['type']}")
+
+
+def as_input(x, image):
+    return x.view(-1, 1, 28, 28) if image else x
+
+
+def train(name, seconds):
+    spec = json.load(open(os.path.join(ROOT, "examples", MODELS[name])))
+    model, image = build(spec)
+    opt = optimizer(spec, model)
+    x, y, source = load_data()
+    bs = spec["batch_size"]
+    steps_per_epoch = x.shape[0] // bs
+
+    def step(i):
+        j = (i % steps_per_epoch) * bs
+        out = model(as_input(x[j:j + bs], image))
+        loss = F.cross_entropy(out, y[j:j + bs])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for i in range(20):  # warm-up: allocator, OpenMP threads
+        step(i)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(10):
+            step(n)
+            n += 1
+    return n * bs / (time.perf_counter() - t0), f"data={source}"
+
+
+def frozen(model, example):
+    traced = torch.jit.trace(model.eval(), example)
+    return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+def latency_us(fn, x, calls):
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6
+
+
+def throughput(fn, x, seconds):
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn(x)
+        n += x.shape[0]
+    return n / (time.perf_counter() - t0)
+
+
+def infer(name, batch, seconds):
+    spec = json.load(open(os.path.join(ROOT, "examples", MODELS[name])))
+    model, image = build(spec)
+    model.eval()
+    x, _, _ = load_data()
+    xb = as_input(x[:batch].contiguous(), image).contiguous()
+    with torch.inference_mode():
+        eager = model
+        jit = frozen(model, xb)
+        results = {}
+        for label, fn in (("eager", eager), ("jit", jit)):
+            for _ in range(50):
+                fn(xb)
+            if batch == 1:
+                results[label] = latency_us(fn, xb, max(2000, int(seconds * 2000)))
+            else:
+                results[label] = throughput(fn, xb, seconds)
+    best = min(results.values()) if batch == 1 else max(results.values())
+    detail = " ".join(f"{k}={v:.1f}" for k, v in results.items())
+    return best, detail
+
+
+def main():
+    threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    measure = sys.argv[1]
+    seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 2.0
+    kind, _, name = measure.partition("_")
+    if kind == "train":
+        value, detail = train(name, seconds)
+        unit = "samples/s"
+    elif kind == "latency1":
+        value, detail = infer(name, 1, seconds)
+        unit = "us"
+    elif kind == "infer256":
+        value, detail = infer(name, 256, seconds)
+        unit = "samples/s"
+    else:
+        sys.exit(f"torch_bench: unknown measure {measure}")
+    print(f"result {measure} {value:.2f} {unit} {detail}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
