@@ -6,6 +6,7 @@
 #include "ir/op.h"
 #include "ir/types.h"
 
+#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <string>
@@ -75,8 +76,10 @@ public:
   const Value& value(ValueId id) const { return values_[size_t(id)]; }
   Value& value(ValueId id) { return values_[size_t(id)]; }
   const TensorType& type(ValueId id) const { return values_[size_t(id)].type; }
-  const std::vector<Value>& values() const { return values_; }
-  const std::vector<Node>& nodes() const { return nodes_; }
+  // A deque: adding values never moves existing ones, so references to a Value (or its
+  // type or name) stay valid while a pass adds nodes.
+  const std::deque<Value>& values() const { return values_; }
+  const std::deque<Node>& nodes() const { return nodes_; } // stable like values()
   const Node& node(int i) const { return nodes_[size_t(i)]; }
   // In-place access for passes that rewire a node (and tests that break a graph on
   // purpose); nothing is re-checked until verify().
@@ -104,8 +107,8 @@ public:
   void rename(ValueId id, const std::string& name);
 
 private:
-  std::vector<Value> values_;
-  std::vector<Node> nodes_;
+  std::deque<Value> values_;
+  std::deque<Node> nodes_;
   std::vector<ValueId> inputs_, params_, states_, constants_;
   std::vector<Output> outputs_;
   std::vector<Update> updates_;

@@ -70,7 +70,7 @@ ValueId scalar_constant(Graph& g, const std::string& name, double v) {
 ValueId global_norm_scale(Graph& g, const std::vector<ParamGrad>& grads, double clip_norm) {
   ValueId total = kNoValue;
   for (const ParamGrad& pg : grads) {
-    const std::string& p = g.value(pg.param).name;
+    const std::string p = g.value(pg.param).name; // a copy: g.add grows the value list
     ValueId sq = g.add("square", {pg.grad}, {}, p + ".grad_sq");
     ValueId sum = g.add("reduce_sum", {sq}, {}, p + ".grad_sumsq");
     total = total == kNoValue ? sum : g.add("add", {total, sum}, {}, "opt.grad_sumsq");
