@@ -143,7 +143,15 @@ void driver(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const
         for (int64_t jr = 0; jr < nc; jr += K::NR) {
           Epilogue e = ep;
           if (e.bias) e.bias += jc + jr;
+          bool plain = !last || (!ep.bias && ep.act == Act::none); // no epilogue due
           for (int64_t ir = 0; ir < mc; ir += K::MR) {
+            if constexpr (K::has_direct_store) {
+              if (plain && ir + K::MR <= mc && jr + K::NR <= nc) {
+                K::run_to_c(kc, a_panels + ir * kc, b_panels + jr * kc, c + (ic + ir) * ldc + jc + jr,
+                            ldc, alpha, beta_block);
+                continue;
+              }
+            }
             K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
             store<K::NR>(acc, c + (ic + ir) * ldc + jc + jr, ldc, std::min<int64_t>(K::MR, mc - ir),
                          std::min<int64_t>(K::NR, nc - jr), alpha, beta_block, last ? &e : nullptr);

@@ -35,6 +35,7 @@ struct PortableKernel {
 #else
   static constexpr int MR = 4, NR = 8;
 #endif
+  static constexpr bool has_direct_store = false;
   // The r and j loops are unrolled completely so that every c[r][j] can live in a
   // register (left rolled, GCC keeps c in memory and the loop runs 5-10x slower).
   static void run(int64_t kc, const float* DLC_RT_RESTRICT a, const float* DLC_RT_RESTRICT b,
@@ -57,9 +58,42 @@ struct PortableKernel {
 
 #ifdef DLC_RT_HAVE_AVX512
 // 12 x 32 tile: 24 zmm accumulators, 2 for the B row, 1 broadcast (BLIS's SKX shape).
+// run() writes the tile to acc; run_to_c() stores a full tile straight into C as
+// alpha*acc + beta*C (one multiply per term, then the add: what the driver's store does),
+// skipping the round trip through acc when no epilogue is due.
 struct Avx512Kernel {
   static constexpr int MR = 12, NR = 32;
+  static constexpr bool has_direct_store = true;
+
   DLC_RT_TARGET_AVX512 static void run(int64_t kc, const float* a, const float* b, float* acc) {
+    tile<false>(kc, a, b, acc, NR, 1.0f, 0.0f);
+  }
+  DLC_RT_TARGET_AVX512 static void run_to_c(int64_t kc, const float* a, const float* b, float* c,
+                                            int64_t ldc, float alpha, float beta) {
+    tile<true>(kc, a, b, c, ldc, alpha, beta);
+  }
+
+private:
+  template <bool ToC>
+  DLC_RT_TARGET_AVX512 static inline void store_row(float* o, __m512 x0, __m512 x1, float alpha,
+                                                    float beta) {
+    if (ToC) {
+      __m512 va = _mm512_set1_ps(alpha);
+      x0 = _mm512_mul_ps(va, x0);
+      x1 = _mm512_mul_ps(va, x1);
+      if (beta != 0.0f) { // beta == 0: C may hold garbage and is not read
+        __m512 vb = _mm512_set1_ps(beta);
+        x0 = _mm512_add_ps(x0, _mm512_mul_ps(vb, _mm512_loadu_ps(o)));
+        x1 = _mm512_add_ps(x1, _mm512_mul_ps(vb, _mm512_loadu_ps(o + 16)));
+      }
+    }
+    _mm512_storeu_ps(o, x0);
+    _mm512_storeu_ps(o + 16, x1);
+  }
+
+  template <bool ToC>
+  DLC_RT_TARGET_AVX512 static inline void tile(int64_t kc, const float* a, const float* b,
+                                               float* out, int64_t ld, float alpha, float beta) {
 #define DLC_RT_ZERO_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define DLC_RT_FMA_ROW(r)                                                                      \
   {                                                                                            \
@@ -67,9 +101,7 @@ struct Avx512Kernel {
     c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                \
     c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                \
   }
-#define DLC_RT_STORE_ROW(r)                                                                    \
-  _mm512_storeu_ps(acc + r * 32, c##r##0);                                                     \
-  _mm512_storeu_ps(acc + r * 32 + 16, c##r##1);
+#define DLC_RT_STORE_ROW(r) store_row<ToC>(out + r * ld, c##r##0, c##r##1, alpha, beta);
 #define DLC_RT_ALL_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
     DLC_RT_ALL_ROWS(DLC_RT_ZERO_ROW)
     for (int64_t p = 0; p < kc; p++) {
