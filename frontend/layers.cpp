@@ -47,9 +47,13 @@ void LayerCtx::fail_input(size_t i, const std::string& needs) const {
             inputs[i].layer, in_type(i).str());
 }
 
-static const std::vector<std::string> kInitKinds = {
-    "zeros", "ones", "constant", "normal", "truncated_normal", "uniform", "glorot_uniform",
-    "glorot_normal", "he_normal", "he_uniform", "lecun_normal"};
+// Each initializer with the member that sets its scale (runtime/init.h): "" when the
+// scale comes from the fans alone.
+static const std::vector<std::pair<std::string, std::string>> kInitKinds = {
+    {"zeros", ""},          {"ones", ""},           {"constant", "value"},
+    {"normal", "stddev"},   {"truncated_normal", "stddev"}, {"uniform", "limit"},
+    {"glorot_uniform", ""}, {"glorot_normal", ""},  {"he_normal", ""},
+    {"he_uniform", ""},     {"lecun_normal", ""}};
 
 ir::Initializer LayerCtx::initializer(const std::string& key, const std::string& dflt,
                                       int64_t fan_in, int64_t fan_out) const {
@@ -59,26 +63,33 @@ ir::Initializer LayerCtx::initializer(const std::string& key, const std::string&
   init.fan_out = fan_out;
   auto r = spec.get(key);
   if (!r) return init;
-  std::optional<JsonRef> kind_ref = *r;
-  if (r->is(json::Kind::Object)) {
-    r->expect_only({"type", "value", "stddev", "limit"}, "an initializer");
-    kind_ref = r->require("type");
-    for (const char* k : {"value", "stddev", "limit"})
-      if (auto v = r->get(k)) {
-        init.value = v->as_number();
-        init.has_value = true;
-        if (std::string(k) != "value" && init.value <= 0) v->fail("expected a positive number, {}", v->describe());
-      }
+  JsonRef kind_ref = r->is(json::Kind::Object) ? r->require("type") : *r;
+  init.kind = kind_ref.as_string();
+  const std::string* scale_key = nullptr;
+  std::vector<std::string> names;
+  for (auto& [name, scale] : kInitKinds) {
+    names.push_back(name);
+    if (name == init.kind) scale_key = &scale;
   }
-  init.kind = kind_ref->as_string();
-  bool known = false;
-  for (auto& k : kInitKinds) known |= k == init.kind;
-  if (!known)
-    kind_ref->fail("unknown initializer '{}'{}", init.kind,
-                   did_you_mean(init.kind, kInitKinds).empty()
-                       ? "; known: " + join_names(kInitKinds)
-                       : did_you_mean(init.kind, kInitKinds));
-  if (init.kind == "constant" && !init.has_value) r->fail("a constant initializer needs 'value'");
+  if (!scale_key) {
+    std::string hint = did_you_mean(init.kind, names);
+    kind_ref.fail("unknown initializer '{}'{}", init.kind, hint.empty() ? "; known: " + join_names(names) : hint);
+  }
+  if (!r->is(json::Kind::Object)) {
+    if (init.kind == "constant") r->fail("a constant initializer needs a value: {{\"type\": \"constant\", \"value\": 0.1}}");
+    return init;
+  }
+  std::vector<std::string> members = {"type"};
+  if (!scale_key->empty()) members.push_back(*scale_key);
+  r->expect_only(members, "initializer '" + init.kind + "'");
+  if (scale_key->empty()) return init;
+  if (auto v = r->get(*scale_key)) {
+    init.value = v->as_number();
+    init.has_value = true;
+    if (*scale_key != "value" && init.value <= 0) v->fail("expected a positive number, {}", v->describe());
+  } else if (init.kind == "constant") {
+    r->fail("a constant initializer needs 'value'");
+  }
   return init;
 }
 

@@ -32,6 +32,9 @@ std::string hint_or_list(const std::string& word, const std::vector<std::string>
 std::string read_name(const JsonRef& r, const std::string& what) {
   std::string n = r.as_string();
   if (n.empty()) r.fail("{} name must not be empty", what);
+  // The training graph adds the inputs "target" and "lr" and the output "loss".
+  if (n == "target" || n == "lr" || n == "loss")
+    r.fail("'{}' is reserved for training (the graph's target, learning rate and loss); choose another name", n);
   for (char ch : n)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '/')
       r.fail("{} name '{}' may only use letters, digits, '_', '-' and '/' ('.' separates a layer "

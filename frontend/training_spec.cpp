@@ -92,16 +92,27 @@ ScheduleSpec parse_schedule(const JsonRef& r) {
   return s;
 }
 
-OptimizerSpec parse_optimizer(const JsonRef& r) {
+const OptimizerDef* find_optimizer(const std::string& type) {
+  for (auto& d : optimizer_table())
+    if (d.type == type) return &d;
+  return nullptr;
+}
+
+// An optimizer of `def`'s type with every hyper-parameter at its default.
+OptimizerSpec default_optimizer(const OptimizerDef& def) {
   OptimizerSpec o;
+  o.type = def.type;
+  for (auto& [k, v] : def.defaults) o.hyper[k] = v;
+  return o;
+}
+
+OptimizerSpec parse_optimizer(const JsonRef& r) {
   std::optional<JsonRef> type_ref = r;
   if (r.is(json::Kind::Object)) type_ref = r.require("type");
-  o.type = type_ref->as_string();
-  const OptimizerDef* def = nullptr;
-  for (auto& d : optimizer_table())
-    if (d.type == o.type) def = &d;
-  if (!def) fail_unknown(*type_ref, "optimizer", o.type, optimizer_names());
-  for (auto& [k, v] : def->defaults) o.hyper[k] = v;
+  std::string type = type_ref->as_string();
+  const OptimizerDef* def = find_optimizer(type);
+  if (!def) fail_unknown(*type_ref, "optimizer", type, optimizer_names());
+  OptimizerSpec o = default_optimizer(*def);
   if (!r.is(json::Kind::Object)) return o;
 
   std::vector<std::string> keys = {"type", "learning_rate", "weight_decay", "weight_decay_mode",
@@ -179,7 +190,9 @@ TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::str
     if (t.loss.output.empty()) t.loss.output = outputs.front();
     t.has_loss = true;
   }
-  if (auto r = root.get("optimizer")) t.optimizer = parse_optimizer(*r);
+  // Without an optimizer section: SGD with its defaults (every hyper-parameter set).
+  auto opt = root.get("optimizer");
+  t.optimizer = opt ? parse_optimizer(*opt) : default_optimizer(*find_optimizer("sgd"));
   if (auto r = root.get("batch_size")) t.batch_size = r->as_positive_int();
   if (auto r = root.get("epochs")) t.epochs = r->as_positive_int();
   if (auto r = root.get("metrics")) {

@@ -50,6 +50,7 @@ bad input_shape_zero '2:23: input_shape[1]: expected a positive integer, got 0'
 bad kernel_size_triple '3:62: layers[0].kernel_size: expected a positive integer or a pair of them, got an array'
 bad padding_count '3:76: layers[0].padding: expected 1, 2 or 4 padding amounts, got 3'
 bad concat_bad_axis '3:77: layers[0].axis: axis 0 must name a non-batch axis of rank-2 inputs'
+bad initializer_member "3:94: layers[0].kernel_initializer.limit: unknown attribute 'limit' for initializer 'glorot_uniform'; known: type"
 bad constant_init_no_value "3:65: layers[0].bias_initializer: a constant initializer needs 'value'"
 bad too_large "3:14: layers[0]: layer 'dense_1' (dense) is too large: parameter 'kernel' [100000,9000000000000000] has more than"
 
@@ -80,6 +81,7 @@ bad graph_unknown_output "6:15: outputs[0]: output 'logit' is no layer, did you 
 bad graph_missing_name "5:5: layers[1]: layer 1 has no 'name'; graph-form layers need one"
 bad graph_no_outputs "1:1: missing required member 'outputs'"
 bad output_twice "4:22: outputs[1]: output 'out' is listed twice"
+bad reserved_name "2:23: inputs[0].name: 'target' is reserved for training"
 bad duplicate_input_names "2:52: inputs[1].name: input name 'x' is used twice"
 
 # --- Training sections ---
