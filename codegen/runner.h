@@ -44,9 +44,20 @@ public:
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
   // The first model output of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+  // Milliseconds spent compiling so far (0 for the interpreter), for `dlc train -v`.
+  virtual double compile_ms() const { return 0; }
 };
 
 // The reference interpreter: every call evaluates the graph for exactly n samples.
 std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t batch);
+
+// The LLVM JIT (codegen/llvm/jit_runner.cpp): programs compiled for `batch` samples.
+std::unique_ptr<Runner> make_jit_runner(const frontend::Model& model, int64_t batch);
+
+// The backend `dlc train`, `eval` and `predict` use when none is named.
+constexpr const char* kDefaultBackend = "ref";
+
+// "ref" or "jit"; throws dlc::Error naming the choices for anything else.
+std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch);
 
 } // namespace dlc::codegen

@@ -10,7 +10,8 @@ using namespace dlc::tools;
 
 static std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto& group : {model_commands(), run_commands(), info_commands(), gradcheck_commands(), plan_commands()})
+  for (auto& group : {model_commands(), run_commands(), info_commands(), gradcheck_commands(), plan_commands(),
+                      train_commands()})
     all.insert(all.end(), group.begin(), group.end());
   return all;
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# `dlc train` and `dlc eval` with the reference backend on a tiny generated IDX data set:
+# learning, determinism, resume bit-identity, Ctrl-C checkpoints, NaN stop, early
+# stopping, and bad input. Small enough to run in seconds through the interpreter.
+source "$SRC/tests/lib.sh"
+D="$TMP/data"
+mkdir -p "$D"
+# 3 classes of 4x4 u8 images: class c has a bright band in pixels [6c, 6c+6).
+python3 - "$D" <<'EOF'
+import os, struct, sys
+d = sys.argv[1]
+def write(prefix, n, seed):
+    imgs, labels = bytearray(), bytearray()
+    for i in range(n):
+        c = (i * 7 + seed) % 3
+        for p in range(16):
+            imgs.append((200 if p // 6 == c else 30) + (i * 31 + p * 17 + seed) % 50)
+        labels.append(c)
+    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 0x803, n, 4, 4) + imgs)
+    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 0x801, n) + labels)
+write("train", 96, 0)
+write("t10k", 30, 5)
+EOF
+model() { # model UNITS LR: a 16-8-UNITS softmax classifier with Adam
+  echo '{"name": "tiny", "input_shape": [16], "layers": [{"type": "dense", "units": 8, "activation": "relu"},
+    {"type": "dense", "units": '"$1"', "activation": "softmax"}], "loss": "categorical_crossentropy",
+    "optimizer": {"type": "adam", "lr": '"$2"'}, "batch_size": 10, "epochs": 2, "metrics": ["accuracy"]}'
+}
+model 3 0.05 >"$TMP/m.json"
+T=("$DLC" train "$TMP/m.json" --data "$D" --backend ref --val-split 0.25)
+# epochs: the epoch lines of the last run without their timing.
+epochs() { grep '^epoch' "$TMP/out" | sed 's/ (.*samples\/s)$//'; }
+expect_same() { # expect_same WHAT A B
+  if [ "$2" = "$3" ]; then passes=$((passes + 1)); else fail "$1 differ:"$'\n'"$2"$'\n'"vs"$'\n'"$3"; fi
+}
+expect_same_file() {
+  if cmp -s "$1" "$2"; then passes=$((passes + 1)); else fail "$1 and $2 differ"; fi
+}
+
+# Learns: 8 epochs reach 90% on the test split; the last line is the test metrics.
+expect_ok "${T[@]}" --epochs 8 --plot "$TMP/curves.svg"
+expect_output "epoch 8/8: loss"
+expect_output "val_accuracy"
+last=$(tail -n 1 "$TMP/out")
+if awk '{exit !($1 == "test:" && $2 == "loss" && $4 == "accuracy" && $5 >= 0.9)}' <<<"$last"; then
+  passes=$((passes + 1))
+else
+  fail "expected 'test: loss L accuracy A' with A >= 0.9, got '$last'"
+fi
+if grep -q '</svg>' "$TMP/curves.svg"; then passes=$((passes + 1)); else fail "--plot wrote no SVG"; fi
+
+# Determinism: the same seed gives the same losses and the same weights, bit for bit.
+expect_ok "${T[@]}" --epochs 2 --checkpoint "$TMP/c1" -o "$TMP/w1.safetensors"
+straight=$(epochs)
+expect_ok "${T[@]}" --epochs 2 -o "$TMP/w1b.safetensors"
+expect_same "epoch lines of two runs" "$straight" "$(epochs)"
+expect_same_file "$TMP/w1.safetensors" "$TMP/w1b.safetensors"
+expect_ok "${T[@]}" --epochs 2 --seed 1 -o "$TMP/w_seed1.safetensors"
+if cmp -s "$TMP/w1.safetensors" "$TMP/w_seed1.safetensors"; then fail "--seed 1 trained the same weights as seed 0"; else passes=$((passes + 1)); fi
+
+# Resume: 1 epoch, then --resume to 2 epochs = 2 epochs straight.
+expect_ok "${T[@]}" --epochs 1 --checkpoint "$TMP/c2"
+expect_ok "${T[@]}" --resume "$TMP/c2" --epochs 2 -o "$TMP/w2.safetensors"
+expect_output "resumed from"
+expect_same "epoch 2 after resume" "$(echo "$straight" | tail -n 1)" "$(epochs)"
+expect_same_file "$TMP/w1.safetensors" "$TMP/w2.safetensors"
+
+# Ctrl-C in the middle of epoch 2 (step 11 of 16) checkpoints; resuming finishes identically.
+DLC_TEST_SIGINT_AT_STEP=11 "${T[@]}" --epochs 2 --checkpoint "$TMP/c3" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 130 ] && grep -qF "checkpoint written to $TMP/c3" "$TMP/err"; then
+  passes=$((passes + 1))
+else
+  fail "Ctrl-C: expected exit 130 and a checkpoint, got $rc: $(cat "$TMP/err")"
+fi
+expect_ok "${T[@]}" --resume "$TMP/c3" -o "$TMP/w3.safetensors"
+expect_output "batch 3/8"
+expect_same "epoch 2 after Ctrl-C and resume" "$(echo "$straight" | tail -n 1)" "$(epochs)"
+expect_same_file "$TMP/w1.safetensors" "$TMP/w3.safetensors"
+
+# NaN: a huge learning rate stops with the step, the last good checkpoint and a hint; the
+# checkpoint it names is left as it was.
+cp "$TMP/c2/checkpoint.safetensors" "$TMP/c2.before"
+expect_error "the last good checkpoint is $TMP/c2/checkpoint.safetensors" "${T[@]}" --resume "$TMP/c2" --epochs 3 --lr 1e30
+expect_error "--lr" "${T[@]}" --lr 1e30
+expect_same_file "$TMP/c2.before" "$TMP/c2/checkpoint.safetensors"
+
+# Early stopping keeps the best validation epoch's weights.
+expect_ok "${T[@]}" --epochs 40 --lr 0.3 --early-stopping 2
+expect_output "early stopping: restored the weights of epoch"
+expect_error "--early-stopping watches the validation loss" "$DLC" train "$TMP/m.json" --data "$D" --backend ref --early-stopping 2
+
+# Eval: loss, accuracy and a 3x3 confusion matrix of the test split.
+expect_ok "$DLC" eval "$TMP/m.json" --weights "$TMP/w1.safetensors" --data "$D" --backend ref
+expect_output "test: 30 samples"
+expect_output "accuracy"
+expect_output "confusion matrix"
+rows=$(grep -cE '^ +[0-2] +[0-9]+ +[0-9]+ +[0-9]+$' "$TMP/out")
+expect_same "confusion rows" "$rows" 3
+
+# Bad input: each one line, exit 1.
+expect_error "no such directory" "$DLC" train "$TMP/m.json" --data "$TMP/none" --backend ref
+mkdir -p "$TMP/bad"
+head -c 100 "$D/train-images-idx3-ubyte" >"$TMP/bad/train-images-idx3-ubyte"
+cp "$D/train-labels-idx1-ubyte" "$TMP/bad/"
+expect_error "train-images-idx3-ubyte" "$DLC" train "$TMP/m.json" --data "$TMP/bad" --backend ref
+model 2 0.05 >"$TMP/m2.json"
+expect_error "outside the 2 classes" "$DLC" train "$TMP/m2.json" --data "$D" --backend ref
+sed 's/"input_shape": \[16\]/"input_shape": [25]/' "$TMP/m.json" >"$TMP/m25.json"
+expect_error "samples have shape" "$DLC" train "$TMP/m25.json" --data "$D" --backend ref
+cp "$TMP/c1/checkpoint.safetensors" "$TMP/c1.before"
+sed 's/"units": 8/"units": 9/' "$TMP/m.json" >"$TMP/m9.json"
+expect_error "the checkpoint is of another model" "$DLC" train "$TMP/m9.json" --data "$D" --backend ref --val-split 0.25 --resume "$TMP/c1"
+expect_same_file "$TMP/c1.before" "$TMP/c1/checkpoint.safetensors"
+expect_error "cannot open file" "${T[@]}" --resume "$TMP/nothing"
+touch "$TMP/afile"
+expect_error "--checkpoint $TMP/afile/ck: cannot create the directory" "${T[@]}" --checkpoint "$TMP/afile/ck"
+head -c 200 "$TMP/c1/checkpoint.safetensors" >"$TMP/c4.safetensors"
+mkdir -p "$TMP/c4" && mv "$TMP/c4.safetensors" "$TMP/c4/checkpoint.safetensors"
+expect_error "damaged checkpoint" "${T[@]}" --resume "$TMP/c4"
+expect_error "unknown backend 'gpu'" "${T[@]}" --backend gpu
+finish

@@ -1,0 +1,129 @@
+// dlc train and dlc eval: options in, the training loop (tools/trainer.h) and the data
+// feeding (tools/train_data.h) do the work.
+#include "codegen/runner.h"
+#include "frontend/dataset.h"
+#include "frontend/weights.h"
+#include "ir/error.h"
+#include "tools/checkpoint.h"
+#include "tools/commands.h"
+#include "tools/progress.h"
+#include "tools/train_data.h"
+#include "tools/trainer.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace dlc::tools {
+
+namespace {
+
+int64_t batch_option(const Args& a, const frontend::Model& m, int64_t dflt) {
+  return a.get_int("--batch", dflt > 0 ? dflt : m.training.batch_size, 1, 1 << 20);
+}
+
+int run_train(const Args& a) {
+  frontend::Model m = frontend::load_model(a.positional[0]);
+  if (!a.has("--data")) throw Error("dlc train: --data SOURCE is required (fashion-mnist, a directory of IDX files, or x.npy,y.npy)");
+  TrainOptions o;
+  o.model_path = a.positional[0];
+  o.resume_dir = a.get("--resume");
+  // A resumed run keeps the batch size, seed and planned epochs of its checkpoint.
+  CheckpointInfo resumed;
+  if (!o.resume_dir.empty()) resumed = peek_checkpoint(o.resume_dir);
+  int64_t batch = batch_option(a, m, resumed.batch);
+  o.epochs = a.get_int("--epochs", resumed.epochs > 0 ? resumed.epochs : m.training.epochs, 1, 1000000);
+  o.seed = o.resume_dir.empty() ? uint64_t(a.get_int("--seed", 0, 0, INT64_MAX))
+                                : uint64_t(a.get_int("--seed", int64_t(resumed.seed), 0, INT64_MAX));
+  if (a.has("--lr")) {
+    double lr = a.get_double("--lr", 0);
+    if (!(lr > 0) || !std::isfinite(lr)) throw Error(fmt::format("--lr: expected a positive number, got {}", a.get("--lr")));
+    m.training.optimizer.hyper["lr"] = lr;
+  }
+  o.early_stopping = int(a.get_int("--early-stopping", 0, 0, 1000000));
+  o.checkpoint_dir = a.get("--checkpoint");
+  o.weights_out = a.get("-o");
+  o.plot_path = a.get("--plot");
+  o.verbose = a.has("-v");
+  o.live = stdout_is_terminal();
+  a.get_int("--threads", 0, 0, 1024); // validated; the backends pick their thread count
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0));
+  auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
+  return train(*runner, m, data, o);
+}
+
+void print_confusion(const EvalResult& r) {
+  if (r.classes > 30) {
+    std::printf("(confusion matrix omitted: %lld classes)\n", (long long)r.classes);
+    return;
+  }
+  int64_t most = 1;
+  for (int64_t c : r.confusion) most = std::max(most, c);
+  int w = int(std::to_string(most).size()) + 1;
+  std::printf("confusion matrix (rows: true class, columns: predicted):\n%*s", 6, "");
+  for (int64_t j = 0; j < r.classes; j++) std::printf("%*lld", w, (long long)j);
+  std::printf("\n");
+  for (int64_t i = 0; i < r.classes; i++) {
+    std::printf("%5lld ", (long long)i);
+    for (int64_t j = 0; j < r.classes; j++) std::printf("%*lld", w, (long long)r.confusion[size_t(i * r.classes + j)]);
+    std::printf("\n");
+  }
+}
+
+int run_eval(const Args& a) {
+  frontend::Model m = frontend::load_model(a.positional[0]);
+  if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
+  if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0);
+  // The test split when the source has one, the training set otherwise.
+  const frontend::Dataset& d = data.test.n ? data.test : data.train;
+  auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch_option(a, m, 0));
+  runner->init(0);
+  if (a.has("--weights")) {
+    runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph));
+  } else {
+    std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+  }
+  TargetFormat f = target_format(*runner, m, d);
+  EvalResult r = evaluate_dataset(*runner, d, f, true);
+  std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
+  if (!f.has_accuracy) {
+    std::printf("loss %.4f\n", r.loss);
+    return 0;
+  }
+  std::printf("loss %.4f accuracy %.4f\n", r.loss, r.accuracy);
+  print_confusion(r);
+  return 0;
+}
+
+} // namespace
+
+std::vector<Command> train_commands() {
+  return {
+      {"train", "dlc train MODEL.json --data SOURCE [options]",
+       "Train a model on a data set; print progress and test metrics.",
+       {{"--data", "SOURCE", "fashion-mnist, a directory of IDX files, or x.npy,y.npy[,x_test.npy,y_test.npy]"},
+        {"--epochs", "N", "total epochs (default: the model file's)"},
+        {"--batch", "N", "batch size (default: the model file's)"},
+        {"--seed", "S", "seed of initial parameters, shuffling and dropout (default 0)"},
+        {"--threads", "N", "worker threads of the backend (default: the backend's choice)"},
+        {"--lr", "X", "learning rate (overrides the model file's)"},
+        {"--val-split", "F", "hold out the last fraction F of the training samples for validation"},
+        {"--early-stopping", "PATIENCE", "stop after PATIENCE epochs without a better validation loss; keep the best weights"},
+        {"--checkpoint", "DIR", "write a checkpoint into DIR after every epoch and on Ctrl-C"},
+        {"--resume", "DIR", "continue the run whose checkpoint is in DIR"},
+        {"-o", "W.safetensors", "write the trained parameters"},
+        {"--plot", "CURVES.svg", "write loss and accuracy curves per epoch as SVG"},
+        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter, slow)"},
+        {"-v", "", "more detail (compile time)"}},
+       1, run_train},
+      {"eval", "dlc eval MODEL.json --data SOURCE [--weights W.safetensors]",
+       "Loss, accuracy and confusion matrix of a model on a data set's test split.",
+       {{"--data", "SOURCE", "as for dlc train; its test split (or its training set when it has none)"},
+        {"--weights", "W.safetensors", "parameter values (default: initialise from seed 0)"},
+        {"--batch", "N", "samples per call (default: the model file's batch size)"},
+        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter)"}},
+       1, run_eval},
+  };
+}
+
+} // namespace dlc::tools

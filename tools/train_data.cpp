@@ -1,0 +1,120 @@
+#include "tools/train_data.h"
+
+#include "ir/error.h"
+#include "runtime/rng.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace dlc::tools {
+
+namespace {
+
+int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
+
+} // namespace
+
+TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, const frontend::Dataset& d) {
+  if (m.inputs.size() != 1)
+    throw Error(fmt::format("model '{}' has {} inputs; training from a data set needs exactly one", m.name,
+                            m.inputs.size()));
+  const std::string& loss = m.training.loss.type;
+  frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss);
+  TargetFormat f;
+  f.output_size = per_sample(r.output_type());
+  f.has_accuracy = loss != "mse" && !loss.empty();
+  if (!r.can_train()) {
+    f.target_size = d.has_labels() ? 1 : d.y_size();
+    f.kind = d.has_labels() ? TargetKind::class_ids : TargetKind::values;
+    return f;
+  }
+  ir::TensorType tt = r.target_type();
+  f.target_size = per_sample(tt);
+  if (!d.has_labels()) {
+    f.kind = TargetKind::values;
+  } else if (ir::is_integer(tt.dtype) || f.target_size == 1) {
+    f.kind = TargetKind::class_ids;
+  } else {
+    f.kind = TargetKind::one_hot;
+  }
+  return f;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  uint64_t stream = dlc_rt::name_hash("dlc.shuffle") ^ dlc_rt::mix64(uint64_t(epoch));
+  for (int64_t i = n - 1; i > 0; i--) {
+    // Multiply-shift maps 64 random bits onto [0, i] with negligible bias.
+    uint64_t bits = dlc_rt::rng_bits(seed, stream, uint64_t(i));
+    int64_t j = int64_t((unsigned __int128)bits * uint64_t(i + 1) >> 64);
+    std::swap(order[size_t(i)], order[size_t(j)]);
+  }
+  return order;
+}
+
+void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+                int64_t begin, int64_t n, std::vector<float>& x, std::vector<float>& t) {
+  int64_t xs = d.x_size(), ys = d.y_size();
+  x.resize(size_t(n * xs));
+  t.assign(size_t(n * f.target_size), 0.0f);
+  for (int64_t k = 0; k < n; k++) {
+    int64_t i = order[size_t(begin + k)];
+    std::copy_n(d.x.begin() + i * xs, xs, x.begin() + k * xs);
+    if (f.kind == TargetKind::one_hot)
+      t[size_t(k * f.target_size + int64_t(d.y[size_t(i)]))] = 1.0f;
+    else
+      std::copy_n(d.y.begin() + i * ys, ys, t.begin() + k * f.target_size);
+  }
+}
+
+int64_t predicted_class(const float* out, int64_t size) {
+  if (size == 1) return out[0] > 0.5f ? 1 : 0; // one sigmoid unit
+  return int64_t(std::max_element(out, out + size) - out);
+}
+
+int64_t true_class(const frontend::Dataset& d, int64_t i) {
+  if (d.has_labels()) return int64_t(d.y[size_t(i)]);
+  return predicted_class(d.y.data() + i * d.y_size(), d.y_size());
+}
+
+int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+                      int64_t begin, int64_t n, const std::vector<float>& outputs) {
+  int64_t correct = 0;
+  for (int64_t k = 0; k < n; k++)
+    correct += predicted_class(outputs.data() + k * f.output_size, f.output_size) ==
+               true_class(d, order[size_t(begin + k)]);
+  return correct;
+}
+
+EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+                            bool confusion) {
+  EvalResult res;
+  if (d.n == 0) return res;
+  res.classes = f.has_accuracy ? std::max<int64_t>(f.output_size, 2) : 0;
+  if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
+  std::vector<int64_t> order(static_cast<size_t>(d.n));
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<float> x, t, out(size_t(r.batch() * f.output_size));
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
+    int64_t n = std::min(r.batch(), d.n - begin);
+    fill_batch(d, f, order, begin, n, x, t);
+    if (r.can_train())
+      loss_sum += r.evaluate(x.data(), t.data(), n, out.data()) * double(n);
+    else
+      r.infer(x.data(), out.data(), n);
+    if (!f.has_accuracy) continue;
+    correct += count_correct(d, f, order, begin, n, out);
+    if (confusion)
+      for (int64_t k = 0; k < n; k++)
+        res.confusion[size_t(true_class(d, begin + k) * res.classes +
+                             predicted_class(out.data() + k * f.output_size, f.output_size))]++;
+  }
+  res.loss = loss_sum / double(d.n);
+  res.accuracy = double(correct) / double(d.n);
+  return res;
+}
+
+} // namespace dlc::tools

@@ -1,0 +1,61 @@
+// Feeding a data set to a Runner: per-epoch shuffling, batches of inputs and targets in
+// the form the training graph wants, accuracy and whole-set evaluation. Shared by
+// `dlc train` and `dlc eval`.
+#pragma once
+
+#include "codegen/runner.h"
+#include "frontend/dataset.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlc::tools {
+
+// How a data set's targets become the runner's target input.
+enum class TargetKind {
+  values,    // the data holds a target array per sample: copied as is
+  one_hot,   // class labels, the loss wants one-hot rows (categorical cross-entropy)
+  class_ids, // class labels, the loss wants the ids (sparse cross-entropy, 0/1 for binary)
+};
+
+// What the runner's loss expects of the data, and how accuracy is scored.
+struct TargetFormat {
+  TargetKind kind = TargetKind::values;
+  int64_t target_size = 1; // target values per sample
+  int64_t output_size = 1; // model output values per sample
+  bool has_accuracy = false; // classification losses only
+};
+
+// Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).
+TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, const frontend::Dataset& d);
+
+// The order of the training samples in epoch `epoch` (0-based): a Fisher-Yates shuffle
+// drawn from the counter-based RNG keyed by (seed, epoch), so a resumed run draws the same.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
+
+// Copies samples order[begin, begin + n) into x and their targets into t.
+void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+                int64_t begin, int64_t n, std::vector<float>& x, std::vector<float>& t);
+
+// The class a model output row predicts, and the class sample i belongs to.
+int64_t predicted_class(const float* out, int64_t size);
+int64_t true_class(const frontend::Dataset& d, int64_t i);
+
+// How many of the n samples order[begin, ...) the outputs classify correctly.
+int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+                      int64_t begin, int64_t n, const std::vector<float>& outputs);
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  int64_t classes = 0;
+  std::vector<int64_t> confusion; // classes x classes, row: true class, column: predicted
+};
+
+// Loss (sample-weighted mean of batch means) and accuracy over a whole data set, in
+// batches of the runner's size, without changing anything; the confusion matrix when
+// asked and the targets are classes.
+EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+                            bool confusion = false);
+
+} // namespace dlc::tools

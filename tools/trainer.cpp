@@ -1,0 +1,266 @@
+#include "tools/trainer.h"
+
+#include "frontend/files.h"
+#include "frontend/weights.h"
+#include "ir/error.h"
+#include "ir/printer.h"
+#include "passes/training.h"
+#include "runtime/rng.h"
+#include "tools/checkpoint.h"
+#include "tools/progress.h"
+#include "tools/train_data.h"
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+namespace dlc::tools {
+
+namespace {
+
+// Ctrl-C only raises this flag; the loop checkpoints at the next batch boundary. The
+// handler resets itself, so a second Ctrl-C ends the process at once.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+struct SigintGuard {
+  struct sigaction old {};
+  SigintGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+  }
+  ~SigintGuard() { sigaction(SIGINT, &old, nullptr); }
+};
+
+// Tests deliver Ctrl-C at an exact step (DLC_TEST_SIGINT_AT_STEP=N) instead of racing a timer.
+int64_t test_sigint_step() {
+  const char* s = std::getenv("DLC_TEST_SIGINT_AT_STEP");
+  return s ? std::atoll(s) : -1;
+}
+
+class TrainLoop {
+public:
+  TrainLoop(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o)
+      : r_(r), m_(m), data_(data), o_(o), f_(target_format(r, m, data.train)) {
+    if (data.val.n) target_format(r, m, data.val);
+    if (data.test.n) target_format(r, m, data.test);
+    if (o.early_stopping > 0 && data.val.n == 0)
+      throw Error("--early-stopping watches the validation loss: add --val-split F (e.g. --val-split 0.1)");
+    ckdir_ = o.checkpoint_dir.empty() ? o.resume_dir : o.checkpoint_dir;
+    info_ = {model_fingerprint(m), m.name, o.seed, r.batch(), data.train.n, o.epochs};
+    batches_ = (data.train.n + r.batch() - 1) / r.batch();
+  }
+
+  int run() {
+    r_.init(o_.seed);
+    if (!o_.resume_dir.empty()) resume();
+    if (!ckdir_.empty()) prepare_checkpoint_dir(ckdir_);
+    print_header();
+    SigintGuard guard;
+    bool stop = false;
+    for (int64_t epoch = st_.epoch; epoch < o_.epochs && !stop; epoch++) {
+      if (!train_epoch(epoch)) return 130;
+      stop = end_epoch(epoch);
+    }
+    finish();
+    return 0;
+  }
+
+private:
+  codegen::Runner& r_;
+  const frontend::Model& m_;
+  const frontend::DataSplits& data_;
+  const TrainOptions& o_;
+  TargetFormat f_;
+  std::string ckdir_, last_good_;
+  CheckpointInfo info_;
+  int64_t batches_ = 0;
+  TrainState st_;
+  double epoch_secs_ = 0;
+  std::set<std::string> params_; // the model's parameter names (early stopping keeps them)
+
+  void resume() {
+    CheckpointInfo ci;
+    ir::Bindings values;
+    load_checkpoint(o_.resume_dir, info_.fingerprint, r_.values(), ci, values, st_);
+    if (ci.samples != data_.train.n)
+      throw Error(fmt::format("--resume {}: the checkpoint was trained on {} samples, this data has {}",
+                              o_.resume_dir, ci.samples, data_.train.n));
+    if (ci.batch != r_.batch() || ci.seed != o_.seed)
+      throw Error(fmt::format("--resume {}: the checkpoint was made with --batch {} --seed {}; this run has "
+                              "--batch {} --seed {}",
+                              o_.resume_dir, ci.batch, ci.seed, r_.batch(), o_.seed));
+    r_.set_values(values);
+    r_.set_seed(ci.seed);
+    last_good_ = checkpoint_path(o_.resume_dir);
+    std::printf("resumed from %s: epoch %lld, batch %lld/%lld, step %lld\n", last_good_.c_str(),
+                (long long)st_.epoch + 1, (long long)st_.batch_in_epoch, (long long)batches_, (long long)st_.step);
+  }
+
+  void print_header() const {
+    std::printf("training %s on %s: %lld samples (validation %lld, test %lld), batch %lld, %lld steps per "
+                "epoch, backend %s\n",
+                m_.name.c_str(), data_.train.name.c_str(), (long long)data_.train.n, (long long)data_.val.n,
+                (long long)data_.test.n, (long long)r_.batch(), (long long)batches_, r_.backend().c_str());
+    if (o_.verbose && r_.compile_ms() > 0) std::printf("compiled in %.0f ms\n", r_.compile_ms());
+    std::fflush(stdout);
+  }
+
+  // Trains the rest of epoch `epoch`; false when Ctrl-C stopped it (after a checkpoint).
+  bool train_epoch(int64_t epoch) {
+    std::vector<int64_t> order = epoch_order(data_.train.n, o_.seed, epoch);
+    std::vector<float> x, t, out(size_t(r_.batch() * f_.output_size));
+    ProgressBar bar(int(epoch + 1), int(o_.epochs), batches_, o_.live);
+    int64_t sigint_at = test_sigint_step();
+    for (int64_t b = st_.batch_in_epoch; b < batches_; b++) {
+      int64_t begin = b * r_.batch(), n = std::min(r_.batch(), data_.train.n - begin);
+      fill_batch(data_.train, f_, order, begin, n, x, t);
+      double lr = passes::scheduled_lr(m_.training.optimizer, st_.step, epoch);
+      double loss = r_.train_step(x.data(), t.data(), n, lr, st_.step, out.data());
+      if (!std::isfinite(loss)) {
+        bar.finish();
+        throw Error(nan_message(loss, epoch, b, lr));
+      }
+      st_.step++;
+      st_.batch_in_epoch = b + 1;
+      st_.loss_sum += loss * double(n);
+      st_.seen += n;
+      if (f_.has_accuracy) st_.correct += count_correct(data_.train, f_, order, begin, n, out);
+      bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), double(st_.correct) / double(st_.seen));
+      if (st_.step == sigint_at) std::raise(SIGINT);
+      if (g_interrupted) {
+        bar.finish();
+        interrupted(epoch);
+        return false;
+      }
+    }
+    epoch_secs_ = bar.finish();
+    return true;
+  }
+
+  std::string nan_message(double loss, int64_t epoch, int64_t b, double lr) const {
+    std::string ck = last_good_.empty() ? "no checkpoint was written (--checkpoint DIR keeps one per epoch)"
+                                        : "the last good checkpoint is " + last_good_;
+    return fmt::format("step {} (epoch {}, batch {}/{}): the loss is {}; {}; the learning rate {:g} is probably "
+                       "too high: try a smaller one with --lr (e.g. {:g})",
+                       st_.step + 1, epoch + 1, b + 1, batches_, std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf", ck,
+                       lr, lr / 10);
+  }
+
+  void interrupted(int64_t epoch) {
+    std::fflush(stdout);
+    if (ckdir_.empty()) {
+      std::fprintf(stderr, "interrupted at step %lld (epoch %lld, batch %lld/%lld); no checkpoint written "
+                           "(--checkpoint DIR keeps one)\n",
+                   (long long)st_.step, (long long)epoch + 1, (long long)st_.batch_in_epoch, (long long)batches_);
+      return;
+    }
+    save_checkpoint(ckdir_, info_, r_.values(), st_);
+    std::fprintf(stderr, "interrupted at step %lld (epoch %lld, batch %lld/%lld): checkpoint written to %s; "
+                         "continue with --resume %s\n",
+                 (long long)st_.step, (long long)epoch + 1, (long long)st_.batch_in_epoch, (long long)batches_,
+                 checkpoint_path(ckdir_).c_str(), ckdir_.c_str());
+  }
+
+  // Validation, early stopping, the epoch's line, checkpoint and plot; true to stop.
+  bool end_epoch(int64_t epoch) {
+    EpochMetrics e;
+    e.epoch = int(epoch + 1);
+    e.loss = st_.loss_sum / double(std::max<int64_t>(st_.seen, 1));
+    e.accuracy = double(st_.correct) / double(std::max<int64_t>(st_.seen, 1));
+    if (data_.val.n) {
+      EvalResult v = evaluate_dataset(r_, data_.val, f_);
+      e.val_loss = v.loss;
+      e.val_accuracy = v.accuracy;
+    }
+    st_.history.push_back(e);
+    bool stop = early_stopping(e);
+    print_epoch(e);
+    st_.epoch = epoch + 1;
+    st_.batch_in_epoch = 0;
+    st_.loss_sum = 0;
+    st_.correct = st_.seen = 0;
+    if (!ckdir_.empty()) {
+      save_checkpoint(ckdir_, info_, r_.values(), st_);
+      last_good_ = checkpoint_path(ckdir_);
+    }
+    if (!o_.plot_path.empty()) frontend::write_file_atomic(o_.plot_path, curves_svg(m_.name, st_.history));
+    return stop;
+  }
+
+  bool early_stopping(const EpochMetrics& e) {
+    if (o_.early_stopping <= 0) return false;
+    if (st_.best_epoch == 0 || e.val_loss < st_.best_val_loss) {
+      st_.best_val_loss = e.val_loss;
+      st_.best_epoch = e.epoch;
+      st_.wait = 0;
+      st_.best.clear();
+      for (auto& [name, t] : r_.values())
+        if (is_param(name)) st_.best[name] = t;
+      return false;
+    }
+    return ++st_.wait >= o_.early_stopping;
+  }
+
+  bool is_param(const std::string& name) {
+    if (params_.empty()) {
+      ir::Graph g = frontend::build_model(m_, 1).graph;
+      for (ir::ValueId p : g.params()) params_.insert(g.value(p).name);
+    }
+    return params_.count(name) != 0;
+  }
+
+  void print_epoch(const EpochMetrics& e) const {
+    std::string line = fmt::format("epoch {}/{}: loss {:.4f}", e.epoch, o_.epochs, e.loss);
+    if (f_.has_accuracy) line += fmt::format(" accuracy {:.4f}", e.accuracy);
+    if (data_.val.n) {
+      line += fmt::format(" val_loss {:.4f}", e.val_loss);
+      if (f_.has_accuracy) line += fmt::format(" val_accuracy {:.4f}", e.val_accuracy);
+    }
+    double rate = epoch_secs_ > 0 ? double(data_.train.n) / epoch_secs_ : 0;
+    std::printf("%s (%.1f s, %.0f samples/s)\n", line.c_str(), epoch_secs_, rate);
+    std::fflush(stdout);
+  }
+
+  void finish() {
+    if (o_.early_stopping > 0 && st_.best_epoch > 0 && !st_.best.empty()) {
+      r_.set_values(st_.best);
+      std::printf("early stopping: restored the weights of epoch %lld (val_loss %.4f)\n",
+                  (long long)st_.best_epoch, st_.best_val_loss);
+    }
+    if (!o_.weights_out.empty()) {
+      frontend::save_weights(o_.weights_out, frontend::build_model(m_, 1).graph, r_.values());
+      std::printf("wrote %s\n", o_.weights_out.c_str());
+    }
+    if (data_.test.n) {
+      EvalResult t = evaluate_dataset(r_, data_.test, f_);
+      if (f_.has_accuracy)
+        std::printf("test: loss %.4f accuracy %.4f\n", t.loss, t.accuracy);
+      else
+        std::printf("test: loss %.4f\n", t.loss);
+    }
+    std::fflush(stdout);
+  }
+};
+
+} // namespace
+
+std::string model_fingerprint(const frontend::Model& m) {
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  std::string text = m.training.has_loss ? ir::print_graph(passes::build_training_graph(g, m.training).graph)
+                                         : ir::print_graph(g);
+  return fmt::format("{:016x}", dlc_rt::name_hash(text.c_str()));
+}
+
+int train(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o) {
+  if (!r.can_train()) throw Error(fmt::format("model '{}' has no loss: it cannot be trained", m.name));
+  return TrainLoop(r, m, data, o).run();
+}
+
+} // namespace dlc::tools

@@ -1,0 +1,46 @@
+// The training loop of `dlc train`: epochs of shuffled batches through a Runner, progress
+// like Keras's fit, validation, early stopping, checkpoints that resume bit-identically,
+// Ctrl-C and NaN handling. The command (cmd_train.cpp) only parses options.
+#pragma once
+
+#include "codegen/runner.h"
+#include "frontend/dataset.h"
+#include "tools/plot.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlc::tools {
+
+struct TrainOptions {
+  std::string model_path;
+  int64_t epochs = 1; // total epochs, counting those of a resumed checkpoint
+  uint64_t seed = 0;
+  int early_stopping = 0; // patience in epochs on validation loss; 0: off
+  std::string checkpoint_dir, resume_dir, weights_out, plot_path;
+  bool verbose = false;
+  bool live = false; // redraw a progress bar per batch (stdout is a terminal)
+};
+
+// Everything of a run that a checkpoint must restore besides the runner's values.
+struct TrainState {
+  int64_t step = 0;           // optimizer steps taken
+  int64_t epoch = 0;          // completed epochs
+  int64_t batch_in_epoch = 0; // batches of epoch `epoch` done (shuffle position)
+  double loss_sum = 0;        // this epoch so far: sum of batch loss x samples
+  int64_t correct = 0, seen = 0;
+  std::vector<EpochMetrics> history;
+  double best_val_loss = 0;   // early stopping; best_epoch 0: none yet
+  int64_t best_epoch = 0, wait = 0;
+  ir::Bindings best;          // params of the best epoch
+};
+
+// A hash of the model's training graph: a checkpoint only resumes the model it came from.
+std::string model_fingerprint(const frontend::Model& m);
+
+// Runs the training; returns the process exit status (0, or 130 after Ctrl-C).
+int train(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data,
+          const TrainOptions& o);
+
+} // namespace dlc::tools
