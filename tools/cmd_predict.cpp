@@ -1,4 +1,6 @@
-// dlc predict: runs a model on NPY input with the reference interpreter.
+// dlc predict: runs a model on NPY input, with the reference interpreter graph by graph,
+// or through a Runner (--backend jit, --top-k) in batches.
+#include "codegen/runner.h"
 #include "frontend/files.h"
 #include "frontend/model.h"
 #include "frontend/weights.h"
@@ -6,7 +8,9 @@
 #include "runtime/npy.h"
 #include "tools/commands.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
 
 namespace dlc::tools {
 
@@ -26,6 +30,51 @@ void print_tensor(const std::string& name, const ir::Tensor& t) {
     for (int64_t j = 0; j < row; j++) line += fmt::format("{}{:.6g}", j ? " " : "", t[i + j]);
     std::printf("  %s%s\n", prefix.c_str(), line.c_str());
   }
+}
+
+void write_npy(const std::string& path, const ir::Tensor& t) {
+  frontend::write_file_atomic(path, dlc_rt::npy_bytes(dlc_rt::Array{t.shape().dims, t.to_float(), "f32"}));
+  std::fprintf(stderr, "wrote %s (%s)\n", path.c_str(), t.type.str().c_str());
+}
+
+// The K most likely classes of each sample, best first: "sample 0: 3 (0.912) 1 (0.041)".
+void print_top_k(const ir::Tensor& out, int64_t k) {
+  int64_t n = out.shape()[0], classes = out.numel() / n;
+  k = std::min(k, classes);
+  std::vector<int64_t> idx(static_cast<size_t>(classes));
+  for (int64_t i = 0; i < n; i++) {
+    const double* row = out.data.data() + i * classes;
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+    std::string line = fmt::format("sample {}:", i);
+    for (int64_t j = 0; j < k; j++) line += fmt::format(" {} ({:.4g})", idx[size_t(j)], row[idx[size_t(j)]]);
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+// Through a Runner: a single-input model's first output, in batches of --batch samples.
+int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x) {
+  int64_t n = x.shape()[0], per_in = x.numel() / n;
+  int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
+  auto r = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
+  if (a.has("--weights")) r->set_values(frontend::load_weights(a.get("--weights"), g));
+  ir::TensorType ot = r->output_type();
+  int64_t per_out = ot.shape.numel() / ot.shape[0];
+  std::vector<float> in = x.to_float(), out(size_t(n * per_out));
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    int64_t cnt = std::min(batch, n - begin);
+    r->infer(in.data() + begin * per_in, out.data() + begin * per_out, cnt);
+  }
+  std::vector<int64_t> dims = ot.shape.dims;
+  dims[0] = n;
+  ir::Tensor t(ir::TensorType{ot.dtype, ir::Shape(dims)}, out);
+  std::string name = g.outputs()[0].name;
+  if (a.has("-o")) write_npy(a.get("-o"), t);
+  else if (a.has("--top-k")) print_top_k(t, a.get_int("--top-k", 5, 1, 1 << 20));
+  else print_tensor(name, t);
+  return 0;
 }
 
 int run_predict(const Args& a) {
@@ -57,6 +106,15 @@ int run_predict(const Args& a) {
       throw Error(fmt::format("--input: inputs have different batch sizes ({} and {})", batch, n));
     batch = n;
   }
+  if (a.has("--top-k") || a.get("--backend", codegen::kDefaultBackend) != "ref" || a.has("--batch")) {
+    if (m.inputs.size() != 1)
+      throw Error(fmt::format("--backend/--top-k/--batch: model '{}' has {} inputs; they drive single-input models",
+                              m.name, m.inputs.size()));
+    if (!a.has("--weights"))
+      std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed %lld\n",
+                   (long long)a.get_int("--seed", 0, 0, INT64_MAX));
+    return predict_with_runner(a, m, inputs.begin()->second);
+  }
   frontend::BuiltModel bm = frontend::build_model(m, batch);
   ir::Bindings b;
   if (a.has("--weights")) {
@@ -68,8 +126,6 @@ int run_predict(const Args& a) {
                  (unsigned long long)seed);
   }
   for (auto& [k, v] : inputs) b[k] = v;
-  std::string backend = a.get("--backend", "ref");
-  if (backend != "ref") throw Error(fmt::format("--backend: unknown backend '{}'; available: ref", backend));
   auto outs = ir::run_outputs(bm.graph, b);
   if (a.has("-o")) {
     std::string path = a.get("-o");
@@ -79,8 +135,7 @@ int run_predict(const Args& a) {
         size_t dot = path.rfind(".npy");
         p = (dot == std::string::npos ? path : path.substr(0, dot)) + "." + name + ".npy";
       }
-      frontend::write_file_atomic(p, dlc_rt::npy_bytes(dlc_rt::Array{t.shape().dims, t.to_float(), "f32"}));
-      std::fprintf(stderr, "wrote %s (%s)\n", p.c_str(), t.type.str().c_str());
+      write_npy(p, t);
     }
     return 0;
   }
@@ -92,12 +147,14 @@ int run_predict(const Args& a) {
 
 std::vector<Command> run_commands() {
   return {
-      {"predict", "dlc predict MODEL.json --input X.npy [--weights W.safetensors] [-o Y.npy]",
-       "Run the model on NPY input with the reference interpreter; print or save the outputs.",
+      {"predict", "dlc predict MODEL.json --input X.npy [--weights W.safetensors] [--top-k K] [-o Y.npy]",
+       "Run the model on NPY input; print or save the outputs, or the top-k classes.",
        {{"--input", "[NAME=]X.npy", "input array [n, ...sample]; NAME= for each input of a graph model"},
         {"--weights", "W.safetensors", "parameter values (default: initialise from --seed)"},
         {"--seed", "S", "seed for initial parameters when no --weights are given (default 0)"},
-        {"--backend", "ref", "the backend: ref (the reference interpreter)"},
+        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter, the default)"},
+        {"--batch", "N", "samples per call through the backend (default: all, at most 256)"},
+        {"--top-k", "K", "print the K most likely classes of each sample with their scores"},
         {"-o", "Y.npy", "write the output to an NPY file instead of printing it"}},
        1, run_predict},
   };

@@ -98,6 +98,24 @@ expect_output "confusion matrix"
 rows=$(grep -cE '^ +[0-2] +[0-9]+ +[0-9]+ +[0-9]+$' "$TMP/out")
 expect_same "confusion rows" "$rows" 3
 
+# Predict through the Runner in batches of 2 prints what the interpreter prints for all 3
+# samples at once; --top-k 2 lists two classes per sample, best first.
+python3 - "$TMP/x.npy" <<'EOF'
+import struct, sys
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 16), }"
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+data = [((200 if p // 6 == c else 30) + p) / 255.0 for c in (0, 1, 2) for p in range(16)]
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() +
+                              struct.pack("<48f", *data))
+EOF
+expect_ok "$DLC" predict "$TMP/m.json" --weights "$TMP/w1.safetensors" --input "$TMP/x.npy"
+plain=$(cat "$TMP/out")
+expect_ok "$DLC" predict "$TMP/m.json" --weights "$TMP/w1.safetensors" --input "$TMP/x.npy" --batch 2 --backend ref
+expect_same "predict in batches of 2" "$plain" "$(cat "$TMP/out")"
+expect_ok "$DLC" predict "$TMP/m.json" --weights "$TMP/w1.safetensors" --input "$TMP/x.npy" --top-k 2
+top=$(awk '{print $1, $2, $3, NF}' "$TMP/out" | tr '\n' ';')
+expect_same "top-2 classes" "$top" "sample 0: 0 6;sample 1: 1 6;sample 2: 2 6;"
+
 # Bad input: each one line, exit 1.
 expect_error "no such directory" "$DLC" train "$TMP/m.json" --data "$TMP/none" --backend ref
 mkdir -p "$TMP/bad"
