@@ -83,12 +83,12 @@ struct Jit::Impl {
   }
 };
 
-Jit::Jit() : impl_(std::make_unique<Impl>()) {
+Jit::Jit(bool fp_contract) : impl_(std::make_unique<Impl>()) {
   init_llvm_once();
   auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   // Contraction lets a*b+c become one FMA.
-  jtmb.getOptions().AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  jtmb.getOptions().AllowFPOpFusion = fp_contract ? llvm::FPOpFusion::Fast : llvm::FPOpFusion::Standard;
   impl_->cpu = jtmb.getCPU();
   impl_->features = jtmb.getFeatures().getString();
   impl_->avx512 = impl_->features.find("+avx512f") != std::string::npos;

@@ -19,7 +19,11 @@ namespace dlc::codegen {
 
 class Jit {
 public:
-  Jit(); // throws dlc::Error when the host target cannot be set up
+  // `fp_contract`: the code generator may fuse a multiply and an add into one FMA
+  // anywhere (FPOpFusion::Fast); off, only where an instruction allows it (`contract`),
+  // which modules built without that flag never do. Throws dlc::Error when the host
+  // target cannot be set up.
+  explicit Jit(bool fp_contract = true);
   ~Jit();
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;

@@ -1,0 +1,124 @@
+// The LLVM JIT backend: a model compiled in-process and run over planned memory.
+// This header is LLVM-free (the implementation is codegen/llvm/jit_backend.cpp).
+//
+// A JitModel holds up to three compiled programs of one model, each compiled on first use
+// by the pass pipeline (passes/pass_manager.h), the lowering (codegen/lowering.h) and the
+// LLVM module builder:
+//   - inference:  the forward graph (dropout is the identity);
+//   - evaluation: forward + loss, no update (validation loss);
+//   - training:   forward + loss + backward + optimizer update (passes/training.h).
+// Each has its three regions (constants, state, arena: codegen/lowering.h) allocated once,
+// 64-byte aligned; a call copies its inputs into the arena, runs the program and copies
+// its outputs out: nothing is allocated per step.
+//
+// Parameters and optimizer state (the "persistent" values) are the model's; the programs
+// share them: when a program runs after another one changed them, it takes their newest
+// values first (one copy per switch, not per step).
+//
+// Batches: every program is compiled for `batch` samples; a call may pass any n <= batch,
+// and computes exactly the first n samples (GEMM rows, loop trips and the divisor of the
+// batch-mean loss scale with n at run time), so the loss and gradients of a last partial
+// batch are those of its n samples.
+//
+// Tensors cross the API as raw row-major arrays of their dtype (f32: float, i32: int32_t
+// class labels), sample axis first, n samples each.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/interp/interpreter.h"
+#include "ir/training_spec.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlc::codegen {
+
+struct JitOptions {
+  // Let element-wise loops contract a*b+c into one FMA (faster, and what issue 6 asks).
+  // Off, every f32 operation rounds as written: the mode for bit-for-bit comparisons with
+  // emitted C++ compiled without contraction.
+  bool contract = true;
+  // Run the pass pipeline's verifiers after every pass (on in tests and debug builds).
+  bool verify = false;
+};
+
+// A named tensor the model reads or writes; its type is at the compiled batch size.
+struct TensorSpec {
+  std::string name;
+  ir::TensorType type;
+};
+
+class JitModel {
+public:
+  // The forward (inference) graph of the model at a batch size: the JIT rebuilds it for
+  // partial batches. frontend::build_model(model, n).graph is the usual one.
+  using GraphAtBatch = std::function<ir::Graph(int64_t batch)>;
+
+  // Builds the graphs (nothing is compiled yet); without `training`, train_step and
+  // evaluate throw.
+  JitModel(GraphAtBatch forward, int64_t batch, std::optional<ir::TrainingSpec> training,
+           JitOptions options = {});
+  ~JitModel();
+  JitModel(const JitModel&) = delete;
+  JitModel& operator=(const JitModel&) = delete;
+
+  int64_t batch() const;
+  const std::vector<TensorSpec>& inputs() const;  // the model's inputs, in graph order
+  const std::vector<TensorSpec>& outputs() const; // the model's outputs, in graph order
+  bool can_train() const;
+  TensorSpec target() const; // what train_step's `target` holds: f32 like the output, or i32 labels
+
+  // Compiles the programs now (they compile on first use otherwise), e.g. to time them.
+  void compile_inference();
+  void compile_training();
+
+  // --- parameters and optimizer state -------------------------------------------------
+  // Every param from its initializer and every optimizer state from its start value
+  // (runtime/init.h: the same numbers as ir::init_params for this seed); sets seed().
+  void init(uint64_t seed);
+  // The seed of dropout masks (init sets it; a resumed run sets it back).
+  void set_seed(uint64_t seed);
+  uint64_t seed() const;
+  // The persistent values: the params, then (when the model can train) the optimizer state.
+  std::vector<TensorSpec> persistent() const;
+  std::vector<float> get(const std::string& name) const;
+  // Throws dlc::Error for an unknown name (suggesting the nearest) or a wrong element count.
+  void set(const std::string& name, const std::vector<float>& values);
+  // All persistent values by name, as the interpreter binds them (tests, checkpoints).
+  ir::Bindings values() const;
+  void set_values(const ir::Bindings& values); // sets those present
+
+  // --- running --------------------------------------------------------------------------
+  // outputs[k] = model output k of inputs[k]'s n samples.
+  void infer(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int64_t n);
+  // One optimizer step on n samples at learning rate lr; `step` keys the dropout masks
+  // (the number of steps taken before this one). Returns the batch-mean loss; `outputs`,
+  // when given, receive the model outputs of this forward pass (for accuracy).
+  double train_step(const std::vector<const void*>& inputs, const void* target, int64_t n, float lr,
+                    int64_t step, const std::vector<void*>& outputs = {});
+  // The batch-mean loss of n samples without updating anything (dropout off).
+  double evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
+                  const std::vector<void*>& outputs = {});
+  // Whether train_step applies dropout (default true, as in Keras's fit); infer and
+  // evaluate never do.
+  void set_training(bool on);
+  bool training() const;
+
+  // --- reporting ------------------------------------------------------------------------
+  double compile_ms() const;      // LLVM optimisation and code generation, all programs so far
+  double pipeline_ms() const;     // the pass pipeline (graph to planned Program), all programs
+  std::string llvm_ir(bool training_program, bool optimized) const; // a compiled program's module
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The LLVM module of a graph (run through the default pass pipeline and lowered) as
+// text, for `dlc show --emit=llvm`: as built, or after the O3 pipeline for the host CPU.
+std::string print_llvm_module(const ir::Graph& graph, bool optimized, JitOptions options = {});
+
+} // namespace dlc::codegen

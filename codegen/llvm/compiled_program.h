@@ -1,0 +1,58 @@
+// One lowered program compiled by the JIT, with its memory: the three regions allocated
+// once (64-byte aligned, sizes from the lowering, constants filled in) and its named
+// values (inputs, outputs, params, state) found by name. LLVM-free; used by jit_backend.cpp.
+#pragma once
+
+#include "codegen/llvm/run_context.h"
+#include "codegen/lowering.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dlc::codegen {
+
+class CompiledProgram {
+public:
+  CompiledProgram(Lowered lowered, RunFn run);
+
+  const Lowered& lowered() const { return lowered_; }
+  int64_t batch() const { return lowered_.batch; }
+
+  // Copies n samples of input `name` in (row-major, sample axis first; an unbatched input
+  // is copied whole). An input the program does not read is ignored.
+  void set_input(const std::string& name, const void* data, int64_t n);
+  void set_scalar(const std::string& name, float v);
+  // Copies n samples of output `name` out.
+  void get_output(const std::string& name, void* data, int64_t n);
+  float scalar_output(const std::string& name);
+
+  // The persistent values (params and state) this program holds.
+  const std::vector<std::string>& persistent() const { return persistent_; }
+  bool has(const std::string& name) const { return find(name) != nullptr; }
+  void read(const std::string& name, float* out);
+  void write(const std::string& name, const float* in);
+
+  void run(int64_t n, uint64_t seed, uint64_t step, bool training);
+
+  // Which version of the persistent values this program's memory holds (JitModel's count).
+  uint64_t version = 0;
+
+private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  Lowered lowered_;
+  RunFn run_;
+  std::unique_ptr<uint8_t[], Free> regions_[passes::kRegions];
+  std::vector<std::string> persistent_;
+
+  uint8_t* at(const Ref& r) { return regions_[size_t(r.region)].get() + r.offset; }
+  const NamedValue* find(const std::string& name, bool output = false) const { return lowered_.find(name, output); }
+  const NamedValue& require(const std::string& name, bool output = false) const;
+  void fill_constants();
+  void check_samples(int64_t n) const;
+};
+
+} // namespace dlc::codegen

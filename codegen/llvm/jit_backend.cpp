@@ -1,0 +1,298 @@
+// JitModel: programs compiled on first use, persistent values kept in step across them.
+//
+// The newest persistent values live in one place at a time: `owner_` (the program whose
+// memory a training step last updated) or the host copy `store_`. A version count says
+// which: a program whose `version` is behind takes the values before it runs.
+#include "codegen/jit_backend.h"
+
+#include "codegen/llvm/compiled_program.h"
+#include "codegen/llvm/jit.h"
+#include "codegen/llvm/module_builder.h"
+#include "codegen/llvm/runtime_symbols.h"
+#include "passes/pass_manager.h"
+#include "passes/training.h"
+
+#include <llvm/Support/raw_ostream.h>
+
+#include <chrono>
+#include <map>
+
+namespace dlc::codegen {
+
+namespace {
+
+enum class Kind { inference, evaluation, training };
+const char* kind_name(Kind k) {
+  return k == Kind::inference ? "infer" : k == Kind::evaluation ? "eval" : "train";
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::unique_ptr<Jit> make_jit(const JitOptions& o) {
+  auto jit = std::make_unique<Jit>(o.contract);
+  for (const auto& [name, address] : runtime_symbols()) jit->define_symbol(name, address);
+  return jit;
+}
+
+llvmgen::ModuleOptions module_options(const JitOptions& o) {
+  llvmgen::ModuleOptions m;
+  m.contract = o.contract;
+  return m;
+}
+
+std::string print_module(const llvm::Module& m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  m.print(os, nullptr);
+  return os.str();
+}
+
+} // namespace
+
+struct JitModel::Impl {
+  GraphAtBatch forward;
+  int64_t batch = 0;
+  std::optional<ir::TrainingSpec> spec;
+  JitOptions options;
+  std::vector<TensorSpec> inputs, outputs;
+  TensorSpec target;
+  std::vector<TensorSpec> persistent; // params, then optimizer state
+  std::unique_ptr<Jit> jit;
+  std::map<Kind, std::unique_ptr<CompiledProgram>> programs;
+  std::map<Kind, std::string> module_text; // as built
+  std::map<std::string, std::vector<float>> store;
+  CompiledProgram* owner = nullptr; // holds the newest values; nullptr: `store` does
+  uint64_t version = 1;
+  uint64_t seed = 0;
+  bool training = true;
+  double pipeline_ms = 0;
+
+  // The graph of a program kind at the compiled batch.
+  ir::Graph graph(Kind k) const {
+    ir::Graph g = forward(batch);
+    if (k == Kind::evaluation) return passes::build_loss_graph(g, *spec).graph;
+    if (k == Kind::training) return passes::build_training_graph(g, *spec).graph;
+    return g;
+  }
+
+  CompiledProgram& program(Kind k) {
+    if (k != Kind::inference && !spec)
+      throw Error("the model has no training section (loss and optimizer): it cannot train or evaluate a loss");
+    auto& slot = programs[k];
+    if (!slot) slot = compile(k);
+    return *slot;
+  }
+
+  std::unique_ptr<CompiledProgram> compile(Kind k) {
+    auto t0 = std::chrono::steady_clock::now();
+    passes::PassOptions popts;
+    popts.verify_each = options.verify;
+    Lowered l = lower(passes::run_pipeline(graph(k), passes::default_pipeline(), popts));
+    pipeline_ms += ms_since(t0);
+    if (!jit) jit = make_jit(options);
+    std::string entry = std::string("dlc_") + kind_name(k);
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, entry, module_options(options));
+    module_text[k] = print_module(*m);
+    jit->add_module(std::move(m), std::move(ctx));
+    auto run = reinterpret_cast<RunFn>(jit->lookup(entry));
+    return std::make_unique<CompiledProgram>(std::move(l), run); // version 0: takes the values first
+  }
+
+  // The host copy made current (from the owner program).
+  void pull_store() {
+    if (!owner) return;
+    for (const std::string& name : owner->persistent()) owner->read(name, store.at(name).data());
+    owner = nullptr;
+  }
+
+  // Program `p` made current before it runs.
+  void sync(CompiledProgram& p) {
+    if (p.version == version) return;
+    pull_store();
+    for (const std::string& name : p.persistent()) p.write(name, store.at(name).data());
+    p.version = version;
+  }
+
+  // After `p` updated its persistent values.
+  void updated_by(CompiledProgram& p) {
+    p.version = ++version;
+    owner = &p;
+  }
+
+  std::vector<float>& stored(const std::string& name) {
+    auto it = store.find(name);
+    if (it != store.end()) return it->second;
+    std::vector<std::string> names;
+    for (auto& t : persistent) names.push_back(t.name);
+    throw Error(fmt::format("the model has no parameter or optimizer state '{}'{}", name, did_you_mean(name, names)));
+  }
+
+  void check_samples(int64_t n) const {
+    if (n < 1 || n > batch) throw Error(fmt::format("{} samples: a call takes 1 to {} (the compiled batch)", n, batch));
+  }
+
+  void set_inputs(CompiledProgram& p, const std::vector<const void*>& in, int64_t n) {
+    if (in.size() != inputs.size())
+      throw Error(fmt::format("the model takes {} inputs, {} were given", inputs.size(), in.size()));
+    for (size_t i = 0; i < in.size(); i++) p.set_input(inputs[i].name, in[i], n);
+  }
+
+  void get_outputs(CompiledProgram& p, const std::vector<void*>& out, int64_t n) {
+    if (out.empty()) return;
+    if (out.size() != outputs.size())
+      throw Error(fmt::format("the model has {} outputs, {} were given", outputs.size(), out.size()));
+    for (size_t i = 0; i < out.size(); i++)
+      if (out[i]) p.get_output(outputs[i].name, out[i], n);
+  }
+
+  // The loss of an evaluation or training program on n samples.
+  double run_loss(Kind k, const std::vector<const void*>& in, const void* tgt, int64_t n, float lr,
+                  int64_t step, const std::vector<void*>& out) {
+    check_samples(n);
+    CompiledProgram& p = program(k);
+    sync(p);
+    set_inputs(p, in, n);
+    p.set_input(target.name, tgt, n);
+    if (k == Kind::training) p.set_scalar("lr", lr);
+    p.run(n, seed, uint64_t(step), k == Kind::training && training);
+    if (k == Kind::training) updated_by(p);
+    get_outputs(p, out, n);
+    return double(p.scalar_output("loss"));
+  }
+};
+
+JitModel::JitModel(GraphAtBatch forward, int64_t batch, std::optional<ir::TrainingSpec> training, JitOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  if (batch < 1) throw Error(fmt::format("JIT: batch size {} must be at least 1", batch));
+  m.forward = std::move(forward);
+  m.batch = batch;
+  m.spec = std::move(training);
+  m.options = options;
+  // The graphs (not compiled): what the model reads, writes and keeps.
+  ir::Graph fwd = m.forward(batch);
+  for (ir::ValueId v : fwd.inputs()) m.inputs.push_back({fwd.value(v).name, fwd.type(v)});
+  for (const auto& o : fwd.outputs()) m.outputs.push_back({o.name, fwd.type(o.value)});
+  ir::Graph full = fwd;
+  if (m.spec) {
+    passes::TrainingGraph tg = passes::build_training_graph(fwd, *m.spec);
+    m.target = {tg.graph.value(tg.target).name, tg.graph.type(tg.target)};
+    full = std::move(tg.graph);
+  }
+  for (ir::ValueId v : full.params()) m.persistent.push_back({full.value(v).name, full.type(v)});
+  for (ir::ValueId v : full.states()) m.persistent.push_back({full.value(v).name, full.type(v)});
+  for (const TensorSpec& t : m.persistent) m.store[t.name].assign(size_t(t.type.shape.numel()), 0.0f);
+}
+
+JitModel::~JitModel() = default;
+
+int64_t JitModel::batch() const { return impl_->batch; }
+const std::vector<TensorSpec>& JitModel::inputs() const { return impl_->inputs; }
+const std::vector<TensorSpec>& JitModel::outputs() const { return impl_->outputs; }
+bool JitModel::can_train() const { return impl_->spec.has_value(); }
+TensorSpec JitModel::target() const {
+  if (!impl_->spec) throw Error("the model has no training section: it has no target");
+  return impl_->target;
+}
+
+void JitModel::compile_inference() { impl_->program(Kind::inference); }
+void JitModel::compile_training() { impl_->program(Kind::training); }
+
+void JitModel::init(uint64_t seed) {
+  ir::Graph g = impl_->forward(impl_->batch);
+  if (impl_->spec) g = passes::build_training_graph(g, *impl_->spec).graph;
+  set_values(ir::init_params(g, seed));
+  impl_->seed = seed;
+}
+
+void JitModel::set_seed(uint64_t seed) { impl_->seed = seed; }
+uint64_t JitModel::seed() const { return impl_->seed; }
+std::vector<TensorSpec> JitModel::persistent() const { return impl_->persistent; }
+
+std::vector<float> JitModel::get(const std::string& name) const {
+  Impl& m = *impl_;
+  std::vector<float>& s = m.stored(name);
+  if (m.owner && m.owner->has(name)) {
+    std::vector<float> out(s.size());
+    m.owner->read(name, out.data());
+    return out;
+  }
+  return s;
+}
+
+void JitModel::set(const std::string& name, const std::vector<float>& values) {
+  Impl& m = *impl_;
+  std::vector<float>& s = m.stored(name);
+  if (values.size() != s.size())
+    throw Error(fmt::format("'{}' has {} elements, {} were given", name, s.size(), values.size()));
+  m.pull_store();
+  s = values;
+  m.version++;
+}
+
+ir::Bindings JitModel::values() const {
+  ir::Bindings b;
+  for (const TensorSpec& t : impl_->persistent) b[t.name] = ir::Tensor(t.type, get(t.name));
+  return b;
+}
+
+void JitModel::set_values(const ir::Bindings& values) {
+  for (const TensorSpec& t : impl_->persistent) {
+    auto it = values.find(t.name);
+    if (it == values.end()) continue;
+    if (it->second.type != t.type)
+      throw Error(fmt::format("'{}' is {}, the value given is {}", t.name, t.type.str(), it->second.type.str()));
+    set(t.name, it->second.to_float());
+  }
+}
+
+void JitModel::infer(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int64_t n) {
+  Impl& m = *impl_;
+  m.check_samples(n);
+  CompiledProgram& p = m.program(Kind::inference);
+  m.sync(p);
+  m.set_inputs(p, inputs, n);
+  p.run(n, m.seed, 0, false);
+  m.get_outputs(p, outputs, n);
+}
+
+double JitModel::train_step(const std::vector<const void*>& inputs, const void* target, int64_t n, float lr,
+                            int64_t step, const std::vector<void*>& outputs) {
+  return impl_->run_loss(Kind::training, inputs, target, n, lr, step, outputs);
+}
+
+double JitModel::evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
+                          const std::vector<void*>& outputs) {
+  return impl_->run_loss(Kind::evaluation, inputs, target, n, 0.0f, 0, outputs);
+}
+
+void JitModel::set_training(bool on) { impl_->training = on; }
+bool JitModel::training() const { return impl_->training; }
+double JitModel::compile_ms() const { return impl_->jit ? impl_->jit->compile_ms() : 0.0; }
+double JitModel::pipeline_ms() const { return impl_->pipeline_ms; }
+
+std::string JitModel::llvm_ir(bool training_program, bool optimized) const {
+  Impl& m = *impl_;
+  Kind k = training_program ? Kind::training : Kind::inference;
+  m.program(k);
+  if (!optimized) return m.module_text.at(k);
+  // The JIT keeps only the last module it optimised: optimise this one again to show it.
+  return print_llvm_module(m.graph(k), true, m.options);
+}
+
+std::string print_llvm_module(const ir::Graph& g, bool optimized, JitOptions options) {
+  passes::PassOptions popts;
+  popts.verify_each = options.verify;
+  Lowered l = lower(passes::run_pipeline(g, passes::default_pipeline(), popts));
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, "dlc_run", module_options(options));
+  if (!optimized) return print_module(*m);
+  std::unique_ptr<Jit> jit = make_jit(options);
+  jit->add_module(std::move(m), std::move(ctx));
+  return jit->optimized_ir();
+}
+
+} // namespace dlc::codegen

@@ -1,0 +1,229 @@
+#include "codegen/llvm/module_builder.h"
+
+#include "codegen/llvm/loop_nest.h"
+#include "codegen/llvm/run_context.h"
+#include "codegen/llvm/scalar_ops.h"
+#include "ir/error.h"
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <map>
+
+namespace dlc::codegen::llvmgen {
+
+using llvm::Value;
+
+namespace {
+
+// What every kernel function receives (and passes on to its loops).
+struct RunArgs {
+  Value* base[passes::kRegions];
+  Value* n;
+  Value* seed;
+  Value* step;
+  Value* training; // i32
+};
+
+class ModuleBuilder {
+public:
+  ModuleBuilder(const Lowered& l, llvm::LLVMContext& ctx, const ModuleOptions& opts)
+      : l_(l), ctx_(ctx), opts_(opts), m_(std::make_unique<llvm::Module>("dlc", ctx)), b_(ctx) {}
+
+  std::unique_ptr<llvm::Module> build(const std::string& entry);
+
+private:
+  const Lowered& l_;
+  llvm::LLVMContext& ctx_;
+  ModuleOptions opts_;
+  std::unique_ptr<llvm::Module> m_;
+  llvm::IRBuilder<> b_;
+
+  llvm::Type* i64() { return b_.getInt64Ty(); }
+  llvm::Type* ptr() { return b_.getPtrTy(); }
+  llvm::Type* elem_type(ir::DType t);
+  Value* address(const RunArgs& r, const Ref& ref) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), r.base[size_t(ref.region)], b_.getInt64(ref.offset)); }
+
+  llvm::Function* kernel_function(const LoweredKernel& k);
+  void emit_call(const Call& c, const RunArgs& r);
+  void emit_loop(const Loop& loop, const RunArgs& r, const std::string& name);
+  llvm::Function* loop_function(const Loop& loop, const std::string& name);
+  void loop_body(const Loop& loop, llvm::Function* f, const LoopElement& e, const ElementEnv& env);
+};
+
+llvm::Type* ModuleBuilder::elem_type(ir::DType t) {
+  switch (t) {
+  case ir::DType::f32: return b_.getFloatTy();
+  case ir::DType::i32: return b_.getInt32Ty();
+  case ir::DType::i64: return b_.getInt64Ty();
+  case ir::DType::boolean: return b_.getInt8Ty();
+  default: throw Error(fmt::format("LLVM backend: no element type for {}", ir::dtype_name(t)));
+  }
+}
+
+std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
+  std::vector<llvm::Function*> kernels;
+  for (const LoweredKernel& k : l_.kernels) kernels.push_back(kernel_function(k));
+  auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr()}, false);
+  auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, entry, *m_);
+  f->setDoesNotThrow();
+  b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
+  Value* ctx = f->getArg(0);
+  auto field = [&](llvm::Type* t, size_t offset, const char* name) {
+    return b_.CreateLoad(t, b_.CreateInBoundsGEP(b_.getInt8Ty(), ctx, b_.getInt64(int64_t(offset))), name);
+  };
+  std::vector<Value*> args;
+  for (int r = 0; r < passes::kRegions; r++)
+    args.push_back(field(ptr(), offsetof(RunContext, regions) + size_t(r) * sizeof(void*), passes::region_name(passes::Region(r))));
+  args.push_back(field(i64(), offsetof(RunContext, n), "n"));
+  args.push_back(field(i64(), offsetof(RunContext, seed), "seed"));
+  args.push_back(field(i64(), offsetof(RunContext, step), "step"));
+  args.push_back(field(b_.getInt32Ty(), offsetof(RunContext, training), "training"));
+  // Denormals flushed for the whole run, element-wise loops included (runtime/ftz.h).
+  b_.CreateCall(m_->getOrInsertFunction("dlc_rt_enable_ftz", b_.getVoidTy()));
+  for (llvm::Function* k : kernels) b_.CreateCall(k, args);
+  b_.CreateRetVoid();
+  return std::move(m_);
+}
+
+llvm::Function* ModuleBuilder::kernel_function(const LoweredKernel& k) {
+  std::vector<llvm::Type*> params = {ptr(), ptr(), ptr(), i64(), i64(), i64(), b_.getInt32Ty()};
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
+                                   llvm::Function::InternalLinkage, k.c_name, *m_);
+  f->setDoesNotThrow();
+  const char* names[] = {"constants", "state", "arena", "n", "seed", "step", "training"};
+  for (unsigned i = 0; i < params.size(); i++) f->getArg(i)->setName(names[i]);
+  for (unsigned r = 0; r < 3; r++) f->addParamAttr(r, llvm::Attribute::NoAlias); // distinct allocations
+  b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
+  RunArgs r{{f->getArg(0), f->getArg(1), f->getArg(2)}, f->getArg(3), f->getArg(4), f->getArg(5), f->getArg(6)};
+  int loops = 0;
+  for (const Step& s : k.steps) {
+    if (s.kind == StepKind::call) emit_call(s.call, r);
+    else emit_loop(s.loop, r, fmt::format("{}.loop{}", k.c_name, loops++));
+  }
+  b_.CreateRetVoid();
+  return f;
+}
+
+void ModuleBuilder::emit_call(const Call& c, const RunArgs& r) {
+  std::vector<llvm::Type*> types;
+  std::vector<Value*> values;
+  for (const Arg& a : c.args) {
+    switch (a.kind) {
+    case ArgKind::pointer: values.push_back(address(r, a.ref)); break;
+    case ArgKind::null: values.push_back(llvm::ConstantPointerNull::get(b_.getPtrTy())); break;
+    case ArgKind::integer: {
+      Value* per = b_.getInt64(a.integer.per);
+      values.push_back(a.integer.batched ? b_.CreateMul(per, r.n, a.name, true, true) : per);
+      break;
+    }
+    case ArgKind::real: values.push_back(f32(b_, a.real)); break;
+    case ArgKind::run_value:
+      values.push_back(a.run == RunValue::seed ? r.seed
+                       : a.run == RunValue::step ? r.step
+                                                 : b_.CreateZExt(r.training, i64()));
+      break;
+    }
+    types.push_back(values.back()->getType());
+  }
+  auto* fty = llvm::FunctionType::get(b_.getVoidTy(), types, false);
+  if (llvm::Function* old = m_->getFunction(c.fn); old && old->getFunctionType() != fty)
+    throw Error(fmt::format("LLVM backend: runtime function '{}' called with two different signatures", c.fn));
+  llvm::FunctionCallee fn = m_->getOrInsertFunction(c.fn, fty);
+  if (auto* decl = llvm::dyn_cast<llvm::Function>(fn.getCallee())) decl->setDoesNotThrow();
+  b_.CreateCall(fn, values);
+}
+
+// Operands whose bytes no other operand of the loop touches may be `noalias`.
+std::vector<bool> disjoint_operands(const Loop& loop, int64_t batch) {
+  int64_t trip = loop.trip.at(batch);
+  std::vector<std::pair<int64_t, int64_t>> range;
+  for (const Operand& o : loop.operands) {
+    int64_t size = ir::dtype_size(o.ref.dtype);
+    range.push_back({o.ref.offset, o.ref.offset + (max_offset(o.index, trip) + 1) * size});
+  }
+  std::vector<bool> out(loop.operands.size(), true);
+  for (size_t i = 0; i < range.size(); i++)
+    for (size_t j = 0; j < range.size(); j++)
+      if (i != j && loop.operands[i].ref.region == loop.operands[j].ref.region && range[i].first < range[j].second &&
+          range[j].first < range[i].second)
+        out[i] = false;
+  return out;
+}
+
+llvm::Function* ModuleBuilder::loop_function(const Loop& loop, const std::string& name) {
+  std::vector<llvm::Type*> params(loop.operands.size(), ptr());
+  params.insert(params.end(), {i64(), i64(), i64(), b_.getInt32Ty()});
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
+                                   llvm::Function::InternalLinkage, name, *m_);
+  f->setDoesNotThrow();
+  std::vector<bool> disjoint = disjoint_operands(loop, l_.batch);
+  for (unsigned i = 0; i < loop.operands.size(); i++) {
+    f->getArg(i)->setName(loop.operands[i].name);
+    if (disjoint[i]) f->addParamAttr(i, llvm::Attribute::NoAlias);
+  }
+  return f;
+}
+
+void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::string& name) {
+  llvm::Function* f = loop_function(loop, name);
+  std::vector<Value*> args;
+  for (const Operand& o : loop.operands) args.push_back(address(r, o.ref));
+  args.insert(args.end(), {r.n, r.seed, r.step, r.training});
+  b_.CreateCall(f, args);
+  llvm::IRBuilderBase::InsertPointGuard guard(b_);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
+  size_t k = loop.operands.size();
+  llvm::FastMathFlags fmf;
+  fmf.setAllowContract(opts_.contract);
+  b_.setFastMathFlags(fmf);
+  ElementEnv env{nullptr, f->getArg(unsigned(k + 1)), f->getArg(unsigned(k + 2)),
+                 b_.CreateICmpNE(f->getArg(unsigned(k + 3)), b_.getInt32(0))};
+  std::vector<Index> indexes;
+  for (const Operand& o : loop.operands) indexes.push_back(o.index);
+  emit_loop_nest(b_, loop.trip, indexes, f->getArg(unsigned(k)), [&](const LoopElement& e) {
+    ElementEnv at = env;
+    at.index = e.index;
+    loop_body(loop, f, e, at);
+  });
+  b_.CreateRetVoid();
+  b_.clearFastMathFlags();
+}
+
+void ModuleBuilder::loop_body(const Loop& loop, llvm::Function* f, const LoopElement& e, const ElementEnv& env) {
+  auto element = [&](int operand) {
+    llvm::Type* t = elem_type(loop.operands[size_t(operand)].ref.dtype);
+    return std::make_pair(t, b_.CreateInBoundsGEP(t, f->getArg(unsigned(operand)), e.offsets[size_t(operand)]));
+  };
+  std::vector<Value*> vals;
+  std::map<int, std::vector<Value*>> results; // op expression -> all its results
+  for (const ScalarExpr& s : loop.body) {
+    if (s.kind == ScalarExpr::read) {
+      auto [t, p] = element(s.operand);
+      vals.push_back(b_.CreateLoad(t, p));
+    } else if (s.kind == ScalarExpr::project) {
+      vals.push_back(results.at(s.args[0]).at(size_t(s.result)));
+    } else {
+      std::vector<Value*> args;
+      for (int a : s.args) args.push_back(vals[size_t(a)]);
+      std::vector<Value*> out = emit_scalar_op(b_, {s.op_name, s.attrs}, args, env);
+      results[int(vals.size())] = out;
+      vals.push_back(out[0]);
+    }
+  }
+  for (const LoopStore& st : loop.stores) {
+    auto [t, p] = element(st.operand);
+    Value* v = vals[size_t(st.expr)];
+    if (v->getType() != t)
+      throw Error(fmt::format("LLVM backend: loop stores a value of another type into '{}'", loop.operands[size_t(st.operand)].name));
+    b_.CreateStore(v, p);
+  }
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> build_module(const Lowered& l, llvm::LLVMContext& ctx, const std::string& entry,
+                                           const ModuleOptions& opts) {
+  return ModuleBuilder(l, ctx, opts).build(entry);
+}
+
+} // namespace dlc::codegen::llvmgen
