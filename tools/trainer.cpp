@@ -108,7 +108,6 @@ private:
                 "epoch, backend %s\n",
                 m_.name.c_str(), data_.train.name.c_str(), (long long)data_.train.n, (long long)data_.val.n,
                 (long long)data_.test.n, (long long)r_.batch(), (long long)batches_, r_.backend().c_str());
-    if (o_.verbose && r_.compile_ms() > 0) std::printf("compiled in %.0f ms\n", r_.compile_ms());
     std::fflush(stdout);
   }
 
@@ -229,6 +228,7 @@ private:
   }
 
   void finish() {
+    if (o_.verbose && r_.compile_ms() > 0) std::printf("compile time: %.0f ms\n", r_.compile_ms());
     if (o_.early_stopping > 0 && st_.best_epoch > 0 && !st_.best.empty()) {
       r_.set_values(st_.best);
       std::printf("early stopping: restored the weights of epoch %lld (val_loss %.4f)\n",

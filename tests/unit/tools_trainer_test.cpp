@@ -1,0 +1,111 @@
+// The training tool's pieces: the shuffle is a seeded permutation per epoch, batches carry
+// targets in the form the loss wants, and checkpoints restore every value and counter
+// exactly (doubles bit for bit) and refuse another model's.
+#include "codegen/runner.h"
+#include "ir/error.h"
+#include "tools/checkpoint.h"
+#include "tools/train_data.h"
+
+#include <algorithm>
+#include <cstring>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <unistd.h>
+
+using namespace dlc;
+
+static std::string model_text(const std::string& loss) {
+  return R"({"name": "t", "input_shape": [2], "layers": [{"type": "dense", "units": 3, "activation": "softmax"}],
+             "loss": ")" + loss + R"(", "optimizer": {"type": "adam", "lr": 0.1}, "batch_size": 4})";
+}
+
+TEST_CASE("epoch_order is a permutation drawn from (seed, epoch)") {
+  auto a = tools::epoch_order(50, 7, 0);
+  auto sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 50; i++) CHECK(sorted[size_t(i)] == i);
+  CHECK(a == tools::epoch_order(50, 7, 0));
+  CHECK(a != tools::epoch_order(50, 7, 1));
+  CHECK(a != tools::epoch_order(50, 8, 0));
+  CHECK(tools::epoch_order(1, 7, 0) == std::vector<int64_t>{0});
+}
+
+TEST_CASE("batches hold one-hot rows or class ids as the loss wants") {
+  frontend::Dataset d;
+  d.name = "d";
+  d.n = 3;
+  d.x_shape = {2};
+  d.x = {0, 1, 2, 3, 4, 5};
+  d.y = {2, 0, 1};
+  std::vector<int64_t> order = {2, 0, 1};
+  std::vector<float> x, t;
+
+  frontend::Model cat = frontend::load_model_text(model_text("categorical_crossentropy"), "m.json");
+  auto rc = codegen::make_ref_runner(cat, 4);
+  tools::TargetFormat fc = tools::target_format(*rc, cat, d);
+  CHECK(fc.kind == tools::TargetKind::one_hot);
+  tools::fill_batch(d, fc, order, 1, 2, x, t);
+  CHECK(x == std::vector<float>{0, 1, 2, 3});       // samples 0 and 1
+  CHECK(t == std::vector<float>{0, 0, 1, 1, 0, 0}); // labels 2 and 0
+
+  frontend::Model sparse = frontend::load_model_text(model_text("sparse_categorical_crossentropy"), "m.json");
+  auto rs = codegen::make_ref_runner(sparse, 4);
+  tools::TargetFormat fs = tools::target_format(*rs, sparse, d);
+  CHECK(fs.kind == tools::TargetKind::class_ids);
+  tools::fill_batch(d, fs, order, 0, 3, x, t);
+  CHECK(t == std::vector<float>{1, 2, 0});
+
+  d.y[1] = 3; // outside the 3 classes
+  CHECK_THROWS_WITH_AS(tools::target_format(*rc, cat, d), doctest::Contains("label 3 of sample 1"), Error);
+}
+
+TEST_CASE("a checkpoint restores values and counters exactly and refuses another model") {
+  frontend::Model m = frontend::load_model_text(model_text("categorical_crossentropy"), "m.json");
+  auto r = codegen::make_ref_runner(m, 4);
+  r->init(3);
+  std::string dir = (std::filesystem::temp_directory_path() / ("dlc-ckpt-test-" + std::to_string(getpid()))).string();
+  tools::prepare_checkpoint_dir(dir);
+  tools::TrainState st;
+  st.step = 17;
+  st.epoch = 2;
+  st.batch_in_epoch = 5;
+  st.loss_sum = 0.1 + 0.2; // not exactly representable in decimal
+  st.correct = 9;
+  st.seen = 20;
+  st.history = {{1, 1.0 / 3, 0.5, 2.0 / 7, 0.75}, {2, 0.25, 0.625, -1, -1}};
+  st.best_epoch = 1;
+  st.best_val_loss = 2.0 / 7;
+  st.wait = 1;
+  st.best["dense_1.bias"] = r->values().at("dense_1.bias");
+  std::string fp = tools::model_fingerprint(m);
+  tools::CheckpointInfo info{fp, "t", 12345678901234567ull, 4, 20, 6};
+  tools::save_checkpoint(dir, info, r->values(), st);
+
+  tools::CheckpointInfo got;
+  ir::Bindings values;
+  tools::TrainState back;
+  tools::load_checkpoint(dir, fp, r->values(), got, values, back);
+  CHECK(got.seed == 12345678901234567ull);
+  CHECK(got.batch == 4);
+  CHECK(got.samples == 20);
+  CHECK(got.epochs == 6);
+  CHECK(back.step == 17);
+  CHECK(back.epoch == 2);
+  CHECK(back.batch_in_epoch == 5);
+  CHECK(std::memcmp(&back.loss_sum, &st.loss_sum, sizeof(double)) == 0);
+  CHECK(back.correct == 9);
+  CHECK(back.seen == 20);
+  REQUIRE(back.history.size() == 2);
+  CHECK(back.history[0].loss == st.history[0].loss);
+  CHECK(back.history[0].val_loss == st.history[0].val_loss);
+  CHECK(back.history[1].val_accuracy == -1);
+  CHECK(back.best_val_loss == st.best_val_loss);
+  CHECK(back.wait == 1);
+  CHECK(back.best.at("dense_1.bias").data == st.best.at("dense_1.bias").data);
+  CHECK(values.size() == r->values().size()); // params and Adam's state
+  for (auto& [name, t] : r->values()) CHECK(values.at(name).data == t.data);
+
+  CHECK_THROWS_WITH_AS(tools::load_checkpoint(dir, "0000000000000000", r->values(), got, values, back),
+                       doctest::Contains("the checkpoint is of another model"), Error);
+  std::filesystem::remove_all(dir);
+}
