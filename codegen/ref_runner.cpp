@@ -142,8 +142,7 @@ std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t ba
 
 std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch) {
   if (backend == "ref") return make_ref_runner(model, batch);
-  // The JIT's Runner (codegen/llvm/jit_runner.cpp) joins when JitModel lands.
-  if (backend == "jit") throw Error("--backend jit: the LLVM backend is not available in this build yet; use --backend ref");
+  if (backend == "jit") return make_jit_runner(model, batch);
   throw Error(fmt::format("--backend: unknown backend '{}'; available: jit, ref", backend));
 }
 
