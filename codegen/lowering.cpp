@@ -350,4 +350,35 @@ Lowered lower(const passes::Program& p) {
   return l;
 }
 
+namespace {
+
+void move_ref(Ref& r, const std::vector<std::pair<NamedValue*, const NamedValue*>>& moves) {
+  for (auto& [from, to] : moves) {
+    int64_t bytes = from->type.bytes();
+    if (r.region == from->ref.region && r.offset >= from->ref.offset && r.offset < from->ref.offset + bytes) {
+      r.offset = to->ref.offset + (r.offset - from->ref.offset);
+      r.region = to->ref.region;
+      return;
+    }
+  }
+}
+
+} // namespace
+
+void share_persistent(Lowered& infer, const Lowered& train) {
+  std::vector<std::pair<NamedValue*, const NamedValue*>> moves;
+  for (NamedValue& v : infer.values) {
+    if (v.output || (v.kind != ir::ValueKind::param && v.kind != ir::ValueKind::state)) continue;
+    const NamedValue* t = train.find(v.name);
+    if (t && t->ref.region == Region::state && t->type == v.type) moves.push_back({&v, t});
+  }
+  for (LoweredKernel& k : infer.kernels)
+    for (Step& s : k.steps) {
+      for (Arg& a : s.call.args)
+        if (a.kind == ArgKind::pointer) move_ref(a.ref, moves);
+      for (Operand& o : s.loop.operands) move_ref(o.ref, moves);
+    }
+  for (auto& [from, to] : moves) from->ref = to->ref;
+}
+
 } // namespace dlc::codegen

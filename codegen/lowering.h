@@ -181,6 +181,14 @@ struct Lowered {
 // samples other than by a reduction or loss).
 Lowered lower(const passes::Program& p);
 
+// Makes `infer` (the inference program of a model) read the parameters and state that
+// `train` (its training program) keeps in its state region: every Ref of `infer` into a
+// value that `train` holds in its state region (matched by name) is moved there, so both
+// programs run over one copy of the parameters and a training step is visible to the
+// next inference without copying. Values `train` keeps elsewhere (non-trainable params,
+// in its constants) stay where `infer` has them; their NamedValue is left unchanged.
+void share_persistent(Lowered& infer, const Lowered& train);
+
 // Human-readable listing of the steps (tests, `dlc show --emit=lowered` if added).
 std::string print_lowered(const Lowered& l);
 

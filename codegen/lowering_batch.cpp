@@ -60,12 +60,12 @@ bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<boo
     if (!(in[0] && ta && in.size() > 1 && in[1] && !tb)) cannot_follow(n, "a contraction mixes batched and unbatched rows");
     return false;
   }
-  if (op == "conv2d_backprop_filter" || n.op->cls == ir::OpClass::loss || op == "nadam_mu_product") return false;
-  if (n.op->cls == ir::OpClass::optimizer) cannot_follow(n, "an optimizer update of a batched value");
   if (kSampleWise.count(op) || kLossGrads.count(op)) {
     if (!in[0]) cannot_follow(n, "its first operand has no batch axis");
     return true;
   }
+  if (op == "conv2d_backprop_filter" || n.op->cls == ir::OpClass::loss || op == "nadam_mu_product") return false;
+  if (n.op->cls == ir::OpClass::optimizer) cannot_follow(n, "an optimizer update of a batched value");
   if (op == "reduce_sum" || op == "reduce_mean" || op == "reduce_max") return !reduces_axis0(n, in_rank);
   if (op == "reduce_to_shape") return out.rank() == in_rank && out[0] == g.type(n.operands[0]).shape[0];
   if (op == "softmax" || op == "log_softmax" || op == "softmax_grad" || op == "log_softmax_grad") {

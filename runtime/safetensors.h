@@ -50,7 +50,8 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
           if (v.kind == json::Kind::String) (*metadata)[k] = v.text;
       continue;
     }
-    auto bad = [&](const std::string& what) { return FormatError("tensor '" + name + "': " + what); };
+    const std::string& tensor = name; // C++17: a lambda cannot capture a structured binding
+    auto bad = [&](const std::string& what) { return FormatError("tensor '" + tensor + "': " + what); };
     const json::Value* dt = info.find("dtype");
     const json::Value* sh = info.find("shape");
     const json::Value* off = info.find("data_offsets");

@@ -12,6 +12,7 @@ std::vector<Command> run_commands();   // predict (cmd_predict.cpp)
 std::vector<Command> info_commands();  // version (cmd_version.cpp)
 std::vector<Command> gradcheck_commands(); // gradcheck (cmd_gradcheck.cpp)
 std::vector<Command> plan_commands();      // plan (cmd_plan.cpp)
+std::vector<Command> compile_commands();   // compile (cmd_compile.cpp)
 std::vector<Command> train_commands();     // train, eval (cmd_train.cpp)
 
 } // namespace dlc::tools

@@ -1,0 +1,48 @@
+// The standalone C++ backend: a model becomes net.h + net.cpp (+ dlc_runtime.h, the
+// header-only runtime), which build with any C++17 compiler and nothing else, and expose
+// an extern "C" API for inference and, with `train`, training (docs/codegen.md).
+//
+// Both the inference program and (with `train`) the training program are compiled by
+// the pass pipeline and lowered by codegen/lowering.h; this backend only prints the
+// steps. The two programs share the parameters: the inference kernels read the training
+// program's parameter memory, so a step is visible to the next inference without a copy.
+#pragma once
+
+#include "frontend/model.h"
+#include "ir/interp/interpreter.h"
+
+#include <string>
+
+namespace dlc::codegen {
+
+struct CppOptions {
+  std::string name = "net";         // C symbol prefix: net_infer, NET_BATCH, struct net_ctx
+  std::string header_file = "net.h"; // the header's file name, as net.cpp includes it
+  std::string source_file = "net.cpp"; // for the banner
+  bool train = false;               // emit train_step and the optimizer state
+  bool extern_weights = false;      // weights stay out of the source: load them with <name>_load
+  bool emit_main = false;           // add main(): train / evaluate / predict on IDX or NPY files
+  int64_t batch = 0;                // the largest n a call may pass; 0: the model's batch_size
+  std::string source;               // where the model came from, for the banner
+};
+
+struct CppFiles {
+  std::string header;  // net.h
+  std::string source;  // net.cpp
+  std::string runtime; // dlc_runtime.h: the runtime headers the source includes, in one file
+};
+
+constexpr const char* kRuntimeHeaderFile = "dlc_runtime.h";
+
+// `weights`: parameter values by name to embed (or nullptr: the initializers, run at
+// create time from a seed). Throws dlc::Error when the model cannot be compiled (no
+// training section with `train`, an op without a lowering, a bad name).
+CppFiles emit_cpp(const frontend::Model& model, const ir::Bindings* weights, const CppOptions& options);
+
+// The text of dlc_runtime.h (the same for every model).
+std::string runtime_bundle_text();
+
+// Checks that `name` can prefix C identifiers; throws dlc::Error otherwise.
+void check_symbol_prefix(const std::string& name);
+
+} // namespace dlc::codegen

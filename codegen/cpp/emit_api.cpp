@@ -1,0 +1,390 @@
+// The extern "C" API of net.cpp: tables of the named tensors, then create/init/infer/
+// train_step/get/set/save/load over them. The text is fixed; only the tables and the
+// names change with the model ($P: the symbol prefix, $U: it in upper case).
+#include "codegen/cpp/emit_detail.h"
+
+namespace dlc::codegen::cpp {
+
+namespace {
+
+std::string subst(std::string text, const Names& n) {
+  for (auto [key, value] : {std::pair<std::string, std::string>{"$P", n.lower}, {"$U", n.upper}})
+    for (size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
+  return text;
+}
+
+int block_of(const NamedValue& v, bool train_program) {
+  switch (v.ref.region) {
+  case passes::Region::constants: return int(train_program ? Block::train_constants : Block::infer_constants);
+  case passes::Region::state: return int(Block::state);
+  case passes::Region::arena: return int(Block::arena);
+  }
+  return 0;
+}
+
+std::string tensor_fields(const NamedValue& v, bool train_program) {
+  return fmt::format("{{\"{}\", {}, {}, {}, {}}}", v.name, block_of(v, train_program), v.ref.offset,
+                     v.ref.dtype == ir::DType::i32 ? 1 : 0, v.sample_elems);
+}
+
+std::string tensor_table(const char* name, const std::vector<NamedValue>& values, bool train_program) {
+  std::string s = fmt::format("const TensorInfo {}[] = {{\n", name);
+  for (const NamedValue& v : values) s += "    " + tensor_fields(v, train_program) + ",\n";
+  if (values.empty()) s += "    {\"\", 0, 0, 0, 0},\n";
+  return s + "};\n";
+}
+
+int init_kind(const std::string& kind) {
+  static const char* names[] = {"zeros",          "ones",          "constant",  "normal",    "truncated_normal", "uniform",
+                                "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal"};
+  for (int i = 0; i < 11; i++)
+    if (kind == names[i]) return i;
+  return 0;
+}
+
+std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offsets) {
+  std::string s = "const ValueInfo kValues[] = {\n";
+  for (size_t i = 0; i < l.persistent.size(); i++) {
+    const Persistent& p = l.persistent[i];
+    std::string shape;
+    for (int64_t d : p.type.shape.dims) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    const ir::Initializer& in = p.init;
+    auto place = [&](size_t k) { return k < p.places.size() ? p.places[k] : std::pair<Block, int64_t>{Block::state, -1}; };
+    s += fmt::format("    {{\"{}\", {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", p.name,
+                     p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(), shape.empty() ? "0" : shape,
+                     p.type.shape.numel(), init_kind(in.kind), double_literal(in.value), in.has_value ? 1 : 0, in.fan_in,
+                     in.fan_out, p.places.size(), int(place(0).first), int(place(1).first), place(0).second,
+                     place(1).second, i < weight_offsets.size() ? weight_offsets[i] : -1);
+  }
+  if (l.persistent.empty()) s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {0, 0}, {0, 0}, -1},\n";
+  return s + "};\n";
+}
+
+std::string constant_table(const Layout& l, std::string& data) {
+  std::string s = "const ConstantInfo kConstants[] = {\n";
+  int64_t at = 0;
+  for (const auto& [block, v] : l.constants) {
+    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(block), v.ref.offset, v.data.size(), at, v.name);
+    for (double d : v.data) {
+      float f = float(d);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      data += fmt::format("0x{:08x}u,{}", bits, ++at % 8 == 0 ? "\n" : " ");
+    }
+  }
+  if (l.constants.empty()) s += "    {0, 0, 0, 0},\n";
+  if (at == 0) data = "0u";
+  return s + "};\n";
+}
+
+int count_params(const Layout& l) {
+  int n = 0;
+  for (const Persistent& p : l.persistent) n += p.kind == ir::ValueKind::param;
+  return n;
+}
+
+} // namespace
+
+std::string emit_api(const Names& n, const Layout& l, const CppOptions& o, const std::string& weights_table,
+                     const std::vector<int64_t>& weight_offsets) {
+  std::string s = "\n// ---- the named tensors -------------------------------------------------------\n\n";
+  s += "namespace {\n\n";
+  s += R"cc(struct TensorInfo { // an input or output: block, byte offset, int32 storage, floats per sample
+  const char* name;
+  int block;
+  int64_t offset;
+  int is_i32;
+  int64_t sample;
+};
+
+struct ValueInfo { // a parameter or optimizer state, and where it lives (one or two places)
+  const char* name;
+  int is_param;
+  int rank;
+  int64_t shape[8];
+  int64_t numel;
+  int init; // dlc_rt::InitKind
+  double init_value;
+  int init_has_value;
+  int64_t fan_in, fan_out;
+  int places;
+  int block[2];
+  int64_t offset[2];
+  int64_t weights; // offset of its embedded values in kWeights, or -1
+};
+
+struct ConstantInfo {
+  int block;
+  int64_t offset, count, data;
+};
+
+)cc";
+  s += tensor_table("kInputs", l.inputs, false) + tensor_table("kOutputs", l.outputs, false);
+  std::vector<NamedValue> train_x;
+  NamedValue target, lr;
+  for (const NamedValue& v : l.train_inputs) {
+    if (v.name == "target") target = v;
+    else if (v.name == "lr") lr = v;
+    else train_x.push_back(v);
+  }
+  if (o.train) {
+    s += tensor_table("kTrainInputs", train_x, true);
+    s += "const TensorInfo kTarget = " + tensor_fields(target, true) + ";\n";
+    s += "const TensorInfo kLr = " + tensor_fields(lr, true) + ";\n";
+    s += "const TensorInfo kLoss = " + tensor_fields(*l.loss, true) + ";\n";
+  }
+  std::string const_data;
+  s += constant_table(l, const_data);
+  s += "const uint32_t kConstantData[] = {\n" + const_data + "};\n";
+  s += weights_table;
+  s += value_table(l, weight_offsets);
+  s += fmt::format("constexpr int kParamCount = {};\n", count_params(l));
+  s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
+                   l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
+  s += fmt::format("constexpr float kDefaultLr = {};\n", float_literal(o.train ? l.default_lr : 0.0));
+  s += subst(R"cc(
+int fail($P_ctx* c, const char* format, ...) {
+  std::va_list args;
+  va_start(args, format);
+  std::vsnprintf(c->error, sizeof c->error, format, args);
+  va_end(args);
+  return -1;
+}
+
+float* place(const $P_ctx* c, const ValueInfo& v, int k) {
+  return reinterpret_cast<float*>(c->blocks[v.block[k]] + v.offset[k]);
+}
+
+void write_value($P_ctx* c, const ValueInfo& v, const float* values) {
+  for (int k = 0; k < v.places; k++) std::memcpy(place(c, v, k), values, size_t(v.numel) * sizeof(float));
+}
+
+const ValueInfo* find_value(const char* name) {
+  for (const ValueInfo& v : kValues)
+    if (name && v.places > 0 && std::strcmp(v.name, name) == 0) return &v;
+  return nullptr;
+}
+
+void load_constants($P_ctx* c) {
+  for (const ConstantInfo& k : kConstants)
+    if (k.count > 0) std::memcpy(c->blocks[k.block] + k.offset, kConstantData + k.data, size_t(k.count) * 4);
+}
+
+void load_embedded_weights($P_ctx* c) {
+  for (const ValueInfo& v : kValues)
+    if (v.weights >= 0 && v.places > 0) {
+      std::memcpy(place(c, v, 0), kWeights + v.weights, size_t(v.numel) * 4);
+      write_value(c, v, place(c, v, 0));
+    }
+}
+
+Mem memory_of($P_ctx* c, bool train, int64_t n) {
+  Mem m;
+  m.r[0] = c->blocks[train ? 1 : 0];
+  m.r[1] = c->blocks[2];
+  m.r[2] = c->blocks[3];
+  m.n = n;
+  m.seed = c->seed;
+  m.step = c->step;
+  m.training = train ? c->training : 0;
+  return m;
+}
+
+// n samples of one input: floats in, stored as the tensor's type (class ids as int32).
+void copy_in($P_ctx* c, const TensorInfo& t, const float* src, int64_t n) {
+  unsigned char* dst = c->blocks[t.block] + t.offset;
+  int64_t count = n * t.sample;
+  if (!t.is_i32) {
+    std::memcpy(dst, src, size_t(count) * sizeof(float));
+    return;
+  }
+  int32_t* ids = reinterpret_cast<int32_t*>(dst);
+  for (int64_t i = 0; i < count; i++) ids[i] = src[i] >= -2147483648.0f && src[i] < 2147483648.0f ? int32_t(src[i]) : -1;
+}
+
+void copy_out(const $P_ctx* c, const TensorInfo& t, float* dst, int64_t n) {
+  std::memcpy(dst, c->blocks[t.block] + t.offset, size_t(n * t.sample) * sizeof(float));
+}
+
+int check_batch($P_ctx* c, int n) {
+  if (n >= 1 && n <= $U_BATCH) return 0;
+  return fail(c, "n = %d samples is outside [1, %d], the batch $P was compiled for", n, $U_BATCH);
+}
+
+dlc_rt::TensorMap values_to_save(const $P_ctx* c, bool with_state) {
+  dlc_rt::TensorMap out;
+  for (const ValueInfo& v : kValues) {
+    if (v.places == 0 || (!v.is_param && !with_state)) continue;
+    dlc_rt::Array a;
+    a.shape.assign(v.shape, v.shape + v.rank);
+    a.data.assign(place(c, v, 0), place(c, v, 0) + v.numel);
+    out[v.name] = std::move(a);
+  }
+  return out;
+}
+
+int save_file($P_ctx* c, const char* path, bool with_state) {
+  if (!c) return -1;
+  if (!path) return fail(c, "no path to save to");
+  try {
+    std::string bytes = dlc_rt::safetensors_bytes(values_to_save(c, with_state), {{"format", "dlc"}, {"model", "$P"}});
+    std::string tmp = std::string(path) + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return fail(c, "%s: cannot write: %s", path, std::strerror(errno));
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(tmp.c_str(), path) != 0) {
+      std::remove(tmp.c_str());
+      return fail(c, "%s: cannot write the file", path);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(c, "%s: %s", path, e.what());
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+$P_ctx* $P_create(void) {
+  $P_ctx* c = static_cast<$P_ctx*>(std::calloc(1, sizeof($P_ctx)));
+  if (!c) return nullptr;
+  size_t total = 64;
+  for (uint64_t b : kBlockBytes) total += size_t((b + 63) / 64 * 64);
+  c->memory = std::calloc(total, 1);
+  if (!c->memory) {
+    std::free(c);
+    return nullptr;
+  }
+  uintptr_t at = (reinterpret_cast<uintptr_t>(c->memory) + 63) / 64 * 64;
+  for (int b = 0; b < 4; b++) {
+    c->blocks[b] = reinterpret_cast<unsigned char*>(at);
+    at += uintptr_t((kBlockBytes[b] + 63) / 64 * 64);
+  }
+  load_constants(c);
+  $P_init(c, 0);
+  load_embedded_weights(c);
+  c->lr = kDefaultLr;
+  c->training = 1;
+  return c;
+}
+
+void $P_destroy($P_ctx* c) {
+  if (!c) return;
+  std::free(c->memory);
+  std::free(c);
+}
+
+void $P_init($P_ctx* c, uint64_t seed) {
+  if (!c) return;
+  for (const ValueInfo& v : kValues) {
+    if (v.places == 0) continue;
+    dlc_rt::fill_init(dlc_rt::InitKind(v.init), v.init_value, v.init_has_value != 0, v.fan_in, v.fan_out, seed,
+                      dlc_rt::name_hash(v.name), place(c, v, 0), v.numel);
+    write_value(c, v, place(c, v, 0));
+  }
+  c->seed = seed;
+  c->step = 0;
+}
+
+int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, int n) {
+  if (!c) return -1;
+  if (check_batch(c, n) != 0) return -1;
+  dlc_rt::FtzScope ftz;
+  for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
+  run_infer(memory_of(c, false, n));
+  for (int i = 0; i < $U_NUM_OUTPUTS; i++) copy_out(c, kOutputs[i], outputs[i], n);
+  return 0;
+}
+
+int $P_infer($P_ctx* c, const float* x, float* y, int n) {
+  if (!c) return -1;
+  if (check_batch(c, n) != 0) return -1;
+  const float* inputs[$U_NUM_INPUTS];
+  float* outputs[$U_NUM_OUTPUTS];
+  for (int i = 0; i < $U_NUM_INPUTS; i++, x += n * kInputs[i - 1].sample) inputs[i] = x;
+  for (int i = 0; i < $U_NUM_OUTPUTS; i++, y += n * kOutputs[i - 1].sample) outputs[i] = y;
+  return $P_infer_io(c, inputs, outputs, n);
+}
+
+int $P_param_count(void) { return kParamCount; }
+const char* $P_param_name(int i) { return i >= 0 && i < kParamCount ? kValues[i].name : nullptr; }
+int64_t $P_param_size(int i) { return i >= 0 && i < kParamCount ? kValues[i].numel : -1; }
+
+int $P_get_param(const $P_ctx* c, const char* name, float* values, int64_t count) {
+  const ValueInfo* v = find_value(name);
+  if (!c || !v || !values || count != v->numel) return -1;
+  std::memcpy(values, place(c, *v, 0), size_t(count) * sizeof(float));
+  return 0;
+}
+
+int $P_set_param($P_ctx* c, const char* name, const float* values, int64_t count) {
+  if (!c) return -1;
+  const ValueInfo* v = find_value(name);
+  if (!v) return fail(c, "no parameter or optimizer state named '%s'", name ? name : "(null)");
+  if (!values || count != v->numel) return fail(c, "'%s' has %lld values, not %lld", v->name, (long long)v->numel, (long long)count);
+  write_value(c, *v, values);
+  return 0;
+}
+
+int $P_save($P_ctx* c, const char* path) { return save_file(c, path, true); }
+int $P_save_weights($P_ctx* c, const char* path) { return save_file(c, path, false); }
+
+int $P_load($P_ctx* c, const char* path) {
+  if (!c) return -1;
+  if (!path) return fail(c, "no path to load from");
+  try {
+    dlc_rt::TensorMap file = dlc_rt::read_safetensors_bytes(dlc_rt::read_file_bytes(path));
+    for (const auto& [name, a] : file) { // check everything before changing anything
+      const ValueInfo* v = find_value(name.c_str());
+      if (!v) return fail(c, "%s: tensor '%s' matches no parameter or optimizer state of $P", path, name.c_str());
+      if (a.shape != std::vector<int64_t>(v->shape, v->shape + v->rank))
+        return fail(c, "%s: tensor '%s' has shape %s, $P expects %s", path, name.c_str(), dlc_rt::shape_str(a.shape).c_str(),
+                    dlc_rt::shape_str(std::vector<int64_t>(v->shape, v->shape + v->rank)).c_str());
+    }
+    for (const ValueInfo& v : kValues)
+      if (v.is_param && v.places > 0 && !file.count(v.name))
+        return fail(c, "%s: no tensor for parameter '%s'", path, v.name);
+    for (const auto& [name, a] : file) write_value(c, *find_value(name.c_str()), a.data.data());
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(c, "%s: %s", path, e.what());
+  }
+}
+
+const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
+)cc",
+             n);
+  if (o.train)
+    s += subst(R"cc(
+float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
+  if (!c) return std::numeric_limits<float>::quiet_NaN();
+  if (check_batch(c, n) != 0) return std::numeric_limits<float>::quiet_NaN();
+  dlc_rt::FtzScope ftz;
+  for (const TensorInfo& t : kTrainInputs) {
+    copy_in(c, t, x, n);
+    x += n * t.sample;
+  }
+  copy_in(c, kTarget, target, n);
+  std::memcpy(c->blocks[kLr.block] + kLr.offset, &c->lr, sizeof(float));
+  run_train(memory_of(c, true, n));
+  c->step++;
+  float loss;
+  std::memcpy(&loss, c->blocks[kLoss.block] + kLoss.offset, sizeof loss);
+  return loss;
+}
+
+void $P_set_lr($P_ctx* c, float lr) {
+  if (c) c->lr = lr;
+}
+float $P_get_lr(const $P_ctx* c) { return c ? c->lr : 0.0f; }
+void $P_set_training($P_ctx* c, int training) {
+  if (c) c->training = training ? 1 : 0;
+}
+)cc",
+               n);
+  return s + "\n} // extern \"C\"\n";
+}
+
+} // namespace dlc::codegen::cpp

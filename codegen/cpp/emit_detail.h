@@ -1,0 +1,65 @@
+// Internals of the C++ emitter (codegen/cpp/*.cpp).
+#pragma once
+
+#include "codegen/cpp/emit.h"
+#include "codegen/lowering.h"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+namespace dlc::codegen::cpp {
+
+// Exact literals: a float that reads back as the same f32, a double as the same f64.
+std::string float_literal(double v);
+std::string double_literal(double v);
+
+// Appends the statements defining `var` as the value of op expression `e` whose operands
+// are the C++ expressions `args`. Optimizer updates also define `var`_s1.. (new slots).
+void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& args,
+                    std::vector<std::string>& lines);
+size_t update_slots(const std::string& op); // 0 for ops that are not updates
+
+// One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.
+std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix);
+
+// The C identifiers of the emitted code for symbol prefix `name` ("net"): net_infer, NET_BATCH.
+struct Names {
+  std::string lower, upper;
+  std::string fn(const char* s) const { return lower + "_" + s; }
+  std::string macro(const char* s) const { return upper + "_" + s; }
+};
+
+// Where the context's memory blocks are (index into the context's regions array).
+enum class Block { infer_constants = 0, train_constants = 1, state = 2, arena = 3 };
+constexpr int kBlocks = 4;
+
+// A persistent value (param or optimizer state) and every place it lives.
+struct Persistent {
+  std::string name;
+  ir::ValueKind kind = ir::ValueKind::param;
+  ir::TensorType type;
+  ir::Initializer init;
+  std::vector<std::pair<Block, int64_t>> places; // block, byte offset; places[0] is read
+};
+
+// What the API text needs beyond the kernels.
+struct Layout {
+  int64_t batch = 0;
+  std::array<int64_t, kBlocks> block_bytes{};
+  std::vector<NamedValue> inputs, outputs; // of the inference program
+  std::vector<NamedValue> train_inputs;    // "target" and "lr" of the training program
+  const NamedValue* loss = nullptr;        // the training program's "loss" output
+  double default_lr = 0;                   // the optimizer's learning rate at step 0
+  std::vector<Persistent> persistent;      // params first, then state
+  std::vector<std::pair<Block, NamedValue>> constants; // graph constants, by block
+};
+
+std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, const std::string& banner);
+// `weights_table` defines kWeights; weight_offsets[i]: where persistent[i] starts in it (-1: not embedded).
+std::string emit_api(const Names& n, const Layout& l, const CppOptions& o, const std::string& weights_table,
+                     const std::vector<int64_t>& weight_offsets);
+std::string emit_main_function(const Names& n, const Layout& l, const CppOptions& o);
+
+} // namespace dlc::codegen::cpp

@@ -1,0 +1,109 @@
+// net.h: the sizes as macros, the context struct and the extern "C" API (valid C and C++).
+#include "codegen/cpp/emit_detail.h"
+
+namespace dlc::codegen::cpp {
+
+namespace {
+
+int64_t sample_floats(const std::vector<NamedValue>& values) {
+  int64_t s = 0;
+  for (const NamedValue& v : values) s += v.sample_elems;
+  return s;
+}
+
+std::string shapes(const std::vector<NamedValue>& values) {
+  std::string s;
+  for (const NamedValue& v : values) s += fmt::format("{}'{}' {}", s.empty() ? "" : ", ", v.name, v.type.str());
+  return s;
+}
+
+} // namespace
+
+std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, const std::string& banner) {
+  std::string guard = n.upper + "_H_INCLUDED";
+  std::string h = banner;
+  h += fmt::format("#ifndef {0}\n#define {0}\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n", guard);
+  h += fmt::format("/* Sizes. A call may pass any n in [1, {0}]. Inputs and outputs are row-major float\n"
+                   "   arrays, sample axis first: inputs {1}; outputs {2}. */\n",
+                   n.macro("BATCH"), shapes(l.inputs), shapes(l.outputs));
+  h += fmt::format("#define {} {}\n", n.macro("BATCH"), l.batch);
+  h += fmt::format("#define {} {} /* inputs */\n#define {} {} /* outputs */\n", n.macro("NUM_INPUTS"), l.inputs.size(),
+                   n.macro("NUM_OUTPUTS"), l.outputs.size());
+  h += fmt::format("#define {} {} /* floats per sample, all inputs together */\n", n.macro("INPUT_SIZE"), sample_floats(l.inputs));
+  h += fmt::format("#define {} {} /* floats per sample, all outputs together */\n", n.macro("OUTPUT_SIZE"), sample_floats(l.outputs));
+  for (size_t i = 0; i < l.inputs.size() && l.inputs.size() > 1; i++)
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].sample_elems, l.inputs[i].name);
+  for (size_t i = 0; i < l.outputs.size() && l.outputs.size() > 1; i++)
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].sample_elems, l.outputs[i].name);
+  if (o.train)
+    for (const NamedValue& v : l.train_inputs)
+      if (v.name == "target")
+        h += fmt::format("#define {} {} /* floats per sample of a training target{} */\n", n.macro("TARGET_SIZE"),
+                         v.sample_elems, v.type.dtype == ir::DType::f32 ? "" : " (class ids, as floats)");
+  const char* what[kBlocks] = {"constants of inference", "constants of training", "parameters and optimizer state",
+                               "activations and temporaries"};
+  const char* macro[kBlocks] = {"INFER_CONSTANTS_BYTES", "TRAIN_CONSTANTS_BYTES", "STATE_BYTES", "ARENA_BYTES"};
+  h += "/* The memory blocks, planned at compile time and allocated once by create. */\n";
+  for (int b = 0; b < kBlocks; b++)
+    h += fmt::format("#define {} {}ull /* {} */\n", n.macro(macro[b]), l.block_bytes[size_t(b)], what[b]);
+  h += fmt::format(R"cc(
+/* Everything a model instance owns; create/destroy manage it. Two contexts share nothing. */
+typedef struct {0}_ctx {{
+  unsigned char* blocks[4]; /* infer constants, train constants, state, arena: 64-byte aligned */
+  void* memory;             /* the one allocation behind the blocks */
+  uint64_t seed;            /* dropout masks of training steps */
+  uint64_t step;            /* training steps taken */
+  float lr;                 /* learning rate of the next training step */
+  int training;             /* 1: dropout is active in training steps (default) */
+  char error[256];          /* why the last call that returned an error failed */
+}} {0}_ctx;
+
+/* A context with the embedded weights (or, without them, initialised from seed 0); NULL
+   when out of memory. */
+{0}_ctx* {0}_create(void);
+void {0}_destroy({0}_ctx* ctx);
+/* Parameters from their initializers and optimizer state from its start, for a seed. */
+void {0}_init({0}_ctx* ctx, uint64_t seed);
+/* The first model output of n samples: y[n * {1}] from x[n * {2}]. With several inputs
+   (outputs), x (y) holds them one after another, n samples each. 0, or -1 (see error). */
+int {0}_infer({0}_ctx* ctx, const float* x, float* y, int n);
+/* The same with one array per input and per output. */
+int {0}_infer_io({0}_ctx* ctx, const float* const* inputs, float* const* outputs, int n);
+)cc",
+                   n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"));
+  if (o.train)
+    h += fmt::format(R"cc(/* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
+   an error when n is out of range). */
+float {0}_train_step({0}_ctx* ctx, const float* x, const float* target, int n);
+void {0}_set_lr({0}_ctx* ctx, float lr);
+float {0}_get_lr(const {0}_ctx* ctx);
+/* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
+void {0}_set_training({0}_ctx* ctx, int training);
+)cc",
+                     n.lower);
+  h += fmt::format(R"cc(/* Parameters (and, by name, optimizer state). get/set return 0, or -1 for an unknown
+   name or a count that is not the value's size. */
+int {0}_param_count(void);
+const char* {0}_param_name(int i);
+int64_t {0}_param_size(int i);
+int {0}_get_param(const {0}_ctx* ctx, const char* name, float* values, int64_t count);
+int {0}_set_param({0}_ctx* ctx, const char* name, const float* values, int64_t count);
+/* safetensors files. save: parameters and optimizer state; save_weights: parameters only.
+   load: every parameter must be present with its shape; optimizer state is loaded when
+   present. 0, or -1 and nothing changed (see error). */
+int {0}_save({0}_ctx* ctx, const char* path);
+int {0}_save_weights({0}_ctx* ctx, const char* path);
+int {0}_load({0}_ctx* ctx, const char* path);
+const char* {0}_error(const {0}_ctx* ctx);
+
+#ifdef __cplusplus
+}}
+#endif
+
+#endif
+)cc",
+                   n.lower);
+  return h;
+}
+
+} // namespace dlc::codegen::cpp

@@ -1,0 +1,99 @@
+// Kernels as C++ functions: a call per runtime step, a plain counted loop per element-wise
+// step (one statement per scalar expression), every pointer a region base plus its
+// planned offset. The loops are written so that compilers vectorise them: an int64_t
+// induction variable, stride-1 or loop-invariant index arithmetic, no function pointers.
+#include "codegen/cpp/emit_detail.h"
+
+#include "ir/error.h"
+
+namespace dlc::codegen::cpp {
+
+namespace {
+
+std::string pointer(const Ref& r) {
+  const char* fn = r.dtype == ir::DType::f32 ? "F" : r.dtype == ir::DType::i32 ? "I32" : nullptr;
+  if (!fn) throw Error(fmt::format("C++ backend: no pointer type for {}", ir::dtype_name(r.dtype)));
+  return fmt::format("{}(m, {}, {})", fn, int(r.region), r.offset);
+}
+
+std::string extent(Extent e) {
+  if (!e.batched) return std::to_string(e.per);
+  return e.per == 1 ? "m.n" : fmt::format("{} * m.n", e.per);
+}
+
+std::string argument(const Arg& a) {
+  switch (a.kind) {
+  case ArgKind::pointer: return pointer(a.ref);
+  case ArgKind::null: return "nullptr";
+  case ArgKind::integer: return extent(a.integer);
+  case ArgKind::real: return float_literal(a.real);
+  case ArgKind::run_value:
+    return a.run == RunValue::seed ? "m.seed" : a.run == RunValue::step ? "m.step" : "m.training";
+  }
+  return "?";
+}
+
+std::string index_expr(const Index& idx) {
+  if (idx.scalar()) return "0";
+  std::string s;
+  for (const IndexTerm& t : idx.terms) {
+    std::string term = t.div == 1 ? "i" : fmt::format("i / {}", t.div);
+    if (t.mod) term = t.div == 1 ? fmt::format("i % {}", t.mod) : fmt::format("{} % {}", term, t.mod);
+    if (t.mul != 1) term = fmt::format("({}) * {}", term, t.mul);
+    s += (s.empty() ? "" : " + ") + term;
+  }
+  return s;
+}
+
+std::string emit_call(const Call& c) {
+  std::string s = "  " + c.fn + "(";
+  for (size_t i = 0; i < c.args.size(); i++) {
+    s += (i ? ", " : "") + argument(c.args[i]);
+    if (c.args[i].kind == ArgKind::pointer || c.args[i].kind == ArgKind::null) continue;
+    s += " /*" + c.args[i].name + "*/";
+  }
+  return s + ");\n";
+}
+
+std::string emit_loop(const Loop& l) {
+  std::vector<bool> written(l.operands.size(), false);
+  for (const LoopStore& st : l.stores) written[size_t(st.operand)] = true;
+  std::string s = "  {\n";
+  for (size_t i = 0; i < l.operands.size(); i++) {
+    const Operand& o = l.operands[i];
+    if (o.ref.dtype != ir::DType::f32)
+      throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
+    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), o.name);
+  }
+  s += fmt::format("    const int64_t count = {};\n", extent(l.trip));
+  s += "    for (int64_t i = 0; i < count; i++) {\n";
+  std::vector<std::string> lines;
+  for (size_t e = 0; e < l.body.size(); e++) {
+    const ScalarExpr& x = l.body[e];
+    std::string var = fmt::format("v{}", e);
+    if (x.kind == ScalarExpr::read) {
+      lines.push_back(fmt::format("const float {} = p{}[{}];", var, x.operand, index_expr(l.operands[size_t(x.operand)].index)));
+    } else if (x.kind == ScalarExpr::project) {
+      lines.push_back(fmt::format("const float {} = v{}_s{};", var, x.args[0], x.result));
+    } else {
+      std::vector<std::string> args;
+      for (int a : x.args) args.push_back(fmt::format("v{}", a));
+      emit_scalar_op(x, var, args, lines);
+    }
+  }
+  for (const LoopStore& st : l.stores)
+    lines.push_back(fmt::format("p{}[{}] = v{};", st.operand, index_expr(l.operands[size_t(st.operand)].index), st.expr));
+  for (const std::string& line : lines) s += "      " + line + "\n";
+  return s + "    }\n  }\n";
+}
+
+} // namespace
+
+std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix) {
+  std::string s = fmt::format("// {}\nstatic void {}{}(const Mem& m) {{\n", k.name, prefix, k.c_name);
+  for (const Step& st : k.steps) s += st.kind == StepKind::call ? emit_call(st.call) : emit_loop(st.loop);
+  if (k.steps.empty()) s += "  (void)m;\n";
+  return s + "}\n";
+}
+
+} // namespace dlc::codegen::cpp
