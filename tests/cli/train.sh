@@ -58,6 +58,13 @@ expect_same_file "$TMP/w1.safetensors" "$TMP/w1b.safetensors"
 expect_ok "${T[@]}" --epochs 2 --seed 1 -o "$TMP/w_seed1.safetensors"
 if cmp -s "$TMP/w1.safetensors" "$TMP/w_seed1.safetensors"; then fail "--seed 1 trained the same weights as seed 0"; else passes=$((passes + 1)); fi
 
+# The JIT: two runs with the same seed write the same weights, bit for bit.
+J=("$DLC" train "$TMP/m.json" --data "$D" --backend jit --val-split 0.25 --epochs 2)
+expect_ok "${J[@]}" -o "$TMP/wj1.safetensors"
+expect_output "test: loss"
+expect_ok "${J[@]}" -o "$TMP/wj2.safetensors"
+expect_same_file "$TMP/wj1.safetensors" "$TMP/wj2.safetensors"
+
 # Resume: 1 epoch, then --resume to 2 epochs = 2 epochs straight.
 expect_ok "${T[@]}" --epochs 1 --checkpoint "$TMP/c2"
 expect_ok "${T[@]}" --resume "$TMP/c2" --epochs 2 -o "$TMP/w2.safetensors"
