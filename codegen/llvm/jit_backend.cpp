@@ -68,6 +68,7 @@ struct JitModel::Impl {
   uint64_t seed = 0;
   bool training = true;
   double pipeline_ms = 0;
+  int64_t classes = 0; // integer labels: the loss output's last axis
 
   // The graph of a program kind at the compiled batch.
   ir::Graph graph(Kind k) const {
@@ -130,6 +131,16 @@ struct JitModel::Impl {
     throw Error(fmt::format("the model has no parameter or optimizer state '{}'{}", name, did_you_mean(name, names)));
   }
 
+  // Class labels index the loss's rows: one outside [0, classes) would read out of bounds.
+  void check_labels(const void* tgt, int64_t n) const {
+    if (target.type.dtype != ir::DType::i32) return;
+    const auto* labels = static_cast<const int32_t*>(tgt);
+    for (int64_t i = 0; i < n; i++)
+      if (labels[i] < 0 || labels[i] >= classes)
+        throw Error(fmt::format("label {} of sample {} is outside [0, {}): the output has {} classes", labels[i], i,
+                                classes, classes));
+  }
+
   void check_samples(int64_t n) const {
     if (n < 1 || n > batch) throw Error(fmt::format("{} samples: a call takes 1 to {} (the compiled batch)", n, batch));
   }
@@ -152,6 +163,7 @@ struct JitModel::Impl {
   double run_loss(Kind k, const std::vector<const void*>& in, const void* tgt, int64_t n, float lr,
                   int64_t step, const std::vector<void*>& out) {
     check_samples(n);
+    check_labels(tgt, n);
     CompiledProgram& p = program(k);
     sync(p);
     set_inputs(p, in, n);
@@ -180,6 +192,9 @@ JitModel::JitModel(GraphAtBatch forward, int64_t batch, std::optional<ir::Traini
   if (m.spec) {
     passes::TrainingGraph tg = passes::build_training_graph(fwd, *m.spec);
     m.target = {tg.graph.value(tg.target).name, tg.graph.type(tg.target)};
+    for (const TensorSpec& o : m.outputs)
+      if (o.name == m.spec->loss.output || (m.spec->loss.output.empty() && m.classes == 0))
+        m.classes = o.type.shape[o.type.shape.rank() - 1];
     full = std::move(tg.graph);
   }
   for (ir::ValueId v : full.params()) m.persistent.push_back({full.value(v).name, full.type(v)});

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 using namespace dlc;
@@ -76,7 +77,8 @@ Batch make_batch(const JitModel& jm, int64_t n, uint64_t seed) {
   if (!jm.can_train()) return b;
   codegen::TensorSpec tg = jm.target();
   ir::TensorType t = at_batch(tg.type, n);
-  int64_t classes = t.shape.rank() == 2 ? t.shape[1] : 10;
+  const ir::Shape& out = jm.outputs()[0].type.shape;
+  int64_t classes = out[out.rank() - 1];
   std::vector<float> u = noise(n, seed, 0, 1);
   if (t.dtype == ir::DType::i32) {
     for (float v : u) b.labels.push_back(int32_t(v * float(classes)));
@@ -144,4 +146,182 @@ TEST_CASE("JIT inference agrees with the interpreter on every example model") {
     check_inference(name, 4, 4);
     check_inference(name, 4, 3); // a partial batch computes exactly its samples
   }
+}
+
+namespace {
+
+// Adam's first step moves a parameter by lr * g / (|g| + epsilon): where the gradient is
+// within a few epsilon of zero, that is lr / epsilon times its rounding error (f32 sums in
+// the JIT, double in the interpreter), so those elements' parameter updates are not
+// compared; their gradients are, through the state m = (1 - beta1) g and v.
+const ir::Tensor* adam_m(const ir::OptimizerSpec& opt, const ir::Bindings& values, const std::string& param) {
+  if (opt.type != "adam" && opt.type != "nadam") return nullptr;
+  auto it = values.find(param + ".m");
+  return it == values.end() ? nullptr : &it->second;
+}
+double ill_conditioned(const ir::OptimizerSpec& opt) { // a bound on |m| after one step
+  return 100 * opt.get("epsilon") * (1 - opt.get("beta1"));
+}
+
+// One training step of the JIT and of the interpreter (passes/train_step.h) from the same
+// parameters on the same n samples; the parameter and state updates must agree.
+void check_train_step(const frontend::Model& m, const std::string& name, int64_t batch, int64_t n) {
+  CAPTURE(name);
+  CAPTURE(n);
+  auto jm = jit_model(m, batch);
+  jm->init(5);
+  Batch b = make_batch(*jm, n, 17);
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
+  passes::TrainState ref = passes::init_train_state(tg, 5);
+  ir::Bindings before = jm->values();
+  for (auto& [k, v] : before) check_close(v.data, ref.values.at(k).data, 0, "initial " + k); // same initializers
+  double lr = passes::scheduled_lr(m.training.optimizer, 0, 0);
+  double want = passes::train_step(tg, m.training.optimizer, ref, b.bindings);
+  double got = jm->train_step(b.input_ptrs(), b.target_ptr(), n, float(lr), 0);
+  CHECK(got == doctest::Approx(want).epsilon(1e-5));
+  ir::Bindings after = jm->values();
+  for (auto& [k, v] : after) {
+    const ir::Tensor* m1 = adam_m(m.training.optimizer, after, k);
+    std::vector<double> d_got, d_want;
+    for (size_t i = 0; i < v.data.size(); i++) {
+      if (m1 && std::fabs(ref.values.at(k + ".m").data[i]) < ill_conditioned(m.training.optimizer)) continue;
+      d_got.push_back(v.data[i] - before.at(k).data[i]);
+      d_want.push_back(ref.values.at(k).data[i] - before.at(k).data[i]);
+    }
+    check_close(d_got, d_want, 1e-4, "update of " + k, 1e-9);
+  }
+}
+
+} // namespace
+
+TEST_CASE("one JIT training step updates parameters as the interpreter does, on every example model") {
+  for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs"}) {
+    frontend::Model m = example(name);
+    check_train_step(m, name, 4, 4);
+    check_train_step(m, name, 4, 3); // a partial batch: the mean over its 3 samples
+  }
+}
+
+namespace {
+
+// Small enough for 50 interpreter steps; dropout (masks keyed by seed and step), integer
+// labels and Adam's state are all exercised.
+const char* kDropoutModel = R"({
+  "input_shape": [6],
+  "layers": [{"type": "dense", "units": 16, "activation": "relu"},
+             {"type": "dropout", "rate": 0.25},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "sparse_categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 8
+})";
+
+// The losses of `steps` steps over `batches` fixed batches, by the JIT and the interpreter.
+std::pair<std::vector<double>, std::vector<double>> loss_curves(const frontend::Model& m, int64_t batch, int steps) {
+  auto jm = jit_model(m, batch);
+  jm->init(9);
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, batch).graph, m.training);
+  passes::TrainState ref = passes::init_train_state(tg, 9);
+  std::vector<Batch> data;
+  for (uint64_t k = 0; k < 4; k++) data.push_back(make_batch(*jm, batch, 100 + 10 * k));
+  std::vector<double> got, want;
+  for (int s = 0; s < steps; s++) {
+    const Batch& b = data[size_t(s) % data.size()];
+    double lr = passes::scheduled_lr(m.training.optimizer, s, 0);
+    want.push_back(passes::train_step(tg, m.training.optimizer, ref, b.bindings));
+    got.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), batch, float(lr), s));
+  }
+  return {got, want};
+}
+
+} // namespace
+
+TEST_CASE("50 JIT training steps follow the interpreter's loss curve") {
+  for (const char* text : {kDropoutModel, "xo"}) {
+    frontend::Model m = std::string(text) == "xo" ? example("xo") : frontend::load_model_text(text, "dropout.json");
+    CAPTURE(m.name);
+    auto [got, want] = loss_curves(m, m.training.batch_size, 50);
+    for (size_t s = 0; s < got.size(); s++) {
+      CAPTURE(s);
+      CHECK(got[s] == doctest::Approx(want[s]).epsilon(1e-4));
+    }
+    CHECK(want.back() < want.front()); // it learns: the curves are not flat
+  }
+}
+
+TEST_CASE("two JIT runs with the same seed are identical; another seed differs") {
+  frontend::Model m = frontend::load_model_text(kDropoutModel, "dropout.json");
+  auto run = [&](uint64_t seed) {
+    auto jm = jit_model(m, 8);
+    jm->init(seed);
+    Batch b = make_batch(*jm, 8, 1);
+    std::vector<double> losses;
+    for (int s = 0; s < 5; s++) losses.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.01f, s));
+    return std::make_pair(losses, jm->values());
+  };
+  auto [l1, v1] = run(3);
+  auto [l2, v2] = run(3);
+  auto [l3, v3] = run(4);
+  CHECK(l1 == l2);
+  for (auto& [k, t] : v1) CHECK(t.data == v2.at(k).data);
+  CHECK(l1 != l3);
+}
+
+TEST_CASE("JitModel: persistent values by name, partial-batch bounds, bad labels and inference-only models") {
+  frontend::Model m = frontend::load_model_text(kDropoutModel, "dropout.json");
+  auto jm = jit_model(m, 8);
+  jm->init(1);
+  std::vector<std::string> names;
+  for (auto& t : jm->persistent()) names.push_back(t.name);
+  CHECK(std::find(names.begin(), names.end(), "dense_1.kernel") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "dense_1.kernel.m") != names.end()); // optimizer state
+  std::vector<float> k = jm->get("dense_1.kernel");
+  REQUIRE(k.size() == 6 * 16);
+  k[0] = 42;
+  jm->set("dense_1.kernel", k);
+  CHECK(jm->get("dense_1.kernel")[0] == 42);
+  CHECK_THROWS_WITH_AS(jm->get("dense_1.kernal"), doctest::Contains("did you mean 'dense_1.kernel'"), Error);
+  CHECK_THROWS_WITH_AS(jm->set("dense_1.bias", {1, 2}), doctest::Contains("has 16 elements, 2 were given"), Error);
+
+  Batch b = make_batch(*jm, 8, 2);
+  std::vector<float> out(8 * 3);
+  CHECK_THROWS_WITH_AS(jm->infer(b.input_ptrs(), {out.data()}, 9), doctest::Contains("1 to 8"), Error);
+  CHECK_THROWS_WITH_AS(jm->infer(b.input_ptrs(), {out.data()}, 0), doctest::Contains("1 to 8"), Error);
+  b.labels[3] = 3;
+  CHECK_THROWS_WITH_AS(jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.1f, 0),
+                       doctest::Contains("label 3 of sample 3 is outside [0, 3)"), Error);
+  // A value set after a training step reaches the next inference (the programs share it).
+  b.labels[3] = 0;
+  jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.1f, 0);
+  std::vector<float> zeros(16 * 3, 0.0f), bias = {1, 2, 3};
+  jm->set("dense_2.kernel", zeros);
+  jm->set("dense_2.bias", bias);
+  jm->infer(b.input_ptrs(), {out.data()}, 8);
+  float e = std::exp(1.0f) + std::exp(2.0f) + std::exp(3.0f);
+  CHECK(out[5] == doctest::Approx(std::exp(3.0f) / e)); // softmax of the bias alone
+
+  frontend::Model no_loss = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}]})", "m.json");
+  auto inf = jit_model(no_loss, 2);
+  CHECK_FALSE(inf->can_train());
+  CHECK_THROWS_AS(inf->target(), Error);
+  CHECK_THROWS_WITH_AS(inf->evaluate({b.inputs[0].data()}, nullptr, 1), doctest::Contains("no training section"), Error);
+}
+
+TEST_CASE("every function runtime/c_api.h defines is registered with the JIT") {
+  std::ifstream f(std::string(DLC_SOURCE_DIR) + "/runtime/c_api.h");
+  std::stringstream text;
+  text << f.rdbuf();
+  std::string s = text.str();
+  std::regex fn(R"(inline\s+[a-z0-9_]+\s+(dlc_rt_[a-z0-9_]+)\s*\()");
+  std::set<std::string> registered;
+  for (auto& [name, address] : codegen::runtime_symbols()) {
+    CHECK(address != nullptr);
+    registered.insert(name);
+  }
+  int found = 0;
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), fn); it != std::sregex_iterator(); ++it, found++) {
+    CAPTURE((*it)[1].str());
+    CHECK(registered.count((*it)[1].str()) == 1);
+  }
+  CHECK(found > 20);
 }
