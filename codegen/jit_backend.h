@@ -27,6 +27,7 @@
 #include "ir/graph.h"
 #include "ir/interp/interpreter.h"
 #include "ir/training_spec.h"
+#include "passes/program.h"
 
 #include <functional>
 #include <memory>
@@ -117,8 +118,10 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// The LLVM module of a graph (run through the default pass pipeline and lowered) as
-// text, for `dlc show --emit=llvm`: as built, or after the O3 pipeline for the host CPU.
-std::string print_llvm_module(const ir::Graph& graph, bool optimized, JitOptions options = {});
+// The LLVM module of a planned Program (lowered) as text, for `dlc show --emit=llvm`: as
+// built, or after the O3 pipeline for the host CPU. With `compile_ms`, the module is also
+// compiled to machine code and the time of optimisation and code generation stored there.
+std::string print_llvm_module(const passes::Program& program, bool optimized, JitOptions options = {},
+                              double* compile_ms = nullptr);
 
 } // namespace dlc::codegen

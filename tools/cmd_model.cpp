@@ -1,4 +1,5 @@
 // dlc check, dlc summary, dlc show: validating and inspecting a model.
+#include "codegen/jit_backend.h"
 #include "frontend/model.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
@@ -36,17 +37,28 @@ int run_summary(const Args& a) {
   return 0;
 }
 
-const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "schedule", "plan"};
+const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "schedule", "plan",
+                                           "llvm", "llvm-opt"};
 
 // `dlc show` also prints the compiled stages and takes the pass manager's flags.
 void add_compile_stages(Command& show) {
   show.usage = "dlc show MODEL.json [--emit=STAGE] [--batch N] [--train] [--passes=LIST] [--print-after=PASS]";
   show.summary += " After compilation (of the training graph with --train): clean-graph (after the clean-up "
-                  "passes), kernels (fused), schedule, plan (the memory timeline).";
+                  "passes), kernels (fused), schedule, plan (the memory timeline), llvm (the JIT's LLVM module), "
+                  "llvm-opt (that module after LLVM's O3 pipeline for this CPU).";
   for (FlagSpec& f : show.flags)
     if (f.name == "--emit") f.help = "the stage to print: " + join_names(kStages) + " (default graph)";
   for (const FlagSpec& f : compile_flags())
     if (f.name != "--batch") show.flags.push_back(f);
+}
+
+// The LLVM JIT's module (codegen/jit_backend.h): as built, or optimised for this CPU;
+// --time-passes adds the JIT's optimisation and code-generation time.
+void show_llvm(const Args& a, const passes::Program& p, bool optimized) {
+  double ms = 0;
+  std::string text = codegen::print_llvm_module(p, optimized, {}, a.has("--time-passes") ? &ms : nullptr);
+  std::fputs(text.c_str(), stdout);
+  if (a.has("--time-passes")) std::fprintf(stderr, "// ----- LLVM JIT -----\n  %-14s %10.3f ms\n", "O3 + codegen", ms);
 }
 
 // The stages after the frontend: the graph after clean-up, the kernels, the schedule, the
@@ -57,6 +69,7 @@ int show_compiled(const Args& a, const std::string& emit) {
   if (emit == "kernels") std::fputs(passes::print_kernels(p).c_str(), stdout);
   if (emit == "schedule") std::fputs(passes::print_schedule(p).c_str(), stdout);
   if (emit == "plan") std::fputs(passes::print_plan(p).c_str(), stdout);
+  if (emit == "llvm" || emit == "llvm-opt") show_llvm(a, p, emit == "llvm-opt");
   return 0;
 }
 

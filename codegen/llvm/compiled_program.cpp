@@ -1,6 +1,7 @@
 #include "codegen/llvm/compiled_program.h"
 
 #include "ir/error.h"
+#include "runtime/ftz.h"
 
 #include <cstring>
 
@@ -106,6 +107,7 @@ void CompiledProgram::run(int64_t n, uint64_t seed, uint64_t step, bool training
   ctx.step = step;
   ctx.n = n;
   ctx.training = training ? 1 : 0;
+  dlc_rt::FtzScope ftz; // denormals flushed while the program runs, the caller's mode restored after
   run_(&ctx);
 }
 

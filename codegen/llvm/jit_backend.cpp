@@ -295,19 +295,24 @@ std::string JitModel::llvm_ir(bool training_program, bool optimized) const {
   m.program(k);
   if (!optimized) return m.module_text.at(k);
   // The JIT keeps only the last module it optimised: optimise this one again to show it.
-  return print_llvm_module(m.graph(k), true, m.options);
+  passes::PassOptions popts;
+  popts.verify_each = m.options.verify;
+  return print_llvm_module(passes::run_pipeline(m.graph(k), passes::default_pipeline(), popts), true, m.options);
 }
 
-std::string print_llvm_module(const ir::Graph& g, bool optimized, JitOptions options) {
-  passes::PassOptions popts;
-  popts.verify_each = options.verify;
-  Lowered l = lower(passes::run_pipeline(g, passes::default_pipeline(), popts));
+std::string print_llvm_module(const passes::Program& p, bool optimized, JitOptions options, double* compile_ms) {
+  Lowered l = lower(p);
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, "dlc_run", module_options(options));
-  if (!optimized) return print_module(*m);
+  if (!optimized && !compile_ms) return print_module(*m);
+  std::string text = optimized ? "" : print_module(*m);
   std::unique_ptr<Jit> jit = make_jit(options);
   jit->add_module(std::move(m), std::move(ctx));
-  return jit->optimized_ir();
+  if (compile_ms) {
+    jit->lookup("dlc_run");
+    *compile_ms = jit->compile_ms();
+  }
+  return optimized ? jit->optimized_ir() : text;
 }
 
 } // namespace dlc::codegen

@@ -68,8 +68,8 @@ std::vector<Axis> merge_axes(const std::vector<Axis>& axes) {
 }
 
 Value* extent_value(llvm::IRBuilder<>& b, Extent e, Value* n) {
-  Value* per = b.getInt64(e.per);
-  return e.batched ? b.CreateMul(per, n, "", true, true) : per;
+  if (!e.batched) return b.getInt64(e.per);
+  return e.per == 1 ? n : b.CreateMul(b.getInt64(e.per), n, "", true, true);
 }
 
 // for (i = 0; i < count; i++) inner(i). A batched count may be 0 at run time: test first.
@@ -99,8 +99,13 @@ void nest(llvm::IRBuilder<>& b, const std::vector<Axis>& axes, size_t j, std::ve
     std::vector<Value*> at(base.size());
     for (size_t k = 0; k < base.size(); k++) {
       int64_t s = a.strides[k];
+      if (s == 0) {
+        at[k] = base[k];
+        continue;
+      }
       Value* step = s == 1 ? i : b.CreateMul(i, b.getInt64(s), "", true, true);
-      at[k] = s == 0 ? base[k] : b.CreateAdd(base[k], step, "", true, true);
+      auto* c = llvm::dyn_cast<llvm::ConstantInt>(base[k]);
+      at[k] = c && c->isZero() ? step : b.CreateAdd(base[k], step, "", true, true);
     }
     nest(b, axes, j + 1, at, n, body);
   });

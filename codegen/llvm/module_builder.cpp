@@ -112,8 +112,9 @@ void ModuleBuilder::emit_call(const Call& c, const RunArgs& r) {
     case ArgKind::pointer: values.push_back(address(r, a.ref)); break;
     case ArgKind::null: values.push_back(llvm::ConstantPointerNull::get(b_.getPtrTy())); break;
     case ArgKind::integer: {
-      Value* per = b_.getInt64(a.integer.per);
-      values.push_back(a.integer.batched ? b_.CreateMul(per, r.n, a.name, true, true) : per);
+      const Extent& e = a.integer;
+      Value* per = b_.getInt64(e.per);
+      values.push_back(!e.batched ? per : e.per == 1 ? r.n : b_.CreateMul(per, r.n, a.name, true, true));
       break;
     }
     case ArgKind::real: values.push_back(f32(b_, a.real)); break;
@@ -161,6 +162,8 @@ llvm::Function* ModuleBuilder::loop_function(const Loop& loop, const std::string
     f->getArg(i)->setName(loop.operands[i].name);
     if (disjoint[i]) f->addParamAttr(i, llvm::Attribute::NoAlias);
   }
+  const char* names[] = {"n", "seed", "step", "training"};
+  for (unsigned i = 0; i < 4; i++) f->getArg(unsigned(loop.operands.size()) + i)->setName(names[i]);
   return f;
 }
 
