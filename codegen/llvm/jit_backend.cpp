@@ -1,7 +1,7 @@
 // JitModel: programs compiled on first use, persistent values kept in step across them.
 //
-// The newest persistent values live in one place at a time: `owner_` (the program whose
-// memory a training step last updated) or the host copy `store_`. A version count says
+// The newest persistent values live in one place at a time: `owner` (the program whose
+// memory a training step last updated) or the host copy `store`. A version count says
 // which: a program whose `version` is behind takes the values before it runs.
 #include "codegen/jit_backend.h"
 
@@ -49,6 +49,22 @@ std::string print_module(const llvm::Module& m) {
   return os.str();
 }
 
+// A lowered program's module as text: as built, or optimised (and, with `compile_ms`,
+// compiled to machine code, the time stored there).
+std::string module_text(const Lowered& l, bool optimized, const JitOptions& options, double* compile_ms) {
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, "dlc_run", module_options(options));
+  if (!optimized && !compile_ms) return print_module(*m);
+  std::string text = optimized ? "" : print_module(*m);
+  std::unique_ptr<Jit> jit = make_jit(options);
+  jit->add_module(std::move(m), std::move(ctx));
+  if (compile_ms) {
+    jit->lookup("dlc_run");
+    *compile_ms = jit->compile_ms();
+  }
+  return optimized ? jit->optimized_ir() : text;
+}
+
 } // namespace
 
 struct JitModel::Impl {
@@ -61,7 +77,6 @@ struct JitModel::Impl {
   std::vector<TensorSpec> persistent; // params, then optimizer state
   std::unique_ptr<Jit> jit;
   std::map<Kind, std::unique_ptr<CompiledProgram>> programs;
-  std::map<Kind, std::string> module_text; // as built
   std::map<std::string, std::vector<float>> store;
   CompiledProgram* owner = nullptr; // holds the newest values; nullptr: `store` does
   uint64_t version = 1;
@@ -96,7 +111,6 @@ struct JitModel::Impl {
     std::string entry = std::string("dlc_") + kind_name(k);
     auto ctx = std::make_unique<llvm::LLVMContext>();
     std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, entry, module_options(options));
-    module_text[k] = print_module(*m);
     jit->add_module(std::move(m), std::move(ctx));
     auto run = reinterpret_cast<RunFn>(jit->lookup(entry));
     return std::make_unique<CompiledProgram>(std::move(l), run); // version 0: takes the values first
@@ -290,29 +304,12 @@ double JitModel::compile_ms() const { return impl_->jit ? impl_->jit->compile_ms
 double JitModel::pipeline_ms() const { return impl_->pipeline_ms; }
 
 std::string JitModel::llvm_ir(bool training_program, bool optimized) const {
-  Impl& m = *impl_;
   Kind k = training_program ? Kind::training : Kind::inference;
-  m.program(k);
-  if (!optimized) return m.module_text.at(k);
-  // The JIT keeps only the last module it optimised: optimise this one again to show it.
-  passes::PassOptions popts;
-  popts.verify_each = m.options.verify;
-  return print_llvm_module(passes::run_pipeline(m.graph(k), passes::default_pipeline(), popts), true, m.options);
+  return module_text(impl_->program(k).lowered(), optimized, impl_->options, nullptr);
 }
 
 std::string print_llvm_module(const passes::Program& p, bool optimized, JitOptions options, double* compile_ms) {
-  Lowered l = lower(p);
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, "dlc_run", module_options(options));
-  if (!optimized && !compile_ms) return print_module(*m);
-  std::string text = optimized ? "" : print_module(*m);
-  std::unique_ptr<Jit> jit = make_jit(options);
-  jit->add_module(std::move(m), std::move(ctx));
-  if (compile_ms) {
-    jit->lookup("dlc_run");
-    *compile_ms = jit->compile_ms();
-  }
-  return optimized ? jit->optimized_ir() : text;
+  return module_text(lower(p), optimized, options, compile_ms);
 }
 
 } // namespace dlc::codegen

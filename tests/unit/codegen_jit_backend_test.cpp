@@ -300,6 +300,10 @@ TEST_CASE("JitModel: persistent values by name, partial-batch bounds, bad labels
   float e = std::exp(1.0f) + std::exp(2.0f) + std::exp(3.0f);
   CHECK(out[5] == doctest::Approx(std::exp(3.0f) / e)); // softmax of the bias alone
 
+  CHECK(jm->compile_ms() > 0);
+  CHECK(jm->llvm_ir(true, false).find("call void @dlc_rt_sparse_softmax_xent_grad(") != std::string::npos);
+  CHECK(jm->llvm_ir(false, true).find("\"target-cpu\"=") != std::string::npos);
+
   frontend::Model no_loss = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}]})", "m.json");
   auto inf = jit_model(no_loss, 2);
   CHECK_FALSE(inf->can_train());
