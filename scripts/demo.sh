@@ -24,3 +24,31 @@ if [ -f tests/fixtures/conv_example/model.json ]; then
     --weights tests/fixtures/conv_example/weights.safetensors \
     --input tests/fixtures/conv_example/image.npy
 fi
+
+OUT=build/demo
+mkdir -p "$OUT"
+
+step "Compile the CNN's training program: fused kernels and the memory plan"
+"$DLC" plan examples/cnn.json --train --batch 64
+
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  step "Train the ReLU MLP on Fashion-MNIST for one epoch with the LLVM JIT"
+  "$DLC" train examples/mlp_relu_adam.json --data fashion-mnist --epochs 1 --backend jit \
+    --val-split 0.1 -o "$OUT/mlp_relu_adam.safetensors" --plot "$OUT/curves.svg"
+  echo "curves: $OUT/curves.svg"
+
+  step "Classify the first test images with the trained weights"
+  "$DLC" eval examples/mlp_relu_adam.json --weights "$OUT/mlp_relu_adam.safetensors" \
+    --data fashion-mnist --backend jit
+fi
+
+step "Emit standalone C++ for the model (training included) and build it with g++"
+"$DLC" compile examples/mlp_relu_adam.json --train -o "$OUT/net.cpp" --extern-weights
+ls -l "$OUT"/net.cpp "$OUT"/net.h
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -c "$OUT/net.cpp" -o "$OUT/net.o"
+echo "built $OUT/net.o: no dependencies beyond the C++ standard library"
+
+if [ -f examples/embed/run.sh ] && [ -f "$OUT/mlp_relu_adam.safetensors" ]; then
+  step "The embedding example: a C program classifying test images with the trained weights"
+  examples/embed/run.sh "$DLC" "$OUT/mlp_relu_adam.safetensors"
+fi
