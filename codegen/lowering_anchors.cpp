@@ -223,6 +223,13 @@ Lowerer element_loss(const char* fn, bool grad) {
   };
 }
 
+std::vector<Step> prelu_grad_slope(const AnchorContext& c) { // (x, dy) -> ds [C]
+  Dims x = c.in_dims(0);
+  int r = x.shape.rank();
+  return {call("dlc_rt_prelu_slope_grad", {i64(x.prod(0, r - 1), "rows"), i64(x.shape[r - 1], "c"),
+                                           ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), ptr(c.results[0], "ds")})};
+}
+
 std::vector<Step> broadcast_to(const AnchorContext& c) {
   const ir::Shape& out = c.out_type().shape;
   return {copy_loop(c.out_dims().all(), c.operands[0], broadcast_index(c.in_type(0).shape, out), c.results[0],
@@ -298,6 +305,7 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"binary_cross_entropy_grad", element_loss("dlc_rt_bce_grad", true)},
       {"sigmoid_binary_cross_entropy", element_loss("dlc_rt_sigmoid_bce", false)},
       {"sigmoid_binary_cross_entropy_grad", element_loss("dlc_rt_sigmoid_bce_grad", true)},
+      {"prelu_grad_slope", prelu_grad_slope},
       {"broadcast_to", broadcast_to},
       {"transpose", transpose},
       {"slice", slice},

@@ -227,7 +227,9 @@ int save_file($P_ctx* c, const char* path, bool with_state) {
   if (!c) return -1;
   if (!path) return fail(c, "no path to save to");
   try {
-    std::string bytes = dlc_rt::safetensors_bytes(values_to_save(c, with_state), {{"format", "dlc"}, {"model", "$P"}});
+    std::map<std::string, std::string> meta = {{"format", "dlc"}, {"model", "$P"}};
+    if (with_state) meta.insert({{"step", std::to_string(c->step)}, {"seed", std::to_string(c->seed)}});
+    std::string bytes = dlc_rt::safetensors_bytes(values_to_save(c, with_state), meta);
     std::string tmp = std::string(path) + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) return fail(c, "%s: cannot write: %s", path, std::strerror(errno));
@@ -335,7 +337,8 @@ int $P_load($P_ctx* c, const char* path) {
   if (!c) return -1;
   if (!path) return fail(c, "no path to load from");
   try {
-    dlc_rt::TensorMap file = dlc_rt::read_safetensors_bytes(dlc_rt::read_file_bytes(path));
+    std::map<std::string, std::string> meta;
+    dlc_rt::TensorMap file = dlc_rt::read_safetensors_bytes(dlc_rt::read_file_bytes(path), &meta);
     for (const auto& [name, a] : file) { // check everything before changing anything
       const ValueInfo* v = find_value(name.c_str());
       if (!v) return fail(c, "%s: tensor '%s' matches no parameter or optimizer state of $P", path, name.c_str());
@@ -347,6 +350,9 @@ int $P_load($P_ctx* c, const char* path) {
       if (v.is_param && v.places > 0 && !file.count(v.name))
         return fail(c, "%s: no tensor for parameter '%s'", path, v.name);
     for (const auto& [name, a] : file) write_value(c, *find_value(name.c_str()), a.data.data());
+    // A checkpoint's counters: the dropout masks of the steps that follow depend on them.
+    if (meta.count("step")) c->step = std::strtoull(meta["step"].c_str(), nullptr, 10);
+    if (meta.count("seed")) c->seed = std::strtoull(meta["seed"].c_str(), nullptr, 10);
     return 0;
   } catch (const std::exception& e) {
     return fail(c, "%s: %s", path, e.what());

@@ -69,4 +69,18 @@ inline void softmax_grad_lines(bool log, int64_t outer, int64_t len, int64_t inn
     }
 }
 
+// ds[j] = sum over rows i of (x[i, j] <= 0 ? x[i, j] * dy[i, j] : 0): prelu's slope
+// gradient over [rows, c], accumulated in double in row order.
+inline void prelu_slope_grad(int64_t rows, int64_t c, const float* x, const float* dy, float* ds) {
+  enable_ftz();
+  for (int64_t j = 0; j < c; j++) {
+    double acc = 0;
+    for (int64_t i = 0; i < rows; i++) {
+      float v = x[i * c + j];
+      if (v <= 0.0f) acc += double(v) * double(dy[i * c + j]);
+    }
+    ds[j] = float(acc);
+  }
+}
+
 } // namespace dlc_rt

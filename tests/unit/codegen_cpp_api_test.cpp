@@ -1,0 +1,72 @@
+// The emitted API: from C (net.h is valid C), two contexts side by side, bad arguments,
+// parameters by name, checkpoints that resume a run exactly, embedded and external
+// weights, and the files `dlc compile` writes.
+#include "codegen_cpp_helpers.h"
+
+#include "frontend/weights.h"
+
+namespace dlc::test_cpp {
+
+TEST_CASE("emitted API from C: contexts, errors, parameters, checkpoints, learning rate") {
+  frontend::Model m = frontend::load_model(example("xo"));
+  codegen::CppOptions o;
+  o.train = true;
+  o.batch = 4;
+  Build b = build(m, o, "g++", "-O1", "api");
+  std::string log;
+  std::string cc = "gcc -std=c11 -Wall -Wextra -Werror -pedantic -c '" + std::string(DLC_SOURCE_DIR) +
+                   "/tests/fixtures/codegen/api_check.c' -I '" + b.dir.string() + "' -o '" + (b.dir / "api.o").string() +
+                   "' && g++ -std=c++17 -O1 -c '" + (b.dir / "net.cpp").string() + "' -o '" + (b.dir / "net.o").string() +
+                   "' && g++ '" + (b.dir / "api.o").string() + "' '" + (b.dir / "net.o").string() + "' -o '" +
+                   (b.dir / "api").string() + "'";
+  int rc = shell(cc, log, b.dir);
+  INFO(cc, "\n", log.substr(0, 4000));
+  REQUIRE(rc == 0);
+  rc = shell("'" + (b.dir / "api").string() + "' '" + b.dir.string() + "'", log, b.dir);
+  INFO(log);
+  CHECK(rc == 0);
+  CHECK(log == "ok\n");
+  fs::remove_all(b.dir);
+}
+
+TEST_CASE("emitted weights: embedded in the source, or loaded from safetensors") {
+  frontend::Model m = frontend::load_model(example("xo"));
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  ir::Bindings weights = ir::init_params(g, 11);
+  codegen::CppOptions o;
+  o.batch = 4;
+  Build embedded = build(m, o, "g++", "-O0", "embedded", &weights);
+  check_inference(m, embedded, 4, "embedded", 11);
+  CHECK(read_text(embedded.dir / "net.cpp").find("kWeights[] = {\n    // conv2d_1.kernel") != std::string::npos);
+
+  o.extern_weights = true;
+  Build external = build(m, o, "g++", "-O0", "external", &weights);
+  fs::path w = external.dir / "w.safetensors";
+  frontend::save_weights(w.string(), g, weights, false);
+  check_inference(m, external, 4, "load:" + w.string(), 11);
+  CHECK(read_text(external.dir / "net.cpp").find("// conv2d_1.kernel") == std::string::npos);
+  fs::remove_all(embedded.dir);
+  fs::remove_all(external.dir);
+}
+
+TEST_CASE("an emitted checkpoint resumes training exactly, dropout masks included") {
+  frontend::Model m = frontend::load_model_text(R"({"name": "drop", "input_shape": [5], "layers": [
+      {"type": "dense", "units": 7, "activation": "relu"}, {"type": "dropout", "rate": 0.5},
+      {"type": "dense", "units": 3, "activation": "softmax"}],
+    "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 4})", "drop.json");
+  codegen::CppOptions o;
+  o.train = true;
+  Build b = build(m, o, "g++", "-O1", "resume");
+  int steps = 4;
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, 4).graph, m.training);
+  write_floats(b.dir / "x.bin", random_floats(2 * steps * 4 * 5, 5));
+  write_floats(b.dir / "t.bin", targets(tg, 2 * steps * 4));
+  run(b, fmt::format("train {} 4 {} x.bin t.bin straight.bin p.bin", kSeed, 2 * steps));
+  run(b, fmt::format("resume {} 4 {} x.bin t.bin resumed.bin ckpt.safetensors", kSeed, steps));
+  std::vector<float> straight = read_floats(b.dir / "straight.bin"), resumed = read_floats(b.dir / "resumed.bin");
+  REQUIRE(straight.size() == size_t(2 * steps));
+  CHECK(straight == resumed);
+  fs::remove_all(b.dir);
+}
+
+} // namespace dlc::test_cpp

@@ -1,0 +1,266 @@
+// Helpers of the emitted-C++ tests: compile a model with codegen/cpp, build it with a
+// system compiler beside tests/fixtures/codegen/driver.cpp, run it on random data, and
+// compute the same things with the reference interpreter.
+#pragma once
+
+#include "codegen/cpp/emit.h"
+#include "frontend/model.h"
+#include "ir/interp/interpreter.h"
+#include "passes/train_step.h"
+#include "passes/training.h"
+#include "runtime/rng.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace dlc::test_cpp {
+
+namespace fs = std::filesystem;
+
+inline std::string example(const std::string& name) { return std::string(DLC_SOURCE_DIR) + "/examples/" + name + ".json"; }
+
+// A fresh directory for one build.
+inline fs::path work_dir(const std::string& tag) {
+  fs::path d = fs::temp_directory_path() / ("dlc_cpp_" + std::to_string(getpid()) + "_" + tag);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+inline void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+
+inline std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_floats(const fs::path& p, const std::vector<float>& v) {
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 4));
+}
+
+inline std::vector<float> read_floats(const fs::path& p) {
+  std::string s = read_text(p);
+  std::vector<float> v(s.size() / 4);
+  std::memcpy(v.data(), s.data(), v.size() * 4);
+  return v;
+}
+
+// Runs a shell command; returns its exit status, its output in `log`.
+inline int shell(const std::string& cmd, std::string& log, const fs::path& dir) {
+  fs::path out = dir / "shell.log";
+  int rc = std::system((cmd + " > '" + out.string() + "' 2>&1").c_str());
+  log = read_text(out);
+  return rc;
+}
+
+struct Build {
+  fs::path dir, exe;
+};
+
+// Emits `model` as net.cpp/net.h (prefix net) and builds it with the driver.
+inline Build build(const frontend::Model& model, codegen::CppOptions o, const std::string& compiler,
+                   const std::string& flags, const std::string& tag, const ir::Bindings* weights = nullptr) {
+  Build b{work_dir(tag), {}};
+  o.name = "net";
+  codegen::CppFiles f = codegen::emit_cpp(model, weights, o);
+  write_text(b.dir / "net.cpp", f.source);
+  write_text(b.dir / "net.h", f.header);
+  write_text(b.dir / codegen::kRuntimeHeaderFile, f.runtime);
+  b.exe = b.dir / "driver";
+  std::string log;
+  std::string cmd = compiler + " -std=c++17 -Wall -Wextra -Werror " + flags + " -I '" + b.dir.string() + "' '" +
+                    DLC_SOURCE_DIR + "/tests/fixtures/codegen/driver.cpp' '" + (b.dir / "net.cpp").string() +
+                    "' -o '" + b.exe.string() + "'";
+  int rc = shell(cmd, log, b.dir);
+  INFO("build: ", cmd, "\n", log.substr(0, 4000));
+  REQUIRE(rc == 0);
+  return b;
+}
+
+// Deterministic data in [-1, 1).
+inline std::vector<float> random_floats(int64_t n, uint64_t stream) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) v[size_t(i)] = 2.0f * dlc_rt::rng_uniform(7, stream, uint64_t(i)) - 1.0f;
+  return v;
+}
+
+// Class ids in [0, classes), one per sample.
+inline std::vector<int64_t> random_labels(int64_t n, int64_t classes, uint64_t stream) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) v[size_t(i)] = int64_t(dlc_rt::rng_uniform(9, stream, uint64_t(i)) * float(classes));
+  return v;
+}
+
+inline int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
+
+// The model's inputs of one batch of n samples, cut from `x` laid out as net_infer takes it.
+inline ir::Bindings input_bindings(const ir::Graph& g, const std::vector<float>& x, int64_t n) {
+  ir::Bindings b;
+  size_t at = 0;
+  for (ir::ValueId v : g.inputs()) {
+    if (g.value(v).name == "target" || g.value(v).name == "lr") continue;
+    ir::TensorType t = g.type(v);
+    size_t count = size_t(n * per_sample(t));
+    b[g.value(v).name] = ir::Tensor(t, std::vector<float>(x.begin() + long(at), x.begin() + long(at + count)));
+    at += count;
+  }
+  return b;
+}
+
+inline int64_t input_size(const ir::Graph& g) {
+  int64_t s = 0;
+  for (ir::ValueId v : g.inputs())
+    if (g.value(v).name != "target" && g.value(v).name != "lr") s += per_sample(g.type(v));
+  return s;
+}
+
+// max |a - b| / max |b|: the relative error of a whole tensor.
+inline double relative_error(const std::vector<float>& a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double diff = 0, scale = 1e-30;
+  for (size_t i = 0; i < a.size(); i++) {
+    diff = std::max(diff, std::fabs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(b[i]));
+  }
+  return diff / scale;
+}
+
+// Runs the built driver; fails the test when it fails.
+inline void run(const Build& b, const std::string& args) {
+  std::string log;
+  int rc = shell("cd '" + b.dir.string() + "' && '" + b.exe.string() + "' " + args, log, b.dir);
+  INFO("run: ", args, "\n", log.substr(0, 4000));
+  REQUIRE(rc == 0);
+}
+
+// ---- parity with the interpreter ---------------------------------------------------
+
+constexpr uint64_t kSeed = 3; // the driver's net_init seed and the interpreter's
+
+// The model's outputs from the interpreter, concatenated as net_infer writes them.
+inline std::vector<double> reference_outputs(const frontend::Model& m, int64_t n, const std::vector<float>& x,
+                                             uint64_t seed = kSeed) {
+  ir::Graph g = frontend::build_model(m, n).graph;
+  ir::Bindings b = ir::init_params(g, seed);
+  for (auto& [name, t] : input_bindings(g, x, n)) b[name] = t;
+  std::vector<double> out;
+  for (auto& [name, t] : ir::run_outputs(g, b)) out.insert(out.end(), t.data.begin(), t.data.end());
+  return out;
+}
+
+// `driver_seed`: how the driver gets its weights (a seed, "embedded", "load:PATH");
+// `seed`: the interpreter's weights are those of this seed.
+inline void check_inference(const frontend::Model& m, const Build& b, int64_t n,
+                            const std::string& driver_seed = std::to_string(kSeed), uint64_t seed = kSeed) {
+  ir::Graph g = frontend::build_model(m, n).graph;
+  std::vector<float> x = random_floats(n * input_size(g), 1);
+  write_floats(b.dir / "x.bin", x);
+  run(b, fmt::format("infer {} {} x.bin y.bin", driver_seed, n));
+  std::vector<double> want = reference_outputs(m, n, x, seed);
+  std::vector<float> got = read_floats(b.dir / "y.bin");
+  INFO(m.name, " inference, n = ", n);
+  CHECK(relative_error(got, want) <= 1e-5);
+}
+
+// Targets of `samples` samples: one-hot rows, or class ids for integer targets.
+inline std::vector<float> targets(const passes::TrainingGraph& tg, int64_t samples) {
+  const ir::TensorType& target = tg.graph.type(tg.target);
+  if (target.dtype != ir::DType::f32) {
+    int64_t classes = tg.graph.type(tg.graph.outputs()[0].value).shape[1];
+    std::vector<float> ids;
+    for (int64_t k : random_labels(samples, classes, 2)) ids.push_back(float(k));
+    return ids;
+  }
+  int64_t classes = per_sample(target);
+  std::vector<float> t(size_t(samples * classes), 0.0f);
+  std::vector<int64_t> labels = random_labels(samples, classes, 2);
+  for (int64_t i = 0; i < samples; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
+  return t;
+}
+
+// Adam's first step is -lr g / (|g| + epsilon): where |g| is near epsilon (1e-7), f32
+// rounding of g (1e-7 relative to the largest gradient) moves the step by up to 1e-2 of
+// lr in either backend. A larger epsilon keeps the comparison of one step's changes well
+// conditioned; the formula and every code path stay the same.
+inline void well_conditioned(frontend::Model& m) {
+  auto& hyper = m.training.optimizer.hyper;
+  if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;
+}
+
+struct Reference {
+  std::vector<double> losses;
+  ir::Bindings before, after_one; // params before the first step and after it
+};
+
+inline Reference reference_training(const frontend::Model& m, int64_t n, int steps, const std::vector<float>& x,
+                             const std::vector<float>& t) {
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
+  passes::TrainState state = passes::init_train_state(tg, kSeed);
+  Reference r;
+  r.before = state.values;
+  const ir::TensorType& tt = tg.graph.type(tg.target);
+  int64_t in = input_size(tg.graph), ts = per_sample(tt);
+  for (int s = 0; s < steps; s++) {
+    std::vector<float> xs(x.begin() + s * n * in, x.begin() + (s + 1) * n * in);
+    ir::Bindings batch = input_bindings(tg.graph, xs, n);
+    batch["target"] = ir::Tensor(tt, std::vector<float>(t.begin() + s * n * ts, t.begin() + (s + 1) * n * ts));
+    r.losses.push_back(passes::train_step(tg, m.training.optimizer, state, batch));
+    if (s == 0) r.after_one = state.values;
+  }
+  return r;
+}
+
+inline void check_training(const frontend::Model& m, const Build& b, int64_t n, int steps) {
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
+  std::vector<float> x = random_floats(steps * n * input_size(tg.graph), 4);
+  std::vector<float> t = targets(tg, steps * n);
+  write_floats(b.dir / "x.bin", x);
+  write_floats(b.dir / "t.bin", t);
+  run(b, fmt::format("train {} {} {} x.bin t.bin losses.bin params.bin", kSeed, n, steps));
+  Reference r = reference_training(m, n, steps, x, t);
+
+  // One step's change of every parameter.
+  std::vector<float> params = read_floats(b.dir / "params.bin");
+  std::istringstream names(read_text(b.dir / "params.bin.names"));
+  size_t at = 0;
+  std::string name;
+  int64_t size;
+  while (names >> name >> size) {
+    INFO(m.name, ": change of ", name, " after one step");
+    REQUIRE(r.after_one.count(name));
+    const ir::Tensor &p0 = r.before.at(name), &p1 = r.after_one.at(name);
+    REQUIRE(p1.numel() == size);
+    std::vector<float> got;
+    std::vector<double> want;
+    for (int64_t i = 0; i < size; i++) {
+      got.push_back(float(double(params[at + size_t(i)]) - p0[i]));
+      want.push_back(p1[i] - p0[i]);
+    }
+    CHECK(relative_error(got, want) <= 1e-4);
+    at += size_t(size);
+  }
+  CHECK(at == params.size());
+
+  // The loss curve.
+  std::vector<float> losses = read_floats(b.dir / "losses.bin");
+  REQUIRE(losses.size() == size_t(steps));
+  INFO(m.name, ": first loss ", losses[0], " vs ", r.losses[0]);
+  CHECK(std::fabs(losses[0] - r.losses[0]) <= 1e-5 * std::fabs(r.losses[0]));
+  for (int s = 1; s < steps; s++) {
+    INFO(m.name, ": loss of step ", s + 1, ": ", losses[size_t(s)], " vs ", r.losses[size_t(s)]);
+    CHECK(std::fabs(losses[size_t(s)] - r.losses[size_t(s)]) <= 1e-3 * std::max(1.0, std::fabs(r.losses[size_t(s)])));
+  }
+}
+
+} // namespace dlc::test_cpp
