@@ -1,5 +1,7 @@
 // dlc check, dlc summary, dlc show: validating and inspecting a model.
+#include "codegen/cpp/emit.h"
 #include "codegen/jit_backend.h"
+#include "codegen/lowering.h"
 #include "frontend/model.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
@@ -38,14 +40,16 @@ int run_summary(const Args& a) {
 }
 
 const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "schedule", "plan",
-                                           "llvm", "llvm-opt"};
+                                           "llvm", "llvm-opt", "lowered", "cpp"};
 
 // `dlc show` also prints the compiled stages and takes the pass manager's flags.
 void add_compile_stages(Command& show) {
   show.usage = "dlc show MODEL.json [--emit=STAGE] [--batch N] [--train] [--passes=LIST] [--print-after=PASS]";
   show.summary += " After compilation (of the training graph with --train): clean-graph (after the clean-up "
                   "passes), kernels (fused), schedule, plan (the memory timeline), llvm (the JIT's LLVM module), "
-                  "llvm-opt (that module after LLVM's O3 pipeline for this CPU).";
+                  "llvm-opt (that module after LLVM's O3 pipeline for this CPU), lowered (the backend-neutral steps "
+                  "of every kernel), cpp (the header and source `dlc compile` writes, at the model's batch_size "
+                  "unless --batch is given).";
   for (FlagSpec& f : show.flags)
     if (f.name == "--emit") f.help = "the stage to print: " + join_names(kStages) + " (default graph)";
   for (const FlagSpec& f : compile_flags())
@@ -61,15 +65,29 @@ void show_llvm(const Args& a, const passes::Program& p, bool optimized) {
   if (a.has("--time-passes")) std::fprintf(stderr, "// ----- LLVM JIT -----\n  %-14s %10.3f ms\n", "O3 + codegen", ms);
 }
 
+// What `dlc compile` would write (codegen/cpp/emit.h): net.h, then net.cpp.
+int show_cpp(const Args& a) {
+  frontend::Model m = frontend::load_model(a.positional[0]);
+  codegen::CppOptions o;
+  o.train = a.has("--train");
+  o.batch = a.get_int("--batch", m.training.batch_size, 1, 1 << 20);
+  o.source = a.positional[0];
+  codegen::CppFiles f = codegen::emit_cpp(m, nullptr, o);
+  std::fputs((f.header + "\n" + f.source).c_str(), stdout);
+  return 0;
+}
+
 // The stages after the frontend: the graph after clean-up, the kernels, the schedule, the
 // plan (passes/pass_manager.h), of the inference graph or with --train the training graph.
 int show_compiled(const Args& a, const std::string& emit) {
+  if (emit == "cpp") return show_cpp(a);
   passes::Program p = compile_model(a, emit == "clean-graph");
   if (emit == "clean-graph") std::fputs(ir::print_graph(p.graph).c_str(), stdout);
   if (emit == "kernels") std::fputs(passes::print_kernels(p).c_str(), stdout);
   if (emit == "schedule") std::fputs(passes::print_schedule(p).c_str(), stdout);
   if (emit == "plan") std::fputs(passes::print_plan(p).c_str(), stdout);
   if (emit == "llvm" || emit == "llvm-opt") show_llvm(a, p, emit == "llvm-opt");
+  if (emit == "lowered") std::fputs(codegen::print_lowered(codegen::lower(p)).c_str(), stdout);
   return 0;
 }
 
