@@ -22,8 +22,11 @@ ValueId LayerCtx::op(const std::string& op, std::vector<ValueId> operands, Attrs
   try {
     v = g.add(op, std::move(operands), std::move(attrs), n);
   } catch (const Error& e) {
-    // A type rule rejected the layer: point at the layer in the file.
-    spec.fail("layer '{}' ({}): {}", info.name, info.type, e.what());
+    // A type rule rejected the layer: point at the layer in the file, without the
+    // node's own prefix ("node 'dense_1.matmul' (matmul): "), which names no JSON.
+    std::string why = e.what(), prefix = "node '" + n + "' (" + op + "): ";
+    if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+    spec.fail("layer '{}' ({}): {}", info.name, info.type, why);
   }
   if (checked_numel(g.type(v).shape) < 0)
     spec.fail("layer '{}' ({}) is too large: its output {} has more than {} elements", info.name, info.type,
@@ -31,10 +34,14 @@ ValueId LayerCtx::op(const std::string& op, std::vector<ValueId> operands, Attrs
   return v;
 }
 
-ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
+void LayerCtx::check_param_size(const std::string& suffix, const Shape& shape) const {
   if (checked_numel(shape) < 0)
     spec.fail("layer '{}' ({}) is too large: parameter '{}' {} has more than {} elements", info.name,
               info.type, suffix, shape.str(), kMaxElements);
+}
+
+ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
+  check_param_size(suffix, shape);
   ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
                           std::move(init));
   info.params.push_back(p);
@@ -143,8 +150,8 @@ std::vector<int64_t> read_pads(const LayerCtx& c, int64_t kh, int64_t kw, int64_
     r->fail("unknown padding '{}'{}", p, hint.empty() ? "; use \"valid\", \"same\" or explicit amounts" : hint);
   }
   std::vector<int64_t> v = r->as_int_list();
-  for (auto p : v)
-    if (p < 0) r->fail("padding must not be negative, {}", r->describe());
+  for (size_t i = 0; i < v.size(); i++)
+    if (v[i] < 0) (r->is(json::Kind::Array) ? r->at(i) : *r).fail("padding must not be negative, got {}", v[i]);
   if (v.size() == 1) return {v[0], v[0], v[0], v[0]};
   if (v.size() == 2) return {v[0], v[0], v[1], v[1]};
   if (v.size() == 4) return v;
@@ -163,11 +170,21 @@ void need_rank(LayerCtx& c, int rank, const std::string& what) {
   if (c.in_type().shape.rank() != rank) c.fail_input(0, what);
 }
 
+void need_float(LayerCtx& c) {
+  if (!ir::is_float(c.in_type().dtype)) c.fail_input(0, "a float input");
+}
+
+// An image layer's input: [batch, height, width, channels] of floats.
+void need_image(LayerCtx& c) {
+  need_rank(c, 4, "a 4-D input [batch, height, width, channels]");
+  need_float(c);
+}
+
 ValueId build_dense(LayerCtx& c) {
   // A copy: adding parameters and nodes below may move the graph's values.
   const Shape xs = c.in_type().shape;
   if (xs.rank() < 2) c.fail_input(0, "an input of rank 2 or more [batch, ..., features]");
-  if (!ir::is_float(c.in_type().dtype)) c.fail_input(0, "a float input");
+  need_float(c);
   int64_t units = c.spec.require("units").as_positive_int();
   int64_t in = xs[xs.rank() - 1];
   ValueId x = c.in();
@@ -186,7 +203,7 @@ ValueId build_dense(LayerCtx& c) {
 }
 
 ValueId build_conv2d(LayerCtx& c) {
-  need_rank(c, 4, "a 4-D input [batch, height, width, channels]");
+  need_image(c);
   int64_t filters = c.spec.require("filters").as_positive_int();
   c.spec.require("kernel_size");
   auto [kh, kw] = read_pair(c.spec, "kernel_size", 0, 0);
@@ -194,9 +211,10 @@ ValueId build_conv2d(LayerCtx& c) {
   auto pads = read_pads(c, kh, kw, sh, sw);
   check_window_fits(c, kh, kw, pads);
   int64_t cin = c.in_type().shape[3];
+  Shape kernel{kh, kw, cin, filters};
+  c.check_param_size("kernel", kernel); // before the fans, which must not overflow
   int64_t fan_in = kh * kw * cin, fan_out = kh * kw * filters;
-  ValueId w = c.param("kernel", {kh, kw, cin, filters},
-                      c.initializer("kernel_initializer", "glorot_uniform", fan_in, fan_out));
+  ValueId w = c.param("kernel", kernel, c.initializer("kernel_initializer", "glorot_uniform", fan_in, fan_out));
   ValueId y = c.op("conv2d", {c.in(), w}, {{"strides", std::vector<int64_t>{sh, sw}}, {"pads", pads}});
   if (c.spec.get_bool("use_bias", true))
     y = c.op("bias_add", {y, c.param("bias", {filters}, c.initializer("bias_initializer", "zeros", fan_in, fan_out))});
@@ -205,11 +223,16 @@ ValueId build_conv2d(LayerCtx& c) {
 
 LayerDef pool_layer(const std::string& type, const std::string& op) {
   return {type, {"pool_size", "strides", "padding"}, 1, 1, [op](LayerCtx& c) {
-            need_rank(c, 4, "a 4-D input [batch, height, width, channels]");
+            need_image(c);
             auto [kh, kw] = read_pair(c.spec, "pool_size", 2, 2);
             auto [sh, sw] = read_pair(c.spec, "strides", kh, kw);
             auto pads = read_pads(c, kh, kw, sh, sw);
             check_window_fits(c, kh, kw, pads);
+            // A window over padding alone would have nothing to pool.
+            if (pads[0] >= kh || pads[1] >= kh || pads[2] >= kw || pads[3] >= kw)
+              (c.spec.has("padding") ? c.spec.require("padding") : c.spec)
+                  .fail("layer '{}' ({}): padding {},{},{},{} must be smaller than the {}x{} window", c.info.name,
+                        c.info.type, pads[0], pads[1], pads[2], pads[3], kh, kw);
             return c.op(op, {c.in()},
                         {{"window", std::vector<int64_t>{kh, kw}},
                          {"strides", std::vector<int64_t>{sh, sw}},
@@ -286,6 +309,7 @@ const std::vector<LayerDef>& layer_table() {
        }},
       {"reshape", {"target_shape"}, 1, 1, build_reshape},
       {"dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
+         need_float(c);
          auto r = c.spec.require("rate");
          double rate = r.as_number();
          if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());

@@ -27,6 +27,8 @@ struct LayerCtx {
   // Adds a node named "<layer>.<suffix>".
   ir::ValueId op(const std::string& op, std::vector<ir::ValueId> operands, ir::Attrs attrs = {},
                  const std::string& suffix = "");
+  // Fails when a parameter of this shape would exceed kMaxElements.
+  void check_param_size(const std::string& suffix, const ir::Shape& shape) const;
   // Adds a parameter "<layer>.<suffix>" and records it on the layer.
   ir::ValueId param(const std::string& suffix, ir::Shape shape, ir::Initializer init);
   // Reads an initializer member (string or object) with a default kind.

@@ -49,6 +49,7 @@ bad use_bias_string '3:57: layers[0].use_bias: expected a boolean, got "yes"'
 bad input_shape_zero '2:23: input_shape[1]: expected a positive integer, got 0'
 bad kernel_size_triple '3:62: layers[0].kernel_size: expected a positive integer or a pair of them, got an array'
 bad padding_count '3:76: layers[0].padding: expected 1, 2 or 4 padding amounts, got 3'
+bad padding_negative '3:80: layers[0].padding[1]: padding must not be negative, got -1'
 bad concat_bad_axis '3:77: layers[0].axis: axis 0 must name a non-batch axis of rank-2 inputs'
 bad initializer_member "3:94: layers[0].kernel_initializer.limit: unknown attribute 'limit' for initializer 'glorot_uniform'; known: type"
 bad constant_init_no_value "3:65: layers[0].bias_initializer: a constant initializer needs 'value'"
@@ -70,6 +71,8 @@ bad residual_channel_mismatch "5:5: layers[1]: layer 'skip' (add) needs inputs o
 bad concat_mismatch "6:5: layers[2]: layer 'joined' (concat) cannot join 'full' f32[1,16,16,4] and 'half' f32[1,8,8,3] along axis -1"
 bad reshape_count "4:5: layers[0]: layer 'reshape_1' (reshape) needs an input with 756 elements per sample to reshape to [28,27,1], but input 'input' gives f32[1,784]"
 bad pool_too_large "5:5: layers[1]: layer 'max_pool2d_1' (max_pool2d): window 8x8 does not fit the 7x7 input from 'conv2d_1'"
+bad pool_padding_window "3:64: layers[0].padding: layer 'max_pool2d_1' (max_pool2d): padding 2,2,0,0 must be smaller than the 2x2 window"
+bad integer_input_conv "4:14: layers[0]: layer 'conv2d_1' (conv2d) needs a float input, but input 'input' gives i64[1,8,8,1]"
 bad maxout_k "4:51: layers[0].activation: layer 'dense_1': maxout group size 3 does not divide its 100 units"
 bad integer_input_dense "4:14: layers[0]: layer 'dense_1' (dense) needs a float input, but input 'input' gives i32[1,10]"
 
