@@ -35,20 +35,31 @@ OutputFiles output_files(const std::string& out) {
 void write_all(const std::vector<std::pair<fs::path, std::string>>& files) {
   std::string suffix = ".dlc-tmp." + std::to_string(getpid());
   std::vector<std::string> written;
-  try {
-    for (auto& [path, text] : files) {
-      frontend::write_file_atomic(path.string() + suffix, text);
-      written.push_back(path.string() + suffix);
-    }
-  } catch (...) {
+  auto remove_written = [&] {
     for (const std::string& t : written) std::remove(t.c_str());
-    throw;
+  };
+  for (auto& [path, text] : files) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      remove_written();
+      throw Error(fmt::format("{}: cannot write file: it is a directory", path.string()));
+    }
+    std::string tmp = path.string() + suffix;
+    try {
+      frontend::write_file_atomic(tmp, text);
+    } catch (const Error& e) {
+      remove_written();
+      std::string msg = e.what(); // name the file the user asked for, not the temporary
+      if (size_t at = msg.find(tmp); at != std::string::npos) msg.replace(at, tmp.size(), path.string());
+      throw Error(msg);
+    }
+    written.push_back(tmp);
   }
   for (auto& [path, text] : files) {
     std::error_code ec;
     fs::rename(path.string() + suffix, path, ec);
     if (ec) {
-      for (const std::string& t : written) std::remove(t.c_str());
+      remove_written();
       throw Error(fmt::format("{}: cannot write file: {}", path.string(), ec.message()));
     }
   }

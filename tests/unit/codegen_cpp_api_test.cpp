@@ -49,6 +49,22 @@ TEST_CASE("emitted weights: embedded in the source, or loaded from safetensors")
   fs::remove_all(external.dir);
 }
 
+TEST_CASE("emitted inference and training steps allocate nothing") {
+  frontend::Model m = frontend::load_model(example("cnn"));
+  codegen::CppOptions o;
+  o.train = true;
+  o.batch = 3;
+  Build b = build(m, o, "g++", "-O1", "allocs");
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, 3).graph, m.training);
+  write_floats(b.dir / "x.bin", random_floats(3 * input_size(tg.graph), 6));
+  write_floats(b.dir / "t.bin", targets(tg, 3));
+  std::string log;
+  int rc = shell("cd '" + b.dir.string() + "' && ./driver allocs 1 3 x.bin t.bin", log, b.dir);
+  CHECK(rc == 0);
+  CHECK(log == "0\n");
+  fs::remove_all(b.dir);
+}
+
 TEST_CASE("an emitted checkpoint resumes training exactly, dropout masks included") {
   frontend::Model m = frontend::load_model_text(R"({"name": "drop", "input_shape": [5], "layers": [
       {"type": "dense", "units": 7, "activation": "relu"}, {"type": "dropout", "rate": 0.5},

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# dlc compile: the files it writes, the emitted main() against dlc predict, --emit=cpp,
+# and bad input (one-line errors, no partial output). Parity with the interpreter is in
+# tests/unit/codegen_cpp_*_test.cpp; the embedding example in compile_embed.sh.
+source "$SRC/tests/lib.sh"
+CXX=${CXX:-g++}
+XO=$SRC/examples/xo.json
+
+# Three files, nothing else; the header is valid C with the model's sizes.
+mkdir -p "$TMP/a"
+expect_ok "$DLC" compile "$XO" -o "$TMP/a/xo.cpp" --train --emit-main
+expect_output "wrote $TMP/a/xo.cpp, $TMP/a/xo.h, $TMP/a/dlc_runtime.h (model 'xo', batch 8, inference and training)"
+[ "$(ls "$TMP/a" | tr '\n' ' ')" = "dlc_runtime.h xo.cpp xo.h " ] || fail "unexpected files: $(ls "$TMP/a")"
+grep -q '^#define XO_BATCH 8$' "$TMP/a/xo.h" || fail "xo.h lacks XO_BATCH 8"
+grep -q '^#define XO_INPUT_SIZE 81 ' "$TMP/a/xo.h" || fail "xo.h lacks XO_INPUT_SIZE 81"
+grep -q 'float xo_train_step(xo_ctx\* ctx' "$TMP/a/xo.h" || fail "xo.h lacks xo_train_step"
+echo '#include "xo.h"' > "$TMP/a/c_check.c"
+expect_ok gcc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -I "$TMP/a" "$TMP/a/c_check.c"
+
+# The emitted main predicts what the interpreter predicts (both from seed 0).
+expect_ok "$CXX" -std=c++17 -O1 -Wall -Wextra -Werror "$TMP/a/xo.cpp" -o "$TMP/a/xo"
+expect_ok "$TMP/a/xo" predict "$SRC/examples/data/xo_samples.npy"
+mv "$TMP/out" "$TMP/emitted"
+expect_ok "$DLC" predict "$XO" --input "$SRC/examples/data/xo_samples.npy" --top-k 1
+sed -E 's/^sample [0-9]+: ([0-9]+) .*/\1/' "$TMP/out" > "$TMP/reference"
+cmp -s "$TMP/emitted" "$TMP/reference" || fail "emitted main predicts $(cat "$TMP/emitted"), dlc predict $(cat "$TMP/reference")"
+# ... and trains: two epochs on the two samples, a checkpoint written and read back
+expect_ok "$TMP/a/xo" train "$SRC/examples/data/xo_samples.npy" "$SRC/tests/fixtures/codegen/xo_labels.npy" --epochs 2 --save "$TMP/a/w.safetensors"
+expect_output "epoch 2/2: loss "
+expect_ok "$TMP/a/xo" eval "$SRC/examples/data/xo_samples.npy" "$SRC/tests/fixtures/codegen/xo_labels.npy" --load "$TMP/a/w.safetensors"
+expect_output "accuracy "
+
+# --name, --batch, and the prefix from the file name
+expect_ok "$DLC" compile "$XO" -o "$TMP/a/model.cpp" --name my_net --batch 3
+grep -q '^#define MY_NET_BATCH 3$' "$TMP/a/model.h" || fail "--name/--batch not applied"
+grep -q 'int my_net_infer(my_net_ctx\* ctx' "$TMP/a/model.h" || fail "--name not applied to the API"
+
+# dlc show --emit=cpp prints what compile writes
+expect_ok "$DLC" show "$XO" --emit=cpp --batch 8
+expect_output "#define NET_BATCH 8"
+expect_output "static void run_infer(const Mem& m) {"
+expect_ok "$DLC" show "$XO" --emit=lowered --train
+expect_output "call dlc_rt_conv2d_forward(n=n, h=9, w=9, c=1, kh=3, kw=3, f=4"
+
+# Bad input: one line, exit 1, nothing left behind.
+mkdir -p "$TMP/bad" && touch "$TMP/bad/afile" && mkdir "$TMP/bad/net.h"
+expect_error "missing -o OUT.cpp" "$DLC" compile "$XO"
+expect_error "/nonexistent/dir/net.cpp: cannot write file" "$DLC" compile "$XO" -o /nonexistent/dir/net.cpp
+expect_error "$TMP/bad/afile/net.cpp: cannot write file" "$DLC" compile "$XO" -o "$TMP/bad/afile/net.cpp"
+expect_error "$TMP/bad/net.h: cannot write file: it is a directory" "$DLC" compile "$XO" -o "$TMP/bad/net.cpp"
+expect_error "--batch: expected an integer in [1, " "$DLC" compile "$XO" -o "$TMP/bad/x.cpp" --batch 0
+expect_error "tensor 'conv2d_1.kernel' has shape [3,3,1,1], the model's parameter is [3,3,1,4]" \
+  "$DLC" compile "$XO" -o "$TMP/bad/x.cpp" --weights "$SRC/tests/fixtures/conv_example/weights.safetensors"
+expect_error "cannot open file" "$DLC" compile "$XO" -o "$TMP/bad/x.cpp" --weights "$TMP/bad/none.safetensors"
+expect_error "'9net' is not a C identifier; give the symbol prefix with --name" "$DLC" compile "$XO" -o "$TMP/bad/9net.cpp"
+expect_error "--name: 'a-b' cannot prefix C identifiers" "$DLC" compile "$XO" -o "$TMP/bad/x.cpp" --name a-b
+expect_error "names a directory" "$DLC" compile "$XO" -o "$TMP/bad/"
+expect_error "would be overwritten by its own header" "$DLC" compile "$XO" -o "$TMP/bad/x.h"
+echo '{"name": "noloss", "input_shape": [3], "layers": [{"type": "dense", "units": 2}]}' > "$TMP/bad/noloss.json"
+expect_error "--train needs a model with a loss" "$DLC" compile "$TMP/bad/noloss.json" -o "$TMP/bad/x.cpp" --train
+[ "$(ls "$TMP/bad" | tr '\n' ' ')" = "afile net.h noloss.json " ] || fail "partial output left behind: $(ls -a "$TMP/bad")"
+
+finish
