@@ -71,7 +71,6 @@ private:
   std::map<ValueId, int> final_expr_;    // anchor result -> the expression its call produces
   std::map<ValueId, Ref> where_;         // anchor result -> where its call writes it
   std::set<size_t> done_stores_;         // stores the anchors' calls already perform
-  std::map<size_t, AnchorContext> epilogues_; // anchor position -> its folded epilogue
   std::vector<Step> steps_;
 
   const passes::Buffer& buffer(ValueId v) const {
@@ -95,9 +94,9 @@ private:
   }
   int only_user(int e) const;
   void count_uses();
-  void fold_epilogue(size_t anchor_pos, AnchorContext& c);
+  void fold_epilogue(AnchorContext& c);
   bool safe_destination(ValueId out) const;
-  void place_anchor(size_t anchor_pos, AnchorContext& c);
+  void place_anchor(AnchorContext& c);
   void lower_loop();
 };
 
@@ -119,7 +118,7 @@ int KernelLowering::only_user(int e) const {
 
 // anchor -> bias_add(anchor, bias[C]) -> activation, each used once: the GEMM or
 // convolution applies them to its final sums, so the body need not.
-void KernelLowering::fold_epilogue(size_t anchor_pos, AnchorContext& c) {
+void KernelLowering::fold_epilogue(AnchorContext& c) {
   ValueId v = c.node.results[0];
   int e = anchor_expr(v);
   final_expr_[v] = e;
@@ -139,7 +138,6 @@ void KernelLowering::fold_epilogue(size_t anchor_pos, AnchorContext& c) {
     if (act.op_name == "leaky_relu") c.slope = act.attrs.get_float("alpha");
     final_expr_[v] = user;
   }
-  epilogues_.emplace(anchor_pos, c);
 }
 
 // An output may receive an anchor's result directly when its memory overlaps no input
@@ -153,7 +151,7 @@ bool KernelLowering::safe_destination(ValueId out) const {
   return true;
 }
 
-void KernelLowering::place_anchor(size_t anchor_pos, AnchorContext& c) {
+void KernelLowering::place_anchor(AnchorContext& c) {
   for (size_t r = 0; r < c.node.results.size(); r++) {
     ValueId v = c.node.results[r];
     auto fe = final_expr_.find(v);
@@ -172,22 +170,21 @@ void KernelLowering::place_anchor(size_t anchor_pos, AnchorContext& c) {
     c.results.push_back(dest);
     where_[v] = dest;
   }
-  (void)anchor_pos;
 }
 
 LoweredKernel KernelLowering::run() {
   count_uses();
   Ref workspace{Region::arena, -1, ir::DType::f32}; // patched by lower()
-  for (size_t a = 0; a < k_.anchors.size(); a++) {
-    const ir::Node& n = g_.node(k_.anchors[a]);
+  for (int a : k_.anchors) {
+    const ir::Node& n = g_.node(a);
     AnchorContext c{g_, n, {}, {}, {}, {}, batch_, workspace};
     for (ValueId o : n.operands) {
       c.operands.push_back(where_.count(o) ? where_.at(o) : ref(o));
       c.operand_batched.push_back(batched_[size_t(o)]);
     }
     for (ValueId r : n.results) c.result_batched.push_back(batched_[size_t(r)]);
-    fold_epilogue(a, c);
-    place_anchor(a, c);
+    fold_epilogue(c);
+    place_anchor(c);
     for (Step& s : lower_anchor(c)) steps_.push_back(std::move(s));
   }
   lower_loop();

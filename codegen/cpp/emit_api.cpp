@@ -7,12 +7,6 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
-std::string subst(std::string text, const Names& n) {
-  for (auto [key, value] : {std::pair<std::string, std::string>{"$P", n.lower}, {"$U", n.upper}})
-    for (size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
-  return text;
-}
-
 int block_of(const NamedValue& v, bool train_program) {
   switch (v.ref.region) {
   case passes::Region::constants: return int(train_program ? Block::train_constants : Block::infer_constants);
@@ -142,7 +136,7 @@ struct ConstantInfo {
   s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
                    l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
   s += fmt::format("constexpr float kDefaultLr = {};\n", float_literal(o.train ? l.default_lr : 0.0));
-  s += subst(R"cc(
+  s += with_names(R"cc(
 int fail($P_ctx* c, const char* format, ...) {
   std::va_list args;
   va_start(args, format);
@@ -363,7 +357,7 @@ const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
 )cc",
              n);
   if (o.train)
-    s += subst(R"cc(
+    s += with_names(R"cc(
 float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
   if (!c) return std::numeric_limits<float>::quiet_NaN();
   if (check_batch(c, n) != 0) return std::numeric_limits<float>::quiet_NaN();

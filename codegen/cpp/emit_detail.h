@@ -31,6 +31,13 @@ struct Names {
   std::string macro(const char* s) const { return upper + "_" + s; }
 };
 
+// Fixed C++ text with "$P" replaced by the lower-case prefix and "$U" by the upper-case one.
+inline std::string with_names(std::string text, const Names& n) {
+  for (auto [key, value] : {std::pair<std::string, std::string>{"$P", n.lower}, {"$U", n.upper}})
+    for (size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
+  return text;
+}
+
 // Where the context's memory blocks are (index into the context's regions array).
 enum class Block { infer_constants = 0, train_constants = 1, state = 2, arena = 3 };
 constexpr int kBlocks = 4;

@@ -6,12 +6,6 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
-std::string subst(std::string text, const Names& n) {
-  for (auto [key, value] : {std::pair<std::string, std::string>{"$P", n.lower}, {"$U", n.upper}})
-    for (size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
-  return text;
-}
-
 const char* kHelpers = R"cc(
 // ---- main (--emit-main) -----------------------------------------------------------
 
@@ -184,7 +178,7 @@ std::string emit_main_function(const Names& n, const Layout& l, const CppOptions
   };
   replace("$TRAIN", o.train ? "true" : "false");
   replace("TRAIN_CALL", o.train ? "train(c, f)" : "(void)0");
-  return subst(s, n);
+  return with_names(s, n);
 }
 
 } // namespace dlc::codegen::cpp
