@@ -44,6 +44,9 @@ public:
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
   // The first model output of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+  // Compiles what train_step/evaluate/infer will run (the JIT compiles on first use
+  // otherwise), so that a caller can time its first epoch without the compile in it.
+  virtual void prepare(bool /*training*/) {}
   // Milliseconds spent compiling so far (0 for the interpreter), for `dlc train -v`.
   virtual double compile_ms() const { return 0; }
 };
@@ -54,8 +57,11 @@ std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t ba
 // The LLVM JIT (codegen/llvm/jit_runner.cpp): programs compiled for `batch` samples.
 std::unique_ptr<Runner> make_jit_runner(const frontend::Model& model, int64_t batch);
 
-// The backend `dlc train`, `eval` and `predict` use when none is named.
-constexpr const char* kDefaultBackend = "ref";
+// The backend `dlc train` and `dlc eval` use when none is named: the JIT. `dlc predict`
+// defaults to the interpreter (kPredictBackend), which drives models with several inputs
+// and prints every output; `--backend jit` takes the compiled path.
+constexpr const char* kDefaultBackend = "jit";
+constexpr const char* kPredictBackend = "ref";
 
 // "ref" or "jit"; throws dlc::Error naming the choices for anything else.
 std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch);

@@ -7,6 +7,7 @@
 #include "ir/interp/interpreter.h"
 #include "runtime/npy.h"
 #include "tools/commands.h"
+#include "tools/kernel_threads.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -56,7 +57,8 @@ void print_top_k(const ir::Tensor& out, int64_t k) {
 int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x) {
   int64_t n = x.shape()[0], per_in = x.numel() / n;
   int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
-  auto r = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
+  KernelThreads threads(a);
+  auto r = codegen::make_runner(a.get("--backend", codegen::kPredictBackend), m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
   if (a.has("--weights")) r->set_values(frontend::load_weights(a.get("--weights"), g));
@@ -106,7 +108,7 @@ int run_predict(const Args& a) {
       throw Error(fmt::format("--input: inputs have different batch sizes ({} and {})", batch, n));
     batch = n;
   }
-  if (a.has("--top-k") || a.get("--backend", codegen::kDefaultBackend) != "ref" || a.has("--batch")) {
+  if (a.has("--top-k") || a.get("--backend", codegen::kPredictBackend) != "ref" || a.has("--batch")) {
     if (m.inputs.size() != 1)
       throw Error(fmt::format("--backend/--top-k/--batch: model '{}' has {} inputs; they drive single-input models",
                               m.name, m.inputs.size()));
@@ -154,6 +156,7 @@ std::vector<Command> run_commands() {
         {"--seed", "S", "seed for initial parameters when no --weights are given (default 0)"},
         {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter, the default)"},
         {"--batch", "N", "samples per call through the backend (default: all, at most 256)"},
+        {"--threads", "N", kThreadsHelp},
         {"--top-k", "K", "print the K most likely classes of each sample with their scores"},
         {"-o", "Y.npy", "write the output to an NPY file instead of printing it"}},
        1, run_predict},

@@ -6,6 +6,7 @@
 #include "ir/error.h"
 #include "tools/checkpoint.h"
 #include "tools/commands.h"
+#include "tools/kernel_threads.h"
 #include "tools/progress.h"
 #include "tools/train_data.h"
 #include "tools/trainer.h"
@@ -45,7 +46,7 @@ int run_train(const Args& a) {
   o.plot_path = a.get("--plot");
   o.verbose = a.has("-v");
   o.live = stdout_is_terminal();
-  a.get_int("--threads", 0, 0, 1024); // validated; the backends pick their thread count
+  KernelThreads threads(a);
   frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0));
   auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
   return train(*runner, m, data, o);
@@ -74,6 +75,7 @@ int run_eval(const Args& a) {
   if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
   if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
   frontend::DataSplits data = frontend::load_data(a.get("--data"), 0);
+  KernelThreads threads(a);
   // The test split when the source has one, the training set otherwise.
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
   auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch_option(a, m, 0));
@@ -105,7 +107,7 @@ std::vector<Command> train_commands() {
         {"--epochs", "N", "total epochs (default: the model file's)"},
         {"--batch", "N", "batch size (default: the model file's)"},
         {"--seed", "S", "seed of initial parameters, shuffling and dropout (default 0)"},
-        {"--threads", "N", "worker threads of the backend (default: the backend's choice)"},
+        {"--threads", "N", kThreadsHelp},
         {"--lr", "X", "learning rate (overrides the model file's)"},
         {"--val-split", "F", "hold out the last fraction F of the training samples for validation"},
         {"--early-stopping", "PATIENCE", "stop after PATIENCE epochs without a better validation loss; keep the best weights"},
@@ -113,7 +115,7 @@ std::vector<Command> train_commands() {
         {"--resume", "DIR", "continue the run whose checkpoint is in DIR"},
         {"-o", "W.safetensors", "write the trained parameters"},
         {"--plot", "CURVES.svg", "write loss and accuracy curves per epoch as SVG"},
-        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter, slow)"},
+        {"--backend", "jit|ref", "jit (LLVM, the default) or ref (the reference interpreter, slow)"},
         {"-v", "", "more detail (compile time)"}},
        1, run_train},
       {"eval", "dlc eval MODEL.json --data SOURCE [--weights W.safetensors]",
@@ -121,7 +123,8 @@ std::vector<Command> train_commands() {
        {{"--data", "SOURCE", "as for dlc train; its test split (or its training set when it has none)"},
         {"--weights", "W.safetensors", "parameter values (default: initialise from seed 0)"},
         {"--batch", "N", "samples per call (default: the model file's batch size)"},
-        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter)"}},
+        {"--backend", "jit|ref", "jit (LLVM, the default) or ref (the reference interpreter)"},
+        {"--threads", "N", kThreadsHelp}},
        1, run_eval},
   };
 }

@@ -62,6 +62,8 @@ public:
     if (!o_.resume_dir.empty()) resume();
     if (!ckdir_.empty()) prepare_checkpoint_dir(ckdir_);
     print_header();
+    r_.prepare(true);
+    if (o_.verbose && r_.compile_ms() > 0) std::printf("compile time: %.0f ms\n", r_.compile_ms());
     SigintGuard guard;
     bool stop = false;
     for (int64_t epoch = st_.epoch; epoch < o_.epochs && !stop; epoch++) {
@@ -228,7 +230,6 @@ private:
   }
 
   void finish() {
-    if (o_.verbose && r_.compile_ms() > 0) std::printf("compile time: %.0f ms\n", r_.compile_ms());
     if (o_.early_stopping > 0 && st_.best_epoch > 0 && !st_.best.empty()) {
       r_.set_values(st_.best);
       std::printf("early stopping: restored the weights of epoch %lld (val_loss %.4f)\n",

@@ -30,6 +30,10 @@ public:
   void set_seed(uint64_t seed) override { jit_.set_seed(seed); }
   ir::Bindings values() const override { return jit_.values(); }
   void set_values(const ir::Bindings& v) override { jit_.set_values(v); }
+  void prepare(bool training) override {
+    jit_.compile_inference();
+    if (training && jit_.can_train()) jit_.compile_training();
+  }
   double compile_ms() const override { return jit_.compile_ms() + jit_.pipeline_ms(); }
 
   double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
