@@ -216,6 +216,15 @@ public:
     return add(std::move(e));
   }
 
+  // A fused slice of `shape` (attrs axis, begin, size) whose shape is the space's.
+  int read_slice(Ref r, const ir::Shape& shape, const ir::Attrs& attrs, const std::string& name) {
+    StridedRead sr = slice_read(r, shape, attrs, space_);
+    ScalarExpr e;
+    e.kind = ScalarExpr::read;
+    e.operand = operand(sr.ref, std::move(sr.index), name);
+    return add(std::move(e));
+  }
+
 private:
   ir::Shape space_;
   static bool same(const Index& a, const Index& b) {
@@ -264,7 +273,8 @@ void KernelLowering::lower_loop() {
       ValueId in = k_.inputs[size_t(e.input)];
       if (g_.type(in).dtype != ir::DType::f32)
         throw Error(fmt::format("{}: element-wise load of non-f32 %{}", k_.name, g_.value(in).name));
-      out = lb.read(ref(in), g_.type(in).shape, g_.value(in).name);
+      if (e.index == passes::LoadIndex::slice) out = lb.read_slice(ref(in), g_.type(in).shape, e.attrs, g_.value(in).name);
+      else out = lb.read(ref(in), g_.type(in).shape, g_.value(in).name);
     } else if (e.kind == Expr::anchor) {
       throw Error(fmt::format("{}: anchor %{} read before it is computed", k_.name, g_.value(e.value).name));
     } else {

@@ -252,12 +252,8 @@ std::vector<Step> transpose(const AnchorContext& c) {
 }
 
 std::vector<Step> slice(const AnchorContext& c) {
-  const ir::Shape &x = c.in_type(0).shape, &out = c.out_type().shape;
-  int axis = int(c.node.attrs.get_int("axis"));
-  if (axis < 0) axis += x.rank();
-  auto st = row_strides(x);
-  Ref src = offset_by(c.operands[0], c.node.attrs.get_int("begin") * st[size_t(axis)]);
-  return {copy_loop(c.out_dims().all(), src, strided_index(out, st), c.results[0], identity())};
+  StridedRead r = slice_read(c.operands[0], c.in_type(0).shape, c.node.attrs, c.out_type().shape);
+  return {copy_loop(c.out_dims().all(), r.ref, r.index, c.results[0], identity())};
 }
 
 // One copy loop per operand: operand elements land in the output's rows at their column.
@@ -341,6 +337,13 @@ Index broadcast_index(const ir::Shape& shape, const ir::Shape& space) {
     inner *= space[d];
   }
   return idx;
+}
+
+StridedRead slice_read(Ref base, const ir::Shape& in, const ir::Attrs& attrs, const ir::Shape& out) {
+  int64_t axis = attrs.get_int("axis");
+  if (axis < 0) axis += in.rank();
+  std::vector<int64_t> st = row_strides(in);
+  return {offset_by(base, attrs.get_int("begin") * st[size_t(axis)]), strided_index(out, st)};
 }
 
 Index strided_index(const ir::Shape& out, const std::vector<int64_t>& in_strides) {

@@ -73,4 +73,12 @@ Index broadcast_index(const ir::Shape& shape, const ir::Shape& space);
 // out element i of `out` shape reads in element sum((i / ostride_d % out_d) * in_stride[d]).
 Index strided_index(const ir::Shape& out, const std::vector<int64_t>& in_strides);
 
+// Where element i of slice(x) {axis, begin, size} lives, x of shape `in` at `base` and the
+// slice of shape `out`: a reference to the slice's first element and the index from there.
+struct StridedRead {
+  Ref ref;
+  Index index;
+};
+StridedRead slice_read(Ref base, const ir::Shape& in, const ir::Attrs& attrs, const ir::Shape& out);
+
 } // namespace dlc::codegen::lowering_detail

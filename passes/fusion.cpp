@@ -3,6 +3,7 @@
 
 #include "passes/rewrite.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -38,6 +39,23 @@ bool body_node(const ir::Graph& g, const ir::Node& n) {
   return true;
 }
 
+// A slice that element-wise bodies can read straight from its operand's memory (a
+// strided load, LoadIndex::slice): along a non-batch axis of f32 data, neither an output
+// nor an update, and read only by body nodes whose results have its shape (so every read
+// is element i of the slice for element i of the space).
+bool fusable_slice(const ir::Graph& g, const ir::Node& n, const std::vector<std::vector<int>>& users,
+                   const std::set<ValueId>& pinned) {
+  if (n.op->name != "slice") return false;
+  ValueId r = n.results[0];
+  const ir::TensorType& in = g.type(n.operands[0]);
+  int64_t axis = n.attrs.get_int("axis");
+  if (axis < 0) axis += in.shape.rank();
+  if (axis < 1 || in.dtype != ir::DType::f32 || pinned.count(r) || users[size_t(r)].empty()) return false;
+  for (int u : users[size_t(r)])
+    if (!body_node(g, g.node(u)) || g.type(g.node(u).results[0]).shape != g.type(r).shape) return false;
+  return true;
+}
+
 struct Fuser {
   const ir::Graph& g;
   std::vector<int> kernel_of;          // node -> kernel, -1 for views
@@ -45,9 +63,20 @@ struct Fuser {
   std::vector<std::set<int>> deps;     // kernel -> kernels whose outputs it reads
   std::map<ValueId, int> prediction_pass; // logits / prediction -> the kernel reading it
   std::map<ValueId, ValueId> update_target; // update value -> target
+  // Fusable slices not yet placed: each joins the kernel of its first user.
+  std::set<int> pending_slices;
+  // (sliced value, slice shape) -> kernels holding slices of it: the parts of one value
+  // (an LSTM's gates) are read by one kernel.
+  std::map<std::pair<ValueId, std::string>, std::vector<int>> slice_readers;
 
   explicit Fuser(const ir::Graph& graph) : g(graph), kernel_of(graph.nodes().size(), -1) {
     for (auto& u : g.updates()) update_target.emplace(u.value, u.target);
+  }
+
+  // The node of an operand that is a pending slice, or -1.
+  int pending_slice(ValueId v) const {
+    const ir::Value& x = g.value(v);
+    return x.kind == ir::ValueKind::result && pending_slices.count(x.node) ? x.node : -1;
   }
 
   // The kernel whose memory `v` is read from (through views), or -1 (not computed).
@@ -80,12 +109,16 @@ struct Fuser {
   }
 
   int create(int node, const ir::Shape& space) {
+    int k = new_kernel(space);
+    join(k, node);
+    return k;
+  }
+  int new_kernel(const ir::Shape& space) {
     Kernel k;
     k.id = int(kernels.size());
     k.space = space;
     kernels.push_back(std::move(k));
     deps.emplace_back();
-    join(kernels.back().id, node);
     return kernels.back().id;
   }
   void join(int k, int node) {
@@ -102,7 +135,9 @@ struct Fuser {
     ValueId r = n.results[0];
     if (g.type(r).shape != K.space) return false;
     for (ValueId o : n.operands) {
-      if (direct_kernel(o) == k) {
+      if (int s = pending_slice(o); s >= 0) {
+        if (!external_ok(g.node(s).operands[0], k)) return false;
+      } else if (direct_kernel(o) == k) {
         if (g.type(o).shape != K.space) return false;
       } else if (!external_ok(o, k)) {
         return false;
@@ -122,13 +157,28 @@ struct Fuser {
 
   void place_body(int i) {
     const ir::Node& n = g.node(i);
-    int best = -1;
+    const ir::Shape& shape = g.type(n.results[0]).shape;
+    std::vector<int> candidates;
     for (ValueId o : n.operands) {
-      int k = direct_kernel(o);
-      if (k > best && body_fits(k, n)) best = k;
+      if (int s = pending_slice(o); s >= 0) {
+        auto it = slice_readers.find({g.node(s).operands[0], shape.str()});
+        if (it != slice_readers.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      } else {
+        candidates.push_back(direct_kernel(o));
+      }
     }
-    if (best >= 0) join(best, i);
-    else create(i, g.type(n.results[0]).shape);
+    int best = -1;
+    for (int k : candidates)
+      if (k > best && body_fits(k, n)) best = k;
+    if (best < 0) best = new_kernel(shape);
+    for (ValueId o : n.operands)
+      if (int s = pending_slice(o); s >= 0) {
+        pending_slices.erase(s);
+        join(best, s);
+        auto& readers = slice_readers[{g.node(s).operands[0], shape.str()}];
+        if (std::find(readers.begin(), readers.end(), best) == readers.end()) readers.push_back(best);
+      }
+    join(best, i);
   }
 
   void place_anchor(int i) {
@@ -151,12 +201,21 @@ struct Fuser {
   }
 
   void run(Program& p) {
+    std::vector<std::vector<int>> users(g.values().size());
+    for (int i = 0; i < int(g.nodes().size()); i++)
+      for (ValueId o : g.node(i).operands) users[size_t(o)].push_back(i);
+    std::set<ValueId> pinned;
+    for (auto& o : g.outputs()) pinned.insert(o.value);
+    for (auto& u : g.updates()) pinned.insert(u.value);
     for (int i = 0; i < int(g.nodes().size()); i++) {
       const ir::Node& n = g.node(i);
       if (is_view_op(n.op->name)) p.views.push_back(i);
+      else if (fusable_slice(g, n, users, pinned)) pending_slices.insert(i);
       else if (body_node(g, n)) place_body(i);
       else place_anchor(i);
     }
+    if (!pending_slices.empty()) // every user of a pending slice is a body node, which places it
+      throw Error(fmt::format("fuse: slice %{} was never placed", g.value(g.node(*pending_slices.begin()).results[0]).name));
     for (Kernel& k : kernels) finish_kernel(g, kernel_of, k);
     p.kernels = std::move(kernels);
   }

@@ -1,6 +1,9 @@
 // Fusion: groups the graph's nodes into kernels (passes/kernel.h). Rules, in order
 // (docs/compiler-passes.md):
 //   - reshape and flatten are views of their operand's memory: no kernel;
+//   - a slice (non-batch axis) read only by element-wise nodes of its shape is a strided
+//     load in its first reader's kernel; readers of slices of one value with one shape
+//     may join a kernel already reading such a slice (an LSTM's gates: one kernel);
 //   - softmax, log_softmax, the losses and their gradients over the same logits or
 //     prediction share one kernel (one pass over each row: prediction, loss, gradient);
 //   - every other op that is not element-wise anchors a kernel of its own;

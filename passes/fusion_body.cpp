@@ -77,6 +77,17 @@ struct BodyBuilder {
     return expr_of[v] = push(std::move(e));
   }
   void add_op(const ir::Node& n) {
+    if (n.op->name == "slice") { // a fused slice: a strided load of its operand
+      Expr e;
+      e.kind = Expr::load;
+      e.index = LoadIndex::slice;
+      e.input = input_index(n.operands[0]);
+      e.value = n.operands[0];
+      e.attrs = n.attrs;
+      e.type = g.type(n.results[0]);
+      expr_of[n.results[0]] = push(std::move(e));
+      return;
+    }
     Expr e;
     e.kind = Expr::op;
     e.op_name = n.op->name;

@@ -36,6 +36,9 @@ bool is_body_op(const std::string& op) {
 static std::string expr_str(const ir::Graph& g, const Kernel& k, const Expr& e) {
   switch (e.kind) {
   case Expr::load:
+    if (e.index == LoadIndex::slice)
+      return fmt::format("load in{} (slice axis={} begin={} size={})", e.input, e.attrs.get_int("axis"),
+                         e.attrs.get_int("begin"), e.attrs.get_int("size"));
     return fmt::format("load in{}{}", e.input, e.index == LoadIndex::broadcast ? " (broadcast)" : "");
   case Expr::anchor: return fmt::format("anchor %{}", g.value(e.value).name);
   case Expr::project: return fmt::format("e{}#{}", e.args[0], e.result);

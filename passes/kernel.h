@@ -39,6 +39,8 @@ const char* kernel_kind_name(KernelKind k);
 enum class LoadIndex {
   same,      // the input has the space's shape: element i
   broadcast, // the input broadcasts to the space (numpy rules; bias [C] over [..., C])
+  slice,     // a fused `slice` of the input (attrs: axis, begin, size) whose shape is the
+             // space's: element i of the slice (a strided read; the gates of an LSTM)
 };
 
 struct Expr {
@@ -50,7 +52,9 @@ struct Expr {
   LoadIndex index = LoadIndex::same;
   ir::ValueId value = ir::kNoValue; // the graph value this expression computes or loads
   std::string op_name;        // op: an element-wise op of the op table
-  ir::Attrs attrs;            // op: its attributes
+  ir::Attrs attrs;            // op: its attributes; a slice load: the slice's
+  // For a load, `value` is the input read (for a slice load, the sliced value) and `type`
+  // the loaded expression's type (for a slice load, the slice's).
   std::vector<int> args;      // op: indices of earlier expressions, in operand order
   int result = 0;             // project: which result of args[0]
   ir::TensorType type;        // this expression's tensor type (space, or the loaded input's)

@@ -104,6 +104,17 @@ void run_expr(const Kernel& k, const Expr& e, std::vector<Tensor>& vals, std::ve
   extra = std::move(out);
 }
 
+// A fused slice load: the interpreter's slice of the loaded input.
+Tensor slice_of(const Tensor& x, const Expr& e, const ir::EvalContext& ctx) {
+  ir::Node n;
+  n.op = &ir::get_op("slice");
+  n.name = "slice";
+  n.attrs = e.attrs;
+  std::vector<Tensor> out{Tensor(e.type)};
+  (*ir::find_eval("slice"))(n, {&x}, out, ctx);
+  return std::move(out[0]);
+}
+
 void run_kernel(const Program& p, const Kernel& k, Memory& m, const ir::EvalContext& ctx) {
   const ir::Graph& g = p.graph;
   std::map<ValueId, Tensor> env; // kernel inputs and anchor results
@@ -127,6 +138,7 @@ void run_kernel(const Program& p, const Kernel& k, Memory& m, const ir::EvalCont
   for (const Expr& e : k.body) {
     if (e.kind == Expr::op) run_expr(k, e, vals, results[int(vals.size())], ctx);
     else if (e.kind == Expr::project) vals.push_back(results.at(e.args[0]).at(size_t(e.result)));
+    else if (e.kind == Expr::load && e.index == LoadIndex::slice) vals.push_back(slice_of(env.at(k.inputs[size_t(e.input)]), e, ctx));
     else vals.push_back(e.kind == Expr::load ? env.at(k.inputs[size_t(e.input)]) : env.at(e.value));
     if (ctx.precision == ir::Precision::f32) vals.back().round_to_f32();
   }

@@ -116,3 +116,34 @@ TEST_CASE("fusion: Adam's update of a parameter and its two moments is one kerne
   for (const char* v : {"dense_1.kernel", "dense_1.kernel.m", "dense_1.kernel.v"})
     CHECK(p.buffers[size_t(p.buffer_of[size_t(p.graph.find(std::string(v) + ".new"))])].name == v);
 }
+
+
+TEST_CASE("fusion: slices of one value read by element-wise math are strided loads of one kernel") {
+  ir::Graph g = testing::gate_graph(3);
+  Program p = compile(g);
+  REQUIRE(p.kernels.size() == 1); // the gate math of a step: one kernel, no slice copies
+  const Kernel& k = p.kernels[0];
+  CHECK(k.kind == KernelKind::elementwise);
+  CHECK(k.inputs == std::vector<ir::ValueId>{g.find("z"), g.find("c")});
+  int slices = 0;
+  for (const Expr& e : k.body)
+    if (e.kind == Expr::load && e.index == LoadIndex::slice) {
+      slices++;
+      CHECK(e.value == g.find("z"));
+      CHECK(e.type.shape == ir::Shape{3, 4});
+    }
+  CHECK(slices == 3);
+  CHECK(k.outputs.size() == 2);
+  testing::check_equivalent(g, p, 7, false);
+}
+
+TEST_CASE("fusion: a slice that an anchor or an output reads keeps its copy kernel") {
+  ir::Graph g;
+  ir::ValueId x = g.add_input("x", testing::f32({2, 6}));
+  ir::ValueId s = g.add("slice", {x}, {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"size", int64_t(3)}}, "s");
+  g.add_output("t", g.add("tanh", {s}, {}, "t"));
+  g.add_output("r", g.add("reduce_sum", {s}, {}, "r"));
+  Program p = compile(g);
+  CHECK(kernel_of(p, "s").kind == KernelKind::data);
+  testing::check_equivalent(g, p, 3, false);
+}

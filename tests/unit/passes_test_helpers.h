@@ -80,4 +80,23 @@ inline void check_equivalent(const ir::Graph& g, const Program& p, uint64_t seed
   }
 }
 
+
+// An LSTM cell's element-wise part over pre-activations z [n, 3H] (gates i, f, u as
+// slices of the last axis) and the previous cell state c [n, H].
+inline ir::Graph gate_graph(int64_t n) {
+  const int64_t H = 4;
+  ir::Graph g;
+  ir::ValueId z = g.add_input("z", f32({n, 3 * H}));
+  ir::ValueId c = g.add_input("c", f32({n, H}));
+  auto gate = [&](int k, const char* act, const std::string& name) {
+    ir::ValueId s = g.add("slice", {z}, {{"axis", int64_t(1)}, {"begin", int64_t(k * H)}, {"size", H}}, name + ".pre");
+    return g.add(act, {s}, {}, name);
+  };
+  ir::ValueId i = gate(0, "sigmoid", "i"), f = gate(1, "sigmoid", "f"), u = gate(2, "tanh", "u");
+  ir::ValueId c2 = g.add("add", {g.add("mul", {f, c}, {}, "fc"), g.add("mul", {i, u}, {}, "iu")}, {}, "c2");
+  g.add_output("h", g.add("mul", {g.add("tanh", {c2}, {}, "tc"), i}, {}, "h"));
+  g.add_output("c2", c2);
+  return g;
+}
+
 } // namespace dlc::passes::testing
