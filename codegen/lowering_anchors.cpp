@@ -273,6 +273,30 @@ std::vector<Step> concat(const AnchorContext& c) {
   return steps;
 }
 
+// Token embeddings over f32 ids (operand 0): lookup (ids, table), gradient (ids, dy) and
+// one-hot. Integer indices (a loss's labels) have no kernel here.
+std::vector<Step> embedding_lookup(const AnchorContext& c) {
+  const ir::Shape& t = c.in_type(1).shape;
+  return {call("dlc_rt_embedding_lookup", {i64(c.in_dims(0).all(), "count"), i64(t[0], "vocab"), i64(t[1], "dim"),
+                                           ptr(c.operands[0], "ids"), ptr(c.operands[1], "table"),
+                                           ptr(c.results[0], "y")})};
+}
+
+std::vector<Step> embedding_grad(const AnchorContext& c) {
+  const ir::Shape& t = c.out_type().shape;
+  return {call("dlc_rt_embedding_grad", {i64(c.in_dims(0).all(), "count"), i64(t[0], "vocab"), i64(t[1], "dim"),
+                                         ptr(c.operands[0], "ids"), ptr(c.operands[1], "dy"),
+                                         ptr(c.results[0], "dt")})};
+}
+
+std::vector<Step> one_hot(const AnchorContext& c) {
+  if (c.in_type(0).dtype != ir::DType::f32)
+    throw Error(fmt::format("node '{}' (one_hot): integer indices have no lowering for the compiled backends yet",
+                            c.node.name));
+  return {call("dlc_rt_one_hot", {i64(c.in_dims(0).all(), "count"), i64(c.node.attrs.get_int("depth"), "depth"),
+                                  ptr(c.operands[0], "ids"), ptr(c.results[0], "y")})};
+}
+
 const std::map<std::string, Lowerer>& lowerers() {
   static const std::map<std::string, Lowerer> t = {
       {"matmul", matmul},
@@ -306,6 +330,9 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"transpose", transpose},
       {"slice", slice},
       {"concat", concat},
+      {"embedding_lookup", embedding_lookup},
+      {"embedding_grad", embedding_grad},
+      {"one_hot", one_hot},
   };
   return t;
 }

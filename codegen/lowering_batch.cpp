@@ -36,7 +36,7 @@ bool reduces_axis0(const ir::Node& n, int rank) {
 
 const std::set<std::string> kSampleWise = {
     "conv2d", "max_pool2d", "avg_pool2d", "conv2d_backprop_input", "max_pool2d_grad", "avg_pool2d_grad",
-    "one_hot", "maxout", "maxout_grad", "reduce_max_grad", "flatten"};
+    "one_hot", "maxout", "maxout_grad", "reduce_max_grad", "flatten", "embedding_lookup"};
 
 const std::set<std::string> kLossGrads = {"mse_grad", "softmax_cross_entropy_grad",
                                           "sparse_softmax_cross_entropy_grad", "binary_cross_entropy_grad",
@@ -64,7 +64,7 @@ bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<boo
     if (!in[0]) cannot_follow(n, "its first operand has no batch axis");
     return true;
   }
-  if (op == "conv2d_backprop_filter" || op == "prelu_grad_slope" || n.op->cls == ir::OpClass::loss || op == "nadam_mu_product") return false;
+  if (op == "conv2d_backprop_filter" || op == "prelu_grad_slope" || op == "embedding_grad" || n.op->cls == ir::OpClass::loss || op == "nadam_mu_product") return false;
   if (n.op->cls == ir::OpClass::optimizer) cannot_follow(n, "an optimizer update of a batched value");
   if (op == "reduce_sum" || op == "reduce_mean" || op == "reduce_max") return !reduces_axis0(n, in_rank);
   if (op == "reduce_to_shape") return out.rank() == in_rank && out[0] == g.type(n.operands[0]).shape[0];

@@ -31,6 +31,7 @@ Dataset Dataset::slice(int64_t begin, int64_t end, const std::string& nm) const 
   d.n = end - begin;
   d.x_shape = x_shape;
   d.y_shape = y_shape;
+  d.sequence_labels = sequence_labels;
   d.x.assign(x.begin() + begin * x_size(), x.begin() + end * x_size());
   d.y.assign(y.begin() + begin * y_size(), y.begin() + end * y_size());
   return d;
@@ -63,10 +64,12 @@ Dataset make_dataset(const std::string& name, const std::string& x_path, const s
   d.n = x.shape[0];
   d.x_shape.assign(x.shape.begin() + 1, x.shape.end());
   d.x = std::move(x.data);
-  // Integer vectors (or [n, 1]) are class labels; anything else is a target per sample.
+  // Integer vectors (or [n, 1]) are class labels, integer [n, T] a class label per
+  // position; anything else is a target per sample.
   bool integer = y.dtype != "f32" && y.dtype != "f64" && y.dtype != "F32" && y.dtype != "F64";
   bool labels = integer && (y.shape.size() == 1 || (y.shape.size() == 2 && y.shape[1] == 1));
   if (!labels) d.y_shape.assign(y.shape.begin() + 1, y.shape.end());
+  d.sequence_labels = integer && y.shape.size() == 2 && y.shape[1] > 1;
   d.y = std::move(y.data);
   return d;
 }
@@ -108,13 +111,134 @@ std::vector<std::string> split_commas(const std::string& s) {
   return parts;
 }
 
+// Token ids: integers in [0, vocabulary), checked on the float (a cast of NaN or of a
+// huge value would be undefined behaviour).
+void check_token_ids(const Dataset& d, int64_t vocabulary) {
+  int64_t per = d.x_size();
+  for (size_t j = 0; j < d.x.size(); j++) {
+    float v = d.x[j];
+    int64_t sample = int64_t(j) / per, pos = int64_t(j) % per;
+    if (!(v >= 0 && double(v) < double(vocabulary)))
+      throw Error(fmt::format("{}: token id {} of sample {} at position {} is outside the model's vocabulary of {} "
+                              "tokens (ids 0 to {})",
+                              d.name, v, sample, pos, vocabulary, vocabulary - 1));
+    if (v != std::floor(v))
+      throw Error(fmt::format("{}: token id {} of sample {} at position {} is not an integer", d.name, v, sample, pos));
+  }
+}
+
+// Class ids per position [T] for an output [batch, T, C].
+void check_sequence_labels(const Dataset& d, const ir::TensorType& output) {
+  int64_t t = d.y_size();
+  std::vector<int64_t> per_sample(output.shape.dims.begin() + 1, output.shape.dims.end());
+  if (output.shape.rank() != 3 || output.shape[1] != t)
+    throw Error(fmt::format("{}: targets are class ids at {} positions, the model's output is {} per sample "
+                            "(expected [{}, classes])",
+                            d.name, t, dlc_rt::shape_str(per_sample), t));
+  int64_t classes = output.shape[2];
+  for (size_t j = 0; j < d.y.size(); j++) {
+    float v = d.y[j];
+    if (!(v >= 0 && v < float(classes)) || v != std::floor(v))
+      throw Error(fmt::format("{}: label {} of sample {} at position {} is outside the {} classes of the model's "
+                              "output",
+                              d.name, v, int64_t(j) / t, int64_t(j) % t, classes));
+  }
+}
+
 } // namespace
 
-DataSplits load_data(const std::string& source, double val_split) {
+int64_t TextCorpus::id_of(unsigned char c) const {
+  size_t at = vocabulary.find(char(c));
+  return at == std::string::npos ? -1 : int64_t(at);
+}
+
+TextCorpus load_text(const std::string& path, int64_t max_vocab) {
+  TextCorpus t;
+  t.path = path;
+  std::string bytes = read_file(path);
+  if (bytes.empty()) throw Error(fmt::format("{}: the text file is empty", path));
+  bool seen[256] = {};
+  for (unsigned char c : bytes) seen[c] = true;
+  for (int c = 0; c < 256; c++)
+    if (seen[c]) t.vocabulary.push_back(char(c));
+  if (max_vocab > 0 && int64_t(t.vocabulary.size()) > max_vocab)
+    throw Error(fmt::format("{}: {} distinct characters, more than the {} classes of the model's output (the "
+                            "vocabulary is the file's distinct bytes)",
+                            path, t.vocabulary.size(), max_vocab));
+  int64_t id[256];
+  for (size_t i = 0; i < t.vocabulary.size(); i++) id[(unsigned char)t.vocabulary[i]] = int64_t(i);
+  t.ids.reserve(bytes.size());
+  for (unsigned char c : bytes) t.ids.push_back(float(id[c]));
+  return t;
+}
+
+TextModelShape text_model_shape(const Model& model, const std::string& what) {
+  ir::Graph g = build_model(model, 1).graph;
+  if (model.inputs.size() != 1 || model.inputs[0].shape.rank() != 1)
+    throw Error(fmt::format("{}: the model needs one input of shape [T] (a window of T characters)", what));
+  TextModelShape t;
+  t.window = model.inputs[0].shape[0];
+  const ir::Shape& out = g.type(g.outputs()[0].value).shape;
+  t.per_position = out.rank() == 3 && out[1] == t.window;
+  if (!t.per_position && out.rank() != 2)
+    throw Error(fmt::format("{}: the model's output {} is neither [{}, classes] (the next character at every "
+                            "position) nor [classes] (the character after the window)",
+                            what, out.str(), t.window));
+  t.classes = out[out.rank() - 1];
+  return t;
+}
+
+DataSplits load_text_windows(const std::string& path, const Model& model) {
+  TextModelShape shape = text_model_shape(model, "--data text:" + path);
+  int64_t win = shape.window;
+  bool per_position = shape.per_position;
+  TextCorpus text = load_text(path, shape.classes);
+  int64_t len = int64_t(text.ids.size());
+  int64_t n = len > win ? (len - win - 1) / win + 1 : 0;
+  if (n < 2)
+    throw Error(fmt::format("{}: {} bytes make {} window(s) of {} characters and the next; text data needs at least "
+                            "2 (one for the test split)",
+                            path, len, n, win));
+  Dataset all;
+  all.name = path;
+  all.n = n;
+  all.x_shape = {win};
+  all.sequence_labels = per_position;
+  if (per_position) all.y_shape = {win};
+  for (int64_t w = 0; w < n; w++) {
+    auto at = text.ids.begin() + w * win;
+    all.x.insert(all.x.end(), at, at + win);
+    if (per_position)
+      all.y.insert(all.y.end(), at + 1, at + win + 1);
+    else
+      all.y.push_back(*(at + win));
+  }
+  int64_t n_test = std::max<int64_t>(1, n / 10);
+  DataSplits s;
+  s.train = all.slice(0, n - n_test, path + " (text windows)");
+  s.test = all.slice(n - n_test, n, path + " (test windows)");
+  return s;
+}
+
+int64_t token_vocabulary(const ir::Graph& g, const std::string& input) {
+  for (const ir::Node& n : g.nodes()) {
+    if (n.operands.empty() || g.value(n.operands[0]).kind != ir::ValueKind::input ||
+        g.value(n.operands[0]).name != input)
+      continue;
+    if (n.op->name == "embedding_lookup") return g.type(n.operands[1]).shape[0];
+    if (n.op->name == "one_hot") return n.attrs.get_int("depth");
+  }
+  return 0;
+}
+
+DataSplits load_data(const std::string& source, double val_split, const Model* model) {
   if (!(val_split >= 0 && val_split < 1))
     throw Error(fmt::format("--val-split: expected a fraction in [0, 1), got {}", val_split));
   DataSplits s;
-  if (source == "fashion-mnist") {
+  if (source.rfind("text:", 0) == 0) {
+    if (!model) throw Error(fmt::format("--data {}: text data needs a model to cut windows for", source));
+    s = load_text_windows(source.substr(5), *model);
+  } else if (source == "fashion-mnist") {
     s = load_idx_dir(kFashionMnistDir, "fashion-mnist");
   } else if (source.find(',') != std::string::npos) {
     auto parts = split_commas(source);
@@ -137,12 +261,14 @@ DataSplits load_data(const std::string& source, double val_split) {
 }
 
 void check_fits_model(const Dataset& d, const InputSpec& input, const ir::TensorType& output,
-                      const std::string& loss) {
+                      const std::string& loss, int64_t vocabulary) {
   if (d.n == 0) return;
   if (d.x_size() != input.shape.numel())
     throw Error(fmt::format("{}: samples have shape {} ({} values), the model's input '{}' is {} ({} values)",
                             d.name, dlc_rt::shape_str(d.x_shape), d.x_size(), input.name, input.shape.str(),
                             input.shape.numel()));
+  if (vocabulary > 0) check_token_ids(d, vocabulary);
+  if (d.sequence_labels) return check_sequence_labels(d, output);
   int64_t out_size = output.shape.numel() / output.shape[0];
   if (!d.has_labels()) {
     if (d.y_size() != out_size)

@@ -1,5 +1,6 @@
 // Training data for `dlc train` and `dlc eval`: Fashion-MNIST from the Debian package, a
-// directory of IDX files (gzip or not), or NPY arrays. Pixel scaling: 8-bit integer
+// directory of IDX files (gzip or not), NPY arrays, or a text file cut into windows of
+// characters (text:FILE, next-character prediction). Pixel scaling: 8-bit integer
 // images (IDX u8, NPY uint8) are divided by 255 into [0, 1]; float data is used as is.
 #pragma once
 
@@ -18,10 +19,13 @@ struct Dataset {
   std::vector<float> x;         // n * prod(x_shape)
   std::vector<int64_t> y_shape; // one target's shape; empty for class labels
   std::vector<float> y;         // n * prod(y_shape): class ids, or target values
+  // y_shape [T] holds a class id per position (a many-to-many model's [T, C] output);
+  // set for integer NPY targets of shape [n, T] and for text windows.
+  bool sequence_labels = false;
 
   int64_t x_size() const;       // values per sample
-  int64_t y_size() const;       // values per target (1 for class labels)
-  bool has_labels() const { return y_shape.empty(); }
+  int64_t y_size() const;       // values per target (1 for class labels, T for sequence labels)
+  bool has_labels() const { return y_shape.empty() || sequence_labels; }
   // Samples [begin, end) as a new data set.
   Dataset slice(int64_t begin, int64_t end, const std::string& name) const;
 };
@@ -34,15 +38,51 @@ struct DataSplits {
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 // SOURCE: "fashion-mnist", a directory with train-images*/train-labels* (and t10k-* or
-// test-* for the test split), or "x.npy,y.npy[,x_test.npy,y_test.npy]". The validation
-// split is the last `val_split` fraction of the training samples (before shuffling).
-DataSplits load_data(const std::string& source, double val_split);
+// test-* for the test split), "x.npy,y.npy[,x_test.npy,y_test.npy]", or "text:FILE"
+// (needs `model`: see load_text_windows). The validation split is the last `val_split`
+// fraction of the training samples (before shuffling).
+DataSplits load_data(const std::string& source, double val_split, const Model* model = nullptr);
+
+// A text file as token ids: the vocabulary is the sorted distinct bytes of the file, a
+// byte's id its place in it.
+struct TextCorpus {
+  std::string path;
+  std::string vocabulary;   // sorted distinct bytes
+  std::vector<float> ids;   // one id per byte of the file
+  int64_t id_of(unsigned char c) const; // -1 when c is not in the vocabulary
+};
+
+// Reads FILE; an empty file is an error, and so is a vocabulary larger than `max_vocab`
+// (the model's output classes) when it is positive.
+TextCorpus load_text(const std::string& path, int64_t max_vocab);
+
+// How a character model reads text: one input of T token ids, and an output of the next
+// character at every position ([T, C], per_position) or after the window ([C]). Throws
+// dlc::Error, prefixed with `what`, for other models.
+struct TextModelShape {
+  int64_t window = 0, classes = 0;
+  bool per_position = false;
+};
+TextModelShape text_model_shape(const Model& model, const std::string& what);
+
+// text:FILE for a model whose input is [T] token ids: windows x = ids[i, i+T) at every
+// i = 0, T, 2T, ... (stride T: each character is a target once per epoch), targets the
+// next characters y = ids[i+1, i+T+1) for an output [T, C], or the one next character
+// ids[i+T] for an output [C]. The last tenth of the windows (the end of the file, at
+// least one window) is the test split; a file too short for two windows is an error.
+DataSplits load_text_windows(const std::string& path, const Model& model);
+
+// The vocabulary size of the embedding or one_hot layer that reads model input `input`
+// directly (0 when none does): its token ids must lie in [0, size).
+int64_t token_vocabulary(const ir::Graph& forward, const std::string& input);
 
 // Checks that the data fits the model: each sample has the input's number of values (it
-// is reshaped to the input's shape: 28x28 images feed a [784] or [28,28,1] input); class
-// labels lie in [0, classes) of the output (or are 0/1 for a one-unit sigmoid output);
-// target values have the output's shape. Errors name the data and both shapes.
+// is reshaped to the input's shape: 28x28 images feed a [784] or [28,28,1] input); token
+// ids (when `vocabulary` > 0) are integers in [0, vocabulary); class labels lie in
+// [0, classes) of the output (or are 0/1 for a one-unit sigmoid output); sequence labels
+// [T] need an output [T, C]; target values have the output's shape. Errors name the data,
+// the sample (and position) and both shapes or the bound.
 void check_fits_model(const Dataset& d, const InputSpec& input, const ir::TensorType& output,
-                      const std::string& loss);
+                      const std::string& loss, int64_t vocabulary = 0);
 
 } // namespace dlc::frontend

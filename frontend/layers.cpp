@@ -294,8 +294,8 @@ ValueId build_concat(LayerCtx& c) {
   return c.op("concat", ops, {{"axis", a}});
 }
 
-const std::vector<LayerDef>& layer_table() {
-  static const std::vector<LayerDef> t = {
+std::vector<LayerDef> make_layer_table() {
+  std::vector<LayerDef> t = {
       {"dense", {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}, 1, 1, build_dense},
       {"conv2d",
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
@@ -323,6 +323,12 @@ const std::vector<LayerDef>& layer_table() {
       {"add", {"activation"}, 2, -1, build_merge_add},
       {"concat", {"axis"}, 2, -1, build_concat},
   };
+  for (LayerDef& d : token_layers()) t.push_back(std::move(d));
+  return t;
+}
+
+const std::vector<LayerDef>& layer_table() {
+  static const std::vector<LayerDef> t = make_layer_table();
   return t;
 }
 

@@ -202,28 +202,31 @@ std::vector<Probe> plan_probes(const Checker& c, const ir::Graph& g, const std::
   return plan;
 }
 
-// The classes an integer input indexes: the depth of a one_hot, or the class count of a
-// sparse cross-entropy, reading it (2 when neither does).
-int64_t index_range(const ir::Graph& g, ValueId v) {
+// The classes an input indexes: the depth of a one_hot, the vocabulary of an embedding,
+// or the class count of a sparse cross-entropy, reading it (0 when none does).
+int64_t indexed_range(const ir::Graph& g, ValueId v) {
   for (const ir::Node& n : g.nodes()) {
     if (n.operands.empty()) continue;
     if (n.op->name == "one_hot" && n.operands[0] == v) return n.attrs.get_int("depth");
+    if (n.op->name == "embedding_lookup" && n.operands[0] == v) return g.type(n.operands[1]).shape[0];
     if (n.op->name == "sparse_softmax_cross_entropy" && n.operands[1] == v) return g.type(n.operands[0]).shape[1];
   }
-  return 2;
+  return 0;
 }
 
-// Random data for an input: N(0, 1) floats, or integers in [0, index_range).
+// Random data for an input: integers in [0, range) for indices (token ids, also when
+// stored as f32; 2 classes when nothing says), N(0, 1) for other floats.
 Tensor random_input(const ir::Graph& g, ValueId v, uint64_t seed) {
   const ir::Value& val = g.value(v);
   Tensor t(val.type);
   uint64_t stream = dlc_rt::name_hash(val.name.c_str());
-  if (ir::is_float(val.type.dtype)) {
+  int64_t range = indexed_range(g, v);
+  if (ir::is_float(val.type.dtype) && range == 0) {
     for (int64_t i = 0; i < t.numel(); i++) t[i] = double(float(dlc_rt::rng_normal(seed, stream, uint64_t(i))));
     return t;
   }
-  uint64_t range = uint64_t(index_range(g, v));
-  for (int64_t i = 0; i < t.numel(); i++) t[i] = double(dlc_rt::rng_bits(seed, stream, uint64_t(i)) % range);
+  uint64_t classes = uint64_t(range > 0 ? range : 2);
+  for (int64_t i = 0; i < t.numel(); i++) t[i] = double(dlc_rt::rng_bits(seed, stream, uint64_t(i)) % classes);
   return t;
 }
 

@@ -158,6 +158,21 @@ inline void dlc_rt_sigmoid_bce_grad(int64_t count, const float* z, const float* 
   dlc_rt::sigmoid_bce_backward(count, z, y, *dloss, dz);
 }
 
+// Token embeddings over f32 ids (runtime/kernels/embedding.h): `count` ids, a [vocab, dim]
+// table. An id that is not an integer in [0, vocab) gives a zero row (lookup, one-hot) or
+// is skipped (gradient); nothing outside the arrays is ever touched.
+inline void dlc_rt_embedding_lookup(int64_t count, int64_t vocab, int64_t dim, const float* ids,
+                                    const float* table, float* y) {
+  dlc_rt::embedding_lookup(count, vocab, dim, ids, table, y);
+}
+inline void dlc_rt_embedding_grad(int64_t count, int64_t vocab, int64_t dim, const float* ids, const float* dy,
+                                  float* dt) {
+  dlc_rt::embedding_grad(count, vocab, dim, ids, dy, dt);
+}
+inline void dlc_rt_one_hot(int64_t count, int64_t depth, const float* ids, float* y) {
+  dlc_rt::one_hot(count, depth, ids, y);
+}
+
 } // extern "C"
 
 #undef DLC_RT_CONV_GEOM

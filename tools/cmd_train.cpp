@@ -24,7 +24,7 @@ int64_t batch_option(const Args& a, const frontend::Model& m, int64_t dflt) {
 
 int run_train(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
-  if (!a.has("--data")) throw Error("dlc train: --data SOURCE is required (fashion-mnist, a directory of IDX files, or x.npy,y.npy)");
+  if (!a.has("--data")) throw Error("dlc train: --data SOURCE is required (fashion-mnist, a directory of IDX files, x.npy,y.npy or text:FILE)");
   TrainOptions o;
   o.model_path = a.positional[0];
   o.resume_dir = a.get("--resume");
@@ -47,7 +47,7 @@ int run_train(const Args& a) {
   o.verbose = a.has("-v");
   o.live = stdout_is_terminal();
   KernelThreads threads(a);
-  frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0));
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0), &m);
   auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
   return train(*runner, m, data, o);
 }
@@ -74,7 +74,7 @@ int run_eval(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
   if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
-  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0);
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0, &m);
   KernelThreads threads(a);
   // The test split when the source has one, the training set otherwise.
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
@@ -103,7 +103,7 @@ std::vector<Command> train_commands() {
   return {
       {"train", "dlc train MODEL.json --data SOURCE [options]",
        "Train a model on a data set; print progress and test metrics.",
-       {{"--data", "SOURCE", "fashion-mnist, a directory of IDX files, or x.npy,y.npy[,x_test.npy,y_test.npy]"},
+       {{"--data", "SOURCE", "fashion-mnist, a directory of IDX files, x.npy,y.npy[,x_test.npy,y_test.npy], or text:FILE"},
         {"--epochs", "N", "total epochs (default: the model file's)"},
         {"--batch", "N", "batch size (default: the model file's)"},
         {"--seed", "S", "seed of initial parameters, shuffling and dropout (default 0)"},

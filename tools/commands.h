@@ -14,5 +14,6 @@ std::vector<Command> gradcheck_commands(); // gradcheck (cmd_gradcheck.cpp)
 std::vector<Command> plan_commands();      // plan (cmd_plan.cpp)
 std::vector<Command> compile_commands();   // compile (cmd_compile.cpp)
 std::vector<Command> train_commands();     // train, eval (cmd_train.cpp)
+std::vector<Command> sample_commands();    // sample (cmd_sample.cpp)
 
 } // namespace dlc::tools

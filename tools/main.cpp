@@ -11,7 +11,7 @@ using namespace dlc::tools;
 static std::vector<Command> all_commands() {
   std::vector<Command> all;
   for (auto& group : {model_commands(), run_commands(), info_commands(), gradcheck_commands(), plan_commands(),
-                      train_commands(), compile_commands()})
+                      train_commands(), sample_commands(), compile_commands()})
     all.insert(all.end(), group.begin(), group.end());
   return all;
 }

@@ -19,10 +19,12 @@ TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, c
     throw Error(fmt::format("model '{}' has {} inputs; training from a data set needs exactly one", m.name,
                             m.inputs.size()));
   const std::string& loss = m.training.loss.type;
-  frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss);
+  int64_t vocabulary = frontend::token_vocabulary(frontend::build_model(m, 1).graph, m.inputs[0].name);
+  frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss, vocabulary);
   TargetFormat f;
   f.output_size = per_sample(r.output_type());
   f.has_accuracy = loss != "mse" && !loss.empty();
+  if (d.sequence_labels) f.positions = d.y_size();
   if (!r.can_train()) {
     f.target_size = d.has_labels() ? 1 : d.y_size();
     f.kind = d.has_labels() ? TargetKind::class_ids : TargetKind::values;
@@ -32,7 +34,7 @@ TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, c
   f.target_size = per_sample(tt);
   if (!d.has_labels()) {
     f.kind = TargetKind::values;
-  } else if (ir::is_integer(tt.dtype) || f.target_size == 1) {
+  } else if (ir::is_integer(tt.dtype) || f.target_size == f.positions) {
     f.kind = TargetKind::class_ids;
   } else {
     f.kind = TargetKind::one_hot;
@@ -62,7 +64,8 @@ void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::ve
     int64_t i = order[size_t(begin + k)];
     std::copy_n(d.x.begin() + i * xs, xs, x.begin() + k * xs);
     if (f.kind == TargetKind::one_hot)
-      t[size_t(k * f.target_size + int64_t(d.y[size_t(i)]))] = 1.0f;
+      for (int64_t p = 0; p < f.positions; p++)
+        t[size_t(k * f.target_size + p * f.classes() + int64_t(d.y[size_t(i * ys + p)]))] = 1.0f;
     else
       std::copy_n(d.y.begin() + i * ys, ys, t.begin() + k * f.target_size);
   }
@@ -73,17 +76,26 @@ int64_t predicted_class(const float* out, int64_t size) {
   return int64_t(std::max_element(out, out + size) - out);
 }
 
-int64_t true_class(const frontend::Dataset& d, int64_t i) {
-  if (d.has_labels()) return int64_t(d.y[size_t(i)]);
+int64_t true_class(const frontend::Dataset& d, int64_t i, int64_t p) {
+  if (d.has_labels()) return int64_t(d.y[size_t(i * d.y_size() + p)]);
   return predicted_class(d.y.data() + i * d.y_size(), d.y_size());
 }
+
+namespace {
+
+// The class the outputs of batch row k predict at position p.
+int64_t predicted_at(const TargetFormat& f, const std::vector<float>& outputs, int64_t k, int64_t p) {
+  return predicted_class(outputs.data() + k * f.output_size + p * f.classes(), f.classes());
+}
+
+} // namespace
 
 int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
                       int64_t begin, int64_t n, const std::vector<float>& outputs) {
   int64_t correct = 0;
   for (int64_t k = 0; k < n; k++)
-    correct += predicted_class(outputs.data() + k * f.output_size, f.output_size) ==
-               true_class(d, order[size_t(begin + k)]);
+    for (int64_t p = 0; p < f.positions; p++)
+      correct += predicted_at(f, outputs, k, p) == true_class(d, order[size_t(begin + k)], p);
   return correct;
 }
 
@@ -91,7 +103,7 @@ EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, cons
                             bool confusion) {
   EvalResult res;
   if (d.n == 0) return res;
-  res.classes = f.has_accuracy ? std::max<int64_t>(f.output_size, 2) : 0;
+  res.classes = f.has_accuracy ? std::max<int64_t>(f.classes(), 2) : 0;
   if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
@@ -109,11 +121,11 @@ EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, cons
     correct += count_correct(d, f, order, begin, n, out);
     if (confusion)
       for (int64_t k = 0; k < n; k++)
-        res.confusion[size_t(true_class(d, begin + k) * res.classes +
-                             predicted_class(out.data() + k * f.output_size, f.output_size))]++;
+        for (int64_t p = 0; p < f.positions; p++)
+          res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
   }
   res.loss = loss_sum / double(d.n);
-  res.accuracy = double(correct) / double(d.n);
+  res.accuracy = double(correct) / double(d.n * f.positions);
   return res;
 }
 

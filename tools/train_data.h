@@ -25,6 +25,10 @@ struct TargetFormat {
   int64_t target_size = 1; // target values per sample
   int64_t output_size = 1; // model output values per sample
   bool has_accuracy = false; // classification losses only
+  // Class labels per position (a [T, C] output): T positions of output_size / T classes
+  // each; accuracy and the confusion matrix count positions. 1 otherwise.
+  int64_t positions = 1;
+  int64_t classes() const { return output_size / positions; }
 };
 
 // Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).
@@ -38,11 +42,12 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
 void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
                 int64_t begin, int64_t n, std::vector<float>& x, std::vector<float>& t);
 
-// The class a model output row predicts, and the class sample i belongs to.
+// The class a model output row predicts, and the class of sample i at position p.
 int64_t predicted_class(const float* out, int64_t size);
-int64_t true_class(const frontend::Dataset& d, int64_t i);
+int64_t true_class(const frontend::Dataset& d, int64_t i, int64_t p = 0);
 
-// How many of the n samples order[begin, ...) the outputs classify correctly.
+// How many positions of the n samples order[begin, ...) the outputs classify correctly
+// (one per sample, or T for sequence labels).
 int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
                       int64_t begin, int64_t n, const std::vector<float>& outputs);
 
@@ -52,7 +57,8 @@ struct EvalResult {
   std::vector<int64_t> confusion; // classes x classes, row: true class, column: predicted
 };
 
-// Loss (sample-weighted mean of batch means) and accuracy over a whole data set, in
+// Loss (sample-weighted mean of batch means) and accuracy (over positions for sequence
+// labels) over a whole data set, in
 // batches of the runner's size, without changing anything; the confusion matrix when
 // asked and the targets are classes.
 EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, const TargetFormat& f,

@@ -133,7 +133,7 @@ private:
       st_.loss_sum += loss * double(n);
       st_.seen += n;
       if (f_.has_accuracy) st_.correct += count_correct(data_.train, f_, order, begin, n, out);
-      bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), double(st_.correct) / double(st_.seen));
+      bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), double(st_.correct) / double(st_.seen * f_.positions));
       if (st_.step == sigint_at) std::raise(SIGINT);
       if (g_interrupted) {
         bar.finish();
@@ -174,7 +174,7 @@ private:
     EpochMetrics e;
     e.epoch = int(epoch + 1);
     e.loss = st_.loss_sum / double(std::max<int64_t>(st_.seen, 1));
-    e.accuracy = double(st_.correct) / double(std::max<int64_t>(st_.seen, 1));
+    e.accuracy = double(st_.correct) / double(std::max<int64_t>(st_.seen, 1) * f_.positions); // per position
     if (data_.val.n) {
       EvalResult v = evaluate_dataset(r_, data_.val, f_);
       e.val_loss = v.loss;

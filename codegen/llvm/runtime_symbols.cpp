@@ -49,6 +49,9 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
       DLC_SYM(dlc_rt_bce_grad),
       DLC_SYM(dlc_rt_sigmoid_bce),
       DLC_SYM(dlc_rt_sigmoid_bce_grad),
+      DLC_SYM(dlc_rt_embedding_lookup),
+      DLC_SYM(dlc_rt_embedding_grad),
+      DLC_SYM(dlc_rt_one_hot),
       // What LLVM lowers math intrinsics and memory idioms to (the C library's own, as
       // emitted C++ calls them through std::exp(float) and friends).
       {"expf", addr<float(float)>(&::expf)},

@@ -38,9 +38,11 @@ inline int64_t last_dim(const Shape& s) { return s.rank() ? s[s.rank() - 1] : 1;
 // The range is checked on the double before converting: casting NaN or a value beyond
 // int64 would be undefined behaviour.
 inline int64_t checked_index(const Node& n, double v, int64_t depth, int64_t at) {
-  if (!(v >= 0 && v < double(depth)) || v != std::floor(v))
+  if (!(v >= 0 && v < double(depth)))
     throw Error(fmt::format("node '{}' ({}): index {} at position {} is outside [0, {})", n.name,
                             n.op->name, v, at, depth));
+  if (v != std::floor(v))
+    throw Error(fmt::format("node '{}' ({}): index {} at position {} is not an integer", n.name, n.op->name, v, at));
   return int64_t(v);
 }
 
@@ -54,5 +56,6 @@ void register_optimizer_evals(); // eval_optimizer.cpp
 void register_grad_evals();        // backward ops: eval_grad.cpp
 void register_window_grad_evals(); // eval_grad_window.cpp
 void register_loss_grad_evals();   // eval_grad_loss.cpp
+void register_embedding_evals();   // eval_embedding.cpp
 
 } // namespace dlc::ir::interp

@@ -11,6 +11,7 @@ void register_all_evals() {
   interp::register_loss_evals();
   interp::register_optimizer_evals();
   interp::register_grad_evals();
+  interp::register_embedding_evals();
 }
 
 } // namespace dlc::ir

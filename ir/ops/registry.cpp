@@ -12,6 +12,7 @@ void register_all_op_families() {
   ops::register_loss_ops();
   ops::register_optimizer_ops();
   ops::register_grad_ops();
+  ops::register_embedding_ops();
 }
 
 } // namespace dlc::ir

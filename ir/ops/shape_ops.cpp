@@ -46,12 +46,14 @@ void register_shape_ops() {
                },
                OpClass::shape});
 
-  // Integer indices [...] -> f32 [..., depth]; an index outside [0, depth) is an error
-  // at run time.
-  register_op({"one_hot", "1-of-N encoding of integer indices", 1, 1, {{"depth", AttrKind::Int}},
+  // Indices [...] -> f32 [..., depth]. Indices are integers, or f32 holding integers
+  // (token ids of a model input: tensors cross the Runner boundary as floats). An index
+  // outside [0, depth) or not an integer is an error in the interpreter; the runtime
+  // kernel (dlc_rt_one_hot) writes an all-zero row for it.
+  register_op({"one_hot", "1-of-N encoding of indices", 1, 1, {{"depth", AttrKind::Int}},
                [](const InferContext& c) {
-                 if (!is_integer(c.in[0].dtype))
-                   c.fail("indices must be integers, got {}", c.in[0].str());
+                 if (!is_integer(c.in[0].dtype) && c.in[0].dtype != DType::f32)
+                   c.fail("indices must be integers or f32, got {}", c.in[0].str());
                  int64_t depth = c.attrs.get_int("depth");
                  if (depth <= 0) c.fail("depth must be positive, got {}", depth);
                  Shape out = c.in[0].shape;

@@ -24,6 +24,7 @@ const GradFn* find_grad(const std::string& op) {
     register_shape_grads();
     register_reduction_grads();
     register_loss_grads();
+    register_embedding_grads();
   });
   auto it = rules().find(op);
   return it == rules().end() ? nullptr : &it->second;

@@ -46,5 +46,6 @@ void register_window_grads();
 void register_shape_grads();
 void register_reduction_grads();
 void register_loss_grads();
+void register_embedding_grads();
 
 } // namespace dlc::passes::autodiff

@@ -51,6 +51,8 @@ TEST_CASE("interp: one_hot") {
                {0, 0, 1, 1, 0, 0, 0, 1, 0});
   check_tensor(run_op("one_hot", {i32_tensor({2, 2}, {0, 1, 1, 0})}, {{"depth", int64_t(2)}}), {2, 2, 2},
                {1, 0, 0, 1, 0, 1, 1, 0});
+  // f32 indices (token ids of a model input) work the same.
+  check_tensor(run_op("one_hot", {f32_tensor({2}, {1, 2})}, {{"depth", int64_t(3)}}), {2, 3}, {0, 1, 0, 0, 0, 1});
 }
 
 TEST_CASE("interp: one_hot rejects indices outside [0, depth)") {
@@ -61,8 +63,8 @@ TEST_CASE("interp: one_hot rejects indices outside [0, depth)") {
   // Huge values are reported, not converted (a cast beyond int64 is undefined behaviour).
   CHECK(contains(error_of([] { run_op("one_hot", {i32_tensor({1}, {1e30})}, {{"depth", int64_t(3)}}); }),
                  "is outside [0, 3)"));
-  CHECK(contains(error_of([] { run_op("one_hot", {f32_tensor({1}, {0})}, {{"depth", int64_t(3)}}); }),
-                 "node 'n' (one_hot): indices must be integers, got f32[1]"));
+  CHECK(error_of([] { run_op("one_hot", {f32_tensor({2}, {1, 0.5})}, {{"depth", int64_t(3)}}); }) ==
+        "node 'n' (one_hot): index 0.5 at position 1 is not an integer");
   CHECK(contains(error_of([] { run_op("one_hot", {i32_tensor({1}, {0})}, {{"depth", int64_t(0)}}); }),
                  "depth must be positive"));
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Writes the sequence tasks of the recurrent examples as .npy files (pure Python 3, no numpy).
+
+  sentiment (many-to-one, examples/lstm_sentiment.json, dense_sentiment.json):
+    x [N, T] float32 token ids in [0, V); every sequence holds exactly one A (id V/2 - 1)
+    and one B (id V/2) at random positions among distractors (the other ids); label 1
+    when A comes before B, else 0 (int32 [N]). Both labels are equally likely and every
+    sequence holds one A and one B, so only their order decides: counting tokens gives
+    50%, and A and B sit in the middle of the id range, so no single threshold on a raw
+    id finds them.
+  tagging (many-to-many, examples/gru_tagger.json):
+    x [N, T] float32 ids in [0, V); tag of position t (int32 [N, T]): 0 at t = 0 or when
+    x[t] == x[t-1], 1 when x[t] > x[t-1], 2 when x[t] < x[t-1] (a rule over the left
+    neighbour, which a left-to-right recurrent layer sees).
+
+Usage: make_sequences.py OUT_DIR [--task sentiment|tagging|all] [--train N] [--test N]
+       [--length T] [--vocab V] [--seed S]
+Files: OUT_DIR/{sentiment,tagging}_{x,y}_{train,test}.npy
+"""
+import argparse
+import pathlib
+import random
+import struct
+
+
+def write_npy(path, rows, descr, fmt):
+    """rows: a list of equal-length lists (shape [N, T]) or of scalars (shape [N])."""
+    if rows and isinstance(rows[0], list):
+        shape = "(%d, %d)" % (len(rows), len(rows[0]))
+        flat = [v for r in rows for v in r]
+    else:
+        shape = "(%d,)" % len(rows)
+        flat = rows
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    data = struct.pack("<%d%s" % (len(flat), fmt), *flat)
+    pathlib.Path(path).write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+
+
+def sentiment(rng, n, length, vocab):
+    xs, ys = [], []
+    tok_a, tok_b = vocab // 2 - 1, vocab // 2
+    others = [v for v in range(vocab) if v not in (tok_a, tok_b)]
+    for i in range(n):
+        seq = [rng.choice(others) for _ in range(length)]
+        a, b = rng.sample(range(length), 2)
+        label = i % 2  # balanced
+        if (a < b) != (label == 1):
+            a, b = b, a
+        seq[a], seq[b] = tok_a, tok_b
+        xs.append([float(v) for v in seq])
+        ys.append(label)
+    return xs, ys
+
+
+def tagging(rng, n, length, vocab):
+    xs, ys = [], []
+    for _ in range(n):
+        seq = [rng.randrange(vocab) for _ in range(length)]
+        tags = [0] + [0 if seq[t] == seq[t - 1] else (1 if seq[t] > seq[t - 1] else 2) for t in range(1, length)]
+        xs.append([float(v) for v in seq])
+        ys.append(tags)
+    return xs, ys
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("out_dir")
+    p.add_argument("--task", choices=["sentiment", "tagging", "all"], default="all")
+    p.add_argument("--train", type=int, default=2000)
+    p.add_argument("--test", type=int, default=500)
+    p.add_argument("--length", type=int, default=12)
+    p.add_argument("--vocab", type=int, default=8)
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    if a.length < 2 or a.vocab < 4 or a.train < 1 or a.test < 1:
+        p.error("need --length >= 2, --vocab >= 4 and at least one train and one test sample")
+    out = pathlib.Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for task, make in (("sentiment", sentiment), ("tagging", tagging)):
+        if a.task not in (task, "all"):
+            continue
+        rng = random.Random("%s-%d" % (task, a.seed))
+        for split, n in (("train", a.train), ("test", a.test)):
+            xs, ys = make(rng, n, a.length, a.vocab)
+            write_npy(out / ("%s_x_%s.npy" % (task, split)), xs, "<f4", "f")
+            write_npy(out / ("%s_y_%s.npy" % (task, split)), ys, "<i4", "i")
+
+
+if __name__ == "__main__":
+    main()
