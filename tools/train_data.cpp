@@ -26,7 +26,7 @@ TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, c
   f.has_accuracy = loss != "mse" && !loss.empty();
   if (d.sequence_labels) f.positions = d.y_size();
   if (!r.can_train()) {
-    f.target_size = d.has_labels() ? 1 : d.y_size();
+    f.target_size = d.y_size(); // 1 for a class label, T for sequence labels
     f.kind = d.has_labels() ? TargetKind::class_ids : TargetKind::values;
     return f;
   }

@@ -1,5 +1,6 @@
 // Data sources of `dlc train`: IDX directories (gzip or not), NPY pairs, validation
-// splits, pixel scaling, and the checks that data fits the model.
+// splits, pixel scaling, text windows, and the checks that data fits the model (token
+// ids, sequence labels).
 #include "frontend/dataset.h"
 #include "frontend/files.h"
 #include "runtime/npy.h"
@@ -90,4 +91,74 @@ TEST_CASE("a corrupt IDX file is a clear error naming the file") {
   write_file_atomic(dir.file("train-images-idx3-ubyte"), bad);
   write_file_atomic(dir.file("train-labels-idx1-ubyte"), idx_labels({0, 1, 2, 1}));
   CHECK_THROWS_WITH(load_data(dir.path.string(), 0), doctest::Contains("train-images-idx3-ubyte: "));
+}
+
+namespace {
+
+// Token models over windows of 3: per position ([3, C] output) or after the window ([C]).
+Model window_model(bool per_position, int64_t classes) {
+  std::string layers = per_position ? R"({"type": "dense", "units": C, "activation": "softmax"})"
+                                    : R"({"type": "flatten"}, {"type": "dense", "units": C, "activation": "softmax"})";
+  layers.replace(layers.find('C'), 1, std::to_string(classes));
+  return load_model_text(R"({"input_shape": [3], "layers": [{"type": "embedding", "input_dim": 12, "output_dim": 2}, )" +
+                             layers + "]}",
+                         "m.json");
+}
+
+} // namespace
+
+TEST_CASE("text:FILE: sorted distinct bytes are the vocabulary; windows of T with the next characters") {
+  TempDir dir;
+  write_file_atomic(dir.file("t.txt"), "cabdefghijk"); // ids: c=2 a=0 b=1 d=3 ... k=10
+  Model per = window_model(true, 12);
+  DataSplits s = load_data("text:" + dir.file("t.txt"), 0, &per);
+  // 11 bytes: windows at 0, 3, 6 (each needs T + 1 bytes); the last is the test split.
+  CHECK(s.train.n == 2);
+  CHECK(s.test.n == 1);
+  CHECK(s.train.sequence_labels);
+  CHECK(s.train.x == std::vector<float>{2, 0, 1, 3, 4, 5});
+  CHECK(s.train.y == std::vector<float>{0, 1, 3, 4, 5, 6});
+  CHECK(s.test.x == std::vector<float>{6, 7, 8});
+  CHECK(s.test.y == std::vector<float>{7, 8, 9});
+  Model one = window_model(false, 12);
+  DataSplits t = load_data("text:" + dir.file("t.txt"), 0, &one);
+  CHECK_FALSE(t.train.sequence_labels);
+  CHECK(t.train.has_labels());
+  CHECK(t.train.y == std::vector<float>{3, 6});
+  CHECK(t.test.y == std::vector<float>{9});
+  TextCorpus c = load_text(dir.file("t.txt"), 0);
+  CHECK(c.vocabulary == "abcdefghijk");
+  CHECK(c.id_of('d') == 3);
+  CHECK(c.id_of('z') == -1);
+  Model small = window_model(true, 10);
+  CHECK_THROWS_WITH(load_data("text:" + dir.file("t.txt"), 0, &small),
+                    doctest::Contains("t.txt: 11 distinct characters, more than the 10 classes of the model's output"));
+  CHECK_THROWS_WITH(load_data("text:" + dir.file("t.txt"), 0), doctest::Contains("text data needs a model"));
+}
+
+TEST_CASE("token ids and sequence labels are checked against the model") {
+  Dataset d;
+  d.name = "d";
+  d.n = 2;
+  d.x_shape = {3};
+  d.x = {0, 1, 2, 3, 4, 5};
+  d.y_shape = {3};
+  d.sequence_labels = true;
+  d.y = {0, 1, 2, 2, 1, 0};
+  InputSpec in{"input", dlc::ir::DType::f32, dlc::ir::Shape{3}};
+  dlc::ir::TensorType out{dlc::ir::DType::f32, dlc::ir::Shape{1, 3, 3}};
+  check_fits_model(d, in, out, "sparse_categorical_crossentropy", 6);
+  CHECK_THROWS_WITH(check_fits_model(d, in, out, "sparse_categorical_crossentropy", 5),
+                    "d: token id 5 of sample 1 at position 2 is outside the model's vocabulary of 5 tokens (ids 0 to 4)");
+  CHECK_THROWS_WITH(check_fits_model(d, in, {dlc::ir::DType::f32, dlc::ir::Shape{1, 3, 2}}, "sparse_categorical_crossentropy"),
+                    "d: label 2 of sample 0 at position 2 is outside the 2 classes of the model's output");
+  CHECK_THROWS_WITH(check_fits_model(d, in, {dlc::ir::DType::f32, dlc::ir::Shape{1, 4, 3}}, "sparse_categorical_crossentropy"),
+                    "d: targets are class ids at 3 positions, the model's output is [4,3] per sample (expected [3, classes])");
+  d.x[1] = 0.5f;
+  CHECK_THROWS_WITH(check_fits_model(d, in, out, "sparse_categorical_crossentropy", 6),
+                    "d: token id 0.5 of sample 0 at position 1 is not an integer");
+  Model m = window_model(true, 3);
+  CHECK(token_vocabulary(build_model(m, 1).graph, "input") == 12);
+  CHECK(token_vocabulary(build_model(load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}]})", "m.json"), 1).graph,
+                         "input") == 0);
 }

@@ -109,3 +109,52 @@ TEST_CASE("a checkpoint restores values and counters exactly and refuses another
                        doctest::Contains("the checkpoint is of another model"), Error);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion over positions") {
+  // A model with a [3, 4] output (a dense softmax at each of 3 positions), no loss.
+  frontend::Model m = frontend::load_model_text(
+      R"({"input_shape": [3], "layers": [{"type": "embedding", "input_dim": 5, "output_dim": 2},
+          {"type": "dense", "units": 4, "activation": "softmax"}]})",
+      "m.json");
+  frontend::Dataset d;
+  d.name = "d";
+  d.n = 2;
+  d.x_shape = {3};
+  d.x = {0, 1, 2, 3, 4, 0};
+  d.y_shape = {3};
+  d.sequence_labels = true;
+  d.y = {3, 0, 1, 2, 2, 0};
+  auto r = codegen::make_ref_runner(m, 2);
+  r->init(0);
+  tools::TargetFormat f = tools::target_format(*r, m, d);
+  CHECK(f.positions == 3);
+  CHECK(f.classes() == 4);
+  CHECK(f.kind == tools::TargetKind::class_ids);
+  std::vector<float> x, t;
+  tools::fill_batch(d, f, {1, 0}, 0, 2, x, t);
+  CHECK(t == std::vector<float>{2, 2, 0, 3, 0, 1});
+  // Batch rows [sample 1, sample 0] (labels (2, 2, 0) and (3, 0, 1)) predicting (2, 2, 1)
+  // and (3, 1, 1): two right positions each.
+  auto row = [](int c) {
+    std::vector<float> v(4, 0.1f);
+    v[size_t(c)] = 0.7f;
+    return v;
+  };
+  std::vector<float> out;
+  for (int c : {2, 2, 1, 3, 1, 1}) {
+    auto v = row(c);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  CHECK(tools::count_correct(d, f, {1, 0}, 0, 2, out) == 4);
+  tools::TargetFormat oh = f;
+  oh.kind = tools::TargetKind::one_hot;
+  oh.target_size = 12;
+  tools::fill_batch(d, oh, {0}, 0, 1, x, t);
+  CHECK(t == std::vector<float>{0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0});
+  f.has_accuracy = true; // as a classification loss would set it (this model has none)
+  tools::EvalResult e = tools::evaluate_dataset(*r, d, f, true);
+  CHECK(e.classes == 4);
+  int64_t total = 0;
+  for (int64_t c : e.confusion) total += c;
+  CHECK(total == 6); // every position of both samples
+}
