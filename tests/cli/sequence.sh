@@ -43,6 +43,20 @@ for m in embed onehot; do
   expect_ok "$DLC" train "$TMP/$m.json" --data "$S"
   expect_output "test: loss"
 done
+# compiles MODEL: dlc compile --train, and the C++ builds warning-free with g++ (and clang++
+# when there is one).
+compiles() {
+  local dir="$TMP/cc_$(basename "$1" .json)"
+  mkdir -p "$dir"
+  expect_ok "$DLC" compile "$1" -o "$dir/net.cpp" --train
+  expect_ok g++ -std=c++17 -O1 -Wall -Wextra -Werror -c "$dir/net.cpp" -o "$dir/net.o"
+  if command -v clang++ >/dev/null; then
+    expect_ok clang++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only "$dir/net.cpp"
+  fi
+}
+compiles "$TMP/embed.json"
+compiles "$TMP/onehot.json"
+
 # Bad token ids: outside the vocabulary, not integers; a sequence of another length.
 npy "$TMP/y2.npy" i4 2 0 1
 npy "$TMP/x_big.npy" f4 2,12 0 1 2 3 4 5 6 7 0 1 2 3  0 1 2 3 4 5 6 7 0 9 2 3
