@@ -203,10 +203,13 @@ std::vector<Probe> plan_probes(const Checker& c, const ir::Graph& g, const std::
 }
 
 // The classes an input indexes: the depth of a one_hot, the vocabulary of an embedding,
-// or the class count of a sparse cross-entropy, reading it (0 when none does).
+// or the class count of a sparse cross-entropy, reading it directly or through reshapes
+// (per-step labels [batch, T] become rows); 0 when none does.
 int64_t indexed_range(const ir::Graph& g, ValueId v) {
   for (const ir::Node& n : g.nodes()) {
     if (n.operands.empty()) continue;
+    if (n.op->name == "reshape" && n.operands[0] == v)
+      if (int64_t r = indexed_range(g, n.results[0])) return r;
     if (n.op->name == "one_hot" && n.operands[0] == v) return n.attrs.get_int("depth");
     if (n.op->name == "embedding_lookup" && n.operands[0] == v) return g.type(n.operands[1]).shape[0];
     if (n.op->name == "sparse_softmax_cross_entropy" && n.operands[1] == v) return g.type(n.operands[0]).shape[1];
