@@ -3,10 +3,9 @@
 // prints `result MEASURE VALUE UNIT detail`. Data: Fashion-MNIST's training images
 // (/usr/share/datasets/fashion-mnist), random values of the same shape when missing.
 // Kernels run on a pool of T threads (default 2) through dlc_rt::default_kernel_pool().
-#include "bench/peak.h"
+#include "bench/bench_data.h"
 #include "codegen/jit_backend.h"
 #include "frontend/model.h"
-#include "runtime/idx.h"
 #include "runtime/kernels/gemm.h"
 
 #include <algorithm>
@@ -17,45 +16,19 @@
 
 namespace {
 
-struct Data {
-  std::vector<float> x, labels;
-  int64_t n = 0;
-  const char* source = "fashion-mnist";
-};
-
-Data load_data() {
-  Data d;
-  const std::string dir = "/usr/share/datasets/fashion-mnist/";
-  try {
-    auto x = dlc_rt::read_idx(dir + "train-images-idx3-ubyte.gz");
-    auto y = dlc_rt::read_idx(dir + "train-labels-idx1-ubyte.gz");
-    d.n = x.shape[0];
-    d.x = std::move(x.data);
-    for (float& v : d.x) v /= 255.0f;
-    d.labels = std::move(y.data);
-  } catch (const std::exception&) {
-    d.n = 60000, d.source = "random";
-    d.x.resize(size_t(d.n * 784));
-    d.labels.resize(size_t(d.n));
-    for (size_t i = 0; i < d.x.size(); i++) d.x[i] = float((i * 2654435761u) % 1000) / 1000.0f;
-    for (size_t i = 0; i < d.labels.size(); i++) d.labels[i] = float(i % 10);
-  }
-  return d;
-}
-
 // The training target of samples [i, i+n): i32 labels or one-hot f32, as the model wants.
 struct Targets {
   std::vector<int32_t> ids;
   std::vector<float> onehot;
   bool integer;
-  const void* at(const Data& d, int64_t i, int64_t n) {
+  const void* at(const dlc_bench::Data& d, int64_t i, int64_t n) {
     if (integer) {
       ids.resize(size_t(n));
       for (int64_t s = 0; s < n; s++) ids[size_t(s)] = int32_t(d.labels[size_t(i + s)]);
       return ids.data();
     }
-    onehot.assign(size_t(n * 10), 0.0f);
-    for (int64_t s = 0; s < n; s++) onehot[size_t(s * 10 + int64_t(d.labels[size_t(i + s)]))] = 1;
+    onehot.resize(size_t(n * 10));
+    dlc_bench::one_hot(d, i, n, 10, onehot.data());
     return onehot.data();
   }
 };
@@ -67,7 +40,7 @@ JitModel make_model(const dlc::frontend::Model& m, int64_t batch, bool train) {
                   train ? std::optional<dlc::ir::TrainingSpec>(m.training) : std::nullopt);
 }
 
-double train_rate(const dlc::frontend::Model& m, const Data& d, double seconds) {
+double train_rate(const dlc::frontend::Model& m, const dlc_bench::Data& d, double seconds) {
   int64_t bs = m.training.batch_size;
   JitModel jit = make_model(m, bs, true);
   jit.init(1);
@@ -89,7 +62,7 @@ double train_rate(const dlc::frontend::Model& m, const Data& d, double seconds) 
 }
 
 // Batch 1: median latency in us over >= 2000 calls; else samples/s.
-double infer_measure(const dlc::frontend::Model& m, const Data& d, int64_t batch, double seconds) {
+double infer_measure(const dlc::frontend::Model& m, const dlc_bench::Data& d, int64_t batch, double seconds) {
   JitModel jit = make_model(m, batch, false);
   jit.init(1);
   jit.compile_inference();
@@ -97,26 +70,12 @@ double infer_measure(const dlc::frontend::Model& m, const Data& d, int64_t batch
   auto call = [&] { jit.infer({d.x.data()}, {out.data()}, batch); };
   for (int w = 0; w < 50; w++) call();
   if (batch == 1) {
-    std::vector<double> us;
-    int64_t calls = std::max<int64_t>(2000, int64_t(seconds * 2000));
-    for (int64_t c = 0; c < calls; c++) {
-      double t0 = dlc_bench::now_s();
-      call();
-      us.push_back((dlc_bench::now_s() - t0) * 1e6);
-    }
-    std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
-    return us[us.size() / 2];
+    return dlc_bench::median_latency_us(call, seconds);
   }
   int64_t n = 0;
   double t0 = dlc_bench::now_s();
   while (dlc_bench::now_s() - t0 < seconds) call(), n += batch;
   return double(n) / (dlc_bench::now_s() - t0);
-}
-
-std::string arg_after(int argc, char** argv, const char* flag, const char* fallback) {
-  for (int i = 1; i + 1 < argc; i++)
-    if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
-  return fallback;
 }
 
 } // namespace
@@ -127,13 +86,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string measure = argv[1];
-  double seconds = std::stod(arg_after(argc, argv, "--seconds", "2"));
-  dlc_rt::ThreadPool pool(std::stoi(arg_after(argc, argv, "--threads", "2")));
+  double seconds = std::stod(dlc_bench::arg_after(argc, argv, "--seconds", "2"));
+  dlc_rt::ThreadPool pool(std::stoi(dlc_bench::arg_after(argc, argv, "--threads", "2")));
   dlc_rt::default_kernel_pool() = &pool;
   std::string kind = measure.substr(0, measure.find('_')), name = measure.substr(kind.size() + 1);
   try {
     auto model = dlc::frontend::load_model(std::string(DLC_BENCH_ROOT "/examples/") + name + ".json");
-    Data d = load_data();
+    dlc_bench::Data d = dlc_bench::load_data();
     double value;
     const char* unit = "samples/s";
     if (kind == "train") value = train_rate(model, d, seconds);

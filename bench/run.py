@@ -1,18 +1,20 @@
 #!/usr/bin/python3
 """dlc's benchmark against PyTorch and the machine's FMA peak (`make bench`).
 
-Builds bench/peak.cpp, bench/gemm.cpp and (when the dlc libraries are built)
-bench/dlc_bench.cpp with g++ -O3 -march=native, then runs:
+Builds bench/gemm.cpp, bench/dlc_bench.cpp (against the built dlc libraries: the LLVM
+JIT) and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitted_bench.cpp
++ net.cpp) with g++ -O3 -march=native, then runs:
   1. the FMA peak and dlc's GEMM GFLOP/s (bench/gemm.cpp prints the `measure:` lines);
-  2. every model measure for dlc and PyTorch as separate processes, alternating the two
-     within each round (dlc, torch, torch, dlc, ...) so that load drifts hit both, and
-     reports the medians over the rounds with dlc/PyTorch ratios (> 1: dlc is better;
-     latencies are inverted).
+  2. every model measure for dlc's JIT, dlc's emitted C++ and PyTorch as separate
+     processes, rotating their order from round to round so that load drifts hit all
+     three, and reports the medians over the rounds with dlc/PyTorch ratios (> 1: dlc is
+     better; latencies are inverted).
     usage: run.py [--build DIR] [--out DIR] [--rounds N] [--seconds S] [--only M1,M2,...]
 --build: where the dlc libraries are (default build/); --out: where the benchmark
 binaries go (default BUILD/bench).
 """
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,8 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 MEASURES = ["train_mlp", "train_mlp_relu_adam", "train_cnn", "latency1_mlp", "latency1_cnn",
             "infer256_mlp", "infer256_cnn"]
-CXX = ["g++", "-std=c++20", "-O3", "-march=native", "-Wall", "-Wextra", "-Werror", "-I", ROOT,
-       "-pthread"]
+WHO = ["jit", "cpp", "torch"]
+# -Wno-restrict: GCC 12's false positives inside std::string at -O3.
+CXX = ["g++", "-std=c++20", "-O3", "-march=native", "-Wall", "-Wextra", "-Werror", "-Wno-restrict",
+       "-I", ROOT, "-pthread"]
 
 
 def arg(flag, default):
@@ -50,6 +54,33 @@ def build_dlc_bench(build, out_dir):
         return None, "codegen/jit_backend.h (JitModel) is not in this tree yet"
     return compile_bench(out_dir, "dlc_bench",
                          [f'-DDLC_BENCH_ROOT="{ROOT}"'] + libs + llvm_libs() + ["-lfmt", "-lz"])
+
+
+def emitted_spec(measure):
+    """(model, dlc compile flags) of a measure's emitted program."""
+    kind, model = measure.split("_", 1)
+    if kind == "train":
+        return model, ["--train"]
+    return model, ["--batch", "1" if kind == "latency1" else "256"]
+
+
+def build_emitted(build, out_dir, measure):
+    """dlc compile + g++ -O3 -march=native of the measure's model with bench/emitted_bench.cpp."""
+    dlc = os.path.join(build, "bin", "dlc")
+    if not os.path.exists(dlc):
+        return None, f"{dlc} not built"
+    model, flags = emitted_spec(measure)
+    d = os.path.join(out_dir, "emitted", measure)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    r = subprocess.run([dlc, "compile", os.path.join(ROOT, "examples", model + ".json"), "-o",
+                        os.path.join(d, "net.cpp")] + flags, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr[-2000:]
+    exe = os.path.join(d, "emitted_bench")
+    r = subprocess.run(CXX + ["-I", d, os.path.join(ROOT, "bench", "emitted_bench.cpp"),
+                              os.path.join(d, "net.cpp"), "-o", exe], capture_output=True, text=True)
+    return (exe, None) if r.returncode == 0 else (None, r.stderr[-2000:])
 
 
 def run_one(cmd, measure, seconds):
@@ -81,21 +112,23 @@ def main():
 
     dlc, why = build_dlc_bench(build, out_dir)
     if dlc is None:
-        print(f"# dlc model measures NOT AVAILABLE: {why}", flush=True)
+        print(f"# dlc JIT measures NOT AVAILABLE: {why}", flush=True)
     torch_cmd = [PY, os.path.join(ROOT, "bench", "torch_bench.py")]
     env_note = "torch: 2 threads, flush_denormal, OMP_WAIT_POLICY=PASSIVE"
-    print(f"# {rounds} rounds of {seconds} s per measure, alternating processes; {env_note}")
+    print(f"# {rounds} rounds of {seconds} s per measure, rotating processes; {env_note}")
     results = {}
     for measure in only:
-        vals = {"dlc": [], "torch": []}
+        emitted, why = build_emitted(build, out_dir, measure)
+        if emitted is None:
+            print(f"# {measure}: emitted C++ NOT AVAILABLE: {why}", flush=True)
+        cmds = {"jit": [dlc] if dlc else None, "cpp": [emitted] if emitted else None, "torch": torch_cmd}
+        vals = {k: [] for k in WHO}
         for r in range(rounds):
-            order = ["dlc", "torch"] if r % 2 == 0 else ["torch", "dlc"]
-            for who in order:
-                if who == "dlc" and dlc is None:
-                    continue
-                v = run_one([dlc] if who == "dlc" else torch_cmd, measure, seconds)
-                if v is not None:
-                    vals[who].append(v)
+            for who in WHO[r % 3:] + WHO[:r % 3]:
+                if cmds[who] is not None:
+                    v = run_one(cmds[who], measure, seconds)
+                    if v is not None:
+                        vals[who].append(v)
         results[measure] = {k: statistics.median(v) if v else None for k, v in vals.items()}
         report(measure, results[measure])
     print_table(results)
@@ -109,19 +142,25 @@ def ratio(measure, d, t):
 
 
 def report(measure, r):
-    d, t = r["dlc"], r["torch"]
-    rr = ratio(measure, d, t)
+    """`measure: NAME dlc=X torch=Y ratio=R` for the JIT (what `dlc train` runs), then the
+    same line for the emitted C++ as NAME_cpp."""
     fmt = lambda v: "na" if v is None else f"{v:.2f}"  # noqa: E731
-    print(f"measure: {measure} dlc={fmt(d)} torch={fmt(t)} ratio={fmt(rr)}", flush=True)
+    t = r["torch"]
+    for name, d in ((measure, r["jit"]), (measure + "_cpp", r["cpp"])):
+        rr = ratio(measure, d, t)
+        print(f"measure: {name} dlc={fmt(d)} torch={fmt(t)} ratio={fmt(rr)}", flush=True)
 
 
 def print_table(results):
-    print(f"\n{'measure':<22} {'unit':<10} {'dlc':>12} {'PyTorch':>12} {'dlc/PyTorch':>12}")
+    head = ("dlc JIT", "dlc C++", "PyTorch", "JIT/torch", "C++/torch")
+    print(f"\n{'measure':<22} {'unit':<10}" + "".join(f" {h:>11}" for h in head))
     for m, r in results.items():
         unit = "us" if m.startswith("latency") else "samples/s"
-        cells = ["n/a" if v is None else f"{v:.1f}" for v in (r["dlc"], r["torch"])]
-        rr = ratio(m, r["dlc"], r["torch"])
-        print(f"{m:<22} {unit:<10} {cells[0]:>12} {cells[1]:>12} {'n/a' if rr is None else f'{rr:.2f}x':>12}")
+        cells = ["n/a" if r[k] is None else f"{r[k]:.1f}" for k in WHO]
+        for k in ("jit", "cpp"):
+            rr = ratio(m, r[k], r["torch"])
+            cells.append("n/a" if rr is None else f"{rr:.2f}x")
+        print(f"{m:<22} {unit:<10}" + "".join(f" {c:>11}" for c in cells))
 
 
 if __name__ == "__main__":

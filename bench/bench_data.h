@@ -1,0 +1,70 @@
+// What bench/dlc_bench.cpp and bench/emitted_bench.cpp share: the training data (the
+// Fashion-MNIST training set from /usr/share/datasets/fashion-mnist, scaled to [0, 1];
+// deterministic pseudo-random values of the same shape when the package is missing), one-hot
+// targets, the batch-1 latency protocol and argument parsing.
+#pragma once
+
+#include "bench/peak.h"
+#include "runtime/idx.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace dlc_bench {
+
+struct Data {
+  std::vector<float> x, labels; // n x 784 pixels, n class ids
+  int64_t n = 0;
+  const char* source = "fashion-mnist";
+};
+
+inline Data load_data() {
+  Data d;
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  try {
+    auto x = dlc_rt::read_idx(dir + "train-images-idx3-ubyte.gz");
+    auto y = dlc_rt::read_idx(dir + "train-labels-idx1-ubyte.gz");
+    d.n = x.shape[0];
+    d.x = std::move(x.data);
+    for (float& v : d.x) v /= 255.0f;
+    d.labels = std::move(y.data);
+  } catch (const std::exception&) {
+    d.n = 60000, d.source = "random";
+    d.x.resize(size_t(d.n * 784));
+    d.labels.resize(size_t(d.n));
+    for (size_t i = 0; i < d.x.size(); i++) d.x[i] = float((i * 2654435761u) % 1000) / 1000.0f;
+    for (size_t i = 0; i < d.labels.size(); i++) d.labels[i] = float(i % 10);
+  }
+  return d;
+}
+
+// Rows [i, i+n) of the labels as one-hot rows of `classes` floats.
+inline void one_hot(const Data& d, int64_t i, int64_t n, int64_t classes, float* out) {
+  std::fill(out, out + n * classes, 0.0f);
+  for (int64_t s = 0; s < n; s++) out[s * classes + int64_t(d.labels[size_t(i + s)])] = 1.0f;
+}
+
+// Median microseconds of one call over max(2000, 2000 * seconds) calls.
+template <class Call> double median_latency_us(Call&& call, double seconds) {
+  std::vector<double> us;
+  int64_t calls = std::max<int64_t>(2000, int64_t(seconds * 2000));
+  us.reserve(size_t(calls));
+  for (int64_t c = 0; c < calls; c++) {
+    double t0 = now_s();
+    call();
+    us.push_back((now_s() - t0) * 1e6);
+  }
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  return us[us.size() / 2];
+}
+
+inline std::string arg_after(int argc, char** argv, const char* flag, const char* fallback) {
+  for (int i = 1; i + 1 < argc; i++)
+    if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
+  return fallback;
+}
+
+} // namespace dlc_bench
