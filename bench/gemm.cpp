@@ -5,7 +5,7 @@
 // Rates are reported two ways: wall-clock, and per CPU second (flops / (process CPU time
 // / threads)). On a shared machine the second approximates an unloaded run; the ratio to
 // the peak uses it against the peak measured the same way (bench/peak.h).
-//   usage: gemm [max_threads=2] [seconds_per_measure=0.3]
+//   usage: gemm [max_threads=2] [seconds_per_measure=0.3] [shape_name_filter]
 #include "bench/peak.h"
 #include "runtime/kernels/gemm.h"
 
@@ -80,6 +80,7 @@ Rate time_gemm(const Shape& s, dlc_rt::ThreadPool& pool, double seconds) {
 int main(int argc, char** argv) {
   int max_threads = argc > 1 ? std::atoi(argv[1]) : 2;
   double seconds = argc > 2 ? std::atof(argv[2]) : 0.3;
+  std::string only = argc > 3 ? argv[3] : "";
   std::vector<double> peak(size_t(max_threads) + 1);
   for (int t = 1; t <= max_threads; t++) {
     peak[size_t(t)] = dlc_bench::fma_peak_gflops(t, true);
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
   }
   std::printf("%-26s %3s %10s %10s %8s\n", "shape", "thr", "wall GF/s", "cpu GF/s", "of peak");
   for (const Shape& s : kShapes)
-    for (int t = 1; t <= max_threads; t++) {
+    for (int t = 1; std::string(s.name).find(only) != std::string::npos && t <= max_threads; t++) {
       dlc_rt::ThreadPool pool(t);
       Rate r = time_gemm(s, pool, seconds);
       double ratio = r.cpu_gflops / peak[size_t(t)];

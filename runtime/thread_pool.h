@@ -47,6 +47,31 @@ inline TaskRange split_range(int64_t n, int parts, int part) {
   return {begin, begin + base + (part < extra ? 1 : 0)};
 }
 
+// A reusable barrier for the `threads` tasks of one parallel_for with one task per thread
+// (see ThreadPool::runs_in_parallel). Waiters spin briefly, then yield their core: on a
+// machine shared with other processes the last thread may be descheduled.
+class SpinBarrier {
+public:
+  explicit SpinBarrier(int threads) : threads_(threads) {}
+  void wait() {
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+      return;
+    }
+    for (int i = 0; generation_.load(std::memory_order_acquire) == gen; i++) {
+      if (i < 4000) DLC_RT_SPIN_PAUSE();
+      else std::this_thread::yield();
+    }
+  }
+
+private:
+  const int threads_;
+  std::atomic<int> arrived_{0};
+  std::atomic<uint64_t> generation_{0};
+};
+
 class ThreadPool {
 public:
   // threads: total threads including the caller (at least 1). spin_us: how long an idle
@@ -69,6 +94,11 @@ public:
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return size_; }
+
+  // Whether parallel_for called here runs its tasks on size() threads at once (false
+  // inside a task, where nested calls run inline): tasks that wait for each other (a
+  // SpinBarrier) may only be started when this holds.
+  bool runs_in_parallel() const { return size_ > 1 && !in_task(); }
 
   template <class F> void parallel_for(int64_t n_tasks, F&& fn) {
     if (n_tasks <= 0) return;

@@ -124,40 +124,75 @@ inline void scale_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
     }
 }
 
+// One row block of C at one depth block: packs op(A) rows [ic, ic+mc) x depth
+// [pc, pc+kc) into a_panels, then runs the micro-tiles against the packed B block of
+// columns [jc, jc+nc) (b_panels). beta_block: beta for the first depth block, else 1;
+// last: the final depth block, where the epilogue is due.
+template <class K, class PackA>
+void row_block(int64_t ic, int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64_t kc, bool last,
+               float alpha, float beta_block, const PackA& pa, const float* b_panels,
+               float* a_panels, float* c, int64_t ldc, const Epilogue& ep) {
+  alignas(64) float acc[K::MR * K::NR];
+  pa.template pack<K::MR>(ic, mc, pc, kc, a_panels);
+  bool plain = !last || (!ep.bias && ep.act == Act::none); // no epilogue due
+  for (int64_t jr = 0; jr < nc; jr += K::NR) {
+    Epilogue e = ep;
+    if (e.bias) e.bias += jc + jr;
+    for (int64_t ir = 0; ir < mc; ir += K::MR) {
+      float* ct = c + (ic + ir) * ldc + jc + jr;
+      if constexpr (K::has_direct_store) {
+        if (plain && ir + K::MR <= mc && jr + K::NR <= nc) {
+          K::run_to_c(kc, a_panels + ir * kc, b_panels + jr * kc, ct, ldc, alpha, beta_block);
+          continue;
+        }
+      }
+      K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
+      store<K::NR>(acc, ct, ldc, std::min<int64_t>(K::MR, mc - ir), std::min<int64_t>(K::NR, nc - jr),
+                   alpha, beta_block, last ? &e : nullptr);
+    }
+  }
+}
+
 template <class K, class PackA, class PackB>
 void driver(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const PackB& pb,
             float beta, float* c, int64_t ldc, const Epilogue& ep, float* ws) {
   float* a_panels = ws;
   float* b_panels = ws + kGemmMC * kGemmKC;
-  alignas(64) float acc[K::MR * K::NR];
   for (int64_t jc = 0; jc < n; jc += kGemmNC) {
     int64_t nc = std::min(kGemmNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += kGemmKC) {
       int64_t kc = std::min(kGemmKC, k - pc);
-      float beta_block = pc == 0 ? beta : 1.0f;
-      bool last = pc + kc == k;
       pb.template pack<K::NR>(pc, kc, jc, nc, b_panels);
-      for (int64_t ic = 0; ic < m; ic += kGemmMC) {
-        int64_t mc = std::min(kGemmMC, m - ic);
-        pa.template pack<K::MR>(ic, mc, pc, kc, a_panels);
-        for (int64_t jr = 0; jr < nc; jr += K::NR) {
-          Epilogue e = ep;
-          if (e.bias) e.bias += jc + jr;
-          bool plain = !last || (!ep.bias && ep.act == Act::none); // no epilogue due
-          for (int64_t ir = 0; ir < mc; ir += K::MR) {
-            if constexpr (K::has_direct_store) {
-              if (plain && ir + K::MR <= mc && jr + K::NR <= nc) {
-                K::run_to_c(kc, a_panels + ir * kc, b_panels + jr * kc, c + (ic + ir) * ldc + jc + jr,
-                            ldc, alpha, beta_block);
-                continue;
-              }
-            }
-            K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
-            store<K::NR>(acc, c + (ic + ir) * ldc + jc + jr, ldc, std::min<int64_t>(K::MR, mc - ir),
-                         std::min<int64_t>(K::NR, nc - jr), alpha, beta_block, last ? &e : nullptr);
-          }
-        }
-      }
+      for (int64_t ic = 0; ic < m; ic += kGemmMC)
+        row_block<K>(ic, std::min(kGemmMC, m - ic), jc, nc, pc, kc, pc + kc == k, alpha,
+                     pc == 0 ? beta : 1.0f, pa, b_panels, a_panels, c, ldc, ep);
+    }
+  }
+}
+
+// Thread t of a team of `threads` (one parallel_for task each): the B block is packed
+// once, by all threads together (each its share of the NR-wide panels, into the shared
+// b_panels), then each thread computes its own rows of C (whole MR panels) with its own
+// packed A. Two barriers per depth block: B complete before use, used before repacked.
+// Each element of C is summed as in driver(): the same bits for any team size.
+template <class K, class PackA, class PackB>
+void team_driver(int t, int threads, SpinBarrier& barrier, int64_t m, int64_t n, int64_t k,
+                 float alpha, const PackA& pa, const PackB& pb, float beta, float* c, int64_t ldc,
+                 const Epilogue& ep, float* a_panels, float* b_panels) {
+  TaskRange rows = split_range((m + K::MR - 1) / K::MR, threads, t);
+  int64_t i0 = std::min(m, rows.begin * K::MR), i1 = std::min(m, rows.end * K::MR);
+  for (int64_t jc = 0; jc < n; jc += kGemmNC) {
+    int64_t nc = std::min(kGemmNC, n - jc);
+    TaskRange mine = split_range((nc + K::NR - 1) / K::NR, threads, t);
+    int64_t j0 = std::min(nc, mine.begin * K::NR), j1 = std::min(nc, mine.end * K::NR);
+    for (int64_t pc = 0; pc < k; pc += kGemmKC) {
+      int64_t kc = std::min(kGemmKC, k - pc);
+      if (j1 > j0) pb.template pack<K::NR>(pc, kc, jc + j0, j1 - j0, b_panels + j0 * kc);
+      barrier.wait();
+      for (int64_t ic = i0; ic < i1; ic += kGemmMC)
+        row_block<K>(ic, std::min(kGemmMC, i1 - ic), jc, nc, pc, kc, pc + kc == k, alpha,
+                     pc == 0 ? beta : 1.0f, pa, b_panels, a_panels, c, ldc, ep);
+      barrier.wait();
     }
   }
 }
@@ -170,9 +205,20 @@ template <class K, class PackA, class PackB>
 void run_serial_or_split(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa,
                          const PackB& pb, float beta, float* c, int64_t ldc, const Epilogue& ep,
                          float* ws, ThreadPool* pool) {
-  if (!pool || pool->size() == 1 || 2 * m * n * k < kGemmParallelMinFlops)
+  if (!pool || !pool->runs_in_parallel() || 2 * m * n * k < kGemmParallelMinFlops)
     return driver<K>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
   const int parts = pool->size();
+  if (gemm_use_team(m, K::MR, parts)) {
+    SpinBarrier barrier(parts);
+    float* b_shared = ws + kGemmMC * kGemmKC; // the caller's B area
+    pool->parallel_for(parts, [&](int64_t p) {
+      enable_ftz();
+      float* a_ws = p == 0 ? ws : thread_workspace(size_t(gemm_workspace_floats()));
+      team_driver<K>(int(p), parts, barrier, m, n, k, alpha, pa, pb, beta, c, ldc, ep, a_ws,
+                     b_shared);
+    });
+    return;
+  }
   pool->parallel_for(parts, [&](int64_t p) {
     enable_ftz(); // workers too: FTZ/DAZ are per-thread state
     GemmPart part = gemm_split(m, n, K::MR, K::NR, parts, int(p));

@@ -102,7 +102,15 @@ private:
     c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                \
   }
 #define DLC_RT_STORE_ROW(r) store_row<ToC>(out + r * ld, c##r##0, c##r##1, alpha, beta);
+#define DLC_RT_PREFETCH_ROW(r)                                                                 \
+  _mm_prefetch(reinterpret_cast<const char*>(out + r * ld), _MM_HINT_T0);                      \
+  _mm_prefetch(reinterpret_cast<const char*>(out + r * ld + NR - 1), _MM_HINT_T0);
 #define DLC_RT_ALL_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+    // C's rows are read (beta != 0) and written after the depth loop: fetching them now
+    // hides their latency behind the loop (a large C lives in L3, ~100 cycles away).
+    if (ToC) {
+      DLC_RT_ALL_ROWS(DLC_RT_PREFETCH_ROW)
+    }
     DLC_RT_ALL_ROWS(DLC_RT_ZERO_ROW)
     for (int64_t p = 0; p < kc; p++) {
       __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
@@ -115,6 +123,7 @@ private:
 #undef DLC_RT_STORE_ROW
 #undef DLC_RT_FMA_ROW
 #undef DLC_RT_ZERO_ROW
+#undef DLC_RT_PREFETCH_ROW
   }
 };
 #endif

@@ -1,5 +1,9 @@
 // Splitting one GEMM across a thread pool, statically and deterministically.
 //
+// Tall products (gemm_use_team) run as a team: the threads pack each block of B together
+// into one shared buffer, wait at a barrier, and each computes its own rows of C; a
+// second barrier per depth block keeps B until everyone used it. Otherwise:
+//
 // The split is over independent output tiles: thread t computes a contiguous block of C's
 // columns (or rows) with the full depth, through the same serial driver. Every element of
 // C is then summed in exactly the order the serial GEMM uses (the order depends only on k
@@ -46,6 +50,14 @@ inline GemmPart gemm_split(int64_t m, int64_t n, int mr, int nr, int parts, int 
   TaskRange r = split_range(row_panels, parts, p);
   int64_t i0 = std::min(m, r.begin * mr), i1 = std::min(m, r.end * mr);
   return {i0, i1 - i0, 0, n};
+}
+
+// Whether `parts` threads share one GEMM as a team (gemm.h's team_driver: B packed once
+// by all, rows of C split) rather than by gemm_split's independent blocks, where every
+// thread packs all of the operand it does not split. The team needs enough rows for an
+// even split in MR panels.
+inline bool gemm_use_team(int64_t m, int mr, int parts) {
+  return (m + mr - 1) / mr >= 8 * int64_t(parts);
 }
 
 // Packers that read a sub-block of another packer's matrix: op(A) from row di, op(B)

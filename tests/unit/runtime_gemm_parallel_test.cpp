@@ -1,7 +1,8 @@
 // The GEMM and convolutions split across a thread pool: the split covers the output
 // exactly once, and because it is over independent output tiles with the full depth, the
 // result has the same bits for 1, 2 and 3 threads (and equals the serial GEMM's), for
-// every transpose, beta and epilogue; the values themselves are checked against a naive
+// every transpose, beta and epilogue, whether the threads work on independent blocks or
+// as a team sharing the packed B; the values themselves are checked against a naive
 // double-precision product. No timing here (bench/gemm.cpp measures speed).
 #include "runtime/kernels/kernels.h"
 #include "runtime/rng.h"
@@ -77,6 +78,10 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
       {true, false, 500, 10, 300, 1.0f},   // 10 columns: a row split, accumulating
       {false, true, 130, 1100, 260, 0.5f}, // crosses MC, NC and KC blocks
       {true, true, 67, 65, 700, 0.0f},
+      // Teams (>= 8 row panels per thread): B packed by all threads, rows split; these
+      // cross NC, KC and (per thread) MC blocks, with ragged row and column panels.
+      {false, false, 301, 1100, 600, 1.0f},
+      {true, true, 250, 70, 300, 0.5f},
   };
   for (const Case& t : cases) {
     INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb);
@@ -86,12 +91,22 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
   }
 }
 
+TEST_CASE("gemm_use_team: teams only where every thread gets 8 row panels") {
+  CHECK(dlc_rt::gemm_use_team(1024, 12, 2));
+  CHECK(dlc_rt::gemm_use_team(192, 12, 2));
+  CHECK_FALSE(dlc_rt::gemm_use_team(180, 12, 2)); // 15 panels
+  CHECK_FALSE(dlc_rt::gemm_use_team(100, 12, 2)); // the MLP's batch: columns split instead
+}
+
 TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
   Vec bias = random_vec(300, 9);
   dlc_rt::Epilogue ep{bias.data(), dlc_rt::Act::relu, 0.0f};
   Case t{false, false, 40, 300, 200, 0.0f};
   Vec serial = run_gemm(t, 0, ep);
   CHECK(run_gemm(t, 2, ep) == serial);
+  Case team{false, false, 400, 300, 600, 0.0f};
+  Vec team_serial = run_gemm(team, 0, ep);
+  for (int threads : {2, 3}) CHECK(run_gemm(team, threads, ep) == team_serial);
   Vec plain = run_gemm(t, 0);
   for (int64_t i = 0; i < t.m; i++)
     for (int64_t j = 0; j < t.n; j++)
