@@ -33,6 +33,8 @@ const Shape kShapes[] = {
     {"mlp_dw3_500x100x10_tn", true, false, 500, 10, 100},
     {"mlp_dx2_100x500x500_nt", false, true, 100, 500, 500},
     {"mlp_dx3_100x10x500_nt", false, true, 100, 500, 10},
+    {"mlp_infer1_1x784x500", false, false, 1, 500, 784}, // batch-1 inference (weights streamed)
+    {"mlp_infer1_1x500x500", false, false, 1, 500, 500},
 };
 
 double process_cpu_s() {

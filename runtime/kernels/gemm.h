@@ -14,9 +14,11 @@
 
 #include "runtime/ftz.h"
 #include "runtime/kernels/activation.h"
+#include "runtime/kernels/gemm_direct.h"
 #include "runtime/kernels/gemm_microkernel.h"
 #include "runtime/kernels/gemm_pack.h"
 #include "runtime/kernels/gemm_parallel.h"
+#include "runtime/kernels/gemm_store.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -39,21 +41,6 @@ struct GemmOptions {
   ThreadPool* pool = nullptr;
 };
 
-// Block sizes: MC is a multiple of every kernel's MR and NC of every NR, so one workspace
-// size fits all kernels. A: MC x KC floats (120 KiB, L2), B: KC x NC (1 MiB).
-// Overridable at compile time for tuning (bench/gemm.cpp); the tests assume the defaults.
-#ifndef DLC_RT_GEMM_KC
-#define DLC_RT_GEMM_KC 256
-#endif
-#ifndef DLC_RT_GEMM_MC
-#define DLC_RT_GEMM_MC 120
-#endif
-#ifndef DLC_RT_GEMM_NC
-#define DLC_RT_GEMM_NC 1024
-#endif
-constexpr int64_t kGemmKC = DLC_RT_GEMM_KC, kGemmMC = DLC_RT_GEMM_MC, kGemmNC = DLC_RT_GEMM_NC;
-static_assert(kGemmMC % 12 == 0 && kGemmNC % 32 == 0, "blocks must hold whole micro-tiles");
-
 constexpr int64_t gemm_workspace_floats() { return kGemmMC * kGemmKC + kGemmKC * kGemmNC; }
 
 inline bool gemm_kernel_available(GemmKernel k) {
@@ -69,47 +56,6 @@ inline float* thread_workspace(size_t floats) {
   if (buffer.size() < floats + 16) buffer.resize(floats + 16);
   auto addr = reinterpret_cast<uintptr_t>(buffer.data());
   return reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
-}
-
-// Writes one micro-tile: c = alpha*acc + beta*c, then (final depth block) bias and act.
-template <Act A, int NR>
-inline void store_tile(const float* acc, float* c, int64_t ldc, int64_t rows, int64_t cols,
-                       float alpha, float beta, const float* bias, float slope) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float* DLC_RT_RESTRICT ar = acc + r * NR;
-    float* DLC_RT_RESTRICT cr = c + r * ldc;
-    if (beta == 0.0f) {
-      DLC_RT_IVDEP
-      for (int64_t j = 0; j < cols; j++) cr[j] = alpha * ar[j];
-    } else {
-      DLC_RT_IVDEP
-      for (int64_t j = 0; j < cols; j++) cr[j] = alpha * ar[j] + beta * cr[j];
-    }
-    if (bias) {
-      DLC_RT_IVDEP
-      for (int64_t j = 0; j < cols; j++) cr[j] += bias[j];
-    }
-    if (A != Act::none) {
-      DLC_RT_IVDEP
-      for (int64_t j = 0; j < cols; j++) cr[j] = act_apply<A>(cr[j], slope);
-    }
-  }
-}
-
-template <int NR>
-inline void store(const float* acc, float* c, int64_t ldc, int64_t rows, int64_t cols,
-                  float alpha, float beta, const Epilogue* ep) {
-  if (!ep) return store_tile<Act::none, NR>(acc, c, ldc, rows, cols, alpha, beta, nullptr, 0);
-  const float* b = ep->bias;
-  switch (ep->act) {
-  case Act::relu: return store_tile<Act::relu, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
-  case Act::sigmoid:
-    return store_tile<Act::sigmoid, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
-  case Act::tanh: return store_tile<Act::tanh, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
-  case Act::leaky_relu:
-    return store_tile<Act::leaky_relu, NR>(acc, c, ldc, rows, cols, alpha, beta, b, ep->slope);
-  default: return store_tile<Act::none, NR>(acc, c, ldc, rows, cols, alpha, beta, b, 0);
-  }
 }
 
 // k == 0: C = beta*C, then the epilogue (a product over an empty depth is zero).
@@ -258,6 +204,16 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, 
 inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc, const Epilogue& ep = {}, const GemmOptions& opt = {}) {
+  if (m > 0 && n > 0 && k > 0 && gemm_direct_fits(trans_b, m, n)) {
+    enable_ftz();
+    gemm_direct_detail::Problem p{m, n, k, alpha, a, lda, trans_a, b, ldb, beta, c, ldc, &ep};
+    ThreadPool* pool = opt.pool ? opt.pool : default_kernel_pool();
+#ifdef DLC_RT_HAVE_AVX512
+    if (opt.kernel != GemmKernel::portable && avx512_usable())
+      return gemm_direct_detail::run<gemm_direct_detail::Avx512Tile>(p, pool);
+#endif
+    return gemm_direct_detail::run<gemm_direct_detail::PortableTile>(p, pool);
+  }
   gemm_packed(m, n, k, alpha, PackMatrixA{a, lda, trans_a}, PackMatrixB{b, ldb, trans_b}, beta, c,
               ldc, ep, opt);
 }

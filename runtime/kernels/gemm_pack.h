@@ -16,6 +16,21 @@
 
 namespace dlc_rt {
 
+// Block sizes: MC is a multiple of every kernel's MR and NC of every NR, so one workspace
+// size fits all kernels. A: MC x KC floats (120 KiB, L2), B: KC x NC (1 MiB).
+// Overridable at compile time for tuning (bench/gemm.cpp); the tests assume the defaults.
+#ifndef DLC_RT_GEMM_KC
+#define DLC_RT_GEMM_KC 256
+#endif
+#ifndef DLC_RT_GEMM_MC
+#define DLC_RT_GEMM_MC 120
+#endif
+#ifndef DLC_RT_GEMM_NC
+#define DLC_RT_GEMM_NC 1024
+#endif
+constexpr int64_t kGemmKC = DLC_RT_GEMM_KC, kGemmMC = DLC_RT_GEMM_MC, kGemmNC = DLC_RT_GEMM_NC;
+static_assert(kGemmMC % 12 == 0 && kGemmNC % 32 == 0, "blocks must hold whole micro-tiles");
+
 // A plain row-major matrix as the A operand: A(i, k) = a[i*lda + k], or a[k*lda + i]
 // when transposed.
 struct PackMatrixA {

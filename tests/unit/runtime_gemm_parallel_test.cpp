@@ -82,6 +82,13 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
       // cross NC, KC and (per thread) MC blocks, with ragged row and column panels.
       {false, false, 301, 1100, 600, 1.0f},
       {true, true, 250, 70, 300, 0.5f},
+      // Unpacked (gemm_direct.h): few rows split by columns, few columns split by rows,
+      // ragged 16-wide column vectors, more than one depth block.
+      {false, false, 1, 500, 784, 0.0f},
+      {true, false, 3, 1000, 300, 1.0f},
+      {false, false, 100, 10, 500, 0.0f},
+      {true, false, 500, 10, 100, 0.5f},
+      {false, false, 203, 16, 600, 1.0f},
   };
   for (const Case& t : cases) {
     INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb);
@@ -104,9 +111,13 @@ TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
   Case t{false, false, 40, 300, 200, 0.0f};
   Vec serial = run_gemm(t, 0, ep);
   CHECK(run_gemm(t, 2, ep) == serial);
-  Case team{false, false, 400, 300, 600, 0.0f};
-  Vec team_serial = run_gemm(team, 0, ep);
-  for (int threads : {2, 3}) CHECK(run_gemm(team, threads, ep) == team_serial);
+  for (Case other : {Case{false, false, 400, 300, 600, 0.0f}, Case{false, false, 1, 300, 600, 0.0f},
+                     Case{false, false, 300, 10, 600, 0.0f}}) { // team, unpacked few rows, few columns
+    Vec other_serial = run_gemm(other, 0, ep), other_plain = run_gemm(other, 0);
+    for (int threads : {2, 3}) CHECK(run_gemm(other, threads, ep) == other_serial);
+    for (size_t i = 0; i < other_plain.size(); i++)
+      CHECK(other_serial[i] == std::max(0.0f, other_plain[i] + bias[i % size_t(other.n)]));
+  }
   Vec plain = run_gemm(t, 0);
   for (int64_t i = 0; i < t.m; i++)
     for (int64_t j = 0; j < t.n; j++)

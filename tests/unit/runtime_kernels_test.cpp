@@ -149,6 +149,8 @@ TEST_CASE("gemm: fused bias and activation epilogues apply once, to the final su
       check_gemm({false, false, 33, 65, 7, 1.0f, 0.0f, ep}, kernel);
       check_gemm({true, true, 7, 33, 300, 0.5f, 1.0f, ep}, kernel); // across depth blocks
       check_gemm({false, false, 3, 5, 0, 1.0f, 0.0f, ep}, kernel);
+      check_gemm({false, false, 2, 70, 300, 1.0f, 1.0f, ep}, kernel); // unpacked: few rows
+      check_gemm({true, false, 40, 10, 300, 0.5f, 0.0f, ep}, kernel); // unpacked: few columns
     }
 }
 
