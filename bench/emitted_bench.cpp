@@ -18,6 +18,7 @@
 
 namespace {
 
+#ifdef NET_TARGET_SIZE // a training program (dlc compile --train)
 double train_rate(net_ctx* ctx, const dlc_bench::Data& d, double seconds) {
   const int bs = NET_BATCH;
   int64_t steps_per_epoch = d.n / bs, step = 0;
@@ -39,6 +40,7 @@ double train_rate(net_ctx* ctx, const dlc_bench::Data& d, double seconds) {
     for (int r = 0; r < 10; r++) one();
   return double((step - start) * bs) / (dlc_bench::now_s() - t0);
 }
+#endif
 
 double infer_measure(net_ctx* ctx, const dlc_bench::Data& d, double seconds) {
   const int batch = NET_BATCH;
@@ -67,15 +69,18 @@ int main(int argc, char** argv) {
   int threads = std::stoi(dlc_bench::arg_after(argc, argv, "--threads", "2"));
   net_ctx* ctx = net_create();
   if (!ctx) return std::fprintf(stderr, "emitted_bench: out of memory\n"), 1;
-  int used = 1; // the emitted program runs on the calling thread
-  (void)threads;
+  int used = net_set_threads(ctx, threads);
   try {
     dlc_bench::Data d = dlc_bench::load_data();
     net_init(ctx, 1);
     double value;
     const char* unit = "samples/s";
     std::string kind = measure.substr(0, measure.find('_'));
+#ifdef NET_TARGET_SIZE
     if (kind == "train") value = train_rate(ctx, d, seconds);
+#else
+    if (kind == "train") throw std::runtime_error("not a training program");
+#endif
     else if (kind == "latency1") value = infer_measure(ctx, d, seconds), unit = "us";
     else if (kind == "infer256") value = infer_measure(ctx, d, seconds);
     else throw std::runtime_error("unknown measure " + measure);

@@ -184,7 +184,7 @@ CppFiles emit_cpp(const frontend::Model& model, const ir::Bindings* weights, con
                          "// Build: c++ -std=c++17 -O2 -c {} (dlc_runtime.h and {} beside it). See docs/codegen.md.\n"
                          "#include \"{}\"\n#include \"{}\"\n\n"
                          "#include <algorithm>\n#include <cerrno>\n#include <cmath>\n#include <cstdarg>\n#include <cstdio>\n#include <cstdlib>\n#include <cstring>\n"
-                         "#include <limits>\n#include <map>\n#include <string>\n#include <vector>\n",
+                         "#include <limits>\n#include <map>\n#include <new>\n#include <string>\n#include <vector>\n",
                          o.source_file, o.source.empty() ? "a model" : o.source, model.name, o.source_file, o.header_file,
                          o.header_file, kRuntimeHeaderFile);
   f.source += kPrologue;

@@ -200,6 +200,17 @@ void copy_out(const $P_ctx* c, const TensorInfo& t, float* dst, int64_t n) {
   std::memcpy(dst, c->blocks[t.block] + t.offset, size_t(n * t.sample) * sizeof(float));
 }
 
+// The context's threads (set_threads) as the kernels' default pool during one call.
+struct KernelThreads {
+  dlc_rt::ThreadPool* saved = dlc_rt::default_kernel_pool();
+  explicit KernelThreads(const $P_ctx* c) {
+    if (c->pool) dlc_rt::default_kernel_pool() = static_cast<dlc_rt::ThreadPool*>(c->pool);
+  }
+  ~KernelThreads() { dlc_rt::default_kernel_pool() = saved; }
+  KernelThreads(const KernelThreads&) = delete;
+  KernelThreads& operator=(const KernelThreads&) = delete;
+};
+
 int check_batch($P_ctx* c, int n) {
   if (n >= 1 && n <= $U_BATCH) return 0;
   return fail(c, "n = %d samples is outside [1, %d], the batch $P was compiled for", n, $U_BATCH);
@@ -268,6 +279,7 @@ $P_ctx* $P_create(void) {
 
 void $P_destroy($P_ctx* c) {
   if (!c) return;
+  delete static_cast<dlc_rt::ThreadPool*>(c->pool);
   std::free(c->memory);
   std::free(c);
 }
@@ -284,10 +296,19 @@ void $P_init($P_ctx* c, uint64_t seed) {
   c->step = 0;
 }
 
+int $P_set_threads($P_ctx* c, int threads) {
+  if (!c) return 0;
+  delete static_cast<dlc_rt::ThreadPool*>(c->pool);
+  c->pool = nullptr;
+  if (threads > 1) c->pool = new (std::nothrow) dlc_rt::ThreadPool(threads);
+  return c->pool ? threads : 1;
+}
+
 int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, int n) {
   if (!c) return -1;
   if (check_batch(c, n) != 0) return -1;
   dlc_rt::FtzScope ftz;
+  KernelThreads threads(c);
   for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
   run_infer(memory_of(c, false, n));
   for (int i = 0; i < $U_NUM_OUTPUTS; i++) copy_out(c, kOutputs[i], outputs[i], n);
@@ -362,6 +383,7 @@ float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
   if (!c) return std::numeric_limits<float>::quiet_NaN();
   if (check_batch(c, n) != 0) return std::numeric_limits<float>::quiet_NaN();
   dlc_rt::FtzScope ftz;
+  KernelThreads threads(c);
   for (const TensorInfo& t : kTrainInputs) {
     copy_in(c, t, x, n);
     x += n * t.sample;

@@ -56,6 +56,7 @@ typedef struct {0}_ctx {{
   float lr;                 /* learning rate of the next training step */
   int training;             /* 1: dropout is active in training steps (default) */
   char error[256];          /* why the last call that returned an error failed */
+  void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
 }} {0}_ctx;
 
 /* A context with the embedded weights (or, without them, initialised from seed 0); NULL
@@ -69,6 +70,11 @@ void {0}_init({0}_ctx* ctx, uint64_t seed);
 int {0}_infer({0}_ctx* ctx, const float* x, float* y, int n);
 /* The same with one array per input and per output. */
 int {0}_infer_io({0}_ctx* ctx, const float* const* inputs, float* const* outputs, int n);
+/* Runs the matrix products and convolutions of later calls on `threads` threads, the
+   calling one included (1, the default: no other thread). Results are the same bits for
+   any count. While a call runs, its threads are the process's default kernel pool: contexts
+   with threads must not run calls concurrently. Returns the count in use. */
+int {0}_set_threads({0}_ctx* ctx, int threads);
 )cc",
                    n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"));
   if (o.train)
