@@ -1,6 +1,7 @@
 // Anchors (the non-element-wise nodes of a kernel) as steps: a call of runtime/c_api.h
 // for each op the runtime has a kernel for, or element-wise copy loops with spelled-out
-// index arithmetic for data movement (broadcast_to, slice, concat, transpose).
+// index arithmetic for data movement (broadcast_to, slice, concat, transpose); slice_grad
+// zero-fills through the runtime.
 #include "codegen/lowering_detail.h"
 
 #include "ir/error.h"
@@ -256,6 +257,17 @@ std::vector<Step> slice(const AnchorContext& c) {
   return {copy_loop(c.out_dims().all(), r.ref, r.index, c.results[0], identity())};
 }
 
+// slice_grad: one runtime call zero-filling dx around dy's rows.
+std::vector<Step> slice_grad(const AnchorContext& c) {
+  Dims y = c.out_dims();
+  int r = y.shape.rank(), axis = int(c.node.attrs.get_int("axis"));
+  if (axis < 0) axis += r;
+  return {call("dlc_rt_slice_grad", {i64(y.prod(0, axis), "outer"), i64(y.shape[axis], "len"),
+                                     i64(c.node.attrs.get_int("begin"), "begin"), i64(c.in_type(0).shape[axis], "size"),
+                                     i64(y.prod(axis + 1, r), "inner"), ptr(c.operands[0], "dy"),
+                                     ptr(c.results[0], "dx")})};
+}
+
 // One copy loop per operand: operand elements land in the output's rows at their column.
 std::vector<Step> concat(const AnchorContext& c) {
   const ir::Shape& out = c.out_type().shape;
@@ -329,6 +341,7 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"broadcast_to", broadcast_to},
       {"transpose", transpose},
       {"slice", slice},
+      {"slice_grad", slice_grad},
       {"concat", concat},
       {"embedding_lookup", embedding_lookup},
       {"embedding_grad", embedding_grad},

@@ -43,7 +43,7 @@ const std::set<std::string> kLossGrads = {"mse_grad", "softmax_cross_entropy_gra
                                           "sigmoid_binary_cross_entropy_grad"};
 
 // Whether the results of node `n` are batched, given its operands'.
-bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<bool>& b) {
+bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<bool>& b, int64_t batch) {
   const std::string& op = n.op->name;
   std::vector<bool> in;
   for (ValueId o : n.operands) in.push_back(b[size_t(o)]);
@@ -73,14 +73,17 @@ bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<boo
     return true;
   }
   if (op == "reshape") {
-    if (out.rank() == 0 || out[0] != g.type(n.operands[0]).shape[0]) cannot_follow(n, "the reshape merges samples");
+    // Rows stay sample-major: [batch, T, D] -> [batch * T, D] (the rows of every step, as
+    // a recurrent layer's input projection reads them) keeps the first n samples as the
+    // first n * T rows, and Dims scales such an axis 0 with n.
+    if (out.rank() == 0 || out[0] % batch != 0) cannot_follow(n, "its rows would split samples");
     return true;
   }
   if (op == "transpose") {
     if (n.attrs.get_ints("perm").at(0) != 0) cannot_follow(n, "the transpose moves axis 0");
     return true;
   }
-  if (op == "concat" || op == "slice") {
+  if (op == "concat" || op == "slice" || op == "slice_grad") {
     if (normalized_axis(n, "axis", in_rank, 0) == 0) cannot_follow(n, "it joins or splits along the batch axis");
     return true;
   }
@@ -103,7 +106,7 @@ std::vector<bool> batched_values(const ir::Graph& g, int64_t batch) {
     b[size_t(v)] = s.rank() >= 1 && s[0] == batch;
   }
   for (const ir::Node& n : g.nodes()) {
-    bool r = result_batched(g, n, b);
+    bool r = result_batched(g, n, b, batch);
     for (ValueId v : n.results) b[size_t(v)] = r;
   }
   return b;

@@ -24,7 +24,8 @@ const char* value_kind_name(ValueKind k);
 // layer that owns the parameter; see docs/model-format.md for each layer's default.
 struct Initializer {
   std::string kind = "zeros"; // zeros, ones, constant, normal, truncated_normal, uniform,
-                              // glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal
+                              // glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal,
+                              // orthogonal
   double value = 0;           // constant value, or stddev / limit when given explicitly
   bool has_value = false;
   int64_t fan_in = 1;

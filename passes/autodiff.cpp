@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dlc::passes {
 
 using ir::Graph;
@@ -71,13 +73,45 @@ private:
   ValueId total(ValueId v) {
     if (total_[size_t(v)] != kNoValue || contrib_[size_t(v)].empty()) return total_[size_t(v)];
     const auto& parts = contrib_[size_t(v)];
-    ValueId sum = parts[0];
     std::string name = g_.value(v).name;
-    for (size_t i = 1; i < parts.size(); i++) sum = g_.add("add", {sum, parts[i]}, {}, name + ".grad_sum");
+    ValueId sum = joined_slices(parts, name);
+    if (sum == kNoValue) {
+      sum = parts[0];
+      for (size_t i = 1; i < parts.size(); i++) sum = g_.add("add", {sum, parts[i]}, {}, name + ".grad_sum");
+    }
     const ir::Value& s = g_.value(sum);
     if (s.kind == ir::ValueKind::result && s.node >= forward_nodes_ && s.name.rfind("d.", 0) != 0)
       g_.rename(sum, "d." + name);
     return total_[size_t(v)] = sum;
+  }
+
+  // Where every contribution is a slice_grad along one axis and together they cover it
+  // exactly once (the gates of a recurrent step, its time steps), their sum is the
+  // concat of the slices' gradients: no zero-padded copies and no additions. The
+  // slice_grad nodes are left dead for the cleanup passes. kNoValue when they do not tile.
+  ValueId joined_slices(const std::vector<ValueId>& parts, const std::string& name) {
+    if (parts.size() < 2) return kNoValue;
+    std::vector<std::pair<int64_t, ValueId>> pieces; // (begin, dy)
+    int64_t axis = -1, extent = 0;
+    for (ValueId p : parts) {
+      const ir::Value& v = g_.value(p);
+      if (v.kind != ir::ValueKind::result || g_.node(v.node).op->name != "slice_grad") return kNoValue;
+      const ir::Node& n = g_.node(v.node);
+      if (axis >= 0 && n.attrs.get_int("axis") != axis) return kNoValue;
+      axis = n.attrs.get_int("axis");
+      extent = n.attrs.get_int("extent");
+      pieces.push_back({n.attrs.get_int("begin"), n.operands[0]});
+    }
+    std::sort(pieces.begin(), pieces.end());
+    std::vector<ValueId> dys;
+    int64_t at = 0;
+    for (auto& [begin, dy] : pieces) {
+      if (begin != at) return kNoValue;
+      at += g_.type(dy).shape[int(axis)];
+      dys.push_back(dy);
+    }
+    if (at != extent) return kNoValue;
+    return g_.add("concat", dys, {{"axis", axis}}, name + ".grad_join");
   }
 
   void backprop(int index) {

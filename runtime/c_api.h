@@ -104,6 +104,17 @@ inline void dlc_rt_prelu_slope_grad(int64_t rows, int64_t c, const float* x, con
   dlc_rt::prelu_slope_grad(rows, c, x, dy, ds);
 }
 
+// slice's gradient: dx viewed as [outer, len, inner] is zero except dx[:, begin:begin+size, :]
+// = dy ([outer, size, inner]).
+inline void dlc_rt_slice_grad(int64_t outer, int64_t len, int64_t begin, int64_t size, int64_t inner,
+                              const float* dy, float* dx) {
+  for (int64_t o = 0; o < outer; o++) {
+    float* row = dx + o * len * inner;
+    for (int64_t i = 0; i < len * inner; i++) row[i] = 0.0f;
+    for (int64_t i = 0; i < size * inner; i++) row[begin * inner + i] = dy[(o * size) * inner + i];
+  }
+}
+
 // (log_)softmax along the middle axis of [outer, len, inner], and their gradients from
 // the forward output y.
 inline void dlc_rt_softmax(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {

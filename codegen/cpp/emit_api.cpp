@@ -2,6 +2,7 @@
 // train_step/get/set/save/load over them. The text is fixed; only the tables and the
 // names change with the model ($P: the symbol prefix, $U: it in upper case).
 #include "codegen/cpp/emit_detail.h"
+#include "runtime/init.h"
 
 namespace dlc::codegen::cpp {
 
@@ -29,11 +30,9 @@ std::string tensor_table(const char* name, const std::vector<NamedValue>& values
 }
 
 int init_kind(const std::string& kind) {
-  static const char* names[] = {"zeros",          "ones",          "constant",  "normal",    "truncated_normal", "uniform",
-                                "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal"};
-  for (int i = 0; i < 11; i++)
-    if (kind == names[i]) return i;
-  return 0;
+  dlc_rt::InitKind k = dlc_rt::InitKind::zeros;
+  dlc_rt::parse_init_kind(kind.c_str(), k);
+  return int(k);
 }
 
 std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offsets) {

@@ -131,6 +131,18 @@ void register_broadcast_grad_evals() {
       for (int64_t i = 0; i < size * inner; i++)
         out[0][pos++] = (*in[0])[(o * xs[int(axis)] + begin) * inner + i];
   });
+  register_eval("slice_grad", [](const Node& n, const Ins& in, std::vector<Tensor>& out, const EvalContext&) {
+    const Shape& ys = out[0].shape();
+    int64_t axis = n.attrs.get_int("axis");
+    if (axis < 0) axis += ys.rank();
+    int64_t begin = n.attrs.get_int("begin"), size = in[0]->shape()[int(axis)], inner = 1;
+    for (int d = int(axis) + 1; d < ys.rank(); d++) inner *= ys[d];
+    int64_t outer = out[0].numel() / (ys[int(axis)] * inner), pos = 0;
+    for (int64_t i = 0; i < out[0].numel(); i++) out[0][i] = 0.0;
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t i = 0; i < size * inner; i++)
+        out[0][(o * ys[int(axis)] + begin) * inner + i] = (*in[0])[pos++];
+  });
 }
 
 } // namespace

@@ -150,6 +150,21 @@ void register_broadcast_grads() {
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, s}};
                },
                OpClass::shape});
+  // slice's gradient: dy placed at [begin, begin + size) of an axis of `extent`
+  // elements, zeros elsewhere.
+  register_op({"slice_grad", "zeros with dy at [begin, begin+size) along axis", 1, 1,
+               {{"axis", AttrKind::Int}, {"begin", AttrKind::Int}, {"extent", AttrKind::Int}},
+               [](const InferContext& c) {
+                 c.expect_float(0);
+                 Shape s = c.in[0].shape;
+                 int axis = normalize_axis(c, c.attrs.get_int("axis"), s.rank());
+                 int64_t b = c.attrs.get_int("begin"), n = s[axis], e = c.attrs.get_int("extent");
+                 if (b < 0 || b + n > e)
+                   c.fail("dy's [{}, {}) is outside an axis of {} elements", b, b + n, e);
+                 s[axis] = e;
+                 return std::vector<TensorType>{TensorType{c.in[0].dtype, s}};
+               },
+               OpClass::shape});
 }
 
 void register_window_grads() {

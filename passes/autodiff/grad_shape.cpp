@@ -1,5 +1,5 @@
 // Gradient rules of the data-movement ops (ir/ops/shape_ops.cpp, and broadcast_to /
-// reduce_to_shape from ir/ops/grad_ops.cpp). one_hot has none: its operand is integer
+// reduce_to_shape / slice / slice_grad from ir/ops/grad_ops.cpp). one_hot has none: its operand is integer
 // indices. maxout's rule lives here with its definition.
 #include "passes/autodiff/grad_rule.h"
 
@@ -32,12 +32,28 @@ Grads concat_grad(GradCtx& c) {
   return out;
 }
 
+// slice: dy back in place, zeros elsewhere. Where the slices of one value tile an axis
+// (the gates of a recurrent step, its time steps), passes/autodiff.cpp joins their
+// gradients with one concat instead of summing zero-padded copies.
+Grads slice_grad(GradCtx& c) {
+  int64_t axis = c.attrs().get_int("axis");
+  if (axis < 0) axis += c.shape(c.x(0)).rank();
+  return {c.emit("slice_grad", {c.dy0()},
+                 {{"axis", axis}, {"begin", c.attrs().get_int("begin")}, {"extent", c.shape(c.x(0))[int(axis)]}})};
+}
+
 } // namespace
 
 void register_shape_grads() {
   register_grad("flatten", reshape_back);
   register_grad("reshape", reshape_back);
   register_grad("concat", concat_grad);
+  register_grad("slice", slice_grad);
+  register_grad("slice_grad", [](GradCtx& c) {
+    int64_t axis = c.attrs().get_int("axis");
+    return Grads{c.emit("slice", {c.dy0()},
+                        {{"axis", axis}, {"begin", c.attrs().get_int("begin")}, {"size", c.shape(c.x(0))[int(axis)]}})};
+  });
   // Ties within a group: the first maximum takes the gradient.
   register_grad("maxout", [](GradCtx& c) {
     return Grads{c.emit("maxout_grad", {c.x(0), c.dy0()}, c.attrs())};

@@ -98,3 +98,33 @@ TEST_CASE("autodiff: softmax and log_softmax along any axis") {
       c.expect_match(c.g.add(op, {x}, {{"axis", axis}}));
     }
 }
+
+TEST_CASE("autodiff: slice and slice_grad; slices that cover an axis are joined by one concat") {
+  auto slice = [](GradCase& c, ValueId x, int64_t begin, int64_t size) {
+    return c.g.add("slice", {x}, {{"axis", int64_t(1)}, {"begin", begin}, {"size", size}});
+  };
+  SUBCASE("overlapping slices: summed") {
+    GradCase c;
+    ValueId x = c.input("x", {2, 5});
+    ValueId a = slice(c, x, 0, 3), b = slice(c, x, 2, 3);
+    c.expect_match(c.g.add("mul", {a, b}));
+  }
+  SUBCASE("slices covering the axis once: one concat") {
+    GradCase c;
+    ValueId x = c.input("x", {2, 5});
+    ValueId a = slice(c, x, 3, 2), b = slice(c, x, 0, 3);
+    ValueId y = c.g.add("mul", {a, c.g.add("tanh", {slice(c, b, 1, 2)})});
+    ValueId loss = c.weighted_sum(y);
+    c.expect_match(loss);
+    ir::Graph g = c.g;
+    passes::differentiate(g, loss, c.wrt);
+    int joins = 0;
+    for (auto& n : g.nodes()) joins += n.name == "x.grad_join";
+    CHECK(joins == 1);
+  }
+  SUBCASE("slice_grad") {
+    GradCase c;
+    ValueId x = c.input("x", {2, 2});
+    c.expect_match(c.g.add("slice_grad", {x}, {{"axis", int64_t(1)}, {"begin", int64_t(1)}, {"extent", int64_t(4)}}));
+  }
+}

@@ -96,10 +96,10 @@ TEST_CASE("lowering: the inference program reads the training program's paramete
 TEST_CASE("lowering: a value that mixes samples is an error naming the node") {
   ir::Graph g;
   ir::ValueId x = g.add_input("x", f32({4, 3}));
-  ir::ValueId r = g.add("reshape", {x}, {{"shape", std::vector<int64_t>{12}}}, "merge");
+  ir::ValueId r = g.add("reshape", {x}, {{"shape", std::vector<int64_t>{6, 2}}}, "merge");
   g.add_output("y", g.add("relu", {r}));
   CHECK_THROWS_WITH(lower(passes::compile(g)),
-                    doctest::Contains("node 'merge' (reshape): cannot follow the batch axis: the reshape merges samples"));
+                    doctest::Contains("node 'merge' (reshape): cannot follow the batch axis: its rows would split samples"));
 }
 
 } // namespace dlc::codegen

@@ -1,5 +1,5 @@
 // Reference kernels of the data-movement ops (ir/interp/eval_shape.cpp): flatten,
-// reshape, concat, one_hot, maxout.
+// reshape, concat, one_hot, maxout; slice and slice_grad (ir/interp/eval_grad.cpp).
 #include "interp_test_helpers.h"
 
 using namespace dlc::ir;
@@ -77,4 +77,21 @@ TEST_CASE("interp: maxout takes the max of each group of k consecutive units") {
   check_tensor(run_op("maxout", {x}, {{"k", int64_t(1)}}), {2, 4}, x.data);
   CHECK(error_of([&] { run_op("maxout", {x}, {{"k", int64_t(3)}}); }) ==
         "node 'n' (maxout): group size 3 must be positive and divide the last axis (4)");
+}
+
+TEST_CASE("interp: slice and slice_grad (dy back in place, zeros elsewhere)") {
+  // Columns [1, 3) of a [2, 4] matrix.
+  Attrs cols{{"axis", int64_t(1)}, {"begin", int64_t(1)}, {"size", int64_t(2)}};
+  check_tensor(run_op("slice", {f32_tensor({2, 4}, iota(8))}, cols), {2, 2}, {1, 2, 5, 6});
+  check_tensor(run_op("slice_grad", {f32_tensor({2, 2}, {1, 2, 5, 6})},
+                      {{"axis", int64_t(1)}, {"begin", int64_t(1)}, {"extent", int64_t(4)}}),
+               {2, 4}, {0, 1, 2, 0, 0, 5, 6, 0});
+  // The middle axis of [1, 3, 2]: step 2 of 3.
+  check_tensor(run_op("slice_grad", {f32_tensor({1, 1, 2}, {7, 8})},
+                      {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"extent", int64_t(3)}}),
+               {1, 3, 2}, {0, 0, 0, 0, 7, 8});
+  CHECK(error_of([] {
+          run_op("slice_grad", {f32_tensor({2, 2}, iota(4))},
+                 {{"axis", int64_t(1)}, {"begin", int64_t(3)}, {"extent", int64_t(4)}});
+        }) == "node 'n' (slice_grad): dy's [3, 5) is outside an axis of 4 elements");
 }
