@@ -60,7 +60,7 @@ static const std::vector<std::pair<std::string, std::string>> kInitKinds = {
     {"zeros", ""},          {"ones", ""},           {"constant", "value"},
     {"normal", "stddev"},   {"truncated_normal", "stddev"}, {"uniform", "limit"},
     {"glorot_uniform", ""}, {"glorot_normal", ""},  {"he_normal", ""},
-    {"he_uniform", ""},     {"lecun_normal", ""}};
+    {"he_uniform", ""},     {"lecun_normal", ""},   {"orthogonal", "gain"}};
 
 ir::Initializer LayerCtx::initializer(const std::string& key, const std::string& dflt,
                                       int64_t fan_in, int64_t fan_out) const {
@@ -324,6 +324,7 @@ std::vector<LayerDef> make_layer_table() {
       {"concat", {"axis"}, 2, -1, build_concat},
   };
   for (LayerDef& d : token_layers()) t.push_back(std::move(d));
+  for (LayerDef& d : recurrent_layers()) t.push_back(std::move(d));
   return t;
 }
 

@@ -54,6 +54,9 @@ const LayerDef* find_layer(const std::string& type);
 // embedding and one_hot over token ids (layers_embedding.cpp).
 std::vector<LayerDef> token_layers();
 
+// simple_rnn, lstm, gru and time_distributed (frontend/layers_recurrent.cpp).
+std::vector<LayerDef> recurrent_layers();
+
 // The largest tensor a model may declare, in elements (with the batch axis): far beyond
 // any real model, and small enough that element and byte counts (and their sums in
 // `dlc summary`) never overflow int64.

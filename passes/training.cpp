@@ -61,9 +61,21 @@ void check_fit(const Graph& g, const LossSite& s, const std::string& loss) {
   };
   if (!ir::is_float(t.dtype)) fail("the output must be a float tensor");
   bool categorical = loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy";
-  if (categorical && t.shape.rank() != 2)
-    fail("it needs an output of shape [batch, classes] (flatten or add a dense layer first)");
-  if (categorical && t.shape[1] < 2) fail("it needs at least 2 classes (use binary_crossentropy for one unit)");
+  int rank = t.shape.rank();
+  if (categorical && rank != 2 && rank != 3)
+    fail("it needs an output of shape [batch, classes] or [batch, steps, classes] (flatten or add a dense "
+         "layer first)");
+  if (categorical && t.shape[rank - 1] < 2) fail("it needs at least 2 classes (use binary_crossentropy for one unit)");
+}
+
+// Per-step classification: a categorical loss on [batch, T, classes] sees the rows of
+// every step, [batch * T, classes] (a view), and is the mean over the batch * T
+// positions; its target is reshaped alike ([batch, T] labels -> [batch * T]).
+ValueId to_rows(Graph& g, ValueId v, int64_t rows, const char* name) {
+  std::vector<int64_t> shape = {rows};
+  const ir::Shape& s = g.type(v).shape;
+  if (g.type(v).dtype == ir::DType::f32) shape.push_back(s[s.rank() - 1]);
+  return g.add("reshape", {v}, {{"shape", shape}}, name);
 }
 
 // -sum(y * log(clamp(p))) / batch: categorical cross-entropy of probabilities.
@@ -106,12 +118,20 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   LossSite site = find_site(g, spec.loss);
   const std::string& loss = spec.loss.type;
   check_fit(g, site, loss);
-  const TensorType& out = g.type(site.value);
-  TensorType target = loss == "sparse_categorical_crossentropy"
-                          ? TensorType{ir::DType::i32, ir::Shape{out.shape[0]}}
-                          : out;
+  const TensorType out = g.type(site.value);
+  bool sparse = loss == "sparse_categorical_crossentropy";
+  bool per_step = out.shape.rank() == 3 && (sparse || loss == "categorical_crossentropy");
+  TensorType target = out;
+  if (sparse) target = TensorType{ir::DType::i32, per_step ? ir::Shape{out.shape[0], out.shape[1]} : ir::Shape{out.shape[0]}};
   tg.target = g.add_input("target", target);
-  tg.loss = append_loss(g, site, loss, tg.target);
+  ValueId t = tg.target;
+  if (per_step) {
+    int64_t rows = out.shape[0] * out.shape[1];
+    if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, "loss.logit_rows");
+    else site.value = to_rows(g, site.value, rows, "loss.rows");
+    t = to_rows(g, t, rows, "loss.target_rows");
+  }
+  tg.loss = append_loss(g, site, loss, t);
   g.add_output("loss", tg.loss);
   return tg;
 }

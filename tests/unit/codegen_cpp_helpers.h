@@ -173,19 +173,18 @@ inline void check_inference(const frontend::Model& m, const Build& b, int64_t n,
   CHECK(relative_error(got, want) <= 1e-5);
 }
 
-// Targets of `samples` samples: one-hot rows, or class ids for integer targets.
+// Targets of `samples` samples: one-hot rows, or class ids for integer targets; one class
+// per sample, or per step of a sequence output ([n, T, classes]).
 inline std::vector<float> targets(const passes::TrainingGraph& tg, int64_t samples) {
   const ir::TensorType& target = tg.graph.type(tg.target);
-  if (target.dtype != ir::DType::f32) {
-    int64_t classes = tg.graph.type(tg.graph.outputs()[0].value).shape[1];
-    std::vector<float> ids;
-    for (int64_t k : random_labels(samples, classes, 2)) ids.push_back(float(k));
-    return ids;
-  }
-  int64_t classes = per_sample(target);
-  std::vector<float> t(size_t(samples * classes), 0.0f);
-  std::vector<int64_t> labels = random_labels(samples, classes, 2);
-  for (int64_t i = 0; i < samples; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
+  const ir::Shape& out = tg.graph.type(tg.graph.outputs()[0].value).shape;
+  int64_t classes = out[out.rank() - 1];
+  bool ids = target.dtype != ir::DType::f32;
+  int64_t positions = samples * (ids ? per_sample(target) : per_sample(target) / classes);
+  std::vector<int64_t> labels = random_labels(positions, classes, 2);
+  if (ids) return std::vector<float>(labels.begin(), labels.end());
+  std::vector<float> t(size_t(positions * classes), 0.0f);
+  for (int64_t i = 0; i < positions; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
   return t;
 }
 

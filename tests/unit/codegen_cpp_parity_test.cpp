@@ -34,5 +34,8 @@ TEST_CASE("emitted C++ matches the interpreter: residual") { check_example("resi
 TEST_CASE("emitted C++ matches the interpreter: two_inputs_two_outputs") {
   check_example("two_inputs_two_outputs", 4, 50);
 }
+TEST_CASE("emitted C++ matches the interpreter: rnn_small") { check_example("rnn_small", 4, 50); }
+TEST_CASE("emitted C++ matches the interpreter: lstm_small") { check_example("lstm_small", 4, 50); }
+TEST_CASE("emitted C++ matches the interpreter: gru_small") { check_example("gru_small", 4, 50); }
 
 } // namespace dlc::test_cpp

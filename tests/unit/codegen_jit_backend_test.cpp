@@ -80,14 +80,16 @@ Batch make_batch(const JitModel& jm, int64_t n, uint64_t seed) {
   ir::TensorType t = at_batch(tg.type, n);
   const ir::Shape& out = jm.outputs()[0].type.shape;
   int64_t classes = out[out.rank() - 1];
-  std::vector<float> u = noise(n, seed, 0, 1);
+  // One class per labelled position: per sample, or per step of a sequence output.
+  int64_t rows = t.dtype == ir::DType::i32 ? t.shape.numel() : t.shape.numel() / classes;
+  std::vector<float> u = noise(rows, seed, 0, 1);
   if (t.dtype == ir::DType::i32) {
     for (float v : u) b.labels.push_back(int32_t(v * float(classes)));
     b.bindings[tg.name] = ir::Tensor(t, std::vector<double>(b.labels.begin(), b.labels.end()));
     return b;
   }
   b.target.assign(size_t(t.shape.numel()), 0.0f);
-  for (int64_t i = 0; i < n; i++) b.target[size_t(i * classes + int64_t(u[size_t(i)] * float(classes)))] = 1.0f;
+  for (int64_t i = 0; i < rows; i++) b.target[size_t(i * classes + int64_t(u[size_t(i)] * float(classes)))] = 1.0f;
   b.bindings[tg.name] = ir::Tensor(t, b.target);
   return b;
 }
@@ -143,7 +145,8 @@ void check_inference(const std::string& name, int64_t batch, int64_t n) {
 } // namespace
 
 TEST_CASE("JIT inference agrees with the interpreter on every example model") {
-  for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs"}) {
+  for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs",
+                           "rnn_small", "lstm_small", "gru_small"}) {
     check_inference(name, 4, 4);
     check_inference(name, 4, 3); // a partial batch computes exactly its samples
   }
@@ -196,7 +199,8 @@ void check_train_step(const frontend::Model& m, const std::string& name, int64_t
 } // namespace
 
 TEST_CASE("one JIT training step updates parameters as the interpreter does, on every example model") {
-  for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs"}) {
+  for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs",
+                           "rnn_small", "lstm_small", "gru_small"}) {
     frontend::Model m = example(name);
     check_train_step(m, name, 4, 4);
     check_train_step(m, name, 4, 3); // a partial batch: the mean over its 3 samples

@@ -35,7 +35,8 @@ const char* kBinary = R"({"name": "binary", "input_shape": [5],
 } // namespace
 
 TEST_CASE("equivalence: compiled examples compute the interpreter's outputs, losses and updates") {
-  for (const char* name : {"mlp", "mlp_relu_adam", "cnn", "xo", "residual", "two_inputs_two_outputs"})
+  for (const char* name : {"mlp", "mlp_relu_adam", "cnn", "xo", "residual", "two_inputs_two_outputs",
+                           "rnn_small", "lstm_small", "gru_small"})
     for (bool train : {false, true}) {
       INFO(name << (train ? " training" : " inference"));
       ir::Graph g = testing::example_graph(name, 2, train);

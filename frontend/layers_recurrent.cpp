@@ -1,0 +1,239 @@
+// Recurrent layers (simple_rnn, lstm, gru) and time_distributed, unrolled over the static
+// sequence length (docs/recurrent.md). A layer reads x [batch, T, D] and computes:
+//   xw = x·W + b                one matmul for the input projection of all T steps
+//   z_t = xw[:, t] + h_{t-1}·U  per step (no recurrent matmul at step 0 from a zero state)
+// and the gates are slices of z_t combined element-wise. Outputs of all steps are joined
+// along the time axis for return_sequences.
+#include "frontend/layers.h"
+
+namespace dlc::frontend {
+
+using ir::Shape;
+using ir::ValueId;
+using ir::kNoValue;
+
+namespace {
+
+// The element-wise activations a recurrent cell may use.
+const std::vector<std::string> kCellActivations = {"tanh", "sigmoid", "relu", "linear"};
+
+std::string cell_activation(const LayerCtx& c, const std::string& key, const std::string& dflt) {
+  auto r = c.spec.get(key);
+  if (!r) return dflt;
+  std::string a = r->as_string();
+  for (auto& k : kCellActivations)
+    if (k == a) return a;
+  std::string hint = did_you_mean(a, kCellActivations);
+  r->fail("unknown {} '{}' for a recurrent cell{}", key, a, hint.empty() ? "; use " + join_names(kCellActivations) : hint);
+}
+
+// The parts every recurrent layer shares: its sizes, the input projection, the state
+// given by extra inputs, and the helpers that name one step's nodes.
+struct Cell {
+  LayerCtx& c;
+  int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
+  ValueId xw = kNoValue;   // [n, T * gates * units]: x_t·W + b of every step
+  int64_t t = 0;           // the step being built
+
+  Cell(LayerCtx& ctx, int64_t gate_count) : c(ctx), gates(gate_count) {
+    const Shape xs = c.in_type().shape; // a copy: the graph grows below
+    if (xs.rank() != 3 || !ir::is_float(c.in_type().dtype))
+      c.fail_input(0, "a sequence input [batch, time, features] of floats");
+    n = xs[0];
+    steps = xs[1];
+    features = xs[2];
+    units = c.spec.require("units").as_positive_int();
+  }
+
+  // A node of this step, named "<layer>.t<step>.<what>".
+  ValueId op(const std::string& name, const std::string& what, std::vector<ValueId> operands, ir::Attrs attrs = {}) {
+    return c.op(name, std::move(operands), std::move(attrs), fmt::format("t{}.{}", t, what));
+  }
+  // x + y, or x when y is absent (a zero initial state contributes nothing).
+  ValueId add(ValueId x, ValueId y, const std::string& what) { return y == kNoValue ? x : op("add", what, {x, y}); }
+  ValueId mul(ValueId x, ValueId y, const std::string& what) { return op("mul", what, {x, y}); }
+  ValueId act(const std::string& a, ValueId x, const std::string& what) {
+    return a == "linear" ? x : op(a, what, {x});
+  }
+  // Columns [begin, begin + size) of a [n, k] value.
+  ValueId cols(ValueId x, int64_t begin, int64_t size, const std::string& what) {
+    return op("slice", what, {x}, {{"axis", int64_t(1)}, {"begin", begin}, {"size", size}});
+  }
+  // xw's columns of this step: [n, size] from gate offset `begin` (in units of H).
+  ValueId step_input(int64_t begin, int64_t size, const std::string& what) {
+    return cols(xw, (t * gates + begin) * units, size * units, what);
+  }
+
+  // kernel W [D, G*H], recurrent_kernel U [H, G*H], bias [G*H] (with `bias_init` for
+  // the layer's default), and xw.
+  ValueId weights(ir::Initializer bias_init) {
+    int64_t gh = gates * units;
+    ValueId x = c.op("reshape", {c.in()}, {{"shape", std::vector<int64_t>{n * steps, features}}}, "to_rows");
+    ValueId w = c.param("kernel", {features, gh}, c.initializer("kernel_initializer", "glorot_uniform", features, gh));
+    ValueId u = c.param("recurrent_kernel", {units, gh},
+                        c.initializer("recurrent_initializer", "orthogonal", units, gh));
+    ValueId y = c.op("matmul", {x, w}, {}, "input_matmul");
+    if (c.spec.get_bool("use_bias", true)) {
+      bias_init.fan_in = features;
+      bias_init.fan_out = gh;
+      if (c.spec.has("bias_initializer")) bias_init = c.initializer("bias_initializer", "zeros", features, gh);
+    else if (bias_init.kind == "unit_forget_bias") bias_init.fan_in = units; // the forget gate's offset
+      y = c.op("bias_add", {y, c.param("bias", {gh}, bias_init)});
+    }
+    xw = c.op("reshape", {y}, {{"shape", std::vector<int64_t>{n, steps * gh}}}, "xw");
+    return u;
+  }
+
+  // The initial state from the layer's extra input i (graph form), or kNoValue (zero).
+  ValueId given_state(size_t i, const char* what) {
+    if (i >= c.inputs.size()) return kNoValue;
+    const ir::TensorType& s = c.in_type(i);
+    if (s.shape != Shape{n, units} || !ir::is_float(s.dtype))
+      c.fail_input(i, fmt::format("an initial {} state [batch, {}] of floats", what, units));
+    return c.in(i);
+  }
+
+  // The layer's output: the last state, or every step's state as [n, T, H].
+  ValueId output(const std::vector<ValueId>& states) {
+    if (!c.spec.get_bool("return_sequences", false)) return states.back();
+    ValueId all = states.size() == 1 ? states[0] : c.op("concat", states, {{"axis", int64_t(1)}}, "sequence");
+    return c.op("reshape", {all}, {{"shape", std::vector<int64_t>{n, steps, units}}}, "sequences");
+  }
+};
+
+ir::Initializer zeros() { return ir::Initializer{}; }
+
+ValueId build_simple_rnn(LayerCtx& c) {
+  Cell cell(c, 1);
+  std::string a = cell_activation(c, "activation", "tanh");
+  c.info.activation = a;
+  ValueId u = cell.weights(zeros());
+  ValueId h = cell.given_state(1, "hidden");
+  std::vector<ValueId> hs;
+  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+    ValueId z = cell.step_input(0, 1, "x");
+    if (h != kNoValue) z = cell.add(z, cell.op("matmul", "hu", {h, u}), "z");
+    h = cell.act(a, z, "h");
+    hs.push_back(h);
+  }
+  return cell.output(hs);
+}
+
+// Keras's gate order i, f, u (candidate), o. With peepholes (Gers & Schmidhuber), the
+// input and forget gates also see c_{t-1} and the output gate sees c_t through diagonal
+// weights.
+ValueId build_lstm(LayerCtx& c) {
+  if (c.inputs.size() == 2)
+    c.spec.fail("layer '{}' (lstm) takes its initial state as two inputs after the sequence (h0 and c0), got one",
+                c.info.name);
+  Cell cell(c, 4);
+  std::string a = cell_activation(c, "activation", "tanh");
+  std::string ra = cell_activation(c, "recurrent_activation", "sigmoid");
+  c.info.activation = a;
+  // unit_forget_bias: the forget gate's bias starts at 1 (Jozefowicz et al. 2015), so that
+  // the cell keeps its state early in training; the other gates' biases start at 0.
+  ir::Initializer bias_init = zeros();
+  if (c.spec.get_bool("unit_forget_bias", true)) {
+    bias_init.kind = "unit_forget_bias";
+  }
+  ValueId u = cell.weights(bias_init);
+  ValueId pi = kNoValue, pf = kNoValue, po = kNoValue;
+  if (c.spec.get_bool("peephole", false)) {
+    pi = c.param("peephole_i", {cell.units}, zeros());
+    pf = c.param("peephole_f", {cell.units}, zeros());
+    po = c.param("peephole_o", {cell.units}, zeros());
+  }
+  ValueId h = cell.given_state(1, "hidden"), cs = cell.given_state(2, "cell");
+  int64_t H = cell.units;
+  std::vector<ValueId> hs;
+  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+    ValueId z = cell.step_input(0, 4, "x");
+    if (h != kNoValue) z = cell.add(z, cell.op("matmul", "hu", {h, u}), "z");
+    auto peep = [&](ValueId pre, ValueId p, ValueId state, const std::string& g) {
+      return p == kNoValue || state == kNoValue ? pre : cell.add(pre, cell.mul(p, state, "peep_" + g), "pre_" + g);
+    };
+    ValueId i = cell.act(ra, peep(cell.cols(z, 0, H, "zi"), pi, cs, "i"), "i");
+    ValueId cand = cell.act(a, cell.cols(z, 2 * H, H, "zu"), "u");
+    ValueId next = cell.mul(i, cand, "iu");
+    if (cs != kNoValue) {
+      ValueId f = cell.act(ra, peep(cell.cols(z, H, H, "zf"), pf, cs, "f"), "f");
+      next = cell.add(cell.mul(f, cs, "fc"), next, "c");
+    }
+    cs = next;
+    ValueId o = cell.act(ra, peep(cell.cols(z, 3 * H, H, "zo"), po, cs, "o"), "o");
+    h = cell.mul(o, cell.act(a, cs, "c_act"), "h");
+    hs.push_back(h);
+  }
+  return cell.output(hs);
+}
+
+// The gate order z (update), r (reset), h~ (candidate), as Keras. The reset gate applies
+// before the recurrent matmul of the candidate (Cho et al. 2014; Keras's
+// reset_after=false): h~_t = tanh(x_t·W_h + (r_t ⊙ h_{t-1})·U_h + b_h), and
+// h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h~_t, computed as h_{t-1} + z_t ⊙ (h~_t - h_{t-1}).
+ValueId build_gru(LayerCtx& c) {
+  Cell cell(c, 3);
+  std::string a = cell_activation(c, "activation", "tanh");
+  std::string ra = cell_activation(c, "recurrent_activation", "sigmoid");
+  c.info.activation = a;
+  int64_t H = cell.units;
+  ValueId u = cell.weights(zeros());
+  ValueId u_zr = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", int64_t(0)}, {"size", 2 * H}}, "u_zr");
+  ValueId u_h = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", 2 * H}, {"size", H}}, "u_h");
+  ValueId h = cell.given_state(1, "hidden");
+  std::vector<ValueId> hs;
+  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+    ValueId zr = cell.step_input(0, 2, "x_zr");
+    ValueId hh = cell.step_input(2, 1, "x_h");
+    if (h != kNoValue) zr = cell.add(zr, cell.op("matmul", "hu_zr", {h, u_zr}), "zr");
+    ValueId z = cell.act(ra, cell.cols(zr, 0, H, "zz"), "z");
+    if (h != kNoValue) {
+      ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
+      hh = cell.add(hh, cell.op("matmul", "rhu_h", {cell.mul(r, h, "rh"), u_h}), "hh");
+    }
+    ValueId cand = cell.act(a, hh, "cand");
+    h = h == kNoValue ? cell.mul(z, cand, "h")
+                      : cell.add(h, cell.mul(z, cell.op("sub", "cand_minus_h", {cand, h}), "zd"), "h");
+    hs.push_back(h);
+  }
+  return cell.output(hs);
+}
+
+// time_distributed: the wrapped layer (dense) applied at every step as one matmul over
+// the [batch * T, D] rows, with the wrapper's name for its parameters.
+ValueId build_time_distributed(LayerCtx& c) {
+  const Shape xs = c.in_type().shape;
+  if (xs.rank() != 3) c.fail_input(0, "a sequence input [batch, time, features]");
+  JsonRef inner = c.spec.require("layer");
+  inner.expect(json::Kind::Object);
+  std::string type = inner.require("type").as_string();
+  if (type != "dense")
+    inner.require("type").fail("time_distributed wraps a dense layer, not '{}'", type);
+  const LayerDef* def = find_layer(type);
+  std::vector<std::string> keys = def->keys;
+  keys.push_back("type");
+  inner.expect_only(keys, "the layer wrapped by time_distributed");
+  LayerCtx ic{c.g, inner, c.info, c.inputs};
+  return def->build(ic);
+}
+
+} // namespace
+
+std::vector<LayerDef> recurrent_layers() {
+  std::vector<std::string> common = {"units",          "activation",          "return_sequences",
+                                     "use_bias",       "kernel_initializer",  "recurrent_initializer",
+                                     "bias_initializer"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> k = common;
+    k.insert(k.end(), extra.begin(), extra.end());
+    return k;
+  };
+  return {
+      {"simple_rnn", common, 1, 2, build_simple_rnn},
+      {"lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), 1, 3, build_lstm},
+      {"gru", with({"recurrent_activation"}), 1, 2, build_gru},
+      {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
+  };
+}
+
+} // namespace dlc::frontend

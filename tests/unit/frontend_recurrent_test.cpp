@@ -1,0 +1,223 @@
+// Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
+// unrolled RNN / LSTM / GRU layers against values worked out by hand (the formulas are in
+// each test; the numbers come from evaluating them in double precision), the graph's
+// structure (one input matmul, no recurrent matmul from a zero state, gate gradients
+// joined by concat), the orthogonal and unit-forget-bias initialisers, bad input.
+#include "frontend/layers.h"
+#include "frontend/model.h"
+#include "ir/interp/interpreter.h"
+#include "passes/gradcheck.h"
+#include "passes/training.h"
+#include "runtime/init.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace dlc;
+using ir::Shape;
+
+namespace {
+
+frontend::BuiltModel build_text(const std::string& json, int64_t batch = 1) {
+  return frontend::build_model(frontend::load_model_text(json, "model.json"), batch);
+}
+
+ir::Tensor f32(Shape s, std::vector<double> v) { return ir::Tensor(ir::TensorType{ir::DType::f32, std::move(s)}, std::move(v)); }
+
+// Evaluates the model's first output with the given inputs and parameters.
+std::vector<double> run(const frontend::BuiltModel& bm, ir::Bindings b) {
+  return ir::run_outputs(bm.graph, b, {})[0].second.data;
+}
+
+std::string error_of(const std::string& json) {
+  try {
+    frontend::load_model_text(json, "model.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+int count_op(const ir::Graph& g, const std::string& op) {
+  int k = 0;
+  for (auto& n : g.nodes()) k += n.op->name == op;
+  return k;
+}
+
+} // namespace
+
+TEST_CASE("simple_rnn: two steps by hand") {
+  // h1 = tanh(0.5*1 + 0.1), h2 = tanh(0.5*2 + 0.1 - 1*h1)
+  auto bm = build_text(R"({"input_shape": [2, 1], "layers": [{"type": "simple_rnn", "units": 1,
+                           "return_sequences": true}]})");
+  CHECK(bm.graph.type(bm.graph.outputs()[0].value).shape == Shape{1, 2, 1});
+  auto y = run(bm, {{"input", f32({1, 2, 1}, {1, 2})},
+                    {"simple_rnn_1.kernel", f32({1, 1}, {0.5})},
+                    {"simple_rnn_1.recurrent_kernel", f32({1, 1}, {-1})},
+                    {"simple_rnn_1.bias", f32({1}, {0.1})}});
+  CHECK(y[0] == doctest::Approx(0.5370495669980353).epsilon(1e-6));
+  CHECK(y[1] == doctest::Approx(0.5101632506598711).epsilon(1e-6));
+  // From a zero state the first step has no recurrent matmul: 1 input + 1 recurrent.
+  CHECK(count_op(bm.graph, "matmul") == 2);
+}
+
+TEST_CASE("lstm: two steps by hand (gate order i, f, u, o)") {
+  // z = x*W + h*U + b per gate; c = f*c + i*u; h = o*tanh(c), from h = c = 0, x = 1, -2.
+  auto bm = build_text(R"({"input_shape": [2, 1], "layers": [{"type": "lstm", "units": 1,
+                           "return_sequences": true}]})");
+  auto y = run(bm, {{"input", f32({1, 2, 1}, {1, -2})},
+                    {"lstm_1.kernel", f32({1, 4}, {0.5, -0.3, 0.8, 0.2})},
+                    {"lstm_1.recurrent_kernel", f32({1, 4}, {0.1, 0.4, -0.6, 0.3})},
+                    {"lstm_1.bias", f32({4}, {0.0, 1.0, 0.1, -0.2})}});
+  CHECK(y[0] == doctest::Approx(0.20924758814315608).epsilon(1e-6));
+  CHECK(y[1] == doctest::Approx(0.04525899872671151).epsilon(1e-6));
+}
+
+TEST_CASE("lstm: peepholes and a given initial state, by hand") {
+  // i = σ(z_i + p_i*c0), f = σ(z_f + p_f*c0), c = f*c0 + i*tanh(z_u), o = σ(z_o + p_o*c),
+  // h = o*tanh(c) with h0 = 0.5, c0 = -1, x = 1.
+  auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [1, 1]}, {"name": "h0", "shape": [1]},
+                           {"name": "c0", "shape": [1]}], "outputs": "l",
+                           "layers": [{"type": "lstm", "name": "l", "inputs": ["x", "h0", "c0"], "units": 1,
+                                       "peephole": true}]})");
+  auto y = run(bm, {{"x", f32({1, 1, 1}, {1})}, {"h0", f32({1, 1}, {0.5})}, {"c0", f32({1, 1}, {-1})},
+                    {"l.kernel", f32({1, 4}, {0.5, -0.3, 0.8, 0.2})},
+                    {"l.recurrent_kernel", f32({1, 4}, {0.1, 0.4, -0.6, 0.3})},
+                    {"l.bias", f32({4}, {0.0, 1.0, 0.1, -0.2})},
+                    {"l.peephole_i", f32({1}, {0.3})},
+                    {"l.peephole_f", f32({1}, {-0.2})},
+                    {"l.peephole_o", f32({1}, {0.6})}});
+  CHECK(y[0] == doctest::Approx(-0.1977713372335721).epsilon(1e-6));
+}
+
+TEST_CASE("gru: two steps from a given state, by hand (reset before the recurrent matmul)") {
+  // z = σ(x wz + h uz + bz), r = σ(x wr + h ur + br), h~ = tanh(x wh + (r h) uh + bh),
+  // h = (1 - z) h + z h~ from h0 = 0.3, x = 1, 0.5.
+  auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [2, 1]}, {"name": "h0", "shape": [1]}],
+                           "outputs": "g", "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"],
+                           "units": 1, "return_sequences": true}]})");
+  auto y = run(bm, {{"x", f32({1, 2, 1}, {1, 0.5})}, {"h0", f32({1, 1}, {0.3})},
+                    {"g.kernel", f32({1, 3}, {0.4, -0.5, 0.9})},
+                    {"g.recurrent_kernel", f32({1, 3}, {0.2, 0.7, -0.4})},
+                    {"g.bias", f32({3}, {0.1, 0, -0.1})}});
+  CHECK(y[0] == doctest::Approx(0.5127893894585586).epsilon(1e-6));
+  CHECK(y[1] == doctest::Approx(0.34765953833662594).epsilon(1e-6));
+}
+
+TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter names") {
+  auto bm = build_text(R"({"input_shape": [7, 3], "layers": [
+      {"type": "lstm", "units": 5, "return_sequences": true, "peephole": true},
+      {"type": "gru", "units": 4, "return_sequences": true},
+      {"type": "simple_rnn", "units": 2, "return_sequences": true},
+      {"type": "time_distributed", "name": "tags", "layer": {"type": "dense", "units": 6, "activation": "softmax"}}]})",
+                       3);
+  const ir::Graph& g = bm.graph;
+  CHECK(g.type(g.outputs()[0].value).shape == Shape{3, 7, 6});
+  CHECK(g.type(g.find("lstm_1.kernel")).shape == Shape{3, 20});
+  CHECK(g.type(g.find("lstm_1.recurrent_kernel")).shape == Shape{5, 20});
+  CHECK(g.type(g.find("lstm_1.bias")).shape == Shape{20});
+  CHECK(g.type(g.find("lstm_1.peephole_o")).shape == Shape{5});
+  CHECK(g.type(g.find("gru_1.recurrent_kernel")).shape == Shape{4, 12});
+  CHECK(g.type(g.find("tags.kernel")).shape == Shape{2, 6});
+  CHECK(g.value(g.find("lstm_1.recurrent_kernel")).init.kind == "orthogonal");
+  CHECK(g.value(g.find("lstm_1.bias")).init.kind == "unit_forget_bias");
+  CHECK(g.value(g.find("gru_1.bias")).init.kind == "zeros");
+  // Per layer one input matmul and T - 1 recurrent ones (GRU: two per step), plus the dense.
+  CHECK(count_op(g, "matmul") == (1 + 6) + (1 + 2 * 6) + (1 + 6) + 1);
+}
+
+TEST_CASE("initialisers: orthogonal and unit_forget_bias") {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{4, 12}, {6, 3}, {5, 5}}) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    std::vector<float> w(size_t(rows * cols));
+    dlc_rt::fill_init(dlc_rt::InitKind::orthogonal, 0, false, rows, cols, 7, 3, w.data(), int64_t(w.size()));
+    // rows < cols: W Wᵀ = I; else Wᵀ W = I.
+    int64_t k = std::min(rows, cols);
+    for (int64_t a = 0; a < k; a++)
+      for (int64_t b = 0; b < k; b++) {
+        double dot = 0;
+        for (int64_t i = 0; i < std::max(rows, cols); i++)
+          dot += rows < cols ? double(w[size_t(a * cols + i)]) * w[size_t(b * cols + i)]
+                             : double(w[size_t(i * cols + a)]) * w[size_t(i * cols + b)];
+        CHECK(dot == doctest::Approx(a == b ? 1.0 : 0.0).epsilon(1e-5).scale(1));
+      }
+  }
+  std::vector<float> b(8);
+  dlc_rt::fill_init(dlc_rt::InitKind::unit_forget_bias, 0, false, 2, 8, 1, 1, b.data(), 8);
+  CHECK(b == std::vector<float>{0, 0, 1, 1, 0, 0, 0, 0});
+}
+
+TEST_CASE("recurrent training graph: slices of one value get one concat, not zero-padded sums") {
+  frontend::Model m = frontend::load_model_text(R"({"input_shape": [4, 2], "layers": [
+      {"type": "lstm", "units": 3}, {"type": "dense", "units": 2, "activation": "softmax"}],
+      "loss": "categorical_crossentropy"})", "model.json");
+  auto tg = passes::build_training_graph(frontend::build_model(m, 2).graph, m.training);
+  int joins = 0;
+  for (auto& n : tg.graph.nodes()) joins += n.name.find("grad_join") != std::string::npos;
+  // xw's 4 step slices; the gates of steps 1..3 (step 0's forget gate reads no state, so
+  // its slices do not cover z_0 and are summed).
+  CHECK(joins == 1 + 3);
+}
+
+TEST_CASE("per-step classification: the loss is the mean over batch * steps") {
+  frontend::Model m = frontend::load_model_text(R"({"input_shape": [3, 2], "layers": [
+      {"type": "simple_rnn", "units": 4, "return_sequences": true},
+      {"type": "time_distributed", "layer": {"type": "dense", "units": 3, "activation": "softmax"}}],
+      "loss": "sparse_categorical_crossentropy"})", "model.json");
+  auto tg = passes::build_loss_graph(frontend::build_model(m, 2).graph, m.training);
+  CHECK(tg.graph.type(tg.target) == ir::TensorType{ir::DType::i32, Shape{2, 3}});
+  // All-zero weights: every position predicts 1/3 for each class, so the loss is log 3.
+  ir::Bindings b = ir::init_params(tg.graph, 1);
+  for (auto& [name, t] : b)
+    for (double& v : t.data) v = 0;
+  b["input"] = f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  b["target"] = ir::Tensor(ir::TensorType{ir::DType::i32, Shape{2, 3}}, {0, 1, 2, 2, 1, 0});
+  double loss = 0;
+  for (auto& [name, t] : ir::run_outputs(tg.graph, b, {}))
+    if (name == "loss") loss = t.data[0];
+  CHECK(loss == doctest::Approx(std::log(3.0)).epsilon(1e-6));
+}
+
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step losses") {
+  for (const char* text : {
+           R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
+               "outputs": "out", "layers": [
+               {"type": "lstm", "name": "l", "inputs": ["x", "h0", "c0"], "units": 3, "peephole": true,
+                "return_sequences": true},
+               {"type": "time_distributed", "name": "out", "inputs": "l",
+                "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "gru", "units": 3, "return_sequences": true},
+               {"type": "simple_rnn", "units": 2, "activation": "sigmoid"},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})"}) {
+    frontend::Model m = frontend::load_model_text(text, "model.json");
+    passes::GradCheckOptions opt;
+    auto r = passes::check_model_gradients(frontend::build_model(m, 2).graph, m.training, opt);
+    for (auto& v : r.values) {
+      INFO(v.name, ": worst ", v.worst, " (analytic ", v.analytic, ", numeric ", v.numeric, ")");
+      CHECK(v.worst <= 1e-4);
+      CHECK(v.checked > 0);
+    }
+  }
+}
+
+TEST_CASE("recurrent layers: bad input") {
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "lstm", "units": 3}]})") ==
+        "model.json:1:33: layers[0]: layer 'lstm_1' (lstm) needs a sequence input [batch, time, features] of floats, but "
+        "input 'input' gives f32[1,4]");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "gru", "units": 0}]})") ==
+        "model.json:1:61: layers[0].units: expected a positive integer, got 0");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "simple_rnn", "units": 2, "return_sequence": true}]})")
+            .find("did you mean 'return_sequences'?") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "lstm", "units": 2, "activation": "tanhh"}]})")
+            .find("layers[0].activation: unknown activation 'tanhh' for a recurrent cell, did you mean 'tanh'?") != std::string::npos);
+  CHECK(error_of(R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [4]}], "outputs": "g",
+                     "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"], "units": 3}]})")
+            .find("layer 'g' (gru) needs an initial hidden state [batch, 3] of floats, but input 'h0' gives f32[1,4]") !=
+        std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "time_distributed", "layer": {"type": "conv2d"}}]})")
+            .find("time_distributed wraps a dense layer, not 'conv2d'") != std::string::npos);
+}
