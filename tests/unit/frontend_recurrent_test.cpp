@@ -7,6 +7,7 @@
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "passes/gradcheck.h"
+#include "passes/train_step.h"
 #include "passes/training.h"
 #include "runtime/init.h"
 
@@ -178,6 +179,34 @@ TEST_CASE("per-step classification: the loss is the mean over batch * steps") {
   for (auto& [name, t] : ir::run_outputs(tg.graph, b, {}))
     if (name == "loss") loss = t.data[0];
   CHECK(loss == doctest::Approx(std::log(3.0)).epsilon(1e-6));
+}
+
+TEST_CASE("clipping by global norm is active in the recurrent examples' first step") {
+  // rnn_small (SGD) clips to a norm of 0.05, below its first gradient's norm, so the JIT
+  // and emitted C++ parity tests compare clipped updates. With SGD the step is
+  // -lr * g * 0.05 / |g|: its own norm is lr * 0.05.
+  for (std::string name : {"rnn_small"}) {
+    CAPTURE(name);
+    frontend::Model m = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/" + name + ".json");
+    auto tg = passes::build_training_graph(frontend::build_model(m, 2).graph, m.training);
+    passes::TrainState st = passes::init_train_state(tg, 3);
+    ir::Bindings batch = st.values, before = st.values;
+    const ir::TensorType& in = tg.graph.type(tg.graph.find("input"));
+    batch["input"] = ir::Tensor(in, std::vector<double>(size_t(in.shape.numel()), 0.5));
+    const ir::TensorType& tt = tg.graph.type(tg.target);
+    ir::Tensor target(tt);
+    for (int64_t i = 0; i < target.numel(); i++) target[i] = tt.dtype == ir::DType::i32 ? double(i % 3) : (i % 3 == 0);
+    batch["target"] = target;
+    batch["lr"] = f32({}, {0.1});
+    auto env = ir::evaluate(tg.graph, batch, {});
+    double scale = env[size_t(tg.graph.find("opt.clip_scale"))][0];
+    CHECK(scale < 0.5);
+    passes::train_step(tg, m.training.optimizer, st, batch);
+    double sq = 0;
+    for (auto& [k, t] : before)
+      for (size_t i = 0; i < t.data.size(); i++) sq += std::pow(st.values.at(k).data[i] - t.data[i], 2);
+    CHECK(std::sqrt(sq) == doctest::Approx(0.1 * 0.05).epsilon(1e-4));
+  }
 }
 
 TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step losses") {
