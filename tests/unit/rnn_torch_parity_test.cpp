@@ -1,0 +1,52 @@
+// An LSTM against PyTorch: torch.nn.LSTM + Linear + cross-entropy, forward and one SGD
+// step, from the committed fixture tests/fixtures/rnn/torch_lstm.h (its script explains
+// the layout and bias conventions). The interpreter computes in f32 storage; PyTorch's
+// numbers are double.
+#include "frontend/model.h"
+#include "ir/interp/interpreter.h"
+#include "passes/train_step.h"
+#include "passes/training.h"
+#include "tests/fixtures/rnn/torch_lstm.h"
+
+#include <doctest/doctest.h>
+
+using namespace dlc;
+namespace fx = torch_lstm_fixture;
+
+namespace {
+
+const char* kModel = R"({"input_shape": [5, 3], "layers": [
+    {"type": "lstm", "name": "lstm", "units": 4},
+    {"type": "dense", "name": "out", "units": 2, "activation": "softmax"}],
+  "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.5}})";
+
+ir::Tensor f32(const ir::Graph& g, const std::string& name, const std::vector<double>& v) {
+  return ir::Tensor(g.type(g.find(name)), v);
+}
+
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); i++) {
+    INFO(what, "[", i, "]");
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5).scale(1));
+  }
+}
+
+} // namespace
+
+TEST_CASE("lstm matches torch.nn.LSTM: forward probabilities, loss and one SGD step") {
+  frontend::Model m = frontend::load_model_text(kModel, "torch_lstm.json");
+  ir::Graph fwd = frontend::build_model(m, 2).graph;
+  ir::Bindings b;
+  for (auto& [name, v] : fx::kParams) b[name] = f32(fwd, name, v);
+  b["input"] = f32(fwd, "input", fx::kX);
+  check_close(ir::run_outputs(fwd, b, {})[0].second.data, fx::kProbs, "probabilities");
+
+  passes::TrainingGraph tg = passes::build_training_graph(fwd, m.training);
+  passes::TrainState st = passes::init_train_state(tg, 1);
+  for (auto& [name, v] : fx::kParams) st.values[name] = f32(tg.graph, name, v);
+  ir::Bindings batch = {{"input", b["input"]}, {"target", ir::Tensor(tg.graph.type(tg.target), fx::kLabels)}};
+  double loss = passes::train_step(tg, m.training.optimizer, st, batch);
+  CHECK(loss == doctest::Approx(fx::kLoss).epsilon(1e-5));
+  for (auto& [name, v] : fx::kParamsAfterStep) check_close(st.values.at(name).data, v, name + " after one step");
+}
