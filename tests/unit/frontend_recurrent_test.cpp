@@ -7,6 +7,7 @@
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "passes/gradcheck.h"
+#include "passes/pass_manager.h"
 #include "passes/train_step.h"
 #include "passes/training.h"
 #include "runtime/init.h"
@@ -126,6 +127,26 @@ TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter na
   CHECK(g.value(g.find("gru_1.bias")).init.kind == "zeros");
   // Per layer one input matmul and T - 1 recurrent ones (GRU: two per step), plus the dense.
   CHECK(count_op(g, "matmul") == (1 + 6) + (1 + 2 * 6) + (1 + 6) + 1);
+}
+
+// The kernels that start with a node of step `t` ("<layer>.t<t>.*"). (The peephole
+// products p ⊙ c_t of step t + 1 join step t's kernel, where c_t is computed.)
+int step_kernels(const passes::Program& p, int t) {
+  int k = 0;
+  for (const passes::Kernel& kn : p.kernels) k += kn.name.find(fmt::format(".t{}.", t)) != std::string::npos;
+  return k;
+}
+
+TEST_CASE("fusion: a step of an LSTM is its recurrent matmul and one kernel of gate math") {
+  auto bm = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "lstm", "units": 5, "peephole": true}]})", 2);
+  passes::Program p = passes::compile(bm.graph);
+  for (int t = 1; t < 4; t++) {
+    CAPTURE(t);
+    CHECK(step_kernels(p, t) == 2);
+  }
+  // A GRU step: the reset gate's kernel (r ⊙ h) feeds the candidate's matmul.
+  auto gru = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 5}]})", 2);
+  CHECK(step_kernels(passes::compile(gru.graph), 2) <= 4);
 }
 
 TEST_CASE("initialisers: orthogonal and unit_forget_bias") {
