@@ -14,6 +14,10 @@ using ir::kNoValue;
 
 namespace {
 
+// The longest sequence a recurrent layer unrolls over: the graph grows by a few dozen
+// nodes per step, and compile time with it.
+constexpr int64_t kMaxSteps = 4096;
+
 // The element-wise activations a recurrent cell may use.
 const std::vector<std::string> kCellActivations = {"tanh", "sigmoid", "relu", "linear"};
 
@@ -43,6 +47,9 @@ struct Cell {
     steps = xs[1];
     features = xs[2];
     units = c.spec.require("units").as_positive_int();
+    if (steps > kMaxSteps)
+      c.spec.fail("layer '{}' ({}) would unroll over {} steps; recurrent layers support at most {} "
+                  "(docs/recurrent.md)", c.info.name, c.info.type, steps, kMaxSteps);
   }
 
   // A node of this step, named "<layer>.t<step>.<what>".
