@@ -1,24 +1,22 @@
-// An LSTM against PyTorch: torch.nn.LSTM + Linear + cross-entropy, forward and one SGD
-// step, from the committed fixture tests/fixtures/rnn/torch_lstm.h (its script explains
-// the layout and bias conventions). The interpreter computes in f32 storage; PyTorch's
-// numbers are double.
+// Recurrent layers against PyTorch: torch.nn.LSTM (dlc lstm) and a tanh torch.nn.RNN (dlc
+// simple_rnn), each + Linear + cross-entropy, forward and one SGD step, from the
+// committed fixture tests/fixtures/rnn/torch_rnn.h (its script explains the layout and
+// bias conventions). The interpreter computes in f32 storage; PyTorch's numbers are
+// double.
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "passes/train_step.h"
 #include "passes/training.h"
-#include "tests/fixtures/rnn/torch_lstm.h"
+#include "tests/fixtures/rnn/torch_rnn.h"
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 using namespace dlc;
-namespace fx = torch_lstm_fixture;
+namespace fx = torch_rnn_fixture;
 
 namespace {
-
-const char* kModel = R"({"input_shape": [5, 3], "layers": [
-    {"type": "lstm", "name": "lstm", "units": 4},
-    {"type": "dense", "name": "out", "units": 2, "activation": "softmax"}],
-  "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.5}})";
 
 ir::Tensor f32(const ir::Graph& g, const std::string& name, const std::vector<double>& v) {
   return ir::Tensor(g.type(g.find(name)), v);
@@ -32,21 +30,34 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   }
 }
 
-} // namespace
-
-TEST_CASE("lstm matches torch.nn.LSTM: forward probabilities, loss and one SGD step") {
-  frontend::Model m = frontend::load_model_text(kModel, "torch_lstm.json");
+// A layer "rnn" of `type` (4 units) over 5 steps of 3 features, then a dense softmax "out".
+void check_case(const std::string& type, const fx::Case& c) {
+  CAPTURE(type);
+  std::string model = fmt::format(R"({{"input_shape": [5, 3], "layers": [
+      {{"type": "{}", "name": "rnn", "units": 4}},
+      {{"type": "dense", "name": "out", "units": 2, "activation": "softmax"}}],
+    "loss": "sparse_categorical_crossentropy", "optimizer": {{"type": "sgd", "lr": {}}}}})",
+                                  type, fx::kLr);
+  frontend::Model m = frontend::load_model_text(model, "torch.json");
   ir::Graph fwd = frontend::build_model(m, 2).graph;
   ir::Bindings b;
-  for (auto& [name, v] : fx::kParams) b[name] = f32(fwd, name, v);
-  b["input"] = f32(fwd, "input", fx::kX);
-  check_close(ir::run_outputs(fwd, b, {})[0].second.data, fx::kProbs, "probabilities");
+  for (auto& [name, v] : c.params) b[name] = f32(fwd, name, v);
+  b["input"] = f32(fwd, "input", c.x);
+  check_close(ir::run_outputs(fwd, b, {})[0].second.data, c.probs, "probabilities");
 
   passes::TrainingGraph tg = passes::build_training_graph(fwd, m.training);
   passes::TrainState st = passes::init_train_state(tg, 1);
-  for (auto& [name, v] : fx::kParams) st.values[name] = f32(tg.graph, name, v);
-  ir::Bindings batch = {{"input", b["input"]}, {"target", ir::Tensor(tg.graph.type(tg.target), fx::kLabels)}};
+  for (auto& [name, v] : c.params) st.values[name] = f32(tg.graph, name, v);
+  ir::Bindings batch = {{"input", b["input"]}, {"target", ir::Tensor(tg.graph.type(tg.target), c.labels)}};
   double loss = passes::train_step(tg, m.training.optimizer, st, batch);
-  CHECK(loss == doctest::Approx(fx::kLoss).epsilon(1e-5));
-  for (auto& [name, v] : fx::kParamsAfterStep) check_close(st.values.at(name).data, v, name + " after one step");
+  CHECK(loss == doctest::Approx(c.loss).epsilon(1e-5));
+  for (auto& [name, v] : c.params_after_step) check_close(st.values.at(name).data, v, name + " after one step");
+}
+
+} // namespace
+
+TEST_CASE("lstm matches torch.nn.LSTM: forward probabilities, loss and one SGD step") { check_case("lstm", fx::kLstm); }
+
+TEST_CASE("simple_rnn matches torch.nn.RNN (tanh): forward probabilities, loss and one SGD step") {
+  check_case("simple_rnn", fx::kRnn);
 }
