@@ -115,7 +115,7 @@ TEST_CASE("training graph: models that cannot train are errors") {
       "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}], "loss": "categorical_crossentropy"})", "m.json");
   CHECK(error_of([&] { train_graph(conv); }) ==
         "loss 'categorical_crossentropy' does not fit output 'conv2d_1' f32[2,3,3,2]: it needs an output of "
-        "shape [batch, classes] (flatten or add a dense layer first)");
+        "shape [batch, classes] or [batch, steps, classes] (flatten or add a dense layer first)");
   CHECK(error_of([&] { train_graph(model("sigmoid", "sparse_categorical_crossentropy", 1)); }) ==
         "loss 'sparse_categorical_crossentropy' does not fit output 'dense_1' f32[2,1]: it needs at least 2 "
         "classes (use binary_crossentropy for one unit)");
