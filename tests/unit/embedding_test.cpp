@@ -38,6 +38,16 @@ const char* kEmbeddingModel = R"({
              {"type": "dense", "units": 4, "activation": "softmax"}],
   "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 4})";
 
+// Both token layers on one input, joined: the emitted C++ test covers both kernels.
+const char* kEmbedOneHotModel = R"({
+  "name": "embed_one_hot", "inputs": [{"name": "ids", "shape": [5]}], "outputs": ["out"],
+  "layers": [{"name": "e", "type": "embedding", "inputs": "ids", "input_dim": 7, "output_dim": 3,
+              "embeddings_initializer": {"type": "uniform", "limit": 0.5}},
+             {"name": "o", "type": "one_hot", "inputs": "ids", "depth": 7},
+             {"name": "cat", "type": "concat", "inputs": ["e", "o"]}, {"name": "f", "type": "flatten", "inputs": "cat"},
+             {"name": "out", "type": "dense", "inputs": "f", "units": 4, "activation": "softmax"}],
+  "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 4})";
+
 const char* kOneHotModel = R"({
   "name": "one_hot_test", "input_shape": [5],
   "layers": [{"type": "one_hot", "depth": 7}, {"type": "flatten"},
@@ -176,9 +186,9 @@ TEST_CASE("the JIT trains embedding and one_hot models as the interpreter does")
   }
 }
 
-TEST_CASE("emitted C++ trains an embedding model as the interpreter does") {
+TEST_CASE("emitted C++ trains an embedding + one_hot model as the interpreter does") {
   using namespace dlc::test_cpp;
-  frontend::Model m = frontend::load_model_text(kEmbeddingModel, "m.json");
+  frontend::Model m = frontend::load_model_text(kEmbedOneHotModel, "m.json");
   well_conditioned(m);
   codegen::CppOptions o;
   o.train = true;
