@@ -6,18 +6,12 @@
 // with activations NHWC, filters HWIO [kh,kw,c,f], zero padding outside the input.
 #pragma once
 
+#include "runtime/kernels/conv2d_direct.h"
+#include "runtime/kernels/conv2d_geom.h"
 #include "runtime/kernels/gemm.h"
 
 namespace dlc_rt {
 
-struct Conv2dGeom {
-  int64_t n, h, w, c;     // input [n, h, w, c]; n is the batch of this call
-  int64_t kh, kw, f;      // filter [kh, kw, c, f]
-  int64_t sh, sw;         // strides
-  int64_t pt, pb, pl, pr; // zero padding: top, bottom, left, right
-  int64_t oh() const { return (h + pt + pb - kh) / sh + 1; }
-  int64_t ow() const { return (w + pl + pr - kw) / sw + 1; }
-};
 
 namespace conv_detail {
 
@@ -156,6 +150,12 @@ inline bool is_pointwise(const Conv2dGeom& g) {
 inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, float* y,
                            const Epilogue& ep = {}, const GemmOptions& opt = {}) {
   int64_t m = g.n * g.oh() * g.ow(), k = g.kh * g.kw * g.c;
+  if (conv_direct::usable(g, true, opt)) {
+    enable_ftz();
+    return conv_direct::split(g.n * g.oh(), 2 * m * k * g.f, opt, [&](TaskRange rows) {
+      conv_direct::forward_rows(g, x, w, y, ep, rows);
+    });
+  }
   PackMatrixB filter{w, g.f, false};
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, false}, filter, 0.0f, y, g.f, ep, opt);
@@ -177,6 +177,13 @@ inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const fl
 inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
                                    float beta = 0.0f, const GemmOptions& opt = {}) {
   int64_t m = g.kh * g.kw * g.c, k = g.n * g.oh() * g.ow();
+  if (m > 0 && k > 0 && conv_direct::usable(g, false, opt)) {
+    enable_ftz();
+    int64_t tiles = (m + conv_direct::kRows - 1) / conv_direct::kRows;
+    return conv_direct::split(tiles, 2 * m * k * g.f, opt, [&](TaskRange part) {
+      conv_direct::filter_grad_rows(g, x, dy, dw, beta, part);
+    });
+  }
   PackMatrixB grad{dy, g.f, false};
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, true}, grad, beta, dw, g.f, {}, opt);

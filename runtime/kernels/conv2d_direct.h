@@ -1,0 +1,148 @@
+// Direct AVX-512 convolution kernels for few filters (f <= 16), where the implicit GEMM
+// (conv2d.h) wastes most of its 32-wide tiles and spends its time gathering patches into
+// packed panels: the filters' f values are one masked vector, and the patch values are
+// broadcast straight from the input, with padding read from a block of zeros.
+//   - forward: 8 consecutive output pixels x f filters per tile, summed over (i, j, ch);
+//   - filter gradient: 8 consecutive (i, j, ch) rows x f filters, summed over the pixels.
+// Both sum every element in the implicit GEMM's order (depth index (i, j, ch) or pixel,
+// from zero over each KC-deep block, then added to the result) with one FMA per term,
+// padding included as +0 terms, so they give the GEMM path's bits; the work splits across
+// the pool by output rows or filter-gradient rows, never through a sum.
+#pragma once
+
+#include "runtime/kernels/conv2d_geom.h"
+#include "runtime/kernels/gemm.h"
+
+namespace dlc_rt {
+
+namespace conv_direct {
+
+constexpr int kRows = 8;          // pixels (forward) or (i, j, ch) rows (filter gradient) per tile
+constexpr int64_t kMaxChannels = 256; // a padded read is one channel run of zeros
+
+inline const float* zeros() {
+  alignas(64) static const float z[kMaxChannels] = {};
+  return z;
+}
+
+// Whether the direct kernels take a convolution: AVX-512, few filters, channel runs that
+// fit the zero block, and (forward) a depth of one KC block, which keeps the GEMM's
+// order of summation.
+inline bool usable(const Conv2dGeom& g, bool forward, const GemmOptions& opt) {
+#ifdef DLC_RT_HAVE_AVX512
+  return opt.kernel != GemmKernel::portable && avx512_usable() && g.f <= 16 && g.c <= kMaxChannels &&
+         (!forward || g.kh * g.kw * g.c <= kGemmKC);
+#else
+  (void)g, (void)forward, (void)opt;
+  return false;
+#endif
+}
+
+// Runs part(t) for t in [0, parts) on the pool (or here), with FTZ on every thread.
+template <class Part> void split(int64_t units, int64_t flops, const GemmOptions& opt, Part&& part) {
+  ThreadPool* pool = opt.pool ? opt.pool : default_kernel_pool();
+  if (!pool || !pool->runs_in_parallel() || flops < kGemmParallelMinFlops) {
+    part(TaskRange{0, units});
+    return;
+  }
+  const int parts = pool->size();
+  pool->parallel_for(parts, [&](int64_t t) {
+    enable_ftz();
+    part(split_range(units, parts, int(t)));
+  });
+}
+
+#ifdef DLC_RT_HAVE_AVX512
+inline __mmask16 lanes(int64_t f) { return __mmask16((1u << f) - 1); }
+
+// Forward, output rows (b, oy) in [rows.begin, rows.end): 8 pixels of a row per tile.
+DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* x, const float* w,
+                                              float* y, const Epilogue& ep, TaskRange rows) {
+  const int64_t oh = g.oh(), ow = g.ow(), f = g.f;
+  const __mmask16 mask = lanes(f);
+  alignas(64) float acc_out[kRows * 16];
+  for (int64_t row = rows.begin; row < rows.end; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += kRows) {
+      int64_t count = std::min<int64_t>(kRows, ow - ox0);
+      __m512 acc[kRows];
+      DLC_RT_UNROLL
+      for (int r = 0; r < kRows; r++) acc[r] = _mm512_setzero_ps();
+      for (int64_t i = 0; i < g.kh; i++) {
+        int64_t iy = oy * g.sh + i - g.pt;
+        bool row_in = iy >= 0 && iy < g.h;
+        for (int64_t j = 0; j < g.kw; j++) {
+          const float* src[kRows];
+          for (int r = 0; r < kRows; r++) {
+            int64_t ix = (ox0 + r) * g.sw + j - g.pl;
+            src[r] = row_in && r < count && ix >= 0 && ix < g.w ? x + ((b * g.h + iy) * g.w + ix) * g.c
+                                                                : zeros();
+          }
+          const float* wt = w + (i * g.kw + j) * g.c * f;
+          for (int64_t ch = 0; ch < g.c; ch++) {
+            __m512 v = _mm512_maskz_loadu_ps(mask, wt + ch * f);
+            DLC_RT_UNROLL
+            for (int r = 0; r < kRows; r++)
+              acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(src[r][ch]), v, acc[r]);
+          }
+        }
+      }
+      DLC_RT_UNROLL
+      for (int r = 0; r < kRows; r++) _mm512_store_ps(acc_out + 16 * r, acc[r]);
+      gemm_detail::store<16>(acc_out, y + ((b * oh + oy) * ow + ox0) * f, f, count, f, 1.0f, 0.0f, &ep);
+    }
+  }
+}
+
+// Filter gradient, rows (i, j, ch) in [8*tiles.begin, 8*tiles.end) of dw's kh*kw*c.
+DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const float* x, const float* dy,
+                                                  float* dw, float beta, TaskRange tiles) {
+  const int64_t oh = g.oh(), ow = g.ow(), f = g.f, m = g.kh * g.kw * g.c, pixels = g.n * oh * ow;
+  const __mmask16 mask = lanes(f);
+  alignas(64) float acc_out[kRows * 16];
+  for (int64_t tile = tiles.begin; tile < tiles.end; tile++) {
+    int64_t row0 = tile * kRows, count = std::min<int64_t>(kRows, m - row0);
+    int64_t ti[kRows], tj[kRows], tc[kRows], off[kRows]; // each row's tap, channel, offset
+    for (int r = 0; r < kRows; r++) {
+      int64_t k = std::min(row0 + r, m - 1), tap = k / g.c;
+      ti[r] = tap / g.kw, tj[r] = tap % g.kw, tc[r] = k % g.c;
+      off[r] = (ti[r] * g.w + tj[r]) * g.c + tc[r];
+    }
+    for (int64_t q0 = 0; q0 < pixels; q0 += kGemmKC) {
+      int64_t q1 = std::min(pixels, q0 + kGemmKC);
+      int64_t ox = q0 % ow, oy = q0 / ow % oh, b = q0 / (ow * oh);
+      __m512 acc[kRows];
+      DLC_RT_UNROLL
+      for (int r = 0; r < kRows; r++) acc[r] = _mm512_setzero_ps();
+      for (int64_t q = q0; q < q1; q++) {
+        __m512 v = _mm512_maskz_loadu_ps(mask, dy + q * f);
+        int64_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
+        if (y0 >= 0 && y0 + g.kh <= g.h && x0 >= 0 && x0 + g.kw <= g.w) { // every tap inside
+          const float* base = x + ((b * g.h + y0) * g.w + x0) * g.c;
+          DLC_RT_UNROLL
+          for (int r = 0; r < kRows; r++)
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(r < count ? base[off[r]] : 0.0f), v, acc[r]);
+        } else {
+          DLC_RT_UNROLL
+          for (int r = 0; r < kRows; r++) {
+            int64_t iy = y0 + ti[r], ix = x0 + tj[r];
+            bool in = r < count && iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+            float a = in ? x[((b * g.h + iy) * g.w + ix) * g.c + tc[r]] : 0.0f;
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a), v, acc[r]);
+          }
+        }
+        if (++ox == ow) { // next output row, next image
+          ox = 0;
+          if (++oy == oh) oy = 0, b++;
+        }
+      }
+      DLC_RT_UNROLL
+      for (int r = 0; r < kRows; r++) _mm512_store_ps(acc_out + 16 * r, acc[r]);
+      gemm_detail::store<16>(acc_out, dw + row0 * f, f, count, f, 1.0f, q0 == 0 ? beta : 1.0f, nullptr);
+    }
+  }
+}
+#endif
+
+} // namespace conv_direct
+} // namespace dlc_rt
