@@ -166,6 +166,13 @@ inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, 
 inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
                                   float beta = 0.0f, const GemmOptions& opt = {}) {
   int64_t m = g.n * g.h * g.w, k = g.kh * g.kw * g.f;
+  if (m > 0 && k > 0 && conv_direct::usable_input_grad(g, opt)) {
+    enable_ftz();
+    const float* wt = conv_direct::filter_fc(g, w);
+    return conv_direct::split(g.n * g.h, 2 * m * k * g.c, opt, [&](TaskRange rows) {
+      conv_direct::input_grad_rows(g, dy, wt, dx, beta, rows);
+    });
+  }
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.c, k, 1.0f, PackMatrixA{dy, g.f, false}, PackMatrixB{w, g.f, true},
                        beta, dx, g.c, {}, opt);

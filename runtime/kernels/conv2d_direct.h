@@ -3,8 +3,10 @@
 // packed panels: the filters' f values are one masked vector, and the patch values are
 // broadcast straight from the input, with padding read from a block of zeros.
 //   - forward: 8 consecutive output pixels x f filters per tile, summed over (i, j, ch);
-//   - filter gradient: 8 consecutive (i, j, ch) rows x f filters, summed over the pixels.
-// Both sum every element in the implicit GEMM's order (depth index (i, j, ch) or pixel,
+//   - filter gradient: 8 consecutive (i, j, ch) rows x f filters, summed over the pixels;
+//   - input gradient (stride 1, few input channels c <= 16): 8 input pixels x c channels,
+//     summed over (i, j, fo) with the filter transposed to [kh, kw, f, c] once per call.
+// All sum every element in the implicit GEMM's order (depth index (i, j, ch) or pixel,
 // from zero over each KC-deep block, then added to the result) with one FMA per term,
 // padding included as +0 terms, so they give the GEMM path's bits; the work splits across
 // the pool by output rows or filter-gradient rows, never through a sum.
@@ -13,11 +15,13 @@
 #include "runtime/kernels/conv2d_geom.h"
 #include "runtime/kernels/gemm.h"
 
+#include <vector>
+
 namespace dlc_rt {
 
 namespace conv_direct {
 
-constexpr int kRows = 8;          // pixels (forward) or (i, j, ch) rows (filter gradient) per tile
+constexpr int kRows = 8; // pixels (forward) or (i, j, ch) rows (filter gradient) per tile
 constexpr int64_t kMaxChannels = 256; // a padded read is one channel run of zeros
 
 inline const float* zeros() {
@@ -30,16 +34,40 @@ inline const float* zeros() {
 // order of summation.
 inline bool usable(const Conv2dGeom& g, bool forward, const GemmOptions& opt) {
 #ifdef DLC_RT_HAVE_AVX512
-  return opt.kernel != GemmKernel::portable && avx512_usable() && g.f <= 16 && g.c <= kMaxChannels &&
-         (!forward || g.kh * g.kw * g.c <= kGemmKC);
+  return opt.kernel != GemmKernel::portable && avx512_usable() && g.f <= 16 &&
+         g.c <= kMaxChannels && (!forward || g.kh * g.kw * g.c <= kGemmKC);
 #else
   (void)g, (void)forward, (void)opt;
   return false;
 #endif
 }
 
+// The input gradient's direct kernel: stride 1, few input channels.
+inline bool usable_input_grad(const Conv2dGeom& g, const GemmOptions& opt) {
+#ifdef DLC_RT_HAVE_AVX512
+  return opt.kernel != GemmKernel::portable && avx512_usable() && g.c <= 16 &&
+         g.f <= kMaxChannels && g.sh == 1 && g.sw == 1;
+#else
+  (void)g, (void)opt;
+  return false;
+#endif
+}
+
+// The filter [kh, kw, c, f] as [kh, kw, f, c], in a per-thread buffer.
+inline const float* filter_fc(const Conv2dGeom& g, const float* w) {
+  thread_local std::vector<float> buffer;
+  int64_t taps = g.kh * g.kw;
+  buffer.resize(size_t(taps * g.c * g.f));
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ch = 0; ch < g.c; ch++)
+      for (int64_t fo = 0; fo < g.f; fo++)
+        buffer[size_t((t * g.f + fo) * g.c + ch)] = w[(t * g.c + ch) * g.f + fo];
+  return buffer.data();
+}
+
 // Runs part(t) for t in [0, parts) on the pool (or here), with FTZ on every thread.
-template <class Part> void split(int64_t units, int64_t flops, const GemmOptions& opt, Part&& part) {
+template <class Part>
+void split(int64_t units, int64_t flops, const GemmOptions& opt, Part&& part) {
   ThreadPool* pool = opt.pool ? opt.pool : default_kernel_pool();
   if (!pool || !pool->runs_in_parallel() || flops < kGemmParallelMinFlops) {
     part(TaskRange{0, units});
@@ -53,7 +81,9 @@ template <class Part> void split(int64_t units, int64_t flops, const GemmOptions
 }
 
 #ifdef DLC_RT_HAVE_AVX512
-inline __mmask16 lanes(int64_t f) { return __mmask16((1u << f) - 1); }
+inline __mmask16 lanes(int64_t f) {
+  return __mmask16((1u << f) - 1);
+}
 
 // Forward, output rows (b, oy) in [rows.begin, rows.end): 8 pixels of a row per tile.
 DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* x, const float* w,
@@ -67,7 +97,8 @@ DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* 
       int64_t count = std::min<int64_t>(kRows, ow - ox0);
       __m512 acc[kRows];
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++) acc[r] = _mm512_setzero_ps();
+      for (int r = 0; r < kRows; r++)
+        acc[r] = _mm512_setzero_ps();
       for (int64_t i = 0; i < g.kh; i++) {
         int64_t iy = oy * g.sh + i - g.pt;
         bool row_in = iy >= 0 && iy < g.h;
@@ -75,8 +106,9 @@ DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* 
           const float* src[kRows];
           for (int r = 0; r < kRows; r++) {
             int64_t ix = (ox0 + r) * g.sw + j - g.pl;
-            src[r] = row_in && r < count && ix >= 0 && ix < g.w ? x + ((b * g.h + iy) * g.w + ix) * g.c
-                                                                : zeros();
+            src[r] = row_in && r < count && ix >= 0 && ix < g.w
+                         ? x + ((b * g.h + iy) * g.w + ix) * g.c
+                         : zeros();
           }
           const float* wt = w + (i * g.kw + j) * g.c * f;
           for (int64_t ch = 0; ch < g.c; ch++) {
@@ -88,15 +120,74 @@ DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* 
         }
       }
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++) _mm512_store_ps(acc_out + 16 * r, acc[r]);
-      gemm_detail::store<16>(acc_out, y + ((b * oh + oy) * ow + ox0) * f, f, count, f, 1.0f, 0.0f, &ep);
+      for (int r = 0; r < kRows; r++)
+        _mm512_store_ps(acc_out + 16 * r, acc[r]);
+      gemm_detail::store<16>(acc_out, y + ((b * oh + oy) * ow + ox0) * f, f, count, f, 1.0f, 0.0f,
+                             &ep);
+    }
+  }
+}
+
+// Adds the tile's sums (8 rows of c) to out (beta: what the old values count), restarts them.
+DLC_RT_TARGET_AVX512 inline void flush(__m512* acc, float* acc_out, float* out, int64_t c,
+                                       int64_t count, float beta) {
+  DLC_RT_UNROLL
+  for (int r = 0; r < kRows; r++)
+    _mm512_store_ps(acc_out + 16 * r, acc[r]);
+  gemm_detail::store<16>(acc_out, out, c, count, c, 1.0f, beta, nullptr);
+  DLC_RT_UNROLL
+  for (int r = 0; r < kRows; r++)
+    acc[r] = _mm512_setzero_ps();
+}
+
+// Input gradient (stride 1), input rows (b, iy) in [rows.begin, rows.end): 8 pixels x c
+// channels per tile, summed over (i, j, fo) as the implicit GEMM's depth, flushed into dx
+// at every KC boundary. wt: the filter as [kh, kw, f, c] (c contiguous).
+DLC_RT_TARGET_AVX512 inline void input_grad_rows(const Conv2dGeom& g, const float* dy,
+                                                 const float* wt, float* dx, float beta,
+                                                 TaskRange rows) {
+  const int64_t oh = g.oh(), ow = g.ow(), f = g.f, c = g.c;
+  const __mmask16 mask = lanes(c);
+  alignas(64) float acc_out[kRows * 16];
+  for (int64_t row = rows.begin; row < rows.end; row++) {
+    int64_t b = row / g.h, iy = row % g.h;
+    for (int64_t ix0 = 0; ix0 < g.w; ix0 += kRows) {
+      int64_t count = std::min<int64_t>(kRows, g.w - ix0), q = 0;
+      float* out = dx + ((b * g.h + iy) * g.w + ix0) * c;
+      __m512 acc[kRows];
+      DLC_RT_UNROLL
+      for (int r = 0; r < kRows; r++)
+        acc[r] = _mm512_setzero_ps();
+      for (int64_t i = 0; i < g.kh; i++) {
+        int64_t oy = iy + g.pt - i;
+        bool row_in = oy >= 0 && oy < oh;
+        for (int64_t j = 0; j < g.kw; j++) {
+          const float* src[kRows];
+          for (int r = 0; r < kRows; r++) {
+            int64_t ox = ix0 + r + g.pl - j;
+            src[r] = row_in && r < count && ox >= 0 && ox < ow ? dy + ((b * oh + oy) * ow + ox) * f
+                                                               : zeros();
+          }
+          const float* wtap = wt + (i * g.kw + j) * f * c;
+          for (int64_t fo = 0; fo < f; fo++, q++) {
+            if (q > 0 && q % kGemmKC == 0)
+              flush(acc, acc_out, out, c, count, q == kGemmKC ? beta : 1.0f);
+            __m512 v = _mm512_maskz_loadu_ps(mask, wtap + fo * c);
+            DLC_RT_UNROLL
+            for (int r = 0; r < kRows; r++)
+              acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(src[r][fo]), v, acc[r]);
+          }
+        }
+      }
+      flush(acc, acc_out, out, c, count, q <= kGemmKC ? beta : 1.0f);
     }
   }
 }
 
 // Filter gradient, rows (i, j, ch) in [8*tiles.begin, 8*tiles.end) of dw's kh*kw*c.
-DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const float* x, const float* dy,
-                                                  float* dw, float beta, TaskRange tiles) {
+DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const float* x,
+                                                  const float* dy, float* dw, float beta,
+                                                  TaskRange tiles) {
   const int64_t oh = g.oh(), ow = g.ow(), f = g.f, m = g.kh * g.kw * g.c, pixels = g.n * oh * ow;
   const __mmask16 mask = lanes(f);
   alignas(64) float acc_out[kRows * 16];
@@ -113,7 +204,8 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
       int64_t ox = q0 % ow, oy = q0 / ow % oh, b = q0 / (ow * oh);
       __m512 acc[kRows];
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++) acc[r] = _mm512_setzero_ps();
+      for (int r = 0; r < kRows; r++)
+        acc[r] = _mm512_setzero_ps();
       for (int64_t q = q0; q < q1; q++) {
         __m512 v = _mm512_maskz_loadu_ps(mask, dy + q * f);
         int64_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
@@ -137,8 +229,10 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
         }
       }
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++) _mm512_store_ps(acc_out + 16 * r, acc[r]);
-      gemm_detail::store<16>(acc_out, dw + row0 * f, f, count, f, 1.0f, q0 == 0 ? beta : 1.0f, nullptr);
+      for (int r = 0; r < kRows; r++)
+        _mm512_store_ps(acc_out + 16 * r, acc[r]);
+      gemm_detail::store<16>(acc_out, dw + row0 * f, f, count, f, 1.0f, q0 == 0 ? beta : 1.0f,
+                             nullptr);
     }
   }
 }

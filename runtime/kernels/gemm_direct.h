@@ -45,18 +45,20 @@ template <int R, int V> struct PortableTile {
       const float* bq = b + q * ldb;
       for (int r = 0; r < R; r++) {
         float av = a.a[r * a.row + q * a.col];
-        for (int64_t j = 0; j < cols; j++) c[r][j] += av * bq[j];
+        for (int64_t j = 0; j < cols; j++)
+          c[r][j] += av * bq[j];
       }
     }
     for (int r = 0; r < R; r++)
-      for (int j = 0; j < W; j++) acc[r * W + j] = c[r][j];
+      for (int j = 0; j < W; j++)
+        acc[r * W + j] = c[r][j];
   }
 };
 
 #ifdef DLC_RT_HAVE_AVX512
 template <int R, int V> struct Avx512Tile {
-  DLC_RT_TARGET_AVX512 static void run(int64_t kc, APtr a, const float* b, int64_t ldb, int64_t cols,
-                                       float* acc) {
+  DLC_RT_TARGET_AVX512 static void run(int64_t kc, APtr a, const float* b, int64_t ldb,
+                                       int64_t cols, float* acc) {
     __m512 c[R][V];
     __mmask16 mask[V];
     DLC_RT_UNROLL
@@ -64,23 +66,27 @@ template <int R, int V> struct Avx512Tile {
       int64_t left = cols - 16 * v;
       mask[v] = left >= 16 ? __mmask16(0xFFFF) : left > 0 ? __mmask16((1u << left) - 1) : 0;
       DLC_RT_UNROLL
-      for (int r = 0; r < R; r++) c[r][v] = _mm512_setzero_ps();
+      for (int r = 0; r < R; r++)
+        c[r][v] = _mm512_setzero_ps();
     }
     for (int64_t q = 0; q < kc; q++) {
       __m512 bv[V];
       DLC_RT_UNROLL
-      for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + q * ldb + 16 * v);
+      for (int v = 0; v < V; v++)
+        bv[v] = _mm512_maskz_loadu_ps(mask[v], b + q * ldb + 16 * v);
       DLC_RT_UNROLL
       for (int r = 0; r < R; r++) {
         __m512 av = _mm512_set1_ps(a.a[r * a.row + q * a.col]);
         DLC_RT_UNROLL
-        for (int v = 0; v < V; v++) c[r][v] = _mm512_fmadd_ps(av, bv[v], c[r][v]);
+        for (int v = 0; v < V; v++)
+          c[r][v] = _mm512_fmadd_ps(av, bv[v], c[r][v]);
       }
     }
     DLC_RT_UNROLL
     for (int r = 0; r < R; r++)
       DLC_RT_UNROLL
-      for (int v = 0; v < V; v++) _mm512_storeu_ps(acc + r * V * 16 + 16 * v, c[r][v]);
+    for (int v = 0; v < V; v++)
+      _mm512_storeu_ps(acc + r * V * 16 + 16 * v, c[r][v]);
   }
 };
 #endif
@@ -123,15 +129,15 @@ void tiles(const Problem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   constexpr int W = V * 16;
   for (int64_t jb = j0; jb < j1; jb += W) {
     int64_t cols = std::min<int64_t>(W, j1 - jb), ib = i0;
-    for (; ib + R <= i1; ib += R) tile_all_depth<Tile, R, V>(p, ib, jb, cols);
+    for (; ib + R <= i1; ib += R)
+      tile_all_depth<Tile, R, V>(p, ib, jb, cols);
     if constexpr (R > 1) {
       if (ib < i1) tiles<Tile, R - 1, V>(p, ib, i1, jb, jb + cols);
     }
   }
 }
 
-template <template <int, int> class Tile>
-void run(const Problem& p, ThreadPool* pool) {
+template <template <int, int> class Tile> void run(const Problem& p, ThreadPool* pool) {
   const bool few_rows = p.m <= 4;
   constexpr int kRowsTile = 8; // few columns: 8 rows x 16 columns, 8 FMA chains
   auto part = [&](int parts, int t) {
@@ -147,7 +153,8 @@ void run(const Problem& p, ThreadPool* pool) {
   };
   // Few rows: B is streamed once per call, so splitting it pays from ~0.5 MB on (each core
   // then keeps its share of the weights in its own L2 across calls).
-  bool worth = 2 * p.m * p.n * p.k >= kGemmParallelMinFlops || (few_rows && p.k * p.n >= 128 * 1024);
+  bool worth =
+      2 * p.m * p.n * p.k >= kGemmParallelMinFlops || (few_rows && p.k * p.n >= 128 * 1024);
   if (!pool || !pool->runs_in_parallel() || !worth) return part(1, 0);
   const int parts = pool->size();
   pool->parallel_for(parts, [&](int64_t t) {

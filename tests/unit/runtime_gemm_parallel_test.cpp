@@ -36,8 +36,8 @@ Vec run_gemm(const Case& t, int threads, const dlc_rt::Epilogue& ep = {}) {
   dlc_rt::ThreadPool pool(threads > 0 ? threads : 1);
   dlc_rt::GemmOptions opt;
   opt.pool = threads > 0 ? &pool : nullptr;
-  dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, 1.0f, a.data(), lda, b.data(), ldb, t.beta, c.data(),
-               t.n, ep, opt);
+  dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, 1.0f, a.data(), lda, b.data(), ldb, t.beta, c.data(), t.n,
+               ep, opt);
   return c;
 }
 
@@ -60,11 +60,13 @@ double max_err_vs_naive(const Case& t, const Vec& got) {
 
 TEST_CASE("gemm_split: parts tile the output exactly, columns first, in whole panels") {
   // 500 columns = 16 panels of 32: 8 each, the second part takes the ragged end.
-  auto p0 = dlc_rt::gemm_split(100, 500, 12, 32, 2, 0), p1 = dlc_rt::gemm_split(100, 500, 12, 32, 2, 1);
+  auto p0 = dlc_rt::gemm_split(100, 500, 12, 32, 2, 0),
+       p1 = dlc_rt::gemm_split(100, 500, 12, 32, 2, 1);
   CHECK((p0.i0 == 0 && p0.m == 100 && p0.j0 == 0 && p0.n == 256));
   CHECK((p1.i0 == 0 && p1.m == 100 && p1.j0 == 256 && p1.n == 244));
   // 10 columns = 1 panel, 500 rows = 42 panels of 12: rows, 21 panels each.
-  auto r0 = dlc_rt::gemm_split(500, 10, 12, 32, 2, 0), r1 = dlc_rt::gemm_split(500, 10, 12, 32, 2, 1);
+  auto r0 = dlc_rt::gemm_split(500, 10, 12, 32, 2, 0),
+       r1 = dlc_rt::gemm_split(500, 10, 12, 32, 2, 1);
   CHECK((r0.i0 == 0 && r0.m == 252 && r0.j0 == 0 && r0.n == 10));
   CHECK((r1.i0 == 252 && r1.m == 248 && r1.j0 == 0 && r1.n == 10));
   // More parts than panels: the extra parts get empty blocks.
@@ -94,7 +96,8 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
     INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb);
     Vec serial = run_gemm(t, 0);
     CHECK(max_err_vs_naive(t, serial) < 1e-3);
-    for (int threads : {1, 2, 3}) CHECK(run_gemm(t, threads) == serial);
+    for (int threads : {1, 2, 3})
+      CHECK(run_gemm(t, threads) == serial);
   }
 }
 
@@ -111,10 +114,12 @@ TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
   Case t{false, false, 40, 300, 200, 0.0f};
   Vec serial = run_gemm(t, 0, ep);
   CHECK(run_gemm(t, 2, ep) == serial);
-  for (Case other : {Case{false, false, 400, 300, 600, 0.0f}, Case{false, false, 1, 300, 600, 0.0f},
-                     Case{false, false, 300, 10, 600, 0.0f}}) { // team, unpacked few rows, few columns
+  for (Case other :
+       {Case{false, false, 400, 300, 600, 0.0f}, Case{false, false, 1, 300, 600, 0.0f},
+        Case{false, false, 300, 10, 600, 0.0f}}) { // team, unpacked few rows, few columns
     Vec other_serial = run_gemm(other, 0, ep), other_plain = run_gemm(other, 0);
-    for (int threads : {2, 3}) CHECK(run_gemm(other, threads, ep) == other_serial);
+    for (int threads : {2, 3})
+      CHECK(run_gemm(other, threads, ep) == other_serial);
     for (size_t i = 0; i < other_plain.size(); i++)
       CHECK(other_serial[i] == std::max(0.0f, other_plain[i] + bias[i % size_t(other.n)]));
   }
@@ -126,24 +131,28 @@ TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
 }
 
 TEST_CASE("conv2d on a pool: forward and both backward passes give the serial bits") {
-  // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr: a CNN's first layer, batch 8.
-  dlc_rt::Conv2dGeom g{8, 28, 28, 3, 3, 3, 32, 1, 1, 1, 1, 1, 1};
-  int64_t in = g.n * g.h * g.w * g.c, out = g.n * g.oh() * g.ow() * g.f, wn = 9 * g.c * g.f;
-  Vec x = random_vec(in, 4), w = random_vec(wn, 5), dy = random_vec(out, 6);
-  dlc_rt::ThreadPool pool(2);
-  dlc_rt::GemmOptions par;
-  par.pool = &pool;
-  Vec y1 = Vec(size_t(out)), y2 = y1, dx1 = Vec(size_t(in)), dx2 = dx1, dw1 = Vec(size_t(wn)),
-      dw2 = dw1;
-  dlc_rt::conv2d_forward(g, x.data(), w.data(), y1.data());
-  dlc_rt::conv2d_forward(g, x.data(), w.data(), y2.data(), {}, par);
-  dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx1.data());
-  dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx2.data(), 0.0f, par);
-  dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw1.data());
-  dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw2.data(), 0.0f, par);
-  CHECK(y1 == y2);
-  CHECK(dx1 == dx2);
-  CHECK(dw1 == dw2);
+  // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr: a CNN's first layer, batch 8 (implicit
+  // GEMM), and examples/cnn.json's second layer (direct kernels: f <= 16).
+  for (dlc_rt::Conv2dGeom g : {dlc_rt::Conv2dGeom{8, 28, 28, 3, 3, 3, 32, 1, 1, 1, 1, 1, 1},
+                               dlc_rt::Conv2dGeom{8, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2}}) {
+    int64_t in = g.n * g.h * g.w * g.c, out = g.n * g.oh() * g.ow() * g.f,
+            wn = g.kh * g.kw * g.c * g.f;
+    Vec x = random_vec(in, 4), w = random_vec(wn, 5), dy = random_vec(out, 6);
+    dlc_rt::ThreadPool pool(2);
+    dlc_rt::GemmOptions par;
+    par.pool = &pool;
+    Vec y1 = Vec(size_t(out)), y2 = y1, dx1 = Vec(size_t(in)), dx2 = dx1, dw1 = Vec(size_t(wn)),
+        dw2 = dw1;
+    dlc_rt::conv2d_forward(g, x.data(), w.data(), y1.data());
+    dlc_rt::conv2d_forward(g, x.data(), w.data(), y2.data(), {}, par);
+    dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx1.data());
+    dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx2.data(), 0.0f, par);
+    dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw1.data());
+    dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw2.data(), 0.0f, par);
+    CHECK(y1 == y2);
+    CHECK(dx1 == dx2);
+    CHECK(dw1 == dw2);
+  }
 }
 
 TEST_CASE("the default kernel pool is used when the options name none") {
@@ -152,7 +161,8 @@ TEST_CASE("the default kernel pool is used when the options name none") {
   dlc_rt::ThreadPool pool(2);
   dlc_rt::default_kernel_pool() = &pool;
   Vec a = random_vec(t.m * t.k, 1), b = random_vec(t.k * t.n, 2), c = random_vec(t.m * t.n, 3);
-  dlc_rt::gemm(false, false, t.m, t.n, t.k, 1.0f, a.data(), t.k, b.data(), t.n, 0.0f, c.data(), t.n);
+  dlc_rt::gemm(false, false, t.m, t.n, t.k, 1.0f, a.data(), t.k, b.data(), t.n, 0.0f, c.data(),
+               t.n);
   dlc_rt::default_kernel_pool() = nullptr;
   CHECK(c == serial);
 }

@@ -175,7 +175,9 @@ const dlc_rt::Conv2dGeom conv_cases[] = {
     // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr
     {2, 7, 6, 3, 3, 2, 5, 1, 1, 0, 0, 0, 0},    {3, 9, 8, 13, 3, 3, 33, 2, 1, 1, 2, 0, 1},
     {1, 5, 5, 7, 1, 1, 17, 1, 1, 0, 0, 0, 0},   {2, 6, 7, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
-    {2, 11, 10, 4, 3, 3, 6, 3, 2, 1, 1, 1, 1},  {1, 4, 4, 20, 2, 2, 3, 2, 2, 0, 0, 0, 0}};
+    {2, 11, 10, 4, 3, 3, 6, 3, 2, 1, 1, 1, 1},  {1, 4, 4, 20, 2, 2, 3, 2, 2, 0, 0, 0, 0},
+    // The CNN example's layers (conv2d_direct.h): depths and pixel counts over one KC block.
+    {2, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2}, {1, 28, 28, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2}};
 
 } // namespace
 
@@ -242,6 +244,10 @@ TEST_CASE("conv2d backward: direct scatter loops and the adjoint identities") {
       dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), acc.data(), 1.0f, {kernel, nullptr});
       for (double& v : dw_ref) v *= 2;
       CHECK(rel_err(acc, dw_ref) < 1e-5);
+      Vec acc_x = dx;
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), acc_x.data(), 1.0f, {kernel, nullptr});
+      for (double& v : dx_ref) v *= 2;
+      CHECK(rel_err(acc_x, dx_ref) < 1e-5);
     }
 }
 
