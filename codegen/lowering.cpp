@@ -349,6 +349,7 @@ Lowered lower(const passes::Program& p) {
       for (Arg& a : s.call.args)
         if (a.kind == ArgKind::pointer && a.ref.offset < 0) needs_workspace = true, a.ref.offset = temps_end;
       for (ScalarExpr& e : s.loop.body) l.uses_run_values = l.uses_run_values || e.op_name == "dropout";
+      if (s.kind == StepKind::loop && s.loop.trip.at(l.batch) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;
     }
   l.workspace_offset = needs_workspace ? temps_end : 0;
   l.region_size[size_t(Region::arena)] =

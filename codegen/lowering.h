@@ -135,7 +135,15 @@ struct Loop {
   std::vector<Operand> operands;
   std::vector<ScalarExpr> body;
   std::vector<LoopStore> stores;
+  // > 0: a long loop, split across the kernel pool (dlc_rt::default_kernel_pool) into one
+  // contiguous block of elements per thread, each at least `grain` long. Elements are
+  // independent (see Steps), so the split never changes a result.
+  int64_t grain = 0;
 };
+
+// Loops of at least twice this many elements (at the compiled batch) are split across
+// threads: a block of 16K elements takes ~10 us, well above the cost of a dispatch.
+constexpr int64_t kParallelLoopGrain = 16384;
 
 enum class StepKind { call, loop };
 

@@ -247,14 +247,11 @@ struct Packing {
   std::string name;
 };
 
-// Local search from the best packing: an allocation that ends above the lower bound is
-// moved earlier in the order (so it is placed before what blocked it), at each earlier
-// position in turn; a move is kept when the arena shrinks. Deterministic; stops at the
-// lower bound, when no move helps, or after a bounded number of trial packings.
-void improve(std::vector<Allocation>& allocs, Packing& best, int64_t bound) {
-  // A packing costs about n^2 steps: bound the work per candidate to ~4e7 of them.
-  int64_t n = std::max<int64_t>(1, int64_t(allocs.size()));
-  int budget = int(std::clamp<int64_t>(40000000 / (n * n), 10, 1000));
+// Local search from a packing: an allocation that ends above the lower bound is moved
+// earlier in the order (so it is placed before what blocked it), at each earlier position
+// in turn; a move is kept when the arena shrinks. Deterministic; stops at the lower
+// bound, when no move helps, or when `budget` trial packings are spent.
+void improve(std::vector<Allocation>& allocs, Packing& best, int64_t bound, int64_t& budget) {
   bool moved = true;
   while (moved && best.top > bound && budget > 0) {
     moved = false;
@@ -277,17 +274,29 @@ void improve(std::vector<Allocation>& allocs, Packing& best, int64_t bound) {
   }
 }
 
+// Every order with first fit and best fit; then local search from the best candidates
+// first, until one reaches the lower bound (nothing can beat it) or the search budget is
+// spent. A packing costs about n^2 steps for n allocations: the whole search is bounded
+// by ~4e7 of them (a recurrent model of 600 buffers plans in a fraction of a second).
 void pack_arena(Program& p) {
   std::vector<Allocation> allocs = allocations(p);
   p.lower_bound = lower_bound(allocs, int(p.kernels.size()));
-  Packing best;
+  std::vector<Packing> cands;
   for (const PackingOrder& po : packing_orders())
     for (bool best_fit : {false, true}) {
       Packing cand{0, po.order(allocs), best_fit, fmt::format("{}, {}", po.name, best_fit ? "best fit" : "first fit")};
       cand.top = pack(allocs, cand.order, best_fit);
-      improve(allocs, cand, p.lower_bound);
-      if (best.top < 0 || cand.top < best.top) best = std::move(cand);
+      cands.push_back(std::move(cand));
     }
+  std::stable_sort(cands.begin(), cands.end(), [](const Packing& a, const Packing& b) { return a.top < b.top; });
+  int64_t n = std::max<int64_t>(1, int64_t(allocs.size()));
+  int64_t budget = std::clamp<int64_t>(40000000 / (n * n), 20, 4000);
+  Packing best = cands.front();
+  for (Packing& cand : cands) {
+    if (best.top <= p.lower_bound || budget <= 0) break;
+    improve(allocs, cand, p.lower_bound, budget);
+    if (cand.top < best.top) best = cand;
+  }
   pack(allocs, best.order, best.best_fit);
   for (const Allocation& a : allocs)
     for (int b : a.buffers) p.buffers[size_t(b)].offset = a.offset;

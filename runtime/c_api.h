@@ -46,6 +46,12 @@ inline int64_t dlc_rt_gemm_workspace_floats(void) { return dlc_rt::gemm_workspac
 
 inline void dlc_rt_enable_ftz(void) { dlc_rt::enable_ftz(); }
 
+// Runs fn(ctx, begin, end) over blocks of [0, count), one per thread of the kernel pool,
+// each at least `grain` long (dlc_rt::parallel_range): the JIT's long element-wise loops.
+inline void dlc_rt_parallel_for(void (*fn)(void*, int64_t, int64_t), void* ctx, int64_t count, int64_t grain) {
+  dlc_rt::parallel_range(count, grain, [&](int64_t begin, int64_t end) { fn(ctx, begin, end); });
+}
+
 // C = act(alpha * op(A) op(B) + beta * C + bias[col]); bias may be null.
 inline void dlc_rt_gemm(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,

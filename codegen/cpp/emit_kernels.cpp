@@ -1,5 +1,6 @@
 // Kernels as C++ functions: a call per runtime step, a plain counted loop per element-wise
-// step (one statement per scalar expression), every pointer a region base plus its
+// step (one statement per scalar expression; a long loop split into blocks across the
+// context's threads by dlc_rt::parallel_range), every pointer a region base plus its
 // planned offset. The loops are written so that compilers vectorise them: an int64_t
 // induction variable, stride-1 or loop-invariant index arithmetic, no function pointers.
 #include "codegen/cpp/emit_detail.h"
@@ -66,7 +67,15 @@ std::string emit_loop(const Loop& l) {
     s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), o.name);
   }
   s += fmt::format("    const int64_t count = {};\n", extent(l.trip));
-  s += "    for (int64_t i = 0; i < count; i++) {\n";
+  // A long loop runs in blocks across the context's threads (lowering.h: Loop::grain).
+  std::string close = "    }\n  }\n", indent = "      ";
+  if (l.grain > 0) {
+    s += fmt::format("    dlc_rt::parallel_range(count, {}, [&](int64_t begin, int64_t end) {{\n", l.grain);
+    s += "    for (int64_t i = begin; i < end; i++) {\n";
+    close = "    }\n    });\n  }\n";
+  } else {
+    s += "    for (int64_t i = 0; i < count; i++) {\n";
+  }
   std::vector<std::string> lines;
   for (size_t e = 0; e < l.body.size(); e++) {
     const ScalarExpr& x = l.body[e];
@@ -83,8 +92,8 @@ std::string emit_loop(const Loop& l) {
   }
   for (const LoopStore& st : l.stores)
     lines.push_back(fmt::format("p{}[{}] = v{};", st.operand, index_expr(l.operands[size_t(st.operand)].index), st.expr));
-  for (const std::string& line : lines) s += "      " + line + "\n";
-  return s + "    }\n  }\n";
+  for (const std::string& line : lines) s += indent + line + "\n";
+  return s + close;
 }
 
 } // namespace

@@ -72,30 +72,36 @@ Value* extent_value(llvm::IRBuilder<>& b, Extent e, Value* n) {
   return e.per == 1 ? n : b.CreateMul(b.getInt64(e.per), n, "", true, true);
 }
 
-// for (i = 0; i < count; i++) inner(i). A batched count may be 0 at run time: test first.
-void counted_loop(llvm::IRBuilder<>& b, Value* count, bool may_be_empty, const std::function<void(Value*)>& inner) {
+// for (i = start; i < end; i++) inner(i). A count that may be 0 at run time (batched, or
+// a block of a split loop) is tested first.
+void counted_loop(llvm::IRBuilder<>& b, Value* start, Value* end, bool may_be_empty,
+                  const std::function<void(Value*)>& inner) {
   llvm::Function* fn = b.GetInsertBlock()->getParent();
   llvm::LLVMContext& ctx = b.getContext();
   llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx, "loop", fn);
   llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "loop.end", fn);
-  if (may_be_empty) b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), loop, done);
+  if (may_be_empty) b.CreateCondBr(b.CreateICmpSLT(start, end), loop, done);
   else b.CreateBr(loop);
   llvm::BasicBlock* pre = b.GetInsertBlock();
   b.SetInsertPoint(loop);
   llvm::PHINode* i = b.CreatePHI(b.getInt64Ty(), 2, "i");
-  i->addIncoming(b.getInt64(0), pre);
+  i->addIncoming(start, pre);
   inner(i);
   Value* next = b.CreateAdd(i, b.getInt64(1), "i.next", true, true);
   i->addIncoming(next, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpEQ(next, count), done, loop);
+  b.CreateCondBr(b.CreateICmpEQ(next, end), done, loop);
   b.SetInsertPoint(done);
 }
 
+// The loops of axes j.. around `body`; the outermost (j == 0) runs over `range` when one
+// is given (a block of a split loop), else over its whole extent.
 void nest(llvm::IRBuilder<>& b, const std::vector<Axis>& axes, size_t j, std::vector<Value*> base, Value* n,
-          const std::function<void(const std::vector<Value*>&)>& body) {
+          const OuterRange* range, const std::function<void(const std::vector<Value*>&)>& body) {
   if (j == axes.size()) return body(base);
   const Axis& a = axes[j];
-  counted_loop(b, extent_value(b, a.extent, n), a.extent.batched, [&](Value* i) {
+  Value* start = j == 0 && range ? range->begin : b.getInt64(0);
+  Value* end = j == 0 && range ? range->end : extent_value(b, a.extent, n);
+  counted_loop(b, start, end, a.extent.batched || (j == 0 && range), [&](Value* i) {
     std::vector<Value*> at(base.size());
     for (size_t k = 0; k < base.size(); k++) {
       int64_t s = a.strides[k];
@@ -107,8 +113,18 @@ void nest(llvm::IRBuilder<>& b, const std::vector<Axis>& axes, size_t j, std::ve
       auto* c = llvm::dyn_cast<llvm::ConstantInt>(base[k]);
       at[k] = c && c->isZero() ? step : b.CreateAdd(base[k], step, "", true, true);
     }
-    nest(b, axes, j + 1, at, n, body);
+    nest(b, axes, j + 1, at, n, nullptr, body);
   });
+}
+
+// The nest's axes, outermost first: merged chain axes, or one flat axis walked with the
+// literal index arithmetic (nullopt).
+std::optional<std::vector<Axis>> nest_axes(Extent trip, const std::vector<Index>& operands) {
+  auto axes = chain_axes(trip, operands);
+  if (!axes) return std::nullopt;
+  std::vector<Axis> merged = merge_axes(*axes);
+  if (merged.empty()) merged.push_back(Axis{Extent::fixed(1), std::vector<int64_t>(operands.size() + 1, 0)});
+  return merged;
 }
 
 // sum of ((i / div) % mod) * mul, literally.
@@ -124,16 +140,21 @@ Value* literal_offset(llvm::IRBuilder<>& b, const Index& idx, Value* i) {
 
 } // namespace
 
+Extent outer_extent(Extent trip, const std::vector<Index>& operands) {
+  auto axes = nest_axes(trip, operands);
+  return axes ? axes->front().extent : trip;
+}
+
 void emit_loop_nest(llvm::IRBuilder<>& b, Extent trip, const std::vector<Index>& operands, Value* n,
-                    const std::function<void(const LoopElement&)>& body) {
-  if (auto axes = chain_axes(trip, operands)) {
-    std::vector<Axis> merged = merge_axes(*axes);
-    nest(b, merged, 0, std::vector<Value*>(operands.size() + 1, b.getInt64(0)), n, [&](const std::vector<Value*>& at) {
-      body({at[0], std::vector<Value*>(at.begin() + 1, at.end())});
-    });
+                    const std::function<void(const LoopElement&)>& body, const OuterRange* range) {
+  if (auto axes = nest_axes(trip, operands)) {
+    nest(b, *axes, 0, std::vector<Value*>(operands.size() + 1, b.getInt64(0)), n, range,
+         [&](const std::vector<Value*>& at) { body({at[0], std::vector<Value*>(at.begin() + 1, at.end())}); });
     return;
   }
-  counted_loop(b, extent_value(b, trip, n), trip.batched, [&](Value* i) {
+  Value* start = range ? range->begin : b.getInt64(0);
+  Value* end = range ? range->end : extent_value(b, trip, n);
+  counted_loop(b, start, end, trip.batched || range, [&](Value* i) {
     LoopElement e{i, {}};
     for (const Index& idx : operands) e.offsets.push_back(literal_offset(b, idx, i));
     body(e);

@@ -25,11 +25,23 @@ struct LoopElement {
   std::vector<llvm::Value*> offsets; // i64 per operand: its element offset for i
 };
 
+// A block [begin, end) (i64 values) of the nest's outermost axis: what one thread runs of
+// a loop split across the kernel pool.
+struct OuterRange {
+  llvm::Value* begin;
+  llvm::Value* end;
+};
+
 // Emits the loop at the builder's insertion point and calls `body` once, inside the
 // innermost loop; the builder is left after the loop. `n` is the run's batch (i64),
-// which batched trip counts scale with.
+// which batched trip counts scale with. With `range`, only that block of the outermost
+// axis runs.
 void emit_loop_nest(llvm::IRBuilder<>& b, Extent trip, const std::vector<Index>& operands, llvm::Value* n,
-                    const std::function<void(const LoopElement&)>& body);
+                    const std::function<void(const LoopElement&)>& body, const OuterRange* range = nullptr);
+
+// The extent of the nest's outermost axis (what a split loop's blocks divide); the
+// elements under one of its iterations are the same for every batch.
+Extent outer_extent(Extent trip, const std::vector<Index>& operands);
 
 // The largest element offset operand `index` reaches over `trip` elements (for `n` = the
 // compiled batch): what the module builder checks operand overlap with.

@@ -47,6 +47,7 @@ private:
   void emit_call(const Call& c, const RunArgs& r);
   void emit_loop(const Loop& loop, const RunArgs& r, const std::string& name);
   llvm::Function* loop_function(const Loop& loop, const std::string& name);
+  llvm::Function* task_function(const Loop& loop, llvm::Function* body, const std::string& name);
   void loop_body(const Loop& loop, llvm::Function* f, const LoopElement& e, const ElementEnv& env);
 };
 
@@ -90,6 +91,10 @@ llvm::Function* ModuleBuilder::kernel_function(const LoweredKernel& k) {
   auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
                                    llvm::Function::InternalLinkage, k.c_name, *m_);
   f->setDoesNotThrow();
+  // One function per kernel stays one function: inlining hundreds of kernels into the
+  // entry point (an unrolled LSTM has ~10 per step) makes O3's cost superlinear, and a
+  // call per kernel costs nothing next to its work.
+  f->addFnAttr(llvm::Attribute::NoInline);
   const char* names[] = {"constants", "state", "arena", "n", "seed", "step", "training"};
   for (unsigned i = 0; i < params.size(); i++) f->getArg(i)->setName(names[i]);
   for (unsigned r = 0; r < 3; r++) f->addParamAttr(r, llvm::Attribute::NoAlias); // distinct allocations
@@ -151,9 +156,11 @@ std::vector<bool> disjoint_operands(const Loop& loop, int64_t batch) {
   return out;
 }
 
+// void name(operand pointers..., i64 n, i64 seed, i64 step, i32 training, i64 begin, i64 end):
+// the loop over block [begin, end) of its nest's outermost axis.
 llvm::Function* ModuleBuilder::loop_function(const Loop& loop, const std::string& name) {
   std::vector<llvm::Type*> params(loop.operands.size(), ptr());
-  params.insert(params.end(), {i64(), i64(), i64(), b_.getInt32Ty()});
+  params.insert(params.end(), {i64(), i64(), i64(), b_.getInt32Ty(), i64(), i64()});
   auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
                                    llvm::Function::InternalLinkage, name, *m_);
   f->setDoesNotThrow();
@@ -162,17 +169,62 @@ llvm::Function* ModuleBuilder::loop_function(const Loop& loop, const std::string
     f->getArg(i)->setName(loop.operands[i].name);
     if (disjoint[i]) f->addParamAttr(i, llvm::Attribute::NoAlias);
   }
-  const char* names[] = {"n", "seed", "step", "training"};
-  for (unsigned i = 0; i < 4; i++) f->getArg(unsigned(loop.operands.size()) + i)->setName(names[i]);
+  const char* names[] = {"n", "seed", "step", "training", "begin", "end"};
+  for (unsigned i = 0; i < 6; i++) f->getArg(unsigned(loop.operands.size()) + i)->setName(names[i]);
+  return f;
+}
+
+// void name.task(ptr ctx, i64 begin, i64 end): the loop function over one block, with its
+// other arguments read from ctx (8-byte slots: operand pointers, n, seed, step, training),
+// as dlc_rt_parallel_for calls it on each thread.
+llvm::Function* ModuleBuilder::task_function(const Loop& loop, llvm::Function* body, const std::string& name) {
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), {ptr(), i64(), i64()}, false),
+                                   llvm::Function::InternalLinkage, name + ".task", *m_);
+  f->setDoesNotThrow();
+  llvm::IRBuilderBase::InsertPointGuard guard(b_);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
+  std::vector<Value*> args;
+  size_t k = loop.operands.size();
+  for (size_t i = 0; i < k + 4; i++) {
+    Value* slot = b_.CreateInBoundsGEP(i64(), f->getArg(0), b_.getInt64(int64_t(i)));
+    Value* v = b_.CreateLoad(i < k ? ptr() : i64(), slot);
+    args.push_back(i == k + 3 ? b_.CreateTrunc(v, b_.getInt32Ty()) : v);
+  }
+  args.push_back(f->getArg(1));
+  args.push_back(f->getArg(2));
+  b_.CreateCall(body, args);
+  b_.CreateRetVoid();
   return f;
 }
 
 void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::string& name) {
   llvm::Function* f = loop_function(loop, name);
+  std::vector<Index> indexes;
+  for (const Operand& o : loop.operands) indexes.push_back(o.index);
+  Extent outer = outer_extent(loop.trip, indexes);
+  Value* outer_count = outer.batched ? b_.CreateMul(b_.getInt64(outer.per), r.n, "", true, true) : b_.getInt64(outer.per);
   std::vector<Value*> args;
   for (const Operand& o : loop.operands) args.push_back(address(r, o.ref));
   args.insert(args.end(), {r.n, r.seed, r.step, r.training});
-  b_.CreateCall(f, args);
+  if (loop.grain > 0 && outer.at(l_.batch) > 1) {
+    // Split across the kernel pool: blocks of the outermost axis of >= grain elements.
+    int64_t per_outer = std::max<int64_t>(1, loop.trip.at(l_.batch) / outer.at(l_.batch));
+    int64_t grain = std::max<int64_t>(1, (loop.grain + per_outer - 1) / per_outer);
+    llvm::Function* task = task_function(loop, f, name);
+    llvm::IRBuilder<> entry(&b_.GetInsertBlock()->getParent()->getEntryBlock(),
+                            b_.GetInsertBlock()->getParent()->getEntryBlock().begin());
+    Value* ctx = entry.CreateAlloca(i64(), b_.getInt64(int64_t(args.size())), "loop.ctx");
+    for (size_t i = 0; i < args.size(); i++) {
+      Value* v = args[i]->getType() == b_.getInt32Ty() ? b_.CreateZExt(args[i], i64()) : args[i];
+      b_.CreateStore(v, b_.CreateInBoundsGEP(i64(), ctx, b_.getInt64(int64_t(i))));
+    }
+    auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr(), ptr(), i64(), i64()}, false);
+    llvm::FunctionCallee pf = m_->getOrInsertFunction("dlc_rt_parallel_for", fty);
+    b_.CreateCall(pf, {task, ctx, outer_count, b_.getInt64(grain)});
+  } else {
+    args.insert(args.end(), {b_.getInt64(0), outer_count});
+    b_.CreateCall(f, args);
+  }
   llvm::IRBuilderBase::InsertPointGuard guard(b_);
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
   size_t k = loop.operands.size();
@@ -181,13 +233,15 @@ void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::str
   b_.setFastMathFlags(fmf);
   ElementEnv env{nullptr, f->getArg(unsigned(k + 1)), f->getArg(unsigned(k + 2)),
                  b_.CreateICmpNE(f->getArg(unsigned(k + 3)), b_.getInt32(0))};
-  std::vector<Index> indexes;
-  for (const Operand& o : loop.operands) indexes.push_back(o.index);
-  emit_loop_nest(b_, loop.trip, indexes, f->getArg(unsigned(k)), [&](const LoopElement& e) {
-    ElementEnv at = env;
-    at.index = e.index;
-    loop_body(loop, f, e, at);
-  });
+  OuterRange range{f->getArg(unsigned(k + 4)), f->getArg(unsigned(k + 5))};
+  emit_loop_nest(
+      b_, loop.trip, indexes, f->getArg(unsigned(k)),
+      [&](const LoopElement& e) {
+        ElementEnv at = env;
+        at.index = e.index;
+        loop_body(loop, f, e, at);
+      },
+      &range);
   b_.CreateRetVoid();
   b_.clearFastMathFlags();
 }

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
   static const std::vector<std::pair<std::string, void*>> symbols = {
       DLC_SYM(dlc_rt_gemm_workspace_floats),
       DLC_SYM(dlc_rt_enable_ftz),
+      DLC_SYM(dlc_rt_parallel_for),
       DLC_SYM(dlc_rt_gemm),
       DLC_SYM(dlc_rt_conv2d_forward),
       DLC_SYM(dlc_rt_conv2d_backward_input),

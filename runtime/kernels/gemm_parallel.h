@@ -16,6 +16,7 @@
 // only its own part of B (the large operand in the backward passes) and all of A.
 #pragma once
 
+#include "runtime/ftz.h"
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
@@ -28,6 +29,26 @@ namespace dlc_rt {
 inline ThreadPool*& default_kernel_pool() {
   static ThreadPool* pool = nullptr;
   return pool;
+}
+
+// Runs f(begin, end) over contiguous blocks covering [0, count): one block per thread of
+// the default kernel pool, each at least `grain` long (fewer blocks when count is short;
+// one call on the calling thread without a pool). For loops whose elements are
+// independent, so that the split never changes a result. Generated code runs with
+// denormals flushed (runtime/ftz.h); the workers' blocks do too, so that every element
+// rounds the same whichever thread computes it.
+template <class F> void parallel_range(int64_t count, int64_t grain, F&& f) {
+  ThreadPool* pool = default_kernel_pool();
+  int64_t parts = pool ? std::min<int64_t>(pool->size(), count / std::max<int64_t>(grain, 1)) : 1;
+  if (parts <= 1) {
+    if (count > 0) f(int64_t(0), count);
+    return;
+  }
+  pool->parallel_for(parts, [&](int64_t p) {
+    enable_ftz();
+    TaskRange r = split_range(count, int(parts), int(p));
+    f(r.begin, r.end);
+  });
 }
 
 // Below this many flops a GEMM runs on one thread: waking a worker costs a few

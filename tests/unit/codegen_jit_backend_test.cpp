@@ -11,6 +11,7 @@
 #include "ir/error.h"
 #include "passes/train_step.h"
 #include "passes_test_helpers.h"
+#include "runtime/kernels/gemm_parallel.h"
 
 #include <doctest/doctest.h>
 
@@ -349,5 +350,37 @@ TEST_CASE("fused slice loads (an LSTM cell's gates) compute what the interpreter
     REQUIRE(want.size() == 2);
     check_close(as_double(h), want[0].second.data, 1e-6, "h");
     check_close(as_double(c2), want[1].second.data, 1e-6, "c2");
+  }
+}
+
+TEST_CASE("JIT training gives the same bits on 1, 2 and 3 threads (split GEMMs and element-wise loops)") {
+  // mlp_relu_adam's Adam updates (784x500 and 500x500 parameters) are loops long enough to
+  // be split (Loop::grain) and its GEMMs are split by tiles; cnn's convolutions too.
+  for (const char* name : {"mlp_relu_adam", "cnn"}) {
+    CAPTURE(name);
+    frontend::Model m = example(name);
+    const int64_t batch = 32;
+    auto run = [&](int threads) {
+      std::unique_ptr<dlc_rt::ThreadPool> pool;
+      if (threads > 1) pool = std::make_unique<dlc_rt::ThreadPool>(threads);
+      dlc_rt::default_kernel_pool() = pool.get();
+      auto jm = jit_model(m, batch);
+      jm->init(5);
+      std::vector<double> losses;
+      for (int s = 0; s < 3; s++) {
+        Batch b = make_batch(*jm, s == 2 ? 19 : batch, uint64_t(s)); // a partial batch too
+        losses.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), s == 2 ? 19 : batch, 0.001f, s));
+      }
+      auto values = jm->values();
+      dlc_rt::default_kernel_pool() = nullptr;
+      return std::make_pair(losses, values);
+    };
+    auto [l1, v1] = run(1);
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      auto [l, v] = run(threads);
+      CHECK(l == l1);
+      for (auto& [k, t] : v1) CHECK(t.data == v.at(k).data);
+    }
   }
 }
