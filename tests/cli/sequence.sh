@@ -67,18 +67,18 @@ total=$(awk '/^ +[0-2] / && NF == 4 {s += $2 + $3 + $4} END {print s}' "$TMP/out
 expect_error "targets are class ids at 12 positions, the model's output is [2] per sample (expected [12, classes])" \
   "$DLC" train "$SRC/examples/lstm_sentiment.json" --data "$G"
 
-# char_rnn: a few steps on the start of a text file with the interpreter (the JIT compiles
-# this model in ~40 s), then dlc sample prints the seed and exactly N more characters.
+# char_rnn: a few steps on the start of a text file with the JIT (its three programs
+# compile in ~4 s), then dlc sample prints the seed and exactly N more characters.
 TEXT="$TMP/text.txt"
 head -c 3000 /usr/share/common-licenses/GPL-3 >"$TEXT" 2>/dev/null ||
   python3 -c "print(('the quick brown fox jumps over the lazy dog. ' * 70)[:3000])" >"$TEXT"
 head -c 1200 "$TEXT" >"$TMP/short_text.txt"
-expect_ok "$DLC" train "$SRC/examples/char_rnn.json" --data "text:$TMP/short_text.txt" --backend ref --epochs 1 \
+expect_ok "$DLC" train "$SRC/examples/char_rnn.json" --data "text:$TMP/short_text.txt" --epochs 1 \
   -o "$TMP/char.safetensors"
 expect_output "34 samples (validation 0, test 3)"
 expect_output "test: loss"
 expect_ok "$DLC" sample "$SRC/examples/char_rnn.json" --weights "$TMP/char.safetensors" --data "text:$TMP/short_text.txt" \
-  --seed-text "the " --length 25 --backend ref
+  --seed-text "the " --length 25
 if [ "$(head -c 4 "$TMP/out")" = "the " ] && [ "$(wc -c <"$TMP/out")" -eq 30 ]; then
   passes=$((passes + 1))
 else
