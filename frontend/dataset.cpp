@@ -111,21 +111,27 @@ std::vector<std::string> split_commas(const std::string& s) {
   return parts;
 }
 
+} // namespace
+
 // Token ids: integers in [0, vocabulary), checked on the float (a cast of NaN or of a
 // huge value would be undefined behaviour).
-void check_token_ids(const Dataset& d, int64_t vocabulary) {
-  int64_t per = d.x_size();
-  for (size_t j = 0; j < d.x.size(); j++) {
-    float v = d.x[j];
-    int64_t sample = int64_t(j) / per, pos = int64_t(j) % per;
-    if (!(v >= 0 && double(v) < double(vocabulary)))
+template <class T>
+void check_token_ids(const std::string& what, const std::vector<T>& ids, int64_t per_sample, int64_t vocabulary) {
+  for (size_t j = 0; j < ids.size(); j++) {
+    double v = double(ids[j]);
+    int64_t sample = int64_t(j) / per_sample, pos = int64_t(j) % per_sample;
+    if (!(v >= 0 && v < double(vocabulary)))
       throw Error(fmt::format("{}: token id {} of sample {} at position {} is outside the model's vocabulary of {} "
                               "tokens (ids 0 to {})",
-                              d.name, v, sample, pos, vocabulary, vocabulary - 1));
+                              what, ids[j], sample, pos, vocabulary, vocabulary - 1));
     if (v != std::floor(v))
-      throw Error(fmt::format("{}: token id {} of sample {} at position {} is not an integer", d.name, v, sample, pos));
+      throw Error(fmt::format("{}: token id {} of sample {} at position {} is not an integer", what, ids[j], sample, pos));
   }
 }
+template void check_token_ids(const std::string&, const std::vector<float>&, int64_t, int64_t);
+template void check_token_ids(const std::string&, const std::vector<double>&, int64_t, int64_t);
+
+namespace {
 
 // Class ids per position [T] for an output [batch, T, C].
 void check_sequence_labels(const Dataset& d, const ir::TensorType& output) {
@@ -267,7 +273,7 @@ void check_fits_model(const Dataset& d, const InputSpec& input, const ir::Tensor
     throw Error(fmt::format("{}: samples have shape {} ({} values), the model's input '{}' is {} ({} values)",
                             d.name, dlc_rt::shape_str(d.x_shape), d.x_size(), input.name, input.shape.str(),
                             input.shape.numel()));
-  if (vocabulary > 0) check_token_ids(d, vocabulary);
+  if (vocabulary > 0) check_token_ids(d.name, d.x, d.x_size(), vocabulary);
   if (d.sequence_labels) return check_sequence_labels(d, output);
   int64_t out_size = output.shape.numel() / output.shape[0];
   if (!d.has_labels()) {

@@ -76,6 +76,11 @@ DataSplits load_text_windows(const std::string& path, const Model& model);
 // directly (0 when none does): its token ids must lie in [0, size).
 int64_t token_vocabulary(const ir::Graph& forward, const std::string& input);
 
+// Token ids (`per_sample` of them per sample) must be integers in [0, vocabulary); the
+// error names `what`, the sample, the position and the vocabulary.
+template <class T>
+void check_token_ids(const std::string& what, const std::vector<T>& ids, int64_t per_sample, int64_t vocabulary);
+
 // Checks that the data fits the model: each sample has the input's number of values (it
 // is reshaped to the input's shape: 28x28 images feed a [784] or [28,28,1] input); token
 // ids (when `vocabulary` > 0) are integers in [0, vocabulary); class labels lie in

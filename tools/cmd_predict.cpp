@@ -1,6 +1,7 @@
 // dlc predict: runs a model on NPY input, with the reference interpreter graph by graph,
 // or through a Runner (--backend jit, --top-k) in batches.
 #include "codegen/runner.h"
+#include "frontend/dataset.h"
 #include "frontend/files.h"
 #include "frontend/model.h"
 #include "frontend/weights.h"
@@ -97,6 +98,11 @@ int run_predict(const Args& a) {
       if (i.name == name) in = &i;
     if (!in) throw Error(fmt::format("--input: the model has no input '{}'", name));
     inputs[name] = frontend::input_from_npy(path, *in);
+    // Token ids are checked here: the compiled kernels would read a bad id as a zero row.
+    if (int64_t vocab = frontend::token_vocabulary(frontend::build_model(m, 1).graph, name); vocab > 0) {
+      const ir::Tensor& t = inputs[name];
+      frontend::check_token_ids(path, t.data, t.type.shape.numel() / std::max<int64_t>(t.type.shape[0], 1), vocab);
+    }
   }
   int64_t batch = -1;
   for (auto& in : m.inputs) {

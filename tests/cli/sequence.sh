@@ -94,6 +94,11 @@ expect_error "token id 9 of sample 1 at position 9 is outside the model's vocabu
   "$DLC" train "$TMP/onehot.json" --data "$TMP/x_big.npy,$TMP/y2.npy"
 npy "$TMP/x_neg.npy" f4 2,12 0 1 2 3 4 5 6 7 0 1 2 3  0 1 2 3 4 5 6 7 0 1 2 -1
 expect_error "token id -1 of sample 1 at position 11 is outside" "$DLC" eval "$TMP/embed.json" --data "$TMP/x_neg.npy,$TMP/y2.npy"
+# dlc predict checks ids too, on both backends (compiled kernels would read a zero row).
+for backend in ref jit; do
+  expect_error "x_big.npy: token id 9 of sample 1 at position 9 is outside the model's vocabulary of 8 tokens" \
+    "$DLC" predict "$TMP/embed.json" --input "$TMP/x_big.npy" --backend $backend
+done
 npy "$TMP/x_frac.npy" f4 2,12 0 1.5 2 3 4 5 6 7 0 1 2 3  0 1 2 3 4 5 6 7 0 1 2 3
 expect_error "token id 1.5 of sample 0 at position 1 is not an integer" \
   "$DLC" train "$TMP/embed.json" --data "$TMP/x_frac.npy,$TMP/y2.npy"
