@@ -104,11 +104,19 @@ DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* 
         bool row_in = iy >= 0 && iy < g.h;
         for (int64_t j = 0; j < g.kw; j++) {
           const float* src[kRows];
-          for (int r = 0; r < kRows; r++) {
-            int64_t ix = (ox0 + r) * g.sw + j - g.pl;
-            src[r] = row_in && r < count && ix >= 0 && ix < g.w
-                         ? x + ((b * g.h + iy) * g.w + ix) * g.c
-                         : zeros();
+          int64_t ix0 = ox0 * g.sw + j - g.pl;
+          if (row_in && count == kRows && ix0 >= 0 && ix0 + (kRows - 1) * g.sw < g.w) {
+            const float* p = x + ((b * g.h + iy) * g.w + ix0) * g.c; // all 8 inside
+            DLC_RT_UNROLL
+            for (int r = 0; r < kRows; r++)
+              src[r] = p + r * g.sw * g.c;
+          } else {
+            for (int r = 0; r < kRows; r++) {
+              int64_t ix = ix0 + r * g.sw;
+              src[r] = row_in && r < count && ix >= 0 && ix < g.w
+                           ? x + ((b * g.h + iy) * g.w + ix) * g.c
+                           : zeros();
+            }
           }
           const float* wt = w + (i * g.kw + j) * g.c * f;
           for (int64_t ch = 0; ch < g.c; ch++) {
@@ -163,10 +171,19 @@ DLC_RT_TARGET_AVX512 inline void input_grad_rows(const Conv2dGeom& g, const floa
         bool row_in = oy >= 0 && oy < oh;
         for (int64_t j = 0; j < g.kw; j++) {
           const float* src[kRows];
-          for (int r = 0; r < kRows; r++) {
-            int64_t ox = ix0 + r + g.pl - j;
-            src[r] = row_in && r < count && ox >= 0 && ox < ow ? dy + ((b * oh + oy) * ow + ox) * f
-                                                               : zeros();
+          int64_t ox0 = ix0 + g.pl - j;
+          if (row_in && count == kRows && ox0 >= 0 && ox0 + kRows <= ow) { // all 8 inside
+            const float* p = dy + ((b * oh + oy) * ow + ox0) * f;
+            DLC_RT_UNROLL
+            for (int r = 0; r < kRows; r++)
+              src[r] = p + r * f;
+          } else {
+            for (int r = 0; r < kRows; r++) {
+              int64_t ox = ox0 + r;
+              src[r] = row_in && r < count && ox >= 0 && ox < ow
+                           ? dy + ((b * oh + oy) * ow + ox) * f
+                           : zeros();
+            }
           }
           const float* wtap = wt + (i * g.kw + j) * f * c;
           for (int64_t fo = 0; fo < f; fo++, q++) {
