@@ -12,7 +12,6 @@
 
 namespace dlc_rt {
 
-
 namespace conv_detail {
 
 // Forward A operand: the patch matrix P[pixel, (i, j, ch)], pixel = (b, oy, ox).
@@ -20,13 +19,13 @@ struct PackPatches {
   const Conv2dGeom& g;
   const float* x;
 
-  template <int MR>
-  void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
     const int64_t oh = g.oh(), ow = g.ow();
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc)
       for (int64_t r = 0; r < MR; r++) {
         if (p0 + r >= mc) {
-          for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
+          for (int64_t kk = 0; kk < kc; kk++)
+            dst[kk * MR + r] = 0.0f;
           continue;
         }
         int64_t pix = i0 + p0 + r, ox = pix % ow, oy = pix / ow % oh, b = pix / (ow * oh);
@@ -37,9 +36,11 @@ struct PackPatches {
           float* d = dst + kk * MR + r;
           if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
             const float* src = x + ((b * g.h + iy) * g.w + ix) * g.c + ch;
-            for (int64_t t = 0; t < run; t++) d[t * MR] = src[t];
+            for (int64_t t = 0; t < run; t++)
+              d[t * MR] = src[t];
           } else {
-            for (int64_t t = 0; t < run; t++) d[t * MR] = 0.0f;
+            for (int64_t t = 0; t < run; t++)
+              d[t * MR] = 0.0f;
           }
           kk += run;
         }
@@ -52,8 +53,7 @@ struct PackPatchesT {
   const Conv2dGeom& g;
   const float* x;
 
-  template <int MR>
-  void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
     const int64_t oh = g.oh(), ow = g.ow();
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc) {
       int64_t rows = std::min<int64_t>(MR, mc - p0);
@@ -66,13 +66,16 @@ struct PackPatchesT {
           int64_t iy = oy * g.sh + tap / g.kw - g.pt, ix = ox * g.sw + tap % g.kw - g.pl;
           if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
             const float* src = x + ((b * g.h + iy) * g.w + ix) * g.c + ch;
-            for (int64_t t = 0; t < run; t++) d[r + t] = src[t];
+            for (int64_t t = 0; t < run; t++)
+              d[r + t] = src[t];
           } else {
-            for (int64_t t = 0; t < run; t++) d[r + t] = 0.0f;
+            for (int64_t t = 0; t < run; t++)
+              d[r + t] = 0.0f;
           }
           r += run;
         }
-        for (int64_t r = rows; r < MR; r++) d[r] = 0.0f;
+        for (int64_t r = rows; r < MR; r++)
+          d[r] = 0.0f;
       }
     }
   }
@@ -91,13 +94,13 @@ struct PackOutputGrad {
     return s / stride;
   }
 
-  template <int MR>
-  void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
     const int64_t oh = g.oh(), ow = g.ow();
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc)
       for (int64_t r = 0; r < MR; r++) {
         if (p0 + r >= mc) {
-          for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
+          for (int64_t kk = 0; kk < kc; kk++)
+            dst[kk * MR + r] = 0.0f;
           continue;
         }
         int64_t pix = i0 + p0 + r, ix = pix % g.w, iy = pix / g.w % g.h, b = pix / (g.w * g.h);
@@ -109,9 +112,11 @@ struct PackOutputGrad {
           float* d = dst + kk * MR + r;
           if (oy >= 0 && ox >= 0) {
             const float* src = dy + ((b * oh + oy) * ow + ox) * g.f + fo;
-            for (int64_t t = 0; t < run; t++) d[t * MR] = src[t];
+            for (int64_t t = 0; t < run; t++)
+              d[t * MR] = src[t];
           } else {
-            for (int64_t t = 0; t < run; t++) d[t * MR] = 0.0f;
+            for (int64_t t = 0; t < run; t++)
+              d[t * MR] = 0.0f;
           }
           kk += run;
         }
@@ -124,24 +129,25 @@ struct PackFilterT {
   const Conv2dGeom& g;
   const float* w;
 
-  template <int NR>
-  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+  template <int NR> void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
     for (int64_t q0 = 0; q0 < nc; q0 += NR, dst += NR * kc) {
       int64_t cols = std::min<int64_t>(NR, nc - q0);
       for (int64_t kk = 0; kk < kc; kk++) {
         int64_t tap = (k0 + kk) / g.f, fo = (k0 + kk) % g.f;
         const float* src = w + (tap * g.c + j0 + q0) * g.f + fo;
         float* d = dst + kk * NR;
-        for (int64_t j = 0; j < cols; j++) d[j] = src[j * g.f];
-        for (int64_t j = cols; j < NR; j++) d[j] = 0.0f;
+        for (int64_t j = 0; j < cols; j++)
+          d[j] = src[j * g.f];
+        for (int64_t j = cols; j < NR; j++)
+          d[j] = 0.0f;
       }
     }
   }
 };
 
 inline bool is_pointwise(const Conv2dGeom& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 &&
-         g.pl == 0 && g.pr == 0;
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 &&
+         g.pr == 0;
 }
 
 } // namespace conv_detail
@@ -186,7 +192,7 @@ inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const fl
   int64_t m = g.kh * g.kw * g.c, k = g.n * g.oh() * g.ow();
   if (m > 0 && k > 0 && conv_direct::usable(g, false, opt)) {
     enable_ftz();
-    int64_t tiles = (m + conv_direct::kRows - 1) / conv_direct::kRows;
+    int64_t tiles = (m + conv_direct::kGradRows - 1) / conv_direct::kGradRows;
     return conv_direct::split(tiles, 2 * m * k * g.f, opt, [&](TaskRange part) {
       conv_direct::filter_grad_rows(g, x, dy, dw, beta, part);
     });

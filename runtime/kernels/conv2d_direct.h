@@ -3,7 +3,7 @@
 // packed panels: the filters' f values are one masked vector, and the patch values are
 // broadcast straight from the input, with padding read from a block of zeros.
 //   - forward: 8 consecutive output pixels x f filters per tile, summed over (i, j, ch);
-//   - filter gradient: 8 consecutive (i, j, ch) rows x f filters, summed over the pixels;
+//   - filter gradient: 16 consecutive (i, j, ch) rows x f filters, summed over the pixels;
 //   - input gradient (stride 1, few input channels c <= 16): 8 input pixels x c channels,
 //     summed over (i, j, fo) with the filter transposed to [kh, kw, f, c] once per call.
 // All sum every element in the implicit GEMM's order (depth index (i, j, ch) or pixel,
@@ -21,7 +21,8 @@ namespace dlc_rt {
 
 namespace conv_direct {
 
-constexpr int kRows = 8; // pixels (forward) or (i, j, ch) rows (filter gradient) per tile
+constexpr int kRows = 8;              // pixels per tile (forward, input gradient)
+constexpr int kGradRows = 16;         // (i, j, ch) rows per tile of the filter gradient
 constexpr int64_t kMaxChannels = 256; // a padded read is one channel run of zeros
 
 inline const float* zeros() {
@@ -201,17 +202,18 @@ DLC_RT_TARGET_AVX512 inline void input_grad_rows(const Conv2dGeom& g, const floa
   }
 }
 
-// Filter gradient, rows (i, j, ch) in [8*tiles.begin, 8*tiles.end) of dw's kh*kw*c.
+// Filter gradient, rows (i, j, ch) in [16*tiles.begin, 16*tiles.end) of dw's kh*kw*c.
 DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const float* x,
                                                   const float* dy, float* dw, float beta,
                                                   TaskRange tiles) {
   const int64_t oh = g.oh(), ow = g.ow(), f = g.f, m = g.kh * g.kw * g.c, pixels = g.n * oh * ow;
   const __mmask16 mask = lanes(f);
-  alignas(64) float acc_out[kRows * 16];
+  alignas(64) float acc_out[kGradRows * 16];
   for (int64_t tile = tiles.begin; tile < tiles.end; tile++) {
-    int64_t row0 = tile * kRows, count = std::min<int64_t>(kRows, m - row0);
-    int64_t ti[kRows], tj[kRows], tc[kRows], off[kRows]; // each row's tap, channel, offset
-    for (int r = 0; r < kRows; r++) {
+    int64_t row0 = tile * kGradRows, count = std::min<int64_t>(kGradRows, m - row0);
+    int64_t ti[kGradRows], tj[kGradRows], tc[kGradRows],
+        off[kGradRows]; // each row's tap, channel, offset
+    for (int r = 0; r < kGradRows; r++) {
       int64_t k = std::min(row0 + r, m - 1), tap = k / g.c;
       ti[r] = tap / g.kw, tj[r] = tap % g.kw, tc[r] = k % g.c;
       off[r] = (ti[r] * g.w + tj[r]) * g.c + tc[r];
@@ -219,9 +221,9 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
     for (int64_t q0 = 0; q0 < pixels; q0 += kGemmKC) {
       int64_t q1 = std::min(pixels, q0 + kGemmKC);
       int64_t ox = q0 % ow, oy = q0 / ow % oh, b = q0 / (ow * oh);
-      __m512 acc[kRows];
+      __m512 acc[kGradRows];
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++)
+      for (int r = 0; r < kGradRows; r++)
         acc[r] = _mm512_setzero_ps();
       for (int64_t q = q0; q < q1; q++) {
         __m512 v = _mm512_maskz_loadu_ps(mask, dy + q * f);
@@ -229,11 +231,11 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
         if (y0 >= 0 && y0 + g.kh <= g.h && x0 >= 0 && x0 + g.kw <= g.w) { // every tap inside
           const float* base = x + ((b * g.h + y0) * g.w + x0) * g.c;
           DLC_RT_UNROLL
-          for (int r = 0; r < kRows; r++)
+          for (int r = 0; r < kGradRows; r++)
             acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(r < count ? base[off[r]] : 0.0f), v, acc[r]);
         } else {
           DLC_RT_UNROLL
-          for (int r = 0; r < kRows; r++) {
+          for (int r = 0; r < kGradRows; r++) {
             int64_t iy = y0 + ti[r], ix = x0 + tj[r];
             bool in = r < count && iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
             float a = in ? x[((b * g.h + iy) * g.w + ix) * g.c + tc[r]] : 0.0f;
@@ -246,7 +248,7 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
         }
       }
       DLC_RT_UNROLL
-      for (int r = 0; r < kRows; r++)
+      for (int r = 0; r < kGradRows; r++)
         _mm512_store_ps(acc_out + 16 * r, acc[r]);
       gemm_detail::store<16>(acc_out, dw + row0 * f, f, count, f, 1.0f, q0 == 0 ? beta : 1.0f,
                              nullptr);
