@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,15 @@ std::string double_literal(double v);
 
 // Appends the statements defining `var` as the value of op expression `e` whose operands
 // are the C++ expressions `args`. Optimizer updates also define `var`_s1.. (new slots).
+// `invariant` maps the loop's variables that hold a loop-invariant scalar (read once
+// before the loop) to the name it has there; statements that depend only on those go to
+// `before` (Adam's bias corrections).
+struct LoopInvariants {
+  std::map<std::string, std::string> invariant;
+  std::vector<std::string> before;
+};
 void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& args,
-                    std::vector<std::string>& lines);
+                    std::vector<std::string>& lines, LoopInvariants* hoist = nullptr);
 size_t update_slots(const std::string& op); // 0 for ops that are not updates
 
 // One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.

@@ -66,33 +66,47 @@ std::string emit_loop(const Loop& l) {
       throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
     s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), o.name);
   }
-  s += fmt::format("    const int64_t count = {};\n", extent(l.trip));
-  // A long loop runs in blocks across the context's threads (lowering.h: Loop::grain).
-  std::string close = "    }\n  }\n", indent = "      ";
-  if (l.grain > 0) {
-    s += fmt::format("    dlc_rt::parallel_range(count, {}, [&](int64_t begin, int64_t end) {{\n", l.grain);
-    s += "    for (int64_t i = begin; i < end; i++) {\n";
-    close = "    }\n    });\n  }\n";
-  } else {
-    s += "    for (int64_t i = 0; i < count; i++) {\n";
-  }
+  // Scalars the loop only reads (a learning rate, Adam's step) are read once, before it,
+  // with what depends on them alone (Adam's bias corrections: two pow calls): inside, a
+  // store through another pointer could alias them for all the compiler knows, so it
+  // would reload and recompute them at every element. In a split loop this happens in
+  // each block (a lambda's by-reference captures are loads through its closure).
+  std::string before;
+  for (size_t i = 0; i < l.operands.size(); i++)
+    if (!written[i] && l.operands[i].index.scalar()) before += fmt::format("    const float s{0} = p{0}[0];\n", i);
   std::vector<std::string> lines;
+  LoopInvariants hoist;
   for (size_t e = 0; e < l.body.size(); e++) {
     const ScalarExpr& x = l.body[e];
     std::string var = fmt::format("v{}", e);
     if (x.kind == ScalarExpr::read) {
-      lines.push_back(fmt::format("const float {} = p{}[{}];", var, x.operand, index_expr(l.operands[size_t(x.operand)].index)));
+      const Operand& o = l.operands[size_t(x.operand)];
+      bool scalar = !written[size_t(x.operand)] && o.index.scalar();
+      if (scalar) hoist.invariant[var] = fmt::format("s{}", x.operand);
+      lines.push_back(scalar ? fmt::format("[[maybe_unused]] const float {} = s{};", var, x.operand)
+                             : fmt::format("const float {} = p{}[{}];", var, x.operand, index_expr(o.index)));
     } else if (x.kind == ScalarExpr::project) {
       lines.push_back(fmt::format("const float {} = v{}_s{};", var, x.args[0], x.result));
     } else {
       std::vector<std::string> args;
       for (int a : x.args) args.push_back(fmt::format("v{}", a));
-      emit_scalar_op(x, var, args, lines);
+      emit_scalar_op(x, var, args, lines, &hoist);
     }
   }
+  for (const std::string& line : hoist.before) before += "    " + line + "\n";
   for (const LoopStore& st : l.stores)
     lines.push_back(fmt::format("p{}[{}] = v{};", st.operand, index_expr(l.operands[size_t(st.operand)].index), st.expr));
-  for (const std::string& line : lines) s += indent + line + "\n";
+  s += fmt::format("    const int64_t count = {};\n", extent(l.trip));
+  // A long loop runs in blocks across the context's threads (lowering.h: Loop::grain).
+  std::string close = "    }\n  }\n";
+  if (l.grain > 0) {
+    s += fmt::format("    dlc_rt::parallel_range(count, {}, [&](int64_t begin, int64_t end) {{\n", l.grain);
+    s += before + "    for (int64_t i = begin; i < end; i++) {\n";
+    close = "    }\n    });\n  }\n";
+  } else {
+    s += before + "    for (int64_t i = 0; i < count; i++) {\n";
+  }
+  for (const std::string& line : lines) s += "      " + line + "\n";
   return s + close;
 }
 

@@ -59,7 +59,7 @@ std::string dattr(const ScalarExpr& e, const char* name) { return double_literal
 
 // An optimizer update: slots are copied into variables the update replaces in place.
 void emit_update(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& a,
-                 std::vector<std::string>& lines) {
+                 std::vector<std::string>& lines, LoopInvariants* hoist) {
   const UpdateShape& sh = update_shapes().at(e.op_name);
   size_t fixed = 2 + sh.slots + sh.scalars;
   std::string p = a[0], lr = a[2 + sh.slots];
@@ -79,8 +79,15 @@ void emit_update(const ScalarExpr& e, const std::string& var, const std::vector<
   if (op == "momentum_update") args.insert(args.end(), {fattr(e, "momentum"), e.attrs.get_bool("nesterov", false) ? "true" : "false"});
   if (op == "adagrad_update") args.push_back(fattr(e, "epsilon"));
   if (op == "rmsprop_update" || op == "adadelta_update") args.insert(args.end(), {dattr(e, "rho"), fattr(e, "epsilon")});
-  if (op == "adam_update" || op == "nadam_update") {
-    args.push_back(a[3 + sh.slots]); // step
+  const std::string& step = a.size() > 3 + sh.slots ? a[3 + sh.slots] : p;
+  auto inv = hoist ? hoist->invariant.find(step) : std::map<std::string, std::string>::iterator{};
+  if (op == "adam_update" && hoist && inv != hoist->invariant.end()) {
+    // The bias corrections once per loop, from the step read before it.
+    hoist->before.push_back(fmt::format("const dlc_rt::scalar::AdamCorrection {}_bc = dlc_rt::scalar::adam_correction({}, {}, {});",
+                                        var, dattr(e, "beta1"), dattr(e, "beta2"), inv->second));
+    args.insert(args.end(), {var + "_bc", dattr(e, "beta1"), dattr(e, "beta2"), fattr(e, "epsilon")});
+  } else if (op == "adam_update" || op == "nadam_update") {
+    args.push_back(step);
     if (op == "nadam_update") args.push_back(a[4 + sh.slots]); // mu_product
     args.insert(args.end(), {dattr(e, "beta1"), dattr(e, "beta2"), fattr(e, "epsilon")});
     if (op == "nadam_update") args.push_back(dattr(e, "momentum_decay"));
@@ -100,10 +107,10 @@ size_t update_slots(const std::string& op) {
 }
 
 void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& a,
-                    std::vector<std::string>& lines) {
+                    std::vector<std::string>& lines, LoopInvariants* hoist) {
   const std::string& op = e.op_name;
   auto define = [&](const std::string& value) { lines.push_back(fmt::format("const float {} = {};", var, value)); };
-  if (update_shapes().count(op)) return emit_update(e, var, a, lines);
+  if (update_shapes().count(op)) return emit_update(e, var, a, lines, hoist);
   if (kUnary.count(op)) return define(call(op, {a[0]}));
   if (kBinary.count(op)) return define(call(op, {a[0], a[1]}));
   if (op == "leaky_relu") return define(call(op, {a[0], fattr(e, "alpha")}));

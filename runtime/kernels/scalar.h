@@ -113,12 +113,24 @@ inline float adadelta_update(float p, float g, float& s, float& d2, float lr, do
   d2 = mean_square(d2, float(rho), float(1 - rho), d);
   return p - lr * d;
 }
-inline float adam_update(float p, float g, float& m, float& v, float lr, float t, double b1, double b2,
+// Adam's bias corrections 1 - b1^t and 1 - b2^t: the same for every element of a step,
+// so emitted code computes them once per loop (adam_correction) when t is loop-invariant.
+struct AdamCorrection {
+  float bc1, bc2;
+};
+inline AdamCorrection adam_correction(double b1, double b2, float t) {
+  return {one_minus_pow(b1, t), one_minus_pow(b2, t)};
+}
+inline float adam_update(float p, float g, float& m, float& v, float lr, AdamCorrection c, double b1, double b2,
                          float eps) {
   m = float(b1) * m + float(1 - b1) * g;
   v = mean_square(v, float(b2), float(1 - b2), g);
-  float denom = std::sqrt(v / one_minus_pow(b2, t)) + eps;
-  return p - lr * (m / one_minus_pow(b1, t)) / denom;
+  float denom = std::sqrt(v / c.bc2) + eps;
+  return p - lr * (m / c.bc1) / denom;
+}
+inline float adam_update(float p, float g, float& m, float& v, float lr, float t, double b1, double b2,
+                         float eps) {
+  return adam_update(p, g, m, v, lr, adam_correction(b1, b2, t), b1, b2, eps);
 }
 // Nadam's mu at step t: beta1 (1 - 0.5 * 0.96^(t * momentum_decay)), in double.
 inline double nadam_mu(double b1, double momentum_decay, double t) {
