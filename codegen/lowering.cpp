@@ -26,6 +26,16 @@ int64_t Index::at(int64_t i) const {
   return o;
 }
 
+const UpdateShape* update_shape(const std::string& op) {
+  static const std::map<std::string, UpdateShape> t = {
+      {"sgd_update", {0, 1}},     {"momentum_update", {1, 1}}, {"adagrad_update", {1, 1}},
+      {"rmsprop_update", {1, 1}}, {"adadelta_update", {2, 1}}, {"adam_update", {2, 2}},
+      {"nadam_update", {2, 3}},
+  };
+  auto it = t.find(op);
+  return it == t.end() ? nullptr : &it->second;
+}
+
 const NamedValue* Lowered::find(const std::string& name, bool output) const {
   for (const NamedValue& v : values)
     if (v.name == name && v.output == output) return &v;

@@ -184,6 +184,14 @@ struct Lowered {
   const NamedValue* find(const std::string& name, bool output = false) const;
 };
 
+// The operands of an optimizer update op in a loop body: param, grad, `slots` state
+// values, `scalars` f32[] scalars (lr first; then Adam's step, Nadam's mu product), then
+// an optional gradient scale. Null for ops that are not updates. Both backends read it.
+struct UpdateShape {
+  size_t slots, scalars;
+};
+const UpdateShape* update_shape(const std::string& op);
+
 // Lowers a planned Program. Throws dlc::Error naming the kernel and op for an op that has
 // no lowering yet, or a program whose batch axis cannot be followed (a value that mixes
 // samples other than by a reduction or loss).

@@ -51,6 +51,27 @@ expect_output() {
   fi
 }
 
+# band_idx_data DIR: a tiny IDX data set in DIR (train-* 96 samples, t10k-* 30): 3
+# classes of 4x4 u8 images, class c with a bright band in pixels [6c, 6c+6).
+band_idx_data() {
+  mkdir -p "$1"
+  python3 - "$1" <<'PY'
+import os, struct, sys
+d = sys.argv[1]
+def write(prefix, n, seed):
+    imgs, labels = bytearray(), bytearray()
+    for i in range(n):
+        c = (i * 7 + seed) % 3
+        for p in range(16):
+            imgs.append((200 if p // 6 == c else 30) + (i * 31 + p * 17 + seed) % 50)
+        labels.append(c)
+    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 0x803, n, 4, 4) + imgs)
+    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 0x801, n) + labels)
+write("train", 96, 0)
+write("t10k", 30, 5)
+PY
+}
+
 # finish: prints the tally and exits non-zero on any failure.
 finish() {
   echo "$passes passed, $failures failed"

@@ -27,19 +27,6 @@ std::string double_literal(double v) {
 
 namespace {
 
-struct UpdateShape {
-  size_t slots, scalars;
-};
-
-const std::map<std::string, UpdateShape>& update_shapes() {
-  static const std::map<std::string, UpdateShape> t = {
-      {"sgd_update", {0, 1}},     {"momentum_update", {1, 1}}, {"adagrad_update", {1, 1}},
-      {"rmsprop_update", {1, 1}}, {"adadelta_update", {2, 1}}, {"adam_update", {2, 2}},
-      {"nadam_update", {2, 3}},
-  };
-  return t;
-}
-
 const std::set<std::string> kUnary = {"sigmoid", "tanh", "relu", "softplus", "exp", "log",
                                       "neg",     "sqrt", "square", "abs", "sign"};
 const std::set<std::string> kBinary = {"add",          "sub",      "mul",       "div",      "maximum",
@@ -60,7 +47,7 @@ std::string dattr(const ScalarExpr& e, const char* name) { return double_literal
 // An optimizer update: slots are copied into variables the update replaces in place.
 void emit_update(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& a,
                  std::vector<std::string>& lines, LoopInvariants* hoist) {
-  const UpdateShape& sh = update_shapes().at(e.op_name);
+  const UpdateShape& sh = *update_shape(e.op_name);
   size_t fixed = 2 + sh.slots + sh.scalars;
   std::string p = a[0], lr = a[2 + sh.slots];
   std::string scale = a.size() > fixed ? a[fixed] : "1.0f";
@@ -102,15 +89,15 @@ void emit_update(const ScalarExpr& e, const std::string& var, const std::vector<
 } // namespace
 
 size_t update_slots(const std::string& op) {
-  auto it = update_shapes().find(op);
-  return it == update_shapes().end() ? 0 : it->second.slots;
+  const UpdateShape* sh = update_shape(op);
+  return sh ? sh->slots : 0;
 }
 
 void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& a,
                     std::vector<std::string>& lines, LoopInvariants* hoist) {
   const std::string& op = e.op_name;
   auto define = [&](const std::string& value) { lines.push_back(fmt::format("const float {} = {};", var, value)); };
-  if (update_shapes().count(op)) return emit_update(e, var, a, lines, hoist);
+  if (update_shape(op)) return emit_update(e, var, a, lines, hoist);
   if (kUnary.count(op)) return define(call(op, {a[0]}));
   if (kBinary.count(op)) return define(call(op, {a[0], a[1]}));
   if (op == "leaky_relu") return define(call(op, {a[0], fattr(e, "alpha")}));

@@ -6,6 +6,7 @@
 // hyper-parameters and the f32[] scalars (1 - b1^t, Nadam's mu_t) are computed in double
 // and rounded once; they are loop-invariant, so LLVM hoists them out of the loop.
 #include "codegen/llvm/scalar_ops.h"
+#include "codegen/lowering.h"
 
 #include "ir/error.h"
 
@@ -19,20 +20,6 @@ using llvm::Value;
 using Builder = llvm::IRBuilder<>;
 
 namespace {
-
-struct UpdateShape {
-  size_t slots;
-  size_t scalars; // lr first
-};
-
-const std::map<std::string, UpdateShape>& update_shapes() {
-  static const std::map<std::string, UpdateShape> t = {
-      {"sgd_update", {0, 1}},     {"momentum_update", {1, 1}}, {"adagrad_update", {1, 1}},
-      {"rmsprop_update", {1, 1}}, {"adadelta_update", {2, 1}}, {"adam_update", {2, 2}},
-      {"nadam_update", {2, 3}},
-  };
-  return t;
-}
 
 // One element's operands, named.
 struct Element {
@@ -119,11 +106,11 @@ Value* mu_product(Builder& b, const ScalarOp& e, const std::vector<Value*>& a) {
 
 } // namespace
 
-bool is_update_op(const std::string& op) { return update_shapes().count(op) || op == "nadam_mu_product"; }
+bool is_update_op(const std::string& op) { return update_shape(op) || op == "nadam_mu_product"; }
 
 std::vector<Value*> emit_update_op(Builder& b, const ScalarOp& e, const std::vector<Value*>& args) {
   if (e.name == "nadam_mu_product") return {mu_product(b, e, args)};
-  const UpdateShape& shape = update_shapes().at(e.name);
+  const UpdateShape& shape = *update_shape(e.name);
   size_t fixed = 2 + shape.slots + shape.scalars;
   Element x{b, e.attrs, args[0], args[1], {}, {}};
   x.slot.assign(args.begin() + 2, args.begin() + 2 + long(shape.slots));

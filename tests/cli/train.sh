@@ -4,23 +4,7 @@
 # stopping, and bad input. Small enough to run in seconds through the interpreter.
 source "$SRC/tests/lib.sh"
 D="$TMP/data"
-mkdir -p "$D"
-# 3 classes of 4x4 u8 images: class c has a bright band in pixels [6c, 6c+6).
-python3 - "$D" <<'EOF'
-import os, struct, sys
-d = sys.argv[1]
-def write(prefix, n, seed):
-    imgs, labels = bytearray(), bytearray()
-    for i in range(n):
-        c = (i * 7 + seed) % 3
-        for p in range(16):
-            imgs.append((200 if p // 6 == c else 30) + (i * 31 + p * 17 + seed) % 50)
-        labels.append(c)
-    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 0x803, n, 4, 4) + imgs)
-    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 0x801, n) + labels)
-write("train", 96, 0)
-write("t10k", 30, 5)
-EOF
+band_idx_data "$D" # 96 training and 30 test samples of 3 classes
 model() { # model UNITS LR: a 16-8-UNITS softmax classifier with Adam
   echo '{"name": "tiny", "input_shape": [16], "layers": [{"type": "dense", "units": 8, "activation": "relu"},
     {"type": "dense", "units": '"$1"', "activation": "softmax"}], "loss": "categorical_crossentropy",
