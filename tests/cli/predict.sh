@@ -104,4 +104,8 @@ expect_error "cannot open file" "$DLC" predict "$FX/model.json" --weights "$W" -
 # Command line: unknown backend, no input.
 expect_error "unknown backend 'tpu'" "$DLC" predict "$FX/model.json" --weights "$W" --input "$FX/image.npy" --backend tpu
 expect_error "--input X.npy is required" "$DLC" predict "$FX/model.json" --weights "$W"
+# --threads: at least one thread, on every command that runs a model.
+expect_error "--threads: expected an integer in [1, 1024], got 0" "$DLC" train "$SRC/examples/mlp.json" --data fashion-mnist --threads 0
+expect_error "--threads: expected an integer in [1, 1024], got 2000" "$DLC" eval "$SRC/examples/mlp.json" --data fashion-mnist --threads 2000
+expect_error "--threads: expected an integer, got 'x'" "$DLC" predict "$SRC/examples/xo.json" --input "$SRC/examples/data/xo_samples.npy" --backend jit --threads x
 finish
