@@ -9,11 +9,32 @@ prints `result MEASURE VALUE UNIT [detail]`. Measures:
     infer256_mlp, infer256_cnn                     batch-256 inference samples/s
 Inference is timed eager (inference_mode) and as torch.jit.trace + freeze +
 optimize_for_inference; the better of the two is the result (both are in the detail).
-PyTorch's best settings here: 2 threads, flush denormals, OMP_WAIT_POLICY=PASSIVE.
+Settings: --threads T (default 2), flush denormals, OMP_WAIT_POLICY from the environment
+(default PASSIVE); bench/run.py runs several such configurations and keeps the best.
+
+OPENBLAS_CORETYPE: Debian 12's OpenBLAS (0.3.21), which PyTorch's matmuls go through here,
+does not recognise this machine's virtualised Xeon and falls back to its Prescott (SSE3)
+kernels: a 1024^3 product runs at ~60 GFLOP/s on 2 threads instead of ~290. Unless the
+caller set it, the core type is set from the CPU's flags (AVX-512: SkylakeX, AVX2:
+Haswell) before torch is imported.
 """
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def openblas_coretype():
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return None
+    if "avx512f" in flags and "avx512bw" in flags and "avx512vl" in flags:
+        return "SkylakeX"
+    return "Haswell" if "avx2" in flags and "fma" in flags else None
+
+
+if "OPENBLAS_CORETYPE" not in os.environ and openblas_coretype():
+    os.environ["OPENBLAS_CORETYPE"] = openblas_coretype()
 
 import gzip  # noqa: E402
 import json  # noqa: E402
@@ -191,6 +212,7 @@ def main():
         unit = "samples/s"
     else:
         sys.exit(f"torch_bench: unknown measure {measure}")
+    detail += f" threads={threads} wait={os.environ['OMP_WAIT_POLICY']} openblas={os.environ.get('OPENBLAS_CORETYPE', 'auto')}"
     print(f"result {measure} {value:.2f} {unit} {detail}", flush=True)
 
 
