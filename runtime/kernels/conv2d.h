@@ -156,6 +156,10 @@ inline bool is_pointwise(const Conv2dGeom& g) {
 inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, float* y,
                            const Epilogue& ep = {}, const GemmOptions& opt = {}) {
   int64_t m = g.n * g.oh() * g.ow(), k = g.kh * g.kw * g.c;
+  if (m > 0 && k > 0 && conv_direct::cw_forward_usable(g, opt)) {
+    enable_ftz();
+    return conv_direct::forward_cw_any(g, x, w, 0.0f, y, ep, opt);
+  }
   if (conv_direct::usable(g, true, opt)) {
     enable_ftz();
     return conv_direct::split(g.n * g.oh(), 2 * m * k * g.f, opt, [&](TaskRange rows) {
@@ -172,6 +176,10 @@ inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, 
 inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
                                   float beta = 0.0f, const GemmOptions& opt = {}) {
   int64_t m = g.n * g.h * g.w, k = g.kh * g.kw * g.f;
+  if (m > 0 && k > 0 && conv_direct::cw_input_grad_usable(g, opt)) {
+    enable_ftz();
+    return conv_direct::input_grad_cw(g, dy, w, dx, beta, opt);
+  }
   if (m > 0 && k > 0 && conv_direct::usable_input_grad(g, opt)) {
     enable_ftz();
     const float* wt = conv_direct::filter_fc(g, w);
@@ -190,6 +198,10 @@ inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const fl
 inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
                                    float beta = 0.0f, const GemmOptions& opt = {}) {
   int64_t m = g.kh * g.kw * g.c, k = g.n * g.oh() * g.ow();
+  if (m > 0 && k > 0 && conv_direct::cw_filter_grad_usable(g, opt)) {
+    enable_ftz();
+    return conv_direct::filter_grad_cw_any(g, x, dy, dw, beta, opt);
+  }
   if (m > 0 && k > 0 && conv_direct::usable(g, false, opt)) {
     enable_ftz();
     int64_t tiles = (m + conv_direct::kGradRows - 1) / conv_direct::kGradRows;

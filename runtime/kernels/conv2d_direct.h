@@ -15,6 +15,7 @@
 #include "runtime/kernels/conv2d_geom.h"
 #include "runtime/kernels/gemm.h"
 
+#include <cstring>
 #include <vector>
 
 namespace dlc_rt {
@@ -81,6 +82,37 @@ void split(int64_t units, int64_t flops, const GemmOptions& opt, Part&& part) {
   });
 }
 
+// An NHWC tensor [n, h, w, c] with its zero padding written out and each row transposed
+// to channel-major ("CW" rows): out[((b * (h + pt + pb) + y) * c + ch) * width + x],
+// width >= w + pl + pr (the columns past the right padding are zero too). In a per-thread
+// buffer of the calling thread, read by every thread of one call. The kernels below then
+// read every tap without bounds checks (padding terms stay +0 products, as in the implicit
+// GEMM), and one channel's neighbouring pixels are adjacent floats.
+inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, int64_t c,
+                              int64_t pt, int64_t pb, int64_t pl, int64_t width) {
+  thread_local std::vector<float> buffer;
+  const int64_t ph = h + pt + pb;
+  buffer.assign(size_t(n * ph * c * width), 0.0f);
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t iy = 0; iy < h; iy++) {
+      const float* src = x + (b * h + iy) * w * c;
+      float* dst = buffer.data() + (b * ph + iy + pt) * c * width + pl;
+      for (int64_t ix = 0; ix < w; ix++)
+        for (int64_t ch = 0; ch < c; ch++)
+          dst[ch * width + ix] = src[ix * c + ch];
+    }
+  return buffer.data();
+}
+
+// Pixels per vector for `channels` output channels in {4, 8, 16} (else 0): the "CW"
+// kernels below put P = 16/channels neighbouring pixels of a row in one vector with their
+// channels, lane l = (channel l/P, pixel l%P). The P inputs one tap and one input channel
+// read for those pixels are adjacent floats in CW rows (stride 1 across), so one
+// broadcast of P floats (vbroadcastss/sd/f32x4) feeds 16 products and no lane idles.
+inline int pixels_per_vector(int64_t channels) {
+  return channels == 16 ? 1 : channels == 8 ? 2 : channels == 4 ? 4 : 0;
+}
+
 #ifdef DLC_RT_HAVE_AVX512
 inline __mmask16 lanes(int64_t f) {
   return __mmask16((1u << f) - 1);
@@ -131,8 +163,8 @@ DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* 
       DLC_RT_UNROLL
       for (int r = 0; r < kRows; r++)
         _mm512_store_ps(acc_out + 16 * r, acc[r]);
-      gemm_detail::store<16>(acc_out, y + ((b * oh + oy) * ow + ox0) * f, f, count, f, 1.0f, 0.0f,
-                             &ep);
+      gemm_detail::store_avx512<16>(acc_out, y + ((b * oh + oy) * ow + ox0) * f, f, count, f, 1.0f,
+                                    0.0f, &ep);
     }
   }
 }
@@ -143,7 +175,7 @@ DLC_RT_TARGET_AVX512 inline void flush(__m512* acc, float* acc_out, float* out, 
   DLC_RT_UNROLL
   for (int r = 0; r < kRows; r++)
     _mm512_store_ps(acc_out + 16 * r, acc[r]);
-  gemm_detail::store<16>(acc_out, out, c, count, c, 1.0f, beta, nullptr);
+  gemm_detail::store_avx512<16>(acc_out, out, c, count, c, 1.0f, beta, nullptr);
   DLC_RT_UNROLL
   for (int r = 0; r < kRows; r++)
     acc[r] = _mm512_setzero_ps();
@@ -250,12 +282,297 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
       DLC_RT_UNROLL
       for (int r = 0; r < kGradRows; r++)
         _mm512_store_ps(acc_out + 16 * r, acc[r]);
-      gemm_detail::store<16>(acc_out, dw + row0 * f, f, count, f, 1.0f, q0 == 0 ? beta : 1.0f,
-                             nullptr);
+      gemm_detail::store_avx512<16>(acc_out, dw + row0 * f, f, count, f, 1.0f,
+                                    q0 == 0 ? beta : 1.0f, nullptr);
     }
   }
 }
+
+// P adjacent floats from q, repeated over the 16 lanes (lane l gets q[l % P]).
+template <int P> DLC_RT_TARGET_AVX512 inline __m512 broadcast_group(const float* q) {
+  if constexpr (P == 1)
+    return _mm512_set1_ps(*q);
+  else if constexpr (P == 2) {
+    double d;
+    std::memcpy(&d, q, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+  } else
+    return _mm512_maskz_broadcast_f32x4(0xFFFF, _mm_loadu_ps(q));
+}
+
+// Lane l = (channel k = l/P, pixel e = l%P) <-> memory order (pixel e, channel k).
+template <int P> DLC_RT_TARGET_AVX512 inline __m512i lanes_to_pixels() {
+  alignas(64) int32_t idx[16];
+  for (int e = 0; e < P; e++)
+    for (int k = 0; k < 16 / P; k++)
+      idx[e * (16 / P) + k] = k * P + e;
+  return _mm512_load_si512(idx);
+}
+template <int P> DLC_RT_TARGET_AVX512 inline __m512i pixels_to_lanes() {
+  alignas(64) int32_t idx[16];
+  for (int e = 0; e < P; e++)
+    for (int k = 0; k < 16 / P; k++)
+      idx[k * P + e] = e * (16 / P) + k;
+  return _mm512_load_si512(idx);
+}
+
+// Forward over CW rows (P = pixels_per_vector(g.f), stride 1 across), output rows (b, oy)
+// in `rows`: R vectors (P*R pixels of a row) per tile. xt: padded_cw(x) of `width`
+// columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P];
+// offsets: where depth index (j, ch) of a tap row starts in a CW row block. Each output
+// sums its depth in (i, j, ch) order with one FMA per term from zero; the
+// store then does what the GEMM path's does: acc + beta*y (beta = 0: y not read), plus
+// the bias, then the activation.
+template <int P, int R>
+DLC_RT_TARGET_AVX512 inline void
+forward_cw_rows(const Conv2dGeom& g, const float* xt, int64_t width, const float* wd,
+                const int64_t* offsets, float beta, const Epilogue& ep, float* y, TaskRange rows) {
+  constexpr int F = 16 / P;
+  const int64_t oh = g.oh(), ow = g.ow(), ph = g.h + g.pt + g.pb, c = g.c, taps_row = g.kw * c;
+  const __m512i order = lanes_to_pixels<P>();
+  alignas(64) float bias[16] = {};
+  if (ep.bias)
+    for (int l = 0; l < 16; l++)
+      bias[l] = ep.bias[l % F]; // pixel-major: the f biases once per pixel
+  const __m512 vbias = _mm512_load_ps(bias), vbeta = _mm512_set1_ps(beta);
+  for (int64_t row = rows.begin; row < rows.end; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    const float* base = xt + (b * ph + oy * g.sh) * c * width;
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += P * R) {
+      __m512 acc[R];
+      DLC_RT_UNROLL
+      for (int r = 0; r < R; r++)
+        acc[r] = _mm512_setzero_ps();
+      const float* wq = wd;
+      for (int64_t i = 0; i < g.kh; i++) {
+        const float* row_i = base + i * c * width + ox0;
+        for (int64_t t = 0; t < taps_row; t++, wq += 16) {
+          const float* src = row_i + offsets[t];
+          __m512 v = _mm512_load_ps(wq);
+          DLC_RT_UNROLL
+          for (int r = 0; r < R; r++)
+            acc[r] = _mm512_fmadd_ps(broadcast_group<P>(src + r * P), v, acc[r]);
+        }
+      }
+      float* out = y + ((b * oh + oy) * ow + ox0) * F;
+      DLC_RT_UNROLL
+      for (int r = 0; r < R; r++) {
+        int64_t left = ow - ox0 - r * P; // pixels of this vector inside the row
+        if (left <= 0) break;
+        const __mmask16 m = simd::lanes(left * F);
+        float* o = out + r * P * F;
+        __m512 v = _mm512_maskz_permutexvar_ps(0xFFFF, order, acc[r]);
+        if (beta != 0.0f) v = _mm512_add_ps(v, _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m, o)));
+        if (ep.bias) v = _mm512_add_ps(v, vbias);
+        _mm512_mask_storeu_ps(o, m, simd::activate(ep.act, v, ep.slope));
+      }
+    }
+  }
+}
+
+// Filter gradient over CW rows (P = pixels_per_vector(g.f), kh x kw = KH x KW, stride 1
+// across). Work unit u = (block q of output rows, input channel ch): it sums the block's
+// pixels into part[u][tap][16] (lane (filter, pixel l%P)) from zero, one FMA per term in
+// pixel order. sum_blocks adds the blocks in order, so no sum depends on which thread ran
+// which unit.
+template <int P, int KH, int KW>
+DLC_RT_TARGET_AVX512 inline void
+filter_grad_cw_units(const Conv2dGeom& g, const float* xt, int64_t width, const float* dy,
+                     int64_t rows_per_block, float* part, TaskRange units) {
+  constexpr int F = 16 / P, T = KH * KW;
+  const int64_t oh = g.oh(), ow = g.ow(), ph = g.h + g.pt + g.pb, n_rows = g.n * oh, c = g.c;
+  const __m512i order = pixels_to_lanes<P>();
+  for (int64_t u = units.begin; u < units.end; u++) {
+    const int64_t q = u / c, ch = u % c;
+    __m512 acc[T];
+    DLC_RT_UNROLL
+    for (int t = 0; t < T; t++)
+      acc[t] = _mm512_setzero_ps();
+    int64_t r1 = std::min(n_rows, (q + 1) * rows_per_block);
+    for (int64_t row = q * rows_per_block; row < r1; row++) {
+      int64_t b = row / oh, oy = row % oh;
+      const float* base = xt + ((b * ph + oy * g.sh) * c + ch) * width;
+      const float* grad = dy + (b * oh + oy) * ow * F;
+      for (int64_t ox0 = 0; ox0 < ow; ox0 += P) {
+        __m512 d = _mm512_maskz_permutexvar_ps(
+            0xFFFF, order, _mm512_maskz_loadu_ps(simd::lanes((ow - ox0) * F), grad + ox0 * F));
+        DLC_RT_UNROLL
+        for (int i = 0; i < KH; i++)
+          DLC_RT_UNROLL
+        for (int j = 0; j < KW; j++)
+          acc[i * KW + j] = _mm512_fmadd_ps(broadcast_group<P>(base + i * c * width + ox0 + j), d,
+                                            acc[i * KW + j]);
+      }
+    }
+    DLC_RT_UNROLL
+    for (int t = 0; t < T; t++)
+      _mm512_storeu_ps(part + (u * T + t) * 16, acc[t]);
+  }
+}
+
+// dw[(tap, ch), filter] = beta*dw + the blocks' sums, added block by block, then over the
+// filter's P pixel lanes.
+DLC_RT_TARGET_AVX512 inline void sum_blocks(const float* part, int64_t blocks, int64_t c,
+                                            int64_t taps, int P, float* dw, float beta) {
+  const int F = 16 / P;
+  alignas(64) float lane_sums[16];
+  for (int64_t ch = 0; ch < c; ch++)
+    for (int64_t t = 0; t < taps; t++) {
+      __m512 s = _mm512_loadu_ps(part + (ch * taps + t) * 16);
+      for (int64_t q = 1; q < blocks; q++)
+        s = _mm512_add_ps(s, _mm512_loadu_ps(part + ((q * c + ch) * taps + t) * 16));
+      _mm512_store_ps(lane_sums, s);
+      for (int k = 0; k < F; k++) {
+        float v = lane_sums[k * P];
+        for (int e = 1; e < P; e++)
+          v += lane_sums[k * P + e];
+        float& o = dw[(t * c + ch) * F + k];
+        o = beta == 0.0f ? v : v + beta * o;
+      }
+    }
+}
 #endif
+
+// forward_cw_rows for a whole call: tiles of R in {4, 7, 8, 14} vectors (the least that
+// covers a row, else 14), the input padded once, the rows split across the pool. wt: the
+// filter as [kh, kw, c, f].
+template <int P>
+inline void forward_cw(const Conv2dGeom& g, const float* x, const float* wt, float beta, float* y,
+                       const Epilogue& ep, const GemmOptions& opt) {
+#ifdef DLC_RT_HAVE_AVX512
+  const int64_t ow = g.ow(), depth = g.kh * g.kw * g.c, vecs = (ow + P - 1) / P;
+  const int64_t r = vecs <= 4 ? 4 : vecs <= 7 ? 7 : vecs <= 8 ? 8 : 14;
+  const int64_t width = (vecs + r - 1) / r * r * P + g.kw - 1;
+  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width);
+  thread_local std::vector<float> spread;
+  spread.resize(size_t(depth * 16 + 16));
+  float* wd =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(spread.data()) + 63) & ~uintptr_t(63));
+  for (int64_t d = 0; d < depth; d++)
+    for (int l = 0; l < 16; l++)
+      wd[d * 16 + l] = wt[d * (16 / P) + l / P];
+  thread_local std::vector<int64_t> offsets; // of depth index (j, ch) in a CW row block
+  offsets.resize(size_t(g.kw * g.c));
+  for (int64_t j = 0; j < g.kw; j++)
+    for (int64_t ch = 0; ch < g.c; ch++)
+      offsets[size_t(j * g.c + ch)] = ch * width + j;
+  const int64_t* off = offsets.data();
+  split(g.n * g.oh(), 2 * g.n * g.oh() * ow * depth * g.f, opt, [&](TaskRange rows) {
+    if (r == 4)
+      forward_cw_rows<P, 4>(g, xt, width, wd, off, beta, ep, y, rows);
+    else if (r == 7)
+      forward_cw_rows<P, 7>(g, xt, width, wd, off, beta, ep, y, rows);
+    else if (r == 8)
+      forward_cw_rows<P, 8>(g, xt, width, wd, off, beta, ep, y, rows);
+    else
+      forward_cw_rows<P, 14>(g, xt, width, wd, off, beta, ep, y, rows);
+  });
+#else
+  (void)g, (void)x, (void)wt, (void)beta, (void)y, (void)ep, (void)opt;
+#endif
+}
+
+inline void forward_cw_any(const Conv2dGeom& g, const float* x, const float* wt, float beta,
+                           float* y, const Epilogue& ep, const GemmOptions& opt) {
+  switch (pixels_per_vector(g.f)) {
+  case 1:
+    return forward_cw<1>(g, x, wt, beta, y, ep, opt);
+  case 2:
+    return forward_cw<2>(g, x, wt, beta, y, ep, opt);
+  default:
+    return forward_cw<4>(g, x, wt, beta, y, ep, opt);
+  }
+}
+
+// filter_grad_cw_units for a whole call: blocks of about 1024 pixels (a fixed split, so
+// every thread count gives the same sums), their sums in a per-call buffer.
+template <int P, int K>
+inline void filter_grad_cw(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
+                           float beta, const GemmOptions& opt) {
+#ifdef DLC_RT_HAVE_AVX512
+  const int64_t ow = g.ow(), rows = g.n * g.oh();
+  const int64_t width = (ow + P - 1) / P * P + g.kw - 1;
+  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width);
+  const int64_t per_block = std::max<int64_t>(1, 1024 / ow);
+  const int64_t blocks = (rows + per_block - 1) / per_block;
+  thread_local std::vector<float> part;
+  part.resize(size_t(blocks * g.c * K * K * 16));
+  float* pp = part.data();
+  split(blocks * g.c, 2 * rows * ow * K * K * g.c * g.f, opt, [&](TaskRange units) {
+    filter_grad_cw_units<P, K, K>(g, xt, width, dy, per_block, pp, units);
+  });
+  sum_blocks(pp, blocks, g.c, K * K, P, dw, beta);
+#else
+  (void)g, (void)x, (void)dy, (void)dw, (void)beta, (void)opt;
+#endif
+}
+
+inline void filter_grad_cw_any(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
+                               float beta, const GemmOptions& opt) {
+  int p = pixels_per_vector(g.f);
+  if (g.kh == 3) {
+    if (p == 1) return filter_grad_cw<1, 3>(g, x, dy, dw, beta, opt);
+    if (p == 2) return filter_grad_cw<2, 3>(g, x, dy, dw, beta, opt);
+    return filter_grad_cw<4, 3>(g, x, dy, dw, beta, opt);
+  }
+  if (p == 1) return filter_grad_cw<1, 5>(g, x, dy, dw, beta, opt);
+  if (p == 2) return filter_grad_cw<2, 5>(g, x, dy, dw, beta, opt);
+  return filter_grad_cw<4, 5>(g, x, dy, dw, beta, opt);
+}
+
+// The input gradient as a forward convolution over dy (stride 1): dx[iy, ix, ch] sums
+// dy[iy + pt - i, ix + pl - j, fo] * w[i, j, ch, fo], i.e. dy padded by kh-1-pt (top)
+// etc. correlated with the filter flipped in (i, j) and transposed to [kh, kw, f, c].
+inline Conv2dGeom input_grad_as_forward(const Conv2dGeom& g) {
+  return {g.n,
+          g.oh(),
+          g.ow(),
+          g.f,
+          g.kh,
+          g.kw,
+          g.c,
+          1,
+          1,
+          g.kh - 1 - g.pt,
+          g.kh - 1 - g.pb,
+          g.kw - 1 - g.pl,
+          g.kw - 1 - g.pr};
+}
+
+inline void input_grad_cw(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
+                          float beta, const GemmOptions& opt) {
+  thread_local std::vector<float> flipped;
+  flipped.resize(size_t(g.kh * g.kw * g.f * g.c));
+  for (int64_t i = 0; i < g.kh; i++)
+    for (int64_t j = 0; j < g.kw; j++)
+      for (int64_t fo = 0; fo < g.f; fo++)
+        for (int64_t ch = 0; ch < g.c; ch++)
+          flipped[size_t(((i * g.kw + j) * g.f + fo) * g.c + ch)] =
+              w[(((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.c + ch) * g.f + fo];
+  forward_cw_any(input_grad_as_forward(g), dy, flipped.data(), beta, dx, {}, opt);
+}
+
+// Which CW kernels take a convolution: AVX-512, stride 1 across, 4/8/16 output channels of
+// the pass; the filter gradient only 3x3 and 5x5 (its taps live in registers), the input
+// gradient stride 1 both ways with padding below the window.
+inline bool cw_usable(const GemmOptions& opt) {
+#ifdef DLC_RT_HAVE_AVX512
+  return opt.kernel != GemmKernel::portable && avx512_usable();
+#else
+  (void)opt;
+  return false;
+#endif
+}
+inline bool cw_forward_usable(const Conv2dGeom& g, const GemmOptions& opt) {
+  return cw_usable(opt) && g.sw == 1 && pixels_per_vector(g.f) > 0;
+}
+inline bool cw_filter_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
+  return cw_forward_usable(g, opt) && g.kh == g.kw && (g.kh == 3 || g.kh == 5);
+}
+inline bool cw_input_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
+  return cw_usable(opt) && g.sh == 1 && g.sw == 1 && pixels_per_vector(g.c) > 0 && g.pt < g.kh &&
+         g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+}
 
 } // namespace conv_direct
 } // namespace dlc_rt

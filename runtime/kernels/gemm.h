@@ -41,7 +41,9 @@ struct GemmOptions {
   ThreadPool* pool = nullptr;
 };
 
-constexpr int64_t gemm_workspace_floats() { return kGemmMC * kGemmKC + kGemmKC * kGemmNC; }
+constexpr int64_t gemm_workspace_floats() {
+  return kGemmMC * kGemmKC + kGemmKC * kGemmNC;
+}
 
 inline bool gemm_kernel_available(GemmKernel k) {
   return k != GemmKernel::avx512 || avx512_usable();
@@ -93,8 +95,9 @@ void row_block(int64_t ic, int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64
         }
       }
       K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
-      store<K::NR>(acc, ct, ldc, std::min<int64_t>(K::MR, mc - ir), std::min<int64_t>(K::NR, nc - jr),
-                   alpha, beta_block, last ? &e : nullptr);
+      store_for<K::avx512, K::NR>(acc, ct, ldc, std::min<int64_t>(K::MR, mc - ir),
+                                  std::min<int64_t>(K::NR, nc - jr), alpha, beta_block,
+                                  last ? &e : nullptr);
     }
   }
 }
@@ -191,11 +194,11 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, 
                             : gemm_detail::thread_workspace(size_t(gemm_workspace_floats()));
   ThreadPool* pool = opt.pool ? opt.pool : default_kernel_pool();
 #ifdef DLC_RT_HAVE_AVX512
-  bool wide = opt.kernel == GemmKernel::avx512 ||
-              (opt.kernel == GemmKernel::automatic && avx512_usable());
+  bool wide =
+      opt.kernel == GemmKernel::avx512 || (opt.kernel == GemmKernel::automatic && avx512_usable());
   if (wide && avx512_usable())
-    return gemm_detail::run_serial_or_split<Avx512Kernel>(m, n, k, alpha, pa, pb, beta, c, ldc,
-                                                          ep, ws, pool);
+    return gemm_detail::run_serial_or_split<Avx512Kernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep,
+                                                          ws, pool);
 #endif
   gemm_detail::run_serial_or_split<PortableKernel>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws,
                                                    pool);

@@ -38,6 +38,7 @@ struct APtr {
 
 // acc[r * V*16 + j] = sum over q < kc of A(r, q) * b[q * ldb + j], j < cols.
 template <int R, int V> struct PortableTile {
+  static constexpr bool avx512 = false;
   static void run(int64_t kc, APtr a, const float* b, int64_t ldb, int64_t cols, float* acc) {
     constexpr int W = V * 16;
     float c[R][W] = {};
@@ -57,6 +58,7 @@ template <int R, int V> struct PortableTile {
 
 #ifdef DLC_RT_HAVE_AVX512
 template <int R, int V> struct Avx512Tile {
+  static constexpr bool avx512 = true;
   DLC_RT_TARGET_AVX512 static void run(int64_t kc, APtr a, const float* b, int64_t ldb,
                                        int64_t cols, float* acc) {
     __m512 c[R][V];
@@ -117,8 +119,9 @@ void tile_all_depth(const Problem& p, int64_t i0, int64_t j0, int64_t cols) {
     int64_t kc = std::min(kGemmKC, p.k - pc);
     Tile<R, V>::run(kc, APtr{p.a + i0 * a_row + pc * a_col, a_row, a_col}, p.b + pc * p.ldb + j0,
                     p.ldb, cols, acc);
-    gemm_detail::store<W>(acc, p.c + i0 * p.ldc + j0, p.ldc, R, cols, p.alpha,
-                          pc == 0 ? p.beta : 1.0f, pc + kc == p.k ? &e : nullptr);
+    gemm_detail::store_for<Tile<R, V>::avx512, W>(acc, p.c + i0 * p.ldc + j0, p.ldc, R, cols,
+                                                  p.alpha, pc == 0 ? p.beta : 1.0f,
+                                                  pc + kc == p.k ? &e : nullptr);
   }
 }
 

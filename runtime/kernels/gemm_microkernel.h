@@ -4,26 +4,11 @@
 //
 // Two kernels: a portable one written so compilers auto-vectorise it (fixed MR x NR tile,
 // local accumulators, no aliasing), and an AVX-512 one with intrinsics. The AVX-512 kernel
-// is compiled in when the target has AVX-512 (__AVX512F__, then always used), or, on
-// x86-64 GCC/Clang builds for a generic target, compiled with a target attribute and
-// chosen at run time when the CPU and OS support it (define DLC_RT_NO_DISPATCH to keep
-// such a build portable-only, e.g. where cpuid may not run).
+// is compiled in and chosen as simd.h describes (DLC_RT_HAVE_AVX512, avx512_usable()).
 #pragma once
 
 #include "runtime/kernels/common.h"
-
-#if defined(__AVX512F__)
-#define DLC_RT_HAVE_AVX512 1
-#define DLC_RT_TARGET_AVX512
-#include <immintrin.h>
-#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(DLC_RT_NO_DISPATCH)
-#define DLC_RT_HAVE_AVX512 1
-#define DLC_RT_AVX512_RUNTIME_CHECK 1
-#define DLC_RT_TARGET_AVX512 __attribute__((target("avx512f")))
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
+#include "runtime/kernels/simd.h"
 
 namespace dlc_rt {
 
@@ -35,7 +20,7 @@ struct PortableKernel {
 #else
   static constexpr int MR = 4, NR = 8;
 #endif
-  static constexpr bool has_direct_store = false;
+  static constexpr bool has_direct_store = false, avx512 = false;
   // The r and j loops are unrolled completely so that every c[r][j] can live in a
   // register (left rolled, GCC keeps c in memory and the loop runs 5-10x slower).
   static void run(int64_t kc, const float* DLC_RT_RESTRICT a, const float* DLC_RT_RESTRICT b,
@@ -48,11 +33,13 @@ struct PortableKernel {
       for (int r = 0; r < MR; r++) {
         float av = ap[r];
         DLC_RT_UNROLL
-        for (int j = 0; j < NR; j++) c[r][j] += av * bp[j];
+        for (int j = 0; j < NR; j++)
+          c[r][j] += av * bp[j];
       }
     }
     for (int r = 0; r < MR; r++)
-      for (int j = 0; j < NR; j++) acc[r * NR + j] = c[r][j];
+      for (int j = 0; j < NR; j++)
+        acc[r * NR + j] = c[r][j];
   }
 };
 
@@ -63,7 +50,7 @@ struct PortableKernel {
 // skipping the round trip through acc when no epilogue is due.
 struct Avx512Kernel {
   static constexpr int MR = 12, NR = 32;
-  static constexpr bool has_direct_store = true;
+  static constexpr bool has_direct_store = true, avx512 = true;
 
   DLC_RT_TARGET_AVX512 static void run(int64_t kc, const float* a, const float* b, float* acc) {
     tile<false>(kc, a, b, acc, NR, 1.0f, 0.0f);
@@ -95,15 +82,15 @@ private:
   DLC_RT_TARGET_AVX512 static inline void tile(int64_t kc, const float* a, const float* b,
                                                float* out, int64_t ld, float alpha, float beta) {
 #define DLC_RT_ZERO_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
-#define DLC_RT_FMA_ROW(r)                                                                      \
-  {                                                                                            \
-    __m512 av = _mm512_set1_ps(a[r]);                                                          \
-    c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                \
-    c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                \
+#define DLC_RT_FMA_ROW(r)                                                                          \
+  {                                                                                                \
+    __m512 av = _mm512_set1_ps(a[r]);                                                              \
+    c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                    \
+    c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                    \
   }
 #define DLC_RT_STORE_ROW(r) store_row<ToC>(out + r * ld, c##r##0, c##r##1, alpha, beta);
-#define DLC_RT_PREFETCH_ROW(r)                                                                 \
-  _mm_prefetch(reinterpret_cast<const char*>(out + r * ld), _MM_HINT_T0);                      \
+#define DLC_RT_PREFETCH_ROW(r)                                                                     \
+  _mm_prefetch(reinterpret_cast<const char*>(out + r * ld), _MM_HINT_T0);                          \
   _mm_prefetch(reinterpret_cast<const char*>(out + r * ld + NR - 1), _MM_HINT_T0);
 #define DLC_RT_ALL_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
     // C's rows are read (beta != 0) and written after the depth loop: fetching them now
@@ -127,26 +114,5 @@ private:
   }
 };
 #endif
-
-// True when the AVX-512 kernel is compiled in and this CPU and OS can run it.
-inline bool avx512_usable() {
-#if defined(DLC_RT_AVX512_RUNTIME_CHECK)
-  static const bool usable = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false; // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    (void)hi;
-    if ((lo & 0xE6u) != 0xE6u) return false; // OS saves xmm, ymm, opmask and zmm state
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    return (b & (1u << 16)) != 0; // AVX512F
-  }();
-  return usable;
-#elif defined(DLC_RT_HAVE_AVX512)
-  return true;
-#else
-  return false;
-#endif
-}
 
 } // namespace dlc_rt

@@ -1,11 +1,15 @@
 // Max and average pooling over NHWC activations, forward and backward (semantics of
 // ir/ops/window.cpp). Padded positions never take part: max pooling ignores them, average
 // pooling divides by the number of real elements in each window. Loops run over channels
-// innermost, which is contiguous in NHWC, so they vectorise.
+// innermost, which is contiguous in NHWC, so they vectorise; max pooling also has AVX-512
+// loops (16 channels a vector, chosen at run time like the GEMM's kernel) and splits its
+// output rows across the kernel pool.
 #pragma once
 
 #include "runtime/ftz.h"
 #include "runtime/kernels/common.h"
+#include "runtime/kernels/gemm_microkernel.h" // DLC_RT_HAVE_AVX512, avx512_usable()
+#include "runtime/kernels/gemm_parallel.h"    // parallel_range
 
 #include <algorithm>
 #include <limits>
@@ -37,65 +41,187 @@ inline Clip clip(const Pool2dGeom& g, int64_t oy, int64_t ox) {
 // dx = beta*dx, where beta == 0 writes zeros without reading dx.
 inline void scale_grad(float* dx, int64_t size, float beta) {
   if (beta == 1.0f) return;
-  for (int64_t i = 0; i < size; i++) dx[i] = beta == 0.0f ? 0.0f : beta * dx[i];
+  if (beta == 0.0f) {
+    std::fill(dx, dx + size, 0.0f);
+    return;
+  }
+  for (int64_t i = 0; i < size; i++)
+    dx[i] = beta * dx[i];
 }
 
 constexpr int64_t kChannelBlock = 64; // channels whose running argmax lives on the stack
+
+// Whether the windows tile the input exactly (stride = window, no padding, no remainder):
+// every input element then lies in exactly one window, so the backward pass can write dx
+// instead of adding to zeros, and output rows touch disjoint input rows.
+inline bool tiles_input(const Pool2dGeom& g) {
+  return g.sh == g.kh && g.sw == g.kw && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0 &&
+         g.h == g.oh() * g.kh && g.w == g.ow() * g.kw;
+}
+
+// Runs rows(r0, r1) over the output rows (b, oy) of the pool, split across the kernel pool
+// when there is enough work (`row_work` element operations per row) and `may_split`.
+template <class Rows>
+void over_rows(const Pool2dGeom& g, int64_t row_work, bool may_split, Rows&& rows) {
+  constexpr int64_t kGrain = 16384; // element operations per part, at least
+  int64_t count = g.n * g.oh();
+  int64_t grain = may_split ? std::max<int64_t>(1, kGrain / std::max<int64_t>(row_work, 1)) : count;
+  parallel_range(count, grain, [&](int64_t r0, int64_t r1) { rows(r0, r1); });
+}
+
+inline void max_forward_rows(const Pool2dGeom& g, const float* x, float* y, int64_t r0,
+                             int64_t r1) {
+  const int64_t oh = g.oh(), ow = g.ow();
+  for (int64_t row = r0; row < r1; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      Clip w = clip(g, oy, ox);
+      float* DLC_RT_RESTRICT out = y + ((b * oh + oy) * ow + ox) * g.c;
+      for (int64_t ch = 0; ch < g.c; ch++)
+        out[ch] = -std::numeric_limits<float>::infinity();
+      for (int64_t iy = w.y0; iy < w.y1; iy++)
+        for (int64_t ix = w.x0; ix < w.x1; ix++) {
+          const float* DLC_RT_RESTRICT in = x + ((b * g.h + iy) * g.w + ix) * g.c;
+          DLC_RT_IVDEP
+          for (int64_t ch = 0; ch < g.c; ch++)
+            out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
+        }
+    }
+  }
+}
+
+// Routes each output's gradient to the first maximum of its window (row-major window
+// order): dx += routed dy, or, with `assign` (tiling windows), dx = routed dy or 0.
+inline void max_backward_rows(const Pool2dGeom& g, const float* x, const float* dy, float* dx,
+                              bool assign, int64_t r0, int64_t r1) {
+  const int64_t oh = g.oh(), ow = g.ow();
+  float best[kChannelBlock];
+  int64_t where[kChannelBlock];
+  for (int64_t row = r0; row < r1; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      Clip w = clip(g, oy, ox);
+      const float* grad = dy + ((b * oh + oy) * ow + ox) * g.c;
+      for (int64_t c0 = 0; c0 < g.c; c0 += kChannelBlock) {
+        int64_t cn = std::min(kChannelBlock, g.c - c0);
+        for (int64_t ch = 0; ch < cn; ch++) {
+          best[ch] = -std::numeric_limits<float>::infinity();
+          where[ch] = -1;
+        }
+        for (int64_t iy = w.y0; iy < w.y1; iy++)
+          for (int64_t ix = w.x0; ix < w.x1; ix++) {
+            int64_t base = ((b * g.h + iy) * g.w + ix) * g.c + c0;
+            if (assign)
+              for (int64_t ch = 0; ch < cn; ch++)
+                dx[base + ch] = 0.0f;
+            for (int64_t ch = 0; ch < cn; ch++) {
+              bool better = x[base + ch] > best[ch] || where[ch] < 0;
+              best[ch] = better ? x[base + ch] : best[ch];
+              where[ch] = better ? base + ch : where[ch];
+            }
+          }
+        for (int64_t ch = 0; ch < cn; ch++)
+          if (where[ch] >= 0) dx[where[ch]] += grad[c0 + ch];
+      }
+    }
+  }
+}
+
+#ifdef DLC_RT_HAVE_AVX512
+// The same two loops over 16 channels at a time, masked at the tail: the vector max keeps
+// `in > out ? in : out` exactly (NaN included), and the backward pass keeps the first
+// maximum by window position.
+DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, const float* x,
+                                                         float* y, int64_t r0, int64_t r1) {
+  const int64_t oh = g.oh(), ow = g.ow();
+  for (int64_t row = r0; row < r1; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      Clip w = clip(g, oy, ox);
+      float* out = y + ((b * oh + oy) * ow + ox) * g.c;
+      for (int64_t c0 = 0; c0 < g.c; c0 += 16) {
+        __mmask16 mask = g.c - c0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.c - c0)) - 1);
+        __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+        for (int64_t iy = w.y0; iy < w.y1; iy++)
+          for (int64_t ix = w.x0; ix < w.x1; ix++)
+            best =
+                _mm512_maskz_max_ps( // (maskz: GCC 12 warns on _mm512_max_ps's undefined operand)
+                    mask, _mm512_maskz_loadu_ps(mask, x + ((b * g.h + iy) * g.w + ix) * g.c + c0),
+                    best);
+        _mm512_mask_storeu_ps(out + c0, mask, best);
+      }
+    }
+  }
+}
+
+DLC_RT_TARGET_AVX512 inline void max_backward_rows_avx512(const Pool2dGeom& g, const float* x,
+                                                          const float* dy, float* dx, bool assign,
+                                                          int64_t r0, int64_t r1) {
+  const int64_t oh = g.oh(), ow = g.ow();
+  for (int64_t row = r0; row < r1; row++) {
+    int64_t b = row / oh, oy = row % oh;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      Clip w = clip(g, oy, ox);
+      const float* grad = dy + ((b * oh + oy) * ow + ox) * g.c;
+      for (int64_t c0 = 0; c0 < g.c; c0 += 16) {
+        __mmask16 mask = g.c - c0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.c - c0)) - 1);
+        __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+        __m512i where = _mm512_set1_epi32(-1);
+        int pos = 0;
+        for (int64_t iy = w.y0; iy < w.y1; iy++)
+          for (int64_t ix = w.x0; ix < w.x1; ix++, pos++) {
+            __m512 in = _mm512_maskz_loadu_ps(mask, x + ((b * g.h + iy) * g.w + ix) * g.c + c0);
+            __mmask16 better =
+                pos == 0 ? __mmask16(0xFFFF) : _mm512_cmp_ps_mask(in, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, in);
+            where = _mm512_mask_mov_epi32(where, better, _mm512_set1_epi32(pos));
+          }
+        __m512 gv = _mm512_maskz_loadu_ps(mask, grad + c0);
+        pos = 0;
+        for (int64_t iy = w.y0; iy < w.y1; iy++)
+          for (int64_t ix = w.x0; ix < w.x1; ix++, pos++) {
+            float* p = dx + ((b * g.h + iy) * g.w + ix) * g.c + c0;
+            __mmask16 hit = _mm512_cmpeq_epi32_mask(where, _mm512_set1_epi32(pos)) & mask;
+            if (assign)
+              _mm512_mask_storeu_ps(p, mask, _mm512_maskz_mov_ps(hit, gv));
+            else
+              _mm512_mask_storeu_ps(p, hit, _mm512_add_ps(_mm512_maskz_loadu_ps(hit, p), gv));
+          }
+      }
+    }
+  }
+}
+#endif
 
 } // namespace pool_detail
 
 inline void max_pool2d_forward(const Pool2dGeom& g, const float* x, float* y) {
   enable_ftz();
-  const int64_t oh = g.oh(), ow = g.ow();
-  for (int64_t b = 0; b < g.n; b++)
-    for (int64_t oy = 0; oy < oh; oy++)
-      for (int64_t ox = 0; ox < ow; ox++) {
-        pool_detail::Clip w = pool_detail::clip(g, oy, ox);
-        float* DLC_RT_RESTRICT out = y + ((b * oh + oy) * ow + ox) * g.c;
-        for (int64_t ch = 0; ch < g.c; ch++) out[ch] = -std::numeric_limits<float>::infinity();
-        for (int64_t iy = w.y0; iy < w.y1; iy++)
-          for (int64_t ix = w.x0; ix < w.x1; ix++) {
-            const float* DLC_RT_RESTRICT in = x + ((b * g.h + iy) * g.w + ix) * g.c;
-            DLC_RT_IVDEP
-            for (int64_t ch = 0; ch < g.c; ch++) out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
-          }
-      }
+  pool_detail::over_rows(g, g.ow() * g.c * g.kh * g.kw, true, [&](int64_t r0, int64_t r1) {
+#ifdef DLC_RT_HAVE_AVX512
+    if (avx512_usable()) return pool_detail::max_forward_rows_avx512(g, x, y, r0, r1);
+#endif
+    pool_detail::max_forward_rows(g, x, y, r0, r1);
+  });
 }
 
 // dx = beta*dx + routed dy: each output's gradient goes to the first maximum of its window
-// in row-major window order (the argmax is recomputed from x, nothing is stored).
+// in row-major window order (the argmax is recomputed from x, nothing is stored). Output
+// rows split across threads only where they touch disjoint rows of dx (sh >= kh), so
+// every element of dx receives its gradients in the serial order.
 inline void max_pool2d_backward(const Pool2dGeom& g, const float* x, const float* dy, float* dx,
                                 float beta = 0.0f) {
   enable_ftz();
-  using pool_detail::kChannelBlock;
-  const int64_t oh = g.oh(), ow = g.ow();
-  pool_detail::scale_grad(dx, g.n * g.h * g.w * g.c, beta);
-  float best[kChannelBlock];
-  int64_t where[kChannelBlock];
-  for (int64_t b = 0; b < g.n; b++)
-    for (int64_t oy = 0; oy < oh; oy++)
-      for (int64_t ox = 0; ox < ow; ox++) {
-        pool_detail::Clip w = pool_detail::clip(g, oy, ox);
-        const float* grad = dy + ((b * oh + oy) * ow + ox) * g.c;
-        for (int64_t c0 = 0; c0 < g.c; c0 += kChannelBlock) {
-          int64_t cn = std::min(kChannelBlock, g.c - c0);
-          for (int64_t ch = 0; ch < cn; ch++) {
-            best[ch] = -std::numeric_limits<float>::infinity();
-            where[ch] = -1;
-          }
-          for (int64_t iy = w.y0; iy < w.y1; iy++)
-            for (int64_t ix = w.x0; ix < w.x1; ix++) {
-              int64_t base = ((b * g.h + iy) * g.w + ix) * g.c + c0;
-              for (int64_t ch = 0; ch < cn; ch++) {
-                bool better = x[base + ch] > best[ch] || where[ch] < 0;
-                best[ch] = better ? x[base + ch] : best[ch];
-                where[ch] = better ? base + ch : where[ch];
-              }
-            }
-          for (int64_t ch = 0; ch < cn; ch++)
-            if (where[ch] >= 0) dx[where[ch]] += grad[c0 + ch];
-        }
-      }
+  bool assign = beta == 0.0f && pool_detail::tiles_input(g);
+  if (!assign) pool_detail::scale_grad(dx, g.n * g.h * g.w * g.c, beta);
+  pool_detail::over_rows(
+      g, 2 * g.ow() * g.c * g.kh * g.kw, g.sh >= g.kh, [&](int64_t r0, int64_t r1) {
+#ifdef DLC_RT_HAVE_AVX512
+        if (avx512_usable())
+          return pool_detail::max_backward_rows_avx512(g, x, dy, dx, assign, r0, r1);
+#endif
+        pool_detail::max_backward_rows(g, x, dy, dx, assign, r0, r1);
+      });
 }
 
 inline void avg_pool2d_forward(const Pool2dGeom& g, const float* x, float* y) {
@@ -106,15 +232,18 @@ inline void avg_pool2d_forward(const Pool2dGeom& g, const float* x, float* y) {
       for (int64_t ox = 0; ox < ow; ox++) {
         pool_detail::Clip w = pool_detail::clip(g, oy, ox);
         float* DLC_RT_RESTRICT out = y + ((b * oh + oy) * ow + ox) * g.c;
-        for (int64_t ch = 0; ch < g.c; ch++) out[ch] = 0.0f;
+        for (int64_t ch = 0; ch < g.c; ch++)
+          out[ch] = 0.0f;
         for (int64_t iy = w.y0; iy < w.y1; iy++)
           for (int64_t ix = w.x0; ix < w.x1; ix++) {
             const float* DLC_RT_RESTRICT in = x + ((b * g.h + iy) * g.w + ix) * g.c;
             DLC_RT_IVDEP
-            for (int64_t ch = 0; ch < g.c; ch++) out[ch] += in[ch];
+            for (int64_t ch = 0; ch < g.c; ch++)
+              out[ch] += in[ch];
           }
         float inv = w.count() > 0 ? 1.0f / float(w.count()) : 0.0f;
-        for (int64_t ch = 0; ch < g.c; ch++) out[ch] *= inv;
+        for (int64_t ch = 0; ch < g.c; ch++)
+          out[ch] *= inv;
       }
 }
 
@@ -135,7 +264,8 @@ inline void avg_pool2d_backward(const Pool2dGeom& g, const float* dy, float* dx,
           for (int64_t ix = w.x0; ix < w.x1; ix++) {
             float* DLC_RT_RESTRICT out = dx + ((b * g.h + iy) * g.w + ix) * g.c;
             DLC_RT_IVDEP
-            for (int64_t ch = 0; ch < g.c; ch++) out[ch] += grad[ch] * inv;
+            for (int64_t ch = 0; ch < g.c; ch++)
+              out[ch] += grad[ch] * inv;
           }
       }
 }

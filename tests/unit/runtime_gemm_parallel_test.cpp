@@ -132,9 +132,10 @@ TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
 
 TEST_CASE("conv2d on a pool: forward and both backward passes give the serial bits") {
   // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr: a CNN's first layer, batch 8 (implicit
-  // GEMM), and examples/cnn.json's second layer (direct kernels: f <= 16).
+  // GEMM), and examples/cnn.json's layers (conv2d_direct.h's CW kernels).
   for (dlc_rt::Conv2dGeom g : {dlc_rt::Conv2dGeom{8, 28, 28, 3, 3, 3, 32, 1, 1, 1, 1, 1, 1},
-                               dlc_rt::Conv2dGeom{8, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2}}) {
+                               dlc_rt::Conv2dGeom{8, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2},
+                               dlc_rt::Conv2dGeom{8, 28, 28, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2}}) {
     int64_t in = g.n * g.h * g.w * g.c, out = g.n * g.oh() * g.ow() * g.f,
             wn = g.kh * g.kw * g.c * g.f;
     Vec x = random_vec(in, 4), w = random_vec(wn, 5), dy = random_vec(out, 6);

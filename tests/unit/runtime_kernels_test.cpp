@@ -29,24 +29,32 @@ Vec random_vec(int64_t n, uint64_t stream, float lo = -1.0f, float hi = 1.0f) {
 double rel_err(const Vec& got, const Ref& want) {
   REQUIRE(got.size() == want.size());
   double scale = 1, err = 0;
-  for (double w : want) scale = std::max(scale, std::fabs(w));
-  for (size_t i = 0; i < got.size(); i++) err = std::max(err, std::fabs(double(got[i]) - want[i]));
+  for (double w : want)
+    scale = std::max(scale, std::fabs(w));
+  for (size_t i = 0; i < got.size(); i++)
+    err = std::max(err, std::fabs(double(got[i]) - want[i]));
   return err / scale;
 }
 
 double dot(const Vec& a, const Vec& b) {
   double s = 0;
-  for (size_t i = 0; i < a.size(); i++) s += double(a[i]) * double(b[i]);
+  for (size_t i = 0; i < a.size(); i++)
+    s += double(a[i]) * double(b[i]);
   return s;
 }
 
 double act_ref(Act a, double x, double slope) {
   switch (a) {
-  case Act::relu: return x > 0 ? x : 0;
-  case Act::sigmoid: return 1 / (1 + std::exp(-x));
-  case Act::tanh: return std::tanh(x);
-  case Act::leaky_relu: return x > 0 ? x : slope * x;
-  default: return x;
+  case Act::relu:
+    return x > 0 ? x : 0;
+  case Act::sigmoid:
+    return 1 / (1 + std::exp(-x));
+  case Act::tanh:
+    return std::tanh(x);
+  case Act::leaky_relu:
+    return x > 0 ? x : slope * x;
+  default:
+    return x;
   }
 }
 
@@ -69,7 +77,9 @@ dlc::ir::Tensor f32_tensor(std::vector<int64_t> shape, const Vec& data) {
   return {dlc::ir::TensorType{dlc::ir::DType::f32, dlc::ir::Shape(std::move(shape))}, data};
 }
 
-Ref to_ref(const dlc::ir::Tensor& t) { return t.data; }
+Ref to_ref(const dlc::ir::Tensor& t) {
+  return t.data;
+}
 
 std::vector<dlc_rt::GemmKernel> kernels() {
   std::vector<dlc_rt::GemmKernel> ks = {dlc_rt::GemmKernel::portable};
@@ -107,7 +117,8 @@ void check_gemm(const GemmCase& t, dlc_rt::GemmKernel kernel) {
   dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, a.data(), lda, b.data(), ldb, t.beta, c.data(),
                ldc, t.ep, {kernel, nullptr});
   for (int64_t i = 0; i < t.m; i++) // the padding columns of C are left alone
-    for (int64_t j = t.n; j < ldc; j++) want[size_t(i * ldc + j)] = c[size_t(i * ldc + j)];
+    for (int64_t j = t.n; j < ldc; j++)
+      want[size_t(i * ldc + j)] = c[size_t(i * ldc + j)];
   INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb, " beta=", t.beta,
        " kernel=", int(kernel));
   CHECK(rel_err(c, want) < 1e-5);
@@ -173,11 +184,22 @@ dlc::ir::Attrs window_attrs(const dlc_rt::Conv2dGeom& g) {
 
 const dlc_rt::Conv2dGeom conv_cases[] = {
     // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr
-    {2, 7, 6, 3, 3, 2, 5, 1, 1, 0, 0, 0, 0},    {3, 9, 8, 13, 3, 3, 33, 2, 1, 1, 2, 0, 1},
-    {1, 5, 5, 7, 1, 1, 17, 1, 1, 0, 0, 0, 0},   {2, 6, 7, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
-    {2, 11, 10, 4, 3, 3, 6, 3, 2, 1, 1, 1, 1},  {1, 4, 4, 20, 2, 2, 3, 2, 2, 0, 0, 0, 0},
+    {2, 7, 6, 3, 3, 2, 5, 1, 1, 0, 0, 0, 0},
+    {3, 9, 8, 13, 3, 3, 33, 2, 1, 1, 2, 0, 1},
+    {1, 5, 5, 7, 1, 1, 17, 1, 1, 0, 0, 0, 0},
+    {2, 6, 7, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
+    {2, 11, 10, 4, 3, 3, 6, 3, 2, 1, 1, 1, 1},
+    {1, 4, 4, 20, 2, 2, 3, 2, 2, 0, 0, 0, 0},
     // The CNN example's layers (conv2d_direct.h): depths and pixel counts over one KC block.
-    {2, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2}, {1, 28, 28, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2}};
+    {2, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2},
+    {1, 28, 28, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
+    // The CW kernels (conv2d_direct.h): 4/8/16 filters (forward, filter gradient) or input
+    // channels (input gradient), vertical stride, asymmetric padding, rows over 14 vectors.
+    {3, 9, 11, 1, 3, 3, 4, 2, 1, 1, 1, 1, 1},
+    {2, 10, 33, 1, 3, 3, 16, 1, 1, 0, 2, 1, 0},
+    {2, 9, 7, 8, 3, 3, 4, 1, 1, 1, 1, 1, 1},
+    {1, 6, 30, 4, 5, 5, 16, 1, 1, 2, 2, 2, 2},
+    {2, 5, 9, 16, 3, 3, 8, 1, 1, 0, 1, 2, 0}};
 
 } // namespace
 
@@ -186,12 +208,12 @@ TEST_CASE("conv2d forward matches the interpreter, with fused bias and activatio
     for (const auto& g : conv_cases) {
       Vec x = random_vec(g.n * g.h * g.w * g.c, 4), w = random_vec(g.kh * g.kw * g.c * g.f, 5);
       Vec bias = random_vec(g.f, 6), y(size_t(g.n * g.oh() * g.ow() * g.f));
-      auto want = interp("conv2d",
-                         {f32_tensor({g.n, g.h, g.w, g.c}, x), f32_tensor({g.kh, g.kw, g.c, g.f}, w)},
-                         window_attrs(g));
+      auto want = interp(
+          "conv2d", {f32_tensor({g.n, g.h, g.w, g.c}, x), f32_tensor({g.kh, g.kw, g.c, g.f}, w)},
+          window_attrs(g));
       REQUIRE(want.numel() == int64_t(y.size()));
-      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh, " kernel=",
-           int(kernel));
+      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh,
+           " kernel=", int(kernel));
       dlc_rt::conv2d_forward(g, x.data(), w.data(), y.data(), {}, {kernel, nullptr});
       CHECK(rel_err(y, to_ref(want)) < 1e-5);
       Ref fused = to_ref(want);
@@ -227,8 +249,8 @@ TEST_CASE("conv2d backward: direct scatter loops and the adjoint identities") {
                     dw_ref[wi] += d * x[xi];
                   }
               }
-      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh, " kernel=",
-           int(kernel));
+      INFO("h=", g.h, " c=", g.c, " k=", g.kh, "x", g.kw, " f=", g.f, " s=", g.sh,
+           " kernel=", int(kernel));
       Vec dx(x.size(), std::numeric_limits<float>::quiet_NaN()), dw(w.size(), 1.0f);
       dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx.data(), 0.0f, {kernel, nullptr});
       dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw.data(), 0.0f, {kernel, nullptr});
@@ -242,11 +264,13 @@ TEST_CASE("conv2d backward: direct scatter loops and the adjoint identities") {
       // beta = 1 accumulates into an existing gradient.
       Vec acc = dw;
       dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), acc.data(), 1.0f, {kernel, nullptr});
-      for (double& v : dw_ref) v *= 2;
+      for (double& v : dw_ref)
+        v *= 2;
       CHECK(rel_err(acc, dw_ref) < 1e-5);
       Vec acc_x = dx;
       dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), acc_x.data(), 1.0f, {kernel, nullptr});
-      for (double& v : dx_ref) v *= 2;
+      for (double& v : dx_ref)
+        v *= 2;
       CHECK(rel_err(acc_x, dx_ref) < 1e-5);
     }
 }
@@ -255,8 +279,10 @@ namespace {
 
 const dlc_rt::Pool2dGeom pool_cases[] = {
     // n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr
-    {2, 6, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0},   {1, 7, 5, 70, 3, 3, 2, 2, 1, 1, 1, 1},
-    {3, 5, 8, 2, 3, 2, 1, 3, 2, 0, 1, 1},   {1, 4, 4, 1, 4, 4, 1, 1, 0, 0, 0, 0}};
+    {2, 6, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0},
+    {1, 7, 5, 70, 3, 3, 2, 2, 1, 1, 1, 1},
+    {3, 5, 8, 2, 3, 2, 1, 3, 2, 0, 1, 1},
+    {1, 4, 4, 1, 4, 4, 1, 1, 0, 0, 0, 0}};
 
 dlc::ir::Attrs pool_attrs(const dlc_rt::Pool2dGeom& g) {
   return {{"window", std::vector<int64_t>{g.kh, g.kw}},
@@ -267,11 +293,90 @@ dlc::ir::Attrs pool_attrs(const dlc_rt::Pool2dGeom& g) {
 // Inputs drawn from {-2, -1, 0, 1}: windows hold ties, so "the first maximum" matters.
 Vec tied_input(int64_t n) {
   Vec v = random_vec(n, 8, -2.0f, 2.0f);
-  for (float& e : v) e = std::floor(e);
+  for (float& e : v)
+    e = std::floor(e);
   return v;
 }
 
 } // namespace
+
+TEST_CASE("conv2d backward: beta scales what the gradients already hold") {
+  for (auto kernel : kernels())
+    for (const auto& g : conv_cases) {
+      int64_t in = g.n * g.h * g.w * g.c, wn = g.kh * g.kw * g.c * g.f;
+      Vec x = random_vec(in, 4), w = random_vec(wn, 5),
+          dy = random_vec(g.n * g.oh() * g.ow() * g.f, 7);
+      Vec dx0(static_cast<size_t>(in)), dw0(static_cast<size_t>(wn));
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx0.data(), 0.0f, {kernel, nullptr});
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw0.data(), 0.0f, {kernel, nullptr});
+      Vec dx = random_vec(in, 12), dw = random_vec(wn, 13);
+      Ref dx_want(dx.size()), dw_want(dw.size());
+      for (size_t i = 0; i < dx.size(); i++)
+        dx_want[i] = 0.5 * dx[i] + dx0[i];
+      for (size_t i = 0; i < dw.size(); i++)
+        dw_want[i] = 0.5 * dw[i] + dw0[i];
+      INFO("h=", g.h, " c=", g.c, " f=", g.f, " kernel=", int(kernel));
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx.data(), 0.5f, {kernel, nullptr});
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw.data(), 0.5f, {kernel, nullptr});
+      CHECK(rel_err(dx, dx_want) < 1e-6);
+      CHECK(rel_err(dw, dw_want) < 1e-6);
+    }
+}
+
+#ifdef DLC_RT_HAVE_AVX512
+TEST_CASE("simd: exp, sigmoid and tanh within a few ulp of the C library, edge cases exact") {
+  if (!dlc_rt::avx512_usable()) return;
+  std::vector<float> xs;
+  for (float x = -110.0f; x <= 110.0f; x += 0.0137f)
+    xs.push_back(x);
+  for (float x = -1.0f; x <= 1.0f; x += 1.0f / 1024)
+    xs.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-6f, 0.624f, 0.625f, 0.626f, 88.7f, 88.8f, -87.0f,
+                  -103.9f, 1e30f, -1e30f})
+    xs.push_back(x);
+  xs.resize((xs.size() + 15) / 16 * 16, 0.5f);
+  double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
+  for (size_t i = 0; i < xs.size(); i += 16) {
+    float e[16], s[16], t[16];
+    dlc_rt::avx512_activation_test_eval(xs.data() + i, e, s, t);
+    for (int l = 0; l < 16; l++) {
+      double x = xs[i + size_t(l)];
+      double we = std::exp(x), ws = 1 / (1 + std::exp(-x)), wt = std::tanh(x);
+      if (we < 1e-37)
+        CHECK(e[l] < 2e-37f); // FTZ range: flushed or tiny
+      else if (std::isinf(float(we)))
+        CHECK(std::isinf(e[l]));
+      else
+        worst_exp = std::max(worst_exp, std::fabs(e[l] - we) / we);
+      worst_sig = std::max(worst_sig, std::fabs(s[l] - ws) / std::max(ws, 1e-30));
+      if (wt != 0)
+        worst_tanh = std::max(worst_tanh, std::fabs(t[l] - wt) / std::fabs(wt));
+      else
+        CHECK(t[l] == 0.0f);
+    }
+  }
+  CHECK(worst_exp < 3e-7); // 2.5 ulp at most
+  CHECK(worst_sig < 4e-7);
+  CHECK(worst_tanh < 4e-7);
+  float special[16] = {std::numeric_limits<float>::quiet_NaN(),
+                       std::numeric_limits<float>::infinity(),
+                       -std::numeric_limits<float>::infinity(), 0.0f};
+  float e[16], s[16], t[16];
+  dlc_rt::avx512_activation_test_eval(special, e, s, t);
+  CHECK(std::isnan(e[0]));
+  CHECK(std::isnan(s[0]));
+  CHECK(std::isnan(t[0]));
+  CHECK(std::isinf(e[1]));
+  CHECK(s[1] == 1.0f);
+  CHECK(t[1] == 1.0f);
+  CHECK(e[2] == 0.0f);
+  CHECK(s[2] == 0.0f);
+  CHECK(t[2] == -1.0f);
+  CHECK(e[3] == 1.0f);
+  CHECK(s[3] == 0.5f);
+  CHECK(t[3] == 0.0f);
+}
+#endif
 
 TEST_CASE("pooling forward matches the interpreter") {
   for (const auto& g : pool_cases) {
@@ -322,14 +427,54 @@ TEST_CASE("pooling backward: max routes to the first maximum, average by real co
     dlc_rt::avg_pool2d_forward(g, x.data(), y.data());
     CHECK(dot(x, dx) == doctest::Approx(dot(y, dy)).epsilon(1e-5));
     dlc_rt::avg_pool2d_backward(g, dy.data(), dx.data(), 1.0f); // accumulate
-    for (double& v : avg_ref) v *= 2;
+    for (double& v : avg_ref)
+      v *= 2;
     CHECK(rel_err(dx, avg_ref) < 1e-6);
+  }
+}
+
+TEST_CASE("max pooling: portable and AVX-512 loops agree; backward accumulates; threads") {
+  const dlc_rt::Pool2dGeom more[] = {{16, 28, 28, 8, 2, 2, 2, 2, 0, 0, 0, 0},
+                                     {4, 14, 14, 16, 3, 3, 2, 2, 1, 1, 1, 1}};
+  std::vector<dlc_rt::Pool2dGeom> cases(std::begin(pool_cases), std::end(pool_cases));
+  cases.insert(cases.end(), std::begin(more), std::end(more));
+  for (const auto& g : cases) {
+    int64_t rows = g.n * g.oh(), out = rows * g.ow() * g.c, in = g.n * g.h * g.w * g.c;
+    Vec x = tied_input(in), dy = random_vec(out, 10), y1(static_cast<size_t>(out)), y2(y1);
+    dlc_rt::pool_detail::max_forward_rows(g, x.data(), y1.data(), 0, rows);
+    dlc_rt::max_pool2d_forward(g, x.data(), y2.data());
+    CHECK(y1 == y2);
+    bool tiles = dlc_rt::pool_detail::tiles_input(g);
+    Vec dx1(size_t(in), 0.0f), dx2(size_t(in), std::numeric_limits<float>::quiet_NaN());
+    dlc_rt::pool_detail::max_backward_rows(g, x.data(), dy.data(), dx1.data(), false, 0, rows);
+    dlc_rt::max_pool2d_backward(g, x.data(), dy.data(), dx2.data());
+    CHECK(dx1 == dx2);
+    if (tiles) { // the assigning loop writes every element itself
+      Vec dx3(size_t(in), std::numeric_limits<float>::quiet_NaN());
+      dlc_rt::pool_detail::max_backward_rows(g, x.data(), dy.data(), dx3.data(), true, 0, rows);
+      CHECK(dx3 == dx1);
+    }
+    Vec acc = random_vec(in, 11); // acc + routed dy: several terms where windows overlap
+    Ref want(acc.size());
+    for (size_t i = 0; i < want.size(); i++)
+      want[i] = double(acc[i]) + dx1[i];
+    dlc_rt::max_pool2d_backward(g, x.data(), dy.data(), acc.data(), 1.0f);
+    CHECK(rel_err(acc, want) < 1e-6);
+    dlc_rt::ThreadPool pool(2); // output rows split across threads: the same bits
+    dlc_rt::default_kernel_pool() = &pool;
+    Vec y3(static_cast<size_t>(out)), dx4(static_cast<size_t>(in));
+    dlc_rt::max_pool2d_forward(g, x.data(), y3.data());
+    dlc_rt::max_pool2d_backward(g, x.data(), dy.data(), dx4.data());
+    dlc_rt::default_kernel_pool() = nullptr;
+    CHECK(y3 == y1);
+    CHECK(dx4 == dx1);
   }
 }
 
 TEST_CASE("softmax cross-entropy: loss matches the interpreter, gradient is (p - y) / n") {
   const int64_t n = 7, c = 10;
-  Vec z = random_vec(n * c, 11, -4.0f, 4.0f), y(size_t(n * c), 0.0f), labels(static_cast<size_t>(n));
+  Vec z = random_vec(n * c, 11, -4.0f, 4.0f), y(size_t(n * c), 0.0f),
+      labels(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; i++) {
     labels[size_t(i)] = float((i * 3) % c);
     y[size_t(i * c + (i * 3) % c)] = 1.0f;
@@ -347,8 +492,10 @@ TEST_CASE("softmax cross-entropy: loss matches the interpreter, gradient is (p -
   Ref want(z.size());
   for (int64_t i = 0; i < n; i++) {
     double m = -1e300, s = 0;
-    for (int64_t k = 0; k < c; k++) m = std::max(m, double(z[size_t(i * c + k)]));
-    for (int64_t k = 0; k < c; k++) s += std::exp(double(z[size_t(i * c + k)]) - m);
+    for (int64_t k = 0; k < c; k++)
+      m = std::max(m, double(z[size_t(i * c + k)]));
+    for (int64_t k = 0; k < c; k++)
+      s += std::exp(double(z[size_t(i * c + k)]) - m);
     for (int64_t k = 0; k < c; k++)
       want[size_t(i * c + k)] =
           0.5 * (std::exp(double(z[size_t(i * c + k)]) - m) / s - y[size_t(i * c + k)]) / double(n);
@@ -399,11 +546,11 @@ TEST_CASE("activations and their gradients, from the output and from the input")
     }
     dlc_rt::activation_forward(act, x.data(), y.data(), int64_t(x.size()), 0.2f);
     CHECK(rel_err(y, fwd) < 1e-6);
-    dlc_rt::activation_backward_from_input(act, x.data(), dy.data(), dx.data(),
-                                           int64_t(x.size()), 0.2f);
+    dlc_rt::activation_backward_from_input(act, x.data(), dy.data(), dx.data(), int64_t(x.size()),
+                                           0.2f);
     CHECK(rel_err(dx, bwd) < 1e-5);
-    dlc_rt::activation_backward_from_output(act, y.data(), dy.data(), dx.data(),
-                                            int64_t(x.size()), 0.2f);
+    dlc_rt::activation_backward_from_output(act, y.data(), dy.data(), dx.data(), int64_t(x.size()),
+                                            0.2f);
     CHECK(rel_err(dx, bwd) < 1e-5);
   }
 }
