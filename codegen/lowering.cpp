@@ -6,6 +6,7 @@
 
 #include "codegen/lowering_detail.h"
 #include "ir/error.h"
+#include "runtime/kernels/conv2d.h"
 #include "runtime/kernels/gemm.h"
 
 #include <algorithm>
@@ -338,6 +339,17 @@ void add_named_values(const passes::Program& p, const std::vector<bool>& batched
   for (ValueId v : g.constants()) named(v, g.value(v).name, false);
 }
 
+// The workspace floats a runtime call needs at the compiled batch: a convolution's
+// (conv2d_workspace_floats: the GEMM's, or the direct kernels' padded copies and partial
+// sums), else the GEMM's.
+int64_t call_workspace_floats(const Call& call, int64_t batch) {
+  if (call.fn.rfind("dlc_rt_conv2d_", 0) != 0) return dlc_rt::gemm_workspace_floats();
+  int64_t v[13];
+  for (int i = 0; i < 13; i++) v[i] = call.args.at(size_t(i)).integer.at(batch);
+  return dlc_rt::conv2d_workspace_floats(
+      {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]});
+}
+
 } // namespace
 
 Lowered lower(const passes::Program& p) {
@@ -353,17 +365,19 @@ Lowered lower(const passes::Program& p) {
     l.kernels.push_back(kl.run());
     temps_end = std::max(temps_end, align(kl.temp_end()));
   }
-  bool needs_workspace = false;
+  int64_t workspace_floats = 0; // the most any call's workspace needs
   for (LoweredKernel& k : l.kernels)
     for (Step& s : k.steps) {
       for (Arg& a : s.call.args)
-        if (a.kind == ArgKind::pointer && a.ref.offset < 0) needs_workspace = true, a.ref.offset = temps_end;
+        if (a.kind == ArgKind::pointer && a.ref.offset < 0) {
+          a.ref.offset = temps_end;
+          workspace_floats = std::max(workspace_floats, call_workspace_floats(s.call, l.batch));
+        }
       for (ScalarExpr& e : s.loop.body) l.uses_run_values = l.uses_run_values || e.op_name == "dropout";
       if (s.kind == StepKind::loop && s.loop.trip.at(l.batch) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;
     }
-  l.workspace_offset = needs_workspace ? temps_end : 0;
-  l.region_size[size_t(Region::arena)] =
-      temps_end + (needs_workspace ? align(dlc_rt::gemm_workspace_floats() * int64_t(sizeof(float))) : 0);
+  l.workspace_offset = workspace_floats > 0 ? temps_end : 0;
+  l.region_size[size_t(Region::arena)] = temps_end + align(workspace_floats * int64_t(sizeof(float)));
   add_named_values(p, batched, l);
   return l;
 }

@@ -10,7 +10,9 @@
 // computes base[region] + offset. The arena is larger than the planned one:
 // Lowered::region_size[arena] adds, after the planner's arena, the kernels' temporaries
 // (anchor results that must not go straight to an output, e.g. a gradient an optimizer
-// update consumes) and one GEMM workspace (dlc_rt_gemm_workspace_floats() floats).
+// update consumes) and one workspace shared by the calls that take `ws`: the most any of
+// them needs (dlc_rt_gemm_workspace_floats(), or a convolution's
+// dlc_rt::conv2d_workspace_floats() at the compiled batch).
 // Allocate exactly region_size bytes per region; nothing else is ever needed.
 //
 // Batch. Programs are compiled for a batch of N samples (Lowered::batch); a run may pass
@@ -176,7 +178,7 @@ struct Lowered {
   int64_t batch = 0; // N: the largest n a run may pass
   std::array<int64_t, passes::kRegions> region_size{}; // bytes; the arena includes temporaries
   int64_t planned_arena = 0;      // the planner's arena; temporaries and workspace follow it
-  int64_t workspace_offset = 0;   // arena offset of the GEMM workspace (64-byte aligned)
+  int64_t workspace_offset = 0;   // arena offset of the calls' workspace (64-byte aligned)
   std::vector<LoweredKernel> kernels; // in execution order
   std::vector<NamedValue> values;     // inputs, outputs, params, state, constants (graph order)
   bool uses_run_values = false;       // some step reads RunValue (dropout)

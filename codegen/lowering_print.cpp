@@ -70,7 +70,7 @@ std::string print_lowered(const Lowered& l) {
   std::string s = fmt::format("lowered: batch {} (n <= {}), regions: constants {} B, state {} B, arena {} B "
                               "(planned {} B{})\n",
                               l.batch, l.batch, l.region_size[0], l.region_size[1], l.region_size[2], l.planned_arena,
-                              l.workspace_offset ? fmt::format(", GEMM workspace at {}", l.workspace_offset) : "");
+                              l.workspace_offset ? fmt::format(", workspace at {}", l.workspace_offset) : "");
   for (const NamedValue& v : l.values)
     s += fmt::format("  {} {} {}: {} at {}{}\n", v.output ? "output" : ir::value_kind_name(v.kind), v.name,
                      v.batched ? "(batched)" : "", v.type.str(), ref_str(v.ref), "");

@@ -6,9 +6,10 @@
 //
 // Conventions: every integer parameter is int64_t (flags are 0/1, activations are
 // dlc_rt::Act values), every real is float, tensors are row-major float arrays (sparse
-// labels: int32_t). `n` is the batch of this call. `ws` is a GEMM workspace of
-// dlc_rt_gemm_workspace_floats() floats, 64-byte aligned, that the caller owns: nothing
-// here allocates. Scalar results (losses) are written through a pointer so that every
+// labels: int32_t). `n` is the batch of this call. `ws` is a workspace, 64-byte aligned,
+// that the caller owns: dlc_rt_gemm_workspace_floats() floats for a GEMM, and for a
+// convolution dlc_rt::conv2d_workspace_floats(its geometry) (runtime/kernels/conv2d.h):
+// nothing here allocates. Scalar results (losses) are written through a pointer so that every
 // function returns void.
 #pragma once
 

@@ -152,13 +152,29 @@ inline bool is_pointwise(const Conv2dGeom& g) {
 
 } // namespace conv_detail
 
+// The workspace floats the three passes of a convolution need (opt.workspace, 64-byte
+// aligned; generated code plans one in its arena): the GEMM's, or the direct kernels'
+// scratch (padded copies of the input, spread filters, partial sums), whichever is more.
+// A null opt.workspace makes each pass use a per-thread buffer instead.
+inline int64_t conv2d_workspace_floats(const Conv2dGeom& g) {
+  int64_t floats = gemm_workspace_floats();
+  floats = std::max(floats, g.kh * g.kw * g.c * g.f + 16); // the filter transposed
+  if (conv_direct::cw_forward_shape(g))
+    floats = std::max(floats, conv_direct::forward_cw_floats(g));
+  if (conv_direct::cw_filter_grad_shape(g))
+    floats = std::max(floats, conv_direct::filter_grad_cw_floats(g));
+  if (conv_direct::cw_input_grad_shape(g))
+    floats = std::max(floats, conv_direct::input_grad_cw_floats(g));
+  return floats;
+}
+
 // y[n, oh, ow, f] = epilogue(conv(x, w)): bias per filter, then the activation.
 inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, float* y,
                            const Epilogue& ep = {}, const GemmOptions& opt = {}) {
   int64_t m = g.n * g.oh() * g.ow(), k = g.kh * g.kw * g.c;
   if (m > 0 && k > 0 && conv_direct::cw_forward_usable(g, opt)) {
     enable_ftz();
-    return conv_direct::forward_cw_any(g, x, w, 0.0f, y, ep, opt);
+    return conv_direct::forward_cw_call(g, x, w, y, ep, opt);
   }
   if (conv_direct::usable(g, true, opt)) {
     enable_ftz();
@@ -182,7 +198,8 @@ inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const fl
   }
   if (m > 0 && k > 0 && conv_direct::usable_input_grad(g, opt)) {
     enable_ftz();
-    const float* wt = conv_direct::filter_fc(g, w);
+    conv_direct::Scratch scratch(opt.workspace, g.kh * g.kw * g.c * g.f);
+    const float* wt = conv_direct::filter_fc(g, w, scratch.take(g.kh * g.kw * g.c * g.f));
     return conv_direct::split(g.n * g.h, 2 * m * k * g.c, opt, [&](TaskRange rows) {
       conv_direct::input_grad_rows(g, dy, wt, dx, beta, rows);
     });

@@ -22,9 +22,10 @@ namespace dlc_rt {
 
 namespace conv_direct {
 
-constexpr int kRows = 8;              // pixels per tile (forward, input gradient)
-constexpr int kGradRows = 16;         // (i, j, ch) rows per tile of the filter gradient
-constexpr int64_t kMaxChannels = 256; // a padded read is one channel run of zeros
+constexpr int kRows = 8;               // pixels per tile (forward, input gradient)
+constexpr int kGradRows = 16;          // (i, j, ch) rows per tile of the filter gradient
+constexpr int64_t kMaxChannels = 256;  // a padded read is one channel run of zeros
+constexpr int64_t kMaxRowDepth = 1024; // kw * c of the CW kernels' forward (a stack table)
 
 inline const float* zeros() {
   alignas(64) static const float z[kMaxChannels] = {};
@@ -55,16 +56,40 @@ inline bool usable_input_grad(const Conv2dGeom& g, const GemmOptions& opt) {
 #endif
 }
 
-// The filter [kh, kw, c, f] as [kh, kw, f, c], in a per-thread buffer.
-inline const float* filter_fc(const Conv2dGeom& g, const float* w) {
-  thread_local std::vector<float> buffer;
+// Scratch memory of one call, carved from the caller's workspace: generated code passes
+// its planned workspace of conv2d_workspace_floats(g) floats (conv2d.h), so that no
+// kernel allocates; a null workspace takes a per-thread buffer grown once. Pieces are
+// 64-byte aligned. The calling thread owns it; the pool's workers read it during the call.
+class Scratch {
+public:
+  Scratch(float* ws, int64_t floats) : base_(ws) {
+    if (!base_) {
+      thread_local std::vector<float> buffer;
+      if (buffer.size() < size_t(floats + 16)) buffer.resize(size_t(floats + 16));
+      base_ = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buffer.data()) + 63) &
+                                       ~uintptr_t(63));
+    }
+  }
+  float* take(int64_t floats) {
+    float* p = base_ + used_;
+    used_ += round(floats);
+    return p;
+  }
+  static int64_t round(int64_t floats) { return (floats + 15) / 16 * 16; }
+
+private:
+  float* base_;
+  int64_t used_ = 0;
+};
+
+// The filter [kh, kw, c, f] as [kh, kw, f, c], into out.
+inline const float* filter_fc(const Conv2dGeom& g, const float* w, float* out) {
   int64_t taps = g.kh * g.kw;
-  buffer.resize(size_t(taps * g.c * g.f));
   for (int64_t t = 0; t < taps; t++)
     for (int64_t ch = 0; ch < g.c; ch++)
       for (int64_t fo = 0; fo < g.f; fo++)
-        buffer[size_t((t * g.f + fo) * g.c + ch)] = w[(t * g.c + ch) * g.f + fo];
-  return buffer.data();
+        out[(t * g.f + fo) * g.c + ch] = w[(t * g.c + ch) * g.f + fo];
+  return out;
 }
 
 // Runs part(t) for t in [0, parts) on the pool (or here), with FTZ on every thread.
@@ -84,24 +109,27 @@ void split(int64_t units, int64_t flops, const GemmOptions& opt, Part&& part) {
 
 // An NHWC tensor [n, h, w, c] with its zero padding written out and each row transposed
 // to channel-major ("CW" rows): out[((b * (h + pt + pb) + y) * c + ch) * width + x],
-// width >= w + pl + pr (the columns past the right padding are zero too). In a per-thread
-// buffer of the calling thread, read by every thread of one call. The kernels below then
-// read every tap without bounds checks (padding terms stay +0 products, as in the implicit
-// GEMM), and one channel's neighbouring pixels are adjacent floats.
+// width >= w + pl + pr (the columns past the right padding are zero too); written by the
+// calling thread, read by every thread of one call. The kernels below then read every tap
+// without bounds checks (padding terms stay +0 products, as in the implicit GEMM), and one
+// channel's neighbouring pixels are adjacent floats.
+inline int64_t padded_cw_floats(int64_t n, int64_t h, int64_t c, int64_t pt, int64_t pb,
+                                int64_t width) {
+  return n * (h + pt + pb) * c * width;
+}
 inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, int64_t c,
-                              int64_t pt, int64_t pb, int64_t pl, int64_t width) {
-  thread_local std::vector<float> buffer;
+                              int64_t pt, int64_t pb, int64_t pl, int64_t width, float* out) {
   const int64_t ph = h + pt + pb;
-  buffer.assign(size_t(n * ph * c * width), 0.0f);
+  std::fill(out, out + padded_cw_floats(n, h, c, pt, pb, width), 0.0f);
   for (int64_t b = 0; b < n; b++)
     for (int64_t iy = 0; iy < h; iy++) {
       const float* src = x + (b * h + iy) * w * c;
-      float* dst = buffer.data() + (b * ph + iy + pt) * c * width + pl;
+      float* dst = out + (b * ph + iy + pt) * c * width + pl;
       for (int64_t ix = 0; ix < w; ix++)
         for (int64_t ch = 0; ch < c; ch++)
           dst[ch * width + ix] = src[ix * c + ch];
     }
-  return buffer.data();
+  return out;
 }
 
 // Pixels per vector for `channels` output channels in {4, 8, 16} (else 0): the "CW"
@@ -318,18 +346,21 @@ template <int P> DLC_RT_TARGET_AVX512 inline __m512i pixels_to_lanes() {
 
 // Forward over CW rows (P = pixels_per_vector(g.f), stride 1 across), output rows (b, oy)
 // in `rows`: R vectors (P*R pixels of a row) per tile. xt: padded_cw(x) of `width`
-// columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P];
-// offsets: where depth index (j, ch) of a tap row starts in a CW row block. Each output
+// columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P]. Each output
 // sums its depth in (i, j, ch) order with one FMA per term from zero; the
 // store then does what the GEMM path's does: acc + beta*y (beta = 0: y not read), plus
 // the bias, then the activation.
 template <int P, int R>
-DLC_RT_TARGET_AVX512 inline void
-forward_cw_rows(const Conv2dGeom& g, const float* xt, int64_t width, const float* wd,
-                const int64_t* offsets, float beta, const Epilogue& ep, float* y, TaskRange rows) {
+DLC_RT_TARGET_AVX512 inline void forward_cw_rows(const Conv2dGeom& g, const float* xt,
+                                                 int64_t width, const float* wd, float beta,
+                                                 const Epilogue& ep, float* y, TaskRange rows) {
   constexpr int F = 16 / P;
   const int64_t oh = g.oh(), ow = g.ow(), ph = g.h + g.pt + g.pb, c = g.c, taps_row = g.kw * c;
   const __m512i order = lanes_to_pixels<P>();
+  int64_t offsets[kMaxRowDepth]; // where depth index (j, ch) of a tap row starts
+  for (int64_t j = 0; j < g.kw; j++)
+    for (int64_t ch = 0; ch < c; ch++)
+      offsets[j * c + ch] = ch * width + j;
   alignas(64) float bias[16] = {};
   if (ep.bias)
     for (int l = 0; l < 16; l++)
@@ -433,72 +464,99 @@ DLC_RT_TARGET_AVX512 inline void sum_blocks(const float* part, int64_t blocks, i
 }
 #endif
 
-// forward_cw_rows for a whole call: tiles of R in {4, 7, 8, 14} vectors (the least that
-// covers a row, else 14), the input padded once, the rows split across the pool. wt: the
-// filter as [kh, kw, c, f].
+// The CW forward's tiling: R in {4, 7, 8, 14} vectors (the least that covers a row, else
+// 14) and the padded row width that every tile reads inside of.
+struct CwTiles {
+  int64_t r, width;
+};
+inline CwTiles cw_tiles(const Conv2dGeom& g, int p) {
+  const int64_t vecs = (g.ow() + p - 1) / p;
+  const int64_t r = vecs <= 4 ? 4 : vecs <= 7 ? 7 : vecs <= 8 ? 8 : 14;
+  return {r, (vecs + r - 1) / r * r * p + g.kw - 1};
+}
+
+// Scratch floats of the CW passes (Scratch pieces round up to 16 floats each).
+inline int64_t forward_cw_floats(const Conv2dGeom& g) {
+  CwTiles t = cw_tiles(g, pixels_per_vector(g.f));
+  return Scratch::round(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, t.width)) +
+         Scratch::round(g.kh * g.kw * g.c * 16);
+}
+inline int64_t filter_grad_cw_blocks(const Conv2dGeom& g, int64_t* per_block = nullptr) {
+  int64_t rows = g.n * g.oh(), each = std::max<int64_t>(1, 1024 / g.ow());
+  if (per_block) *per_block = each;
+  return (rows + each - 1) / each;
+}
+inline int64_t filter_grad_cw_width(const Conv2dGeom& g) {
+  int p = pixels_per_vector(g.f);
+  return (g.ow() + p - 1) / p * p + g.kw - 1;
+}
+inline int64_t filter_grad_cw_floats(const Conv2dGeom& g) {
+  return Scratch::round(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, filter_grad_cw_width(g))) +
+         Scratch::round(filter_grad_cw_blocks(g) * g.c * g.kh * g.kw * 16);
+}
+
+// forward_cw_rows for a whole call: the input padded once, the rows split across the
+// pool. wt: the filter as [kh, kw, c, f]; scratch: forward_cw_floats(g) floats.
 template <int P>
 inline void forward_cw(const Conv2dGeom& g, const float* x, const float* wt, float beta, float* y,
-                       const Epilogue& ep, const GemmOptions& opt) {
+                       const Epilogue& ep, const GemmOptions& opt, Scratch& scratch) {
 #ifdef DLC_RT_HAVE_AVX512
-  const int64_t ow = g.ow(), depth = g.kh * g.kw * g.c, vecs = (ow + P - 1) / P;
-  const int64_t r = vecs <= 4 ? 4 : vecs <= 7 ? 7 : vecs <= 8 ? 8 : 14;
-  const int64_t width = (vecs + r - 1) / r * r * P + g.kw - 1;
-  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width);
-  thread_local std::vector<float> spread;
-  spread.resize(size_t(depth * 16 + 16));
-  float* wd =
-      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(spread.data()) + 63) & ~uintptr_t(63));
+  const int64_t depth = g.kh * g.kw * g.c;
+  const CwTiles tiles = cw_tiles(g, P);
+  const int64_t width = tiles.width;
+  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
+                              scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)));
+  float* wd = scratch.take(depth * 16);
   for (int64_t d = 0; d < depth; d++)
     for (int l = 0; l < 16; l++)
       wd[d * 16 + l] = wt[d * (16 / P) + l / P];
-  thread_local std::vector<int64_t> offsets; // of depth index (j, ch) in a CW row block
-  offsets.resize(size_t(g.kw * g.c));
-  for (int64_t j = 0; j < g.kw; j++)
-    for (int64_t ch = 0; ch < g.c; ch++)
-      offsets[size_t(j * g.c + ch)] = ch * width + j;
-  const int64_t* off = offsets.data();
-  split(g.n * g.oh(), 2 * g.n * g.oh() * ow * depth * g.f, opt, [&](TaskRange rows) {
-    if (r == 4)
-      forward_cw_rows<P, 4>(g, xt, width, wd, off, beta, ep, y, rows);
-    else if (r == 7)
-      forward_cw_rows<P, 7>(g, xt, width, wd, off, beta, ep, y, rows);
-    else if (r == 8)
-      forward_cw_rows<P, 8>(g, xt, width, wd, off, beta, ep, y, rows);
+  split(g.n * g.oh(), 2 * g.n * g.oh() * g.ow() * depth * g.f, opt, [&](TaskRange rows) {
+    if (tiles.r == 4)
+      forward_cw_rows<P, 4>(g, xt, width, wd, beta, ep, y, rows);
+    else if (tiles.r == 7)
+      forward_cw_rows<P, 7>(g, xt, width, wd, beta, ep, y, rows);
+    else if (tiles.r == 8)
+      forward_cw_rows<P, 8>(g, xt, width, wd, beta, ep, y, rows);
     else
-      forward_cw_rows<P, 14>(g, xt, width, wd, off, beta, ep, y, rows);
+      forward_cw_rows<P, 14>(g, xt, width, wd, beta, ep, y, rows);
   });
 #else
-  (void)g, (void)x, (void)wt, (void)beta, (void)y, (void)ep, (void)opt;
+  (void)g, (void)x, (void)wt, (void)beta, (void)y, (void)ep, (void)opt, (void)scratch;
 #endif
 }
 
 inline void forward_cw_any(const Conv2dGeom& g, const float* x, const float* wt, float beta,
-                           float* y, const Epilogue& ep, const GemmOptions& opt) {
+                           float* y, const Epilogue& ep, const GemmOptions& opt, Scratch& scratch) {
   switch (pixels_per_vector(g.f)) {
   case 1:
-    return forward_cw<1>(g, x, wt, beta, y, ep, opt);
+    return forward_cw<1>(g, x, wt, beta, y, ep, opt, scratch);
   case 2:
-    return forward_cw<2>(g, x, wt, beta, y, ep, opt);
+    return forward_cw<2>(g, x, wt, beta, y, ep, opt, scratch);
   default:
-    return forward_cw<4>(g, x, wt, beta, y, ep, opt);
+    return forward_cw<4>(g, x, wt, beta, y, ep, opt, scratch);
   }
 }
 
+inline void forward_cw_call(const Conv2dGeom& g, const float* x, const float* wt, float* y,
+                            const Epilogue& ep, const GemmOptions& opt) {
+  Scratch scratch(opt.workspace, forward_cw_floats(g));
+  forward_cw_any(g, x, wt, 0.0f, y, ep, opt, scratch);
+}
+
 // filter_grad_cw_units for a whole call: blocks of about 1024 pixels (a fixed split, so
-// every thread count gives the same sums), their sums in a per-call buffer.
+// every thread count gives the same sums), their sums in the scratch.
 template <int P, int K>
 inline void filter_grad_cw(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
                            float beta, const GemmOptions& opt) {
 #ifdef DLC_RT_HAVE_AVX512
-  const int64_t ow = g.ow(), rows = g.n * g.oh();
-  const int64_t width = (ow + P - 1) / P * P + g.kw - 1;
-  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width);
-  const int64_t per_block = std::max<int64_t>(1, 1024 / ow);
-  const int64_t blocks = (rows + per_block - 1) / per_block;
-  thread_local std::vector<float> part;
-  part.resize(size_t(blocks * g.c * K * K * 16));
-  float* pp = part.data();
-  split(blocks * g.c, 2 * rows * ow * K * K * g.c * g.f, opt, [&](TaskRange units) {
+  Scratch scratch(opt.workspace, filter_grad_cw_floats(g));
+  const int64_t width = filter_grad_cw_width(g);
+  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
+                              scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)));
+  int64_t per_block = 0;
+  const int64_t blocks = filter_grad_cw_blocks(g, &per_block);
+  float* pp = scratch.take(blocks * g.c * K * K * 16);
+  split(blocks * g.c, 2 * g.n * g.oh() * g.ow() * K * K * g.c * g.f, opt, [&](TaskRange units) {
     filter_grad_cw_units<P, K, K>(g, xt, width, dy, per_block, pp, units);
   });
   sum_blocks(pp, blocks, g.c, K * K, P, dw, beta);
@@ -538,18 +596,21 @@ inline Conv2dGeom input_grad_as_forward(const Conv2dGeom& g) {
           g.kw - 1 - g.pl,
           g.kw - 1 - g.pr};
 }
+inline int64_t input_grad_cw_floats(const Conv2dGeom& g) {
+  return Scratch::round(g.kh * g.kw * g.f * g.c) + forward_cw_floats(input_grad_as_forward(g));
+}
 
 inline void input_grad_cw(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
                           float beta, const GemmOptions& opt) {
-  thread_local std::vector<float> flipped;
-  flipped.resize(size_t(g.kh * g.kw * g.f * g.c));
+  Scratch scratch(opt.workspace, input_grad_cw_floats(g));
+  float* flipped = scratch.take(g.kh * g.kw * g.f * g.c);
   for (int64_t i = 0; i < g.kh; i++)
     for (int64_t j = 0; j < g.kw; j++)
       for (int64_t fo = 0; fo < g.f; fo++)
         for (int64_t ch = 0; ch < g.c; ch++)
-          flipped[size_t(((i * g.kw + j) * g.f + fo) * g.c + ch)] =
+          flipped[((i * g.kw + j) * g.f + fo) * g.c + ch] =
               w[(((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.c + ch) * g.f + fo];
-  forward_cw_any(input_grad_as_forward(g), dy, flipped.data(), beta, dx, {}, opt);
+  forward_cw_any(input_grad_as_forward(g), dy, flipped, beta, dx, {}, opt, scratch);
 }
 
 // Which CW kernels take a convolution: AVX-512, stride 1 across, 4/8/16 output channels of
@@ -563,15 +624,24 @@ inline bool cw_usable(const GemmOptions& opt) {
   return false;
 #endif
 }
+inline bool cw_forward_shape(const Conv2dGeom& g) {
+  return g.sw == 1 && pixels_per_vector(g.f) > 0 && g.kw * g.c <= kMaxRowDepth;
+}
+inline bool cw_filter_grad_shape(const Conv2dGeom& g) {
+  return cw_forward_shape(g) && g.kh == g.kw && (g.kh == 3 || g.kh == 5);
+}
+inline bool cw_input_grad_shape(const Conv2dGeom& g) {
+  return g.sh == 1 && g.sw == 1 && pixels_per_vector(g.c) > 0 && g.pt < g.kh && g.pb < g.kh &&
+         g.pl < g.kw && g.pr < g.kw && g.kw * g.f <= kMaxRowDepth;
+}
 inline bool cw_forward_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_usable(opt) && g.sw == 1 && pixels_per_vector(g.f) > 0;
+  return cw_usable(opt) && cw_forward_shape(g);
 }
 inline bool cw_filter_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_forward_usable(g, opt) && g.kh == g.kw && (g.kh == 3 || g.kh == 5);
+  return cw_usable(opt) && cw_filter_grad_shape(g);
 }
 inline bool cw_input_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_usable(opt) && g.sh == 1 && g.sw == 1 && pixels_per_vector(g.c) > 0 && g.pt < g.kh &&
-         g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+  return cw_usable(opt) && cw_input_grad_shape(g);
 }
 
 } // namespace conv_direct
