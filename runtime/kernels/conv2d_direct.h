@@ -119,16 +119,27 @@ inline int64_t padded_cw_floats(int64_t n, int64_t h, int64_t c, int64_t pt, int
 }
 inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, int64_t c,
                               int64_t pt, int64_t pb, int64_t pl, int64_t width, float* out) {
-  const int64_t ph = h + pt + pb;
-  std::fill(out, out + padded_cw_floats(n, h, c, pt, pb, width), 0.0f);
-  for (int64_t b = 0; b < n; b++)
+  const int64_t ph = h + pt + pb, row = c * width; // floats per padded CW row
+  for (int64_t b = 0; b < n; b++) {
+    float* image = out + b * ph * row;
+    std::fill(image, image + pt * row, 0.0f); // padding rows
+    std::fill(image + (pt + h) * row, image + ph * row, 0.0f);
     for (int64_t iy = 0; iy < h; iy++) {
       const float* src = x + (b * h + iy) * w * c;
-      float* dst = out + (b * ph + iy + pt) * c * width + pl;
+      float* dst = image + (iy + pt) * row;
+      for (int64_t ch = 0; ch < c; ch++) { // padding columns
+        std::fill(dst + ch * width, dst + ch * width + pl, 0.0f);
+        std::fill(dst + ch * width + pl + w, dst + (ch + 1) * width, 0.0f);
+      }
+      if (c == 1) {
+        std::copy(src, src + w, dst + pl);
+        continue;
+      }
       for (int64_t ix = 0; ix < w; ix++)
         for (int64_t ch = 0; ch < c; ch++)
-          dst[ch * width + ix] = src[ix * c + ch];
+          dst[ch * width + pl + ix] = src[ix * c + ch];
     }
+  }
   return out;
 }
 

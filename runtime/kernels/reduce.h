@@ -4,7 +4,9 @@
 #pragma once
 
 #include "runtime/ftz.h"
+#include "runtime/kernels/simd.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,9 +15,76 @@ namespace dlc_rt {
 
 enum class Reduce { sum, mean, max };
 
+namespace reduce_detail {
+
+// Sums (or means) of lines [o, :, i] for i in [i0, i1): the k loop outside, so that x is
+// read once in order, each column accumulating in its own double in index order (the
+// same additions as one line at a time).
+inline void sum_columns(int64_t len, int64_t inner, int64_t i0, int64_t i1, const float* x,
+                        double* acc) {
+  for (int64_t i = i0; i < i1; i++)
+    acc[i - i0] = 0.0;
+  for (int64_t k = 0; k < len; k++)
+    for (int64_t i = i0; i < i1; i++)
+      acc[i - i0] += double(x[k * inner + i]);
+}
+
+#ifdef DLC_RT_HAVE_AVX512
+// The same for whole groups of 8 columns, a vector of doubles each, 4 groups at a time;
+// returns where the groups end (the caller sums the last inner % 8 columns).
+DLC_RT_TARGET_AVX512 inline int64_t sum_columns_avx512(int64_t len, int64_t inner, int64_t i0,
+                                                       int64_t i1, const float* x, double* acc) {
+  int64_t c0 = i0;
+  for (; c0 + 32 <= i1; c0 += 32) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t k = 0; k < len; k++) {
+      const float* row = x + k * inner + c0;
+      s0 = _mm512_add_pd(s0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row)));
+      s1 = _mm512_add_pd(s1, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 8)));
+      s2 = _mm512_add_pd(s2, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 16)));
+      s3 = _mm512_add_pd(s3, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 24)));
+    }
+    _mm512_storeu_pd(acc + (c0 - i0), s0);
+    _mm512_storeu_pd(acc + (c0 - i0) + 8, s1);
+    _mm512_storeu_pd(acc + (c0 - i0) + 16, s2);
+    _mm512_storeu_pd(acc + (c0 - i0) + 24, s3);
+  }
+  for (; c0 + 8 <= i1; c0 += 8) {
+    __m512d s0 = _mm512_setzero_pd();
+    for (int64_t k = 0; k < len; k++)
+      s0 = _mm512_add_pd(s0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + k * inner + c0)));
+    _mm512_storeu_pd(acc + (c0 - i0), s0);
+  }
+  return c0;
+}
+#endif
+
+} // namespace reduce_detail
+
 // y[o, i] = reduce over k of x[o, k, i].
-inline void reduce_lines(Reduce kind, int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+inline void reduce_lines(Reduce kind, int64_t outer, int64_t len, int64_t inner, const float* x,
+                         float* y) {
   enable_ftz();
+  if (kind != Reduce::max && inner > 1) { // sums down columns: read rows in order
+    constexpr int64_t kBlock = 256;       // columns per pass (their sums on the stack)
+    double acc[kBlock];
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t i0 = 0; i0 < inner; i0 += kBlock) {
+        int64_t i1 = std::min(inner, i0 + kBlock);
+        const float* xo = x + o * len * inner;
+        int64_t done = i0;
+#ifdef DLC_RT_HAVE_AVX512
+        if (avx512_usable()) done = reduce_detail::sum_columns_avx512(len, inner, i0, i1, xo, acc);
+#endif
+        reduce_detail::sum_columns(len, inner, done, i1, xo, acc + (done - i0));
+        for (int64_t i = i0; i < i1; i++) {
+          double a = acc[i - i0];
+          if (kind == Reduce::mean) a = len > 0 ? a / double(len) : 0.0;
+          y[o * inner + i] = float(a);
+        }
+      }
+    return;
+  }
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       const float* line = x + o * len * inner + i;
@@ -30,16 +99,19 @@ inline void reduce_lines(Reduce kind, int64_t outer, int64_t len, int64_t inner,
 }
 
 // y = softmax(x) or log_softmax(x) along each line; y may equal x.
-inline void softmax_lines(bool log, int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+inline void softmax_lines(bool log, int64_t outer, int64_t len, int64_t inner, const float* x,
+                          float* y) {
   enable_ftz();
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       const float* in = x + o * len * inner + i;
       float* out = y + o * len * inner + i;
       double m = -std::numeric_limits<double>::infinity();
-      for (int64_t k = 0; k < len; k++) m = m < double(in[k * inner]) ? double(in[k * inner]) : m;
+      for (int64_t k = 0; k < len; k++)
+        m = m < double(in[k * inner]) ? double(in[k * inner]) : m;
       double z = 0;
-      for (int64_t k = 0; k < len; k++) z += std::exp(double(in[k * inner]) - m);
+      for (int64_t k = 0; k < len; k++)
+        z += std::exp(double(in[k * inner]) - m);
       double lz = std::log(z);
       for (int64_t k = 0; k < len; k++) {
         double v = double(in[k * inner]) - m;
@@ -63,7 +135,8 @@ inline void softmax_grad_lines(bool log, int64_t outer, int64_t len, int64_t inn
       }
       for (int64_t k = 0; k < len; k++) {
         int64_t at = base + k * inner;
-        double g = log ? double(dy[at]) - std::exp(double(y[at])) * s : double(y[at]) * (double(dy[at]) - s);
+        double g = log ? double(dy[at]) - std::exp(double(y[at])) * s
+                       : double(y[at]) * (double(dy[at]) - s);
         dx[at] = float(g);
       }
     }

@@ -4,6 +4,7 @@
 // micro-tile) and some cross the GEMM's cache blocks (KC = 256, MC = 120, NC = 1024).
 #include "ir/interp/interpreter.h"
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/reduce.h"
 #include "runtime/rng.h"
 
 #include <doctest/doctest.h>
@@ -468,6 +469,30 @@ TEST_CASE("max pooling: portable and AVX-512 loops agree; backward accumulates; 
     dlc_rt::default_kernel_pool() = nullptr;
     CHECK(y3 == y1);
     CHECK(dx4 == dx1);
+  }
+}
+
+TEST_CASE("reduce_lines: sums and means give the double reference's bits at any width") {
+  // [outer, len, inner]: the column sums of a bias gradient (inner 8, 16, 10), widths that
+  // cross the AVX-512 loop's groups of 8 and 32 columns, and one beyond its 256-column block.
+  const int64_t shapes[][3] = {{1, 3000, 8}, {1, 700, 16}, {2, 50, 10}, {3, 7, 33},
+                               {2, 40, 300}, {1, 9, 1},    {4, 5, 39}};
+  for (const auto& s : shapes) {
+    int64_t outer = s[0], len = s[1], inner = s[2];
+    Vec x = random_vec(outer * len * inner, 14, -1000.0f, 1000.0f);
+    for (auto kind : {dlc_rt::Reduce::sum, dlc_rt::Reduce::mean}) {
+      Vec y(static_cast<size_t>(outer * inner)), want(y.size());
+      dlc_rt::reduce_lines(kind, outer, len, inner, x.data(), y.data());
+      for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+          double a = 0;
+          for (int64_t k = 0; k < len; k++)
+            a += double(x[size_t((o * len + k) * inner + i)]);
+          want[size_t(o * inner + i)] = float(kind == dlc_rt::Reduce::mean ? a / double(len) : a);
+        }
+      INFO("outer=", outer, " len=", len, " inner=", inner);
+      CHECK(y == want);
+    }
   }
 }
 
