@@ -117,6 +117,24 @@ inline int64_t padded_cw_floats(int64_t n, int64_t h, int64_t c, int64_t pt, int
                                 int64_t width) {
   return n * (h + pt + pb) * c * width;
 }
+#ifdef DLC_RT_HAVE_AVX512
+// dst[ch * stride + ix] = src[ix * c + ch] for ix < w, ch < c <= 16: 16 pixels of a
+// channel per gather.
+DLC_RT_TARGET_AVX512 inline void transpose_row_avx512(const float* src, int64_t w, int64_t c,
+                                                      float* dst, int64_t stride) {
+  const __m512i idx =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                         _mm512_set1_epi32(int(c)));
+  for (int64_t ix = 0; ix < w; ix += 16) {
+    const __mmask16 m = simd::lanes(w - ix);
+    for (int64_t ch = 0; ch < c; ch++)
+      _mm512_mask_storeu_ps(
+          dst + ch * stride + ix, m,
+          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, src + ix * c + ch, 4));
+  }
+}
+#endif
+
 inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, int64_t c,
                               int64_t pt, int64_t pb, int64_t pl, int64_t width, float* out) {
   const int64_t ph = h + pt + pb, row = c * width; // floats per padded CW row
@@ -135,6 +153,12 @@ inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, i
         std::copy(src, src + w, dst + pl);
         continue;
       }
+#ifdef DLC_RT_HAVE_AVX512
+      if (c <= 16 && avx512_usable()) {
+        transpose_row_avx512(src, w, c, dst + pl, width);
+        continue;
+      }
+#endif
       for (int64_t ix = 0; ix < w; ix++)
         for (int64_t ch = 0; ch < c; ch++)
           dst[ch * width + pl + ix] = src[ix * c + ch];

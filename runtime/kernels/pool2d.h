@@ -134,6 +134,24 @@ inline void max_backward_rows(const Pool2dGeom& g, const float* x, const float* 
 DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, const float* x,
                                                          float* y, int64_t r0, int64_t r1) {
   const int64_t oh = g.oh(), ow = g.ow();
+  if (tiles_input(g) && g.c <= 16) { // windows side by side, one vector of channels: no clipping
+    const __mmask16 mask = simd::lanes(g.c);
+    const int64_t step = g.kw * g.c; // floats from one window to the next along a row
+    for (int64_t row = r0; row < r1; row++) {
+      int64_t b = row / oh, oy = row % oh;
+      const float* top = x + (b * g.h + oy * g.kh) * g.w * g.c;
+      float* out = y + row * ow * g.c;
+      for (int64_t ox = 0; ox < ow; ox++, top += step, out += g.c) {
+        __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+        for (int64_t i = 0; i < g.kh; i++)
+          for (int64_t j = 0; j < g.kw; j++)
+            best = _mm512_maskz_max_ps(mask, _mm512_maskz_loadu_ps(mask, top + (i * g.w + j) * g.c),
+                                       best);
+        _mm512_mask_storeu_ps(out, mask, best);
+      }
+    }
+    return;
+  }
   for (int64_t row = r0; row < r1; row++) {
     int64_t b = row / oh, oy = row % oh;
     for (int64_t ox = 0; ox < ow; ox++) {
