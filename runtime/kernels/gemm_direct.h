@@ -59,6 +59,7 @@ template <int R, int V> struct PortableTile {
 #ifdef DLC_RT_HAVE_AVX512
 template <int R, int V> struct Avx512Tile {
   static constexpr bool avx512 = true;
+  static constexpr int64_t kPrefetchRows = 12;
   DLC_RT_TARGET_AVX512 static void run(int64_t kc, APtr a, const float* b, int64_t ldb,
                                        int64_t cols, float* acc) {
     __m512 c[R][V];
@@ -73,6 +74,12 @@ template <int R, int V> struct Avx512Tile {
     }
     for (int64_t q = 0; q < kc; q++) {
       __m512 bv[V];
+      if constexpr (R <= 2) { // few rows: B streams from L2, a row of the strip ahead
+        DLC_RT_UNROLL
+        for (int v = 0; v < V; v++)
+          _mm_prefetch(reinterpret_cast<const char*>(b + (q + kPrefetchRows) * ldb + 16 * v),
+                       _MM_HINT_T0);
+      }
       DLC_RT_UNROLL
       for (int v = 0; v < V; v++)
         bv[v] = _mm512_maskz_loadu_ps(mask[v], b + q * ldb + 16 * v);
@@ -147,7 +154,11 @@ template <template <int, int> class Tile> void run(const Problem& p, ThreadPool*
     if (few_rows) { // split 64-column blocks
       TaskRange r = split_range((p.n + 63) / 64, parts, t);
       int64_t j0 = std::min(p.n, r.begin * 64), j1 = std::min(p.n, r.end * 64);
-      if (j1 > j0) tiles<Tile, 4, 4>(p, 0, p.m, j0, j1);
+      if (j1 <= j0) return;
+      if (p.m <= 2) // 128-column strips: 8 FMA chains per row, B read 512 bytes a row at a time
+        tiles<Tile, 2, 8>(p, 0, p.m, j0, j1);
+      else
+        tiles<Tile, 4, 4>(p, 0, p.m, j0, j1);
     } else { // split 8-row blocks
       TaskRange r = split_range((p.m + kRowsTile - 1) / kRowsTile, parts, t);
       int64_t i0 = std::min(p.m, r.begin * kRowsTile), i1 = std::min(p.m, r.end * kRowsTile);
