@@ -136,34 +136,38 @@ DLC_RT_TARGET_AVX512 inline void transpose_row_avx512(const float* src, int64_t 
 #endif
 
 inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, int64_t c,
-                              int64_t pt, int64_t pb, int64_t pl, int64_t width, float* out) {
+                              int64_t pt, int64_t pb, int64_t pl, int64_t width, float* out,
+                              const GemmOptions& opt) {
   const int64_t ph = h + pt + pb, row = c * width; // floats per padded CW row
-  for (int64_t b = 0; b < n; b++) {
-    float* image = out + b * ph * row;
-    std::fill(image, image + pt * row, 0.0f); // padding rows
-    std::fill(image + (pt + h) * row, image + ph * row, 0.0f);
-    for (int64_t iy = 0; iy < h; iy++) {
-      const float* src = x + (b * h + iy) * w * c;
-      float* dst = image + (iy + pt) * row;
-      for (int64_t ch = 0; ch < c; ch++) { // padding columns
-        std::fill(dst + ch * width, dst + ch * width + pl, 0.0f);
-        std::fill(dst + ch * width + pl + w, dst + (ch + 1) * width, 0.0f);
-      }
-      if (c == 1) {
-        std::copy(src, src + w, dst + pl);
-        continue;
-      }
+  // Images split across the pool (a copy: worth it from ~100K floats on).
+  split(n, 16 * n * ph * row, opt, [&](TaskRange images) {
+    for (int64_t b = images.begin; b < images.end; b++) {
+      float* image = out + b * ph * row;
+      std::fill(image, image + pt * row, 0.0f); // padding rows
+      std::fill(image + (pt + h) * row, image + ph * row, 0.0f);
+      for (int64_t iy = 0; iy < h; iy++) {
+        const float* src = x + (b * h + iy) * w * c;
+        float* dst = image + (iy + pt) * row;
+        for (int64_t ch = 0; ch < c; ch++) { // padding columns
+          std::fill(dst + ch * width, dst + ch * width + pl, 0.0f);
+          std::fill(dst + ch * width + pl + w, dst + (ch + 1) * width, 0.0f);
+        }
+        if (c == 1) {
+          std::copy(src, src + w, dst + pl);
+          continue;
+        }
 #ifdef DLC_RT_HAVE_AVX512
-      if (c <= 16 && avx512_usable()) {
-        transpose_row_avx512(src, w, c, dst + pl, width);
-        continue;
-      }
+        if (c <= 16 && avx512_usable()) {
+          transpose_row_avx512(src, w, c, dst + pl, width);
+          continue;
+        }
 #endif
-      for (int64_t ix = 0; ix < w; ix++)
-        for (int64_t ch = 0; ch < c; ch++)
-          dst[ch * width + pl + ix] = src[ix * c + ch];
+        for (int64_t ix = 0; ix < w; ix++)
+          for (int64_t ch = 0; ch < c; ch++)
+            dst[ch * width + pl + ix] = src[ix * c + ch];
+      }
     }
-  }
+  });
   return out;
 }
 
@@ -539,8 +543,9 @@ inline void forward_cw(const Conv2dGeom& g, const float* x, const float* wt, flo
   const int64_t depth = g.kh * g.kw * g.c;
   const CwTiles tiles = cw_tiles(g, P);
   const int64_t width = tiles.width;
-  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
-                              scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)));
+  const float* xt =
+      padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
+                scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)), opt);
   float* wd = scratch.take(depth * 16);
   for (int64_t d = 0; d < depth; d++)
     for (int l = 0; l < 16; l++)
@@ -586,8 +591,9 @@ inline void filter_grad_cw(const Conv2dGeom& g, const float* x, const float* dy,
 #ifdef DLC_RT_HAVE_AVX512
   Scratch scratch(opt.workspace, filter_grad_cw_floats(g));
   const int64_t width = filter_grad_cw_width(g);
-  const float* xt = padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
-                              scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)));
+  const float* xt =
+      padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
+                scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)), opt);
   int64_t per_block = 0;
   const int64_t blocks = filter_grad_cw_blocks(g, &per_block);
   float* pp = scratch.take(blocks * g.c * K * K * 16);
