@@ -176,6 +176,38 @@ DLC_RT_TARGET_AVX512 inline void max_backward_rows_avx512(const Pool2dGeom& g, c
                                                           const float* dy, float* dx, bool assign,
                                                           int64_t r0, int64_t r1) {
   const int64_t oh = g.oh(), ow = g.ow();
+  if (assign && g.c <= 16 && g.kh * g.kw <= 16) { // tiling windows (assign): no clipping
+    const __mmask16 mask = simd::lanes(g.c);
+    const int64_t step = g.kw * g.c;
+    for (int64_t row = r0; row < r1; row++) {
+      int64_t b = row / oh, oy = row % oh;
+      const int64_t top = (b * g.h + oy * g.kh) * g.w * g.c;
+      const float* grad = dy + row * ow * g.c;
+      for (int64_t ox = 0; ox < ow; ox++, grad += g.c) {
+        const float* in = x + top + ox * step;
+        float* out = dx + top + ox * step;
+        __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+        __m512i where = _mm512_setzero_si512();
+        int pos = 0;
+        for (int64_t i = 0; i < g.kh; i++)
+          for (int64_t j = 0; j < g.kw; j++, pos++) {
+            __m512 v = _mm512_maskz_loadu_ps(mask, in + (i * g.w + j) * g.c);
+            __mmask16 better =
+                pos == 0 ? __mmask16(0xFFFF) : _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, better, v);
+            where = _mm512_mask_mov_epi32(where, better, _mm512_set1_epi32(pos));
+          }
+        __m512 gv = _mm512_maskz_loadu_ps(mask, grad);
+        pos = 0;
+        for (int64_t i = 0; i < g.kh; i++)
+          for (int64_t j = 0; j < g.kw; j++, pos++) {
+            __mmask16 hit = _mm512_cmpeq_epi32_mask(where, _mm512_set1_epi32(pos));
+            _mm512_mask_storeu_ps(out + (i * g.w + j) * g.c, mask, _mm512_maskz_mov_ps(hit, gv));
+          }
+      }
+    }
+    return;
+  }
   for (int64_t row = r0; row < r1; row++) {
     int64_t b = row / oh, oy = row % oh;
     for (int64_t ox = 0; ox < ow; ox++) {
