@@ -301,6 +301,39 @@ Vec tied_input(int64_t n) {
 
 } // namespace
 
+TEST_CASE("conv2d: a workspace of conv2d_workspace_floats() serves all three passes") {
+  // The lowering plans this much for every convolution call; the passes must stay inside
+  // it (canaries after it) and give what they give with their own per-thread buffers.
+  for (auto kernel : kernels())
+    for (const auto& g : conv_cases) {
+      int64_t in = g.n * g.h * g.w * g.c, out = g.n * g.oh() * g.ow() * g.f,
+              wn = g.kh * g.kw * g.c * g.f;
+      Vec x = random_vec(in, 4), w = random_vec(wn, 5), dy = random_vec(out, 7),
+          bias = random_vec(g.f, 6);
+      int64_t floats = dlc_rt::conv2d_workspace_floats(g);
+      Vec buffer(static_cast<size_t>(floats + 16 + 64), 12345.0f);
+      float* ws = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buffer.data()) + 63) &
+                                           ~uintptr_t(63));
+      dlc_rt::GemmOptions with{kernel, ws}, without{kernel, nullptr};
+      Vec y1(static_cast<size_t>(out)), y2(y1), dx1(static_cast<size_t>(in)), dx2(dx1),
+          dw1(static_cast<size_t>(wn)), dw2(dw1);
+      dlc_rt::conv2d_forward(g, x.data(), w.data(), y1.data(), {bias.data(), Act::relu}, with);
+      dlc_rt::conv2d_forward(g, x.data(), w.data(), y2.data(), {bias.data(), Act::relu}, without);
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx1.data(), 0.0f, with);
+      dlc_rt::conv2d_backward_input(g, dy.data(), w.data(), dx2.data(), 0.0f, without);
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw1.data(), 0.0f, with);
+      dlc_rt::conv2d_backward_filter(g, x.data(), dy.data(), dw2.data(), 0.0f, without);
+      INFO("h=", g.h, " c=", g.c, " f=", g.f, " kernel=", int(kernel));
+      CHECK(y1 == y2);
+      CHECK(dx1 == dx2);
+      CHECK(dw1 == dw2);
+      bool intact = true;
+      for (int64_t i = 0; i < 16; i++)
+        intact = intact && ws[floats + i] == 12345.0f;
+      CHECK(intact);
+    }
+}
+
 TEST_CASE("conv2d backward: beta scales what the gradients already hold") {
   for (auto kernel : kernels())
     for (const auto& g : conv_cases) {
