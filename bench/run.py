@@ -3,7 +3,7 @@
 
 Builds bench/gemm.cpp, bench/dlc_bench.cpp (against the built dlc libraries: the LLVM
 JIT) and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitted_bench.cpp
-+ net.cpp) with g++ -O3 -march=native -fno-math-errno, then runs:
++ net.cpp) with g++ -O3 -march=native and docs/codegen.md's flags, then runs:
   1. the FMA peak and dlc's GEMM GFLOP/s (bench/gemm.cpp prints the `measure:` lines);
   2. every model measure for dlc's JIT, dlc's emitted C++ and PyTorch as separate
      processes, rotating their order from round to round so that load drifts hit all
@@ -33,10 +33,11 @@ TORCH_CONFIGS = [("t2-passive", ["--threads", "2"], "PASSIVE"),
                  ("t2-active", ["--threads", "2"], "ACTIVE"),
                  ("t1", ["--threads", "1"], "PASSIVE")]
 # -Wno-restrict: GCC 12's false positives inside std::string at -O3.
-# -fno-math-errno: the flags docs/codegen.md recommends for emitted code (g++ vectorises
-# Adam's sqrt only without errno; no result changes).
-CXX = ["g++", "-std=c++20", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wextra", "-Werror",
-       "-Wno-restrict", "-I", ROOT, "-pthread"]
+# The flags docs/codegen.md recommends for emitted code: -fno-math-errno (g++ vectorises
+# Adam's sqrt only without errno; no result changes) and, for g++ 12.2 with AVX-512, the
+# move/store limits that avoid its wide-constant miscompile (CMakeLists.txt, DLC_NATIVE).
+CXX = ["g++", "-std=c++20", "-O3", "-march=native", "-fno-math-errno", "-mmove-max=128",
+       "-mstore-max=128", "-Wall", "-Wextra", "-Werror", "-Wno-restrict", "-I", ROOT, "-pthread"]
 
 
 def arg(flag, default):
