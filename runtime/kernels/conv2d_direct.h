@@ -385,7 +385,8 @@ template <int P> DLC_RT_TARGET_AVX512 inline __m512i pixels_to_lanes() {
 
 // Forward over CW rows (P = pixels_per_vector(g.f), stride 1 across), output rows (b, oy)
 // in `rows`: R vectors (P*R pixels of a row) per tile. xt: padded_cw(x) of `width`
-// columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P]. Each output
+// columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P] (for
+// P = 1 the filter itself). Each output
 // sums its depth in (i, j, ch) order with one FMA per term from zero; the
 // store then does what the GEMM path's does: acc + beta*y (beta = 0: y not read), plus
 // the bias, then the activation.
@@ -418,7 +419,7 @@ DLC_RT_TARGET_AVX512 inline void forward_cw_rows(const Conv2dGeom& g, const floa
         const float* row_i = base + i * c * width + ox0;
         for (int64_t t = 0; t < taps_row; t++, wq += 16) {
           const float* src = row_i + offsets[t];
-          __m512 v = _mm512_load_ps(wq);
+          __m512 v = _mm512_loadu_ps(wq);
           DLC_RT_UNROLL
           for (int r = 0; r < R; r++)
             acc[r] = _mm512_fmadd_ps(broadcast_group<P>(src + r * P), v, acc[r]);
@@ -546,10 +547,14 @@ inline void forward_cw(const Conv2dGeom& g, const float* x, const float* wt, flo
   const float* xt =
       padded_cw(x, g.n, g.h, g.w, g.c, g.pt, g.pb, g.pl, width,
                 scratch.take(padded_cw_floats(g.n, g.h, g.c, g.pt, g.pb, width)), opt);
-  float* wd = scratch.take(depth * 16);
-  for (int64_t d = 0; d < depth; d++)
-    for (int l = 0; l < 16; l++)
-      wd[d * 16 + l] = wt[d * (16 / P) + l / P];
+  const float* wd = wt; // one pixel per vector: the filter is its own spread
+  if constexpr (P > 1) {
+    float* spread = scratch.take(depth * 16);
+    for (int64_t d = 0; d < depth; d++)
+      for (int l = 0; l < 16; l++)
+        spread[d * 16 + l] = wt[d * (16 / P) + l / P];
+    wd = spread;
+  }
   split(g.n * g.oh(), 2 * g.n * g.oh() * g.ow() * depth * g.f, opt, [&](TaskRange rows) {
     if (tiles.r == 4)
       forward_cw_rows<P, 4>(g, xt, width, wd, beta, ep, y, rows);
