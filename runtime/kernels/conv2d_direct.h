@@ -32,28 +32,27 @@ inline const float* zeros() {
   return z;
 }
 
-// Whether the direct kernels take a convolution: AVX-512, few filters, channel runs that
-// fit the zero block, and (forward) a depth of one KC block, which keeps the GEMM's
-// order of summation.
-inline bool usable(const Conv2dGeom& g, bool forward, const GemmOptions& opt) {
+// Whether the options and the CPU let the direct (AVX-512) kernels run.
+inline bool avx512_allowed(const GemmOptions& opt) {
 #ifdef DLC_RT_HAVE_AVX512
-  return opt.kernel != GemmKernel::portable && avx512_usable() && g.f <= 16 &&
-         g.c <= kMaxChannels && (!forward || g.kh * g.kw * g.c <= kGemmKC);
+  return opt.kernel != GemmKernel::portable && avx512_usable();
 #else
-  (void)g, (void)forward, (void)opt;
+  (void)opt;
   return false;
 #endif
 }
 
+// Whether the direct kernels take a convolution: AVX-512, few filters, channel runs that
+// fit the zero block, and (forward) a depth of one KC block, which keeps the GEMM's
+// order of summation.
+inline bool usable(const Conv2dGeom& g, bool forward, const GemmOptions& opt) {
+  return avx512_allowed(opt) && g.f <= 16 && g.c <= kMaxChannels &&
+         (!forward || g.kh * g.kw * g.c <= kGemmKC);
+}
+
 // The input gradient's direct kernel: stride 1, few input channels.
 inline bool usable_input_grad(const Conv2dGeom& g, const GemmOptions& opt) {
-#ifdef DLC_RT_HAVE_AVX512
-  return opt.kernel != GemmKernel::portable && avx512_usable() && g.c <= 16 &&
-         g.f <= kMaxChannels && g.sh == 1 && g.sw == 1;
-#else
-  (void)g, (void)opt;
-  return false;
-#endif
+  return avx512_allowed(opt) && g.c <= 16 && g.f <= kMaxChannels && g.sh == 1 && g.sw == 1;
 }
 
 // Scratch memory of one call, carved from the caller's workspace: generated code passes
@@ -181,15 +180,11 @@ inline int pixels_per_vector(int64_t channels) {
 }
 
 #ifdef DLC_RT_HAVE_AVX512
-inline __mmask16 lanes(int64_t f) {
-  return __mmask16((1u << f) - 1);
-}
-
 // Forward, output rows (b, oy) in [rows.begin, rows.end): 8 pixels of a row per tile.
 DLC_RT_TARGET_AVX512 inline void forward_rows(const Conv2dGeom& g, const float* x, const float* w,
                                               float* y, const Epilogue& ep, TaskRange rows) {
   const int64_t oh = g.oh(), ow = g.ow(), f = g.f;
-  const __mmask16 mask = lanes(f);
+  const __mmask16 mask = simd::lanes(f);
   alignas(64) float acc_out[kRows * 16];
   for (int64_t row = rows.begin; row < rows.end; row++) {
     int64_t b = row / oh, oy = row % oh;
@@ -255,7 +250,7 @@ DLC_RT_TARGET_AVX512 inline void input_grad_rows(const Conv2dGeom& g, const floa
                                                  const float* wt, float* dx, float beta,
                                                  TaskRange rows) {
   const int64_t oh = g.oh(), ow = g.ow(), f = g.f, c = g.c;
-  const __mmask16 mask = lanes(c);
+  const __mmask16 mask = simd::lanes(c);
   alignas(64) float acc_out[kRows * 16];
   for (int64_t row = rows.begin; row < rows.end; row++) {
     int64_t b = row / g.h, iy = row % g.h;
@@ -306,7 +301,7 @@ DLC_RT_TARGET_AVX512 inline void filter_grad_rows(const Conv2dGeom& g, const flo
                                                   const float* dy, float* dw, float beta,
                                                   TaskRange tiles) {
   const int64_t oh = g.oh(), ow = g.ow(), f = g.f, m = g.kh * g.kw * g.c, pixels = g.n * oh * ow;
-  const __mmask16 mask = lanes(f);
+  const __mmask16 mask = simd::lanes(f);
   alignas(64) float acc_out[kGradRows * 16];
   for (int64_t tile = tiles.begin; tile < tiles.end; tile++) {
     int64_t row0 = tile * kGradRows, count = std::min<int64_t>(kGradRows, m - row0);
@@ -662,14 +657,6 @@ inline void input_grad_cw(const Conv2dGeom& g, const float* dy, const float* w, 
 // Which CW kernels take a convolution: AVX-512, stride 1 across, 4/8/16 output channels of
 // the pass; the filter gradient only 3x3 and 5x5 (its taps live in registers), the input
 // gradient stride 1 both ways with padding below the window.
-inline bool cw_usable(const GemmOptions& opt) {
-#ifdef DLC_RT_HAVE_AVX512
-  return opt.kernel != GemmKernel::portable && avx512_usable();
-#else
-  (void)opt;
-  return false;
-#endif
-}
 inline bool cw_forward_shape(const Conv2dGeom& g) {
   return g.sw == 1 && pixels_per_vector(g.f) > 0 && g.kw * g.c <= kMaxRowDepth;
 }
@@ -681,13 +668,13 @@ inline bool cw_input_grad_shape(const Conv2dGeom& g) {
          g.pl < g.kw && g.pr < g.kw && g.kw * g.f <= kMaxRowDepth;
 }
 inline bool cw_forward_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_usable(opt) && cw_forward_shape(g);
+  return avx512_allowed(opt) && cw_forward_shape(g);
 }
 inline bool cw_filter_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_usable(opt) && cw_filter_grad_shape(g);
+  return avx512_allowed(opt) && cw_filter_grad_shape(g);
 }
 inline bool cw_input_grad_usable(const Conv2dGeom& g, const GemmOptions& opt) {
-  return cw_usable(opt) && cw_input_grad_shape(g);
+  return avx512_allowed(opt) && cw_input_grad_shape(g);
 }
 
 } // namespace conv_direct

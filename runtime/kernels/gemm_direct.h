@@ -66,8 +66,7 @@ template <int R, int V> struct Avx512Tile {
     __mmask16 mask[V];
     DLC_RT_UNROLL
     for (int v = 0; v < V; v++) {
-      int64_t left = cols - 16 * v;
-      mask[v] = left >= 16 ? __mmask16(0xFFFF) : left > 0 ? __mmask16((1u << left) - 1) : 0;
+      mask[v] = simd::lanes(cols - 16 * v);
       DLC_RT_UNROLL
       for (int r = 0; r < R; r++)
         c[r][v] = _mm512_setzero_ps();

@@ -158,7 +158,7 @@ DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, co
       Clip w = clip(g, oy, ox);
       float* out = y + ((b * oh + oy) * ow + ox) * g.c;
       for (int64_t c0 = 0; c0 < g.c; c0 += 16) {
-        __mmask16 mask = g.c - c0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.c - c0)) - 1);
+        const __mmask16 mask = simd::lanes(g.c - c0);
         __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         for (int64_t iy = w.y0; iy < w.y1; iy++)
           for (int64_t ix = w.x0; ix < w.x1; ix++)
@@ -214,7 +214,7 @@ DLC_RT_TARGET_AVX512 inline void max_backward_rows_avx512(const Pool2dGeom& g, c
       Clip w = clip(g, oy, ox);
       const float* grad = dy + ((b * oh + oy) * ow + ox) * g.c;
       for (int64_t c0 = 0; c0 < g.c; c0 += 16) {
-        __mmask16 mask = g.c - c0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.c - c0)) - 1);
+        const __mmask16 mask = simd::lanes(g.c - c0);
         __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         __m512i where = _mm512_set1_epi32(-1);
         int pos = 0;

@@ -30,31 +30,32 @@ inline void sum_columns(int64_t len, int64_t inner, int64_t i0, int64_t i1, cons
 }
 
 #ifdef DLC_RT_HAVE_AVX512
-// The same for whole groups of 8 columns, a vector of doubles each, 4 groups at a time;
+// sum_columns of x's columns [0, 8V) as V vectors of doubles (V independent chains).
+template <int V>
+DLC_RT_TARGET_AVX512 inline void sum_column_group(int64_t len, int64_t inner, const float* x,
+                                                  double* acc) {
+  __m512d s[V];
+  DLC_RT_UNROLL
+  for (int v = 0; v < V; v++)
+    s[v] = _mm512_setzero_pd();
+  for (int64_t k = 0; k < len; k++)
+    DLC_RT_UNROLL
+  for (int v = 0; v < V; v++)
+    s[v] = _mm512_add_pd(s[v], _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + k * inner + 8 * v)));
+  DLC_RT_UNROLL
+  for (int v = 0; v < V; v++)
+    _mm512_storeu_pd(acc + 8 * v, s[v]);
+}
+
+// sum_columns with AVX-512 for whole groups of 8 columns, 4 groups at a time while they last;
 // returns where the groups end (the caller sums the last inner % 8 columns).
 DLC_RT_TARGET_AVX512 inline int64_t sum_columns_avx512(int64_t len, int64_t inner, int64_t i0,
                                                        int64_t i1, const float* x, double* acc) {
   int64_t c0 = i0;
-  for (; c0 + 32 <= i1; c0 += 32) {
-    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-    for (int64_t k = 0; k < len; k++) {
-      const float* row = x + k * inner + c0;
-      s0 = _mm512_add_pd(s0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row)));
-      s1 = _mm512_add_pd(s1, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 8)));
-      s2 = _mm512_add_pd(s2, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 16)));
-      s3 = _mm512_add_pd(s3, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + 24)));
-    }
-    _mm512_storeu_pd(acc + (c0 - i0), s0);
-    _mm512_storeu_pd(acc + (c0 - i0) + 8, s1);
-    _mm512_storeu_pd(acc + (c0 - i0) + 16, s2);
-    _mm512_storeu_pd(acc + (c0 - i0) + 24, s3);
-  }
-  for (; c0 + 8 <= i1; c0 += 8) {
-    __m512d s0 = _mm512_setzero_pd();
-    for (int64_t k = 0; k < len; k++)
-      s0 = _mm512_add_pd(s0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + k * inner + c0)));
-    _mm512_storeu_pd(acc + (c0 - i0), s0);
-  }
+  for (; c0 + 32 <= i1; c0 += 32)
+    sum_column_group<4>(len, inner, x + c0, acc + (c0 - i0));
+  for (; c0 + 8 <= i1; c0 += 8)
+    sum_column_group<1>(len, inner, x + c0, acc + (c0 - i0));
   return c0;
 }
 #endif
