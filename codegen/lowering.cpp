@@ -6,8 +6,6 @@
 
 #include "codegen/lowering_detail.h"
 #include "ir/error.h"
-#include "runtime/kernels/conv2d.h"
-#include "runtime/kernels/gemm.h"
 
 #include <algorithm>
 #include <map>
@@ -339,17 +337,6 @@ void add_named_values(const passes::Program& p, const std::vector<bool>& batched
   for (ValueId v : g.constants()) named(v, g.value(v).name, false);
 }
 
-// The workspace floats a runtime call needs at the compiled batch: a convolution's
-// (conv2d_workspace_floats: the GEMM's, or the direct kernels' padded copies and partial
-// sums), else the GEMM's.
-int64_t call_workspace_floats(const Call& call, int64_t batch) {
-  if (call.fn.rfind("dlc_rt_conv2d_", 0) != 0) return dlc_rt::gemm_workspace_floats();
-  int64_t v[13];
-  for (int i = 0; i < 13; i++) v[i] = call.args.at(size_t(i)).integer.at(batch);
-  return dlc_rt::conv2d_workspace_floats(
-      {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]});
-}
-
 } // namespace
 
 Lowered lower(const passes::Program& p) {
@@ -371,7 +358,7 @@ Lowered lower(const passes::Program& p) {
       for (Arg& a : s.call.args)
         if (a.kind == ArgKind::pointer && a.ref.offset < 0) {
           a.ref.offset = temps_end;
-          workspace_floats = std::max(workspace_floats, call_workspace_floats(s.call, l.batch));
+          workspace_floats = std::max(workspace_floats, s.call.workspace_floats);
         }
       for (ScalarExpr& e : s.loop.body) l.uses_run_values = l.uses_run_values || e.op_name == "dropout";
       if (s.kind == StepKind::loop && s.loop.trip.at(l.batch) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;

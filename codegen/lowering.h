@@ -97,6 +97,9 @@ struct Arg {
 struct Call {
   std::string fn; // a function of runtime/c_api.h
   std::vector<Arg> args;
+  // Floats its `ws` argument needs at the compiled batch (0: it takes none); the calls share
+  // one workspace of the largest size.
+  int64_t workspace_floats = 0;
 };
 
 // The element offset of an operand for element i of a loop:

@@ -5,6 +5,8 @@
 #include "codegen/lowering_detail.h"
 
 #include "ir/error.h"
+#include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/gemm.h"
 
 #include <functional>
 #include <map>
@@ -38,11 +40,12 @@ namespace {
 
 using Lowerer = std::function<std::vector<Step>(const AnchorContext&)>;
 
-Step call(std::string fn, std::vector<Arg> args) {
+Step call(std::string fn, std::vector<Arg> args, int64_t workspace_floats = 0) {
   Step s;
   s.kind = StepKind::call;
   s.call.fn = std::move(fn);
   s.call.args = std::move(args);
+  s.call.workspace_floats = workspace_floats;
   return s;
 }
 
@@ -90,6 +93,13 @@ std::vector<Arg> pool_geometry(const AnchorContext& c, const ir::Shape& x, bool 
           i64(pd[2], "pl"),   i64(pd[3], "pr")};
 }
 
+// The workspace a convolution call with conv_geometry's arguments needs at the batch.
+int64_t conv_workspace_floats(const std::vector<Arg>& geom, int64_t batch) {
+  auto v = [&](size_t i) { return geom.at(i).integer.at(batch); };
+  return dlc_rt::conv2d_workspace_floats(
+      {v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8), v(9), v(10), v(11), v(12)});
+}
+
 std::vector<Arg> plus(std::vector<Arg> a, std::initializer_list<Arg> b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -103,28 +113,32 @@ std::vector<Step> matmul(const AnchorContext& c) {
                {i64(ta, "trans_a"), i64(tb, "trans_b"), i64(m, "m"), i64(n, "n"), i64(k, "k"), f32(1, "alpha"),
                 ptr(c.operands[0], "a"), i64(a.shape[1], "lda"), ptr(c.operands[1], "b"), i64(b.shape[1], "ldb"),
                 f32(0, "beta"), ptr(c.results[0], "c"), i64(c.out_type().shape[1], "ldc"), c.bias,
-                i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")})};
+                i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")},
+               dlc_rt::gemm_workspace_floats())};
 }
 
 std::vector<Step> conv2d(const AnchorContext& c) {
   auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
   return {call("dlc_rt_conv2d_forward",
                plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), ptr(c.results[0], "y"), c.bias,
-                           i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")}))};
+                           i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")}),
+               conv_workspace_floats(geom, c.batch))};
 }
 
 std::vector<Step> conv2d_backprop_input(const AnchorContext& c) { // (dy, w) -> dx
   auto geom = conv_geometry(c, c.out_type().shape, c.in_type(1).shape, c.result_batched[0]);
   return {call("dlc_rt_conv2d_backward_input",
                plus(geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), ptr(c.results[0], "dx"),
-                           ptr(c.workspace, "ws")}))};
+                           ptr(c.workspace, "ws")}),
+               conv_workspace_floats(geom, c.batch))};
 }
 
 std::vector<Step> conv2d_backprop_filter(const AnchorContext& c) { // (x, dy) -> dw
   auto geom = conv_geometry(c, c.in_type(0).shape, c.out_type().shape, c.operand_batched[0]);
   return {call("dlc_rt_conv2d_backward_filter",
                plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), ptr(c.results[0], "dw"),
-                           ptr(c.workspace, "ws")}))};
+                           ptr(c.workspace, "ws")}),
+               conv_workspace_floats(geom, c.batch))};
 }
 
 Lowerer pool_forward(const char* fn) {
