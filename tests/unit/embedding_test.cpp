@@ -14,11 +14,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace dlc;
-using ir::testing::f32_tensor;
 using ir::testing::error_of;
+using ir::testing::f32_tensor;
 using ir::testing::run_op;
 
 namespace {
@@ -58,23 +59,29 @@ const char* kOneHotModel = R"({
 
 TEST_CASE("interp: embedding_lookup gathers table rows by id") {
   ir::Tensor table = f32_tensor({3, 2}, {0, 1, 10, 11, 20, 21});
-  ir::testing::check_tensor(run_op("embedding_lookup", {f32_tensor({2, 2}, {2, 0, 1, 2}), table}), {2, 2, 2},
-                            {20, 21, 0, 1, 10, 11, 20, 21});
-  CHECK(error_of([&] { run_op("embedding_lookup", {f32_tensor({1, 2}, {0, 3}), table}); }) ==
-        "node 'n' (embedding_lookup): index 3 at position 1 is outside [0, 3)");
-  CHECK(error_of([&] { run_op("embedding_lookup", {f32_tensor({1, 2}, {1.5, 0}), table}); }) ==
-        "node 'n' (embedding_lookup): index 1.5 at position 0 is not an integer");
-  CHECK(error_of([&] { run_op("embedding_lookup", {f32_tensor({2}, {0, 1}), f32_tensor({6}, {0, 0, 0, 0, 0, 0})}); })
-            .find("operand 1 must have rank 2, got f32[6]") != std::string::npos);
+  ir::testing::check_tensor(run_op("embedding_lookup", {f32_tensor({2, 2}, {2, 0, 1, 2}), table}),
+                            {2, 2, 2}, {20, 21, 0, 1, 10, 11, 20, 21});
+  CHECK(error_of([&] {
+          run_op("embedding_lookup", {f32_tensor({1, 2}, {0, 3}), table});
+        }) == "node 'n' (embedding_lookup): index 3 at position 1 is outside [0, 3)");
+  CHECK(error_of([&] {
+          run_op("embedding_lookup", {f32_tensor({1, 2}, {1.5, 0}), table});
+        }) == "node 'n' (embedding_lookup): index 1.5 at position 0 is not an integer");
+  CHECK(
+      error_of([&] {
+        run_op("embedding_lookup", {f32_tensor({2}, {0, 1}), f32_tensor({6}, {0, 0, 0, 0, 0, 0})});
+      }).find("operand 1 must have rank 2, got f32[6]") != std::string::npos);
 }
 
 TEST_CASE("interp: embedding_grad adds gradient rows at their ids") {
   // ids 1, 1, 0: row 1 = dy0 + dy1, row 0 = dy2, row 2 untouched.
-  ir::Tensor g = run_op("embedding_grad", {f32_tensor({3}, {1, 1, 0}), f32_tensor({3, 2}, {1, 2, 3, 4, 5, 6})},
-                        {{"vocabulary", int64_t(3)}});
+  ir::Tensor g =
+      run_op("embedding_grad", {f32_tensor({3}, {1, 1, 0}), f32_tensor({3, 2}, {1, 2, 3, 4, 5, 6})},
+             {{"vocabulary", int64_t(3)}});
   ir::testing::check_tensor(g, {3, 2}, {5, 6, 4, 6, 0, 0});
   CHECK(error_of([] {
-          run_op("embedding_grad", {f32_tensor({2}, {0, 1}), f32_tensor({3, 2}, {1, 2, 3, 4, 5, 6})},
+          run_op("embedding_grad",
+                 {f32_tensor({2}, {0, 1}), f32_tensor({3, 2}, {1, 2, 3, 4, 5, 6})},
                  {{"vocabulary", int64_t(3)}});
         }).find("does not fit ids f32[2]") != std::string::npos);
 }
@@ -86,18 +93,21 @@ TEST_CASE("runtime: embedding kernels never index outside the table") {
   float y[12];
   dlc_rt::embedding_lookup(6, 3, 2, ids, table, y);
   const float want[12] = {20, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < 12; i++) CHECK(y[i] == want[i]);
+  for (int i = 0; i < 12; i++)
+    CHECK(y[i] == want[i]);
 
   const float dy[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   float dt[6] = {9, 9, 9, 9, 9, 9};
   dlc_rt::embedding_grad(6, 3, 2, ids, dy, dt);
   const float want_dt[6] = {0, 0, 0, 0, 1, 2};
-  for (int i = 0; i < 6; i++) CHECK(dt[i] == want_dt[i]);
+  for (int i = 0; i < 6; i++)
+    CHECK(dt[i] == want_dt[i]);
 
   float oh[18];
   dlc_rt::one_hot(6, 3, ids, oh);
   const float want_oh[18] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < 18; i++) CHECK(oh[i] == want_oh[i]);
+  for (int i = 0; i < 18; i++)
+    CHECK(oh[i] == want_oh[i]);
 }
 
 TEST_CASE("frontend: embedding and one_hot layers") {
@@ -113,18 +123,20 @@ TEST_CASE("frontend: embedding and one_hot layers") {
   CHECK(found);
   ir::Graph g2 = frontend::build_model(frontend::load_model_text(kOneHotModel, "m.json"), 2).graph;
   CHECK(g2.type(g2.outputs()[0].value).str() == "f32[2,4]");
-  CHECK(error_of([] {
-          frontend::load_model_text(
-              R"({"input_shape": [4], "layers": [{"type": "dense", "units": 3}, {"type": "embedding", "input_dim": 0, "output_dim": 2}]})",
-              "m.json");
-        }).find("input_dim") != std::string::npos);
+  CHECK(
+      error_of([] {
+        frontend::load_model_text(
+            R"({"input_shape": [4], "layers": [{"type": "dense", "units": 3}, {"type": "embedding", "input_dim": 0, "output_dim": 2}]})",
+            "m.json");
+      }).find("input_dim") != std::string::npos);
 }
 
 TEST_CASE("gradcheck: an embedding model's table gradient matches finite differences") {
   frontend::Model m = frontend::load_model_text(kEmbeddingModel, "m.json");
   passes::GradCheckOptions opt;
   opt.max_entries = 21; // every entry of the 7x3 table
-  passes::GradCheckResult r = passes::check_model_gradients(frontend::build_model(m, 3).graph, m.training, opt);
+  passes::GradCheckResult r =
+      passes::check_model_gradients(frontend::build_model(m, 3).graph, m.training, opt);
   REQUIRE(r.values.size() == 3);
   CHECK(r.values[0].name == "embedding_1.embeddings");
   for (auto& v : r.values) {
@@ -137,7 +149,8 @@ TEST_CASE("gradcheck: an embedding model's table gradient matches finite differe
 namespace {
 
 // One batch: ids, and targets in the runner's form (class ids, or one-hot rows).
-void batch_of(int64_t n, int64_t step, bool one_hot_targets, std::vector<float>& x, std::vector<float>& t) {
+void batch_of(int64_t n, int64_t step, bool one_hot_targets, std::vector<float>& x,
+              std::vector<float>& t) {
   x = token_ids(n * 5, 7, 100 + uint64_t(step));
   std::vector<float> labels = token_ids(n, 4, 200 + uint64_t(step));
   t.clear();
@@ -146,15 +159,45 @@ void batch_of(int64_t n, int64_t step, bool one_hot_targets, std::vector<float>&
       t.push_back(l);
       continue;
     }
-    for (int k = 0; k < 4; k++) t.push_back(float(k) == l ? 1.0f : 0.0f);
+    for (int k = 0; k < 4; k++)
+      t.push_back(float(k) == l ? 1.0f : 0.0f);
   }
 }
 
 double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
   REQUIRE(a.size() == b.size());
   double d = 0, s = 1e-30;
-  for (size_t i = 0; i < a.size(); i++) d = std::max(d, std::fabs(a[i] - b[i])), s = std::max(s, std::fabs(b[i]));
+  for (size_t i = 0; i < a.size(); i++)
+    d = std::max(d, std::fabs(a[i] - b[i])), s = std::max(s, std::fabs(b[i]));
   return d / s;
+}
+
+// Trains the JIT and the interpreter side by side from the same initialisation for
+// `steps` steps, the last on a partial batch of 3: each step's loss and outputs agree to
+// 1e-5, every parameter and state after the last to 1e-4. batch(step, n, x, t) fills a
+// step's inputs and targets; outs: output floats per sample.
+void check_jit_trains_like_ref(
+    const frontend::Model& m, uint64_t seed, int64_t steps, double lr, int64_t outs,
+    const std::function<void(int64_t, int64_t, std::vector<float>&, std::vector<float>&)>& batch) {
+  auto jit = codegen::make_runner("jit", m, 4);
+  auto ref = codegen::make_runner("ref", m, 4);
+  jit->init(seed);
+  ref->init(seed);
+  for (int64_t step = 0; step < steps; step++) {
+    int64_t n = step == steps - 1 ? 3 : 4; // a partial batch last
+    std::vector<float> x, t, out_j(size_t(n * outs)), out_r(size_t(n * outs));
+    batch(step, n, x, t);
+    double lj = jit->train_step(x.data(), t.data(), n, lr, step, out_j.data());
+    double lr_loss = ref->train_step(x.data(), t.data(), n, lr, step, out_r.data());
+    CHECK(lj == doctest::Approx(lr_loss).epsilon(1e-5));
+    CHECK(max_rel_diff(std::vector<double>(out_j.begin(), out_j.end()),
+                       std::vector<double>(out_r.begin(), out_r.end())) <= 1e-5);
+  }
+  ir::Bindings vj = jit->values(), vr = ref->values();
+  for (auto& [name, tj] : vj) {
+    CAPTURE(name);
+    CHECK(max_rel_diff(tj.data, vr.at(name).data) <= 1e-4);
+  }
 }
 
 } // namespace
@@ -164,25 +207,9 @@ TEST_CASE("the JIT trains embedding and one_hot models as the interpreter does")
     frontend::Model m = frontend::load_model_text(text, "m.json");
     CAPTURE(m.name);
     bool one_hot_targets = m.training.loss.type == "categorical_crossentropy";
-    auto jit = codegen::make_runner("jit", m, 4);
-    auto ref = codegen::make_runner("ref", m, 4);
-    jit->init(3);
-    ref->init(3);
-    for (int64_t step = 0; step < 5; step++) {
-      int64_t n = step == 4 ? 3 : 4; // a partial batch last
-      std::vector<float> x, t, out_j(size_t(n * 4)), out_r(size_t(n * 4));
+    check_jit_trains_like_ref(m, 3, 5, 0.05, 4, [&](int64_t step, int64_t n, auto& x, auto& t) {
       batch_of(n, step, one_hot_targets, x, t);
-      double lj = jit->train_step(x.data(), t.data(), n, 0.05, step, out_j.data());
-      double lr = ref->train_step(x.data(), t.data(), n, 0.05, step, out_r.data());
-      CHECK(lj == doctest::Approx(lr).epsilon(1e-5));
-      CHECK(max_rel_diff(std::vector<double>(out_j.begin(), out_j.end()),
-                         std::vector<double>(out_r.begin(), out_r.end())) <= 1e-5);
-    }
-    ir::Bindings vj = jit->values(), vr = ref->values();
-    for (auto& [name, tj] : vj) {
-      CAPTURE(name);
-      CHECK(max_rel_diff(tj.data, vr.at(name).data) <= 1e-4);
-    }
+    });
   }
 }
 
@@ -216,31 +243,19 @@ TEST_CASE("emitted C++ trains an embedding + one_hot model as the interpreter do
   REQUIRE(losses.size() == size_t(steps));
   for (int s = 0; s < steps; s++) {
     CAPTURE(s);
-    CHECK(std::fabs(losses[size_t(s)] - r.losses[size_t(s)]) <= 1e-4 * std::max(1.0, std::fabs(r.losses[size_t(s)])));
+    CHECK(std::fabs(losses[size_t(s)] - r.losses[size_t(s)]) <=
+          1e-4 * std::max(1.0, std::fabs(r.losses[size_t(s)])));
   }
   CHECK(r.losses.back() < r.losses.front());
   fs::remove_all(b.dir);
 }
 
-TEST_CASE("the JIT trains the GRU tagger example (ids in, a label per position) as the interpreter does") {
-  frontend::Model m = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/gru_tagger.json");
-  auto jit = codegen::make_runner("jit", m, 4);
-  auto ref = codegen::make_runner("ref", m, 4);
-  jit->init(5);
-  ref->init(5);
-  for (int64_t step = 0; step < 3; step++) {
-    int64_t n = step == 2 ? 3 : 4; // a partial batch last
-    std::vector<float> x = token_ids(n * 12, 8, 300 + uint64_t(step)), t = token_ids(n * 12, 3, 400 + uint64_t(step));
-    std::vector<float> out_j(size_t(n * 36)), out_r(size_t(n * 36));
-    double lj = jit->train_step(x.data(), t.data(), n, 0.01, step, out_j.data());
-    double lr = ref->train_step(x.data(), t.data(), n, 0.01, step, out_r.data());
-    CHECK(lj == doctest::Approx(lr).epsilon(1e-5));
-    CHECK(max_rel_diff(std::vector<double>(out_j.begin(), out_j.end()), std::vector<double>(out_r.begin(), out_r.end())) <=
-          1e-5);
-  }
-  ir::Bindings vj = jit->values(), vr = ref->values();
-  for (auto& [name, tj] : vj) {
-    CAPTURE(name);
-    CHECK(max_rel_diff(tj.data, vr.at(name).data) <= 1e-4);
-  }
+TEST_CASE("the JIT trains the GRU tagger example (ids in, a label per position) as the interpreter "
+          "does") {
+  frontend::Model m =
+      frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/gru_tagger.json");
+  check_jit_trains_like_ref(m, 5, 3, 0.01, 36, [](int64_t step, int64_t n, auto& x, auto& t) {
+    x = token_ids(n * 12, 8, 300 + uint64_t(step));
+    t = token_ids(n * 12, 3, 400 + uint64_t(step));
+  });
 }
