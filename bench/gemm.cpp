@@ -37,6 +37,8 @@ const Shape kShapes[] = {
     {"mlp_dx3_100x10x500_nt", false, true, 100, 500, 10},
     {"mlp_infer1_1x784x500", false, false, 1, 500, 784}, // batch-1 inference (weights streamed)
     {"mlp_infer1_1x500x500", false, false, 1, 500, 500},
+    {"mlp_infer256_256x784x500", false, false, 256, 500, 784}, // batch-256 inference
+    {"mlp_infer256_256x500x500", false, false, 256, 500, 500},
 };
 
 double process_cpu_s() {

@@ -176,6 +176,42 @@ TEST_CASE("gemm: a caller-provided workspace gives the same result") {
   CHECK(c1 == c2);
 }
 
+// The packed layout of gemm_pack.h, element by element: A's panels hold MR rows
+// depth-major (row r of panel q at dst[q*MR*kc + kk*MR + r]), B's NR columns the same way,
+// rows and columns past the edge zero. Depths and widths cross the AVX-512 packers' groups
+// of 16, sources sit at an offset inside a larger matrix (leading dimension > width).
+TEST_CASE("gemm packing: panels hold op(A) and op(B) depth-major, zero past the edge") {
+  const int64_t ld = 53;
+  Vec src(size_t(ld * 60));
+  for (size_t i = 0; i < src.size(); i++) src[i] = float(i + 1); // no zeros: padding shows
+  auto pad = [](int64_t n, int64_t w) { return (n + w - 1) / w * w; };
+  for (bool trans : {false, true})
+    for (int64_t kc : {1, 15, 16, 17, 40})
+      for (int64_t rows : {1, 11, 12, 13, 29, 33}) {
+        const int64_t i0 = 3, k0 = 5; // the block's first row (column of B) and depth
+        auto elem = [&](int64_t i, int64_t kk) { // op(A)(i, kk), op(B)(kk, i) of the block
+          return trans ? src[size_t((k0 + kk) * ld + i0 + i)] : src[size_t((i0 + i) * ld + k0 + kk)];
+        };
+        Vec pa(size_t(pad(rows, 12) * kc), -1.0f), pb(size_t(pad(rows, 32) * kc), -1.0f);
+        dlc_rt::PackMatrixA{src.data(), ld, trans}.pack<12>(i0, rows, k0, kc, pa.data());
+        // B stored transposed is op(B)(kk, j) = b[j*ld + kk], A's untransposed layout.
+        dlc_rt::PackMatrixB{src.data(), ld, !trans}.pack<32>(k0, kc, i0, rows, pb.data());
+        int64_t bad = 0;
+        for (int64_t i = 0; i < pad(rows, 12); i++)
+          for (int64_t kk = 0; kk < kc; kk++) {
+            float want = i < rows ? elem(i, kk) : 0.0f;
+            bad += pa[size_t((i / 12) * 12 * kc + kk * 12 + i % 12)] != want;
+          }
+        for (int64_t j = 0; j < pad(rows, 32); j++)
+          for (int64_t kk = 0; kk < kc; kk++) {
+            float want = j < rows ? elem(j, kk) : 0.0f;
+            bad += pb[size_t((j / 32) * 32 * kc + kk * 32 + j % 32)] != want;
+          }
+        INFO("trans=", trans, " kc=", kc, " rows=", rows);
+        CHECK(bad == 0);
+      }
+}
+
 namespace {
 
 dlc::ir::Attrs window_attrs(const dlc_rt::Conv2dGeom& g) {
