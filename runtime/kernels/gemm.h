@@ -157,7 +157,7 @@ void run_serial_or_split(int64_t m, int64_t n, int64_t k, float alpha, const Pac
   if (!pool || !pool->runs_in_parallel() || 2 * m * n * k < kGemmParallelMinFlops)
     return driver<K>(m, n, k, alpha, pa, pb, beta, c, ldc, ep, ws);
   const int parts = pool->size();
-  if (gemm_use_team(m, K::MR, parts)) {
+  if (!packs_by_copy<PackA>() && gemm_use_team(m, K::MR, parts)) {
     SpinBarrier barrier(parts);
     float* b_shared = ws + kGemmMC * kGemmKC; // the caller's B area
     pool->parallel_for(parts, [&](int64_t p) {

@@ -119,6 +119,7 @@ DLC_RT_TARGET_AVX512 inline void pack_panel(const float* src, int64_t step, bool
 // A plain row-major matrix as the A operand: A(i, k) = a[i*lda + k], or a[k*lda + i]
 // when transposed.
 struct PackMatrixA {
+  static constexpr bool copies = true; // see packs_by_copy (gemm_parallel.h)
   const float* a;
   int64_t lda;
   bool trans;

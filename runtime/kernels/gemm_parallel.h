@@ -1,8 +1,9 @@
 // Splitting one GEMM across a thread pool, statically and deterministically.
 //
-// Tall products (gemm_use_team) run as a team: the threads pack each block of B together
-// into one shared buffer, wait at a barrier, and each computes its own rows of C; a
-// second barrier per depth block keeps B until everyone used it. Otherwise:
+// Tall products whose A is costly to pack (gemm_use_team; the convolutions' implicit
+// im2col) run as a team: the threads pack each block of B together into one shared
+// buffer, wait at a barrier, and each computes its own rows of C; a second barrier per
+// depth block keeps B until everyone used it. Otherwise:
 //
 // The split is over independent output tiles: thread t computes a contiguous block of C's
 // columns (or rows) with the full depth, through the same serial driver. Every element of
@@ -79,6 +80,19 @@ inline GemmPart gemm_split(int64_t m, int64_t n, int mr, int nr, int parts, int 
 // even split in MR panels.
 inline bool gemm_use_team(int64_t m, int mr, int parts) {
   return (m + mr - 1) / mr >= 8 * int64_t(parts);
+}
+
+// Whether packing op(A) only copies a strided matrix (the packer declares `copies`), so
+// that every thread packing all of A costs little: such products never team. With
+// AVX-512 packing, a column split beat the team on every shape measured, up to 1024^3
+// (bench/gemm.cpp, 2 threads: 256x784x500 245-250 -> 277 GFLOP/s, 1024^3 290 -> 304):
+// the team's threads wait at two barriers per depth block and read the B panels the
+// other core packed. Packers that gather (the convolutions' im2col) keep the team.
+template <class PackA> constexpr bool packs_by_copy() {
+  if constexpr (requires { PackA::copies; })
+    return PackA::copies;
+  else
+    return false;
 }
 
 // Packers that read a sub-block of another packer's matrix: op(A) from row di, op(B)

@@ -2,7 +2,7 @@
 // exactly once, and because it is over independent output tiles with the full depth, the
 // result has the same bits for 1, 2 and 3 threads (and equals the serial GEMM's), for
 // every transpose, beta and epilogue, whether the threads work on independent blocks or
-// as a team sharing the packed B; the values themselves are checked against a naive
+// (for packers that gather, like the convolutions') as a team sharing the packed B; the values themselves are checked against a naive
 // double-precision product. No timing here (bench/gemm.cpp measures speed).
 #include "runtime/kernels/kernels.h"
 #include "runtime/rng.h"
@@ -29,15 +29,30 @@ struct Case {
   float beta;
 };
 
-// C for a case, computed with `threads` threads (0: no pool at all).
-Vec run_gemm(const Case& t, int threads, const dlc_rt::Epilogue& ep = {}) {
+// A's packer without the `copies` mark: the GEMM then treats A as costly to pack, like
+// the convolutions' im2col, and tall products run as a team.
+struct GatheringA {
+  dlc_rt::PackMatrixA inner;
+  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+    inner.pack<MR>(i0, mc, k0, kc, dst);
+  }
+};
+static_assert(dlc_rt::packs_by_copy<dlc_rt::PackMatrixA>() && !dlc_rt::packs_by_copy<GatheringA>());
+
+// C for a case, computed with `threads` threads (0: no pool at all); `gathering` packs A
+// through GatheringA (gemm_packed) instead of the plain matrix (gemm).
+Vec run_gemm(const Case& t, int threads, const dlc_rt::Epilogue& ep = {}, bool gathering = false) {
   Vec a = random_vec(t.m * t.k, 1), b = random_vec(t.k * t.n, 2), c = random_vec(t.m * t.n, 3);
   int64_t lda = t.ta ? t.m : t.k, ldb = t.tb ? t.k : t.n;
   dlc_rt::ThreadPool pool(threads > 0 ? threads : 1);
   dlc_rt::GemmOptions opt;
   opt.pool = threads > 0 ? &pool : nullptr;
-  dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, 1.0f, a.data(), lda, b.data(), ldb, t.beta, c.data(), t.n,
-               ep, opt);
+  if (gathering)
+    dlc_rt::gemm_packed(t.m, t.n, t.k, 1.0f, GatheringA{{a.data(), lda, t.ta}},
+                        dlc_rt::PackMatrixB{b.data(), ldb, t.tb}, t.beta, c.data(), t.n, ep, opt);
+  else
+    dlc_rt::gemm(t.ta, t.tb, t.m, t.n, t.k, 1.0f, a.data(), lda, b.data(), ldb, t.beta, c.data(),
+                 t.n, ep, opt);
   return c;
 }
 
@@ -80,8 +95,9 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
       {true, false, 500, 10, 300, 1.0f},   // 10 columns: a row split, accumulating
       {false, true, 130, 1100, 260, 0.5f}, // crosses MC, NC and KC blocks
       {true, true, 67, 65, 700, 0.0f},
-      // Teams (>= 8 row panels per thread): B packed by all threads, rows split; these
-      // cross NC, KC and (per thread) MC blocks, with ragged row and column panels.
+      // >= 8 row panels per thread: teams when A gathers (below), column splits for a
+      // plain matrix; these cross NC, KC and (per thread) MC blocks, with ragged row and
+      // column panels.
       {false, false, 301, 1100, 600, 1.0f},
       {true, true, 250, 70, 300, 0.5f},
       // Unpacked (gemm_direct.h): few rows split by columns, few columns split by rows,
@@ -96,8 +112,10 @@ TEST_CASE("gemm on a pool: same bits for 1, 2 and 3 threads as without a pool") 
     INFO("m=", t.m, " n=", t.n, " k=", t.k, " ta=", t.ta, " tb=", t.tb);
     Vec serial = run_gemm(t, 0);
     CHECK(max_err_vs_naive(t, serial) < 1e-3);
-    for (int threads : {1, 2, 3})
+    for (int threads : {1, 2, 3}) {
       CHECK(run_gemm(t, threads) == serial);
+      CHECK(run_gemm(t, threads, {}, true) == serial); // teams: B packed by all threads
+    }
   }
 }
 
@@ -118,8 +136,10 @@ TEST_CASE("gemm on a pool: the bias epilogue follows each part's columns") {
        {Case{false, false, 400, 300, 600, 0.0f}, Case{false, false, 1, 300, 600, 0.0f},
         Case{false, false, 300, 10, 600, 0.0f}}) { // team, unpacked few rows, few columns
     Vec other_serial = run_gemm(other, 0, ep), other_plain = run_gemm(other, 0);
-    for (int threads : {2, 3})
+    for (int threads : {2, 3}) {
       CHECK(run_gemm(other, threads, ep) == other_serial);
+      CHECK(run_gemm(other, threads, ep, true) == other_serial);
+    }
     for (size_t i = 0; i < other_plain.size(); i++)
       CHECK(other_serial[i] == std::max(0.0f, other_plain[i] + bias[i % size_t(other.n)]));
   }
