@@ -28,6 +28,14 @@
 #define DLC_RT_UNROLL
 #endif
 
+// Inline even at -O2 (the dlc binary's build): for helpers whose arrays of vectors must
+// stay in registers, which only happens once they are inlined and unrolled.
+#if defined(__GNUC__) || defined(__clang__)
+#define DLC_RT_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define DLC_RT_ALWAYS_INLINE
+#endif
+
 namespace dlc_rt {
 
 // The activations a kernel can fuse into its epilogue (and the element-wise kernels

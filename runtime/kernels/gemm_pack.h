@@ -39,14 +39,16 @@ namespace pack_detail {
 // Pairs of rows interleave by floats, then by pairs of floats, then the 128-bit lanes are
 // gathered in two steps (64 shuffles for 256 floats, against 256 scalar moves). The maskz
 // forms with every lane set: as in simd.h, GCC 12 warns on the plain ones.
-DLC_RT_TARGET_AVX512 inline void transpose16(__m512 (&v)[16]) {
+DLC_RT_TARGET_AVX512 DLC_RT_ALWAYS_INLINE inline void transpose16(__m512 (&v)[16]) {
   __m512 t[16];
+  DLC_RT_UNROLL
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_maskz_unpacklo_ps(0xFFFF, v[i], v[i + 1]);
     t[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, v[i], v[i + 1]);
   }
   // Per 128-bit lane q, u[4g + c] holds rows 4g..4g+3 of column 4q + c.
   __m512 u[16];
+  DLC_RT_UNROLL
   for (int g = 0; g < 16; g += 4) {
     __m512d a = _mm512_castps_pd(t[g]), b = _mm512_castps_pd(t[g + 1]);
     __m512d c = _mm512_castps_pd(t[g + 2]), d = _mm512_castps_pd(t[g + 3]);
@@ -59,12 +61,15 @@ DLC_RT_TARGET_AVX512 inline void transpose16(__m512 (&v)[16]) {
   // column c+8, rows 8h+4..8h+7 of column c, those of column c+8; w[8h + 4 + c] the same
   // for columns c+4 and c+12.
   __m512 w[16];
+  DLC_RT_UNROLL
   for (int h = 0; h < 2; h++)
+    DLC_RT_UNROLL
     for (int c = 0; c < 4; c++) {
       __m512 lo = u[8 * h + c], hi = u[8 * h + 4 + c];
       w[8 * h + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, lo, hi, 0x88);     // columns c, c+8
       w[8 * h + 4 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, lo, hi, 0xDD); // columns c+4, c+12
     }
+  DLC_RT_UNROLL
   for (int c = 0; c < 8; c++) {
     v[c] = _mm512_maskz_shuffle_f32x4(0xFFFF, w[c], w[8 + c], 0x88);
     v[c + 8] = _mm512_maskz_shuffle_f32x4(0xFFFF, w[c], w[8 + c], 0xDD);
@@ -81,10 +86,13 @@ DLC_RT_TARGET_AVX512 inline void transpose_rows(const float* src, int64_t stride
     int64_t n = std::min<int64_t>(16, kc - k0);
     __mmask16 in = simd::lanes(n);
     __m512 v[16];
+    DLC_RT_UNROLL
     for (int r = 0; r < 16; r++)
       v[r] = r < rows ? _mm512_maskz_loadu_ps(in, src + r * stride + k0) : _mm512_setzero_ps();
     transpose16(v);
-    for (int64_t t = 0; t < n; t++) _mm512_mask_storeu_ps(dst + (k0 + t) * ld, out, v[t]);
+    DLC_RT_UNROLL // with t a constant, v stays in registers
+    for (int t = 0; t < 16; t++)
+      if (t < n) _mm512_mask_storeu_ps(dst + (k0 + t) * ld, out, v[t]);
   }
 }
 
