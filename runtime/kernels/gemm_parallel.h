@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace dlc_rt {
 
@@ -88,12 +89,11 @@ inline bool gemm_use_team(int64_t m, int mr, int parts) {
 // (bench/gemm.cpp, 2 threads: 256x784x500 245-250 -> 277 GFLOP/s, 1024^3 290 -> 304):
 // the team's threads wait at two barriers per depth block and read the B panels the
 // other core packed. Packers that gather (the convolutions' im2col) keep the team.
-template <class PackA> constexpr bool packs_by_copy() {
-  if constexpr (requires { PackA::copies; })
-    return PackA::copies;
-  else
-    return false;
-}
+template <class PackA, class = void> struct PacksByCopy : std::false_type {};
+template <class PackA>
+struct PacksByCopy<PackA, std::void_t<decltype(PackA::copies)>>
+    : std::bool_constant<PackA::copies> {};
+template <class PackA> constexpr bool packs_by_copy() { return PacksByCopy<PackA>::value; }
 
 // Packers that read a sub-block of another packer's matrix: op(A) from row di, op(B)
 // from column dj on.
