@@ -176,12 +176,14 @@ inline void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, 
     enable_ftz();
     return conv_direct::forward_cw_call(g, x, w, y, ep, opt);
   }
+#ifdef DLC_RT_HAVE_AVX512 // the row kernels exist only there (usable() is false elsewhere)
   if (conv_direct::usable(g, true, opt)) {
     enable_ftz();
     return conv_direct::split(g.n * g.oh(), 2 * m * k * g.f, opt, [&](TaskRange rows) {
       conv_direct::forward_rows(g, x, w, y, ep, rows);
     });
   }
+#endif
   PackMatrixB filter{w, g.f, false};
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, false}, filter, 0.0f, y, g.f, ep, opt);
@@ -196,6 +198,7 @@ inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const fl
     enable_ftz();
     return conv_direct::input_grad_cw(g, dy, w, dx, beta, opt);
   }
+#ifdef DLC_RT_HAVE_AVX512 // the row kernels exist only there (usable() is false elsewhere)
   if (m > 0 && k > 0 && conv_direct::usable_input_grad(g, opt)) {
     enable_ftz();
     conv_direct::Scratch scratch(opt.workspace, g.kh * g.kw * g.c * g.f);
@@ -204,6 +207,7 @@ inline void conv2d_backward_input(const Conv2dGeom& g, const float* dy, const fl
       conv_direct::input_grad_rows(g, dy, wt, dx, beta, rows);
     });
   }
+#endif
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.c, k, 1.0f, PackMatrixA{dy, g.f, false}, PackMatrixB{w, g.f, true},
                        beta, dx, g.c, {}, opt);
@@ -219,6 +223,7 @@ inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const fl
     enable_ftz();
     return conv_direct::filter_grad_cw_any(g, x, dy, dw, beta, opt);
   }
+#ifdef DLC_RT_HAVE_AVX512 // the row kernels exist only there (usable() is false elsewhere)
   if (m > 0 && k > 0 && conv_direct::usable(g, false, opt)) {
     enable_ftz();
     int64_t tiles = (m + conv_direct::kGradRows - 1) / conv_direct::kGradRows;
@@ -226,6 +231,7 @@ inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const fl
       conv_direct::filter_grad_rows(g, x, dy, dw, beta, part);
     });
   }
+#endif
   PackMatrixB grad{dy, g.f, false};
   if (conv_detail::is_pointwise(g))
     return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, true}, grad, beta, dw, g.f, {}, opt);

@@ -80,6 +80,13 @@ TEST_CASE("emitted C++: clang -O3 training of the convolutional example") {
   check_all(frontend::load_model(example("cnn")), 3, 10, "clang++-19", "-O3", "cnn_clang");
 }
 
+// DLC_RT_NO_DISPATCH: what a target without AVX-512 gets (simd.h), here on purpose: the
+// portable GEMM and convolution loops only. The runtime once compiled only with AVX-512
+// available, because conv2d.h called row kernels that exist only there.
+TEST_CASE("emitted C++ without AVX-512 code: the portable kernels train the convolutional example") {
+  check_all(frontend::load_model(example("cnn")), 3, 3, "g++", "-O1 -DDLC_RT_NO_DISPATCH", "cnn_portable");
+}
+
 TEST_CASE("emitted C++: dropout, prelu, sparse cross-entropy, Nadam with clipping") {
   check_all(model_text(kDenseOps, "dense_ops"), 8, 20, "clang++-19", "-O0", "dense_ops");
 }
