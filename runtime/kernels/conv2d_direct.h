@@ -381,11 +381,17 @@ template <int P> DLC_RT_TARGET_AVX512 inline __m512i pixels_to_lanes() {
 // Forward over CW rows (P = pixels_per_vector(g.f), stride 1 across), output rows (b, oy)
 // in `rows`: R vectors (P*R pixels of a row) per tile. xt: padded_cw(x) of `width`
 // columns; wd: 16 floats per depth index (i, j, ch), lane l holding w[i, j, ch, l/P] (for
-// P = 1 the filter itself). Each output
-// sums its depth in (i, j, ch) order with one FMA per term from zero; the
-// store then does what the GEMM path's does: acc + beta*y (beta = 0: y not read), plus
-// the bias, then the activation.
-template <int P, int R>
+// P = 1 the filter itself). Each output sums its depth with one FMA per term from zero,
+// in (i, j, ch) order, or (i, ch, j) when the filter's width KW is a template argument
+// (KW = 0: any width); the store then does what the GEMM path's does: acc + beta*y
+// (beta = 0: y not read), plus the bias, then the activation.
+//
+// With KW known, one broadcast serves every tap that reads it: vector r's tap j reads the
+// inputs at P*r + j, so for each (i, ch) the P*(R-1) + KW broadcasts at q = 0, 1, ... feed
+// the FMAs of every (r, j) with P*r + j = q, and the KW filter vectors stay in registers.
+// That is 18 (P = 1) to 31 (P = 2) loads for R*KW = 70 FMAs at R = 14 and KW = 5, where
+// one broadcast per FMA made the loads, not the FMAs, the bound.
+template <int P, int R, int KW>
 DLC_RT_TARGET_AVX512 inline void forward_cw_rows(const Conv2dGeom& g, const float* xt,
                                                  int64_t width, const float* wd, float beta,
                                                  const Epilogue& ep, float* y, TaskRange rows) {
@@ -409,15 +415,35 @@ DLC_RT_TARGET_AVX512 inline void forward_cw_rows(const Conv2dGeom& g, const floa
       DLC_RT_UNROLL
       for (int r = 0; r < R; r++)
         acc[r] = _mm512_setzero_ps();
-      const float* wq = wd;
-      for (int64_t i = 0; i < g.kh; i++) {
-        const float* row_i = base + i * c * width + ox0;
-        for (int64_t t = 0; t < taps_row; t++, wq += 16) {
-          const float* src = row_i + offsets[t];
-          __m512 v = _mm512_loadu_ps(wq);
-          DLC_RT_UNROLL
-          for (int r = 0; r < R; r++)
-            acc[r] = _mm512_fmadd_ps(broadcast_group<P>(src + r * P), v, acc[r]);
+      if constexpr (KW > 0) {
+        for (int64_t i = 0; i < g.kh; i++)
+          for (int64_t ch = 0; ch < c; ch++) {
+            const float* src = base + (i * c + ch) * width + ox0;
+            const float* wt = wd + (i * KW * c + ch) * 16; // depth index (i, j, ch), j = 0
+            __m512 w[KW];
+            DLC_RT_UNROLL
+            for (int j = 0; j < KW; j++)
+              w[j] = _mm512_loadu_ps(wt + j * c * 16);
+            DLC_RT_UNROLL
+            for (int q = 0; q < P * (R - 1) + KW; q++) {
+              __m512 v = broadcast_group<P>(src + q);
+              DLC_RT_UNROLL
+              for (int j = 0; j < KW; j++)
+                if (q >= j && (q - j) % P == 0 && (q - j) / P < R)
+                  acc[(q - j) / P] = _mm512_fmadd_ps(v, w[j], acc[(q - j) / P]);
+            }
+          }
+      } else {
+        const float* wq = wd;
+        for (int64_t i = 0; i < g.kh; i++) {
+          const float* row_i = base + i * c * width + ox0;
+          for (int64_t t = 0; t < taps_row; t++, wq += 16) {
+            const float* src = row_i + offsets[t];
+            __m512 v = _mm512_loadu_ps(wq);
+            DLC_RT_UNROLL
+            for (int r = 0; r < R; r++)
+              acc[r] = _mm512_fmadd_ps(broadcast_group<P>(src + r * P), v, acc[r]);
+          }
         }
       }
       float* out = y + ((b * oh + oy) * ow + ox0) * F;
@@ -530,6 +556,23 @@ inline int64_t filter_grad_cw_floats(const Conv2dGeom& g) {
          Scratch::round(filter_grad_cw_blocks(g) * g.c * g.kh * g.kw * 16);
 }
 
+// 5x5 and 3x3 filters get their own loops on rows of 7 or 14 vectors (each instance is a
+// few KB of unrolled code in every program that embeds the runtime: narrower rows keep
+// the loop over any width).
+#ifdef DLC_RT_HAVE_AVX512
+template <int P, int R>
+inline void forward_cw_rows_any_kw(const Conv2dGeom& g, const float* xt, int64_t width,
+                                   const float* wd, float beta, const Epilogue& ep, float* y,
+                                   TaskRange rows) {
+  if (g.kw == 5)
+    forward_cw_rows<P, R, 5>(g, xt, width, wd, beta, ep, y, rows);
+  else if (g.kw == 3)
+    forward_cw_rows<P, R, 3>(g, xt, width, wd, beta, ep, y, rows);
+  else
+    forward_cw_rows<P, R, 0>(g, xt, width, wd, beta, ep, y, rows);
+}
+#endif
+
 // forward_cw_rows for a whole call: the input padded once, the rows split across the
 // pool. wt: the filter as [kh, kw, c, f]; scratch: forward_cw_floats(g) floats.
 template <int P>
@@ -552,13 +595,13 @@ inline void forward_cw(const Conv2dGeom& g, const float* x, const float* wt, flo
   }
   split(g.n * g.oh(), 2 * g.n * g.oh() * g.ow() * depth * g.f, opt, [&](TaskRange rows) {
     if (tiles.r == 4)
-      forward_cw_rows<P, 4>(g, xt, width, wd, beta, ep, y, rows);
+      forward_cw_rows<P, 4, 0>(g, xt, width, wd, beta, ep, y, rows);
     else if (tiles.r == 7)
-      forward_cw_rows<P, 7>(g, xt, width, wd, beta, ep, y, rows);
+      forward_cw_rows_any_kw<P, 7>(g, xt, width, wd, beta, ep, y, rows);
     else if (tiles.r == 8)
-      forward_cw_rows<P, 8>(g, xt, width, wd, beta, ep, y, rows);
+      forward_cw_rows<P, 8, 0>(g, xt, width, wd, beta, ep, y, rows);
     else
-      forward_cw_rows<P, 14>(g, xt, width, wd, beta, ep, y, rows);
+      forward_cw_rows_any_kw<P, 14>(g, xt, width, wd, beta, ep, y, rows);
   });
 #else
   (void)g, (void)x, (void)wt, (void)beta, (void)y, (void)ep, (void)opt, (void)scratch;
