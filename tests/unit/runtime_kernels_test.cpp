@@ -236,7 +236,10 @@ const dlc_rt::Conv2dGeom conv_cases[] = {
     {2, 10, 33, 1, 3, 3, 16, 1, 1, 0, 2, 1, 0},
     {2, 9, 7, 8, 3, 3, 4, 1, 1, 1, 1, 1, 1},
     {1, 6, 30, 4, 5, 5, 16, 1, 1, 2, 2, 2, 2},
-    {2, 5, 9, 16, 3, 3, 8, 1, 1, 0, 1, 2, 0}};
+    {2, 5, 9, 16, 3, 3, 8, 1, 1, 0, 1, 2, 0},
+    // 4 filters (4 pixels per vector) on rows of 14 vectors with a 5x5 filter: the
+    // forward loop that shares broadcasts between taps, for the widest groups.
+    {1, 4, 40, 2, 5, 5, 4, 1, 1, 2, 2, 2, 2}};
 
 } // namespace
 
