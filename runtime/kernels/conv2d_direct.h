@@ -398,10 +398,11 @@ DLC_RT_TARGET_AVX512 inline void forward_cw_rows(const Conv2dGeom& g, const floa
   constexpr int F = 16 / P;
   const int64_t oh = g.oh(), ow = g.ow(), ph = g.h + g.pt + g.pb, c = g.c, taps_row = g.kw * c;
   const __m512i order = lanes_to_pixels<P>();
-  int64_t offsets[kMaxRowDepth]; // where depth index (j, ch) of a tap row starts
-  for (int64_t j = 0; j < g.kw; j++)
-    for (int64_t ch = 0; ch < c; ch++)
-      offsets[j * c + ch] = ch * width + j;
+  int64_t offsets[kMaxRowDepth]; // where depth index (j, ch) of a tap row starts (KW = 0)
+  if constexpr (KW == 0)
+    for (int64_t j = 0; j < g.kw; j++)
+      for (int64_t ch = 0; ch < c; ch++)
+        offsets[j * c + ch] = ch * width + j;
   alignas(64) float bias[16] = {};
   if (ep.bias)
     for (int l = 0; l < 16; l++)

@@ -38,10 +38,11 @@ DLC_RT_TARGET_AVX512 inline void sum_column_group(int64_t len, int64_t inner, co
   DLC_RT_UNROLL
   for (int v = 0; v < V; v++)
     s[v] = _mm512_setzero_pd();
-  for (int64_t k = 0; k < len; k++)
+  for (int64_t k = 0; k < len; k++) {
     DLC_RT_UNROLL
-  for (int v = 0; v < V; v++)
-    s[v] = _mm512_add_pd(s[v], _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + k * inner + 8 * v)));
+    for (int v = 0; v < V; v++)
+      s[v] = _mm512_add_pd(s[v], _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + k * inner + 8 * v)));
+  }
   DLC_RT_UNROLL
   for (int v = 0; v < V; v++)
     _mm512_storeu_pd(acc + 8 * v, s[v]);
