@@ -131,8 +131,64 @@ inline void max_backward_rows(const Pool2dGeom& g, const float* x, const float* 
 // The same two loops over 16 channels at a time, masked at the tail: the vector max keeps
 // `in > out ? in : out` exactly (NaN included), and the backward pass keeps the first
 // maximum by window position.
+// in > best ? in : best, lane by lane (maskz: GCC 12 warns on _mm512_max_ps's undefined operand).
+DLC_RT_TARGET_AVX512 inline __m512 max(__m512 in, __m512 best) {
+  return _mm512_maskz_max_ps(0xFFFF, in, best);
+}
+
+// 2x2 windows with stride 2 that tile the input (the usual pooling) over 8 channels or a
+// multiple of 16: the four taps unrolled in row-major window order, as the loops below take
+// them. With 8 channels one vector holds two output pixels: the two vectors of a window row
+// pair (pixels 4 apart) are regrouped by 128-bit lanes into its left taps and its right taps.
+DLC_RT_TARGET_AVX512 inline bool max_forward_2x2_avx512(const Pool2dGeom& g, const float* x,
+                                                        float* y, int64_t r0, int64_t r1) {
+  if (!tiles_input(g) || g.kh != 2 || g.kw != 2 || (g.c != 8 && g.c % 16 != 0)) return false;
+  const int64_t oh = g.oh(), ow = g.ow(), c = g.c, row = g.w * c;
+  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / oh, oy = r % oh;
+    const float* top = x + (b * g.h + 2 * oy) * row;
+    const float* bottom = top + row;
+    float* out = y + r * ow * c;
+    if (c == 8) {
+      int64_t ox = 0;
+      for (; ox + 2 <= ow; ox += 2) {
+        const __m512 t0 = _mm512_loadu_ps(top + ox * 16), t1 = _mm512_loadu_ps(top + ox * 16 + 16);
+        const __m512 b0 = _mm512_loadu_ps(bottom + ox * 16),
+                     b1 = _mm512_loadu_ps(bottom + ox * 16 + 16);
+        __m512 best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0x44), lowest); // (0, 0)
+        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0xEE), best);           // (0, 1)
+        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0x44), best);           // (1, 0)
+        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0xEE), best);           // (1, 1)
+        _mm512_storeu_ps(out + ox * 8, best);
+      }
+      if (ox < ow) { // an odd last pixel
+        const __mmask16 m = 0xFF;
+        __m512 best = max(_mm512_maskz_loadu_ps(m, top + ox * 16), lowest);
+        best = max(_mm512_maskz_loadu_ps(m, top + ox * 16 + 8), best);
+        best = max(_mm512_maskz_loadu_ps(m, bottom + ox * 16), best);
+        best = max(_mm512_maskz_loadu_ps(m, bottom + ox * 16 + 8), best);
+        _mm512_mask_storeu_ps(out + ox * 8, m, best);
+      }
+      continue;
+    }
+    for (int64_t ox = 0; ox < ow; ox++)
+      for (int64_t c0 = 0; c0 < c; c0 += 16) {
+        const float* t = top + 2 * ox * c + c0;
+        const float* d = bottom + 2 * ox * c + c0;
+        __m512 best = max(_mm512_loadu_ps(t), lowest);
+        best = max(_mm512_loadu_ps(t + c), best);
+        best = max(_mm512_loadu_ps(d), best);
+        best = max(_mm512_loadu_ps(d + c), best);
+        _mm512_storeu_ps(out + ox * c + c0, best);
+      }
+  }
+  return true;
+}
+
 DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, const float* x,
                                                          float* y, int64_t r0, int64_t r1) {
+  if (max_forward_2x2_avx512(g, x, y, r0, r1)) return;
   const int64_t oh = g.oh(), ow = g.ow();
   if (tiles_input(g) && g.c <= 16) { // windows side by side, one vector of channels: no clipping
     const __mmask16 mask = simd::lanes(g.c);
@@ -172,9 +228,85 @@ DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, co
   }
 }
 
+// The gradient of one 2x2 window per lane from its four taps (row-major window order):
+// the first maximum takes gv, the other taps 0, as the loops below route it.
+struct Routed {
+  __m512 t00, t01, t10, t11;
+};
+DLC_RT_TARGET_AVX512 inline Routed route_2x2(__m512 t00, __m512 t01, __m512 t10, __m512 t11,
+                                             __m512 gv) {
+  __m512 best = t00;
+  const __mmask16 m01 = _mm512_cmp_ps_mask(t01, best, _CMP_GT_OQ);
+  best = _mm512_mask_mov_ps(best, m01, t01);
+  const __mmask16 m10 = _mm512_cmp_ps_mask(t10, best, _CMP_GT_OQ);
+  best = _mm512_mask_mov_ps(best, m10, t10);
+  const __mmask16 m11 = _mm512_cmp_ps_mask(t11, best, _CMP_GT_OQ);
+  const __mmask16 w11 = m11, w10 = __mmask16(m10 & ~m11), w01 = __mmask16(m01 & ~m10 & ~m11),
+                  w00 = __mmask16(~(m01 | m10 | m11));
+  return {_mm512_maskz_mov_ps(w00, gv), _mm512_maskz_mov_ps(w01, gv), _mm512_maskz_mov_ps(w10, gv),
+          _mm512_maskz_mov_ps(w11, gv)};
+}
+
+// max_forward_2x2_avx512's backward pass (windows tiling the input: dx is assigned).
+DLC_RT_TARGET_AVX512 inline bool max_backward_2x2_avx512(const Pool2dGeom& g, const float* x,
+                                                         const float* dy, float* dx, bool assign,
+                                                         int64_t r0, int64_t r1) {
+  if (!assign || g.kh != 2 || g.kw != 2 || (g.c != 8 && g.c % 16 != 0)) return false;
+  const int64_t oh = g.oh(), ow = g.ow(), c = g.c, row = g.w * c;
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / oh, oy = r % oh, top = (b * g.h + 2 * oy) * row, bottom = top + row;
+    const float* grad = dy + r * ow * c;
+    if (c == 8) {
+      int64_t ox = 0;
+      for (; ox + 2 <= ow; ox += 2) {
+        const float *xt = x + top + ox * 16, *xb = x + bottom + ox * 16;
+        const __m512 t0 = _mm512_loadu_ps(xt), t1 = _mm512_loadu_ps(xt + 16),
+                     b0 = _mm512_loadu_ps(xb), b1 = _mm512_loadu_ps(xb + 16);
+        const Routed o = route_2x2(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0x44),
+                                   _mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0xEE),
+                                   _mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0x44),
+                                   _mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0xEE),
+                                   _mm512_loadu_ps(grad + ox * 8));
+        float *dt = dx + top + ox * 16, *db = dx + bottom + ox * 16;
+        _mm512_storeu_ps(dt, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t00, o.t01, 0x44));
+        _mm512_storeu_ps(dt + 16, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t00, o.t01, 0xEE));
+        _mm512_storeu_ps(db, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t10, o.t11, 0x44));
+        _mm512_storeu_ps(db + 16, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t10, o.t11, 0xEE));
+      }
+      if (ox < ow) { // an odd last pixel
+        const __mmask16 m = 0xFF;
+        const float *xt = x + top + ox * 16, *xb = x + bottom + ox * 16;
+        const Routed o = route_2x2(_mm512_maskz_loadu_ps(m, xt), _mm512_maskz_loadu_ps(m, xt + 8),
+                                   _mm512_maskz_loadu_ps(m, xb), _mm512_maskz_loadu_ps(m, xb + 8),
+                                   _mm512_maskz_loadu_ps(m, grad + ox * 8));
+        float *dt = dx + top + ox * 16, *db = dx + bottom + ox * 16;
+        _mm512_mask_storeu_ps(dt, m, o.t00);
+        _mm512_mask_storeu_ps(dt + 8, m, o.t01);
+        _mm512_mask_storeu_ps(db, m, o.t10);
+        _mm512_mask_storeu_ps(db + 8, m, o.t11);
+      }
+      continue;
+    }
+    for (int64_t ox = 0; ox < ow; ox++)
+      for (int64_t c0 = 0; c0 < c; c0 += 16) {
+        const int64_t at = 2 * ox * c + c0;
+        const Routed o = route_2x2(_mm512_loadu_ps(x + top + at), _mm512_loadu_ps(x + top + at + c),
+                                   _mm512_loadu_ps(x + bottom + at),
+                                   _mm512_loadu_ps(x + bottom + at + c),
+                                   _mm512_loadu_ps(grad + ox * c + c0));
+        _mm512_storeu_ps(dx + top + at, o.t00);
+        _mm512_storeu_ps(dx + top + at + c, o.t01);
+        _mm512_storeu_ps(dx + bottom + at, o.t10);
+        _mm512_storeu_ps(dx + bottom + at + c, o.t11);
+      }
+  }
+  return true;
+}
+
 DLC_RT_TARGET_AVX512 inline void max_backward_rows_avx512(const Pool2dGeom& g, const float* x,
                                                           const float* dy, float* dx, bool assign,
                                                           int64_t r0, int64_t r1) {
+  if (max_backward_2x2_avx512(g, x, dy, dx, assign, r0, r1)) return;
   const int64_t oh = g.oh(), ow = g.ow();
   if (assign && g.c <= 16 && g.kh * g.kw <= 16) { // tiling windows (assign): no clipping
     const __mmask16 mask = simd::lanes(g.c);
