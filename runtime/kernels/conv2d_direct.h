@@ -117,19 +117,21 @@ inline int64_t padded_cw_floats(int64_t n, int64_t h, int64_t c, int64_t pt, int
   return n * (h + pt + pb) * c * width;
 }
 #ifdef DLC_RT_HAVE_AVX512
-// dst[ch * stride + ix] = src[ix * c + ch] for ix < w, ch < c <= 16: 16 pixels of a
-// channel per gather.
+// dst[ch * stride + ix] = src[ix * c + ch] for ix < w, ch < c <= 16: blocks of 16 pixels
+// through the GEMM packer's 16x16 register transpose (gathers, one per channel, took
+// twice as long); one channel is a copy.
 DLC_RT_TARGET_AVX512 inline void transpose_row_avx512(const float* src, int64_t w, int64_t c,
                                                       float* dst, int64_t stride) {
-  const __m512i idx =
-      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                         _mm512_set1_epi32(int(c)));
+  if (c == 1) {
+    for (int64_t ix = 0; ix < w; ix += 16) {
+      const __mmask16 m = simd::lanes(w - ix);
+      _mm512_mask_storeu_ps(dst + ix, m, _mm512_maskz_loadu_ps(m, src + ix));
+    }
+    return;
+  }
   for (int64_t ix = 0; ix < w; ix += 16) {
-    const __mmask16 m = simd::lanes(w - ix);
-    for (int64_t ch = 0; ch < c; ch++)
-      _mm512_mask_storeu_ps(
-          dst + ch * stride + ix, m,
-          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, src + ix * c + ch, 4));
+    const int64_t n = std::min<int64_t>(16, w - ix);
+    pack_detail::transpose_rows(src + ix * c, c, n, c, dst + ix, stride, int(n));
   }
 }
 #endif
@@ -142,25 +144,22 @@ inline const float* padded_cw(const float* x, int64_t n, int64_t h, int64_t w, i
   split(n, 16 * n * ph * row, opt, [&](TaskRange images) {
     for (int64_t b = images.begin; b < images.end; b++) {
       float* image = out + b * ph * row;
-      std::fill(image, image + pt * row, 0.0f); // padding rows
-      std::fill(image + (pt + h) * row, image + ph * row, 0.0f);
+      // The padding rows and columns in one pass over the image (per-run fills of a few
+      // floats each cost more), then the pixels over it.
+      std::fill(image, image + ph * row, 0.0f);
       for (int64_t iy = 0; iy < h; iy++) {
         const float* src = x + (b * h + iy) * w * c;
         float* dst = image + (iy + pt) * row;
-        for (int64_t ch = 0; ch < c; ch++) { // padding columns
-          std::fill(dst + ch * width, dst + ch * width + pl, 0.0f);
-          std::fill(dst + ch * width + pl + w, dst + (ch + 1) * width, 0.0f);
-        }
-        if (c == 1) {
-          std::copy(src, src + w, dst + pl);
-          continue;
-        }
 #ifdef DLC_RT_HAVE_AVX512
         if (c <= 16 && avx512_usable()) {
           transpose_row_avx512(src, w, c, dst + pl, width);
           continue;
         }
 #endif
+        if (c == 1) {
+          std::copy(src, src + w, dst + pl);
+          continue;
+        }
         for (int64_t ix = 0; ix < w; ix++)
           for (int64_t ch = 0; ch < c; ch++)
             dst[ch * width + pl + ix] = src[ix * c + ch];
