@@ -128,23 +128,38 @@ inline void max_backward_rows(const Pool2dGeom& g, const float* x, const float* 
 }
 
 #ifdef DLC_RT_HAVE_AVX512
-// The same two loops over 16 channels at a time, masked at the tail: the vector max keeps
-// `in > out ? in : out` exactly (NaN included), and the backward pass keeps the first
-// maximum by window position.
-// in > best ? in : best, lane by lane (maskz: GCC 12 warns on _mm512_max_ps's undefined operand).
-DLC_RT_TARGET_AVX512 inline __m512 max(__m512 in, __m512 best) {
-  return _mm512_maskz_max_ps(0xFFFF, in, best);
+// 2x2 windows with stride 2 that tile the input (the usual pooling) over 8 channels or a
+// multiple of 16 get loops with the four taps unrolled, in row-major window order as the
+// general loops take them. With 8 channels one vector holds two output pixels: the two
+// vectors of a window row (4 pixels) are regrouped by 256-bit halves into the pixels'
+// left taps and their right taps.
+inline bool unrolled_2x2(const Pool2dGeom& g) {
+  return tiles_input(g) && g.kh == 2 && g.kw == 2 && (g.c == 8 || g.c % 16 == 0);
 }
 
-// 2x2 windows with stride 2 that tile the input (the usual pooling) over 8 channels or a
-// multiple of 16: the four taps unrolled in row-major window order, as the loops below take
-// them. With 8 channels one vector holds two output pixels: the two vectors of a window row
-// pair (pixels 4 apart) are regrouped by 128-bit lanes into its left taps and its right taps.
-DLC_RT_TARGET_AVX512 inline bool max_forward_2x2_avx512(const Pool2dGeom& g, const float* x,
+// Lanes 0-7 of a then of b, and lanes 8-15 of a then of b: the left and right taps of two
+// pixels' window row, and back (maskz: GCC 12 warns on the plain intrinsics' undefined
+// operand).
+DLC_RT_TARGET_AVX512 inline __m512 low_halves(__m512 a, __m512 b) {
+  return _mm512_maskz_shuffle_f32x4(0xFFFF, a, b, 0x44);
+}
+DLC_RT_TARGET_AVX512 inline __m512 high_halves(__m512 a, __m512 b) {
+  return _mm512_maskz_shuffle_f32x4(0xFFFF, a, b, 0xEE);
+}
+
+// The maximum of one 2x2 window per lane, taken as the general loops take it: from -inf,
+// in > best ? in : best tap after tap (a NaN never wins).
+DLC_RT_TARGET_AVX512 inline __m512 max_2x2(__m512 t00, __m512 t01, __m512 t10, __m512 t11) {
+  __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  best = _mm512_maskz_max_ps(0xFFFF, t00, best);
+  best = _mm512_maskz_max_ps(0xFFFF, t01, best);
+  best = _mm512_maskz_max_ps(0xFFFF, t10, best);
+  return _mm512_maskz_max_ps(0xFFFF, t11, best);
+}
+
+DLC_RT_TARGET_AVX512 inline void max_forward_2x2_avx512(const Pool2dGeom& g, const float* x,
                                                         float* y, int64_t r0, int64_t r1) {
-  if (!tiles_input(g) || g.kh != 2 || g.kw != 2 || (g.c != 8 && g.c % 16 != 0)) return false;
   const int64_t oh = g.oh(), ow = g.ow(), c = g.c, row = g.w * c;
-  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t r = r0; r < r1; r++) {
     const int64_t b = r / oh, oy = r % oh;
     const float* top = x + (b * g.h + 2 * oy) * row;
@@ -156,39 +171,34 @@ DLC_RT_TARGET_AVX512 inline bool max_forward_2x2_avx512(const Pool2dGeom& g, con
         const __m512 t0 = _mm512_loadu_ps(top + ox * 16), t1 = _mm512_loadu_ps(top + ox * 16 + 16);
         const __m512 b0 = _mm512_loadu_ps(bottom + ox * 16),
                      b1 = _mm512_loadu_ps(bottom + ox * 16 + 16);
-        __m512 best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0x44), lowest); // (0, 0)
-        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0xEE), best);           // (0, 1)
-        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0x44), best);           // (1, 0)
-        best = max(_mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0xEE), best);           // (1, 1)
-        _mm512_storeu_ps(out + ox * 8, best);
+        _mm512_storeu_ps(out + ox * 8, max_2x2(low_halves(t0, t1), high_halves(t0, t1),
+                                               low_halves(b0, b1), high_halves(b0, b1)));
       }
       if (ox < ow) { // an odd last pixel
         const __mmask16 m = 0xFF;
-        __m512 best = max(_mm512_maskz_loadu_ps(m, top + ox * 16), lowest);
-        best = max(_mm512_maskz_loadu_ps(m, top + ox * 16 + 8), best);
-        best = max(_mm512_maskz_loadu_ps(m, bottom + ox * 16), best);
-        best = max(_mm512_maskz_loadu_ps(m, bottom + ox * 16 + 8), best);
-        _mm512_mask_storeu_ps(out + ox * 8, m, best);
+        const float *t = top + ox * 16, *d = bottom + ox * 16;
+        _mm512_mask_storeu_ps(out + ox * 8, m,
+                              max_2x2(_mm512_maskz_loadu_ps(m, t), _mm512_maskz_loadu_ps(m, t + 8),
+                                      _mm512_maskz_loadu_ps(m, d), _mm512_maskz_loadu_ps(m, d + 8)));
       }
       continue;
     }
     for (int64_t ox = 0; ox < ow; ox++)
       for (int64_t c0 = 0; c0 < c; c0 += 16) {
-        const float* t = top + 2 * ox * c + c0;
-        const float* d = bottom + 2 * ox * c + c0;
-        __m512 best = max(_mm512_loadu_ps(t), lowest);
-        best = max(_mm512_loadu_ps(t + c), best);
-        best = max(_mm512_loadu_ps(d), best);
-        best = max(_mm512_loadu_ps(d + c), best);
-        _mm512_storeu_ps(out + ox * c + c0, best);
+        const float *t = top + 2 * ox * c + c0, *d = bottom + 2 * ox * c + c0;
+        _mm512_storeu_ps(out + ox * c + c0,
+                         max_2x2(_mm512_loadu_ps(t), _mm512_loadu_ps(t + c), _mm512_loadu_ps(d),
+                                 _mm512_loadu_ps(d + c)));
       }
   }
-  return true;
 }
 
+// The same two loops over 16 channels at a time, masked at the tail: the vector max keeps
+// `in > out ? in : out` exactly (NaN included), and the backward pass keeps the first
+// maximum by window position.
 DLC_RT_TARGET_AVX512 inline void max_forward_rows_avx512(const Pool2dGeom& g, const float* x,
                                                          float* y, int64_t r0, int64_t r1) {
-  if (max_forward_2x2_avx512(g, x, y, r0, r1)) return;
+  if (unrolled_2x2(g)) return max_forward_2x2_avx512(g, x, y, r0, r1);
   const int64_t oh = g.oh(), ow = g.ow();
   if (tiles_input(g) && g.c <= 16) { // windows side by side, one vector of channels: no clipping
     const __mmask16 mask = simd::lanes(g.c);
@@ -247,11 +257,10 @@ DLC_RT_TARGET_AVX512 inline Routed route_2x2(__m512 t00, __m512 t01, __m512 t10,
           _mm512_maskz_mov_ps(w11, gv)};
 }
 
-// max_forward_2x2_avx512's backward pass (windows tiling the input: dx is assigned).
-DLC_RT_TARGET_AVX512 inline bool max_backward_2x2_avx512(const Pool2dGeom& g, const float* x,
-                                                         const float* dy, float* dx, bool assign,
-                                                         int64_t r0, int64_t r1) {
-  if (!assign || g.kh != 2 || g.kw != 2 || (g.c != 8 && g.c % 16 != 0)) return false;
+// max_forward_2x2_avx512's backward pass (the windows tile the input: dx is assigned).
+DLC_RT_TARGET_AVX512 inline void max_backward_2x2_avx512(const Pool2dGeom& g, const float* x,
+                                                         const float* dy, float* dx, int64_t r0,
+                                                         int64_t r1) {
   const int64_t oh = g.oh(), ow = g.ow(), c = g.c, row = g.w * c;
   for (int64_t r = r0; r < r1; r++) {
     const int64_t b = r / oh, oy = r % oh, top = (b * g.h + 2 * oy) * row, bottom = top + row;
@@ -262,16 +271,13 @@ DLC_RT_TARGET_AVX512 inline bool max_backward_2x2_avx512(const Pool2dGeom& g, co
         const float *xt = x + top + ox * 16, *xb = x + bottom + ox * 16;
         const __m512 t0 = _mm512_loadu_ps(xt), t1 = _mm512_loadu_ps(xt + 16),
                      b0 = _mm512_loadu_ps(xb), b1 = _mm512_loadu_ps(xb + 16);
-        const Routed o = route_2x2(_mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0x44),
-                                   _mm512_maskz_shuffle_f32x4(0xFFFF, t0, t1, 0xEE),
-                                   _mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0x44),
-                                   _mm512_maskz_shuffle_f32x4(0xFFFF, b0, b1, 0xEE),
-                                   _mm512_loadu_ps(grad + ox * 8));
+        const Routed o = route_2x2(low_halves(t0, t1), high_halves(t0, t1), low_halves(b0, b1),
+                                   high_halves(b0, b1), _mm512_loadu_ps(grad + ox * 8));
         float *dt = dx + top + ox * 16, *db = dx + bottom + ox * 16;
-        _mm512_storeu_ps(dt, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t00, o.t01, 0x44));
-        _mm512_storeu_ps(dt + 16, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t00, o.t01, 0xEE));
-        _mm512_storeu_ps(db, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t10, o.t11, 0x44));
-        _mm512_storeu_ps(db + 16, _mm512_maskz_shuffle_f32x4(0xFFFF, o.t10, o.t11, 0xEE));
+        _mm512_storeu_ps(dt, low_halves(o.t00, o.t01));
+        _mm512_storeu_ps(dt + 16, high_halves(o.t00, o.t01));
+        _mm512_storeu_ps(db, low_halves(o.t10, o.t11));
+        _mm512_storeu_ps(db + 16, high_halves(o.t10, o.t11));
       }
       if (ox < ow) { // an odd last pixel
         const __mmask16 m = 0xFF;
@@ -300,13 +306,12 @@ DLC_RT_TARGET_AVX512 inline bool max_backward_2x2_avx512(const Pool2dGeom& g, co
         _mm512_storeu_ps(dx + bottom + at + c, o.t11);
       }
   }
-  return true;
 }
 
 DLC_RT_TARGET_AVX512 inline void max_backward_rows_avx512(const Pool2dGeom& g, const float* x,
                                                           const float* dy, float* dx, bool assign,
                                                           int64_t r0, int64_t r1) {
-  if (max_backward_2x2_avx512(g, x, dy, dx, assign, r0, r1)) return;
+  if (assign && unrolled_2x2(g)) return max_backward_2x2_avx512(g, x, dy, dx, r0, r1);
   const int64_t oh = g.oh(), ow = g.ow();
   if (assign && g.c <= 16 && g.kh * g.kw <= 16) { // tiling windows (assign): no clipping
     const __mmask16 mask = simd::lanes(g.c);
