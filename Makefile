@@ -12,7 +12,7 @@ endif
 
 DLC := $(BUILD)/bin/dlc
 
-.PHONY: all deps configure build test demo bench format clean
+.PHONY: all deps configure build test test-sanitize demo bench fuzz-deps fuzz-build fuzz fuzz-ci format clean
 
 all: build
 
@@ -28,7 +28,13 @@ build: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE sanitize
+
+# The emitted code of every example under ThreadSanitizer and ASan+UBSan (clang++-19):
+# two contexts on two threads (tests/sanitize/emitted.sh). CI runs it after `make test`.
+test-sanitize: build
+	@scripts/install-deps.sh libclang-rt-19-dev
+	cd $(BUILD) && ctest --output-on-failure -L sanitize
 
 demo: build
 	@DLC=$(DLC) scripts/demo.sh
@@ -39,8 +45,29 @@ bench: build
 	scripts/install-deps.sh python3-torch libopenblas0-openmp
 	/usr/bin/python3 bench/run.py --build $(BUILD)
 
+# libFuzzer harnesses of the parsers (docs/fuzzing.md): a separate clang++-19 build with
+# ASan and UBSan in build-fuzz/, then FUZZ_SECONDS seconds per harness. Any crash,
+# timeout or leak fails the target and leaves the input in build-fuzz/artifacts/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz-deps:
+	@scripts/install-deps.sh libclang-rt-19-dev zlib1g-dev
+
+$(FUZZ_BUILD)/build.ninja: | fuzz-deps
+	cmake -S fuzz -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-19
+
+fuzz-build: fuzz-deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_BUILD)
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize $(FUZZ_BUILD)

@@ -32,7 +32,7 @@ ir::ValueId apply_activation(LayerCtx& c, ir::ValueId x, const JsonRef& spec) {
   for (auto& a : kActivations) known |= a == type;
   if (!known) {
     std::string hint = did_you_mean(type, kActivations);
-    type_ref->fail("unknown activation '{}'{}", type,
+    type_ref->fail("unknown activation '{}'{}", clip(type),
                    hint.empty() ? "; known: " + join_names(kActivations) : hint);
   }
   c.info.activation = type;

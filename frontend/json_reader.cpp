@@ -82,12 +82,12 @@ std::optional<JsonRef> JsonRef::get(const std::string& key) const {
   expect(json::Kind::Object);
   const json::Value* m = v_->find(key);
   if (!m) return std::nullopt;
-  return JsonRef(doc_, m, path_.empty() ? key : path_ + "." + key);
+  return JsonRef(doc_, m, path_.empty() ? clip(key) : path_ + "." + clip(key));
 }
 
 JsonRef JsonRef::require(const std::string& key) const {
   auto r = get(key);
-  if (!r) fail("missing required member '{}'", key);
+  if (!r) fail("missing required member '{}'", clip(key));
   return *r;
 }
 
@@ -106,10 +106,10 @@ void JsonRef::expect_only(const std::vector<std::string>& known, const std::stri
     for (auto& n : known) ok |= n == k;
     if (ok) continue;
     auto pos = v_->key_pos[i];
-    std::string p = path_.empty() ? k : path_ + "." + k;
+    std::string p = path_.empty() ? clip(k) : path_ + "." + clip(k);
     std::string hint = did_you_mean(k, known);
     throw Error(fmt::format("{}:{}:{}: {}: unknown attribute '{}' for {}{}{}", doc_->file, pos.line,
-                            pos.col, p, k, what, hint.empty() ? "; known: " : hint,
+                            pos.col, p, clip(k), what, hint.empty() ? "; known: " : hint,
                             hint.empty() ? join_names(known) : ""));
   }
 }
@@ -121,8 +121,8 @@ JsonRef JsonRef::at(size_t i) const {
 
 std::string JsonRef::describe() const {
   switch (v_->kind) {
-  case json::Kind::Number: return "got " + v_->text;
-  case json::Kind::String: return "got \"" + v_->text + "\"";
+  case json::Kind::Number: return "got " + clip(v_->text);
+  case json::Kind::String: return "got \"" + clip(v_->text) + "\"";
   case json::Kind::Bool: return v_->boolean ? "got true" : "got false";
   case json::Kind::Null: return "got null";
   default: return std::string("got ") + json::kind_name(v_->kind);

@@ -80,7 +80,7 @@ ir::Initializer LayerCtx::initializer(const std::string& key, const std::string&
   }
   if (!scale_key) {
     std::string hint = did_you_mean(init.kind, names);
-    kind_ref.fail("unknown initializer '{}'{}", init.kind, hint.empty() ? "; known: " + join_names(names) : hint);
+    kind_ref.fail("unknown initializer '{}'{}", clip(init.kind), hint.empty() ? "; known: " + join_names(names) : hint);
   }
   if (!r->is(json::Kind::Object)) {
     if (init.kind == "constant") r->fail("a constant initializer needs a value: {{\"type\": \"constant\", \"value\": 0.1}}");
@@ -147,7 +147,7 @@ std::vector<int64_t> read_pads(const LayerCtx& c, int64_t kh, int64_t kw, int64_
       return {t, b, l, rr};
     }
     std::string hint = did_you_mean(p, {"valid", "same"});
-    r->fail("unknown padding '{}'{}", p, hint.empty() ? "; use \"valid\", \"same\" or explicit amounts" : hint);
+    r->fail("unknown padding '{}'{}", clip(p), hint.empty() ? "; use \"valid\", \"same\" or explicit amounts" : hint);
   }
   std::vector<int64_t> v = r->as_int_list();
   for (size_t i = 0; i < v.size(); i++)

@@ -28,7 +28,7 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
   for (auto& k : kCellActivations)
     if (k == a) return a;
   std::string hint = did_you_mean(a, kCellActivations);
-  r->fail("unknown {} '{}' for a recurrent cell{}", key, a, hint.empty() ? "; use " + join_names(kCellActivations) : hint);
+  r->fail("unknown {} '{}' for a recurrent cell{}", key, clip(a), hint.empty() ? "; use " + join_names(kCellActivations) : hint);
 }
 
 // The parts every recurrent layer shares: its sizes, the input projection, the state
@@ -215,7 +215,7 @@ ValueId build_time_distributed(LayerCtx& c) {
   inner.expect(json::Kind::Object);
   std::string type = inner.require("type").as_string();
   if (type != "dense")
-    inner.require("type").fail("time_distributed wraps a dense layer, not '{}'", type);
+    inner.require("type").fail("time_distributed wraps a dense layer, not '{}'", clip(type));
   const LayerDef* def = find_layer(type);
   std::vector<std::string> keys = def->keys;
   keys.push_back("type");

@@ -29,16 +29,41 @@ std::string hint_or_list(const std::string& word, const std::vector<std::string>
 
 // Names of layers and inputs become value names ("dense_1.kernel"): a '.' would make
 // parameter names ambiguous, so names keep to letters, digits, '_', '-' and '/'.
+// Names also reach emitted C++ (identifiers, comments, string literals) and error lines:
+// the character set and the length keep them harmless there.
+constexpr size_t kMaxNameLength = 128;
+constexpr size_t kMaxLayers = 10000;
+
+bool name_char(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '/'; }
+
+void check_name_length(const JsonRef& r, const std::string& n, const std::string& what) {
+  if (n.empty()) r.fail("{} name must not be empty", what);
+  if (n.size() > kMaxNameLength)
+    r.fail("{} name is {} characters long; at most {} are allowed", what, n.size(), kMaxNameLength);
+}
+
 std::string read_name(const JsonRef& r, const std::string& what) {
   std::string n = r.as_string();
-  if (n.empty()) r.fail("{} name must not be empty", what);
+  check_name_length(r, n, what);
   // The training graph adds the inputs "target" and "lr" and the output "loss".
   if (n == "target" || n == "lr" || n == "loss")
     r.fail("'{}' is reserved for training (the graph's target, learning rate and loss); choose another name", n);
   for (char ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '/')
+    if (!name_char(ch))
       r.fail("{} name '{}' may only use letters, digits, '_', '-' and '/' ('.' separates a layer "
-             "from its parameters)", what, n);
+             "from its parameters)", what, clip(n));
+  return n;
+}
+
+// The model's own name: the same characters, and '.' (it names no parameter).
+std::string read_model_name(const JsonRef& root) {
+  auto r = root.get("name");
+  if (!r) return "model";
+  std::string n = r->as_string();
+  check_name_length(*r, n, "the model");
+  for (char ch : n)
+    if (!name_char(ch) && ch != '.')
+      r->fail("the model name '{}' may only use letters, digits, '_', '-', '/' and '.'", clip(n));
   return n;
 }
 
@@ -46,7 +71,7 @@ ir::DType read_dtype(const JsonRef& r) {
   ir::DType t;
   std::string s = r.as_string();
   if (!ir::parse_dtype(s, t) || !(t == ir::DType::f32 || t == ir::DType::i32 || t == ir::DType::i64))
-    r.fail("unknown input dtype '{}'; use f32, i32 or i64", s);
+    r.fail("unknown input dtype '{}'; use f32, i32 or i64", clip(s));
   return t;
 }
 
@@ -99,6 +124,10 @@ void check_root(const JsonRef& root) {
   auto layers = root.require("layers");
   layers.expect(json::Kind::Array);
   if (layers.size() == 0) layers.fail("a model needs at least one layer");
+  // Checking costs ~60 us and ~4 KB per layer: the limit keeps `dlc check` of any file
+  // under a second and its memory small (the deepest common networks have < 1,000).
+  if (layers.size() > kMaxLayers)
+    layers.fail("{} layers; a model may have at most {}", layers.size(), kMaxLayers);
 }
 
 // Expands the layer list into a graph, keeping what each name refers to.
@@ -146,7 +175,7 @@ private:
     JsonRef type_ref = spec.require("type");
     std::string type = type_ref.as_string();
     const LayerDef* def = find_layer(type);
-    if (!def) type_ref.fail("unknown layer type '{}'{}", type, hint_or_list(type, layer_types()));
+    if (!def) type_ref.fail("unknown layer type '{}'{}", clip(type), hint_or_list(type, layer_types()));
     if (!graph_form_ && spec.has("inputs"))
       spec.require("inputs").fail("a layer's 'inputs' belong to the graph form; a model that wires "
                                   "layers by name declares top-level 'inputs' and 'outputs'");
@@ -180,8 +209,8 @@ private:
     if (it != producers_.end()) return it->second;
     if (n == layer) at.fail("layer '{}' reads its own output", layer);
     if (explicit_names_.count(n))
-      at.fail("layer '{}' reads '{}', which is defined after it; list layers in order", layer, n);
-    at.fail("layer '{}' reads '{}', which is no input or earlier layer{}", layer, n, hint_or_list(n, defined_));
+      at.fail("layer '{}' reads '{}', which is defined after it; list layers in order", layer, clip(n));
+    at.fail("layer '{}' reads '{}', which is no input or earlier layer{}", layer, clip(n), hint_or_list(n, defined_));
   }
 
   std::vector<Producer> layer_inputs(const JsonRef& spec, const std::string& layer) {
@@ -238,8 +267,8 @@ private:
     for (const JsonRef& r : refs) {
       std::string name = r.as_string();
       auto it = producers_.find(name);
-      if (it == producers_.end()) r.fail("output '{}' is no layer{}", name, hint_or_list(name, defined_));
-      if (!seen.insert(name).second) r.fail("output '{}' is listed twice", name);
+      if (it == producers_.end()) r.fail("output '{}' is no layer{}", clip(name), hint_or_list(name, defined_));
+      if (!seen.insert(name).second) r.fail("output '{}' is listed twice", clip(name));
       bm_.graph.add_output(name, it->second.value);
     }
   }
@@ -257,7 +286,7 @@ static Model model_from_doc(std::shared_ptr<JsonDoc> doc) {
   m.doc = std::move(doc);
   JsonRef root = root_of(m.doc);
   check_root(root);
-  m.name = root.get_string("name", "model");
+  m.name = read_model_name(root);
   m.inputs = read_inputs(root);
   // Building once checks every layer and shape, and names the outputs.
   BuiltModel bm = build_model(m, 1);

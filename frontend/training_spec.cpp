@@ -39,7 +39,7 @@ std::string canonical_loss(const std::string& s) {
 void fail_unknown(const JsonRef& r, const std::string& what, const std::string& name,
                   const std::vector<std::string>& known) {
   std::string hint = did_you_mean(name, known);
-  r.fail("unknown {} '{}'{}", what, name, hint.empty() ? "; known: " + join_names(known) : hint);
+  r.fail("unknown {} '{}'{}", what, clip(name), hint.empty() ? "; known: " + join_names(known) : hint);
 }
 
 double positive(const JsonRef& r) {

@@ -21,7 +21,43 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+size_t utf8_length(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; k++)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+} // namespace
+
+std::string clip(std::string_view text, size_t max_bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size() && out.size() < max_bytes) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t n = utf8_length(text, i);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (n == 0 || c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out.append(text.substr(i, n));
+    i += std::max<size_t>(n, 1);
+  }
+  if (i < text.size()) out += fmt::format("... ({} bytes)", text.size());
+  return out;
+}
+
+std::string one_line(std::string_view message, size_t max_bytes) { return clip(message, max_bytes); }
+
 std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates) {
+  // A long word is no misspelling of a short name (and its distance would cost
+  // length x length).
+  if (word.size() > 64) return std::string();
   std::string best;
   size_t best_d = SIZE_MAX;
   for (auto& c : candidates) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dlc {
@@ -22,6 +23,15 @@ template <typename... Args>
   std::string msg = fmt::format(f, std::forward<Args>(args)...);
   throw Error(location.empty() ? msg : location + ": " + msg);
 }
+
+// User text quoted in a message: at most `max_bytes` bytes of it (cut at a character
+// boundary, "..." and the full length appended when cut), control characters and
+// invalid UTF-8 written as escapes, so that a message stays one short line whatever the
+// input holds (a 200 MB key, a name with a newline).
+std::string clip(std::string_view text, size_t max_bytes = 80);
+
+// A whole message made safe to print as one line: clip() with a larger budget.
+std::string one_line(std::string_view message, size_t max_bytes = 2000);
 
 // Closest candidate by edit distance, for "did you mean ...?" hints; empty if none is close.
 std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "runtime/array.h"
+#include "runtime/crc32.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -27,6 +28,12 @@ struct InflateStats { // blocks decoded, by type (tests check that each type was
 };
 
 constexpr uint64_t kDefaultInflateLimit = uint64_t(1) << 32; // 4 GiB
+
+// Thrown when the decompressed data would exceed the caller's limit (a FormatError, so
+// that callers who do not care see one error type).
+struct InflateLimitError : FormatError {
+  using FormatError::FormatError;
+};
 
 namespace inflate_detail {
 
@@ -163,19 +170,22 @@ private:
 // through a pointer, trimmed to `size` when decoding ends.
 class Output {
 public:
-  Output(std::string& s, uint64_t limit) : s_(s), size_(s.size()), limit_(limit) {}
+  Output(std::string& s, uint64_t limit) : s_(s), start_(s.size()), size_(s.size()), limit_(limit) {}
   ~Output() { s_.resize(size_); }
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
   size_t size() const { return size_; }
+  // Where this stream's output starts in the string: back-references may not reach
+  // before it (into an earlier gzip member, whose stream is independent).
+  size_t start() const { return start_; }
   size_t capacity() const { return s_.size(); }
   char* data() { return &s_[0]; }
   void set_size(size_t n) { size_ = n; }
   // Makes room for k more bytes; fails past the limit.
   void reserve(size_t k) {
     if (size_ + k > limit_)
-      fail("decompressed data exceeds the limit of " + std::to_string(limit_) + " bytes");
+      throw InflateLimitError("decompressed data exceeds the limit of " + std::to_string(limit_) + " bytes");
     if (size_ + k > s_.size()) {
       uint64_t want = std::max<uint64_t>({size_ + k, 2 * uint64_t(s_.size()), 4096});
       s_.resize(size_t(std::min(want, limit_)));
@@ -189,7 +199,7 @@ public:
 
 private:
   std::string& s_;
-  size_t size_;
+  size_t start_, size_;
   uint64_t limit_;
 };
 
@@ -222,6 +232,7 @@ inline void coded_block(BitReader& in, Output& out, const Huffman& lit, const Hu
   BitReader bits = in;
   char* buf = out.data();
   size_t size = out.size(), cap = out.capacity();
+  const size_t start = out.start();
   auto room = [&](size_t k) {
     if (k <= cap - size) return;
     out.set_size(size);
@@ -243,7 +254,7 @@ inline void coded_block(BitReader& in, Output& out, const Huffman& lit, const Hu
     int dsym = dist.decode(bits);
     if (dsym >= 30) fail("invalid distance code in deflate data");
     size_t d = dist_base[dsym] + bits.bits(dist_extra[dsym]);
-    if (d > size) fail("deflate back-reference reaches before the start of the data");
+    if (d > size - start) fail("deflate back-reference reaches before the start of the data");
     room(len);
     char* dst = buf + size;
     const char* src = dst - d;
@@ -299,39 +310,7 @@ inline void dynamic_codes(BitReader& in, Huffman& lit, Huffman& dist) {
   check_code(dist.build(lengths + nlen, ndist), dist, "distance");
 }
 
-inline uint32_t le32(const uint8_t* p) {
-  return p[0] | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
-}
-
 } // namespace inflate_detail
-
-// CRC-32 (ISO-HDLC, as in gzip), continuing from `crc` (0 to start). Slicing by 8:
-// eight table lookups per 8 bytes instead of a dependent lookup per byte.
-inline uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc = 0) {
-  struct Tables {
-    uint32_t t[8][256];
-  };
-  static const Tables tab = [] {
-    Tables x{};
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      x.t[0][i] = c;
-    }
-    for (int s = 1; s < 8; s++)
-      for (int i = 0; i < 256; i++) x.t[s][i] = (x.t[s - 1][i] >> 8) ^ x.t[0][x.t[s - 1][i] & 0xFF];
-    return x;
-  }();
-  const auto& t = tab.t;
-  crc = ~crc;
-  for (; n >= 8; n -= 8, data += 8) {
-    uint32_t lo = crc ^ inflate_detail::le32(data), hi = inflate_detail::le32(data + 4);
-    crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
-          t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
-  }
-  for (; n > 0; n--, data++) crc = t[0][(crc ^ *data) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 // Decodes one raw DEFLATE stream, appending to `out`; returns the bytes of input used
 // (through the final block's last byte).
@@ -374,13 +353,13 @@ inline bool is_gzip(const std::string& bytes) {
   return bytes.size() >= 2 && uint8_t(bytes[0]) == 0x1f && uint8_t(bytes[1]) == 0x8b;
 }
 
-// Decompresses gzip data (one or more members).
-inline std::string gunzip(const std::string& bytes, uint64_t limit = kDefaultInflateLimit,
-                          InflateStats* stats = nullptr) {
+// Decompresses gzip data (one or more members), appending to `out`. When the limit is
+// reached, throws InflateLimitError with `out` holding what was decoded so far.
+inline void gunzip_into(const std::string& bytes, std::string& out, uint64_t limit = kDefaultInflateLimit,
+                        InflateStats* stats = nullptr) {
   using namespace inflate_detail;
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t n = bytes.size();
-  std::string out;
   size_t pos = 0;
   do {
     const size_t start = pos;
@@ -419,11 +398,32 @@ inline std::string gunzip(const std::string& bytes, uint64_t limit = kDefaultInf
     need(8, "trailer");
     uint32_t crc = crc32(reinterpret_cast<const uint8_t*>(out.data()) + member_start,
                          out.size() - member_start);
-    if (crc != le32(p + pos)) fail("gzip CRC mismatch: the data is corrupt");
-    if (uint32_t(out.size() - member_start) != le32(p + pos + 4))
+    if (crc != load_le32(p + pos)) fail("gzip CRC mismatch: the data is corrupt");
+    if (uint32_t(out.size() - member_start) != load_le32(p + pos + 4))
       fail("gzip length mismatch: the data is corrupt");
     pos += 8;
   } while (pos < n);
+}
+
+// Decompresses gzip data (one or more members), at most `limit` bytes.
+inline std::string gunzip(const std::string& bytes, uint64_t limit = kDefaultInflateLimit,
+                          InflateStats* stats = nullptr) {
+  std::string out;
+  gunzip_into(bytes, out, limit, stats);
+  return out;
+}
+
+// The first `k` decompressed bytes of gzip data (all of them when there are fewer),
+// decoding little more than that: a file's header, read before deciding how much of the
+// rest to inflate. Corrupt data before that point throws FormatError.
+inline std::string gunzip_prefix(const std::string& bytes, size_t k) {
+  std::string out;
+  try {
+    // One step of the decoder writes at most a stored block (65535 bytes).
+    gunzip_into(bytes, out, uint64_t(k) + 65536);
+  } catch (const InflateLimitError&) {
+  }
+  if (out.size() > k) out.resize(k);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,16 @@ struct Value {
   std::vector<std::pair<std::string, Value>> members;
   std::vector<Pos> key_pos; // position of each member's key
 
+  // Declared here, defined below where Value is complete: vector<pair<string, Value>>
+  // needs the complete pair to instantiate its members, and C++20's constexpr vector
+  // instantiates them as soon as an implicit member would be defined inline.
+  Value();
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
+
   const Value* find(const std::string& key) const {
     for (auto& m : members)
       if (m.first == key) return &m.second;
@@ -59,6 +70,13 @@ struct Value {
   }
   bool is(Kind k) const { return kind == k; }
 };
+
+inline Value::Value() = default;
+inline Value::Value(const Value&) = default;
+inline Value::Value(Value&&) noexcept = default;
+inline Value& Value::operator=(const Value&) = default;
+inline Value& Value::operator=(Value&&) noexcept = default;
+inline Value::~Value() = default;
 
 class Parser {
 public:
@@ -153,12 +171,14 @@ private:
       advance();
       return;
     }
+    std::unordered_set<std::string> seen;
     for (;;) {
       skip_ws();
       if (peek() != '"') fail("expected a quoted member name, got " + describe_here());
       Pos kp = pos_;
       std::string key = parse_string();
-      if (v.find(key)) throw ParseError(kp, "duplicate member \"" + key + "\"");
+      // A set, not Value::find: a hostile header of 10^5 members must not cost 10^10.
+      if (!seen.insert(key).second) throw ParseError(kp, "duplicate member \"" + key + "\"");
       skip_ws();
       expect(':');
       skip_ws();

@@ -3,10 +3,9 @@
 #pragma once
 
 #include "runtime/array.h"
+#include "runtime/files.h" // read_file_bytes
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace dlc_rt {
 
@@ -98,21 +97,13 @@ inline Array read_npy_bytes(const std::string& bytes) {
   if (!kind)
     throw FormatError("unsupported npy dtype " + descr + " (use float32, float64, uint8, int32 or int64)");
   a.dtype = kind->name;
-  if (bytes.size() - pos < size_t(n) * size_t(kind->size))
-    throw FormatError("truncated .npy data: shape " + shape_str(a.shape) + " needs " +
-                      std::to_string(n * kind->size) + " bytes, the file has " +
-                      std::to_string(bytes.size() - pos));
+  if (bytes.size() - pos != size_t(n) * size_t(kind->size))
+    throw FormatError(std::string(bytes.size() - pos < size_t(n) * size_t(kind->size) ? "truncated" : "overlong") +
+                      " .npy data: shape " + shape_str(a.shape) + " needs " + std::to_string(n * kind->size) +
+                      " bytes, the file has " + std::to_string(bytes.size() - pos));
   a.data.resize(size_t(n));
   kind->conv(bytes.data() + pos, n, a.data.data());
   return a;
-}
-
-inline std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError("cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 inline Array read_npy(const std::string& path) { return read_npy_bytes(read_file_bytes(path)); }

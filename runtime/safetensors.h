@@ -1,16 +1,28 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header mapping tensor
 // names to {dtype, shape, data_offsets}, then the raw little-endian data. Reads F32, F64,
 // BF16, F16, I32 and I64 into f32; writes F32 (names sorted, header padded to 8 bytes).
+//
+// The format requires the tensors to cover the data exactly: no gaps, no overlaps, no
+// bytes after the last one. Reading checks that.
+//
+// Checksums: safetensors_bytes adds the metadata entry "crc32", the CRC-32 of
+// the whole file as written with that entry's eight hex digits set to "00000000", and
+// every read of a file that has the entry verifies it, so that a flipped bit or a value
+// written by something else is reported instead of being trained on.
 #pragma once
 
 #include "runtime/array.h"
+#include "runtime/crc32.h"
 #include "runtime/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace dlc_rt {
 
@@ -24,6 +36,51 @@ inline float half_to_float(uint16_t h) {
                         : std::ldexp(float(man | 0x400), exp - 25);
   return sign ? -v : v;
 }
+constexpr const char* kChecksumKey = "crc32";
+constexpr const char* kChecksumField = "\"crc32\":\"";
+
+// Where the eight hex digits of the checksum entry start in a file, or npos when the
+// file has none (or, written by something else, more than one such text).
+inline size_t checksum_digits(const std::string& bytes, size_t header_end) {
+  size_t at = bytes.find(kChecksumField, 8);
+  if (at == std::string::npos || at >= header_end) return std::string::npos;
+  if (bytes.find(kChecksumField, at + 1) < header_end) return std::string::npos;
+  at += std::strlen(kChecksumField);
+  return at + 8 <= header_end ? at : std::string::npos;
+}
+
+// The CRC-32 of `bytes` with the 8 digits at `digits` read as "00000000" (in three
+// pieces, without copying the file).
+inline uint32_t checksum_of(const std::string& bytes, size_t digits) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t zeros[8] = {'0', '0', '0', '0', '0', '0', '0', '0'};
+  uint32_t crc = crc32(p, digits);
+  crc = crc32(zeros, 8, crc);
+  return crc32(p + digits + 8, bytes.size() - digits - 8, crc);
+}
+
+inline std::string hex32(uint32_t v) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
+}
+
+// Checks the data offsets: together the tensors must cover [0, data_size) exactly.
+inline void check_coverage(std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans, uint64_t data_size) {
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = 0;
+  for (const auto& [b, e, name] : spans) {
+    if (b < at)
+      throw FormatError("tensor '" + name + "' overlaps the tensor before it (data_offsets [" + std::to_string(b) +
+                        ", " + std::to_string(e) + "])");
+    if (b > at)
+      throw FormatError("the data has a gap of " + std::to_string(b - at) + " bytes before tensor '" + name + "'");
+    at = e;
+  }
+  if (at != data_size)
+    throw FormatError(std::to_string(data_size - at) + " data bytes after the last tensor belong to none");
+}
+
 } // namespace st_detail
 
 // Parses a whole safetensors file held in memory. `metadata` receives "__metadata__".
@@ -43,11 +100,21 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
   size_t data_start = 8 + size_t(n);
   uint64_t data_size = bytes.size() - data_start;
   TensorMap out;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans;
   for (auto& [name, info] : header.members) {
     if (name == "__metadata__") {
-      if (metadata && info.kind == json::Kind::Object)
-        for (auto& [k, v] : info.members)
-          if (v.kind == json::Kind::String) (*metadata)[k] = v.text;
+      if (info.kind != json::Kind::Object) throw FormatError("safetensors __metadata__ is not a JSON object");
+      for (auto& [k, v] : info.members) {
+        if (v.kind != json::Kind::String) throw FormatError("safetensors __metadata__ values must be strings");
+        if (k == st_detail::kChecksumKey) {
+          size_t digits = st_detail::checksum_digits(bytes, data_start);
+          if (digits == std::string::npos || bytes.compare(digits, 8, v.text) != 0 || v.text.size() != 8)
+            throw FormatError("the checksum entry is malformed");
+          if (st_detail::hex32(st_detail::checksum_of(bytes, digits)) != v.text)
+            throw FormatError("checksum mismatch: the file was changed or damaged after it was written");
+        }
+        if (metadata) (*metadata)[k] = v.text;
+      }
       continue;
     }
     const std::string& tensor = name; // C++17: a lambda cannot capture a structured binding
@@ -83,6 +150,7 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
     if (e - b != uint64_t(count) * uint64_t(size))
       throw bad("holds " + std::to_string(e - b) + " bytes, shape " + shape_str(a.shape) + " of " +
                 t + " needs " + std::to_string(count * size));
+    spans.emplace_back(b, e, name);
     const char* p = bytes.data() + data_start + b;
     a.data.resize(size_t(count));
     a.dtype = t;
@@ -97,6 +165,7 @@ inline TensorMap read_safetensors_bytes(const std::string& bytes,
     }
     out[name] = std::move(a);
   }
+  st_detail::check_coverage(std::move(spans), data_size);
   return out;
 }
 
@@ -110,8 +179,8 @@ inline std::string json_escape(const std::string& s) {
   return o;
 }
 
-inline std::string safetensors_bytes(const TensorMap& tensors,
-                                     const std::map<std::string, std::string>& metadata = {}) {
+namespace st_detail {
+inline std::string serialize(const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
   std::string header = "{";
   bool first = true;
   if (!metadata.empty()) {
@@ -140,6 +209,19 @@ inline std::string safetensors_bytes(const TensorMap& tensors,
   out += header;
   for (auto& [name, a] : tensors)
     out.append(reinterpret_cast<const char*>(a.data.data()), a.data.size() * sizeof(float));
+  return out;
+}
+
+} // namespace st_detail
+
+// A safetensors file of F32 tensors with `metadata` and the "crc32" entry that reads verify.
+inline std::string safetensors_bytes(const TensorMap& tensors, std::map<std::string, std::string> metadata = {}) {
+  metadata[st_detail::kChecksumKey] = "00000000";
+  std::string out = st_detail::serialize(tensors, metadata);
+  uint64_t header = 0;
+  for (int i = 0; i < 8; i++) header |= uint64_t(uint8_t(out[size_t(i)])) << (8 * i);
+  size_t digits = st_detail::checksum_digits(out, size_t(8 + header));
+  out.replace(digits, 8, st_detail::hex32(st_detail::checksum_of(out, digits)));
   return out;
 }
 

@@ -4,7 +4,9 @@
 #include "ir/error.h"
 #include "runtime/safetensors.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,10 +22,15 @@ constexpr const char* kBestPrefix = "best/";
 
 std::string hex(double v) { return fmt::format("{:a}", v); }
 
-// Metadata fields, read back with errors that name the checkpoint.
+// Metadata fields, read back with errors that name the checkpoint and the field. A
+// checkpoint is input like any other file: every number is parsed strictly and checked
+// against its range before the trainer sees it.
 struct Meta {
   const std::string& path;
   const std::map<std::string, std::string>& m;
+  [[noreturn]] void damaged(const std::string& why) const {
+    throw Error(fmt::format("{}: damaged checkpoint: {}", path, why));
+  }
   const std::string& str(const std::string& k) const {
     auto it = m.find(k);
     if (it == m.end()) throw Error(fmt::format("{}: not a dlc checkpoint (no '{}' in its metadata)", path, k));
@@ -32,18 +39,32 @@ struct Meta {
   double num(const std::string& k) const { return parse(str(k), k); }
   uint64_t u64(const std::string& k) const {
     const std::string& s = str(k);
-    char* end = nullptr;
+    bool digits = !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
     errno = 0;
-    unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-    if (s.empty() || *end || errno) throw Error(fmt::format("{}: damaged checkpoint: bad '{}' ({})", path, k, s));
+    unsigned long long v = digits ? std::strtoull(s.c_str(), nullptr, 10) : 0;
+    if (!digits || errno) damaged(fmt::format("'{}' is '{}', expected a non-negative integer", k, clip(s)));
     return v;
   }
-  int64_t integer(const std::string& k) const { return int64_t(num(k)); }
+  // A decimal integer in [lo, hi].
+  int64_t integer(const std::string& k, int64_t lo, int64_t hi) const {
+    const std::string& s = str(k);
+    bool digits = !s.empty() && s.size() <= 19 && s.find_first_not_of("0123456789", s[0] == '-' ? 1 : 0) == std::string::npos &&
+                  s != "-";
+    int64_t v = digits ? std::strtoll(s.c_str(), nullptr, 10) : 0;
+    if (!digits || v < lo || v > hi)
+      damaged(fmt::format("'{}' is '{}', expected an integer in [{}, {}]", k, clip(s), lo, hi));
+    return v;
+  }
   double parse(const std::string& s, const std::string& k) const {
     char* end = nullptr;
     errno = 0;
     double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end || errno) throw Error(fmt::format("{}: damaged checkpoint: bad '{}' ({})", path, k, s));
+    if (s.empty() || *end || errno || std::isnan(v)) damaged(fmt::format("'{}' is '{}', expected a number", k, clip(s)));
+    return v;
+  }
+  double finite(const std::string& k) const {
+    double v = num(k);
+    if (!std::isfinite(v)) damaged(fmt::format("'{}' is {}, expected a finite number", k, v));
     return v;
   }
 };
@@ -70,6 +91,7 @@ std::vector<EpochMetrics> parse_history(const Meta& meta) {
       size_t comma = k < 3 ? item.find(',', p) : item.size();
       if (comma == std::string::npos) throw Error(fmt::format("{}: damaged checkpoint: bad history", meta.path));
       v[k] = meta.parse(item.substr(p, comma - p), "history");
+      if (std::isinf(v[k])) meta.damaged("an infinite value in 'history'");
       p = comma + 1;
     }
     h.push_back({int(h.size()) + 1, v[0], v[1], v[2], v[3]});
@@ -112,6 +134,7 @@ void save_checkpoint(const std::string& dir, const CheckpointInfo& info, const i
       {"seen", std::to_string(st.seen)}, {"history", history_text(st.history)},
       {"best_val_loss", hex(st.best_val_loss)}, {"best_epoch", std::to_string(st.best_epoch)},
       {"wait", std::to_string(st.wait)}};
+  // safetensors_bytes adds the CRC-32 that load_checkpoint requires and verifies.
   frontend::write_file_atomic(checkpoint_path(dir), dlc_rt::safetensors_bytes(out, meta));
 }
 
@@ -125,16 +148,44 @@ dlc_rt::TensorMap read_checkpoint(const std::string& path, std::map<std::string,
   }
 }
 
+// Limits a checkpoint's settings must keep (those of `dlc train`'s options).
+constexpr int64_t kMaxBatch = int64_t(1) << 20, kMaxSamples = int64_t(1) << 40, kMaxEpochs = 1000000;
+
 CheckpointInfo read_info(const Meta& meta) {
   if (meta.str("format") != "dlc-checkpoint") throw Error(fmt::format("{}: not a dlc checkpoint", meta.path));
+  if (!meta.m.count(dlc_rt::st_detail::kChecksumKey))
+    meta.damaged("it has no checksum ('crc32' in its metadata); dlc writes one into every checkpoint");
   CheckpointInfo info;
   info.model = meta.str("model");
   info.fingerprint = meta.str("fingerprint");
   info.seed = meta.u64("seed");
-  info.batch = meta.integer("batch");
-  info.samples = meta.integer("samples");
-  info.epochs = meta.integer("epochs");
+  info.batch = meta.integer("batch", 1, kMaxBatch);
+  info.samples = meta.integer("samples", 1, kMaxSamples);
+  info.epochs = meta.integer("epochs", 1, kMaxEpochs);
   return info;
+}
+
+// The run's counters, each in its range and consistent with the others (a checkpoint is
+// written at a batch boundary: step = epoch x batches + batch_in_epoch).
+void read_state(const Meta& meta, const CheckpointInfo& info, TrainState& st) {
+  const int64_t batches = (info.samples + info.batch - 1) / info.batch;
+  st.epoch = meta.integer("epoch", 0, info.epochs);
+  st.batch_in_epoch = meta.integer("batch_in_epoch", 0, st.epoch < info.epochs ? batches - 1 : 0);
+  st.step = meta.integer("step", 0, kMaxEpochs * batches);
+  if (st.step != st.epoch * batches + st.batch_in_epoch)
+    meta.damaged(fmt::format("its counters disagree: step {} is not epoch {} x {} batches + batch {}", st.step, st.epoch,
+                             batches, st.batch_in_epoch));
+  st.seen = meta.integer("seen", 0, info.samples);
+  if (st.seen != std::min(st.batch_in_epoch * info.batch, info.samples))
+    meta.damaged(fmt::format("'seen' is {}, but {} batches of {} were trained", st.seen, st.batch_in_epoch, info.batch));
+  st.correct = meta.integer("correct", 0, INT64_MAX);
+  st.loss_sum = meta.finite("loss_sum");
+  st.history = parse_history(meta);
+  if (int64_t(st.history.size()) != st.epoch)
+    meta.damaged(fmt::format("its history has {} epochs, but {} were completed", st.history.size(), st.epoch));
+  st.best_val_loss = meta.num("best_val_loss");
+  st.best_epoch = meta.integer("best_epoch", 0, st.epoch);
+  st.wait = meta.integer("wait", 0, st.epoch);
 }
 
 } // namespace
@@ -156,22 +207,15 @@ void load_checkpoint(const std::string& dir, const std::string& expected_fingerp
   if (info.fingerprint != expected_fingerprint)
     throw Error(fmt::format("{}: the checkpoint is of another model ('{}', fingerprint {}; this model's is {})",
                             path, info.model, info.fingerprint, expected_fingerprint));
-  st.step = meta.integer("step");
-  st.epoch = meta.integer("epoch");
-  st.batch_in_epoch = meta.integer("batch_in_epoch");
-  st.loss_sum = meta.num("loss_sum");
-  st.correct = meta.integer("correct");
-  st.seen = meta.integer("seen");
-  st.history = parse_history(meta);
-  st.best_val_loss = meta.num("best_val_loss");
-  st.best_epoch = meta.integer("best_epoch");
-  st.wait = meta.integer("wait");
+  read_state(meta, info, st);
   for (auto& [name, a] : tensors) {
     bool best = name.rfind(kBestPrefix, 0) == 0;
     std::string key = best ? name.substr(std::strlen(kBestPrefix)) : name;
     auto it = like.find(key);
     if (it == like.end() || a.shape != it->second.type.shape.dims)
-      throw Error(fmt::format("{}: tensor '{}' {} does not fit the model", path, name, dlc_rt::shape_str(a.shape)));
+      throw Error(fmt::format("{}: tensor '{}' {} does not fit the model", path, clip(name), dlc_rt::shape_str(a.shape)));
+    for (float v : a.data)
+      if (!std::isfinite(v)) meta.damaged(fmt::format("tensor '{}' holds {}", clip(name), v));
     (best ? st.best : values)[key] = ir::Tensor(it->second.type, a.data);
   }
   for (auto& [name, t] : like)

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     return cmd->run(args);
   } catch (const dlc::Error& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", dlc::one_line(e.what()).c_str());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fflush(stdout);
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "error: internal error: %s\n", e.what());
+    std::fprintf(stderr, "error: internal error: %s\n", dlc::one_line(e.what()).c_str());
     return 1;
   }
 }

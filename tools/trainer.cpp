@@ -98,6 +98,9 @@ private:
       throw Error(fmt::format("--resume {}: the checkpoint was made with --batch {} --seed {}; this run has "
                               "--batch {} --seed {}",
                               o_.resume_dir, ci.batch, ci.seed, r_.batch(), o_.seed));
+    if (st_.correct > st_.seen * f_.positions)
+      throw Error(fmt::format("{}: damaged checkpoint: 'correct' is {}, more than the {} predictions made",
+                              checkpoint_path(o_.resume_dir), st_.correct, st_.seen * f_.positions));
     r_.set_values(values);
     r_.set_seed(ci.seed);
     last_good_ = checkpoint_path(o_.resume_dir);

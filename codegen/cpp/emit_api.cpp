@@ -18,7 +18,7 @@ int block_of(const NamedValue& v, bool train_program) {
 }
 
 std::string tensor_fields(const NamedValue& v, bool train_program) {
-  return fmt::format("{{\"{}\", {}, {}, {}, {}}}", v.name, block_of(v, train_program), v.ref.offset,
+  return fmt::format("{{{}, {}, {}, {}, {}}}", string_literal(v.name), block_of(v, train_program), v.ref.offset,
                      v.ref.dtype == ir::DType::i32 ? 1 : 0, v.sample_elems);
 }
 
@@ -43,7 +43,7 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
     for (int64_t d : p.type.shape.dims) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     const ir::Initializer& in = p.init;
     auto place = [&](size_t k) { return k < p.places.size() ? p.places[k] : std::pair<Block, int64_t>{Block::state, -1}; };
-    s += fmt::format("    {{\"{}\", {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", p.name,
+    s += fmt::format("    {{{}, {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", string_literal(p.name),
                      p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(), shape.empty() ? "0" : shape,
                      p.type.shape.numel(), init_kind(in.kind), double_literal(in.value), in.has_value ? 1 : 0, in.fan_in,
                      in.fan_out, p.places.size(), int(place(0).first), int(place(1).first), place(0).second,
@@ -57,7 +57,7 @@ std::string constant_table(const Layout& l, std::string& data) {
   std::string s = "const ConstantInfo kConstants[] = {\n";
   int64_t at = 0;
   for (const auto& [block, v] : l.constants) {
-    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(block), v.ref.offset, v.data.size(), at, v.name);
+    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(block), v.ref.offset, v.data.size(), at, comment_text(v.name));
     for (double d : v.data) {
       float f = float(d);
       uint32_t bits;
@@ -135,6 +135,7 @@ struct ConstantInfo {
   s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
                    l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
   s += fmt::format("constexpr float kDefaultLr = {};\n", float_literal(o.train ? l.default_lr : 0.0));
+  s += "constexpr int kMaxThreads = 1024;\n";
   s += with_names(R"cc(
 int fail($P_ctx* c, const char* format, ...) {
   std::va_list args;
@@ -199,16 +200,23 @@ void copy_out(const $P_ctx* c, const TensorInfo& t, float* dst, int64_t n) {
   std::memcpy(dst, c->blocks[t.block] + t.offset, size_t(n * t.sample) * sizeof(float));
 }
 
-// The context's threads (set_threads) as the kernels' default pool during one call.
+// The context's threads (set_threads; none: the caller's thread alone) as the calling
+// thread's kernel pool during one call (thread-local: contexts on other threads are not
+// affected).
 struct KernelThreads {
-  dlc_rt::ThreadPool* saved = dlc_rt::default_kernel_pool();
-  explicit KernelThreads(const $P_ctx* c) {
-    if (c->pool) dlc_rt::default_kernel_pool() = static_cast<dlc_rt::ThreadPool*>(c->pool);
-  }
-  ~KernelThreads() { dlc_rt::default_kernel_pool() = saved; }
-  KernelThreads(const KernelThreads&) = delete;
-  KernelThreads& operator=(const KernelThreads&) = delete;
+  dlc_rt::ScopedKernelPool scope;
+  explicit KernelThreads(const $P_ctx* c) : scope(static_cast<dlc_rt::ThreadPool*>(c->pool)) {}
 };
+
+// A decimal unsigned 64-bit number, all of `s`.
+bool parse_u64(const std::string& s, uint64_t& v) {
+  if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  errno = 0;
+  unsigned long long x = std::strtoull(s.c_str(), nullptr, 10);
+  if (errno) return false;
+  v = x;
+  return true;
+}
 
 int check_batch($P_ctx* c, int n) {
   if (n >= 1 && n <= $U_BATCH) return 0;
@@ -233,16 +241,9 @@ int save_file($P_ctx* c, const char* path, bool with_state) {
   try {
     std::map<std::string, std::string> meta = {{"format", "dlc"}, {"model", "$P"}};
     if (with_state) meta.insert({{"step", std::to_string(c->step)}, {"seed", std::to_string(c->seed)}});
-    std::string bytes = dlc_rt::safetensors_bytes(values_to_save(c, with_state), meta);
-    std::string tmp = std::string(path) + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) return fail(c, "%s: cannot write: %s", path, std::strerror(errno));
-    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok || std::rename(tmp.c_str(), path) != 0) {
-      std::remove(tmp.c_str());
-      return fail(c, "%s: cannot write the file", path);
-    }
+    // Atomic and durable (temporary file, fsync, rename, fsync of the directory): a
+    // crash during a save leaves the previous file whole.
+    dlc_rt::write_file_durable(path, dlc_rt::safetensors_bytes(values_to_save(c, with_state), meta));
     return 0;
   } catch (const std::exception& e) {
     return fail(c, "%s: %s", path, e.what());
@@ -297,15 +298,27 @@ void $P_init($P_ctx* c, uint64_t seed) {
 
 int $P_set_threads($P_ctx* c, int threads) {
   if (!c) return 0;
+  if (threads < 1 || threads > kMaxThreads) return fail(c, "set_threads: %d threads is outside [1, %d]", threads, kMaxThreads), 0;
   delete static_cast<dlc_rt::ThreadPool*>(c->pool);
   c->pool = nullptr;
-  if (threads > 1) c->pool = new (std::nothrow) dlc_rt::ThreadPool(threads);
+  if (threads > 1) {
+    try {
+      c->pool = new dlc_rt::ThreadPool(threads);
+    } catch (const std::exception& e) { // out of memory, or the system refused a thread
+      fail(c, "set_threads: cannot start %d threads (%s); running on the caller's thread", threads, e.what());
+    }
+  }
   return c->pool ? threads : 1;
 }
 
 int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, int n) {
   if (!c) return -1;
   if (check_batch(c, n) != 0) return -1;
+  if (!inputs || !outputs) return fail(c, "infer_io: the %s array is NULL", inputs ? "outputs" : "inputs");
+  for (int i = 0; i < $U_NUM_INPUTS; i++)
+    if (!inputs[i]) return fail(c, "infer_io: input %d ('%s') is NULL", i, kInputs[i].name);
+  for (int i = 0; i < $U_NUM_OUTPUTS; i++)
+    if (!outputs[i]) return fail(c, "infer_io: output %d ('%s') is NULL", i, kOutputs[i].name);
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
   for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
@@ -317,6 +330,7 @@ int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, in
 int $P_infer($P_ctx* c, const float* x, float* y, int n) {
   if (!c) return -1;
   if (check_batch(c, n) != 0) return -1;
+  if (!x || !y) return fail(c, "infer: %s is NULL", x ? "y" : "x");
   const float* inputs[$U_NUM_INPUTS];
   float* outputs[$U_NUM_OUTPUTS];
   for (int i = 0; i < $U_NUM_INPUTS; i++, x += n * kInputs[i - 1].sample) inputs[i] = x;
@@ -330,7 +344,7 @@ int64_t $P_param_size(int i) { return i >= 0 && i < kParamCount ? kValues[i].num
 
 int $P_get_param(const $P_ctx* c, const char* name, float* values, int64_t count) {
   const ValueInfo* v = find_value(name);
-  if (!c || !v || !values || count != v->numel) return -1;
+  if (!c || !v || !values || count != v->numel) return -1; // const context: no error text
   std::memcpy(values, place(c, *v, 0), size_t(count) * sizeof(float));
   return 0;
 }
@@ -363,10 +377,13 @@ int $P_load($P_ctx* c, const char* path) {
     for (const ValueInfo& v : kValues)
       if (v.is_param && v.places > 0 && !file.count(v.name))
         return fail(c, "%s: no tensor for parameter '%s'", path, v.name);
-    for (const auto& [name, a] : file) write_value(c, *find_value(name.c_str()), a.data.data());
     // A checkpoint's counters: the dropout masks of the steps that follow depend on them.
-    if (meta.count("step")) c->step = std::strtoull(meta["step"].c_str(), nullptr, 10);
-    if (meta.count("seed")) c->seed = std::strtoull(meta["seed"].c_str(), nullptr, 10);
+    uint64_t step = c->step, seed = c->seed;
+    if (meta.count("step") && !parse_u64(meta["step"], step)) return fail(c, "%s: its 'step' is not a count", path);
+    if (meta.count("seed") && !parse_u64(meta["seed"], seed)) return fail(c, "%s: its 'seed' is not a number", path);
+    for (const auto& [name, a] : file) write_value(c, *find_value(name.c_str()), a.data.data());
+    c->step = step;
+    c->seed = seed;
     return 0;
   } catch (const std::exception& e) {
     return fail(c, "%s: %s", path, e.what());
@@ -379,8 +396,10 @@ const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
   if (o.train)
     s += with_names(R"cc(
 float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
-  if (!c) return std::numeric_limits<float>::quiet_NaN();
-  if (check_batch(c, n) != 0) return std::numeric_limits<float>::quiet_NaN();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  if (!c) return nan;
+  if (check_batch(c, n) != 0) return nan;
+  if (!x || !target) return fail(c, "train_step: %s is NULL", x ? "target" : "x"), nan;
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
   for (const TensorInfo& t : kTrainInputs) {

@@ -8,9 +8,18 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dlc::codegen::cpp {
+
+// User text (paths, names) in emitted source. comment_text: safe inside `//` and `/* */`
+// comments (non-printable and non-ASCII bytes, '\\', '?' and '*' as \xNN;
+// at most `max_chars` bytes shown). string_literal: a quoted C/C++ string literal.
+// check_include_name: throws unless `file` can be written in `#include "file"`.
+std::string comment_text(std::string_view s, size_t max_chars = 200);
+std::string string_literal(std::string_view s);
+void check_include_name(const std::string& file);
 
 // Exact literals: a float that reads back as the same f32, a double as the same f64.
 std::string float_literal(double v);

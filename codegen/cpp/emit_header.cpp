@@ -13,7 +13,7 @@ int64_t sample_floats(const std::vector<NamedValue>& values) {
 
 std::string shapes(const std::vector<NamedValue>& values) {
   std::string s;
-  for (const NamedValue& v : values) s += fmt::format("{}'{}' {}", s.empty() ? "" : ", ", v.name, v.type.str());
+  for (const NamedValue& v : values) s += fmt::format("{}'{}' {}", s.empty() ? "" : ", ", comment_text(v.name), v.type.str());
   return s;
 }
 
@@ -32,9 +32,9 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
   h += fmt::format("#define {} {} /* floats per sample, all inputs together */\n", n.macro("INPUT_SIZE"), sample_floats(l.inputs));
   h += fmt::format("#define {} {} /* floats per sample, all outputs together */\n", n.macro("OUTPUT_SIZE"), sample_floats(l.outputs));
   for (size_t i = 0; i < l.inputs.size() && l.inputs.size() > 1; i++)
-    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].sample_elems, l.inputs[i].name);
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].sample_elems, comment_text(l.inputs[i].name));
   for (size_t i = 0; i < l.outputs.size() && l.outputs.size() > 1; i++)
-    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].sample_elems, l.outputs[i].name);
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].sample_elems, comment_text(l.outputs[i].name));
   if (o.train)
     for (const NamedValue& v : l.train_inputs)
       if (v.name == "target")
@@ -71,9 +71,9 @@ int {0}_infer({0}_ctx* ctx, const float* x, float* y, int n);
 /* The same with one array per input and per output. */
 int {0}_infer_io({0}_ctx* ctx, const float* const* inputs, float* const* outputs, int n);
 /* Runs the matrix products and convolutions of later calls on `threads` threads, the
-   calling one included (1, the default: no other thread). Results are the same bits for
-   any count. While a call runs, its threads are the process's default kernel pool: contexts
-   with threads must not run calls concurrently. Returns the count in use. */
+   calling one included (1, the default: no other thread; at most 1024). Results are the
+   same bits for any count. The threads belong to this context: contexts on other threads
+   are not affected. Returns the count in use (1 and an error when they cannot start). */
 int {0}_set_threads({0}_ctx* ctx, int threads);
 )cc",
                    n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"));

@@ -51,7 +51,7 @@ std::string emit_call(const Call& c) {
   for (size_t i = 0; i < c.args.size(); i++) {
     s += (i ? ", " : "") + argument(c.args[i]);
     if (c.args[i].kind == ArgKind::pointer || c.args[i].kind == ArgKind::null) continue;
-    s += " /*" + c.args[i].name + "*/";
+    s += " /*" + comment_text(c.args[i].name) + "*/";
   }
   return s + ");\n";
 }
@@ -64,7 +64,7 @@ std::string emit_loop(const Loop& l) {
     const Operand& o = l.operands[i];
     if (o.ref.dtype != ir::DType::f32)
       throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
-    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), o.name);
+    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), comment_text(o.name));
   }
   // Scalars the loop only reads (a learning rate, Adam's step) are read once, before it,
   // with what depends on them alone (Adam's bias corrections: two pow calls): inside, a
@@ -113,7 +113,7 @@ std::string emit_loop(const Loop& l) {
 } // namespace
 
 std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix) {
-  std::string s = fmt::format("// {}\nstatic void {}{}(const Mem& m) {{\n", k.name, prefix, k.c_name);
+  std::string s = fmt::format("// {}\nstatic void {}{}(const Mem& m) {{\n", comment_text(k.name), prefix, k.c_name);
   for (const Step& st : k.steps) s += st.kind == StepKind::call ? emit_call(st.call) : emit_loop(st.loop);
   if (k.steps.empty()) s += "  (void)m;\n";
   return s + "}\n";

@@ -26,12 +26,28 @@
 
 namespace dlc_rt {
 
-// The process-wide pool that GEMMs and convolutions use when their options name none
-// (null: serial). A backend sets it once, e.g. from `--threads N`.
+// The pool that GEMMs, convolutions and split loops use when their options name none
+// (null: serial), one per calling thread. Thread-local, so that two model contexts driven
+// from two threads never see (or outlive) each other's pool: a call sets it for its
+// duration and restores it (ScopedKernelPool). The pool's workers see null, so a kernel
+// running on a worker never fans out again.
 inline ThreadPool*& default_kernel_pool() {
-  static ThreadPool* pool = nullptr;
+  static thread_local ThreadPool* pool = nullptr;
   return pool;
 }
+
+// Makes `pool` (null: the calling thread alone) the calling thread's kernel pool until
+// the end of the scope, then restores what was there.
+class ScopedKernelPool {
+public:
+  explicit ScopedKernelPool(ThreadPool* pool) : saved_(default_kernel_pool()) { default_kernel_pool() = pool; }
+  ~ScopedKernelPool() { default_kernel_pool() = saved_; }
+  ScopedKernelPool(const ScopedKernelPool&) = delete;
+  ScopedKernelPool& operator=(const ScopedKernelPool&) = delete;
+
+private:
+  ThreadPool* saved_;
+};
 
 // Runs f(begin, end) over contiguous blocks covering [0, count): one block per thread of
 // the default kernel pool, each at least `grain` long (fewer blocks when count is short;

@@ -77,4 +77,44 @@ TEST_CASE("an emitted checkpoint resumes training exactly, dropout masks include
   fs::remove_all(b.dir);
 }
 
+// tests/sanitize/emitted.sh runs the same program under ThreadSanitizer and
+// AddressSanitizer for every example; here it checks the values in a plain build.
+TEST_CASE("two contexts on two threads compute what each computes alone, before and after one is destroyed") {
+  frontend::Model m = frontend::load_model(example("xo"));
+  codegen::CppOptions o;
+  o.train = true;
+  o.batch = 4;
+  fs::path dir = work_dir("threads");
+  emit_files(dir, m, o);
+  std::string log;
+  std::string cmd = "g++ -std=c++17 -O1 -Wall -Wextra -Werror -pthread -I '" + dir.string() + "' '" + DLC_SOURCE_DIR +
+                    "/tests/fixtures/codegen/threads_check.cpp' '" + (dir / "net.cpp").string() + "' -o '" +
+                    (dir / "threads").string() + "' && '" + (dir / "threads").string() + "'";
+  int rc = shell(cmd, log, dir);
+  INFO(cmd, "\n", log.substr(0, 4000));
+  CHECK(rc == 0);
+  CHECK(log == "ok\n");
+  fs::remove_all(dir);
+}
+
+// The emitted files are C++17 and build as C++20 and C++23 too, with both compilers.
+TEST_CASE("emitted C++ compiles warning-free as C++17, C++20 and C++23 with g++ and clang++") {
+  frontend::Model m = frontend::load_model(example("two_inputs_two_outputs"));
+  codegen::CppOptions o;
+  o.train = true;
+  o.emit_main = true;
+  fs::path dir = work_dir("standards");
+  emit_files(dir, m, o);
+  for (const char* cxx : {"g++", "clang++-19"})
+    for (const char* std : {"c++17", "c++20", "c++23"}) {
+      std::string log;
+      std::string cmd = std::string(cxx) + " -std=" + std + " -fsyntax-only -Wall -Wextra -Werror '" +
+                        (dir / "net.cpp").string() + "'";
+      int rc = shell(cmd, log, dir);
+      INFO(cmd, "\n", log.substr(0, 4000));
+      CHECK(rc == 0);
+    }
+  fs::remove_all(dir);
+}
+
 } // namespace dlc::test_cpp

@@ -68,15 +68,21 @@ struct Build {
   fs::path dir, exe;
 };
 
+// Emits `model` as net.cpp, net.h and dlc_runtime.h (prefix net) into `dir`.
+inline void emit_files(const fs::path& dir, const frontend::Model& model, codegen::CppOptions o,
+                       const ir::Bindings* weights = nullptr) {
+  o.name = "net";
+  codegen::CppFiles f = codegen::emit_cpp(model, weights, o);
+  write_text(dir / "net.cpp", f.source);
+  write_text(dir / "net.h", f.header);
+  write_text(dir / codegen::kRuntimeHeaderFile, f.runtime);
+}
+
 // Emits `model` as net.cpp/net.h (prefix net) and builds it with the driver.
 inline Build build(const frontend::Model& model, codegen::CppOptions o, const std::string& compiler,
                    const std::string& flags, const std::string& tag, const ir::Bindings* weights = nullptr) {
   Build b{work_dir(tag), {}};
-  o.name = "net";
-  codegen::CppFiles f = codegen::emit_cpp(model, weights, o);
-  write_text(b.dir / "net.cpp", f.source);
-  write_text(b.dir / "net.h", f.header);
-  write_text(b.dir / codegen::kRuntimeHeaderFile, f.runtime);
+  emit_files(b.dir, model, o, weights);
   b.exe = b.dir / "driver";
   std::string log;
   std::string cmd = compiler + " -std=c++17 -Wall -Wextra -Werror " + flags + " -I '" + b.dir.string() + "' '" +

@@ -115,3 +115,26 @@ TEST_CASE("idx: the Fashion-MNIST test set, when installed") {
   CHECK(first_image == 33456); // pixel sums from Python
   CHECK(all == 573469082);
 }
+
+TEST_CASE("idx: compressed data is inflated only as far as the header's shape needs") {
+  // u8 [4], then 8 bytes: the header claims 4.
+  std::string header("\0\0\x08\x01\0\0\0\x04", 8);
+  auto gz = [](const std::string& data) {
+    // One stored block; CRC-32 and length in the trailer.
+    std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+    size_t n = data.size();
+    out += char(1), out += char(n & 0xFF), out += char(n >> 8), out += char(~n & 0xFF), out += char((~n >> 8) & 0xFF);
+    out += data;
+    uint32_t crc = dlc_rt::crc32(reinterpret_cast<const uint8_t*>(data.data()), n);
+    for (uint32_t v : {crc, uint32_t(n)})
+      for (int i = 0; i < 4; i++) out += char((v >> (8 * i)) & 0xFF);
+    return out;
+  };
+  CHECK(dlc_rt::read_idx_bytes(gz(header + "abcd")).data.size() == 4);
+  CHECK(error_of(gz(header + "abcdefgh")).find("overlong IDX data: shape [4] of u8 needs 4 bytes") != std::string::npos);
+  CHECK(error_of(gz(header + "ab")).find("truncated IDX data") != std::string::npos);
+  // A shape beyond the limit is refused before anything past the header is inflated.
+  std::string huge("\0\0\x08\x02\x00\x10\x00\x00\x00\x10\x00\x00", 12); // [2^20, 2^20] u8: 1 TiB
+  CHECK(error_of(gz(huge)).find("more than the limit") != std::string::npos);
+  CHECK(error_of(huge).find("more than the limit") != std::string::npos);
+}

@@ -196,3 +196,55 @@ TEST_CASE("inflate_raw: hostile streams are errors") {
   no_eob.put_code(1, 1), no_eob.put(109, 7);
   CHECK(raw_error(no_eob.bytes).find("end-of-block") != std::string::npos);
 }
+
+namespace {
+
+// One gzip member holding `data` in stored blocks (no compression).
+std::string stored_member(const std::string& data) {
+  std::string out = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  size_t at = 0;
+  do {
+    size_t n = std::min<size_t>(data.size() - at, 65535);
+    out += char(at + n == data.size() ? 1 : 0);
+    out += char(n & 0xFF), out += char(n >> 8), out += char(~n & 0xFF), out += char((~n >> 8) & 0xFF);
+    out += data.substr(at, n);
+    at += n;
+  } while (at < data.size());
+  uint32_t crc = dlc_rt::crc32(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  for (uint32_t v : {crc, uint32_t(data.size())})
+    for (int i = 0; i < 4; i++) out += char((v >> (8 * i)) & 0xFF);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("gunzip: a back-reference may not reach into an earlier member (found by fuzz_idx)") {
+  // Member 1 stores "abcdefgh"; member 2 is one fixed-Huffman match of length 8 at
+  // distance 8, which only the first member's output could satisfy. zlib rejects it.
+  std::string file = dlc_rt::read_file_bytes(std::string(DLC_SOURCE_DIR) +
+                                             "/fuzz/corpus/idx/regress_cross_member_backref.gz");
+  CHECK(error_of(file).find("before the start") != std::string::npos);
+  // The same match inside one member is fine.
+  BitWriter w;
+  w.put(1, 1);
+  w.put(1, 2);
+  for (char c : std::string("ab")) w.put_code(0x30 + unsigned(char(c)), 8);
+  w.put_code(0x02, 7); // length code 258: 4 bytes
+  w.put_code(1, 5);    // distance code 1: 2 back
+  w.put_code(0, 7);    // end of block
+  std::string out;
+  dlc_rt::inflate_raw(w.bytes.data(), w.bytes.size(), out);
+  CHECK(out == "ababab");
+}
+
+TEST_CASE("gunzip_prefix: the first bytes without inflating the rest") {
+  std::string data = text(200000);
+  std::string gz = stored_member(data);
+  CHECK(dlc_rt::gunzip_prefix(gz, 10) == data.substr(0, 10));
+  CHECK(dlc_rt::gunzip_prefix(stored_member("abc"), 10) == "abc");
+  CHECK_THROWS_AS(dlc_rt::gunzip_prefix("\x1f\x8b\x09", 4), dlc_rt::FormatError);
+  // The limit error keeps what was decoded, so a caller can tell "longer" from "corrupt".
+  std::string partial;
+  CHECK_THROWS_AS(dlc_rt::gunzip_into(gz, partial, 70000), dlc_rt::InflateLimitError);
+  CHECK(partial == data.substr(0, partial.size()));
+}

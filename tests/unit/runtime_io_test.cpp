@@ -324,3 +324,56 @@ TEST_CASE("safetensors: malformed files name the problem") {
   std::string whole = st_file(entry("F32", "[2,2]", "[0,16]"), four);
   CHECK(err(whole.substr(0, whole.size() - 6)).find("truncated file?") != std::string::npos);
 }
+
+TEST_CASE("safetensors: the tensors must cover the data exactly") {
+  auto err = [](const std::string& bytes) { return format_error([&] { read_safetensors_bytes(bytes); }); };
+  std::string eight = raw<float>({1, 2}), twelve = raw<float>({1, 2, 3});
+  auto two = [](const std::string& b_offsets) {
+    return R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":)" +
+           b_offsets + "}}";
+  };
+  CHECK_NOTHROW(read_safetensors_bytes(st_file(two("[4,8]"), eight)));
+  CHECK(err(st_file(two("[8,12]"), twelve)).find("a gap of 4 bytes before tensor 'b'") != std::string::npos);
+  CHECK(err(st_file(two("[0,4]"), eight)).find("tensor 'b' overlaps the tensor before it") != std::string::npos);
+  CHECK(err(st_file(two("[4,8]"), twelve)).find("4 data bytes after the last tensor belong to none") !=
+        std::string::npos);
+}
+
+TEST_CASE("safetensors: the checksum covers every byte of a file dlc wrote") {
+  TensorMap in;
+  in["w"] = Array{{3}, {1.0f, -2.0f, 0.25f}, "F32"};
+  std::string bytes = safetensors_bytes(in, {{"model", "m"}});
+  std::map<std::string, std::string> meta;
+  read_safetensors_bytes(bytes, &meta);
+  REQUIRE(meta.count("crc32") == 1);
+  CHECK(meta["crc32"].size() == 8);
+  // The checksum is the CRC-32 of the file with its own digits read as zeros.
+  std::string zeroed = bytes;
+  size_t at = zeroed.find("\"crc32\":\"") + 9;
+  zeroed.replace(at, 8, "00000000");
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", crc32(reinterpret_cast<const uint8_t*>(zeroed.data()), zeroed.size()));
+  CHECK(meta["crc32"] == hex);
+  // Any changed bit, in the header or the data, is reported.
+  for (size_t i : {size_t(0) + 20, bytes.size() / 2, bytes.size() - 1}) {
+    std::string bad = bytes;
+    bad[i] = char(bad[i] ^ 0x04);
+    CAPTURE(i);
+    CHECK_THROWS_AS(read_safetensors_bytes(bad), FormatError);
+  }
+  std::string last = bytes;
+  last.back() = char(last.back() ^ 1);
+  CHECK(format_error([&] { read_safetensors_bytes(last); }).find("checksum mismatch") != std::string::npos);
+  // Files without the entry (written by other tools) are read as before.
+  CHECK_NOTHROW(read_safetensors_bytes(st_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                                               raw<float>({1}))));
+}
+
+TEST_CASE("npy: data beyond the shape is an error") {
+  Array a{{2}, {1.0f, 2.0f}, "f32"};
+  std::string bytes = npy_bytes(a);
+  CHECK_NOTHROW(read_npy_bytes(bytes));
+  CHECK(format_error([&] { read_npy_bytes(bytes + "xxxx"); }).find("overlong .npy data") != std::string::npos);
+  CHECK(format_error([&] { read_npy_bytes(bytes.substr(0, bytes.size() - 1)); }).find("truncated .npy data") !=
+        std::string::npos);
+}
