@@ -25,14 +25,21 @@ int64_t Index::at(int64_t i) const {
   return o;
 }
 
-const UpdateShape* update_shape(const std::string& op) {
-  static const std::map<std::string, UpdateShape> t = {
-      {"sgd_update", {0, 1}},     {"momentum_update", {1, 1}}, {"adagrad_update", {1, 1}},
-      {"rmsprop_update", {1, 1}}, {"adadelta_update", {2, 1}}, {"adam_update", {2, 2}},
-      {"nadam_update", {2, 3}},
-  };
-  auto it = t.find(op);
-  return it == t.end() ? nullptr : &it->second;
+std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e) {
+  const ir::OpDef& op = ir::get_op(e.op_name);
+  if (!op.scalar) throw Error(fmt::format("op '{}' has no scalar formula", e.op_name));
+  const ir::ScalarForm& f = *op.scalar;
+  std::vector<ScalarArg> out;
+  for (size_t i = 0; i < e.args.size(); i++) {
+    bool slot = int(i) >= 2 && int(i) < 2 + f.slots;
+    out.push_back({slot ? ScalarArg::slot : ScalarArg::operand, int(i)});
+  }
+  for (size_t k = e.args.size() - size_t(op.min_operands); k < f.absent.size(); k++)
+    out.push_back({ScalarArg::constant, -1, ir::ScalarType::f32, f.absent[k]});
+  for (const ir::ScalarAttr& a : f.attrs) out.push_back({ScalarArg::constant, -1, a.type, ir::scalar_attr_value(e.attrs, a)});
+  if (f.random)
+    for (ScalarArg::Kind k : {ScalarArg::seed, ScalarArg::step, ScalarArg::training, ScalarArg::index}) out.push_back({k});
+  return out;
 }
 
 const NamedValue* Lowered::find(const std::string& name, bool output) const {
@@ -49,13 +56,6 @@ std::string c_identifier(const std::string& s) {
   std::string out;
   for (char ch : s) out += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
   return out;
-}
-
-bool is_activation(const std::string& op) {
-  return op == "relu" || op == "sigmoid" || op == "tanh" || op == "leaky_relu";
-}
-int64_t act_code(const std::string& op) { // dlc_rt::Act
-  return op == "relu" ? 1 : op == "sigmoid" ? 2 : op == "tanh" ? 3 : op == "leaky_relu" ? 4 : 0;
 }
 
 // Lowers one kernel; temporaries are placed from `temp_base` (bytes into the arena).
@@ -131,7 +131,7 @@ void KernelLowering::fold_epilogue(AnchorContext& c) {
   ValueId v = c.node.results[0];
   int e = anchor_expr(v);
   final_expr_[v] = e;
-  if (e < 0 || !takes_epilogue(c.node.op->name) || g_.type(v).shape != k_.space) return;
+  if (e < 0 || !c.node.op->takes_epilogue || g_.type(v).shape != k_.space) return;
   int user = only_user(e);
   if (user >= 0 && k_.body[size_t(user)].op_name == "bias_add" && k_.body[size_t(user)].args[0] == e) {
     const Expr& bias = k_.body[size_t(k_.body[size_t(user)].args[1])];
@@ -141,11 +141,13 @@ void KernelLowering::fold_epilogue(AnchorContext& c) {
       user = only_user(e);
     }
   }
-  if (user >= 0 && is_activation(k_.body[size_t(user)].op_name)) {
+  if (user >= 0 && k_.body[size_t(user)].kind == Expr::op) {
     const Expr& act = k_.body[size_t(user)];
-    c.act = act_code(act.op_name);
-    if (act.op_name == "leaky_relu") c.slope = act.attrs.get_float("alpha");
-    final_expr_[v] = user;
+    if (int code = ir::get_op(act.op_name).epilogue_act) {
+      c.act = code;
+      c.slope = act.attrs.get_float("alpha", c.slope);
+      final_expr_[v] = user;
+    }
   }
 }
 

@@ -34,16 +34,14 @@
 //     be read and written in place (and loops may be vectorised).
 //
 // Scalar expressions. ScalarExpr::read loads operand `operand` at its index (f32).
-// ScalarExpr::op applies an element-wise op of the op table (passes::is_body_op) to
-// earlier expressions `args`, in operand order, with its attributes. Its formula is the
-// reference interpreter's (ir/interp/eval_*.cpp) computed in f32, operation by
-// operation; runtime/kernels/scalar.h writes every one of them once in C++ (the emitted
-// code calls those functions). Ops with several results (optimizer updates: new param,
-// then new slots) give result 0; ScalarExpr::project takes result `result` of the op
-// expression args[0]. `dropout` reads the element index i and the run values (seed,
-// step, training): element i of stream k at step s is kept when
-// rng_uniform(seed, (k << 32) + s, i) >= rate (runtime/rng.h), exactly as the
-// interpreter does.
+// ScalarExpr::op applies an element-wise op of the op table (ir::OpDef::scalar) to
+// earlier expressions `args`, in operand order, with its attributes: a call of its f32
+// formula dlc_scalar_<op> (runtime/kernels/scalar.h) with the arguments its ScalarForm
+// lists (operands, values of absent operands, attributes, and for `random` ops the run
+// values and the element index i). Both backends call that one function: emitted C++
+// directly, the JIT compiled to bitcode and inlined. Ops with several results (optimizer
+// updates: new param, then new slots, passed by reference) give result 0;
+// ScalarExpr::project takes result `result` of the op expression args[0].
 //
 // Interface. Lowered::values lists every named value that lives in memory (inputs,
 // outputs, params, state, constants) with its Ref; inputs/outputs with a batch axis are
@@ -130,6 +128,17 @@ struct ScalarExpr {
   int result = 0;       // project: which result (>= 1)
 };
 
+// One argument of the call of an op expression's scalar formula, dlc_scalar_<op>, in
+// order (ir::ScalarForm): an operand (a state slot: by reference, replaced in place), a
+// constant of a C type (an absent operand's value or an attribute), or a run value.
+struct ScalarArg {
+  enum Kind { operand, slot, constant, seed, step, training, index } kind = operand;
+  int arg = -1;                           // operand, slot: index into ScalarExpr::args
+  ir::ScalarType type = ir::ScalarType::f32; // constant
+  double value = 0;                       // constant
+};
+std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e);
+
 struct LoopStore {
   int expr = -1;    // the expression stored (f32)
   int operand = -1; // where: index into Loop::operands
@@ -188,14 +197,6 @@ struct Lowered {
 
   const NamedValue* find(const std::string& name, bool output = false) const;
 };
-
-// The operands of an optimizer update op in a loop body: param, grad, `slots` state
-// values, `scalars` f32[] scalars (lr first; then Adam's step, Nadam's mu product), then
-// an optional gradient scale. Null for ops that are not updates. Both backends read it.
-struct UpdateShape {
-  size_t slots, scalars;
-};
-const UpdateShape* update_shape(const std::string& op);
 
 // Lowers a planned Program. Throws dlc::Error naming the kernel and op for an op that has
 // no lowering yet, or a program whose batch axis cannot be followed (a value that mixes

@@ -366,8 +366,6 @@ const std::map<std::string, Lowerer>& lowerers() {
 
 } // namespace
 
-bool takes_epilogue(const std::string& op) { return op == "matmul" || op == "conv2d"; }
-
 std::vector<Step> lower_anchor(const AnchorContext& c) {
   auto it = lowerers().find(c.node.op->name);
   if (it == lowerers().end())

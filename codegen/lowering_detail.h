@@ -64,9 +64,6 @@ Arg f32(double v, const char* name);
 // The steps computing one anchor. Throws dlc::Error for an op with no lowering.
 std::vector<Step> lower_anchor(const AnchorContext& c);
 
-// True for ops whose lowering can take a bias + activation epilogue.
-bool takes_epilogue(const std::string& op);
-
 // The index of `shape` broadcast (numpy rules) over element i of `space`.
 Index broadcast_index(const ir::Shape& shape, const ir::Shape& space);
 // Element offsets of a row-major tensor of `shape` read with axes permuted / sliced:

@@ -19,9 +19,11 @@ void ensure_registered() {
 }
 } // namespace
 
-void register_op(OpDef def) {
+OpDef& register_op(OpDef def) {
   std::string n = def.name;
-  table().emplace(std::move(n), std::move(def));
+  auto [it, inserted] = table().emplace(std::move(n), std::move(def));
+  if (!inserted) throw Error(fmt::format("op '{}' is registered twice", it->first));
+  return it->second;
 }
 
 const OpDef* find_op(const std::string& name) {
@@ -83,6 +85,50 @@ std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,
     if (!known) ctx.fail("unknown attribute '{}'", name);
   }
   return op.infer(ctx);
+}
+
+double scalar_attr_value(const Attrs& attrs, const ScalarAttr& a) {
+  if (!attrs.has(a.name)) return a.dflt;
+  const Attr& v = attrs.all().at(a.name);
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
+  return attrs.get_float(a.name);
+}
+
+void BatchContext::fail(const std::string& why) const {
+  throw Error(fmt::format("node '{}' ({}): cannot follow the batch axis: {}", node, op, why));
+}
+
+int BatchContext::axis(const char* name, int rank, int64_t dflt) const {
+  int64_t a = attrs.get_int(name, dflt);
+  return int(a < 0 ? a + rank : a);
+}
+
+BatchRule batch_elementwise() {
+  return [](const BatchContext& c) {
+    // Broadcasting aligns trailing axes: a batched operand must have the result's rank.
+    for (size_t i = 0; i < c.in.size(); i++)
+      if (c.batched[i] && c.in[i].shape.rank() != c.out[0].shape.rank())
+        c.fail("a batched operand broadcasts to a higher rank");
+    return true;
+  };
+}
+
+BatchRule batch_sample_wise() {
+  return [](const BatchContext& c) {
+    if (!c.batched[0]) c.fail("its first operand has no batch axis");
+    return true;
+  };
+}
+
+BatchRule batch_ends() {
+  return [](const BatchContext&) { return false; };
+}
+
+BatchRule batch_along(const char* axis_attr, int64_t dflt) {
+  return [axis_attr, dflt](const BatchContext& c) {
+    if (c.axis(axis_attr, c.in[0].shape.rank(), dflt) == 0) c.fail("it works along the batch axis");
+    return true;
+  };
 }
 
 bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {

@@ -8,6 +8,7 @@
 #include "ir/types.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,11 +43,83 @@ using InferFn = std::function<std::vector<TensorType>(const InferContext&)>;
 enum class OpClass {
   elementwise, // one output element from the same-index element of each operand
   linalg,      // matmul and friends
-  window,      // convolution, pooling
+  conv,        // convolutions and their gradients
+  pool,        // pooling and its gradients
   shape,       // data movement only: reshape, transpose, concat...
   reduction,
   loss,        // scalar output
   optimizer,   // parameter and state updates
+};
+
+// ---- Properties: what passes and backends ask of an op (never a list of names) ----
+
+// The C type of a parameter of an element-wise op's scalar formula.
+enum class ScalarType { f32, f64, i64 };
+
+// An attribute passed to a scalar formula after the operands; `dflt` when absent.
+struct ScalarAttr {
+  std::string name{};
+  ScalarType type = ScalarType::f32;
+  double dflt = 0;
+};
+
+// The value a scalar formula receives for `a` from a node's attributes: a Float, Int or
+// Bool attribute as a number (true: 1), `a.dflt` when absent.
+double scalar_attr_value(const Attrs& attrs, const ScalarAttr& a);
+
+// A fusible element-wise op: kernel bodies compute it element by element with its f32
+// formula, the function `dlc_scalar_<op>` of runtime/kernels/scalar.h, which both
+// compiled backends call (emitted C++ directly, the JIT through the same code compiled to
+// LLVM bitcode). Its parameters, in order: every operand as f32 (the `slots` operands
+// from index 2 on as float&: an optimizer's state, replaced in place), the values of
+// absent trailing operands (`absent`), the attributes `attrs`, and, when `random`, the
+// run's seed and step (u64), the training flag and the element's index (i64). Operand
+// element i maps to result element i alone, so a body op may run in place.
+struct ScalarForm {
+  std::vector<ScalarAttr> attrs{};
+  std::vector<double> absent{}; // values of optional trailing operands that are absent
+  int slots = 0;
+  bool random = false;
+};
+
+// What the batch analysis knows about a node: its operand types, which operands carry
+// the run-time batch on axis 0 (at least one does), its result types and attributes.
+struct BatchContext {
+  const std::string& op;
+  const std::string& node;
+  const std::vector<TensorType>& in;
+  const std::vector<bool>& batched;
+  const std::vector<TensorType>& out;
+  const Attrs& attrs;
+  int64_t batch; // the compiled batch size
+
+  // Throws dlc::Error: "node 'x' (op): cannot follow the batch axis: why".
+  [[noreturn]] void fail(const std::string& why) const;
+  // The attribute `name` (default `dflt`) as an axis of a rank-`rank` operand.
+  int axis(const char* name, int rank, int64_t dflt) const;
+};
+
+// Whether a node's results carry the batch on axis 0 (every result alike), given that
+// some operand does. Fails when the op would move or mix the samples.
+using BatchRule = std::function<bool(const BatchContext&)>;
+
+// Standard rules (ir/op.cpp).
+BatchRule batch_elementwise(); // batched; a batched operand must have the result's rank
+BatchRule batch_sample_wise(); // operand 0 must be batched; so is the result
+BatchRule batch_ends();        // the result has no batch axis (a loss, a weight gradient)
+BatchRule batch_along(const char* axis_attr, int64_t dflt); // batched; the axis must not be 0
+
+// An optimizer update's operands after param and grad: state slots (each also a result),
+// then f32[] scalars (lr first), then an optional f32[] gradient scale; and the
+// hyper-parameters it takes as Float attributes.
+struct UpdateLayout {
+  std::vector<std::string> slots{}, scalars{}, hypers{};
+};
+
+enum class Phase {
+  forward,   // a model op
+  backward,  // emitted by gradient rules only (relu_grad, conv2d_backprop_input...)
+  optimizer, // a parameter update or its per-step scalars
 };
 
 struct OpDef {
@@ -57,6 +130,23 @@ struct OpDef {
   std::vector<AttrSpec> attrs;
   InferFn infer;
   OpClass cls = OpClass::elementwise;
+
+  // Properties.
+  std::optional<ScalarForm> scalar{}; // a fusible element-wise body op
+  bool takes_epilogue = false; // an anchor whose results a bias add and an activation may finish
+  int epilogue_act = 0;        // an activation such an epilogue applies: its dlc_rt::Act (0: none);
+                               // attribute `alpha` is leaky_relu's slope
+  BatchRule batch{};           // unset: the compiled backends cannot follow the batch through it
+  bool view = false;           // its result is its operand's memory, reinterpreted (no kernel)
+  bool row_pass = false;       // softmax-like: reads 2-D operand 0 row by row along the last axis,
+                               // so it can share one pass over the rows with the losses reading them
+  bool strided_load = false;   // its result is a strided view of operand 0 (slice) that bodies
+                               // may read in place
+  Phase phase = Phase::forward;
+  bool differentiable = true;  // forward ops: has a gradient rule (one_hot's indices have none)
+  std::optional<UpdateLayout> update{}; // an optimizer update
+
+  bool is_body() const { return scalar.has_value(); }
 };
 
 // Looks an op up by name; nullptr when unknown.
@@ -65,8 +155,9 @@ const OpDef* find_op(const std::string& name);
 const OpDef& get_op(const std::string& name);
 std::vector<std::string> op_names();
 
-// Registration, used by the op-family files in ir/ops/.
-void register_op(OpDef def);
+// Registration, used by the op-family files in ir/ops/. Returns the registered
+// definition, so that a family can set its properties.
+OpDef& register_op(OpDef def);
 
 // Checks operand count and attribute kinds, then runs the type rule.
 std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,

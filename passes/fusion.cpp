@@ -19,8 +19,7 @@ namespace {
 // axis, and every loss and loss gradient.
 bool shares_prediction_pass(const ir::Graph& g, const ir::Node& n) {
   if (n.op->cls == ir::OpClass::loss) return true;
-  const std::string& op = n.op->name;
-  if ((op != "softmax" && op != "log_softmax") || g.type(n.operands[0]).shape.rank() != 2) return false;
+  if (!n.op->row_pass || g.type(n.operands[0]).shape.rank() != 2) return false;
   int64_t axis = n.attrs.get_int("axis", -1);
   return axis == -1 || axis == 1;
 }
@@ -45,7 +44,7 @@ bool body_node(const ir::Graph& g, const ir::Node& n) {
 // is element i of the slice for element i of the space).
 bool fusable_slice(const ir::Graph& g, const ir::Node& n, const std::vector<std::vector<int>>& users,
                    const std::set<ValueId>& pinned) {
-  if (n.op->name != "slice") return false;
+  if (!n.op->strided_load) return false;
   ValueId r = n.results[0];
   const ir::TensorType& in = g.type(n.operands[0]);
   int64_t axis = n.attrs.get_int("axis");

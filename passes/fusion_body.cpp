@@ -13,11 +13,10 @@ using ir::ValueId;
 namespace {
 
 KernelKind kind_of_anchor(const ir::Node& n) {
-  const std::string& op = n.op->name;
-  if (op.find("softmax") != std::string::npos && n.op->cls == ir::OpClass::loss) return KernelKind::softmax_xent;
   switch (n.op->cls) {
   case ir::OpClass::linalg: return KernelKind::matmul;
-  case ir::OpClass::window: return op.rfind("conv", 0) == 0 ? KernelKind::conv : KernelKind::pool;
+  case ir::OpClass::conv: return KernelKind::conv;
+  case ir::OpClass::pool: return KernelKind::pool;
   case ir::OpClass::reduction: return KernelKind::reduction;
   case ir::OpClass::loss: return KernelKind::loss;
   case ir::OpClass::optimizer: return KernelKind::update;
@@ -27,14 +26,17 @@ KernelKind kind_of_anchor(const ir::Node& n) {
   return KernelKind::other;
 }
 
+// A kernel is named after its first anchor; one holding a loss is a loss kernel, and a
+// softmax_xent kernel when a softmax shares its pass over the logits.
 KernelKind kind_of(const ir::Graph& g, const Kernel& k) {
   if (k.anchors.empty()) return KernelKind::elementwise;
-  KernelKind kind = kind_of_anchor(g.node(k.anchors[0]));
+  bool loss = false, softmax = false;
   for (int a : k.anchors) {
-    KernelKind ka = kind_of_anchor(g.node(a));
-    if (ka == KernelKind::softmax_xent || (ka == KernelKind::loss && kind != KernelKind::softmax_xent)) kind = ka;
+    loss = loss || g.node(a).op->cls == ir::OpClass::loss;
+    softmax = softmax || g.node(a).op->row_pass;
   }
-  return kind;
+  if (loss) return softmax ? KernelKind::softmax_xent : KernelKind::loss;
+  return kind_of_anchor(g.node(k.anchors[0]));
 }
 
 struct BodyBuilder {
@@ -77,7 +79,7 @@ struct BodyBuilder {
     return expr_of[v] = push(std::move(e));
   }
   void add_op(const ir::Node& n) {
-    if (n.op->name == "slice") { // a fused slice: a strided load of its operand
+    if (n.op->strided_load) { // a fused slice: a strided load of its operand
       Expr e;
       e.kind = Expr::load;
       e.index = LoadIndex::slice;

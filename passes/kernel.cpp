@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <set>
 
 namespace dlc::passes {
 
@@ -23,14 +22,8 @@ const char* kernel_kind_name(KernelKind k) {
 }
 
 bool is_body_op(const std::string& op) {
-  static const std::set<std::string> ops = {
-      "sigmoid", "tanh", "relu", "softplus", "exp", "log", "neg", "sqrt", "square", "abs", "sign",
-      "leaky_relu", "scale", "add", "sub", "mul", "div", "maximum", "minimum", "bias_add", "prelu",
-      "dropout", "relu_grad", "leaky_relu_grad", "sigmoid_grad", "tanh_grad", "prelu_grad_input",
-      "maximum_grad", "minimum_grad"};
-  if (ops.count(op)) return true;
   const ir::OpDef* def = ir::find_op(op);
-  return def && def->cls == ir::OpClass::optimizer;
+  return def && def->is_body();
 }
 
 static std::string expr_str(const ir::Graph& g, const Kernel& k, const Expr& e) {

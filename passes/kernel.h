@@ -82,10 +82,9 @@ struct Kernel {
   std::vector<std::pair<int, int>> in_place;
 };
 
-// The element-wise ops a body may contain (each backend implements them as scalar
-// expressions): unary activations, broadcasting arithmetic, bias_add, prelu, dropout,
-// the activation gradients and the optimizer updates (OpClass::optimizer: element by
-// element over param, grad and state, with f32[] scalars such as lr broadcast).
+// Whether a body may contain `op`: the op table gives it a scalar formula
+// (ir::OpDef::scalar): activations, broadcasting arithmetic, bias_add, prelu, dropout, the
+// activation gradients, the optimizer updates and their per-step scalars.
 bool is_body_op(const std::string& op);
 
 // Human-readable listing of a kernel: header, anchors, body, stores.

@@ -18,26 +18,20 @@ using ir::ValueId;
 
 namespace {
 
+// An optimizer of the model format and the update op that implements it. What the op
+// takes (state slots, per-step scalars, hyper-parameters) is its layout in the op table.
 struct OptimizerDef {
   std::string type;
-  std::string op;                  // the update op
-  std::vector<std::string> slots;  // per-parameter state, in the op's operand order
-  std::vector<std::string> hypers; // hyper-parameters passed as attributes
-  bool step = false;               // takes the step count t
-  bool mu_product = false;         // takes Nadam's product of momentum coefficients
+  std::string op;
   bool nesterov = false;
+  const ir::UpdateLayout& layout() const { return *ir::get_op(op).update; }
 };
 
 const std::vector<OptimizerDef>& optimizer_defs() {
   static const std::vector<OptimizerDef> defs = {
-      {"sgd", "sgd_update", {}, {}},
-      {"momentum", "momentum_update", {"velocity"}, {"momentum"}},
-      {"nesterov", "momentum_update", {"velocity"}, {"momentum"}, false, false, true},
-      {"adagrad", "adagrad_update", {"accumulator"}, {"epsilon"}},
-      {"rmsprop", "rmsprop_update", {"mean_square"}, {"rho", "epsilon"}},
-      {"adadelta", "adadelta_update", {"mean_square", "mean_square_delta"}, {"rho", "epsilon"}},
-      {"adam", "adam_update", {"m", "v"}, {"beta1", "beta2", "epsilon"}, true},
-      {"nadam", "nadam_update", {"m", "v"}, {"beta1", "beta2", "epsilon", "momentum_decay"}, true, true},
+      {"sgd", "sgd_update"},         {"momentum", "momentum_update"}, {"nesterov", "momentum_update", true},
+      {"adagrad", "adagrad_update"}, {"rmsprop", "rmsprop_update"},   {"adadelta", "adadelta_update"},
+      {"adam", "adam_update"},       {"nadam", "nadam_update"},
   };
   return defs;
 }
@@ -93,7 +87,7 @@ ValueId counter(Graph& g, const std::string& name, const std::string& init,
 
 ir::Attrs update_attrs(const ir::OptimizerSpec& opt, const OptimizerDef& def) {
   ir::Attrs a;
-  for (const std::string& h : def.hypers) a.set(h, hyper(opt, h));
+  for (const std::string& h : def.layout().hypers) a.set(h, hyper(opt, h));
   if (def.nesterov) a.set("nesterov", true);
   if (opt.weight_decay > 0)
     a.set(opt.decoupled_weight_decay ? "decoupled_weight_decay" : "weight_decay", opt.weight_decay);
@@ -108,6 +102,42 @@ ir::Initializer slot_init(const ir::OptimizerSpec& opt, const std::string& slot)
     init.value = hyper(opt, "initial_accumulator");
   }
   return init;
+}
+
+// The per-step scalar operands of an update, in the layout's order, each computed once
+// per step for every parameter: the learning rate, and from the step count t (state
+// "opt.step") and Nadam's product of momentum coefficients ("opt.mu_product") the bias
+// corrections and Nadam's coefficients.
+std::vector<ValueId> step_scalars(Graph& g, const ir::OptimizerSpec& opt, const ir::UpdateLayout& layout, ValueId lr) {
+  ValueId step = kNoValue, mu_product = kNoValue;
+  auto need_step = [&] {
+    if (step == kNoValue)
+      step = counter(g, "opt.step", "zeros", [&](ValueId s) {
+        return g.add("scale", {s}, {{"scale", 1.0}, {"offset", 1.0}}, "opt.step.new");
+      });
+    return step;
+  };
+  auto mu = [&] { return ir::Attrs{{"beta1", hyper(opt, "beta1")}, {"momentum_decay", hyper(opt, "momentum_decay")}}; };
+  auto need_mu_product = [&] {
+    if (mu_product == kNoValue) {
+      ValueId t = need_step();
+      mu_product = counter(g, "opt.mu_product", "ones",
+                           [&](ValueId s) { return g.add("nadam_mu_product", {s, t}, mu(), "opt.mu_product.new"); });
+    }
+    return mu_product;
+  };
+  std::vector<ValueId> out;
+  for (const std::string& name : layout.scalars) {
+    if (name == "lr") out.push_back(lr);
+    else if (name == "bias_correction1" || name == "bias_correction2")
+      out.push_back(g.add("bias_correction", {need_step()}, {{"beta", hyper(opt, name.back() == '1' ? "beta1" : "beta2")}},
+                          "opt." + name));
+    else if (name == "grad_coef" || name == "momentum_coef")
+      out.push_back(g.add("nadam_" + name, {need_step(), need_mu_product()}, mu(), "opt." + name));
+    else
+      throw Error(fmt::format("optimizer '{}': no computation for the update's scalar '{}'", opt.type, name));
+  }
+  return out;
 }
 
 void check_spec(const ir::OptimizerSpec& opt) {
@@ -134,28 +164,17 @@ void append_optimizer(Graph& g, const ir::OptimizerSpec& opt, const std::vector<
 
   ir::Attrs attrs = update_attrs(opt, def);
   ValueId clip_scale = opt.clip_norm > 0 ? global_norm_scale(g, live, opt.clip_norm) : kNoValue;
-  ValueId step = kNoValue, mu_product = kNoValue;
-  if (def.step)
-    step = counter(g, "opt.step", "zeros", [&](ValueId s) {
-      return g.add("scale", {s}, {{"scale", 1.0}, {"offset", 1.0}}, "opt.step.new");
-    });
-  if (def.mu_product)
-    mu_product = counter(g, "opt.mu_product", "ones", [&](ValueId s) {
-      ir::Attrs a{{"beta1", hyper(opt, "beta1")}, {"momentum_decay", hyper(opt, "momentum_decay")}};
-      return g.add("nadam_mu_product", {s, step}, a, "opt.mu_product.new");
-    });
-
+  std::vector<ValueId> scalars = step_scalars(g, opt, def.layout(), lr);
   for (const ParamGrad& pg : live) {
     std::string name = g.value(pg.param).name;
     std::vector<ValueId> operands = {pg.param, pg.grad};
     std::vector<ValueId> slots;
-    for (const std::string& slot : def.slots) {
+    for (const std::string& slot : def.layout().slots) {
       slots.push_back(g.add_state(name + "." + slot, g.type(pg.param), slot_init(opt, slot)));
       operands.push_back(slots.back());
     }
-    operands.push_back(lr);
-    for (ValueId v : {step, mu_product, clip_scale})
-      if (v != kNoValue) operands.push_back(v);
+    operands.insert(operands.end(), scalars.begin(), scalars.end());
+    if (clip_scale != kNoValue) operands.push_back(clip_scale);
     std::vector<ValueId> next = g.add_node(def.op, operands, attrs, name + ".update");
     g.rename(next[0], name + ".new");
     g.add_update(pg.param, next[0]);

@@ -16,7 +16,10 @@ const char* region_name(Region r) {
   return "?";
 }
 
-bool is_view_op(const std::string& op) { return op == "reshape" || op == "flatten"; }
+bool is_view_op(const std::string& op) {
+  const ir::OpDef* def = ir::find_op(op);
+  return def && def->view;
+}
 
 ValueId base_value(const ir::Graph& g, ValueId v) {
   for (;;) {

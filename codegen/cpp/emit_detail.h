@@ -26,17 +26,10 @@ std::string float_literal(double v);
 std::string double_literal(double v);
 
 // Appends the statements defining `var` as the value of op expression `e` whose operands
-// are the C++ expressions `args`. Optimizer updates also define `var`_s1.. (new slots).
-// `invariant` maps the loop's variables that hold a loop-invariant scalar (read once
-// before the loop) to the name it has there; statements that depend only on those go to
-// `before` (Adam's bias corrections).
-struct LoopInvariants {
-  std::map<std::string, std::string> invariant;
-  std::vector<std::string> before;
-};
-void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& args,
-                    std::vector<std::string>& lines, LoopInvariants* hoist = nullptr);
-size_t update_slots(const std::string& op); // 0 for ops that are not updates
+// are the C++ expressions `operands`: a call of dlc_scalar_<op>. An update's new state
+// slots are the variables `var`_s1...
+void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& operands,
+                    std::vector<std::string>& lines);
 
 // One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.
 std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix);

@@ -66,23 +66,20 @@ std::string emit_loop(const Loop& l) {
       throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
     s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), comment_text(o.name));
   }
-  // Scalars the loop only reads (a learning rate, Adam's step) are read once, before it,
-  // with what depends on them alone (Adam's bias corrections: two pow calls): inside, a
-  // store through another pointer could alias them for all the compiler knows, so it
-  // would reload and recompute them at every element. In a split loop this happens in
-  // each block (a lambda's by-reference captures are loads through its closure).
+  // Scalars the loop only reads (a learning rate, Adam's bias corrections) are read once,
+  // before it: inside, a store through another pointer could alias them for all the
+  // compiler knows, so it would reload them at every element. In a split loop this
+  // happens in each block (a lambda's by-reference captures are loads through its closure).
   std::string before;
   for (size_t i = 0; i < l.operands.size(); i++)
     if (!written[i] && l.operands[i].index.scalar()) before += fmt::format("    const float s{0} = p{0}[0];\n", i);
   std::vector<std::string> lines;
-  LoopInvariants hoist;
   for (size_t e = 0; e < l.body.size(); e++) {
     const ScalarExpr& x = l.body[e];
     std::string var = fmt::format("v{}", e);
     if (x.kind == ScalarExpr::read) {
       const Operand& o = l.operands[size_t(x.operand)];
       bool scalar = !written[size_t(x.operand)] && o.index.scalar();
-      if (scalar) hoist.invariant[var] = fmt::format("s{}", x.operand);
       lines.push_back(scalar ? fmt::format("[[maybe_unused]] const float {} = s{};", var, x.operand)
                              : fmt::format("const float {} = p{}[{}];", var, x.operand, index_expr(o.index)));
     } else if (x.kind == ScalarExpr::project) {
@@ -90,10 +87,9 @@ std::string emit_loop(const Loop& l) {
     } else {
       std::vector<std::string> args;
       for (int a : x.args) args.push_back(fmt::format("v{}", a));
-      emit_scalar_op(x, var, args, lines, &hoist);
+      emit_scalar_op(x, var, args, lines);
     }
   }
-  for (const std::string& line : hoist.before) before += "    " + line + "\n";
   for (const LoopStore& st : l.stores)
     lines.push_back(fmt::format("p{}[{}] = v{};", st.operand, index_expr(l.operands[size_t(st.operand)].index), st.expr));
   s += fmt::format("    const int64_t count = {};\n", extent(l.trip));

@@ -27,7 +27,7 @@ struct RunArgs {
 class ModuleBuilder {
 public:
   ModuleBuilder(const Lowered& l, llvm::LLVMContext& ctx, const ModuleOptions& opts)
-      : l_(l), ctx_(ctx), opts_(opts), m_(std::make_unique<llvm::Module>("dlc", ctx)), b_(ctx) {}
+      : l_(l), ctx_(ctx), opts_(opts), m_(std::make_unique<llvm::Module>("dlc", ctx)), b_(ctx), scalars_(*m_) {}
 
   std::unique_ptr<llvm::Module> build(const std::string& entry);
 
@@ -37,6 +37,7 @@ private:
   ModuleOptions opts_;
   std::unique_ptr<llvm::Module> m_;
   llvm::IRBuilder<> b_;
+  ScalarLibrary scalars_;
 
   llvm::Type* i64() { return b_.getInt64Ty(); }
   llvm::Type* ptr() { return b_.getPtrTy(); }
@@ -83,6 +84,7 @@ std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
   b_.CreateCall(m_->getOrInsertFunction("dlc_rt_enable_ftz", b_.getVoidTy()));
   for (llvm::Function* k : kernels) b_.CreateCall(k, args);
   b_.CreateRetVoid();
+  scalars_.link(opts_.contract);
   return std::move(m_);
 }
 
@@ -122,7 +124,7 @@ void ModuleBuilder::emit_call(const Call& c, const RunArgs& r) {
       values.push_back(!e.batched ? per : e.per == 1 ? r.n : b_.CreateMul(per, r.n, a.name, true, true));
       break;
     }
-    case ArgKind::real: values.push_back(f32(b_, a.real)); break;
+    case ArgKind::real: values.push_back(llvm::ConstantFP::get(b_.getFloatTy(), float(a.real))); break;
     case ArgKind::run_value:
       values.push_back(a.run == RunValue::seed ? r.seed
                        : a.run == RunValue::step ? r.step
@@ -231,8 +233,7 @@ void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::str
   llvm::FastMathFlags fmf;
   fmf.setAllowContract(opts_.contract);
   b_.setFastMathFlags(fmf);
-  ElementEnv env{nullptr, f->getArg(unsigned(k + 1)), f->getArg(unsigned(k + 2)),
-                 b_.CreateICmpNE(f->getArg(unsigned(k + 3)), b_.getInt32(0))};
+  ElementEnv env{nullptr, f->getArg(unsigned(k + 1)), f->getArg(unsigned(k + 2)), f->getArg(unsigned(k + 3))};
   OuterRange range{f->getArg(unsigned(k + 4)), f->getArg(unsigned(k + 5))};
   emit_loop_nest(
       b_, loop.trip, indexes, f->getArg(unsigned(k)),
@@ -253,6 +254,7 @@ void ModuleBuilder::loop_body(const Loop& loop, llvm::Function* f, const LoopEle
   };
   std::vector<Value*> vals;
   std::map<int, std::vector<Value*>> results; // op expression -> all its results
+  llvm::IRBuilder<> entry(&f->getEntryBlock(), f->getEntryBlock().begin());
   for (const ScalarExpr& s : loop.body) {
     if (s.kind == ScalarExpr::read) {
       auto [t, p] = element(s.operand);
@@ -262,7 +264,10 @@ void ModuleBuilder::loop_body(const Loop& loop, llvm::Function* f, const LoopEle
     } else {
       std::vector<Value*> args;
       for (int a : s.args) args.push_back(vals[size_t(a)]);
-      std::vector<Value*> out = emit_scalar_op(b_, {s.op_name, s.attrs}, args, env);
+      for (Value* a : args)
+        if (!a->getType()->isFloatTy())
+          throw Error(fmt::format("LLVM backend: element-wise op '{}' on a non-f32 operand", s.op_name));
+      std::vector<Value*> out = scalars_.call(b_, entry, s, args, env);
       results[int(vals.size())] = out;
       vals.push_back(out[0]);
     }

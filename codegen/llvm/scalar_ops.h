@@ -1,19 +1,19 @@
-// The element-wise ops of kernel bodies (passes::is_body_op) as scalar LLVM IR: one
-// function per op family, chosen by op name. Internal to codegen/llvm (LLVM types).
-//
-// Every op computes in f32 in the order the reference interpreter writes its formula
-// (ir/interp/eval_*.cpp), so results agree with it to rounding, and in exactly the order
-// of runtime/kernels/scalar.h (what emitted C++ calls), so that without contraction the
-// two backends agree bit for bit; scalars that depend only
-// on attributes and f32[] operands (Adam's bias corrections, Nadam's momentum schedule)
-// are computed in double and rounded once, as the interpreter does. Floating-point
-// instructions carry only the fast-math flags the builder is set to (see module_builder).
+// The element-wise ops of kernel bodies in the JIT: calls of their f32 formulas,
+// dlc_scalar_<op> of runtime/kernels/scalar.h, the very functions emitted C++ calls. They
+// were compiled to LLVM bitcode when dlc was built (scalar_bitcode.cpp); ScalarLibrary
+// loads that bitcode into a module's context, calls its functions with the arguments the
+// op table lists (codegen/lowering.h: scalar_arguments) and, once the module is built,
+// links the functions it used into the module as internal, always-inline functions, so
+// that the optimizer inlines them into the loops and vectorises them as if written there.
+// Internal to codegen/llvm (LLVM types).
 #pragma once
 
-#include "ir/attrs.h"
+#include "codegen/lowering.h"
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
 
+#include <memory>
 #include <vector>
 
 namespace dlc::codegen::llvmgen {
@@ -23,26 +23,26 @@ struct ElementEnv {
   llvm::Value* index = nullptr;    // i64: the element's flat index in the iteration space
   llvm::Value* seed = nullptr;     // i64: the run's seed (dropout masks)
   llvm::Value* step = nullptr;     // i64: the step (dropout masks)
-  llvm::Value* training = nullptr; // i1: dropout active
+  llvm::Value* training = nullptr; // i32: 1 when dropout is active
 };
 
-// An element-wise op (passes::is_body_op) with its attributes.
-struct ScalarOp {
-  const std::string& name;
-  const ir::Attrs& attrs;
+class ScalarLibrary {
+public:
+  explicit ScalarLibrary(llvm::Module& m); // parses the bitcode into m's context
+  ~ScalarLibrary();
+
+  // The results of op expression `e` (one, or 1 + slots for an optimizer update) from its
+  // operand values. `entry`: where slot variables are allocated (the function's entry).
+  std::vector<llvm::Value*> call(llvm::IRBuilder<>& b, llvm::IRBuilder<>& entry, const ScalarExpr& e,
+                                 const std::vector<llvm::Value*>& operands, const ElementEnv& env);
+
+  // Links the formulas the module calls into it (internal, always inline). `contract`:
+  // their floating-point instructions may fuse into FMAs, as the rest of the module's.
+  void link(bool contract);
+
+private:
+  llvm::Module& m_;
+  std::unique_ptr<llvm::Module> lib_;
 };
-
-// The results of `op` (one, or 1 + slots for an optimizer update) from its operand
-// values. Throws dlc::Error for an op that has no scalar form.
-std::vector<llvm::Value*> emit_scalar_op(llvm::IRBuilder<>& b, const ScalarOp& op,
-                                         const std::vector<llvm::Value*>& args, const ElementEnv& env);
-
-// Optimizer updates (scalar_updates.cpp); same contract as emit_scalar_op.
-bool is_update_op(const std::string& op);
-std::vector<llvm::Value*> emit_update_op(llvm::IRBuilder<>& b, const ScalarOp& op,
-                                         const std::vector<llvm::Value*>& args);
-
-// A float constant of the builder's context.
-llvm::Value* f32(llvm::IRBuilder<>& b, double v);
 
 } // namespace dlc::codegen::llvmgen

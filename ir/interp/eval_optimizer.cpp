@@ -16,7 +16,9 @@ using Rule = std::function<double(double p, double g, double* slots)>;
 // Builds the rule of one node from its attributes and scalar operands (lr first).
 using RuleMaker = std::function<Rule(const Attrs&, const std::vector<double>& scalars)>;
 
-void register_update(const std::string& op, size_t slots, size_t scalars, RuleMaker make) {
+void register_update(const std::string& op, RuleMaker make) {
+  const UpdateLayout& layout = *get_op(op).update;
+  size_t slots = layout.slots.size(), scalars = layout.scalars.size();
   register_eval(op, [=](const Node& n, const std::vector<const Tensor*>& in,
                         std::vector<Tensor>& out, const EvalContext&) {
     std::vector<double> sc;
@@ -86,10 +88,10 @@ Rule adadelta(const Attrs& a, const std::vector<double>& sc) {
   };
 }
 
+// sc: lr, bias_correction1, bias_correction2.
 Rule adam(const Attrs& a, const std::vector<double>& sc) {
-  double lr = sc[0], t = sc[1];
+  double lr = sc[0], c1 = sc[1], c2 = sc[2];
   double b1 = a.get_float("beta1"), b2 = a.get_float("beta2"), eps = a.get_float("epsilon");
-  double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
   return [=](double p, double g, double* s) {
     s[0] = b1 * s[0] + (1 - b1) * g;
     s[1] = b2 * s[1] + (1 - b2) * g * g;
@@ -97,13 +99,10 @@ Rule adam(const Attrs& a, const std::vector<double>& sc) {
   };
 }
 
+// sc: lr, grad_coef, momentum_coef, bias_correction2.
 Rule nadam(const Attrs& a, const std::vector<double>& sc) {
-  double lr = sc[0], t = sc[1], prod = sc[2];
+  double lr = sc[0], grad_coef = sc[1], m_coef = sc[2], c2 = sc[3];
   double b1 = a.get_float("beta1"), b2 = a.get_float("beta2"), eps = a.get_float("epsilon");
-  double psi = a.get_float("momentum_decay");
-  double mu = nadam_mu(b1, psi, t), mu_next = nadam_mu(b1, psi, t + 1);
-  double grad_coef = (1 - mu) / (1 - prod), m_coef = mu_next / (1 - prod * mu_next);
-  double c2 = 1 - std::pow(b2, t);
   return [=](double p, double g, double* s) {
     s[0] = b1 * s[0] + (1 - b1) * g;
     s[1] = b2 * s[1] + (1 - b2) * g * g;
@@ -111,20 +110,37 @@ Rule nadam(const Attrs& a, const std::vector<double>& sc) {
   };
 }
 
+// A per-step scalar from f32[] operands and the node's attributes.
+void register_step_scalar(const std::string& op, std::function<double(const Attrs&, const std::vector<double>&)> f) {
+  register_eval(op, [f](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                        const EvalContext&) {
+    std::vector<double> x;
+    for (const Tensor* t : in) x.push_back((*t)[0]);
+    out[0][0] = f(n.attrs, x);
+  });
+}
+
 } // namespace
 
 void register_optimizer_evals() {
-  register_update("sgd_update", 0, 1, sgd);
-  register_update("momentum_update", 1, 1, momentum);
-  register_update("adagrad_update", 1, 1, adagrad);
-  register_update("rmsprop_update", 1, 1, rmsprop);
-  register_update("adadelta_update", 2, 1, adadelta);
-  register_update("adam_update", 2, 2, adam);
-  register_update("nadam_update", 2, 3, nadam);
-  register_eval("nadam_mu_product", [](const Node& n, const std::vector<const Tensor*>& in,
-                                       std::vector<Tensor>& out, const EvalContext&) {
-    double mu = nadam_mu(n.attrs.get_float("beta1"), n.attrs.get_float("momentum_decay"), (*in[1])[0]);
-    out[0][0] = (*in[0])[0] * mu;
+  register_update("sgd_update", sgd);
+  register_update("momentum_update", momentum);
+  register_update("adagrad_update", adagrad);
+  register_update("rmsprop_update", rmsprop);
+  register_update("adadelta_update", adadelta);
+  register_update("adam_update", adam);
+  register_update("nadam_update", nadam);
+  auto mu = [](const Attrs& a, double t) { return nadam_mu(a.get_float("beta1"), a.get_float("momentum_decay"), t); };
+  register_step_scalar("bias_correction", [](const Attrs& a, const std::vector<double>& x) {
+    return 1 - std::pow(a.get_float("beta"), x[0]);
+  });
+  register_step_scalar("nadam_mu_product", [mu](const Attrs& a, const std::vector<double>& x) { return x[0] * mu(a, x[1]); });
+  register_step_scalar("nadam_grad_coef", [mu](const Attrs& a, const std::vector<double>& x) {
+    return (1 - mu(a, x[0])) / (1 - x[1]);
+  });
+  register_step_scalar("nadam_momentum_coef", [mu](const Attrs& a, const std::vector<double>& x) {
+    double next = mu(a, x[0] + 1);
+    return next / (1 - x[1] * next);
   });
 }
 

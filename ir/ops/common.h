@@ -28,6 +28,17 @@ inline int normalize_axis(const InferContext& c, int64_t axis, int rank) {
 inline TensorType f32(Shape s) { return TensorType{DType::f32, std::move(s)}; }
 inline TensorType scalar_f32() { return TensorType{DType::f32, Shape{}}; }
 
+// Registers a forward op with its batch rule.
+inline OpDef& register_with(OpDef def, BatchRule batch) {
+  OpDef& d = register_op(std::move(def));
+  d.batch = std::move(batch);
+  return d;
+}
+
+// Registers a fusible element-wise op computed by its scalar formula `form`
+// (runtime/kernels/scalar.h), with the element-wise batch rule (elementwise.cpp).
+OpDef& body(OpDef def, ScalarForm form = {});
+
 void register_elementwise_ops();
 void register_linalg_ops();
 void register_window_ops();

@@ -23,7 +23,7 @@ void expect_ids(const InferContext& c) {
 } // namespace
 
 void register_embedding_ops() {
-  register_op({"embedding_lookup", "rows of a table by token id", 2, 2, {},
+  register_with({"embedding_lookup", "rows of a table by token id", 2, 2, {},
                [](const InferContext& c) {
                  expect_ids(c);
                  c.expect_float(1);
@@ -32,9 +32,9 @@ void register_embedding_ops() {
                  out.dims.push_back(c.in[1].shape[1]);
                  return std::vector<TensorType>{f32(out)};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_sample_wise());
 
-  register_op({"embedding_grad", "scatter-add of gradient rows into a table", 2, 2,
+  register_with({"embedding_grad", "scatter-add of gradient rows into a table", 2, 2,
                {{"vocabulary", AttrKind::Int}},
                [](const InferContext& c) {
                  expect_ids(c);
@@ -48,7 +48,7 @@ void register_embedding_ops() {
                  if (!ok) c.fail("gradient {} does not fit ids {} (expected [..ids.., E])", c.in[1].str(), c.in[0].str());
                  return std::vector<TensorType>{f32(Shape{v, dy[dy.rank() - 1]})};
                },
-               OpClass::reduction});
+               OpClass::reduction}, batch_ends()).phase = Phase::backward;
 }
 
 } // namespace dlc::ir::ops

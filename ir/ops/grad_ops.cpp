@@ -48,6 +48,21 @@ void expect_forward_result(const InferContext& c, const std::string& op,
 
 int64_t last_extent(const Shape& s) { return s[s.rank() - 1]; }
 
+// A backward op (emitted by gradient rules only) with its batch rule.
+OpDef& backward(OpDef def, BatchRule batch) {
+  OpDef& d = register_op(std::move(def));
+  d.phase = Phase::backward;
+  d.batch = std::move(batch);
+  return d;
+}
+
+// A backward element-wise body op.
+OpDef& backward_body(OpDef def, ScalarForm form = {}) {
+  OpDef& d = body(std::move(def), std::move(form));
+  d.phase = Phase::backward;
+  return d;
+}
+
 TensorType type_from_attr(const InferContext& c, const char* attr) {
   Shape s(c.attrs.get_ints(attr));
   for (auto d : s.dims)
@@ -56,61 +71,67 @@ TensorType type_from_attr(const InferContext& c, const char* attr) {
 }
 
 void register_activation_grads() {
-  register_op({"relu_grad", "dy where y > 0, else 0 (y = relu(x); relu'(0) = 0)", 2, 2, {},
-               same_typed_pair()});
-  register_op({"leaky_relu_grad", "dy where x > 0, else alpha*dy", 2, 2,
-               {{"alpha", AttrKind::Float}}, same_typed_pair()});
-  register_op({"sigmoid_grad", "dy * y * (1 - y), y = sigmoid(x)", 2, 2, {}, same_typed_pair()});
-  register_op({"tanh_grad", "dy * (1 - y^2), y = tanh(x)", 2, 2, {}, same_typed_pair()});
-  register_op({"prelu_grad_input", "dy where x > 0, else slope[c]*dy", 3, 3, {},
-               [](const InferContext& c) {
-                 infer_types(get_op("prelu"), c.node, {c.in[0], c.in[1]}, {});
-                 expect_same(c, 2, 0);
-                 return std::vector<TensorType>{c.in[0]};
-               }});
-  register_op({"prelu_grad_slope", "sum over all but the last axis of (x <= 0 ? x*dy : 0)", 2, 2,
-               {}, [](const InferContext& c) {
-                 c.expect_float(0);
-                 c.expect_min_rank(0, 1);
-                 expect_same(c, 1, 0);
-                 return std::vector<TensorType>{f32({last_extent(c.in[0].shape)})};
-               }});
-  register_op({"maxout_grad", "dy to the first maximum of each group of k", 2, 2,
-               {{"k", AttrKind::Int}}, [](const InferContext& c) {
-                 expect_forward_result(c, "maxout", {c.in[0]}, c.attrs, c.in[1]);
-                 return std::vector<TensorType>{c.in[0]};
-               }});
-  for (const char* name : {"softmax_grad", "log_softmax_grad"})
-    register_op({name, "gradient of (log_)softmax along axis from its output y", 2, 2,
-                 {{"axis", AttrKind::Int, false}}, [name](const InferContext& c) {
-                   std::string fwd(name);
-                   fwd.resize(fwd.size() - 5); // strip "_grad"
-                   expect_forward_result(c, fwd, {c.in[0]}, c.attrs, c.in[1]);
-                   expect_same(c, 1, 0);
+  backward_body({"relu_grad", "dy where y > 0, else 0 (y = relu(x); relu'(0) = 0)", 2, 2, {},
+                 same_typed_pair()});
+  backward_body({"leaky_relu_grad", "dy where x > 0, else alpha*dy", 2, 2, {{"alpha", AttrKind::Float}},
+                 same_typed_pair()},
+                {{{"alpha"}}});
+  backward_body({"sigmoid_grad", "dy * y * (1 - y), y = sigmoid(x)", 2, 2, {}, same_typed_pair()});
+  backward_body({"tanh_grad", "dy * (1 - y^2), y = tanh(x)", 2, 2, {}, same_typed_pair()});
+  backward_body({"prelu_grad_input", "dy where x > 0, else slope[c]*dy", 3, 3, {}, [](const InferContext& c) {
+                   infer_types(get_op("prelu"), c.node, {c.in[0], c.in[1]}, {});
+                   expect_same(c, 2, 0);
                    return std::vector<TensorType>{c.in[0]};
-                 },
-                 OpClass::reduction});
+                 }});
+  backward({"prelu_grad_slope", "sum over all but the last axis of (x <= 0 ? x*dy : 0)", 2, 2, {},
+            [](const InferContext& c) {
+              c.expect_float(0);
+              c.expect_min_rank(0, 1);
+              expect_same(c, 1, 0);
+              return std::vector<TensorType>{f32({last_extent(c.in[0].shape)})};
+            }},
+           batch_ends());
+  backward({"maxout_grad", "dy to the first maximum of each group of k", 2, 2, {{"k", AttrKind::Int}},
+            [](const InferContext& c) {
+              expect_forward_result(c, "maxout", {c.in[0]}, c.attrs, c.in[1]);
+              return std::vector<TensorType>{c.in[0]};
+            }},
+           batch_sample_wise());
+  for (const char* name : {"softmax_grad", "log_softmax_grad"})
+    backward({name, "gradient of (log_)softmax along axis from its output y", 2, 2,
+              {{"axis", AttrKind::Int, false}},
+              [name](const InferContext& c) {
+                std::string fwd(name);
+                fwd.resize(fwd.size() - 5); // strip "_grad"
+                expect_forward_result(c, fwd, {c.in[0]}, c.attrs, c.in[1]);
+                expect_same(c, 1, 0);
+                return std::vector<TensorType>{c.in[0]};
+              },
+              OpClass::reduction},
+             batch_along("axis", -1));
 }
 
 // maximum_grad(a, b, dy) {operand}: dy where the operand won (ties go to operand 0), in
 // the broadcast shape of dy; reduce_to_shape brings it to the operand's shape.
 void register_binary_grads() {
   for (const char* name : {"maximum_grad", "minimum_grad"})
-    register_op({name, "dy where the chosen operand is selected (ties: operand 0)", 3, 3,
-                 {{"operand", AttrKind::Int}}, [](const InferContext& c) {
-                   Shape out;
-                   if (!broadcast_shapes(c.in[0].shape, c.in[1].shape, out) || out != c.in[2].shape)
-                     c.fail("operands {} and {} do not broadcast to the gradient {}", c.in[0].str(),
-                            c.in[1].str(), c.in[2].str());
-                   int64_t k = c.attrs.get_int("operand");
-                   if (k != 0 && k != 1) c.fail("operand must be 0 or 1, got {}", k);
-                   return std::vector<TensorType>{c.in[2]};
-                 }});
+    backward_body({name, "dy where the chosen operand is selected (ties: operand 0)", 3, 3,
+                   {{"operand", AttrKind::Int}},
+                   [](const InferContext& c) {
+                     Shape out;
+                     if (!broadcast_shapes(c.in[0].shape, c.in[1].shape, out) || out != c.in[2].shape)
+                       c.fail("operands {} and {} do not broadcast to the gradient {}", c.in[0].str(),
+                              c.in[1].str(), c.in[2].str());
+                     int64_t k = c.attrs.get_int("operand");
+                     if (k != 0 && k != 1) c.fail("operand must be 0 or 1, got {}", k);
+                     return std::vector<TensorType>{c.in[2]};
+                   }},
+                  {{{"operand", ScalarType::i64}}});
 }
 
 void register_broadcast_grads() {
   // Sums x over the axes along which `shape` was broadcast to x's shape (numpy rules).
-  register_op({"reduce_to_shape", "sum over the broadcast axes down to shape", 1, 1,
+  backward({"reduce_to_shape", "sum over the broadcast axes down to shape", 1, 1,
                {{"shape", AttrKind::Ints}}, [](const InferContext& c) {
                  c.expect_float(0);
                  TensorType t = type_from_attr(c, "shape");
@@ -119,8 +140,11 @@ void register_broadcast_grads() {
                    c.fail("shape {} does not broadcast to {}", t.shape.str(), c.in[0].str());
                  return std::vector<TensorType>{t};
                },
-               OpClass::reduction});
-  register_op({"broadcast_to", "repeats x along broadcast axes (numpy rules)", 1, 1,
+               OpClass::reduction}, [](const BatchContext& c) {
+                 // Summed over the broadcast axes: batched while axis 0 was not one of them.
+                 return c.out[0].shape.rank() == c.in[0].shape.rank() && c.out[0].shape[0] == c.in[0].shape[0];
+               });
+  register_with({"broadcast_to", "repeats x along broadcast axes (numpy rules)", 1, 1,
                {{"shape", AttrKind::Ints}}, [](const InferContext& c) {
                  c.expect_float(0);
                  TensorType t = type_from_attr(c, "shape");
@@ -129,16 +153,16 @@ void register_broadcast_grads() {
                    c.fail("{} does not broadcast to {}", c.in[0].str(), t.shape.str());
                  return std::vector<TensorType>{t};
                },
-               OpClass::shape});
-  register_op({"reduce_max_grad", "dy to the first maximum of each reduced group", 2, 2,
+               OpClass::shape}, batch_elementwise());
+  backward({"reduce_max_grad", "dy to the first maximum of each reduced group", 2, 2,
                {{"axes", AttrKind::Ints, false}, {"keepdims", AttrKind::Bool, false}},
                [](const InferContext& c) {
                  expect_forward_result(c, "reduce_max", {c.in[0]}, c.attrs, c.in[1]);
                  return std::vector<TensorType>{c.in[0]};
                },
-               OpClass::reduction});
+               OpClass::reduction}, batch_sample_wise());
   // The part [begin, begin + size) of axis `axis`: concat's gradient.
-  register_op({"slice", "x[..., begin:begin+size, ...] along axis", 1, 1,
+  register_with({"slice", "x[..., begin:begin+size, ...] along axis", 1, 1,
                {{"axis", AttrKind::Int}, {"begin", AttrKind::Int}, {"size", AttrKind::Int}},
                [](const InferContext& c) {
                  Shape s = c.in[0].shape;
@@ -149,10 +173,11 @@ void register_broadcast_grads() {
                  s[axis] = n;
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, s}};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_along("axis", 0))
+      .strided_load = true;
   // slice's gradient: dy placed at [begin, begin + size) of an axis of `extent`
   // elements, zeros elsewhere.
-  register_op({"slice_grad", "zeros with dy at [begin, begin+size) along axis", 1, 1,
+  backward({"slice_grad", "zeros with dy at [begin, begin+size) along axis", 1, 1,
                {{"axis", AttrKind::Int}, {"begin", AttrKind::Int}, {"extent", AttrKind::Int}},
                [](const InferContext& c) {
                  c.expect_float(0);
@@ -164,11 +189,11 @@ void register_broadcast_grads() {
                  s[axis] = e;
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, s}};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_along("axis", 0));
 }
 
 void register_window_grads() {
-  register_op({"conv2d_backprop_input", "d conv2d / d x: dy correlated with the flipped filter",
+  backward({"conv2d_backprop_input", "d conv2d / d x: dy correlated with the flipped filter",
                2, 2,
                {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"input_shape", AttrKind::Ints}},
                [](const InferContext& c) {
@@ -177,8 +202,8 @@ void register_window_grads() {
                                        c.in[0]);
                  return std::vector<TensorType>{x};
                },
-               OpClass::window});
-  register_op({"conv2d_backprop_filter", "d conv2d / d w: x correlated with dy", 2, 2,
+               OpClass::conv}, batch_sample_wise());
+  backward({"conv2d_backprop_filter", "d conv2d / d w: x correlated with dy", 2, 2,
                {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"filter_shape", AttrKind::Ints}},
                [](const InferContext& c) {
                  TensorType w = type_from_attr(c, "filter_shape");
@@ -186,15 +211,15 @@ void register_window_grads() {
                                        c.in[1]);
                  return std::vector<TensorType>{w};
                },
-               OpClass::window});
-  register_op({"max_pool2d_grad", "dy to the first maximum of each window (padding never wins)",
+               OpClass::conv}, batch_ends());
+  backward({"max_pool2d_grad", "dy to the first maximum of each window (padding never wins)",
                2, 2, {{"window", AttrKind::Ints}, {"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
                [](const InferContext& c) {
                  expect_forward_result(c, "max_pool2d", {c.in[0]}, c.attrs, c.in[1]);
                  return std::vector<TensorType>{c.in[0]};
                },
-               OpClass::window});
-  register_op({"avg_pool2d_grad", "dy / count spread over each window's unpadded elements", 1, 1,
+               OpClass::pool}, batch_sample_wise());
+  backward({"avg_pool2d_grad", "dy / count spread over each window's unpadded elements", 1, 1,
                {{"window", AttrKind::Ints},
                 {"strides", AttrKind::Ints},
                 {"pads", AttrKind::Ints},
@@ -205,7 +230,7 @@ void register_window_grads() {
                                        c.in[0]);
                  return std::vector<TensorType>{x};
                },
-               OpClass::window});
+               OpClass::pool}, batch_sample_wise());
 }
 
 // loss_grad(prediction, target, dy): d loss / d prediction, scaled by the scalar dy. The
@@ -213,13 +238,13 @@ void register_window_grads() {
 void register_loss_grads() {
   for (const char* loss : {"mse", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
                            "binary_cross_entropy", "sigmoid_binary_cross_entropy"})
-    register_op({std::string(loss) + "_grad", std::string("d ") + loss + " / d prediction", 3, 3, {},
+    backward({std::string(loss) + "_grad", std::string("d ") + loss + " / d prediction", 3, 3, {},
                  [loss](const InferContext& c) {
                    infer_types(get_op(loss), c.node, {c.in[0], c.in[1]}, {});
                    if (c.in[2] != scalar_f32()) c.fail("dy must be f32[], got {}", c.in[2].str());
                    return std::vector<TensorType>{c.in[0]};
                  },
-                 OpClass::loss});
+                 OpClass::loss}, batch_sample_wise());
 }
 
 } // namespace

@@ -7,7 +7,8 @@ namespace dlc::ir::ops {
 
 void register_linalg_ops() {
   // C[M,N] = op(A) · op(B), op(X) = Xᵀ when transpose_x is set.
-  register_op({"matmul", "C = op(A)·op(B)", 2, 2,
+  // A GEMM applies a bias and an activation to its results in its epilogue.
+  register_with({"matmul", "C = op(A)·op(B)", 2, 2,
                {{"transpose_a", AttrKind::Bool, false}, {"transpose_b", AttrKind::Bool, false}},
                [](const InferContext& c) {
                  c.expect_float(0);
@@ -25,9 +26,17 @@ void register_linalg_ops() {
                           tb ? "ᵀ" : "");
                  return std::vector<TensorType>{f32({m, n})};
                },
-               OpClass::linalg});
+               OpClass::linalg}, [](const BatchContext& c) {
+                 bool ta = c.attrs.get_bool("transpose_a", false), tb = c.attrs.get_bool("transpose_b", false);
+                 if (c.batched[1] && tb) c.fail("the samples would become columns");
+                 if (c.batched[0] && !ta) return true;
+                 // A contraction over the samples (dW = x^T dy): both operands must run over them.
+                 if (!(c.batched[0] && ta && c.batched[1] && !tb)) c.fail("a contraction mixes batched and unbatched rows");
+                 return false;
+               })
+      .takes_epilogue = true;
 
-  register_op({"transpose", "permutes axes", 1, 1, {{"perm", AttrKind::Ints}},
+  register_with({"transpose", "permutes axes", 1, 1, {{"perm", AttrKind::Ints}},
                [](const InferContext& c) {
                  auto& perm = c.attrs.get_ints("perm");
                  const Shape& s = c.in[0].shape;
@@ -43,7 +52,10 @@ void register_linalg_ops() {
                  }
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, out}};
                },
-               OpClass::shape});
+               OpClass::shape}, [](const BatchContext& c) {
+                 if (c.attrs.get_ints("perm").at(0) != 0) c.fail("the transpose moves axis 0");
+                 return true;
+               });
 }
 
 } // namespace dlc::ir::ops

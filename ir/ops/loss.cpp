@@ -23,18 +23,18 @@ static InferFn same_shape_loss() {
 }
 
 void register_loss_ops() {
-  register_op({"mse", "mean squared error", 2, 2, {}, same_shape_loss(), OpClass::loss});
-  register_op({"softmax_cross_entropy", "cross-entropy of softmax(logits) against targets", 2, 2,
+  register_with({"mse", "mean squared error", 2, 2, {}, same_shape_loss(), OpClass::loss}, batch_ends());
+  register_with({"softmax_cross_entropy", "cross-entropy of softmax(logits) against targets", 2, 2,
                {}, [](const InferContext& c) {
                  c.expect_rank(0, 2);
                  return same_shape_loss()(c);
                },
-               OpClass::loss});
-  register_op({"binary_cross_entropy", "binary cross-entropy of probabilities", 2, 2, {},
-               same_shape_loss(), OpClass::loss});
-  register_op({"sigmoid_binary_cross_entropy", "binary cross-entropy of sigmoid(logits)", 2, 2,
-               {}, same_shape_loss(), OpClass::loss});
-  register_op({"sparse_softmax_cross_entropy", "cross-entropy against integer labels", 2, 2, {},
+               OpClass::loss}, batch_ends());
+  register_with({"binary_cross_entropy", "binary cross-entropy of probabilities", 2, 2, {},
+               same_shape_loss(), OpClass::loss}, batch_ends());
+  register_with({"sigmoid_binary_cross_entropy", "binary cross-entropy of sigmoid(logits)", 2, 2,
+               {}, same_shape_loss(), OpClass::loss}, batch_ends());
+  register_with({"sparse_softmax_cross_entropy", "cross-entropy against integer labels", 2, 2, {},
                [](const InferContext& c) {
                  c.expect_float(0);
                  c.expect_rank(0, 2);
@@ -43,7 +43,7 @@ void register_loss_ops() {
                           c.in[1].str());
                  return std::vector<TensorType>{scalar_f32()};
                },
-               OpClass::loss});
+               OpClass::loss}, batch_ends());
 }
 
 } // namespace dlc::ir::ops

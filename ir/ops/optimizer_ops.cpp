@@ -4,7 +4,7 @@
 // fusion heuristics, reads each of param/grad/slots once and writes each result once,
 // and keeps every optimizer's formula in one place (docs/training.md).
 //
-// Operands:  param, grad, slot..., lr, [step], [mu_product], [grad_scale]
+// Operands:  param, grad, slot..., scalar..., [grad_scale]    (op.update says which)
 // Results:   new param, new slot...            (same types as param)
 //
 // Every update first prepares the gradient, then applies its rule:
@@ -20,13 +20,20 @@
 //   adadelta_update   s' = rho s + (1-rho) g^2;  d = sqrt(u + eps) / sqrt(s' + eps) * g;
 //                     u' = rho u + (1-rho) d^2;  p - lr d
 //   adam_update       m' = b1 m + (1-b1) g;  v' = b2 v + (1-b2) g^2;
-//                     p - lr (m' / (1-b1^t)) / (sqrt(v' / (1-b2^t)) + epsilon)
-//   nadam_update      Dozat's Nadam with mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay)):
-//                     m', v' as adam;  p - lr [(1-mu_t)/(1-P_t) g + mu_{t+1}/(1-P_t mu_{t+1}) m']
-//                                         / (sqrt(v' / (1-b2^t)) + epsilon)
-//   nadam_mu_product  P_t = P_{t-1} * mu_t   (the scalar state all nadam updates share)
+//                     p - lr (m' / bc1) / (sqrt(v' / bc2) + epsilon)
+//   nadam_update      Dozat's Nadam: m', v' as adam;
+//                     p - lr (grad_coef g + momentum_coef m') / (sqrt(v' / bc2) + epsilon)
+//
+// What depends only on the step is computed once per step, by f32[] ops of its own (their
+// result is an update's scalar operand), in double and rounded once:
+//   bias_correction(t) {beta}         1 - beta^t                                 (bc1, bc2)
+//   nadam_mu_product(P, t)            P_t = P_{t-1} mu_t, mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay))
+//   nadam_grad_coef(t, P_t)           (1 - mu_t) / (1 - P_t)
+//   nadam_momentum_coef(t, P_t)       mu_{t+1} / (1 - P_t mu_{t+1})
 //
 // `step` is the step being taken, t = 1 on the first step; P_t is mu_1 * ... * mu_t.
+// runtime/kernels/scalar.h holds each formula in f32 (dlc_scalar_<op>), the interpreter
+// (ir/interp/eval_optimizer.cpp) in double.
 #include "ir/ops/common.h"
 
 namespace dlc::ir::ops {
@@ -36,30 +43,33 @@ namespace {
 struct UpdateOp {
   const char* name;
   const char* summary;
-  std::vector<std::string> slots;   // state operands (and results) after param and grad
-  std::vector<std::string> scalars; // f32[] operands after the slots; lr first
-  std::vector<std::string> hypers;  // required Float attributes
+  UpdateLayout layout;
+  std::vector<ScalarAttr> hypers; // in the scalar formula's order
 };
 
 const std::vector<UpdateOp>& update_ops() {
+  using T = ScalarType;
   static const std::vector<UpdateOp> ops = {
-      {"sgd_update", "p - lr g", {}, {"lr"}, {}},
-      {"momentum_update", "classical (or Nesterov) momentum", {"velocity"}, {"lr"}, {"momentum"}},
-      {"adagrad_update", "Adagrad (Duchi et al. 2011)", {"accumulator"}, {"lr"}, {"epsilon"}},
-      {"rmsprop_update", "RMSProp (Tieleman & Hinton 2012)", {"mean_square"}, {"lr"},
-       {"rho", "epsilon"}},
-      {"adadelta_update", "Adadelta (Zeiler 2012)", {"mean_square", "mean_square_delta"}, {"lr"},
-       {"rho", "epsilon"}},
-      {"adam_update", "Adam (Kingma & Ba 2015)", {"m", "v"}, {"lr", "step"},
-       {"beta1", "beta2", "epsilon"}},
-      {"nadam_update", "Nadam (Dozat 2016)", {"m", "v"}, {"lr", "step", "mu_product"},
-       {"beta1", "beta2", "epsilon", "momentum_decay"}},
+      {"sgd_update", "p - lr g", {{}, {"lr"}, {}}, {}},
+      {"momentum_update", "classical (or Nesterov) momentum", {{"velocity"}, {"lr"}, {"momentum"}},
+       {{"momentum"}, {"nesterov", T::i64}}},
+      {"adagrad_update", "Adagrad (Duchi et al. 2011)", {{"accumulator"}, {"lr"}, {"epsilon"}}, {{"epsilon"}}},
+      {"rmsprop_update", "RMSProp (Tieleman & Hinton 2012)", {{"mean_square"}, {"lr"}, {"rho", "epsilon"}},
+       {{"rho", T::f64}, {"epsilon"}}},
+      {"adadelta_update", "Adadelta (Zeiler 2012)", {{"mean_square", "mean_square_delta"}, {"lr"}, {"rho", "epsilon"}},
+       {{"rho", T::f64}, {"epsilon"}}},
+      {"adam_update", "Adam (Kingma & Ba 2015)",
+       {{"m", "v"}, {"lr", "bias_correction1", "bias_correction2"}, {"beta1", "beta2", "epsilon"}},
+       {{"beta1", T::f64}, {"beta2", T::f64}, {"epsilon"}}},
+      {"nadam_update", "Nadam (Dozat 2016)",
+       {{"m", "v"}, {"lr", "grad_coef", "momentum_coef", "bias_correction2"}, {"beta1", "beta2", "epsilon"}},
+       {{"beta1", T::f64}, {"beta2", T::f64}, {"epsilon"}}},
   };
   return ops;
 }
 
 bool is_fraction(const std::string& hyper) {
-  return hyper == "momentum" || hyper == "rho" || hyper == "beta1" || hyper == "beta2";
+  return hyper == "momentum" || hyper == "rho" || hyper == "beta1" || hyper == "beta2" || hyper == "beta";
 }
 
 // Hyper-parameters in range: decay factors in [0, 1), the rest >= 0 (epsilon > 0).
@@ -77,7 +87,7 @@ void expect_scalar(const InferContext& c, size_t i, const std::string& what) {
   if (c.in[i] != scalar_f32()) c.fail("operand {} ({}) must be f32[], got {}", i, what, c.in[i].str());
 }
 
-InferFn infer_update(const UpdateOp& op) {
+InferFn infer_update(const UpdateLayout& op) {
   return [op](const InferContext& c) {
     c.expect_float(0);
     size_t slots = op.slots.size();
@@ -97,28 +107,55 @@ InferFn infer_update(const UpdateOp& op) {
 
 void register_update(const UpdateOp& op) {
   std::vector<AttrSpec> attrs;
-  for (const std::string& h : op.hypers) attrs.push_back({h, AttrKind::Float});
+  for (const std::string& h : op.layout.hypers) attrs.push_back({h, AttrKind::Float});
   attrs.push_back({"weight_decay", AttrKind::Float, false});
   attrs.push_back({"decoupled_weight_decay", AttrKind::Float, false});
   attrs.push_back({"clip_value", AttrKind::Float, false});
   if (std::string(op.name) == "momentum_update") attrs.push_back({"nesterov", AttrKind::Bool, false});
-  int fixed = int(2 + op.slots.size() + op.scalars.size());
-  register_op({op.name, op.summary, fixed, fixed + 1, attrs, infer_update(op), OpClass::optimizer});
+  int fixed = int(2 + op.layout.slots.size() + op.layout.scalars.size());
+  ScalarForm form;
+  form.slots = int(op.layout.slots.size());
+  form.absent = {1.0}; // no gradient scale: 1
+  form.attrs = op.hypers;
+  form.attrs.insert(form.attrs.end(), {{"clip_value"}, {"weight_decay"}, {"decoupled_weight_decay"}});
+  OpDef& d = body({op.name, op.summary, fixed, fixed + 1, attrs, infer_update(op.layout), OpClass::optimizer},
+                  std::move(form));
+  d.update = op.layout;
+  d.phase = Phase::optimizer;
+  d.batch = nullptr; // an update of a batched value has no meaning
+}
+
+// A per-step f32[] scalar of the optimizers: operands `operands`, hyper-parameters `hypers`.
+void register_step_scalar(const char* name, const char* summary, std::vector<std::string> operands,
+                          std::vector<ScalarAttr> hypers) {
+  std::vector<AttrSpec> attrs;
+  for (const ScalarAttr& h : hypers) attrs.push_back({h.name, AttrKind::Float});
+  int n = int(operands.size());
+  OpDef& d = body({name, summary, n, n, attrs,
+                   [operands, hypers](const InferContext& c) {
+                     for (size_t i = 0; i < operands.size(); i++) expect_scalar(c, i, operands[i]);
+                     std::vector<std::string> names;
+                     for (const ScalarAttr& h : hypers) names.push_back(h.name);
+                     check_hypers(c, names);
+                     return std::vector<TensorType>{scalar_f32()};
+                   },
+                   OpClass::optimizer},
+                  {hypers});
+  d.phase = Phase::optimizer;
+  d.batch = nullptr;
 }
 
 } // namespace
 
 void register_optimizer_ops() {
   for (const UpdateOp& op : update_ops()) register_update(op);
-  register_op({"nadam_mu_product", "P_t = P_{t-1} * beta1 (1 - 0.5 * 0.96^(t * momentum_decay))",
-               2, 2, {{"beta1", AttrKind::Float}, {"momentum_decay", AttrKind::Float}},
-               [](const InferContext& c) {
-                 expect_scalar(c, 0, "mu_product");
-                 expect_scalar(c, 1, "step");
-                 check_hypers(c, {"beta1", "momentum_decay"});
-                 return std::vector<TensorType>{scalar_f32()};
-               },
-               OpClass::optimizer});
+  using T = ScalarType;
+  register_step_scalar("bias_correction", "1 - beta^t", {"step"}, {{"beta", T::f64}});
+  std::vector<ScalarAttr> mu = {{"beta1", T::f64}, {"momentum_decay", T::f64}};
+  register_step_scalar("nadam_mu_product", "P_t = P_{t-1} * beta1 (1 - 0.5 * 0.96^(t * momentum_decay))",
+                       {"mu_product", "step"}, mu);
+  register_step_scalar("nadam_grad_coef", "(1 - mu_t) / (1 - P_t)", {"step", "mu_product"}, mu);
+  register_step_scalar("nadam_momentum_coef", "mu_{t+1} / (1 - P_t mu_{t+1})", {"step", "mu_product"}, mu);
 }
 
 } // namespace dlc::ir::ops

@@ -29,10 +29,17 @@ static std::vector<TensorType> infer_reduce(const InferContext& c) {
 
 void register_reduction_ops() {
   std::vector<AttrSpec> attrs = {{"axes", AttrKind::Ints, false}, {"keepdims", AttrKind::Bool, false}};
-  register_op({"reduce_sum", "sum over axes (all when none given)", 1, 1, attrs, infer_reduce,
-               OpClass::reduction});
-  register_op({"reduce_mean", "mean over axes", 1, 1, attrs, infer_reduce, OpClass::reduction});
-  register_op({"reduce_max", "max over axes", 1, 1, attrs, infer_reduce, OpClass::reduction});
+  // Batched unless the samples are among the reduced axes.
+  BatchRule keeps_samples = [](const BatchContext& c) {
+    if (!c.attrs.has("axes")) return false;
+    for (int64_t a : c.attrs.get_ints("axes"))
+      if ((a < 0 ? a + c.in[0].shape.rank() : a) == 0) return false;
+    return true;
+  };
+  register_with({"reduce_sum", "sum over axes (all when none given)", 1, 1, attrs, infer_reduce, OpClass::reduction},
+                keeps_samples);
+  register_with({"reduce_mean", "mean over axes", 1, 1, attrs, infer_reduce, OpClass::reduction}, keeps_samples);
+  register_with({"reduce_max", "max over axes", 1, 1, attrs, infer_reduce, OpClass::reduction}, keeps_samples);
 
   auto infer_axis = [](const InferContext& c) {
     c.expect_float(0);
@@ -40,10 +47,12 @@ void register_reduction_ops() {
     normalize_axis(c, c.attrs.get_int("axis", -1), c.in[0].shape.rank());
     return std::vector<TensorType>{c.in[0]};
   };
-  register_op({"softmax", "exp(x - max) / sum exp(x - max) along axis", 1, 1,
-               {{"axis", AttrKind::Int, false}}, infer_axis, OpClass::reduction});
-  register_op({"log_softmax", "x - max - log(sum exp(x - max)) along axis", 1, 1,
-               {{"axis", AttrKind::Int, false}}, infer_axis, OpClass::reduction});
+  register_with({"softmax", "exp(x - max) / sum exp(x - max) along axis", 1, 1,
+               {{"axis", AttrKind::Int, false}}, infer_axis, OpClass::reduction}, batch_along("axis", -1))
+      .row_pass = true;
+  register_with({"log_softmax", "x - max - log(sum exp(x - max)) along axis", 1, 1,
+               {{"axis", AttrKind::Int, false}}, infer_axis, OpClass::reduction}, batch_along("axis", -1))
+      .row_pass = true;
 }
 
 } // namespace dlc::ir::ops

@@ -5,16 +5,16 @@ namespace dlc::ir::ops {
 
 void register_shape_ops() {
   // [n, d1, d2, ...] -> [n, d1*d2*...]
-  register_op({"flatten", "keeps the first axis, merges the rest", 1, 1, {},
+  register_with({"flatten", "keeps the first axis, merges the rest", 1, 1, {},
                [](const InferContext& c) {
                  c.expect_min_rank(0, 1);
                  const Shape& s = c.in[0].shape;
                  int64_t rest = s.numel() / s[0];
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, Shape{s[0], rest}}};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_sample_wise()).view = true;
 
-  register_op({"reshape", "same elements, new shape", 1, 1, {{"shape", AttrKind::Ints}},
+  register_with({"reshape", "same elements, new shape", 1, 1, {{"shape", AttrKind::Ints}},
                [](const InferContext& c) {
                  Shape out(c.attrs.get_ints("shape"));
                  for (auto d : out.dims)
@@ -24,9 +24,17 @@ void register_shape_ops() {
                           c.in[0].shape.numel(), out.str(), out.numel());
                  return std::vector<TensorType>{TensorType{c.in[0].dtype, out}};
                },
-               OpClass::shape});
+               OpClass::shape}, [](const BatchContext& c) {
+                 // Rows stay sample-major: [batch, T, D] -> [batch * T, D] (the rows of every step,
+                 // as a recurrent layer's input projection reads them) keeps the first n samples as
+                 // the first n * T rows, and a run of n scales such an axis 0 with n.
+                 const Shape& out = c.out[0].shape;
+                 if (out.rank() == 0 || out[0] % c.batch != 0) c.fail("its rows would split samples");
+                 return true;
+               })
+      .view = true;
 
-  register_op({"concat", "joins operands along an axis", 1, -1, {{"axis", AttrKind::Int}},
+  register_with({"concat", "joins operands along an axis", 1, -1, {{"axis", AttrKind::Int}},
                [](const InferContext& c) {
                  const TensorType& t0 = c.in[0];
                  int axis = normalize_axis(c, c.attrs.get_int("axis"), t0.shape.rank());
@@ -44,13 +52,13 @@ void register_shape_ops() {
                  }
                  return std::vector<TensorType>{TensorType{t0.dtype, out}};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_along("axis", 0));
 
   // Indices [...] -> f32 [..., depth]. Indices are integers, or f32 holding integers
   // (token ids of a model input: tensors cross the Runner boundary as floats). An index
   // outside [0, depth) or not an integer is an error in the interpreter; the runtime
   // kernel (dlc_rt_one_hot) writes an all-zero row for it.
-  register_op({"one_hot", "1-of-N encoding of indices", 1, 1, {{"depth", AttrKind::Int}},
+  register_with({"one_hot", "1-of-N encoding of indices", 1, 1, {{"depth", AttrKind::Int}},
                [](const InferContext& c) {
                  if (!is_integer(c.in[0].dtype) && c.in[0].dtype != DType::f32)
                    c.fail("indices must be integers or f32, got {}", c.in[0].str());
@@ -60,11 +68,12 @@ void register_shape_ops() {
                  out.dims.push_back(depth);
                  return std::vector<TensorType>{f32(out)};
                },
-               OpClass::shape});
+               OpClass::shape}, batch_sample_wise())
+      .differentiable = false;
 
   // Maxout: the last axis C is split into C/k groups of k consecutive units; each output
   // is the max of its group.
-  register_op({"maxout", "max over groups of k units (last axis)", 1, 1, {{"k", AttrKind::Int}},
+  register_with({"maxout", "max over groups of k units (last axis)", 1, 1, {{"k", AttrKind::Int}},
                [](const InferContext& c) {
                  c.expect_float(0);
                  c.expect_min_rank(0, 1);
@@ -76,7 +85,7 @@ void register_shape_ops() {
                  last /= k;
                  return std::vector<TensorType>{f32(out)};
                },
-               OpClass::reduction});
+               OpClass::reduction}, batch_sample_wise());
 }
 
 } // namespace dlc::ir::ops

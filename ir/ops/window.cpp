@@ -60,7 +60,7 @@ std::vector<TensorType> infer_pool(const InferContext& c) {
 } // namespace
 
 void register_window_ops() {
-  register_op({"conv2d", "y[n,oh,ow,f] = sum x[n,oh*sh+i-pt,ow*sw+j-pl,c] * w[i,j,c,f]", 2, 2,
+  register_with({"conv2d", "y[n,oh,ow,f] = sum x[n,oh*sh+i-pt,ow*sw+j-pl,c] * w[i,j,c,f]", 2, 2,
                {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
                [](const InferContext& c) {
                  c.expect_float(0);
@@ -74,16 +74,16 @@ void register_window_ops() {
                  Window w = read_window(c, k[0], k[1]);
                  return window_output(c, w, k[3]);
                },
-               OpClass::window});
+               OpClass::conv}, batch_sample_wise()).takes_epilogue = true;
 
   std::vector<AttrSpec> pool_attrs = {
       {"window", AttrKind::Ints}, {"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}};
   // Max pooling ignores padded positions (they never win).
-  register_op({"max_pool2d", "max over each window", 1, 1, pool_attrs, infer_pool,
-               OpClass::window});
+  register_with({"max_pool2d", "max over each window", 1, 1, pool_attrs, infer_pool,
+               OpClass::pool}, batch_sample_wise());
   // Average pooling divides by the number of real (unpadded) elements in each window.
-  register_op({"avg_pool2d", "mean over each window's unpadded elements", 1, 1, pool_attrs,
-               infer_pool, OpClass::window});
+  register_with({"avg_pool2d", "mean over each window's unpadded elements", 1, 1, pool_attrs,
+               infer_pool, OpClass::pool}, batch_sample_wise());
 }
 
 } // namespace dlc::ir::ops

@@ -38,14 +38,12 @@ bool power_of_two(double v) {
   return v != 0 && std::isfinite(v) && std::fabs(std::frexp(v, &e)) == 0.5;
 }
 
-bool is_view(const std::string& op) { return op == "reshape" || op == "flatten"; }
-
 // Returns the value that makes the node an identity, or kNoValue.
 ValueId identity_of(const ir::Graph& g, const Candidate& c, const ir::TensorType& result) {
   ValueId x = c.operands[0];
   if (g.type(x) != result) return ir::kNoValue;
   const std::string& op = c.op;
-  if (is_view(op) || op == "broadcast_to" || op == "reduce_to_shape") return x;
+  if (ir::get_op(op).view || op == "broadcast_to" || op == "reduce_to_shape") return x;
   if (op == "scale" && c.attrs.get_float("scale") == 1 && c.attrs.get_float("offset", 0) == 0) return x;
   if (op == "transpose") {
     auto& perm = c.attrs.get_ints("perm");
@@ -106,9 +104,9 @@ bool compose_scales(const ir::Graph& g, Candidate& c) {
 
 // A view of a view is one view: reshape(reshape(x)) = reshape(x).
 bool collapse_views(const ir::Graph& g, Candidate& c, const ir::TensorType& result) {
-  if (!is_view(c.op)) return false;
+  if (!ir::get_op(c.op).view) return false;
   const ir::Node* p = producer(g, c.operands[0]);
-  if (!p || !is_view(p->op->name)) return false;
+  if (!p || !p->op->view) return false;
   c = {"reshape", {p->operands[0]}, ir::Attrs{{"shape", result.shape.dims}}};
   return true;
 }

@@ -15,7 +15,8 @@ namespace {
 // its operands together (broadcast_to of a scalar stays a node), or tiny.
 bool foldable(const ir::Graph& dst, const ir::Node& n, const std::vector<ValueId>& operands,
               const ir::Graph& src) {
-  if (n.op->name == "dropout" || !ir::find_eval(n.op->name)) return false;
+  // Random ops (dropout) differ from step to step: never a constant.
+  if ((n.op->scalar && n.op->scalar->random) || !ir::find_eval(n.op->name)) return false;
   int64_t in = 0, out = 0;
   for (ValueId o : operands) {
     if (dst.value(o).kind != ir::ValueKind::constant) return false;

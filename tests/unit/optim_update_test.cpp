@@ -95,8 +95,11 @@ TEST_CASE("optim: state is named <param>.<slot> and updated once per step") {
   CHECK(p.g.updates().size() == 2 + 2 + 4);
   std::string text = ir::print_graph(p.g);
   CHECK(text.find("update %w.m <- %w.m.new") != std::string::npos);
+  // The per-step scalars are computed once for every parameter, then read by each update.
   CHECK(text.find("%w.new, %w.m.new, %w.v.new = nadam_update(%w, %grad.w, %w.m, %w.v, %lr, "
-                  "%opt.step.new, %opt.mu_product.new)") != std::string::npos);
+                  "%opt.grad_coef, %opt.momentum_coef, %opt.bias_correction2)") != std::string::npos);
+  CHECK(text.find("%opt.grad_coef = nadam_grad_coef(%opt.step.new, %opt.mu_product.new)") != std::string::npos);
+  CHECK(text.find("%opt.bias_correction2 = bias_correction(%opt.step.new) {beta=0.999}") != std::string::npos);
 
   ir::Bindings v = p.initial();
   CHECK(v["opt.mu_product"][0] == 1.0);
@@ -188,11 +191,12 @@ TEST_CASE("optim: update ops check their operand types") {
   ir::ValueId m = g.add_param("m", f32({3}), {});
   ir::ValueId lr = g.add_input("lr", f32({}));
   ir::Attrs a{{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}};
-  CHECK_THROWS_WITH_AS(g.add_node("adam_update", {w, w, m, w, lr, lr}, a, "u"),
+  // param, grad, m, v, lr, bias_correction1, bias_correction2, [grad_scale]
+  CHECK_THROWS_WITH_AS(g.add_node("adam_update", {w, w, m, w, lr, lr, lr}, a, "u"),
                        doctest::Contains("operand 2 (m) must have the parameter's type f32[2]"), Error);
-  CHECK_THROWS_WITH_AS(g.add_node("adam_update", {w, w, w, w, lr, w}, a, "u"),
-                       doctest::Contains("operand 5 (step) must be f32[]"), Error);
-  CHECK(g.add_node("adam_update", {w, w, w, w, lr, lr, lr}, a, "u").size() == 3); // + grad_scale
+  CHECK_THROWS_WITH_AS(g.add_node("adam_update", {w, w, w, w, lr, w, lr}, a, "u"),
+                       doctest::Contains("operand 5 (bias_correction1) must be f32[]"), Error);
+  CHECK(g.add_node("adam_update", {w, w, w, w, lr, lr, lr, lr}, a, "u").size() == 3); // + grad_scale
 }
 
 TEST_CASE("optim: learning-rate schedules") {

@@ -634,28 +634,15 @@ TEST_CASE("softmax cross-entropy: huge logits stay finite, bad labels give NaN, 
   CHECK(dlc_rt::first_bad_label(1, 4, &big) == 0);
 }
 
-TEST_CASE("activations and their gradients, from the output and from the input") {
-  Vec x = random_vec(101, 12, -3.0f, 3.0f), y(x.size()), dy = random_vec(101, 13), dx(x.size());
+TEST_CASE("epilogue activations: the element-wise ops' formulas") {
+  Vec x = random_vec(101, 12, -3.0f, 3.0f), y(x.size());
   x[0] = 0.0f; // the kink takes the slope side
   for (Act act : {Act::none, Act::relu, Act::sigmoid, Act::tanh, Act::leaky_relu}) {
     INFO("act=", int(act));
-    Ref fwd(x.size()), bwd(x.size());
-    for (size_t i = 0; i < x.size(); i++) {
-      double h = 1e-6, xi = x[i];
-      fwd[i] = act_ref(act, xi, 0.2);
-      double slope = xi == 0 && (act == Act::relu || act == Act::leaky_relu)
-                         ? (act == Act::relu ? 0.0 : 0.2)
-                         : (act_ref(act, xi + h, 0.2) - act_ref(act, xi - h, 0.2)) / (2 * h);
-      bwd[i] = dy[i] * slope;
-    }
+    Ref fwd(x.size());
+    for (size_t i = 0; i < x.size(); i++) fwd[i] = act_ref(act, x[i], 0.2);
     dlc_rt::activation_forward(act, x.data(), y.data(), int64_t(x.size()), 0.2f);
     CHECK(rel_err(y, fwd) < 1e-6);
-    dlc_rt::activation_backward_from_input(act, x.data(), dy.data(), dx.data(), int64_t(x.size()),
-                                           0.2f);
-    CHECK(rel_err(dx, bwd) < 1e-5);
-    dlc_rt::activation_backward_from_output(act, y.data(), dy.data(), dx.data(), int64_t(x.size()),
-                                            0.2f);
-    CHECK(rel_err(dx, bwd) < 1e-5);
   }
 }
 
