@@ -5,6 +5,7 @@
 // Kernels run on a pool of T threads (default 2) through dlc_rt::default_kernel_pool().
 #include "bench/bench_data.h"
 #include "codegen/jit_backend.h"
+#include "pipeline/pipeline.h"
 #include "frontend/model.h"
 #include "runtime/kernels/gemm.h"
 
@@ -36,8 +37,9 @@ struct Targets {
 using dlc::codegen::JitModel;
 
 JitModel make_model(const dlc::frontend::Model& m, int64_t batch, bool train) {
-  return JitModel([&m](int64_t n) { return dlc::frontend::build_model(m, n).graph; }, batch,
-                  train ? std::optional<dlc::ir::TrainingSpec>(m.training) : std::nullopt);
+  dlc::codegen::ProgramSource source = dlc::pipeline::jit_source(m, batch);
+  source.can_train = train;
+  return JitModel(source);
 }
 
 double train_rate(const dlc::frontend::Model& m, const dlc_bench::Data& d, double seconds) {

@@ -1,14 +1,14 @@
 // The LLVM JIT backend: a model compiled in-process and run over planned memory.
 // This header is LLVM-free (the implementation is codegen/llvm/jit_backend.cpp).
 //
-// A JitModel holds up to three compiled programs of one model, each compiled on first use
-// by the pass pipeline (passes/pass_manager.h), the lowering (codegen/lowering.h) and the
+// A JitModel holds up to three compiled programs of one model, each planned on first use
+// by the one pipeline (pipeline/pipeline.h, through a ProgramSource) and compiled by the
 // LLVM module builder:
 //   - inference:  the forward graph (dropout is the identity);
 //   - evaluation: forward + loss, no update (validation loss);
 //   - training:   forward + loss + backward + optimizer update (passes/training.h).
-// Each has its three regions (constants, state, arena: codegen/lowering.h) allocated once,
-// 64-byte aligned; a call copies its inputs into the arena, runs the program and copies
+// Each has its three regions (constants, state, arena: passes/steps.h) allocated once,
+// 64-byte aligned, of the sizes memplan planned; a call copies its inputs into the arena, runs the program and copies
 // its outputs out: nothing is allocated per step.
 //
 // Parameters and optimizer state (the "persistent" values) are the model's; the programs
@@ -26,7 +26,6 @@
 
 #include "ir/graph.h"
 #include "ir/interp/interpreter.h"
-#include "ir/training_spec.h"
 #include "passes/program.h"
 
 #include <functional>
@@ -46,6 +45,17 @@ struct JitOptions {
   bool verify = false;
 };
 
+// Where a JitModel's programs come from (pipeline/pipeline.h: jit_source): the graph of
+// each program kind before any pass (what the model reads, writes and keeps, known before
+// anything is compiled) and the planned program, both at `batch`.
+struct ProgramSource {
+  int64_t batch = 0;
+  bool can_train = false; // evaluation and training programs exist
+  int64_t classes = 0;    // integer targets: labels must be in [0, classes) (the loss's output)
+  std::function<ir::Graph(passes::ProgramKind)> graph;
+  std::function<passes::Program(passes::ProgramKind)> compile;
+};
+
 // A named tensor the model reads or writes; its type is at the compiled batch size.
 struct TensorSpec {
   std::string name;
@@ -54,14 +64,9 @@ struct TensorSpec {
 
 class JitModel {
 public:
-  // The forward (inference) graph of the model at a batch size: the JIT rebuilds it for
-  // partial batches. frontend::build_model(model, n).graph is the usual one.
-  using GraphAtBatch = std::function<ir::Graph(int64_t batch)>;
-
-  // Builds the graphs (nothing is compiled yet); without `training`, train_step and
-  // evaluate throw.
-  JitModel(GraphAtBatch forward, int64_t batch, std::optional<ir::TrainingSpec> training,
-           JitOptions options = {});
+  // Reads the programs' graphs (nothing is compiled yet); a source that cannot train
+  // makes train_step and evaluate throw.
+  explicit JitModel(ProgramSource source, JitOptions options = {});
   ~JitModel();
   JitModel(const JitModel&) = delete;
   JitModel& operator=(const JitModel&) = delete;
@@ -111,6 +116,8 @@ public:
   // --- reporting ------------------------------------------------------------------------
   double compile_ms() const;      // LLVM optimisation and code generation, all programs so far
   double pipeline_ms() const;     // the pass pipeline (graph to planned Program), all programs
+  // The bytes the program of `kind` allocated for a region (compiling it if needed).
+  int64_t allocated_bytes(passes::ProgramKind kind, passes::Region region);
   std::string llvm_ir(bool training_program, bool optimized) const; // a compiled program's module
 
 private:

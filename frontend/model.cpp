@@ -136,6 +136,7 @@ public:
   GraphBuilder(const Model& model, int64_t batch) : root_(root_of(model.doc)) {
     graph_form_ = is_graph_form(root_);
     bm_.graph.name = model.name;
+    bm_.graph.batch = batch;
     for (auto& in : model.inputs) {
       ir::Shape s = in.shape;
       s.dims.insert(s.dims.begin(), batch);
@@ -294,6 +295,11 @@ static Model model_from_doc(std::shared_ptr<JsonDoc> doc) {
   for (auto& o : bm.graph.outputs()) outs.push_back(o.name);
   m.training = parse_training_spec(root, outs);
   return m;
+}
+
+const std::string& Model::source_name() const {
+  static const std::string none = "the model";
+  return doc ? doc->file : none;
 }
 
 Model load_model_text(const std::string& text, const std::string& name) {

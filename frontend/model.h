@@ -40,6 +40,9 @@ struct Model {
   std::string name;
   std::vector<InputSpec> inputs;
   TrainingSpec training;
+
+  // The file the model came from (for messages).
+  const std::string& source_name() const;
 };
 
 struct BuiltModel {

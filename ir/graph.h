@@ -56,6 +56,10 @@ struct Node {
 class Graph {
 public:
   std::string name = "model";
+  // The batch size on axis 0 of the inputs (the frontend sets it): the compiled backends
+  // let a run pass fewer samples and follow them through the graph (passes/batch_axis.cpp).
+  // 0: none declared; every value is then run whole.
+  int64_t batch = 0;
 
   ValueId add_input(const std::string& name, TensorType type);
   ValueId add_param(const std::string& name, TensorType type, Initializer init,

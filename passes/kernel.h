@@ -15,6 +15,7 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "passes/steps.h"
 
 #include <string>
 #include <vector>
@@ -68,6 +69,7 @@ struct Store {
 struct Kernel {
   int id = -1;              // position in fusion order (stable; schedules list ids)
   std::string name;         // "k3_dense_1.matmul": id and the first node's name
+  std::string c_name;       // the same as a C identifier ("k3_dense_1_matmul"), once lowered
   KernelKind kind = KernelKind::elementwise;
   std::vector<int> nodes;   // every graph node in this kernel, in evaluation order
   std::vector<int> anchors; // the nodes among `nodes` that are anchors, in order
@@ -80,6 +82,8 @@ struct Kernel {
   // element-wise, the load is `same`-indexed and both have one type, so element i is
   // read before it is written and nothing else reads it.
   std::vector<std::pair<int, int>> in_place;
+  // What it does, once lowered (passes/lower.h): calls and element-wise loops in order.
+  std::vector<Step> steps;
 };
 
 // Whether a body may contain `op`: the op table gives it a scalar formula

@@ -13,40 +13,8 @@ int64_t align_up(int64_t bytes) { return (bytes + kAlignment - 1) / kAlignment *
 
 namespace {
 
-int add_buffer(Program& p, ValueId v, Region r) {
-  Buffer b;
-  b.name = p.graph.value(v).name;
-  b.value = v;
-  b.type = p.graph.type(v);
-  b.region = r;
-  b.bytes = b.type.bytes();
-  b.size = align_up(b.bytes);
-  p.buffers.push_back(b);
-  p.buffer_of[size_t(v)] = int(p.buffers.size()) - 1;
-  return p.buffer_of[size_t(v)];
-}
-
-void make_buffers(Program& p) {
-  const ir::Graph& g = p.graph;
-  p.buffers.clear();
-  p.buffer_of.assign(g.values().size(), -1);
-  std::set<ValueId> updated;
-  for (auto& u : g.updates()) updated.insert(u.target);
-  for (ValueId v : g.constants()) add_buffer(p, v, Region::constants);
-  for (const auto* list : {&g.params(), &g.states()})
-    for (ValueId v : *list) add_buffer(p, v, updated.count(v) ? Region::state : Region::constants);
-  for (ValueId v : g.inputs()) add_buffer(p, v, Region::arena);
-  std::set<ValueId> in_place_updates;
-  for (const UpdateWrite& u : p.update_writes)
-    if (!u.copy) p.buffer_of[size_t(u.value)] = p.buffer_of[size_t(u.target)], in_place_updates.insert(u.value);
-  for (const Kernel& k : p.kernels)
-    for (ValueId o : k.outputs)
-      if (g.value(o).kind == ir::ValueKind::result && !in_place_updates.count(o)) add_buffer(p, o, Region::arena);
-  for (int n : p.views) {
-    ValueId r = g.node(n).results[0];
-    p.buffer_of[size_t(r)] = p.buffer_of[size_t(base_value(g, r))];
-  }
-  // Sequential, aligned offsets in the constant and state regions.
+// Sequential, aligned offsets in the constant and state regions.
+void place_fixed_regions(Program& p) {
   for (Region r : {Region::constants, Region::state}) {
     int64_t at = 0;
     for (Buffer& b : p.buffers)
@@ -71,6 +39,9 @@ void compute_liveness(Program& p) {
       b.last = std::max(b.last, int(s));
     }
   for (auto& o : p.graph.outputs()) p.buffers[size_t(p.buffer_of[size_t(o.value)])].last = last_step;
+  // A kernel's temporaries and workspace live while it runs.
+  for (Buffer& b : p.buffers)
+    if (b.kind != BufferKind::value) b.first = b.last = p.kernel_index(b.kernel);
   for (Buffer& b : p.buffers)
     if (b.region != Region::arena) b.first = 0, b.last = last_step;
 }
@@ -308,7 +279,8 @@ void pack_arena(Program& p) {
 
 void plan_memory(Program& p) {
   if (!p.scheduled) throw Error("memplan: the kernels have not been scheduled");
-  make_buffers(p);
+  if (!p.lowered) throw Error("memplan: the kernels have not been lowered");
+  place_fixed_regions(p);
   compute_liveness(p);
   link_in_place(p);
   pack_arena(p);

@@ -4,6 +4,7 @@
 #include "ir/verifier.h"
 #include "passes/cleanup/cleanup.h"
 #include "passes/fusion.h"
+#include "passes/lower.h"
 #include "passes/memplan.h"
 #include "passes/plan_check.h"
 #include "passes/schedule.h"
@@ -16,7 +17,7 @@ namespace dlc::passes {
 
 namespace {
 
-enum class Stage { graph, kernels, schedule, plan };
+enum class Stage { graph, kernels, lowered, schedule, plan };
 
 struct PassDef {
   PassInfo info;
@@ -36,6 +37,7 @@ const std::vector<PassDef>& passes() {
        graph_pass(eliminate_common_subexpressions)},
       {{"dce", "remove nodes no output or update needs"}, Stage::graph, graph_pass(eliminate_dead_code)},
       {{"fuse", "group nodes into kernels"}, Stage::kernels, fuse},
+      {{"lower", "spell each kernel out as calls and loops over buffers"}, Stage::lowered, lower},
       {{"schedule", "order kernels to keep live memory low"}, Stage::schedule, schedule},
       {{"memplan", "place every buffer in its region"}, Stage::plan, plan_memory},
   };
@@ -55,6 +57,7 @@ std::string print_stage(const Program& p, Stage s) {
   switch (s) {
   case Stage::graph: return ir::print_graph(p.graph);
   case Stage::kernels: return print_kernels(p);
+  case Stage::lowered: return print_lowered(p);
   case Stage::schedule: return print_schedule(p);
   case Stage::plan: return print_plan(p);
   }
@@ -65,6 +68,7 @@ void verify_stage(const Program& p, Stage s) {
   switch (s) {
   case Stage::graph: return ir::verify(p.graph);
   case Stage::kernels: return verify_kernels(p);
+  case Stage::lowered: return;
   case Stage::schedule: return verify_schedule(p);
   case Stage::plan: return verify_plan(p);
   }
@@ -82,8 +86,10 @@ const std::vector<PassInfo>& pass_list() {
 }
 
 std::vector<std::string> default_pipeline() {
-  return {"canonicalize", "fold", "cse", "dce", "fuse", "schedule", "memplan"};
+  return {"canonicalize", "fold", "cse", "dce", "fuse", "lower", "schedule", "memplan"};
 }
+
+bool is_kernel_pass(const std::string& name) { return find(name).stage != Stage::graph; }
 
 std::vector<std::string> parse_pipeline(const std::string& list) {
   std::vector<std::string> names;
@@ -97,7 +103,7 @@ std::vector<std::string> parse_pipeline(const std::string& list) {
     if (comma == std::string::npos) break;
     at = comma + 1;
   }
-  const char* stages[] = {"fuse", "schedule", "memplan"};
+  const char* stages[] = {"fuse", "lower", "schedule", "memplan"};
   Stage reached = Stage::graph;
   for (const std::string& n : names) {
     Stage s = find(n).stage;
@@ -108,7 +114,7 @@ std::vector<std::string> parse_pipeline(const std::string& list) {
       throw Error(fmt::format("pass pipeline '{}': '{}' needs '{}' before it", list, n, stages[int(s) - 2]));
     reached = s;
   }
-  for (int s = int(reached); s < 3; s++) names.push_back(stages[s]);
+  for (int s = int(reached); s < 4; s++) names.push_back(stages[s]);
   return names;
 }
 

@@ -1,6 +1,7 @@
 // The pass manager: named passes run in a pipeline over a Program (passes/program.h).
 // Graph passes (canonicalize, fold, cse, dce) rewrite Program::graph; then fuse makes
-// kernels, schedule orders them and memplan places their buffers. After each pass the
+// kernels, lower spells them out as steps over buffers, schedule orders them and memplan
+// places every buffer. After each pass the
 // verifier of that stage may run (always in tests and debug builds), and the Program may
 // be printed (--print-after=PASS, --print-after-all) and the pass timed (--time-passes).
 #pragma once
@@ -34,11 +35,14 @@ struct PassInfo {
 };
 const std::vector<PassInfo>& pass_list();
 
-// canonicalize, fold, cse, dce, fuse, schedule, memplan
+// canonicalize, fold, cse, dce, fuse, lower, schedule, memplan
 std::vector<std::string> default_pipeline();
 
+// Whether a pass works on kernels (fuse, lower, schedule, memplan) rather than the graph.
+bool is_kernel_pass(const std::string& name);
+
 // Splits "a,b,c" and checks every name (unknown names are errors that suggest the
-// nearest) and the order: graph passes, then fuse, schedule, memplan, each at most once,
+// nearest) and the order: graph passes, then fuse, lower, schedule, memplan, each at most once,
 // each after the one it needs. The stages a pipeline omits are appended.
 std::vector<std::string> parse_pipeline(const std::string& list);
 

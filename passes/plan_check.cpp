@@ -77,8 +77,32 @@ struct Checker {
       if (b < 0) fail("output {} has no buffer", o.name);
       else if (p.buffers[size_t(b)].region == Region::arena) last[size_t(b)] = std::max(0, steps - 1);
     }
+    // A kernel's temporaries and workspace: live at its step.
+    for (size_t b = 0; b < nb; b++)
+      if (p.buffers[b].kind != BufferKind::value) first[b] = last[b] = p.kernel_index(p.buffers[b].kernel);
     for (size_t b = 0; b < nb; b++)
       if (first[b] >= 0) last[b] = std::max(last[b], first[b]);
+  }
+
+  // Every pointer of the steps names a buffer, and a temporary or workspace only in the
+  // kernel it belongs to.
+  void check_steps() {
+    for (const Kernel& k : p.kernels) {
+      auto check = [&](const Ref& r) {
+        if (r.buffer < 0 || size_t(r.buffer) >= p.buffers.size()) {
+          fail("{}: a step points at no buffer ({})", k.name, r.buffer);
+          return;
+        }
+        const Buffer& b = p.buffers[size_t(r.buffer)];
+        if (b.kind != BufferKind::value && b.kernel != k.id) fail("{}: uses {}, which belongs to another kernel", k.name, b.name);
+        if (r.offset < 0 || r.offset > b.bytes) fail("{}: points {} bytes into {} of {} bytes", k.name, r.offset, b.name, b.bytes);
+      };
+      for (const Step& st : k.steps) {
+        for (const Arg& a : st.call.args)
+          if (a.kind == ArgKind::pointer) check(a.ref);
+        for (const Operand& o : st.loop.operands) check(o.ref);
+      }
+    }
   }
 
   bool is_update_writer(const Kernel& k, ValueId o) const {
@@ -154,6 +178,7 @@ std::vector<std::string> check_plan(const Program& p) {
   if (!p.planned) return {"the program has not been planned"};
   if (p.buffer_of.size() != p.graph.values().size()) return {"buffer_of does not cover every value"};
   c.check_layout();
+  c.check_steps();
   c.check_order();
   c.liveness();
   c.check_overlaps();

@@ -16,6 +16,17 @@ const char* region_name(Region r) {
   return "?";
 }
 
+Program::Place Program::place(const Ref& r) const {
+  const Buffer& b = buffers.at(size_t(r.buffer));
+  return {b.region, b.offset + r.offset};
+}
+
+const NamedValue* Program::find(const std::string& name, bool output) const {
+  for (const NamedValue& v : interface)
+    if (v.name == name && v.output == output) return &v;
+  return nullptr;
+}
+
 bool is_view_op(const std::string& op) {
   const ir::OpDef* def = ir::find_op(op);
   return def && def->view;

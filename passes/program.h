@@ -14,6 +14,10 @@ namespace dlc::passes {
 
 constexpr int64_t kAlignment = 64; // bytes: a cache line, and an AVX-512 vector
 
+// The programs of a model (pipeline/pipeline.h builds each): inference (the forward
+// graph), evaluation (forward and loss) and training (forward, loss, backward, update).
+enum class ProgramKind { inference, evaluation, training };
+
 enum class Region {
   constants, // graph constants, and params/state no update writes (inference weights)
   state,     // params and state that updates write: persistent across steps
@@ -22,9 +26,17 @@ enum class Region {
 constexpr int kRegions = 3;
 const char* region_name(Region r);
 
+enum class BufferKind {
+  value,     // a value that lives in memory
+  temporary, // an anchor result a kernel keeps in memory while it runs (lower)
+  workspace, // scratch of a kernel's calls (GEMM packing, padded convolution input)
+};
+
 struct Buffer {
   std::string name;          // the name of the value it was made for
   ir::ValueId value = ir::kNoValue;
+  BufferKind kind = BufferKind::value;
+  int kernel = -1;           // temporary, workspace: the Kernel::id whose step they live in
   ir::TensorType type;
   Region region = Region::arena;
   int64_t offset = 0;        // bytes from the start of the region; a multiple of kAlignment
@@ -56,22 +68,40 @@ struct Program {
   // schedule
   std::string schedule_choice; // which candidate order won, with every candidate's peak
 
-  // memplan
+  // lower: buffers (placed by memplan), each kernel's steps, the interface
+  bool lowered = false;
+  int64_t batch = 0;           // N: the largest n a run may pass
   std::vector<Buffer> buffers;
   std::vector<int> buffer_of;  // value id -> buffer; -1 for values that live only in a kernel
+  std::vector<NamedValue> interface; // inputs, outputs, params, state, constants (graph order)
+  bool uses_run_values = false;      // some step reads RunValue (dropout)
+  // Each kernel thread beyond the caller's packs GEMM blocks into a buffer of its own, of
+  // this many bytes, made once when the threads are (dlc_rt::reserve_thread_workspaces);
+  // 0 when no call takes a workspace.
+  int64_t thread_workspace_bytes = 0;
+
+  // memplan
   std::array<int64_t, kRegions> region_size{};
-  int64_t lower_bound = 0;     // most arena bytes live at one step
+  int64_t lower_bound = 0;     // most arena bytes live at one step, every buffer counted
   std::string packing;         // the packing order that produced the arena layout
 
   int64_t arena_size() const { return region_size[size_t(Region::arena)]; }
   int kernel_index(int id) const; // position of kernel `id` in `kernels`
+
+  // Where a Ref is once planned: its buffer's region, and the byte offset there.
+  struct Place {
+    Region region;
+    int64_t offset;
+  };
+  Place place(const Ref& r) const;
+  const NamedValue* find(const std::string& name, bool output = false) const;
 };
 
 // The value a view stands for: follows reshape/flatten to the value that owns memory.
 ir::ValueId base_value(const ir::Graph& g, ir::ValueId v);
 bool is_view_op(const std::string& op);
 
-// `dlc show --emit=kernels|schedule|plan`.
+// `dlc show --emit=kernels|lowered|schedule|plan`.
 std::string print_kernels(const Program& p);
 std::string print_schedule(const Program& p);
 std::string print_plan(const Program& p);   // the timeline: every buffer, where and when

@@ -79,7 +79,12 @@ std::string plan_summary(const Program& p, int largest) {
   out += counts_line(p);
   double ratio = p.lower_bound > 0 ? double(p.arena_size()) / double(p.lower_bound) : 1.0;
   out += fmt::format("arena: {} bytes, lower bound: {} bytes, ratio: {:.3f}\n", p.arena_size(), p.lower_bound, ratio);
+  out += "(both count every buffer the program touches: values, temporaries, workspaces)\n";
   out += fmt::format("packing: {}\n", p.packing);
+  if (p.thread_workspace_bytes)
+    out += fmt::format("threads: each kernel thread beyond the caller's adds {} bytes (its GEMM packing buffer, made "
+                       "with the threads)\n",
+                       p.thread_workspace_bytes);
   if (largest <= 0) return out;
   std::vector<int> order;
   for (size_t b = 0; b < p.buffers.size(); b++) order.push_back(int(b));
@@ -88,8 +93,9 @@ std::string plan_summary(const Program& p, int largest) {
   out += "largest buffers:\n";
   for (size_t i = 0; i < order.size() && int(i) < largest; i++) {
     const Buffer& b = p.buffers[size_t(order[i])];
-    out += fmt::format("  {:<40} {:<10} {:>12} bytes  {}\n", b.name, region_name(b.region), b.bytes,
-                       b.region == Region::arena ? fmt::format("steps {}..{}", b.first, b.last) : "");
+    const char* kind = b.kind == BufferKind::temporary ? " (temporary)" : b.kind == BufferKind::workspace ? " (workspace)" : "";
+    out += fmt::format("  {:<40} {:<10} {:>12} bytes  {}{}\n", b.name, region_name(b.region), b.bytes,
+                       b.region == Region::arena ? fmt::format("steps {}..{}", b.first, b.last) : "", kind);
   }
   return out;
 }

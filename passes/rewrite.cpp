@@ -6,6 +6,7 @@ using ir::ValueId;
 
 GraphRewriter::GraphRewriter(const ir::Graph& src) : src_(src), map_(src.values().size(), ir::kNoValue) {
   dst_.name = src.name;
+  dst_.batch = src.batch;
   for (ValueId v : src.inputs()) map_[size_t(v)] = dst_.add_input(src.value(v).name, src.type(v));
   for (ValueId v : src.params()) {
     const ir::Value& p = src.value(v);

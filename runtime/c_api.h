@@ -106,6 +106,12 @@ inline void dlc_rt_reduce_max(int64_t outer, int64_t len, int64_t inner, const f
   dlc_rt::reduce_lines(dlc_rt::Reduce::max, outer, len, inner, x, y);
 }
 
+// dx = dy at the first maximum of each line of x, 0 elsewhere (reduce_max, maxout).
+inline void dlc_rt_reduce_max_grad(int64_t outer, int64_t len, int64_t inner, const float* x, const float* dy,
+                                   float* dx) {
+  dlc_rt::max_grad_lines(outer, len, inner, x, dy, dx);
+}
+
 // ds[j] = sum over rows of (x <= 0 ? x * dy : 0): prelu's slope gradient.
 inline void dlc_rt_prelu_slope_grad(int64_t rows, int64_t c, const float* x, const float* dy, float* ds) {
   dlc_rt::prelu_slope_grad(rows, c, x, dy, ds);

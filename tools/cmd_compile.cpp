@@ -2,6 +2,7 @@
 // dlc_runtime.h, written together or not at all.
 #include "codegen/cpp/emit.h"
 #include "frontend/files.h"
+#include "pipeline/pipeline.h"
 #include "frontend/model.h"
 #include "frontend/weights.h"
 #include "tools/commands.h"
@@ -100,7 +101,7 @@ int run_compile(const Args& a) {
   if (a.has("--weights")) weights = frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph);
   codegen::CppFiles f;
   try {
-    f = codegen::emit_cpp(m, a.has("--weights") ? &weights : nullptr, o);
+    f = pipeline::emit_cpp(m, a.has("--weights") ? &weights : nullptr, o);
   } catch (const Error& e) {
     throw Error(model_path + ": " + e.what());
   }

@@ -1,16 +1,16 @@
 // dlc check, dlc summary, dlc show: validating and inspecting a model.
-#include "codegen/cpp/emit.h"
 #include "codegen/jit_backend.h"
-#include "codegen/lowering.h"
 #include "frontend/model.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
-#include "passes/training.h"
+#include "passes/lower.h"
+#include "pipeline/pipeline.h"
 #include "tools/commands.h"
 #include "tools/compile_flags.h"
 #include "tools/format.h"
 #include "tools/summary_table.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace dlc::tools {
@@ -39,17 +39,18 @@ int run_summary(const Args& a) {
   return 0;
 }
 
-const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "schedule", "plan",
-                                           "llvm", "llvm-opt", "lowered", "cpp"};
+const std::vector<std::string> kStages = {"graph", "train-graph", "clean-graph", "kernels", "lowered", "schedule",
+                                           "plan", "llvm", "llvm-opt", "cpp"};
 
 // `dlc show` also prints the compiled stages and takes the pass manager's flags.
 void add_compile_stages(Command& show) {
   show.usage = "dlc show MODEL.json [--emit=STAGE] [--batch N] [--train] [--passes=LIST] [--print-after=PASS]";
   show.summary += " After compilation (of the training graph with --train): clean-graph (after the clean-up "
-                  "passes), kernels (fused), schedule, plan (the memory timeline), llvm (the JIT's LLVM module), "
-                  "llvm-opt (that module after LLVM's O3 pipeline for this CPU), lowered (the backend-neutral steps "
-                  "of every kernel), cpp (the header and source `dlc compile` writes, at the model's batch_size "
-                  "unless --batch is given).";
+                  "passes), kernels (fused), lowered (the calls and loops of every kernel, over buffers), schedule, "
+                  "plan (the memory timeline), llvm (the JIT's LLVM module), llvm-opt (that module after LLVM's O3 "
+                  "pipeline for this CPU), cpp (the header and source `dlc compile` writes, at the model's "
+                  "batch_size unless --batch is given). Each stage stops the pipeline --passes names after its "
+                  "pass.";
   for (FlagSpec& f : show.flags)
     if (f.name == "--emit") f.help = "the stage to print: " + join_names(kStages) + " (default graph)";
   for (const FlagSpec& f : compile_flags())
@@ -65,29 +66,47 @@ void show_llvm(const Args& a, const passes::Program& p, bool optimized) {
   if (a.has("--time-passes")) std::fprintf(stderr, "// ----- LLVM JIT -----\n  %-14s %10.3f ms\n", "O3 + codegen", ms);
 }
 
-// What `dlc compile` would write (codegen/cpp/emit.h): net.h, then net.cpp.
+// What `dlc compile` would write (codegen/cpp/emit.h): net.h, then net.cpp, from the
+// programs the flags' pipeline plans.
 int show_cpp(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   codegen::CppOptions o;
   o.train = a.has("--train");
   o.batch = a.get_int("--batch", m.training.batch_size, 1, 1 << 20);
   o.source = a.positional[0];
-  codegen::CppFiles f = codegen::emit_cpp(m, nullptr, o);
+  codegen::CppFiles f = pipeline::emit_cpp(m, nullptr, o, pipeline_options(a));
   std::fputs((f.header + "\n" + f.source).c_str(), stdout);
   return 0;
 }
 
-// The stages after the frontend: the graph after clean-up, the kernels, the schedule, the
-// plan (passes/pass_manager.h), of the inference graph or with --train the training graph.
+// The pass a stage stops after: the program is printed as it is there.
+const char* last_pass_of(const std::string& emit) {
+  if (emit == "kernels") return "fuse";
+  if (emit == "lowered") return "lower";
+  if (emit == "schedule") return "schedule";
+  return "memplan";
+}
+
+// The stages after the frontend: the graph after clean-up, the kernels, their steps, the
+// schedule, the plan (passes/pass_manager.h), of the inference program or with --train
+// the training program, each the pipeline the flags ask for stopped after its pass.
 int show_compiled(const Args& a, const std::string& emit) {
   if (emit == "cpp") return show_cpp(a);
-  passes::Program p = compile_model(a, emit == "clean-graph");
+  frontend::Model m = frontend::load_model(a.positional[0]);
+  pipeline::Options o = pipeline_options(a);
+  if (emit == "clean-graph") {
+    while (!o.passes.empty() && passes::is_kernel_pass(o.passes.back())) o.passes.pop_back();
+  } else {
+    auto last = std::find(o.passes.begin(), o.passes.end(), last_pass_of(emit));
+    if (last != o.passes.end()) o.passes.erase(last + 1, o.passes.end());
+  }
+  passes::Program p = pipeline::compile(m, program_kind(a), batch_flag(a, m), o);
   if (emit == "clean-graph") std::fputs(ir::print_graph(p.graph).c_str(), stdout);
   if (emit == "kernels") std::fputs(passes::print_kernels(p).c_str(), stdout);
+  if (emit == "lowered") std::fputs(passes::print_lowered(p).c_str(), stdout);
   if (emit == "schedule") std::fputs(passes::print_schedule(p).c_str(), stdout);
   if (emit == "plan") std::fputs(passes::print_plan(p).c_str(), stdout);
   if (emit == "llvm" || emit == "llvm-opt") show_llvm(a, p, emit == "llvm-opt");
-  if (emit == "lowered") std::fputs(codegen::print_lowered(codegen::lower(p)).c_str(), stdout);
   return 0;
 }
 
@@ -100,15 +119,8 @@ int run_show(const Args& a) {
   if (emit != "graph" && emit != "train-graph") return show_compiled(a, emit);
   frontend::Model m = frontend::load_model(a.positional[0]);
   int64_t batch = a.get_int("--batch", 1, 1, 1 << 20);
-  frontend::BuiltModel bm = frontend::build_model(m, batch);
-  if (emit == "train-graph") {
-    try {
-      bm.graph = passes::build_training_graph(bm.graph, m.training).graph;
-    } catch (const Error& e) {
-      throw Error(a.positional[0] + ": " + e.what()); // the model cannot train: say which file
-    }
-  }
-  std::fputs(ir::print_graph(bm.graph).c_str(), stdout);
+  passes::ProgramKind kind = emit == "train-graph" ? passes::ProgramKind::training : passes::ProgramKind::inference;
+  std::fputs(ir::print_graph(pipeline::program_graph(m, kind, batch)).c_str(), stdout);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // dlc predict: runs a model on NPY input, with the reference interpreter graph by graph,
 // or through a Runner (--backend jit, --top-k) in batches.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "frontend/dataset.h"
 #include "frontend/files.h"
 #include "frontend/model.h"
@@ -59,7 +59,7 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   int64_t n = x.shape()[0], per_in = x.numel() / n;
   int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
   KernelThreads threads(a);
-  auto r = codegen::make_runner(a.get("--backend", codegen::kPredictBackend), m, batch);
+  auto r = pipeline::make_runner(a.get("--backend", pipeline::kPredictBackend), m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
   if (a.has("--weights")) r->set_values(frontend::load_weights(a.get("--weights"), g));
@@ -114,7 +114,7 @@ int run_predict(const Args& a) {
       throw Error(fmt::format("--input: inputs have different batch sizes ({} and {})", batch, n));
     batch = n;
   }
-  if (a.has("--top-k") || a.get("--backend", codegen::kPredictBackend) != "ref" || a.has("--batch")) {
+  if (a.has("--top-k") || a.get("--backend", pipeline::kPredictBackend) != "ref" || a.has("--batch")) {
     if (m.inputs.size() != 1)
       throw Error(fmt::format("--backend/--top-k/--batch: model '{}' has {} inputs; they drive single-input models",
                               m.name, m.inputs.size()));

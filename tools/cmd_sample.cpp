@@ -2,7 +2,7 @@
 // The vocabulary is rebuilt from the training text (--data text:FILE), so ids mean the
 // same characters as in training. Each step runs the model on the last T characters and
 // draws the next one from the output's distribution at the last position.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "frontend/dataset.h"
 #include "frontend/weights.h"
 #include "ir/error.h"
@@ -78,7 +78,7 @@ int run_sample(const Args& a) {
   }
 
   KernelThreads threads(a);
-  auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, 1);
+  auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, 1);
   runner->init(0);
   runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph));
   std::string result = seed_text;

@@ -1,6 +1,6 @@
 // dlc train and dlc eval: options in, the training loop (tools/trainer.h) and the data
 // feeding (tools/train_data.h) do the work.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "frontend/dataset.h"
 #include "frontend/weights.h"
 #include "ir/error.h"
@@ -48,7 +48,7 @@ int run_train(const Args& a) {
   o.live = stdout_is_terminal();
   KernelThreads threads(a);
   frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0), &m);
-  auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch);
+  auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch);
   return train(*runner, m, data, o);
 }
 
@@ -78,7 +78,7 @@ int run_eval(const Args& a) {
   KernelThreads threads(a);
   // The test split when the source has one, the training set otherwise.
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
-  auto runner = codegen::make_runner(a.get("--backend", codegen::kDefaultBackend), m, batch_option(a, m, 0));
+  auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch_option(a, m, 0));
   runner->init(0);
   if (a.has("--weights")) {
     runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph));

@@ -1,7 +1,6 @@
 #include "tools/compile_flags.h"
 
 #include "frontend/model.h"
-#include "passes/training.h"
 
 namespace dlc::tools {
 
@@ -25,32 +24,33 @@ static std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-passes::Program compile_model(const Args& a, bool graph_passes_only) {
-  const std::string& path = a.positional[0];
-  frontend::Model m = frontend::load_model(path);
-  bool train = a.has("--train");
-  int64_t batch = a.get_int("--batch", train ? m.training.batch_size : 1, 1, 1 << 20);
-  ir::Graph g = frontend::build_model(m, batch).graph;
-  if (train) {
-    try {
-      g = passes::build_training_graph(g, m.training).graph;
-    } catch (const Error& e) {
-      throw Error(path + ": " + e.what()); // the model cannot train: say which file
-    }
-  }
-  passes::PassOptions opts;
+pipeline::Options pipeline_options(const Args& a) {
+  pipeline::Options o;
+  passes::PassOptions& opts = o.pass_options;
   opts.verify_each = opts.verify_each || a.has("--verify-each");
   opts.print_after_all = a.has("--print-after-all");
   opts.time_passes = a.has("--time-passes");
   if (a.repeated.count("--print-after"))
     for (const std::string& v : a.repeated.at("--print-after"))
       for (const std::string& name : split_commas(v)) opts.print_after.push_back(name);
-  std::vector<std::string> pipeline =
-      a.has("--passes") ? passes::parse_pipeline(a.get("--passes")) : passes::default_pipeline();
+  if (a.has("--passes")) o.passes = passes::parse_pipeline(a.get("--passes"));
+  return o;
+}
+
+passes::ProgramKind program_kind(const Args& a) {
+  return a.has("--train") ? passes::ProgramKind::training : passes::ProgramKind::inference;
+}
+
+int64_t batch_flag(const Args& a, const frontend::Model& m) {
+  return a.get_int("--batch", a.has("--train") ? m.training.batch_size : 1, 1, 1 << 20);
+}
+
+passes::Program compile_model(const Args& a, bool graph_passes_only) {
+  frontend::Model m = frontend::load_model(a.positional[0]);
+  pipeline::Options o = pipeline_options(a);
   if (graph_passes_only)
-    while (!pipeline.empty() && (pipeline.back() == "fuse" || pipeline.back() == "schedule" || pipeline.back() == "memplan"))
-      pipeline.pop_back();
-  return passes::run_pipeline(std::move(g), pipeline, opts);
+    while (!o.passes.empty() && passes::is_kernel_pass(o.passes.back())) o.passes.pop_back();
+  return pipeline::compile(m, program_kind(a), batch_flag(a, m), o);
 }
 
 } // namespace dlc::tools

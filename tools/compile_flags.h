@@ -3,16 +3,23 @@
 // from a model file to a planned Program.
 #pragma once
 
-#include "passes/pass_manager.h"
+#include "pipeline/pipeline.h"
 #include "tools/args.h"
 
 namespace dlc::tools {
 
 std::vector<FlagSpec> compile_flags();
 
-// Loads positional[0], builds its inference graph (or, with --train, its training graph)
-// at --batch (default: 1 for inference, the model's batch_size for training) and runs the
-// pipeline the flags ask for (only its graph passes when `graph_passes_only`).
+// The pipeline the flags ask for (--passes, --print-after, --time-passes, --verify-each).
+pipeline::Options pipeline_options(const Args& a);
+// --train: the training program, else inference.
+passes::ProgramKind program_kind(const Args& a);
+// --batch (default: 1 for inference, the model's batch_size for training).
+int64_t batch_flag(const Args& a, const frontend::Model& m);
+
+// Loads positional[0] and runs its inference program (or, with --train, its training
+// program) at --batch through the pipeline the flags ask for (only its graph passes when
+// `graph_passes_only`).
 passes::Program compile_model(const Args& a, bool graph_passes_only = false);
 
 } // namespace dlc::tools

@@ -1,6 +1,6 @@
 #include "tools/kernel_threads.h"
 
-#include "runtime/kernels/gemm_parallel.h"
+#include "runtime/kernels/gemm.h"
 #include "runtime/thread_pool.h"
 
 #include <thread>
@@ -14,6 +14,7 @@ KernelThreads::KernelThreads(const Args& a) {
   threads_ = int(a.get_int("--threads", cores, 1, 1024));
   if (threads_ > 1) {
     pool_ = std::make_unique<dlc_rt::ThreadPool>(threads_);
+    dlc_rt::reserve_thread_workspaces(*pool_); // no allocation while programs run
     dlc_rt::default_kernel_pool() = pool_.get();
   }
 }

@@ -14,7 +14,7 @@ int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0
 
 } // namespace
 
-TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, const frontend::Dataset& d) {
+TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, const frontend::Dataset& d) {
   if (m.inputs.size() != 1)
     throw Error(fmt::format("model '{}' has {} inputs; training from a data set needs exactly one", m.name,
                             m.inputs.size()));
@@ -99,7 +99,7 @@ int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const s
   return correct;
 }
 
-EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
                             bool confusion) {
   EvalResult res;
   if (d.n == 0) return res;

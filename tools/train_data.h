@@ -3,7 +3,7 @@
 // `dlc train` and `dlc eval`.
 #pragma once
 
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "frontend/dataset.h"
 
 #include <cstdint>
@@ -32,7 +32,7 @@ struct TargetFormat {
 };
 
 // Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).
-TargetFormat target_format(const codegen::Runner& r, const frontend::Model& m, const frontend::Dataset& d);
+TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, const frontend::Dataset& d);
 
 // The order of the training samples in epoch `epoch` (0-based): a Fisher-Yates shuffle
 // drawn from the counter-based RNG keyed by (seed, epoch), so a resumed run draws the same.
@@ -61,7 +61,7 @@ struct EvalResult {
 // labels) over a whole data set, in
 // batches of the runner's size, without changing anything; the confusion matrix when
 // asked and the targets are classes.
-EvalResult evaluate_dataset(codegen::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
                             bool confusion = false);
 
 } // namespace dlc::tools

@@ -5,6 +5,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "passes/training.h"
+#include "pipeline/pipeline.h"
 #include "runtime/rng.h"
 #include "tools/checkpoint.h"
 #include "tools/progress.h"
@@ -46,7 +47,7 @@ int64_t test_sigint_step() {
 
 class TrainLoop {
 public:
-  TrainLoop(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o)
+  TrainLoop(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o)
       : r_(r), m_(m), data_(data), o_(o), f_(target_format(r, m, data.train)) {
     if (data.val.n) target_format(r, m, data.val);
     if (data.test.n) target_format(r, m, data.test);
@@ -75,7 +76,7 @@ public:
   }
 
 private:
-  codegen::Runner& r_;
+  pipeline::Runner& r_;
   const frontend::Model& m_;
   const frontend::DataSplits& data_;
   const TrainOptions& o_;
@@ -256,13 +257,12 @@ private:
 } // namespace
 
 std::string model_fingerprint(const frontend::Model& m) {
-  ir::Graph g = frontend::build_model(m, 1).graph;
-  std::string text = m.training.has_loss ? ir::print_graph(passes::build_training_graph(g, m.training).graph)
-                                         : ir::print_graph(g);
+  auto kind = m.training.has_loss ? passes::ProgramKind::training : passes::ProgramKind::inference;
+  std::string text = ir::print_graph(pipeline::program_graph(m, kind, 1));
   return fmt::format("{:016x}", dlc_rt::name_hash(text.c_str()));
 }
 
-int train(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o) {
+int train(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o) {
   if (!r.can_train()) throw Error(fmt::format("model '{}' has no loss: it cannot be trained", m.name));
   return TrainLoop(r, m, data, o).run();
 }

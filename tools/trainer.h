@@ -3,7 +3,7 @@
 // Ctrl-C and NaN handling. The command (cmd_train.cpp) only parses options.
 #pragma once
 
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "frontend/dataset.h"
 #include "tools/plot.h"
 
@@ -40,7 +40,7 @@ struct TrainState {
 std::string model_fingerprint(const frontend::Model& m);
 
 // Runs the training; returns the process exit status (0, or 130 after Ctrl-C).
-int train(codegen::Runner& r, const frontend::Model& m, const frontend::DataSplits& data,
+int train(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data,
           const TrainOptions& o);
 
 } // namespace dlc::tools

@@ -2,8 +2,6 @@
 #include "codegen/cpp/emit_detail.h"
 
 #include "ir/error.h"
-#include "passes/pass_manager.h"
-#include "passes/training.h"
 
 #include <cctype>
 #include <cstring>
@@ -14,6 +12,9 @@ using cpp::Block;
 using cpp::Layout;
 using cpp::Names;
 using cpp::Persistent;
+using cpp::Placed;
+using cpp::Placement;
+using cpp::Where;
 
 void check_symbol_prefix(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 64 && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
@@ -25,77 +26,92 @@ void check_symbol_prefix(const std::string& name) {
 
 namespace {
 
-struct Compiled {
-  passes::Program program;
-  Lowered lowered;
-};
-
-Compiled compile(ir::Graph g) {
-  passes::Program p = passes::run_pipeline(std::move(g), passes::default_pipeline());
-  Lowered l = lower(p);
-  return {std::move(p), std::move(l)};
-}
-
 Block block_of(passes::Region r, bool train) {
   if (r == passes::Region::state) return Block::state;
   if (r == passes::Region::arena) return Block::arena;
   return train ? Block::train_constants : Block::infer_constants;
 }
 
+// Where `train`'s Refs live, and `infer`'s: infer's parameters and state that the training
+// program keeps in its state region are read there (by name), so that a training step is
+// visible to the next inference without a copy.
+Placement placement(const Program& p, bool is_train, const Program* train) {
+  std::map<int, Where> shared; // buffer of p -> train's place
+  if (!is_train && train)
+    for (const NamedValue& v : p.interface) {
+      if (v.output || (v.kind != ir::ValueKind::param && v.kind != ir::ValueKind::state)) continue;
+      const NamedValue* t = train->find(v.name);
+      if (!t || t->type != v.type) continue;
+      Program::Place at = train->place(t->ref);
+      if (at.region == passes::Region::state) shared[v.ref.buffer] = {Block::state, at.offset};
+    }
+  return [&p, is_train, shared](const Ref& r) {
+    if (auto it = shared.find(r.buffer); it != shared.end()) return Where{it->second.block, it->second.offset + r.offset};
+    Program::Place at = p.place(r);
+    return Where{block_of(at.region, is_train), at.offset};
+  };
+}
+
 // Params first, then optimizer state, each with every place it lives (training
 // program first: it is the one whose values change).
-std::vector<Persistent> persistent_values(const Compiled& infer, const Compiled* train) {
+std::vector<Persistent> persistent_values(const Program& infer, const Placement& infer_at, const Program* train,
+                                          const Placement& train_at) {
   std::vector<Persistent> out;
-  auto add = [&](const Compiled& c, bool is_train, ir::ValueKind kind) {
-    for (const NamedValue& v : c.lowered.values) {
+  auto add = [&](const Program& prog, const Placement& at, ir::ValueKind kind) {
+    for (const NamedValue& v : prog.interface) {
       if (v.output || v.kind != kind) continue;
       Persistent* p = nullptr;
       for (Persistent& q : out)
         if (q.name == v.name) p = &q;
       if (!p) {
-        const ir::Value& gv = c.program.graph.value(c.program.graph.find(v.name));
+        const ir::Value& gv = prog.graph.value(prog.graph.find(v.name));
         out.push_back({v.name, kind, v.type, gv.init, {}});
         p = &out.back();
       }
-      std::pair<Block, int64_t> place{block_of(v.ref.region, is_train), v.ref.offset};
-      if (std::find(p->places.begin(), p->places.end(), place) == p->places.end()) p->places.push_back(place);
+      Where w = at(v.ref);
+      bool known = false;
+      for (const Where& q : p->places) known = known || (q.block == w.block && q.offset == w.offset);
+      if (!known) p->places.push_back(w);
     }
   };
   for (ir::ValueKind kind : {ir::ValueKind::param, ir::ValueKind::state}) {
-    if (train) add(*train, true, kind);
-    add(infer, false, kind);
+    if (train) add(*train, train_at, kind);
+    add(infer, infer_at, kind);
   }
   return out;
 }
 
-Layout layout(const Compiled& infer, const Compiled* train, const frontend::Model& model) {
+Layout layout(const Program& infer, const Program* train, const CppModel& model) {
+  Placement infer_at = placement(infer, false, train);
+  Placement train_at = train ? placement(*train, true, nullptr) : Placement{};
   Layout l;
-  l.batch = infer.lowered.batch;
-  const auto& ir = infer.lowered.region_size;
+  l.batch = infer.batch;
+  const auto& ir = infer.region_size;
   l.block_bytes[size_t(Block::infer_constants)] = ir[size_t(passes::Region::constants)];
   l.block_bytes[size_t(Block::state)] = ir[size_t(passes::Region::state)];
   l.block_bytes[size_t(Block::arena)] = ir[size_t(passes::Region::arena)];
+  l.thread_workspace_bytes = std::max(infer.thread_workspace_bytes, train ? train->thread_workspace_bytes : 0);
   if (train) {
-    const auto& tr = train->lowered.region_size;
+    const auto& tr = train->region_size;
     l.block_bytes[size_t(Block::train_constants)] = tr[size_t(passes::Region::constants)];
     l.block_bytes[size_t(Block::state)] = std::max(tr[size_t(passes::Region::state)], l.block_bytes[size_t(Block::state)]);
     l.block_bytes[size_t(Block::arena)] = std::max(tr[size_t(passes::Region::arena)], l.block_bytes[size_t(Block::arena)]);
   }
-  for (const NamedValue& v : infer.lowered.values) {
-    if (v.output) l.outputs.push_back(v);
-    else if (v.kind == ir::ValueKind::input) l.inputs.push_back(v);
-    else if (v.kind == ir::ValueKind::constant) l.constants.push_back({Block::infer_constants, v});
+  for (const NamedValue& v : infer.interface) {
+    if (v.output) l.outputs.push_back({v, infer_at(v.ref)});
+    else if (v.kind == ir::ValueKind::input) l.inputs.push_back({v, infer_at(v.ref)});
+    else if (v.kind == ir::ValueKind::constant) l.constants.push_back({v, infer_at(v.ref)});
   }
   if (train) {
-    for (const NamedValue& v : train->lowered.values) {
-      if (!v.output && v.kind == ir::ValueKind::input) l.train_inputs.push_back(v);
-      if (!v.output && v.kind == ir::ValueKind::constant) l.constants.push_back({Block::train_constants, v});
-      if (v.output && v.name == "loss") l.loss = &v;
+    for (const NamedValue& v : train->interface) {
+      if (!v.output && v.kind == ir::ValueKind::input) l.train_inputs.push_back({v, train_at(v.ref)});
+      if (!v.output && v.kind == ir::ValueKind::constant) l.constants.push_back({v, train_at(v.ref)});
+      if (v.output && v.name == "loss") l.loss = Placed{v, train_at(v.ref)};
     }
     if (!l.loss) throw Error("C++ backend: the training program has no 'loss' output");
-    l.default_lr = passes::scheduled_lr(model.training.optimizer, 0, 0);
+    l.default_lr = model.default_lr;
   }
-  l.persistent = persistent_values(infer, train);
+  l.persistent = persistent_values(infer, infer_at, train, train_at);
   return l;
 }
 
@@ -124,16 +140,16 @@ std::string weights_table(const Layout& l, const ir::Bindings* weights, std::vec
   return "const uint32_t kWeights[] = {\n" + data + "};\n";
 }
 
-std::string run_function(const char* name, const Lowered& l, const char* prefix) {
+std::string run_function(const char* name, const Program& l, const char* prefix) {
   std::string s = fmt::format("// The {} kernels in their planned order.\nstatic void run_{}(const Mem& m) {{\n", name, prefix);
-  for (const LoweredKernel& k : l.kernels) s += fmt::format("  {}_{}(m);\n", prefix, k.c_name);
+  for (const Kernel& k : l.kernels) s += fmt::format("  {}_{}(m);\n", prefix, k.c_name);
   if (l.kernels.empty()) s += "  (void)m;\n";
   return s + "}\n";
 }
 
-std::string kernels(const Lowered& l, const char* prefix) {
+std::string kernels(const Program& l, const Placement& at, const char* prefix) {
   std::string s;
-  for (const LoweredKernel& k : l.kernels) s += "\n" + cpp::emit_kernel_function(k, std::string(prefix) + "_");
+  for (const Kernel& k : l.kernels) s += "\n" + cpp::emit_kernel_function(k, at, std::string(prefix) + "_");
   return s;
 }
 
@@ -159,20 +175,18 @@ inline float* F(const Mem& m, int region, int64_t offset) { return reinterpret_c
 
 } // namespace
 
-CppFiles emit_cpp(const frontend::Model& model, const ir::Bindings* weights, const CppOptions& o) {
+CppFiles emit_cpp(const CppModel& model, const ir::Bindings* weights, const CppOptions& o) {
   check_symbol_prefix(o.name);
   cpp::check_include_name(o.header_file);
   Names names{o.name, o.name};
   for (char& ch : names.upper) ch = char(std::toupper(static_cast<unsigned char>(ch)));
-  int64_t batch = o.batch > 0 ? o.batch : model.training.batch_size;
-  ir::Graph forward = frontend::build_model(model, batch).graph;
-  Compiled infer = compile(forward);
-  std::unique_ptr<Compiled> train;
-  if (o.train) {
-    train = std::make_unique<Compiled>(compile(passes::build_training_graph(forward, model.training).graph));
-    share_persistent(infer.lowered, train->lowered);
-  }
-  Layout l = layout(infer, train.get(), model);
+  if (!model.infer || (o.train && !model.train)) throw Error("C++ backend: a program to emit is missing");
+  const Program& infer = *model.infer;
+  const Program* train = o.train ? model.train : nullptr;
+  for (const Program* p : {&infer, train})
+    if (p && !p->planned) throw Error("C++ backend: the program has not been planned");
+  int64_t batch = infer.batch;
+  Layout l = layout(infer, train, model);
   std::vector<int64_t> weight_offsets;
   std::string wtable = weights_table(l, o.extern_weights ? nullptr : weights, weight_offsets);
 
@@ -194,11 +208,11 @@ CppFiles emit_cpp(const frontend::Model& model, const ir::Bindings* weights, con
                          kRuntimeHeaderFile);
   f.source += kPrologue;
   f.source += "\n// ---- inference: the forward program ------------------------------------------\n";
-  f.source += kernels(infer.lowered, "infer") + "\n" + run_function("inference", infer.lowered, "infer");
+  f.source += kernels(infer, placement(infer, false, train), "infer") + "\n" + run_function("inference", infer, "infer");
   if (train) {
     f.source += "\n// ---- training: forward, loss, backward and optimizer update (each parameter is\n"
                 "// updated by the kernel that finishes its gradient) --------------------------\n";
-    f.source += kernels(train->lowered, "train") + "\n" + run_function("training", train->lowered, "train");
+    f.source += kernels(*train, placement(*train, true, nullptr), "train") + "\n" + run_function("training", *train, "train");
   }
   f.source += cpp::emit_api(names, l, o, wtable, weight_offsets);
   if (o.emit_main) f.source += cpp::emit_main_function(names, l, o);

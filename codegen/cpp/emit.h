@@ -2,14 +2,14 @@
 // header-only runtime), which build with any C++17 compiler and nothing else, and expose
 // an extern "C" API for inference and, with `train`, training (docs/codegen.md).
 //
-// Both the inference program and (with `train`) the training program are compiled by
-// the pass pipeline and lowered by codegen/lowering.h; this backend only prints the
-// steps. The two programs share the parameters: the inference kernels read the training
-// program's parameter memory, so a step is visible to the next inference without a copy.
+// It takes the planned programs (the inference program and, with `train`, the training
+// program) from the one pipeline (pipeline/pipeline.h) and only prints their steps. The
+// two programs share the parameters: the inference kernels read the training program's
+// parameter memory, so a step is visible to the next inference without a copy.
 #pragma once
 
-#include "frontend/model.h"
 #include "ir/interp/interpreter.h"
+#include "passes/program.h"
 
 #include <string>
 
@@ -26,6 +26,14 @@ struct CppOptions {
   std::string source;               // where the model came from, for the banner
 };
 
+// The planned programs to print, and what the API needs besides them.
+struct CppModel {
+  std::string name;                          // the model's name, for comments
+  const passes::Program* infer = nullptr;    // the inference program
+  const passes::Program* train = nullptr;    // the training program (options.train)
+  double default_lr = 0;                     // the optimizer's learning rate at step 0
+};
+
 struct CppFiles {
   std::string header;  // net.h
   std::string source;  // net.cpp
@@ -35,9 +43,8 @@ struct CppFiles {
 constexpr const char* kRuntimeHeaderFile = "dlc_runtime.h";
 
 // `weights`: parameter values by name to embed (or nullptr: the initializers, run at
-// create time from a seed). Throws dlc::Error when the model cannot be compiled (no
-// training section with `train`, an op without a lowering, a bad name).
-CppFiles emit_cpp(const frontend::Model& model, const ir::Bindings* weights, const CppOptions& options);
+// create time from a seed). Throws dlc::Error for a bad name.
+CppFiles emit_cpp(const CppModel& model, const ir::Bindings* weights, const CppOptions& options);
 
 // The text of dlc_runtime.h (the same for every model).
 std::string runtime_bundle_text();

@@ -8,23 +8,14 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
-int block_of(const NamedValue& v, bool train_program) {
-  switch (v.ref.region) {
-  case passes::Region::constants: return int(train_program ? Block::train_constants : Block::infer_constants);
-  case passes::Region::state: return int(Block::state);
-  case passes::Region::arena: return int(Block::arena);
-  }
-  return 0;
+std::string tensor_fields(const Placed& p) {
+  return fmt::format("{{{}, {}, {}, {}, {}}}", string_literal(p.v.name), int(p.at.block), p.at.offset,
+                     p.v.ref.dtype == ir::DType::i32 ? 1 : 0, p.v.sample_elems);
 }
 
-std::string tensor_fields(const NamedValue& v, bool train_program) {
-  return fmt::format("{{{}, {}, {}, {}, {}}}", string_literal(v.name), block_of(v, train_program), v.ref.offset,
-                     v.ref.dtype == ir::DType::i32 ? 1 : 0, v.sample_elems);
-}
-
-std::string tensor_table(const char* name, const std::vector<NamedValue>& values, bool train_program) {
+std::string tensor_table(const char* name, const std::vector<Placed>& values) {
   std::string s = fmt::format("const TensorInfo {}[] = {{\n", name);
-  for (const NamedValue& v : values) s += "    " + tensor_fields(v, train_program) + ",\n";
+  for (const Placed& v : values) s += "    " + tensor_fields(v) + ",\n";
   if (values.empty()) s += "    {\"\", 0, 0, 0, 0},\n";
   return s + "};\n";
 }
@@ -42,12 +33,12 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
     std::string shape;
     for (int64_t d : p.type.shape.dims) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     const ir::Initializer& in = p.init;
-    auto place = [&](size_t k) { return k < p.places.size() ? p.places[k] : std::pair<Block, int64_t>{Block::state, -1}; };
+    auto place = [&](size_t k) { return k < p.places.size() ? p.places[k] : Where{Block::state, -1}; };
     s += fmt::format("    {{{}, {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", string_literal(p.name),
                      p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(), shape.empty() ? "0" : shape,
                      p.type.shape.numel(), init_kind(in.kind), double_literal(in.value), in.has_value ? 1 : 0, in.fan_in,
-                     in.fan_out, p.places.size(), int(place(0).first), int(place(1).first), place(0).second,
-                     place(1).second, i < weight_offsets.size() ? weight_offsets[i] : -1);
+                     in.fan_out, p.places.size(), int(place(0).block), int(place(1).block), place(0).offset,
+                     place(1).offset, i < weight_offsets.size() ? weight_offsets[i] : -1);
   }
   if (l.persistent.empty()) s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {0, 0}, {0, 0}, -1},\n";
   return s + "};\n";
@@ -56,8 +47,9 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
 std::string constant_table(const Layout& l, std::string& data) {
   std::string s = "const ConstantInfo kConstants[] = {\n";
   int64_t at = 0;
-  for (const auto& [block, v] : l.constants) {
-    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(block), v.ref.offset, v.data.size(), at, comment_text(v.name));
+  for (const Placed& c : l.constants) {
+    const NamedValue& v = c.v;
+    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(c.at.block), c.at.offset, v.data.size(), at, comment_text(v.name));
     for (double d : v.data) {
       float f = float(d);
       uint32_t bits;
@@ -112,19 +104,19 @@ struct ConstantInfo {
 };
 
 )cc";
-  s += tensor_table("kInputs", l.inputs, false) + tensor_table("kOutputs", l.outputs, false);
-  std::vector<NamedValue> train_x;
-  NamedValue target, lr;
-  for (const NamedValue& v : l.train_inputs) {
-    if (v.name == "target") target = v;
-    else if (v.name == "lr") lr = v;
+  s += tensor_table("kInputs", l.inputs) + tensor_table("kOutputs", l.outputs);
+  std::vector<Placed> train_x;
+  Placed target, lr;
+  for (const Placed& v : l.train_inputs) {
+    if (v.v.name == "target") target = v;
+    else if (v.v.name == "lr") lr = v;
     else train_x.push_back(v);
   }
   if (o.train) {
-    s += tensor_table("kTrainInputs", train_x, true);
-    s += "const TensorInfo kTarget = " + tensor_fields(target, true) + ";\n";
-    s += "const TensorInfo kLr = " + tensor_fields(lr, true) + ";\n";
-    s += "const TensorInfo kLoss = " + tensor_fields(*l.loss, true) + ";\n";
+    s += tensor_table("kTrainInputs", train_x);
+    s += "const TensorInfo kTarget = " + tensor_fields(target) + ";\n";
+    s += "const TensorInfo kLr = " + tensor_fields(lr) + ";\n";
+    s += "const TensorInfo kLoss = " + tensor_fields(*l.loss) + ";\n";
   }
   std::string const_data;
   s += constant_table(l, const_data);
@@ -136,6 +128,8 @@ struct ConstantInfo {
                    l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
   s += fmt::format("constexpr float kDefaultLr = {};\n", float_literal(o.train ? l.default_lr : 0.0));
   s += "constexpr int kMaxThreads = 1024;\n";
+  s += fmt::format("constexpr int64_t kWorkerWorkspaceFloats = {}; // each kernel thread's GEMM packing buffer\n",
+                   l.thread_workspace_bytes / 4);
   s += with_names(R"cc(
 int fail($P_ctx* c, const char* format, ...) {
   std::va_list args;
@@ -302,9 +296,14 @@ int $P_set_threads($P_ctx* c, int threads) {
   delete static_cast<dlc_rt::ThreadPool*>(c->pool);
   c->pool = nullptr;
   if (threads > 1) {
+    dlc_rt::ThreadPool* pool = nullptr;
     try {
-      c->pool = new dlc_rt::ThreadPool(threads);
+      pool = new dlc_rt::ThreadPool(threads);
+      if (kWorkerWorkspaceFloats > 0) // the workers' packing buffers: no allocation in later calls
+        dlc_rt::reserve_thread_workspaces(*pool, kWorkerWorkspaceFloats);
+      c->pool = pool;
     } catch (const std::exception& e) { // out of memory, or the system refused a thread
+      delete pool;
       fail(c, "set_threads: cannot start %d threads (%s); running on the caller's thread", threads, e.what());
     }
   }

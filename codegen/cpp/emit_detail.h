@@ -2,11 +2,13 @@
 #pragma once
 
 #include "codegen/cpp/emit.h"
-#include "codegen/lowering.h"
+#include "codegen/backend.h"
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +33,6 @@ std::string double_literal(double v);
 void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& operands,
                     std::vector<std::string>& lines);
 
-// One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.
-std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix);
 
 // The C identifiers of the emitted code for symbol prefix `name` ("net"): net_infer, NET_BATCH.
 struct Names {
@@ -52,25 +52,45 @@ inline std::string with_names(std::string text, const Names& n) {
 enum class Block { infer_constants = 0, train_constants = 1, state = 2, arena = 3 };
 constexpr int kBlocks = 4;
 
+// A place in the context's memory.
+struct Where {
+  Block block = Block::arena;
+  int64_t offset = 0;
+};
+
+// Where a program's Refs live (emit.cpp): the planned place, except that the inference
+// program reads the parameters and state the training program keeps in the state block.
+using Placement = std::function<Where(const Ref&)>;
+
+// An interface value and its place.
+struct Placed {
+  NamedValue v;
+  Where at;
+};
+
+// One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.
+std::string emit_kernel_function(const Kernel& k, const Placement& at, const std::string& prefix);
+
 // A persistent value (param or optimizer state) and every place it lives.
 struct Persistent {
   std::string name;
   ir::ValueKind kind = ir::ValueKind::param;
   ir::TensorType type;
   ir::Initializer init;
-  std::vector<std::pair<Block, int64_t>> places; // block, byte offset; places[0] is read
+  std::vector<Where> places; // places[0] is read
 };
 
 // What the API text needs beyond the kernels.
 struct Layout {
   int64_t batch = 0;
   std::array<int64_t, kBlocks> block_bytes{};
-  std::vector<NamedValue> inputs, outputs; // of the inference program
-  std::vector<NamedValue> train_inputs;    // "target" and "lr" of the training program
-  const NamedValue* loss = nullptr;        // the training program's "loss" output
-  double default_lr = 0;                   // the optimizer's learning rate at step 0
-  std::vector<Persistent> persistent;      // params first, then state
-  std::vector<std::pair<Block, NamedValue>> constants; // graph constants, by block
+  int64_t thread_workspace_bytes = 0; // per kernel thread beyond the caller (Program::thread_workspace_bytes)
+  std::vector<Placed> inputs, outputs; // of the inference program
+  std::vector<Placed> train_inputs;    // the training program's inputs: the model's, "target" and "lr"
+  std::optional<Placed> loss;          // the training program's "loss" output
+  double default_lr = 0;               // the optimizer's learning rate at step 0
+  std::vector<Persistent> persistent;  // params first, then state
+  std::vector<Placed> constants;       // graph constants
 };
 
 std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, const std::string& banner);

@@ -5,15 +5,15 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
-int64_t sample_floats(const std::vector<NamedValue>& values) {
+int64_t sample_floats(const std::vector<Placed>& values) {
   int64_t s = 0;
-  for (const NamedValue& v : values) s += v.sample_elems;
+  for (const Placed& v : values) s += v.v.sample_elems;
   return s;
 }
 
-std::string shapes(const std::vector<NamedValue>& values) {
+std::string shapes(const std::vector<Placed>& values) {
   std::string s;
-  for (const NamedValue& v : values) s += fmt::format("{}'{}' {}", s.empty() ? "" : ", ", comment_text(v.name), v.type.str());
+  for (const Placed& p : values) s += fmt::format("{}'{}' {}", s.empty() ? "" : ", ", comment_text(p.v.name), p.v.type.str());
   return s;
 }
 
@@ -32,20 +32,22 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
   h += fmt::format("#define {} {} /* floats per sample, all inputs together */\n", n.macro("INPUT_SIZE"), sample_floats(l.inputs));
   h += fmt::format("#define {} {} /* floats per sample, all outputs together */\n", n.macro("OUTPUT_SIZE"), sample_floats(l.outputs));
   for (size_t i = 0; i < l.inputs.size() && l.inputs.size() > 1; i++)
-    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].sample_elems, comment_text(l.inputs[i].name));
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].v.sample_elems, comment_text(l.inputs[i].v.name));
   for (size_t i = 0; i < l.outputs.size() && l.outputs.size() > 1; i++)
-    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].sample_elems, comment_text(l.outputs[i].name));
+    h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].v.sample_elems, comment_text(l.outputs[i].v.name));
   if (o.train)
-    for (const NamedValue& v : l.train_inputs)
-      if (v.name == "target")
+    for (const Placed& p : l.train_inputs)
+      if (const NamedValue& v = p.v; v.name == "target")
         h += fmt::format("#define {} {} /* floats per sample of a training target{} */\n", n.macro("TARGET_SIZE"),
                          v.sample_elems, v.type.dtype == ir::DType::f32 ? "" : " (class ids, as floats)");
   const char* what[kBlocks] = {"constants of inference", "constants of training", "parameters and optimizer state",
-                               "activations and temporaries"};
+                               "activations, temporaries and workspaces, as `dlc plan` reports them"};
   const char* macro[kBlocks] = {"INFER_CONSTANTS_BYTES", "TRAIN_CONSTANTS_BYTES", "STATE_BYTES", "ARENA_BYTES"};
   h += "/* The memory blocks, planned at compile time and allocated once by create. */\n";
   for (int b = 0; b < kBlocks; b++)
     h += fmt::format("#define {} {}ull /* {} */\n", n.macro(macro[b]), l.block_bytes[size_t(b)], what[b]);
+  h += fmt::format("#define {} {}ull /* made by set_threads for each kernel thread beyond the caller's */\n",
+                   n.macro("THREAD_WORKSPACE_BYTES"), l.thread_workspace_bytes);
   h += fmt::format(R"cc(
 /* Everything a model instance owns; create/destroy manage it. Two contexts share nothing. */
 typedef struct {0}_ctx {{

@@ -11,10 +11,14 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
-std::string pointer(const Ref& r) {
+// The Mem region (0 constants, 1 state, 2 arena) of a block.
+int region_of(Block b) { return b == Block::state ? 1 : b == Block::arena ? 2 : 0; }
+
+std::string pointer(const Ref& r, const Placement& at) {
   const char* fn = r.dtype == ir::DType::f32 ? "F" : r.dtype == ir::DType::i32 ? "I32" : nullptr;
   if (!fn) throw Error(fmt::format("C++ backend: no pointer type for {}", ir::dtype_name(r.dtype)));
-  return fmt::format("{}(m, {}, {})", fn, int(r.region), r.offset);
+  Where w = at(r);
+  return fmt::format("{}(m, {}, {})", fn, region_of(w.block), w.offset);
 }
 
 std::string extent(Extent e) {
@@ -22,9 +26,9 @@ std::string extent(Extent e) {
   return e.per == 1 ? "m.n" : fmt::format("{} * m.n", e.per);
 }
 
-std::string argument(const Arg& a) {
+std::string argument(const Arg& a, const Placement& at) {
   switch (a.kind) {
-  case ArgKind::pointer: return pointer(a.ref);
+  case ArgKind::pointer: return pointer(a.ref, at);
   case ArgKind::null: return "nullptr";
   case ArgKind::integer: return extent(a.integer);
   case ArgKind::real: return float_literal(a.real);
@@ -46,17 +50,17 @@ std::string index_expr(const Index& idx) {
   return s;
 }
 
-std::string emit_call(const Call& c) {
+std::string emit_call(const Call& c, const Placement& at) {
   std::string s = "  " + c.fn + "(";
   for (size_t i = 0; i < c.args.size(); i++) {
-    s += (i ? ", " : "") + argument(c.args[i]);
+    s += (i ? ", " : "") + argument(c.args[i], at);
     if (c.args[i].kind == ArgKind::pointer || c.args[i].kind == ArgKind::null) continue;
     s += " /*" + comment_text(c.args[i].name) + "*/";
   }
   return s + ");\n";
 }
 
-std::string emit_loop(const Loop& l) {
+std::string emit_loop(const Loop& l, const Placement& at) {
   std::vector<bool> written(l.operands.size(), false);
   for (const LoopStore& st : l.stores) written[size_t(st.operand)] = true;
   std::string s = "  {\n";
@@ -64,7 +68,7 @@ std::string emit_loop(const Loop& l) {
     const Operand& o = l.operands[i];
     if (o.ref.dtype != ir::DType::f32)
       throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
-    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref), comment_text(o.name));
+    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref, at), comment_text(o.name));
   }
   // Scalars the loop only reads (a learning rate, Adam's bias corrections) are read once,
   // before it: inside, a store through another pointer could alias them for all the
@@ -108,9 +112,9 @@ std::string emit_loop(const Loop& l) {
 
 } // namespace
 
-std::string emit_kernel_function(const LoweredKernel& k, const std::string& prefix) {
+std::string emit_kernel_function(const Kernel& k, const Placement& at, const std::string& prefix) {
   std::string s = fmt::format("// {}\nstatic void {}{}(const Mem& m) {{\n", comment_text(k.name), prefix, k.c_name);
-  for (const Step& st : k.steps) s += st.kind == StepKind::call ? emit_call(st.call) : emit_loop(st.loop);
+  for (const Step& st : k.steps) s += st.kind == StepKind::call ? emit_call(st.call, at) : emit_loop(st.loop, at);
   if (k.steps.empty()) s += "  (void)m;\n";
   return s + "}\n";
 }

@@ -26,24 +26,26 @@ int64_t bytes_of(const NamedValue& v, int64_t n) {
 
 } // namespace
 
-CompiledProgram::CompiledProgram(Lowered lowered, RunFn run) : lowered_(std::move(lowered)), run_(run) {
+CompiledProgram::CompiledProgram(Program program, RunFn run) : program_(std::move(program)), run_(run) {
   for (int r = 0; r < passes::kRegions; r++) {
-    // At least one aligned line, so that every region has a distinct valid address.
-    int64_t size = std::max<int64_t>(lowered_.region_size[size_t(r)], 1);
+    // Exactly the planned size (one aligned line for an empty region, so that every region
+    // has a distinct valid address).
+    int64_t size = std::max<int64_t>(program_.region_size[size_t(r)], 1);
     size_t bytes = size_t(round_up(size, passes::kAlignment));
+    allocated_[r] = program_.region_size[size_t(r)] > 0 ? int64_t(bytes) : 0;
     auto* p = static_cast<uint8_t*>(std::aligned_alloc(size_t(passes::kAlignment), bytes));
     if (!p)
       throw Error(fmt::format("JIT: cannot allocate the {} region ({} bytes)", passes::region_name(passes::Region(r)), bytes));
     std::memset(p, 0, bytes);
     regions_[r].reset(p);
   }
-  for (const NamedValue& v : lowered_.values)
+  for (const NamedValue& v : program_.interface)
     if (!v.output && (v.kind == ir::ValueKind::param || v.kind == ir::ValueKind::state)) persistent_.push_back(v.name);
   fill_constants();
 }
 
 void CompiledProgram::fill_constants() {
-  for (const NamedValue& v : lowered_.values) {
+  for (const NamedValue& v : program_.interface) {
     if (v.output || v.kind != ir::ValueKind::constant) continue;
     switch (v.type.dtype) {
     case ir::DType::f32: store_as<float>(at(v.ref), v.data); break;
@@ -62,8 +64,8 @@ const NamedValue& CompiledProgram::require(const std::string& name, bool output)
 }
 
 void CompiledProgram::check_samples(int64_t n) const {
-  if (n < 1 || n > lowered_.batch)
-    throw Error(fmt::format("{} samples: a call takes 1 to {} (the compiled batch)", n, lowered_.batch));
+  if (n < 1 || n > program_.batch)
+    throw Error(fmt::format("{} samples: a call takes 1 to {} (the compiled batch)", n, program_.batch));
 }
 
 void CompiledProgram::set_input(const std::string& name, const void* data, int64_t n) {

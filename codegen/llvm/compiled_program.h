@@ -1,10 +1,10 @@
-// One lowered program compiled by the JIT, with its memory: the three regions allocated
-// once (64-byte aligned, sizes from the lowering, constants filled in) and its named
+// One planned program compiled by the JIT, with its memory: the three regions allocated
+// once (64-byte aligned, the sizes memplan planned, constants filled in) and its named
 // values (inputs, outputs, params, state) found by name. LLVM-free; used by jit_backend.cpp.
 #pragma once
 
 #include "codegen/llvm/run_context.h"
-#include "codegen/lowering.h"
+#include "codegen/backend.h"
 
 #include <cstdlib>
 #include <memory>
@@ -15,10 +15,10 @@ namespace dlc::codegen {
 
 class CompiledProgram {
 public:
-  CompiledProgram(Lowered lowered, RunFn run);
+  CompiledProgram(Program program, RunFn run);
 
-  const Lowered& lowered() const { return lowered_; }
-  int64_t batch() const { return lowered_.batch; }
+  const Program& program() const { return program_; }
+  int64_t batch() const { return program_.batch; }
 
   // Copies n samples of input `name` in (row-major, sample axis first; an unbatched input
   // is copied whole). An input the program does not read is ignored.
@@ -36,6 +36,9 @@ public:
 
   void run(int64_t n, uint64_t seed, uint64_t step, bool training);
 
+  // The bytes allocated for each region (what the JIT's program holds).
+  int64_t allocated(passes::Region r) const { return allocated_[size_t(r)]; }
+
   // Which version of the persistent values this program's memory holds (JitModel's count).
   uint64_t version = 0;
 
@@ -43,13 +46,17 @@ private:
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  Lowered lowered_;
+  Program program_;
   RunFn run_;
   std::unique_ptr<uint8_t[], Free> regions_[passes::kRegions];
+  int64_t allocated_[passes::kRegions] = {};
   std::vector<std::string> persistent_;
 
-  uint8_t* at(const Ref& r) { return regions_[size_t(r.region)].get() + r.offset; }
-  const NamedValue* find(const std::string& name, bool output = false) const { return lowered_.find(name, output); }
+  uint8_t* at(const Ref& r) {
+    Program::Place p = program_.place(r);
+    return regions_[size_t(p.region)].get() + p.offset;
+  }
+  const NamedValue* find(const std::string& name, bool output = false) const { return program_.find(name, output); }
   const NamedValue& require(const std::string& name, bool output = false) const;
   void fill_constants();
   void check_samples(int64_t n) const;

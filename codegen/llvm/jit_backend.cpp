@@ -9,8 +9,6 @@
 #include "codegen/llvm/jit.h"
 #include "codegen/llvm/module_builder.h"
 #include "codegen/llvm/runtime_symbols.h"
-#include "passes/pass_manager.h"
-#include "passes/training.h"
 
 #include <llvm/Support/raw_ostream.h>
 
@@ -21,7 +19,7 @@ namespace dlc::codegen {
 
 namespace {
 
-enum class Kind { inference, evaluation, training };
+using Kind = passes::ProgramKind;
 const char* kind_name(Kind k) {
   return k == Kind::inference ? "infer" : k == Kind::evaluation ? "eval" : "train";
 }
@@ -51,7 +49,7 @@ std::string print_module(const llvm::Module& m) {
 
 // A lowered program's module as text: as built, or optimised (and, with `compile_ms`,
 // compiled to machine code, the time stored there).
-std::string module_text(const Lowered& l, bool optimized, const JitOptions& options, double* compile_ms) {
+std::string module_text(const Program& l, bool optimized, const JitOptions& options, double* compile_ms) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, "dlc_run", module_options(options));
   if (!optimized && !compile_ms) return print_module(*m);
@@ -68,9 +66,9 @@ std::string module_text(const Lowered& l, bool optimized, const JitOptions& opti
 } // namespace
 
 struct JitModel::Impl {
-  GraphAtBatch forward;
+  ProgramSource source;
   int64_t batch = 0;
-  std::optional<ir::TrainingSpec> spec;
+  bool can_train = false;
   JitOptions options;
   std::vector<TensorSpec> inputs, outputs;
   TensorSpec target;
@@ -85,16 +83,8 @@ struct JitModel::Impl {
   double pipeline_ms = 0;
   int64_t classes = 0; // integer labels: the loss output's last axis
 
-  // The graph of a program kind at the compiled batch.
-  ir::Graph graph(Kind k) const {
-    ir::Graph g = forward(batch);
-    if (k == Kind::evaluation) return passes::build_loss_graph(g, *spec).graph;
-    if (k == Kind::training) return passes::build_training_graph(g, *spec).graph;
-    return g;
-  }
-
   CompiledProgram& program(Kind k) {
-    if (k != Kind::inference && !spec)
+    if (k != Kind::inference && !can_train)
       throw Error("the model has no training section (loss and optimizer): it cannot train or evaluate a loss");
     auto& slot = programs[k];
     if (!slot) slot = compile(k);
@@ -103,9 +93,8 @@ struct JitModel::Impl {
 
   std::unique_ptr<CompiledProgram> compile(Kind k) {
     auto t0 = std::chrono::steady_clock::now();
-    passes::PassOptions popts;
-    popts.verify_each = options.verify;
-    Lowered l = lower(passes::run_pipeline(graph(k), passes::default_pipeline(), popts));
+    Program l = source.compile(k);
+    if (!l.planned) throw Error("JIT: the program source gave a program that is not planned");
     pipeline_ms += ms_since(t0);
     if (!jit) jit = make_jit(options);
     std::string entry = std::string("dlc_") + kind_name(k);
@@ -190,27 +179,20 @@ struct JitModel::Impl {
   }
 };
 
-JitModel::JitModel(GraphAtBatch forward, int64_t batch, std::optional<ir::TrainingSpec> training, JitOptions options)
-    : impl_(std::make_unique<Impl>()) {
+JitModel::JitModel(ProgramSource source, JitOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  if (batch < 1) throw Error(fmt::format("JIT: batch size {} must be at least 1", batch));
-  m.forward = std::move(forward);
-  m.batch = batch;
-  m.spec = std::move(training);
+  if (source.batch < 1) throw Error(fmt::format("JIT: batch size {} must be at least 1", source.batch));
+  m.batch = source.batch;
+  m.can_train = source.can_train;
+  m.source = std::move(source);
   m.options = options;
   // The graphs (not compiled): what the model reads, writes and keeps.
-  ir::Graph fwd = m.forward(batch);
+  ir::Graph fwd = m.source.graph(Kind::inference);
   for (ir::ValueId v : fwd.inputs()) m.inputs.push_back({fwd.value(v).name, fwd.type(v)});
   for (const auto& o : fwd.outputs()) m.outputs.push_back({o.name, fwd.type(o.value)});
-  ir::Graph full = fwd;
-  if (m.spec) {
-    passes::TrainingGraph tg = passes::build_training_graph(fwd, *m.spec);
-    m.target = {tg.graph.value(tg.target).name, tg.graph.type(tg.target)};
-    for (const TensorSpec& o : m.outputs)
-      if (o.name == m.spec->loss.output || (m.spec->loss.output.empty() && m.classes == 0))
-        m.classes = o.type.shape[o.type.shape.rank() - 1];
-    full = std::move(tg.graph);
-  }
+  ir::Graph full = m.can_train ? m.source.graph(Kind::training) : std::move(fwd);
+  if (m.can_train) m.target = {"target", full.type(full.find("target"))};
+  m.classes = m.source.classes;
   for (ir::ValueId v : full.params()) m.persistent.push_back({full.value(v).name, full.type(v)});
   for (ir::ValueId v : full.states()) m.persistent.push_back({full.value(v).name, full.type(v)});
   for (const TensorSpec& t : m.persistent) m.store[t.name].assign(size_t(t.type.shape.numel()), 0.0f);
@@ -221,9 +203,9 @@ JitModel::~JitModel() = default;
 int64_t JitModel::batch() const { return impl_->batch; }
 const std::vector<TensorSpec>& JitModel::inputs() const { return impl_->inputs; }
 const std::vector<TensorSpec>& JitModel::outputs() const { return impl_->outputs; }
-bool JitModel::can_train() const { return impl_->spec.has_value(); }
+bool JitModel::can_train() const { return impl_->can_train; }
 TensorSpec JitModel::target() const {
-  if (!impl_->spec) throw Error("the model has no training section: it has no target");
+  if (!impl_->can_train) throw Error("the model has no training section: it has no target");
   return impl_->target;
 }
 
@@ -231,8 +213,7 @@ void JitModel::compile_inference() { impl_->program(Kind::inference); }
 void JitModel::compile_training() { impl_->program(Kind::training); }
 
 void JitModel::init(uint64_t seed) {
-  ir::Graph g = impl_->forward(impl_->batch);
-  if (impl_->spec) g = passes::build_training_graph(g, *impl_->spec).graph;
+  ir::Graph g = impl_->source.graph(impl_->can_train ? Kind::training : Kind::inference);
   set_values(ir::init_params(g, seed));
   impl_->seed = seed;
 }
@@ -302,14 +283,17 @@ void JitModel::set_training(bool on) { impl_->training = on; }
 bool JitModel::training() const { return impl_->training; }
 double JitModel::compile_ms() const { return impl_->jit ? impl_->jit->compile_ms() : 0.0; }
 double JitModel::pipeline_ms() const { return impl_->pipeline_ms; }
+int64_t JitModel::allocated_bytes(passes::ProgramKind kind, passes::Region region) {
+  return impl_->program(kind).allocated(region);
+}
 
 std::string JitModel::llvm_ir(bool training_program, bool optimized) const {
   Kind k = training_program ? Kind::training : Kind::inference;
-  return module_text(impl_->program(k).lowered(), optimized, impl_->options, nullptr);
+  return module_text(impl_->program(k).program(), optimized, impl_->options, nullptr);
 }
 
 std::string print_llvm_module(const passes::Program& p, bool optimized, JitOptions options, double* compile_ms) {
-  return module_text(lower(p), optimized, options, compile_ms);
+  return module_text(p, optimized, options, compile_ms);
 }
 
 } // namespace dlc::codegen

@@ -11,7 +11,7 @@
 // around a loop over C. An index that does not fit a chain is evaluated literally.
 #pragma once
 
-#include "codegen/lowering.h"
+#include "codegen/backend.h"
 
 #include <llvm/IR/IRBuilder.h>
 

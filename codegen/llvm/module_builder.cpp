@@ -26,13 +26,13 @@ struct RunArgs {
 
 class ModuleBuilder {
 public:
-  ModuleBuilder(const Lowered& l, llvm::LLVMContext& ctx, const ModuleOptions& opts)
+  ModuleBuilder(const Program& l, llvm::LLVMContext& ctx, const ModuleOptions& opts)
       : l_(l), ctx_(ctx), opts_(opts), m_(std::make_unique<llvm::Module>("dlc", ctx)), b_(ctx), scalars_(*m_) {}
 
   std::unique_ptr<llvm::Module> build(const std::string& entry);
 
 private:
-  const Lowered& l_;
+  const Program& l_;
   llvm::LLVMContext& ctx_;
   ModuleOptions opts_;
   std::unique_ptr<llvm::Module> m_;
@@ -42,9 +42,12 @@ private:
   llvm::Type* i64() { return b_.getInt64Ty(); }
   llvm::Type* ptr() { return b_.getPtrTy(); }
   llvm::Type* elem_type(ir::DType t);
-  Value* address(const RunArgs& r, const Ref& ref) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), r.base[size_t(ref.region)], b_.getInt64(ref.offset)); }
+  Value* address(const RunArgs& r, const Ref& ref) {
+    Program::Place p = l_.place(ref);
+    return b_.CreateInBoundsGEP(b_.getInt8Ty(), r.base[size_t(p.region)], b_.getInt64(p.offset));
+  }
 
-  llvm::Function* kernel_function(const LoweredKernel& k);
+  llvm::Function* kernel_function(const Kernel& k);
   void emit_call(const Call& c, const RunArgs& r);
   void emit_loop(const Loop& loop, const RunArgs& r, const std::string& name);
   llvm::Function* loop_function(const Loop& loop, const std::string& name);
@@ -64,7 +67,7 @@ llvm::Type* ModuleBuilder::elem_type(ir::DType t) {
 
 std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
   std::vector<llvm::Function*> kernels;
-  for (const LoweredKernel& k : l_.kernels) kernels.push_back(kernel_function(k));
+  for (const Kernel& k : l_.kernels) kernels.push_back(kernel_function(k));
   auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr()}, false);
   auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, entry, *m_);
   f->setDoesNotThrow();
@@ -88,7 +91,7 @@ std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
   return std::move(m_);
 }
 
-llvm::Function* ModuleBuilder::kernel_function(const LoweredKernel& k) {
+llvm::Function* ModuleBuilder::kernel_function(const Kernel& k) {
   std::vector<llvm::Type*> params = {ptr(), ptr(), ptr(), i64(), i64(), i64(), b_.getInt32Ty()};
   auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
                                    llvm::Function::InternalLinkage, k.c_name, *m_);
@@ -142,18 +145,20 @@ void ModuleBuilder::emit_call(const Call& c, const RunArgs& r) {
 }
 
 // Operands whose bytes no other operand of the loop touches may be `noalias`.
-std::vector<bool> disjoint_operands(const Loop& loop, int64_t batch) {
-  int64_t trip = loop.trip.at(batch);
+std::vector<bool> disjoint_operands(const Program& p, const Loop& loop) {
+  int64_t trip = loop.trip.at(p.batch);
   std::vector<std::pair<int64_t, int64_t>> range;
+  std::vector<passes::Region> region;
   for (const Operand& o : loop.operands) {
+    Program::Place at = p.place(o.ref);
     int64_t size = ir::dtype_size(o.ref.dtype);
-    range.push_back({o.ref.offset, o.ref.offset + (max_offset(o.index, trip) + 1) * size});
+    range.push_back({at.offset, at.offset + (max_offset(o.index, trip) + 1) * size});
+    region.push_back(at.region);
   }
   std::vector<bool> out(loop.operands.size(), true);
   for (size_t i = 0; i < range.size(); i++)
     for (size_t j = 0; j < range.size(); j++)
-      if (i != j && loop.operands[i].ref.region == loop.operands[j].ref.region && range[i].first < range[j].second &&
-          range[j].first < range[i].second)
+      if (i != j && region[i] == region[j] && range[i].first < range[j].second && range[j].first < range[i].second)
         out[i] = false;
   return out;
 }
@@ -166,7 +171,7 @@ llvm::Function* ModuleBuilder::loop_function(const Loop& loop, const std::string
   auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
                                    llvm::Function::InternalLinkage, name, *m_);
   f->setDoesNotThrow();
-  std::vector<bool> disjoint = disjoint_operands(loop, l_.batch);
+  std::vector<bool> disjoint = disjoint_operands(l_, loop);
   for (unsigned i = 0; i < loop.operands.size(); i++) {
     f->getArg(i)->setName(loop.operands[i].name);
     if (disjoint[i]) f->addParamAttr(i, llvm::Attribute::NoAlias);
@@ -283,7 +288,7 @@ void ModuleBuilder::loop_body(const Loop& loop, llvm::Function* f, const LoopEle
 
 } // namespace
 
-std::unique_ptr<llvm::Module> build_module(const Lowered& l, llvm::LLVMContext& ctx, const std::string& entry,
+std::unique_ptr<llvm::Module> build_module(const Program& l, llvm::LLVMContext& ctx, const std::string& entry,
                                            const ModuleOptions& opts) {
   return ModuleBuilder(l, ctx, opts).build(entry);
 }

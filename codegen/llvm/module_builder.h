@@ -1,4 +1,4 @@
-// From a lowered program (codegen/lowering.h) to an LLVM module (internal to codegen/llvm).
+// From a planned, lowered Program (passes/steps.h) to an LLVM module (internal to codegen/llvm).
 //
 // The module has one internal function per kernel and one external entry point,
 // `void <entry>(const RunContext*)` (run_context.h), that calls the kernels in the
@@ -10,7 +10,7 @@
 // run-time alias checks once inlined.
 #pragma once
 
-#include "codegen/lowering.h"
+#include "codegen/backend.h"
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -26,7 +26,7 @@ struct ModuleOptions {
   bool contract = true;
 };
 
-std::unique_ptr<llvm::Module> build_module(const Lowered& l, llvm::LLVMContext& ctx, const std::string& entry,
+std::unique_ptr<llvm::Module> build_module(const Program& p, llvm::LLVMContext& ctx, const std::string& entry,
                                            const ModuleOptions& opts);
 
 } // namespace dlc::codegen::llvmgen

@@ -8,7 +8,7 @@
 // Internal to codegen/llvm (LLVM types).
 #pragma once
 
-#include "codegen/lowering.h"
+#include "codegen/backend.h"
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>

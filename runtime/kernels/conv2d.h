@@ -157,7 +157,10 @@ inline bool is_pointwise(const Conv2dGeom& g) {
 // scratch (padded copies of the input, spread filters, partial sums), whichever is more.
 // A null opt.workspace makes each pass use a per-thread buffer instead.
 inline int64_t conv2d_workspace_floats(const Conv2dGeom& g) {
-  int64_t floats = gemm_workspace_floats();
+  int64_t pixels = g.n * g.oh() * g.ow(), taps = g.kh * g.kw;
+  int64_t floats = std::max({gemm_workspace_floats(pixels, g.f, taps * g.c),      // forward
+                             gemm_workspace_floats(g.n * g.h * g.w, g.c, taps * g.f), // input gradient
+                             gemm_workspace_floats(taps * g.c, g.f, pixels)});    // filter gradient
   floats = std::max(floats, g.kh * g.kw * g.c * g.f + 16); // the filter transposed
   if (conv_direct::cw_forward_shape(g))
     floats = std::max(floats, conv_direct::forward_cw_floats(g));

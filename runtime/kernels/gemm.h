@@ -32,8 +32,8 @@ enum class GemmKernel { automatic, portable, avx512 };
 
 struct GemmOptions {
   GemmKernel kernel = GemmKernel::automatic;
-  // gemm_workspace_floats() floats aligned to 64 bytes for the packed blocks; null uses a
-  // per-thread buffer allocated on the thread's first call.
+  // gemm_workspace_floats(m, n, k) floats aligned to 64 bytes for the packed blocks; null
+  // uses a per-thread buffer allocated on the thread's first call.
   float* workspace = nullptr;
   // The pool to split the work across (see gemm_parallel.h); null takes
   // default_kernel_pool(), and when that is null too the GEMM runs on the calling thread.
@@ -41,8 +41,28 @@ struct GemmOptions {
   ThreadPool* pool = nullptr;
 };
 
+// Floats of the packed blocks of any product: A's MC x KC block and B's KC x NC block.
 constexpr int64_t gemm_workspace_floats() {
   return kGemmMC * kGemmKC + kGemmKC * kGemmNC;
+}
+
+// The micro-panels every kernel's MR and NR divide: packed blocks are whole panels of these.
+constexpr int64_t kGemmPanelRows = 12, kGemmPanelCols = 32;
+static_assert(kGemmMC % kGemmPanelRows == 0 && kGemmNC % kGemmPanelCols == 0, "blocks must hold whole panels");
+
+// Floats of A's packed block for an m x k op(A): its rows up to MC, rounded up to whole
+// panels, times its depth up to KC. B's block starts there in a workspace.
+constexpr int64_t gemm_a_block_floats(int64_t m, int64_t k) {
+  return (std::min(m, kGemmMC) + kGemmPanelRows - 1) / kGemmPanelRows * kGemmPanelRows * std::min(k, kGemmKC);
+}
+
+// Floats the packed blocks of an m x n x k product take: sized by the blocking, so a
+// small product needs a small workspace (gemm_workspace_floats() for large ones). A
+// product the direct kernel computes (gemm_direct_fits) needs none, but this is enough
+// for it either way.
+constexpr int64_t gemm_workspace_floats(int64_t m, int64_t n, int64_t k) {
+  int64_t kc = std::min(k, kGemmKC);
+  return gemm_a_block_floats(m, k) + kc * ((std::min(n, kGemmNC) + kGemmPanelCols - 1) / kGemmPanelCols * kGemmPanelCols);
 }
 
 inline bool gemm_kernel_available(GemmKernel k) {
@@ -59,6 +79,25 @@ inline float* thread_workspace(size_t floats) {
   auto addr = reinterpret_cast<uintptr_t>(buffer.data());
   return reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
 }
+
+} // namespace gemm_detail
+
+// Every worker of `pool` makes its GEMM packing buffer now, of `floats` floats (64-byte
+// aligned; the most any product it will share needs: gemm_workspace_floats(m, n, k) of
+// its part): a worker packs into its own buffer, never the caller's workspace, so that
+// after this no call allocates. Call it once when threads are made.
+inline void reserve_thread_workspaces(ThreadPool& pool, int64_t floats = gemm_workspace_floats()) {
+  // Task t of size() tasks runs on thread t; thread 0, the caller, packs into the workspace
+  // its caller passes.
+  pool.parallel_for(pool.size(), [floats](int64_t t) {
+    if (t > 0) gemm_detail::thread_workspace(size_t(floats));
+  });
+}
+
+// Bytes reserve_thread_workspaces takes per worker thread for `floats` floats.
+constexpr int64_t thread_workspace_bytes(int64_t floats) { return (floats + 16) * int64_t(sizeof(float)); }
+
+namespace gemm_detail {
 
 // k == 0: C = beta*C, then the epilogue (a product over an empty depth is zero).
 inline void scale_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
@@ -106,7 +145,7 @@ template <class K, class PackA, class PackB>
 void driver(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pa, const PackB& pb,
             float beta, float* c, int64_t ldc, const Epilogue& ep, float* ws) {
   float* a_panels = ws;
-  float* b_panels = ws + kGemmMC * kGemmKC;
+  float* b_panels = ws + gemm_a_block_floats(m, k);
   for (int64_t jc = 0; jc < n; jc += kGemmNC) {
     int64_t nc = std::min(kGemmNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += kGemmKC) {
@@ -159,10 +198,10 @@ void run_serial_or_split(int64_t m, int64_t n, int64_t k, float alpha, const Pac
   const int parts = pool->size();
   if (!packs_by_copy<PackA>() && gemm_use_team(m, K::MR, parts)) {
     SpinBarrier barrier(parts);
-    float* b_shared = ws + kGemmMC * kGemmKC; // the caller's B area
+    float* b_shared = ws + gemm_a_block_floats(m, k); // the caller's B area
     pool->parallel_for(parts, [&](int64_t p) {
       enable_ftz();
-      float* a_ws = p == 0 ? ws : thread_workspace(size_t(gemm_workspace_floats()));
+      float* a_ws = p == 0 ? ws : thread_workspace(size_t(gemm_a_block_floats(m, k)));
       team_driver<K>(int(p), parts, barrier, m, n, k, alpha, pa, pb, beta, c, ldc, ep, a_ws,
                      b_shared);
     });
@@ -174,7 +213,7 @@ void run_serial_or_split(int64_t m, int64_t n, int64_t k, float alpha, const Pac
     if (part.m <= 0 || part.n <= 0) return;
     Epilogue e = ep;
     if (e.bias) e.bias += part.j0;
-    float* w = p == 0 ? ws : thread_workspace(size_t(gemm_workspace_floats()));
+    float* w = p == 0 ? ws : thread_workspace(size_t(gemm_workspace_floats(part.m, part.n, k)));
     driver<K>(part.m, part.n, k, alpha, ShiftedPackA<PackA>{pa, part.i0},
               ShiftedPackB<PackB>{pb, part.j0}, beta, c + part.i0 * ldc + part.j0, ldc, e, w);
   });

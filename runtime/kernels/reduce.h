@@ -100,6 +100,20 @@ inline void reduce_lines(Reduce kind, int64_t outer, int64_t len, int64_t inner,
     }
 }
 
+// The gradient of a max along each line (reduce_max, maxout): dx = dy at the line's first
+// maximum (strictly greater wins, so ties go to the first), 0 elsewhere.
+inline void max_grad_lines(int64_t outer, int64_t len, int64_t inner, const float* x, const float* dy, float* dx) {
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      const float* line = x + o * len * inner + i;
+      float* out = dx + o * len * inner + i;
+      int64_t best = 0;
+      for (int64_t k = 1; k < len; k++)
+        if (line[k * inner] > line[best * inner]) best = k;
+      for (int64_t k = 0; k < len; k++) out[k * inner] = k == best ? dy[o * inner + i] : 0.0f;
+    }
+}
+
 // y = softmax(x) or log_softmax(x) along each line; y may equal x.
 inline void softmax_lines(bool log, int64_t outer, int64_t len, int64_t inner, const float* x,
                           float* y) {

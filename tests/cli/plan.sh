@@ -59,13 +59,13 @@ grep -q -- "// ----- after dce -----" "$TMP/err" && grep -q -- "// ----- after f
   ! grep -q -- "after cse" "$TMP/err" && grep -q -- "// ----- pass timing -----" "$TMP/err" &&
   passes=$((passes + 1)) || fail "--print-after / --time-passes output: $(head -c 300 "$TMP/err")"
 "$DLC" plan "$mlp" --print-after-all >"$TMP/out" 2>"$TMP/err"
-[ "$(grep -c -- '// ----- after ' "$TMP/err")" -eq 7 ] && passes=$((passes + 1)) || fail "--print-after-all: $(grep -c -- '// ----- after ' "$TMP/err") stages"
+[ "$(grep -c -- '// ----- after ' "$TMP/err")" -eq 8 ] && passes=$((passes + 1)) || fail "--print-after-all: $(grep -c -- '// ----- after ' "$TMP/err") stages"
 expect_ok "$DLC" plan "$mlp" --passes=cse --verify-each
 check_plan_lines "--passes=cse"
 
 # Bad input: one line, exit 1.
 expect_error "unknown pass 'dcee', did you mean 'dce'?" "$DLC" plan "$mlp" --passes=cse,dcee
-expect_error "unknown pass 'inline'; passes: canonicalize, fold, cse, dce, fuse, schedule, memplan" \
+expect_error "unknown pass 'inline'; passes: canonicalize, fold, cse, dce, fuse, lower, schedule, memplan" \
   "$DLC" plan "$mlp" --passes=inline
 expect_error "'cse' cannot run after 'fuse'" "$DLC" plan "$mlp" --passes=fuse,cse
 expect_error "unknown pass 'fuze', did you mean 'fuse'?" "$DLC" plan "$mlp" --print-after=fuze

@@ -119,7 +119,7 @@ TEST_CASE("emitted C++ for vgg16 compiles (inference and training)") {
   frontend::Model m = frontend::load_model(example("vgg16"));
   fs::path dir = work_dir("vgg16");
   for (bool train : {false, true}) {
-    codegen::CppFiles f = codegen::emit_cpp(m, nullptr, options(train, 2));
+    codegen::CppFiles f = pipeline::emit_cpp(m, nullptr, options(train, 2));
     write_text(dir / "net.cpp", f.source);
     write_text(dir / "net.h", f.header);
     write_text(dir / codegen::kRuntimeHeaderFile, f.runtime);

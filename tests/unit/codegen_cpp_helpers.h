@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codegen/cpp/emit.h"
+#include "pipeline/pipeline.h"
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "passes/train_step.h"
@@ -72,7 +73,7 @@ struct Build {
 inline void emit_files(const fs::path& dir, const frontend::Model& model, codegen::CppOptions o,
                        const ir::Bindings* weights = nullptr) {
   o.name = "net";
-  codegen::CppFiles f = codegen::emit_cpp(model, weights, o);
+  codegen::CppFiles f = pipeline::emit_cpp(model, weights, o);
   write_text(dir / "net.cpp", f.source);
   write_text(dir / "net.h", f.header);
   write_text(dir / codegen::kRuntimeHeaderFile, f.runtime);

@@ -6,6 +6,7 @@
 // sums in f32 in the runtime kernels' order, the interpreter in double, so element-wise
 // relative error is unbounded where a sum cancels to near zero.
 #include "codegen/jit_backend.h"
+#include "pipeline/pipeline.h"
 #include "codegen/llvm/runtime_symbols.h"
 #include "frontend/model.h"
 #include "ir/error.h"
@@ -32,10 +33,9 @@ frontend::Model example(const std::string& name) {
 }
 
 std::unique_ptr<JitModel> jit_model(const frontend::Model& m, int64_t batch, codegen::JitOptions o = {}) {
-  o.verify = true;
-  std::optional<ir::TrainingSpec> spec;
-  if (m.training.has_loss) spec = m.training;
-  return std::make_unique<JitModel>([m](int64_t b) { return frontend::build_model(m, b).graph; }, batch, spec, o);
+  pipeline::Options po;
+  po.pass_options.verify_each = true;
+  return std::make_unique<JitModel>(pipeline::jit_source(m, batch, po), o);
 }
 
 // Deterministic pseudo-random floats in [lo, hi).
@@ -338,7 +338,11 @@ TEST_CASE("every function runtime/c_api.h defines is registered with the JIT") {
 
 TEST_CASE("fused slice loads (an LSTM cell's gates) compute what the interpreter computes, at partial batches") {
   const int64_t batch = 5;
-  JitModel jm([](int64_t b) { return passes::testing::gate_graph(b); }, batch, std::nullopt, codegen::JitOptions{});
+  codegen::ProgramSource source;
+  source.batch = batch;
+  source.graph = [](passes::ProgramKind) { return passes::testing::gate_graph(batch); };
+  source.compile = [](passes::ProgramKind) { return passes::compile(passes::testing::gate_graph(batch)); };
+  JitModel jm(source);
   for (int64_t n : {int64_t(5), int64_t(2)}) {
     CAPTURE(n);
     std::vector<float> z = noise(n * 12, 5, -3, 3), c = noise(n * 4, 6);

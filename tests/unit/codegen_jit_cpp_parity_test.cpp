@@ -5,6 +5,7 @@
 // (runtime/kernels/scalar.h, codegen/llvm/scalar_ops.cpp); the JIT runs without FMA
 // contraction here, as g++ compiles ISO C++ (-std=c++17 turns contraction off).
 #include "codegen/jit_backend.h"
+#include "pipeline/pipeline.h"
 #include "codegen_cpp_helpers.h"
 
 namespace dlc::test_cpp {
@@ -27,8 +28,7 @@ const char* kDropoutModel = R"({
 std::unique_ptr<codegen::JitModel> exact_jit(const frontend::Model& m, int64_t batch) {
   codegen::JitOptions o;
   o.contract = false;
-  return std::make_unique<codegen::JitModel>([m](int64_t b) { return frontend::build_model(m, b).graph; }, batch,
-                                             m.training, o);
+  return std::make_unique<codegen::JitModel>(pipeline::jit_source(m, batch), o);
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {

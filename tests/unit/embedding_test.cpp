@@ -3,7 +3,7 @@
 // vocabulary never touch memory), gradients against finite differences, and the JIT and
 // emitted C++ against the interpreter on models with embedding and one_hot layers, and the
 // JIT on examples/gru_tagger.json (token ids in, a class label per position).
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "codegen_cpp_helpers.h"
 #include "frontend/model.h"
 #include "interp_test_helpers.h"
@@ -179,8 +179,8 @@ double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) 
 void check_jit_trains_like_ref(
     const frontend::Model& m, uint64_t seed, int64_t steps, double lr, int64_t outs,
     const std::function<void(int64_t, int64_t, std::vector<float>&, std::vector<float>&)>& batch) {
-  auto jit = codegen::make_runner("jit", m, 4);
-  auto ref = codegen::make_runner("ref", m, 4);
+  auto jit = pipeline::make_runner("jit", m, 4);
+  auto ref = pipeline::make_runner("ref", m, 4);
   jit->init(seed);
   ref->init(seed);
   for (int64_t step = 0; step < steps; step++) {

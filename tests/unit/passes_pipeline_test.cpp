@@ -28,9 +28,9 @@ std::string error_of(const std::string& pipeline) {
 } // namespace
 
 TEST_CASE("pass manager: pipelines are named passes; missing stages are appended") {
-  CHECK(parse_pipeline("cse,dce") == std::vector<std::string>{"cse", "dce", "fuse", "schedule", "memplan"});
-  CHECK(parse_pipeline("dce,dce,fuse") == std::vector<std::string>{"dce", "dce", "fuse", "schedule", "memplan"});
-  CHECK(parse_pipeline("fuse,schedule,memplan").size() == 3);
+  CHECK(parse_pipeline("cse,dce") == std::vector<std::string>{"cse", "dce", "fuse", "lower", "schedule", "memplan"});
+  CHECK(parse_pipeline("dce,dce,fuse") == std::vector<std::string>{"dce", "dce", "fuse", "lower", "schedule", "memplan"});
+  CHECK(parse_pipeline("fuse,lower,schedule,memplan").size() == 4);
   std::vector<std::string> names;
   for (auto& p : pass_list()) names.push_back(p.name);
   for (auto& n : default_pipeline()) CHECK(std::find(names.begin(), names.end(), n) != names.end());
@@ -41,7 +41,7 @@ TEST_CASE("pass manager: an unknown pass or an impossible order is an error") {
   CHECK(error_of("inline").find("unknown pass 'inline'; passes: canonicalize, fold") == 0);
   CHECK(error_of("cse,,dce") == "pass pipeline 'cse,,dce': empty pass name");
   CHECK(error_of("fuse,cse") == "pass pipeline 'fuse,cse': 'cse' cannot run after 'fuse'");
-  CHECK(error_of("schedule") == "pass pipeline 'schedule': 'schedule' needs 'fuse' before it");
+  CHECK(error_of("schedule") == "pass pipeline 'schedule': 'schedule' needs 'lower' before it");
   CHECK(error_of("fuse,fuse") == "pass pipeline 'fuse,fuse': 'fuse' cannot run after 'fuse'");
   PassOptions opts;
   opts.print_after = {"cse", "fuze"};

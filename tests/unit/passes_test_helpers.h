@@ -86,6 +86,7 @@ inline void check_equivalent(const ir::Graph& g, const Program& p, uint64_t seed
 inline ir::Graph gate_graph(int64_t n) {
   const int64_t H = 4;
   ir::Graph g;
+  g.batch = n;
   ir::ValueId z = g.add_input("z", f32({n, 3 * H}));
   ir::ValueId c = g.add_input("c", f32({n, H}));
   auto gate = [&](int k, const char* act, const std::string& name) {

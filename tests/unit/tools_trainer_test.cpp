@@ -1,7 +1,7 @@
 // The training tool's pieces: the shuffle is a seeded permutation per epoch, batches carry
 // targets in the form the loss wants, and checkpoints restore every value and counter
 // exactly (doubles bit for bit) and refuse another model's.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "ir/error.h"
 #include "tools/checkpoint.h"
 #include "tools/train_data.h"
@@ -41,7 +41,7 @@ TEST_CASE("batches hold one-hot rows or class ids as the loss wants") {
   std::vector<float> x, t;
 
   frontend::Model cat = frontend::load_model_text(model_text("categorical_crossentropy"), "m.json");
-  auto rc = codegen::make_ref_runner(cat, 4);
+  auto rc = pipeline::make_ref_runner(cat, 4);
   tools::TargetFormat fc = tools::target_format(*rc, cat, d);
   CHECK(fc.kind == tools::TargetKind::one_hot);
   tools::fill_batch(d, fc, order, 1, 2, x, t);
@@ -49,7 +49,7 @@ TEST_CASE("batches hold one-hot rows or class ids as the loss wants") {
   CHECK(t == std::vector<float>{0, 0, 1, 1, 0, 0}); // labels 2 and 0
 
   frontend::Model sparse = frontend::load_model_text(model_text("sparse_categorical_crossentropy"), "m.json");
-  auto rs = codegen::make_ref_runner(sparse, 4);
+  auto rs = pipeline::make_ref_runner(sparse, 4);
   tools::TargetFormat fs = tools::target_format(*rs, sparse, d);
   CHECK(fs.kind == tools::TargetKind::class_ids);
   tools::fill_batch(d, fs, order, 0, 3, x, t);
@@ -61,7 +61,7 @@ TEST_CASE("batches hold one-hot rows or class ids as the loss wants") {
 
 TEST_CASE("a checkpoint restores values and counters exactly and refuses another model") {
   frontend::Model m = frontend::load_model_text(model_text("categorical_crossentropy"), "m.json");
-  auto r = codegen::make_ref_runner(m, 4);
+  auto r = pipeline::make_ref_runner(m, 4);
   r->init(3);
   std::string dir = (std::filesystem::temp_directory_path() / ("dlc-ckpt-test-" + std::to_string(getpid()))).string();
   tools::prepare_checkpoint_dir(dir);
@@ -126,7 +126,7 @@ TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion ov
   d.y_shape = {3};
   d.sequence_labels = true;
   d.y = {3, 0, 1, 2, 2, 0};
-  auto r = codegen::make_ref_runner(m, 2);
+  auto r = pipeline::make_ref_runner(m, 2);
   r->init(0);
   tools::TargetFormat f = tools::target_format(*r, m, d);
   CHECK(f.positions == 3);

@@ -1,25 +1,27 @@
-// The backend-neutral lowering of a planned Program: what every kernel does, spelled out
-// as a list of steps that a backend only has to print (codegen/cpp) or build
-// (codegen/llvm). The two backends differ only in syntax because every decision is made
-// here, once.
+// What every kernel does, spelled out as steps that a backend only has to print
+// (codegen/cpp) or build (codegen/llvm): the result of the `lower` pass (passes/lower.h),
+// stored in each Kernel. The two backends differ only in syntax because every decision
+// is made there, once.
 //
 // CONTRACT (read this before writing a backend)
 //
-// Memory. Every pointer is a Ref: a region (passes::Region: constants, state, arena) and
-// a byte offset into it. A backend holds three base pointers (64-byte aligned) and
-// computes base[region] + offset. The arena is larger than the planned one:
-// Lowered::region_size[arena] adds, after the planner's arena, the kernels' temporaries
-// (anchor results that must not go straight to an output, e.g. a gradient an optimizer
-// update consumes) and one workspace shared by the calls that take `ws`: the most any of
-// them needs (dlc_rt_gemm_workspace_floats(), or a convolution's
-// dlc_rt::conv2d_workspace_floats() at the compiled batch).
-// Allocate exactly region_size bytes per region; nothing else is ever needed.
+// Memory. Every pointer is a Ref: a buffer of the Program (Program::buffers) and a byte
+// offset inside it. After memory planning a buffer has a region (constants, state, arena)
+// and an offset there, so a backend holds three base pointers (64-byte aligned) and
+// computes base[region] + buffer.offset + ref.offset (Program::place). Buffers are the
+// values that live in memory, and what the lowering added: the temporaries of anchor
+// results that cannot go straight to an output (a gradient an optimizer update consumes)
+// and the workspaces of calls that take `ws` (GEMM packing, a convolution's padded
+// copies), each live only while its kernel runs. The planner places every one of them:
+// allocate exactly Program::region_size bytes per region; nothing else is ever needed on
+// the calling thread (kernel threads other than the caller bring their own GEMM packing
+// buffers: Program::thread_workspace_bytes each).
 //
-// Batch. Programs are compiled for a batch of N samples (Lowered::batch); a run may pass
+// Batch. Programs are compiled for a batch of N samples (Program::batch); a run may pass
 // any n in [1, N]. Every integer that depends on the batch is an Extent: per * n when
-// `batched`, else per. A backend that compiles for a fixed n evaluates Extent::at(n)
-// at compile time; emitted C++ evaluates it at run time. Batched tensors keep their
-// sample axis first, so their first n samples are a prefix of their buffer.
+// `batched`, else per. A backend that compiles for a fixed n evaluates Extent::at(n) at
+// compile time; emitted C++ evaluates it at run time. Batched tensors keep their sample
+// axis first, so their first n samples are a prefix of their buffer.
 //
 // Steps. A kernel is a list of steps run in order:
 //   - Call: one extern "C" function of runtime/c_api.h (`fn` is its exact name; the JIT
@@ -36,28 +38,28 @@
 // Scalar expressions. ScalarExpr::read loads operand `operand` at its index (f32).
 // ScalarExpr::op applies an element-wise op of the op table (ir::OpDef::scalar) to
 // earlier expressions `args`, in operand order, with its attributes: a call of its f32
-// formula dlc_scalar_<op> (runtime/kernels/scalar.h) with the arguments its ScalarForm
-// lists (operands, values of absent operands, attributes, and for `random` ops the run
-// values and the element index i). Both backends call that one function: emitted C++
-// directly, the JIT compiled to bitcode and inlined. Ops with several results (optimizer
-// updates: new param, then new slots, passed by reference) give result 0;
-// ScalarExpr::project takes result `result` of the op expression args[0].
+// formula dlc_scalar_<op> (runtime/kernels/scalar.h) with the arguments
+// scalar_arguments() lists (operands, values of absent operands, attributes, and for
+// `random` ops the run values and the element index i). Both backends call that one
+// function: emitted C++ directly, the JIT compiled to bitcode and inlined. Ops with
+// several results (optimizer updates: new param, then new slots, passed by reference)
+// give result 0; ScalarExpr::project takes result `result` of the op expression args[0].
 //
-// Interface. Lowered::values lists every named value that lives in memory (inputs,
+// Interface. Program::interface lists every named value that lives in memory (inputs,
 // outputs, params, state, constants) with its Ref; inputs/outputs with a batch axis are
 // marked batched (their first n samples are what a call of n passes). Constants carry
 // their data; a backend copies them into the constants region once. Params that no
 // update writes (inference weights) live in the constants region too.
 #pragma once
 
-#include "passes/program.h"
+#include "ir/attrs.h"
+#include "ir/graph.h"
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace dlc::codegen {
+namespace dlc::passes {
 
 // An integer that scales with the run-time batch n: per * n when batched, else per.
 struct Extent {
@@ -67,9 +69,10 @@ struct Extent {
   static Extent fixed(int64_t v) { return {v, false}; }
 };
 
-// A place in memory: a region and a byte offset in it, holding elements of `dtype`.
+// A place in memory: a byte offset into a buffer of the Program, holding elements of
+// `dtype`.
 struct Ref {
-  passes::Region region = passes::Region::arena;
+  int buffer = -1;
   int64_t offset = 0;
   ir::DType dtype = ir::DType::f32;
 };
@@ -95,8 +98,7 @@ struct Arg {
 struct Call {
   std::string fn; // a function of runtime/c_api.h
   std::vector<Arg> args;
-  // Floats its `ws` argument needs at the compiled batch (0: it takes none); the calls share
-  // one workspace of the largest size.
+  // Floats its `ws` argument needs at the compiled batch (0: it takes none).
   int64_t workspace_floats = 0;
 };
 
@@ -122,7 +124,7 @@ struct Operand {
 struct ScalarExpr {
   enum Kind { read, op, project } kind = op;
   int operand = -1;     // read: index into Loop::operands
-  std::string op_name;  // op: an element-wise op (passes::is_body_op)
+  std::string op_name;  // op: an element-wise op (ir::OpDef::scalar)
   ir::Attrs attrs;      // op: its attributes
   std::vector<int> args; // op: earlier expressions in operand order; project: {the op expression}
   int result = 0;       // project: which result (>= 1)
@@ -133,9 +135,9 @@ struct ScalarExpr {
 // constant of a C type (an absent operand's value or an attribute), or a run value.
 struct ScalarArg {
   enum Kind { operand, slot, constant, seed, step, training, index } kind = operand;
-  int arg = -1;                           // operand, slot: index into ScalarExpr::args
+  int arg = -1;                              // operand, slot: index into ScalarExpr::args
   ir::ScalarType type = ir::ScalarType::f32; // constant
-  double value = 0;                       // constant
+  double value = 0;                          // constant
 };
 std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e);
 
@@ -167,13 +169,6 @@ struct Step {
   Loop loop;
 };
 
-struct LoweredKernel {
-  int id = -1;      // passes::Kernel::id
-  std::string name; // passes::Kernel::name ("k3_dense_1.matmul")
-  std::string c_name; // the same as a C identifier ("k3_dense_1_matmul")
-  std::vector<Step> steps;
-};
-
 // A named value in memory that the program's interface exposes.
 struct NamedValue {
   std::string name;
@@ -186,32 +181,4 @@ struct NamedValue {
   std::vector<double> data; // constants: their values
 };
 
-struct Lowered {
-  int64_t batch = 0; // N: the largest n a run may pass
-  std::array<int64_t, passes::kRegions> region_size{}; // bytes; the arena includes temporaries
-  int64_t planned_arena = 0;      // the planner's arena; temporaries and workspace follow it
-  int64_t workspace_offset = 0;   // arena offset of the calls' workspace (64-byte aligned)
-  std::vector<LoweredKernel> kernels; // in execution order
-  std::vector<NamedValue> values;     // inputs, outputs, params, state, constants (graph order)
-  bool uses_run_values = false;       // some step reads RunValue (dropout)
-
-  const NamedValue* find(const std::string& name, bool output = false) const;
-};
-
-// Lowers a planned Program. Throws dlc::Error naming the kernel and op for an op that has
-// no lowering yet, or a program whose batch axis cannot be followed (a value that mixes
-// samples other than by a reduction or loss).
-Lowered lower(const passes::Program& p);
-
-// Makes `infer` (the inference program of a model) read the parameters and state that
-// `train` (its training program) keeps in its state region: every Ref of `infer` into a
-// value that `train` holds in its state region (matched by name) is moved there, so both
-// programs run over one copy of the parameters and a training step is visible to the
-// next inference without copying. Values `train` keeps elsewhere (non-trainable params,
-// in its constants) stay where `infer` has them; their NamedValue is left unchanged.
-void share_persistent(Lowered& infer, const Lowered& train);
-
-// Human-readable listing of the steps (tests, `dlc show --emit=lowered` if added).
-std::string print_lowered(const Lowered& l);
-
-} // namespace dlc::codegen
+} // namespace dlc::passes

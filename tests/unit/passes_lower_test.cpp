@@ -1,15 +1,15 @@
-// The backend-neutral lowering (codegen/lowering.h): index arithmetic, the batch
-// analysis, where anchor results go, epilogue folding, parameter sharing between the
-// inference and training programs. End-to-end parity is in codegen_cpp_*_test.cpp.
-#include "codegen/lowering.h"
-#include "codegen/lowering_detail.h"
+// The lower pass (passes/lower.h): index arithmetic, the batch analysis, where anchor
+// results go, epilogue folding, temporaries and workspaces as planned buffers. End-to-end
+// parity is in codegen_cpp_*_test.cpp; the arena against what ships in cli/plan.sh.
 #include "frontend/model.h"
+#include "passes/lower.h"
+#include "passes/lower_detail.h"
 #include "passes/pass_manager.h"
-#include "passes/training.h"
+#include "pipeline/pipeline.h"
 
 #include <doctest/doctest.h>
 
-namespace dlc::codegen {
+namespace dlc::passes {
 
 namespace {
 
@@ -21,25 +21,23 @@ std::vector<int64_t> offsets(const Index& idx, int64_t count) {
   return out;
 }
 
-Lowered lower_example(const std::string& name, int64_t batch, bool train) {
+Program compile_example(const std::string& name, int64_t batch, bool train) {
   frontend::Model m = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/" + name + ".json");
-  ir::Graph g = frontend::build_model(m, batch).graph;
-  if (train) g = passes::build_training_graph(g, m.training).graph;
-  return lower(passes::compile(g));
+  return pipeline::compile(m, train ? ProgramKind::training : ProgramKind::inference, batch);
 }
 
-const LoweredKernel& kernel(const Lowered& l, const std::string& name) {
-  for (const LoweredKernel& k : l.kernels)
+const Kernel& kernel(const Program& p, const std::string& name) {
+  for (const Kernel& k : p.kernels)
     if (k.name == name) return k;
   FAIL("no kernel " << name);
-  return l.kernels[0];
+  return p.kernels[0];
 }
 
 } // namespace
 
 TEST_CASE("lowering: broadcast and strided index arithmetic") {
-  using lowering_detail::broadcast_index;
-  using lowering_detail::strided_index;
+  using lower_detail::broadcast_index;
+  using lower_detail::strided_index;
   CHECK(broadcast_index({2, 3}, {2, 3}).identity());
   CHECK(offsets(broadcast_index({3}, {2, 3}), 6) == std::vector<int64_t>{0, 1, 2, 0, 1, 2});      // bias
   CHECK(offsets(broadcast_index({2, 1}, {2, 3}), 6) == std::vector<int64_t>{0, 0, 0, 1, 1, 1});   // per row
@@ -51,8 +49,8 @@ TEST_CASE("lowering: broadcast and strided index arithmetic") {
   CHECK(offsets(strided_index({2, 2}, {4, 1}), 4) == std::vector<int64_t>{0, 1, 4, 5});
 }
 
-TEST_CASE("lowering: batch-scaled extents, folded epilogues, temporaries after the planned arena") {
-  Lowered l = lower_example("mlp", 100, true);
+TEST_CASE("lowering: batch-scaled extents, folded epilogues, temporaries and workspaces as planned buffers") {
+  Program l = compile_example("mlp", 100, true);
   CHECK(l.batch == 100);
   // forward: m scales with n, bias and sigmoid folded into the GEMM, straight into its output
   const Call& fwd = kernel(l, "k0_dense_1.matmul").steps.at(0).call;
@@ -62,44 +60,50 @@ TEST_CASE("lowering: batch-scaled extents, folded epilogues, temporaries after t
   CHECK(fwd.args[2].integer.at(7) == 7);
   CHECK(fwd.args[13].kind == ArgKind::pointer); // bias
   CHECK(fwd.args[14].integer.per == 2);         // sigmoid
+  CHECK(l.buffers[size_t(fwd.args[11].ref.buffer)].name == "dense_1.sigmoid");
+  // The GEMM's workspace: a buffer of the kernel, live while it runs, placed in the arena.
+  const Buffer& ws = l.buffers[size_t(fwd.args.back().ref.buffer)];
+  CHECK(ws.kind == BufferKind::workspace);
+  CHECK(ws.kernel == kernel(l, "k0_dense_1.matmul").id);
+  CHECK(ws.first == ws.last);
+  CHECK(ws.offset + ws.bytes <= l.arena_size());
   // dW = x^T dy contracts over the samples (k = n) and goes to a temporary the SGD loop reads
-  const LoweredKernel& dw = kernel(l, "k11_dense_1.matmul.grad");
+  const Kernel& dw = kernel(l, "k11_dense_1.matmul.grad");
   REQUIRE(dw.steps.size() == 2);
   CHECK(dw.steps[0].call.args[4].integer.batched);
   CHECK(!dw.steps[0].call.args[2].integer.batched);
-  CHECK(dw.steps[0].call.args[11].ref.offset >= l.planned_arena);
+  const Buffer& tmp = l.buffers[size_t(dw.steps[0].call.args[11].ref.buffer)];
+  CHECK(tmp.kind == BufferKind::temporary);
+  CHECK(tmp.first == l.kernel_index(dw.id));
+  CHECK(tmp.last == tmp.first);
   const Loop& update = dw.steps[1].loop;
   CHECK(!update.trip.batched);
   CHECK(update.trip.per == 784 * 500);
   CHECK(update.operands[2].index.scalar()); // lr
   CHECK(update.body.back().op_name == "sgd_update");
-  CHECK(l.workspace_offset >= l.planned_arena);
-  CHECK(l.region_size[size_t(passes::Region::arena)] > l.workspace_offset);
   CHECK(l.find("loss", true) != nullptr);
   CHECK(l.find("input")->batched);
   CHECK(!l.find("lr")->batched);
-}
-
-TEST_CASE("lowering: the inference program reads the training program's parameters") {
-  Lowered infer = lower_example("xo", 8, false), train = lower_example("xo", 8, true);
-  CHECK(infer.find("conv2d_1.kernel")->ref.region == passes::Region::constants);
-  share_persistent(infer, train);
-  const NamedValue* k = infer.find("conv2d_1.kernel");
-  CHECK(k->ref.region == passes::Region::state);
-  CHECK(k->ref.offset == train.find("conv2d_1.kernel")->ref.offset);
-  const Call& conv = infer.kernels.at(0).steps.at(0).call;
-  CHECK(conv.fn == "dlc_rt_conv2d_forward");
-  CHECK(conv.args[14].ref.region == passes::Region::state); // the filter
-  CHECK(conv.args[14].ref.offset == k->ref.offset);
+  // The lower bound counts every buffer, temporaries and workspaces included.
+  int64_t largest_step = 0;
+  for (size_t s = 0; s < l.kernels.size(); s++) {
+    int64_t live = 0;
+    for (const Buffer& b : l.buffers)
+      if (b.region == Region::arena && b.first <= int(s) && int(s) <= b.last && b.reuses < 0) live += b.size;
+    largest_step = std::max(largest_step, live);
+  }
+  CHECK(l.lower_bound >= largest_step);
+  CHECK(l.arena_size() >= l.lower_bound);
 }
 
 TEST_CASE("lowering: a value that mixes samples is an error naming the node") {
   ir::Graph g;
+  g.batch = 4;
   ir::ValueId x = g.add_input("x", f32({4, 3}));
   ir::ValueId r = g.add("reshape", {x}, {{"shape", std::vector<int64_t>{6, 2}}}, "merge");
   g.add_output("y", g.add("relu", {r}));
-  CHECK_THROWS_WITH(lower(passes::compile(g)),
+  CHECK_THROWS_WITH(passes::compile(g),
                     doctest::Contains("node 'merge' (reshape): cannot follow the batch axis: its rows would split samples"));
 }
 
-} // namespace dlc::codegen
+} // namespace dlc::passes

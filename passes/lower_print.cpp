@@ -1,9 +1,9 @@
-// The listing of a lowered program: regions, named values, and every kernel's steps.
-#include "codegen/lowering.h"
+// The listing of a lowered program: its buffers, named values and every kernel's steps.
+#include "passes/lower.h"
 
 #include <fmt/format.h>
 
-namespace dlc::codegen {
+namespace dlc::passes {
 
 namespace {
 
@@ -12,9 +12,14 @@ std::string extent_str(Extent e) {
   return e.per == 1 ? "n" : fmt::format("{}*n", e.per);
 }
 
-std::string ref_str(const Ref& r) {
-  return fmt::format("{}+{}{}", passes::region_name(r.region), r.offset,
-                     r.dtype == ir::DType::f32 ? "" : std::string(":") + ir::dtype_name(r.dtype));
+// A buffer by name, with its place once planned.
+std::string ref_str(const Program& p, const Ref& r) {
+  const Buffer& b = p.buffers.at(size_t(r.buffer));
+  std::string s = "%" + b.name;
+  if (r.offset) s += fmt::format("+{}", r.offset);
+  if (r.dtype != ir::DType::f32) s += std::string(":") + ir::dtype_name(r.dtype);
+  if (p.planned) s += fmt::format(" ({}+{})", region_name(b.region), b.offset + r.offset);
+  return s;
 }
 
 std::string index_str(const Index& idx) {
@@ -30,10 +35,10 @@ std::string index_str(const Index& idx) {
   return s;
 }
 
-std::string arg_str(const Arg& a) {
+std::string arg_str(const Program& p, const Arg& a) {
   std::string v;
   switch (a.kind) {
-  case ArgKind::pointer: v = ref_str(a.ref); break;
+  case ArgKind::pointer: v = ref_str(p, a.ref); break;
   case ArgKind::null: v = "null"; break;
   case ArgKind::integer: v = extent_str(a.integer); break;
   case ArgKind::real: v = fmt::format("{}", a.real); break;
@@ -42,11 +47,10 @@ std::string arg_str(const Arg& a) {
   return a.name + "=" + v;
 }
 
-std::string loop_str(const Loop& l) {
-  std::string s = fmt::format("  loop i < {}\n", extent_str(l.trip));
+std::string loop_str(const Program& p, const Loop& l) {
+  std::string s = fmt::format("  loop i < {}{}\n", extent_str(l.trip), l.grain ? fmt::format(" (split by {})", l.grain) : "");
   for (size_t i = 0; i < l.operands.size(); i++)
-    s += fmt::format("    p{} = {} [{}]  %{}\n", i, ref_str(l.operands[i].ref), index_str(l.operands[i].index),
-                     l.operands[i].name);
+    s += fmt::format("    p{} = {} [{}]\n", i, ref_str(p, l.operands[i].ref), index_str(l.operands[i].index));
   for (size_t i = 0; i < l.body.size(); i++) {
     const ScalarExpr& e = l.body[i];
     std::string rhs;
@@ -66,27 +70,28 @@ std::string loop_str(const Loop& l) {
 
 } // namespace
 
-std::string print_lowered(const Lowered& l) {
-  std::string s = fmt::format("lowered: batch {} (n <= {}), regions: constants {} B, state {} B, arena {} B "
-                              "(planned {} B{})\n",
-                              l.batch, l.batch, l.region_size[0], l.region_size[1], l.region_size[2], l.planned_arena,
-                              l.workspace_offset ? fmt::format(", workspace at {}", l.workspace_offset) : "");
-  for (const NamedValue& v : l.values)
-    s += fmt::format("  {} {} {}: {} at {}{}\n", v.output ? "output" : ir::value_kind_name(v.kind), v.name,
-                     v.batched ? "(batched)" : "", v.type.str(), ref_str(v.ref), "");
-  for (const LoweredKernel& k : l.kernels) {
+std::string print_lowered(const Program& p) {
+  std::string s = fmt::format("lowered: batch {} (a run passes n <= {})\n", p.batch, p.batch);
+  for (const NamedValue& v : p.interface)
+    s += fmt::format("  {} {}{}: {} in {}\n", v.output ? "output" : ir::value_kind_name(v.kind), v.name,
+                     v.batched ? " (batched)" : "", v.type.str(), ref_str(p, v.ref));
+  for (const Buffer& b : p.buffers)
+    if (b.kind != BufferKind::value)
+      s += fmt::format("  {} %{}: {} ({} bytes)\n", b.kind == BufferKind::temporary ? "temporary" : "workspace", b.name,
+                       b.type.str(), b.bytes);
+  for (const Kernel& k : p.kernels) {
     s += fmt::format("\nkernel {}\n", k.name);
     for (const Step& st : k.steps) {
       if (st.kind == StepKind::loop) {
-        s += loop_str(st.loop);
+        s += loop_str(p, st.loop);
         continue;
       }
       std::string args;
-      for (const Arg& a : st.call.args) args += (args.empty() ? "" : ", ") + arg_str(a);
+      for (const Arg& a : st.call.args) args += (args.empty() ? "" : ", ") + arg_str(p, a);
       s += fmt::format("  call {}({})\n", st.call.fn, args);
     }
   }
   return s;
 }
 
-} // namespace dlc::codegen
+} // namespace dlc::passes

@@ -2,7 +2,7 @@
 // for each op the runtime has a kernel for, or element-wise copy loops with spelled-out
 // index arithmetic for data movement (broadcast_to, slice, concat, transpose); slice_grad
 // zero-fills through the runtime.
-#include "codegen/lowering_detail.h"
+#include "passes/lower_detail.h"
 
 #include "ir/error.h"
 #include "runtime/kernels/conv2d.h"
@@ -11,7 +11,7 @@
 #include <functional>
 #include <map>
 
-namespace dlc::codegen::lowering_detail {
+namespace dlc::passes::lower_detail {
 
 Arg ptr(const Ref& r, const char* name) {
   Arg a;
@@ -114,7 +114,7 @@ std::vector<Step> matmul(const AnchorContext& c) {
                 ptr(c.operands[0], "a"), i64(a.shape[1], "lda"), ptr(c.operands[1], "b"), i64(b.shape[1], "ldb"),
                 f32(0, "beta"), ptr(c.results[0], "c"), i64(c.out_type().shape[1], "ldc"), c.bias,
                 i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")},
-               dlc_rt::gemm_workspace_floats())};
+               dlc_rt::gemm_workspace_floats(m.at(c.batch), n.at(c.batch), k.at(c.batch)))};
 }
 
 std::vector<Step> conv2d(const AnchorContext& c) {
@@ -194,6 +194,30 @@ std::vector<Step> reduce_to_shape(const AnchorContext& c) {
   int lead = x.rank() - t.rank();
   for (int d = 0; d < x.rank(); d++) red[size_t(d)] = d < lead || (t[d - lead] == 1 && x[d] != 1);
   return {call("dlc_rt_reduce_sum", plus(lines(c, red), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+}
+
+// The gradient of reduce_max over its (adjacent) reduced axes: (x, dy) -> dx.
+std::vector<Step> reduce_max_grad(const AnchorContext& c) {
+  return {call("dlc_rt_reduce_max_grad", plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"),
+                                                                         ptr(c.operands[1], "dy"), ptr(c.results[0], "dx")}))};
+}
+
+// maxout: the max over each group of k consecutive units of the last axis, the lines
+// [count / k, k, 1] of x; its gradient to the first maximum of each group.
+std::vector<Arg> maxout_lines(const AnchorContext& c) {
+  int64_t k = c.node.attrs.get_int("k");
+  Dims x = c.in_dims(0);
+  Extent all = x.all();
+  return {i64(Extent{all.per / k, all.batched}, "outer"), i64(k, "len"), i64(1, "inner")};
+}
+
+std::vector<Step> maxout(const AnchorContext& c) {
+  return {call("dlc_rt_reduce_max", plus(maxout_lines(c), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+}
+
+std::vector<Step> maxout_grad(const AnchorContext& c) { // (x, dy) -> dx
+  return {call("dlc_rt_reduce_max_grad", plus(maxout_lines(c), {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"),
+                                                               ptr(c.results[0], "dx")}))};
 }
 
 std::vector<bool> one_axis(const AnchorContext& c) {
@@ -336,6 +360,9 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"reduce_sum", reduce("dlc_rt_reduce_sum")},
       {"reduce_mean", reduce("dlc_rt_reduce_mean")},
       {"reduce_max", reduce("dlc_rt_reduce_max")},
+      {"reduce_max_grad", reduce_max_grad},
+      {"maxout", maxout},
+      {"maxout_grad", maxout_grad},
       {"reduce_to_shape", reduce_to_shape},
       {"softmax", softmax("dlc_rt_softmax")},
       {"log_softmax", softmax("dlc_rt_log_softmax")},
@@ -408,4 +435,4 @@ Index strided_index(const ir::Shape& out, const std::vector<int64_t>& in_strides
   return idx;
 }
 
-} // namespace dlc::codegen::lowering_detail
+} // namespace dlc::passes::lower_detail

@@ -1,13 +1,13 @@
-// Internals of the lowering (codegen/lowering*.cpp): the batch analysis and the per-op
-// lowering of anchors. Not for backends: they read lowering.h only.
+// Internals of the lower pass (passes/lower*.cpp, batch_axis.cpp): the batch analysis and
+// the per-op lowering of anchors. Not for backends: they read steps.h only.
 #pragma once
 
-#include "codegen/lowering.h"
+#include "passes/steps.h"
 
 #include <functional>
 #include <map>
 
-namespace dlc::codegen::lowering_detail {
+namespace dlc::passes::lower_detail {
 
 // Which values carry the batch on axis 0 (their first n samples are what a run of n
 // uses): the graph inputs with a batch axis, and whatever is computed from them sample by
@@ -78,4 +78,4 @@ struct StridedRead {
 };
 StridedRead slice_read(Ref base, const ir::Shape& in, const ir::Attrs& attrs, const ir::Shape& out);
 
-} // namespace dlc::codegen::lowering_detail
+} // namespace dlc::passes::lower_detail

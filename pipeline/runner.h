@@ -1,6 +1,7 @@
 // A model ready to run, whatever backend runs it: what `dlc train`, `eval` and `predict`
-// drive. Two implementations: the reference interpreter (make_ref_runner, here) and the
-// LLVM JIT (make_jit_runner, codegen/llvm/jit_runner.cpp, over codegen/jit_backend.h).
+// drive. Two implementations: the reference interpreter (make_ref_runner, ref_runner.cpp)
+// and the LLVM JIT (make_jit_runner, jit_runner.cpp, over codegen/jit_backend.h, its
+// programs from the one pipeline).
 //
 // Tensors cross as row-major float arrays, sample axis first: inputs as the model's
 // inputs, targets as training_target() says (f32 values/one-hot, or class ids stored as
@@ -15,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace dlc::codegen {
+namespace dlc::pipeline {
 
 class Runner {
 public:
@@ -66,4 +67,4 @@ constexpr const char* kPredictBackend = "ref";
 // "ref" or "jit"; throws dlc::Error naming the choices for anything else.
 std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch);
 
-} // namespace dlc::codegen
+} // namespace dlc::pipeline

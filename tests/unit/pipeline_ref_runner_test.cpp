@@ -1,6 +1,6 @@
 // The interpreter behind the Runner interface: training steps change parameters and
 // lower the loss, evaluate changes nothing, partial batches work, bad n is an error.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 #include "ir/error.h"
 
 #include <doctest/doctest.h>
@@ -18,7 +18,7 @@ static const char* kModel = R"({
 
 TEST_CASE("the reference runner trains, evaluates and infers") {
   frontend::Model m = frontend::load_model_text(kModel, "model.json");
-  auto r = codegen::make_ref_runner(m, 4);
+  auto r = pipeline::make_ref_runner(m, 4);
   CHECK(r->backend() == "ref");
   CHECK(r->target_type().str() == "f32[4,2]");
   r->init(7);

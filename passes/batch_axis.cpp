@@ -4,13 +4,13 @@
 // batched when its axis 0 holds the samples, so that a run of n samples computes exactly
 // its first n rows; sizes derived from it (GEMM rows, loop trip counts, the divisor of a
 // batch mean) scale with n.
-#include "codegen/lowering_detail.h"
+#include "passes/lower_detail.h"
 
 #include "ir/error.h"
 
 #include <algorithm>
 
-namespace dlc::codegen::lowering_detail {
+namespace dlc::passes::lower_detail {
 
 namespace {
 
@@ -54,4 +54,4 @@ Extent Dims::prod(int from, int to) const {
   return Extent::fixed(p);
 }
 
-} // namespace dlc::codegen::lowering_detail
+} // namespace dlc::passes::lower_detail

@@ -1,19 +1,18 @@
 // The LLVM JIT behind the Runner interface: a thin adapter over JitModel. It converts
 // class ids (floats at the Runner boundary) to the i32 labels a sparse loss reads, and
 // gives the model's other outputs scratch space.
-#include "codegen/jit_backend.h"
-#include "codegen/runner.h"
 #include "ir/error.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/runner.h"
 
-namespace dlc::codegen {
+namespace dlc::pipeline {
 
 namespace {
 
 class JitRunner : public Runner {
 public:
   JitRunner(const frontend::Model& model, int64_t batch)
-      : jit_([&model](int64_t n) { return frontend::build_model(model, n).graph; }, batch,
-             model.training.has_loss ? std::optional<ir::TrainingSpec>(model.training) : std::nullopt) {
+      : jit_(jit_source(model, batch)) {
     if (model.inputs.size() != 1)
       throw Error(fmt::format("model '{}' has {} inputs; this backend drives single-input models", model.name,
                               model.inputs.size()));
@@ -46,7 +45,7 @@ public:
   void infer(const float* x, float* outputs, int64_t n) override { jit_.infer({x}, outs(outputs), n); }
 
 private:
-  JitModel jit_;
+  codegen::JitModel jit_;
   std::vector<std::vector<float>> scratch_; // outputs after the first
   std::vector<int32_t> labels_;
 
@@ -71,4 +70,4 @@ std::unique_ptr<Runner> make_jit_runner(const frontend::Model& model, int64_t ba
   return std::make_unique<JitRunner>(model, batch);
 }
 
-} // namespace dlc::codegen
+} // namespace dlc::pipeline

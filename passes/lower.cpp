@@ -1,23 +1,20 @@
-// From a planned Program to steps (codegen/lowering.h): per kernel, where each anchor's
-// result goes (straight into the output it is stored to when that is safe, otherwise a
-// temporary after the planned arena), which bias/activation epilogue folds into a GEMM or
-// convolution, and the element-wise loop that remains, with its index arithmetic.
-#include "codegen/lowering.h"
+// The lower pass (passes/lower.h): buffers, then each kernel's steps.
+#include "passes/lower.h"
 
-#include "codegen/lowering_detail.h"
 #include "ir/error.h"
+#include "passes/lower_detail.h"
+#include "passes/memplan.h"
+#include "runtime/kernels/gemm.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
-namespace dlc::codegen {
+namespace dlc::passes {
 
-using namespace lowering_detail;
+using namespace lower_detail;
 using ir::ValueId;
-using passes::Expr;
-using passes::Kernel;
-using passes::Region;
 
 int64_t Index::at(int64_t i) const {
   int64_t o = 0;
@@ -42,15 +39,7 @@ std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e) {
   return out;
 }
 
-const NamedValue* Lowered::find(const std::string& name, bool output) const {
-  for (const NamedValue& v : values)
-    if (v.name == name && v.output == output) return &v;
-  return nullptr;
-}
-
 namespace {
-
-int64_t align(int64_t bytes) { return (bytes + passes::kAlignment - 1) / passes::kAlignment * passes::kAlignment; }
 
 std::string c_identifier(const std::string& s) {
   std::string out;
@@ -58,43 +47,85 @@ std::string c_identifier(const std::string& s) {
   return out;
 }
 
-// Lowers one kernel; temporaries are placed from `temp_base` (bytes into the arena).
+// Marks the workspace argument of a call until the kernel's workspace buffer exists.
+constexpr int kWorkspaceBuffer = -2;
+
+int add_buffer(Program& p, const std::string& name, ValueId v, const ir::TensorType& t, Region r, BufferKind kind,
+               int kernel = -1) {
+  Buffer b;
+  b.name = name;
+  b.value = v;
+  b.type = t;
+  b.region = r;
+  b.kind = kind;
+  b.kernel = kernel;
+  b.bytes = t.bytes();
+  b.size = align_up(b.bytes);
+  p.buffers.push_back(b);
+  return int(p.buffers.size()) - 1;
+}
+
+// A buffer for every value that lives in memory: constants, params and state (in the
+// state region when an update writes them, else with the constants), inputs, and every
+// kernel output (arena); an update's value computed in place and a view share the buffer
+// of their target and base.
+void make_value_buffers(Program& p) {
+  const ir::Graph& g = p.graph;
+  p.buffers.clear();
+  p.buffer_of.assign(g.values().size(), -1);
+  auto add = [&](ValueId v, Region r) {
+    p.buffer_of[size_t(v)] = add_buffer(p, g.value(v).name, v, g.type(v), r, BufferKind::value);
+  };
+  std::set<ValueId> updated;
+  for (auto& u : g.updates()) updated.insert(u.target);
+  for (ValueId v : g.constants()) add(v, Region::constants);
+  for (const auto* list : {&g.params(), &g.states()})
+    for (ValueId v : *list) add(v, updated.count(v) ? Region::state : Region::constants);
+  for (ValueId v : g.inputs()) add(v, Region::arena);
+  std::set<ValueId> in_place_updates;
+  for (const UpdateWrite& u : p.update_writes)
+    if (!u.copy) p.buffer_of[size_t(u.value)] = p.buffer_of[size_t(u.target)], in_place_updates.insert(u.value);
+  for (const Kernel& k : p.kernels)
+    for (ValueId o : k.outputs)
+      if (g.value(o).kind == ir::ValueKind::result && !in_place_updates.count(o)) add(o, Region::arena);
+  for (int n : p.views) {
+    ValueId r = g.node(n).results[0];
+    p.buffer_of[size_t(r)] = p.buffer_of[size_t(base_value(g, r))];
+  }
+}
+
+// Lowers one kernel of `p` into its steps, adding its temporaries and workspace to
+// p.buffers.
 class KernelLowering {
 public:
-  KernelLowering(const passes::Program& p, const Kernel& k, const std::vector<bool>& batched, int64_t batch,
-                 int64_t temp_base)
-      : p_(p), g_(p.graph), k_(k), batched_(batched), batch_(batch), temp_top_(temp_base) {}
+  KernelLowering(Program& p, Kernel& k, const std::vector<bool>& batched)
+      : p_(p), g_(p.graph), k_(k), batched_(batched), batch_(p.batch) {}
 
-  LoweredKernel run();
-  int64_t temp_end() const { return temp_top_; }
+  void run();
 
 private:
-  const passes::Program& p_;
+  Program& p_;
   const ir::Graph& g_;
-  const Kernel& k_;
+  Kernel& k_;
   const std::vector<bool>& batched_;
   int64_t batch_;
-  int64_t temp_top_;
 
   std::vector<int> uses_;                // body expression -> number of uses (args and stores)
   std::map<ValueId, int> final_expr_;    // anchor result -> the expression its call produces
   std::map<ValueId, Ref> where_;         // anchor result -> where its call writes it
   std::set<size_t> done_stores_;         // stores the anchors' calls already perform
+  std::set<int> direct_outputs_;         // outputs an anchor writes directly
   std::vector<Step> steps_;
 
-  const passes::Buffer& buffer(ValueId v) const {
+  Ref ref(ValueId v) const {
     int b = p_.buffer_of[size_t(v)];
     if (b < 0) throw Error(fmt::format("{}: value %{} has no buffer", k_.name, g_.value(v).name));
-    return p_.buffers[size_t(b)];
+    return {b, 0, g_.type(v).dtype};
   }
-  Ref ref(ValueId v) const {
-    const passes::Buffer& b = buffer(v);
-    return {b.region, b.offset, b.type.dtype};
-  }
-  Ref temp(const ir::TensorType& t) {
-    Ref r{Region::arena, align(temp_top_), t.dtype};
-    temp_top_ = r.offset + align(t.bytes());
-    return r;
+  Ref temp(ValueId v) {
+    int b = add_buffer(p_, fmt::format("{}.tmp", g_.value(v).name), v, g_.type(v), Region::arena,
+                       BufferKind::temporary, k_.id);
+    return {b, 0, g_.type(v).dtype};
   }
   int anchor_expr(ValueId v) const {
     for (size_t i = 0; i < k_.body.size(); i++)
@@ -107,13 +138,14 @@ private:
   bool safe_destination(ValueId out) const;
   void place_anchor(AnchorContext& c);
   void lower_loop();
+  void add_workspace();
 };
 
 void KernelLowering::count_uses() {
   uses_.assign(k_.body.size(), 0);
   for (const Expr& e : k_.body)
     for (int a : e.args) uses_[size_t(a)]++;
-  for (const passes::Store& s : k_.stores) uses_[size_t(s.expr)]++;
+  for (const Store& s : k_.stores) uses_[size_t(s.expr)]++;
 }
 
 // The one op expression using expression e, or -1 (none, several, or a store).
@@ -151,14 +183,12 @@ void KernelLowering::fold_epilogue(AnchorContext& c) {
   }
 }
 
-// An output may receive an anchor's result directly when its memory overlaps no input
-// of the kernel (an in-place output shares an input's bytes, which the body still reads).
+// An output may receive an anchor's result directly when no input of the kernel shares
+// its buffer (an update computed in place: the body still reads the old value). Its
+// in-place pairing with an input is dropped, so that memplan never overlaps the two.
 bool KernelLowering::safe_destination(ValueId out) const {
-  const passes::Buffer& o = buffer(out);
-  for (ValueId in : k_.inputs) {
-    const passes::Buffer& i = buffer(in);
-    if (i.region == o.region && i.offset < o.offset + o.size && o.offset < i.offset + i.size) return false;
-  }
+  for (ValueId in : k_.inputs)
+    if (p_.buffer_of[size_t(in)] == p_.buffer_of[size_t(out)]) return false;
   return true;
 }
 
@@ -173,19 +203,21 @@ void KernelLowering::place_anchor(AnchorContext& c) {
     for (size_t s = 0; s < k_.stores.size() && e >= 0; s++) {
       ValueId out = k_.outputs[size_t(k_.stores[s].output)];
       if (k_.stores[s].expr != e || g_.type(out) != g_.type(v) || !safe_destination(out)) continue;
-      if (!placed) dest = ref(out), placed = true;
-      else continue; // a second output of the same value is copied by the loop
+      if (placed) continue; // a second output of the same value is copied by the loop
+      dest = ref(out);
+      placed = true;
       done_stores_.insert(s);
+      direct_outputs_.insert(k_.stores[s].output);
     }
-    if (!placed) dest = temp(g_.type(v));
+    if (!placed) dest = temp(v);
     c.results.push_back(dest);
     where_[v] = dest;
   }
 }
 
-LoweredKernel KernelLowering::run() {
+void KernelLowering::run() {
   count_uses();
-  Ref workspace{Region::arena, -1, ir::DType::f32}; // patched by lower()
+  Ref workspace{kWorkspaceBuffer, 0, ir::DType::f32}; // add_workspace() makes the buffer
   for (int a : k_.anchors) {
     const ir::Node& n = g_.node(a);
     AnchorContext c{g_, n, {}, {}, {}, {}, batch_, workspace};
@@ -199,7 +231,26 @@ LoweredKernel KernelLowering::run() {
     for (Step& s : lower_anchor(c)) steps_.push_back(std::move(s));
   }
   lower_loop();
-  return {k_.id, k_.name, c_identifier(k_.name), std::move(steps_)};
+  add_workspace();
+  for (Step& s : steps_)
+    if (s.kind == StepKind::loop && s.loop.trip.at(batch_) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;
+  k_.c_name = c_identifier(k_.name);
+  k_.steps = std::move(steps_);
+  auto direct = [&](const std::pair<int, int>& io) { return direct_outputs_.count(io.first) > 0; };
+  k_.in_place.erase(std::remove_if(k_.in_place.begin(), k_.in_place.end(), direct), k_.in_place.end());
+}
+
+// One workspace for the calls of the kernel that take one, sized for the most any of
+// them needs at the compiled batch.
+void KernelLowering::add_workspace() {
+  int64_t floats = 0;
+  for (const Step& s : steps_) floats = std::max(floats, s.call.workspace_floats);
+  if (floats == 0) return;
+  ir::TensorType t{ir::DType::f32, ir::Shape{floats}};
+  int b = add_buffer(p_, k_.name + ".workspace", ir::kNoValue, t, Region::arena, BufferKind::workspace, k_.id);
+  for (Step& s : steps_)
+    for (Arg& a : s.call.args)
+      if (a.kind == ArgKind::pointer && a.ref.buffer == kWorkspaceBuffer) a.ref.buffer = b;
 }
 
 // The loop over the kernel's space for the stores the anchors did not perform.
@@ -211,7 +262,7 @@ public:
   int operand(Ref r, Index idx, const std::string& name) {
     for (size_t i = 0; i < loop.operands.size(); i++) {
       const Operand& o = loop.operands[i];
-      if (o.ref.region == r.region && o.ref.offset == r.offset && same(o.index, idx)) return int(i);
+      if (o.ref.buffer == r.buffer && o.ref.offset == r.offset && same(o.index, idx)) return int(i);
     }
     loop.operands.push_back({r, std::move(idx), name});
     return int(loop.operands.size()) - 1;
@@ -284,7 +335,7 @@ void KernelLowering::lower_loop() {
       ValueId in = k_.inputs[size_t(e.input)];
       if (g_.type(in).dtype != ir::DType::f32)
         throw Error(fmt::format("{}: element-wise load of non-f32 %{}", k_.name, g_.value(in).name));
-      if (e.index == passes::LoadIndex::slice) out = lb.read_slice(ref(in), g_.type(in).shape, e.attrs, g_.value(in).name);
+      if (e.index == LoadIndex::slice) out = lb.read_slice(ref(in), g_.type(in).shape, e.attrs, g_.value(in).name);
       else out = lb.read(ref(in), g_.type(in).shape, g_.value(in).name);
     } else if (e.kind == Expr::anchor) {
       throw Error(fmt::format("{}: anchor %{} read before it is computed", k_.name, g_.value(e.value).name));
@@ -308,30 +359,32 @@ void KernelLowering::lower_loop() {
   steps_.push_back({StepKind::loop, {}, std::move(lb.loop)});
 }
 
-// The compiled batch: axis 0 of the graph's inputs of rank >= 1.
+// The compiled batch: the graph's declared batch, else axis 0 of its first input of rank
+// >= 1 (a graph that declares none is run whole: nothing is batched).
 int64_t program_batch(const ir::Graph& g) {
+  if (g.batch > 0) return g.batch;
   for (ValueId v : g.inputs())
     if (g.type(v).shape.rank() >= 1) return g.type(v).shape[0];
   return 1;
 }
 
-void add_named_values(const passes::Program& p, const std::vector<bool>& batched, Lowered& l) {
+void add_interface(Program& p, const std::vector<bool>& batched) {
   const ir::Graph& g = p.graph;
   auto named = [&](ValueId v, const std::string& name, bool output) {
     int b = p.buffer_of[size_t(v)];
     if (b < 0) return; // nothing reads it: it needs no memory
-    const passes::Buffer& buf = p.buffers[size_t(b)];
     NamedValue n;
     n.name = name;
     n.kind = g.value(v).kind;
     n.output = output;
     n.type = g.type(v);
-    n.ref = {buf.region, buf.offset, n.type.dtype};
+    n.ref = {b, 0, n.type.dtype};
     n.batched = batched[size_t(v)];
-    n.sample_elems = n.batched ? n.type.shape.numel() / l.batch : n.type.shape.numel();
+    n.sample_elems = n.batched ? n.type.shape.numel() / p.batch : n.type.shape.numel();
     if (n.kind == ir::ValueKind::constant) n.data.assign(g.value(v).data.begin(), g.value(v).data.end());
-    l.values.push_back(std::move(n));
+    p.interface.push_back(std::move(n));
   };
+  p.interface.clear();
   for (ValueId v : g.inputs()) named(v, g.value(v).name, false);
   for (auto& o : g.outputs()) named(o.value, o.name, true);
   for (ValueId v : g.params()) named(v, g.value(v).name, false);
@@ -341,65 +394,26 @@ void add_named_values(const passes::Program& p, const std::vector<bool>& batched
 
 } // namespace
 
-Lowered lower(const passes::Program& p) {
-  if (!p.planned) throw Error("lowering: the program has not been planned");
-  Lowered l;
-  l.batch = program_batch(p.graph);
-  std::vector<bool> batched = batched_values(p.graph, l.batch);
-  l.region_size = p.region_size;
-  l.planned_arena = p.arena_size();
-  int64_t temps_end = align(l.planned_arena);
-  for (const Kernel& k : p.kernels) {
-    KernelLowering kl(p, k, batched, l.batch, align(l.planned_arena));
-    l.kernels.push_back(kl.run());
-    temps_end = std::max(temps_end, align(kl.temp_end()));
-  }
-  int64_t workspace_floats = 0; // the most any call's workspace needs
-  for (LoweredKernel& k : l.kernels)
-    for (Step& s : k.steps) {
-      for (Arg& a : s.call.args)
-        if (a.kind == ArgKind::pointer && a.ref.offset < 0) {
-          a.ref.offset = temps_end;
-          workspace_floats = std::max(workspace_floats, s.call.workspace_floats);
-        }
-      for (ScalarExpr& e : s.loop.body) l.uses_run_values = l.uses_run_values || e.op_name == "dropout";
-      if (s.kind == StepKind::loop && s.loop.trip.at(l.batch) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;
-    }
-  l.workspace_offset = workspace_floats > 0 ? temps_end : 0;
-  l.region_size[size_t(Region::arena)] = temps_end + align(workspace_floats * int64_t(sizeof(float)));
-  add_named_values(p, batched, l);
-  return l;
+void lower(Program& p) {
+  if (!p.fused) throw Error("lower: the program has not been fused");
+  p.batch = program_batch(p.graph);
+  std::vector<bool> batched = p.graph.batch > 0 ? batched_values(p.graph, p.batch)
+                                                : std::vector<bool>(p.graph.values().size(), false);
+  make_value_buffers(p);
+  for (Kernel& k : p.kernels) KernelLowering(p, k, batched).run();
+  // A worker thread packs its part of a product into its own buffer: at most what the
+  // whole product's workspace holds.
+  int64_t worker_floats = 0;
+  for (const Buffer& b : p.buffers)
+    if (b.kind == BufferKind::workspace) worker_floats = std::max(worker_floats, b.type.shape.numel());
+  p.thread_workspace_bytes = worker_floats ? dlc_rt::thread_workspace_bytes(worker_floats) : 0;
+  p.uses_run_values = false;
+  for (const Kernel& k : p.kernels)
+    for (const Step& s : k.steps)
+      for (const ScalarExpr& e : s.loop.body)
+        if (e.kind == ScalarExpr::op && ir::get_op(e.op_name).scalar->random) p.uses_run_values = true;
+  add_interface(p, batched);
+  p.lowered = true;
 }
 
-namespace {
-
-void move_ref(Ref& r, const std::vector<std::pair<NamedValue*, const NamedValue*>>& moves) {
-  for (auto& [from, to] : moves) {
-    int64_t bytes = from->type.bytes();
-    if (r.region == from->ref.region && r.offset >= from->ref.offset && r.offset < from->ref.offset + bytes) {
-      r.offset = to->ref.offset + (r.offset - from->ref.offset);
-      r.region = to->ref.region;
-      return;
-    }
-  }
-}
-
-} // namespace
-
-void share_persistent(Lowered& infer, const Lowered& train) {
-  std::vector<std::pair<NamedValue*, const NamedValue*>> moves;
-  for (NamedValue& v : infer.values) {
-    if (v.output || (v.kind != ir::ValueKind::param && v.kind != ir::ValueKind::state)) continue;
-    const NamedValue* t = train.find(v.name);
-    if (t && t->ref.region == Region::state && t->type == v.type) moves.push_back({&v, t});
-  }
-  for (LoweredKernel& k : infer.kernels)
-    for (Step& s : k.steps) {
-      for (Arg& a : s.call.args)
-        if (a.kind == ArgKind::pointer) move_ref(a.ref, moves);
-      for (Operand& o : s.loop.operands) move_ref(o.ref, moves);
-    }
-  for (auto& [from, to] : moves) from->ref = to->ref;
-}
-
-} // namespace dlc::codegen
+} // namespace dlc::passes

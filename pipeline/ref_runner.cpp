@@ -1,6 +1,6 @@
 // The reference interpreter behind the Runner interface: slow, obviously correct, and
 // the oracle the JIT is tested against. Graphs are built per sample count n and cached.
-#include "codegen/runner.h"
+#include "pipeline/runner.h"
 
 #include "ir/error.h"
 #include "passes/train_step.h"
@@ -8,7 +8,7 @@
 
 #include <map>
 
-namespace dlc::codegen {
+namespace dlc::pipeline {
 
 namespace {
 
@@ -146,4 +146,4 @@ std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::
   throw Error(fmt::format("--backend: unknown backend '{}'; available: jit, ref", backend));
 }
 
-} // namespace dlc::codegen
+} // namespace dlc::pipeline

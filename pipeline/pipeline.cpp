@@ -1,0 +1,55 @@
+#include "pipeline/pipeline.h"
+
+#include "passes/training.h"
+
+namespace dlc::pipeline {
+
+ir::Graph program_graph(const frontend::Model& m, ProgramKind kind, int64_t batch) {
+  ir::Graph g = frontend::build_model(m, batch).graph;
+  if (kind == ProgramKind::inference) return g;
+  try {
+    if (kind == ProgramKind::evaluation) return passes::build_loss_graph(g, m.training).graph;
+    return passes::build_training_graph(g, m.training).graph;
+  } catch (const Error& e) {
+    throw Error(m.source_name() + ": " + e.what()); // the model cannot train: say which file
+  }
+}
+
+passes::Program compile(const frontend::Model& m, ProgramKind kind, int64_t batch, const Options& o) {
+  return passes::run_pipeline(program_graph(m, kind, batch), o.passes, o.pass_options);
+}
+
+codegen::ProgramSource jit_source(const frontend::Model& m, int64_t batch, const Options& o) {
+  codegen::ProgramSource s;
+  s.batch = batch;
+  s.can_train = m.training.has_loss;
+  if (s.can_train) {
+    // The output the loss reads (the named one, else the first): its last axis are the classes.
+    ir::Graph g = frontend::build_model(m, batch).graph;
+    for (const auto& out : g.outputs())
+      if (out.name == m.training.loss.output || (m.training.loss.output.empty() && s.classes == 0))
+        s.classes = g.type(out.value).shape[g.type(out.value).shape.rank() - 1];
+  }
+  s.graph = [m, batch](ProgramKind k) { return program_graph(m, k, batch); };
+  s.compile = [m, batch, o](ProgramKind k) { return compile(m, k, batch, o); };
+  return s;
+}
+
+codegen::CppFiles emit_cpp(const frontend::Model& m, const ir::Bindings* weights, codegen::CppOptions options,
+                           const Options& o) {
+  int64_t batch = options.batch > 0 ? options.batch : m.training.batch_size;
+  passes::Program infer = compile(m, ProgramKind::inference, batch, o);
+  std::optional<passes::Program> train;
+  if (options.train) {
+    if (!m.training.has_loss) throw Error(fmt::format("{}: --train needs a model with a loss (and optimizer) to train", m.source_name()));
+    train = compile(m, ProgramKind::training, batch, o);
+  }
+  codegen::CppModel cm;
+  cm.name = m.name;
+  cm.infer = &infer;
+  cm.train = train ? &*train : nullptr;
+  cm.default_lr = options.train ? passes::scheduled_lr(m.training.optimizer, 0, 0) : 0.0;
+  return codegen::emit_cpp(cm, weights, options);
+}
+
+} // namespace dlc::pipeline
