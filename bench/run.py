@@ -57,14 +57,14 @@ def llvm_libs():
 
 
 def build_dlc_bench(build, out_dir):
-    libs = [os.path.join(build, f"libdlc_{n}.a") for n in ("codegen", "passes", "frontend", "ir")]
+    libs = [os.path.join(build, f"libdlc_{n}.a") for n in ("pipeline", "codegen_llvm", "codegen_cpp", "passes", "frontend", "ir")]
     missing = [p for p in libs if not os.path.exists(p)]
     if missing:
         return None, f"dlc libraries not built ({', '.join(missing)}): run `make build` first"
     if not os.path.exists(os.path.join(ROOT, "codegen", "jit_backend.h")):
         return None, "codegen/jit_backend.h (JitModel) is not in this tree yet"
     return compile_bench(out_dir, "dlc_bench",
-                         [f'-DDLC_BENCH_ROOT="{ROOT}"'] + libs + llvm_libs() + ["-lfmt", "-lz"])
+                         [f'-DDLC_BENCH_ROOT="{ROOT}"'] + libs + llvm_libs() + ["-lfmt"])
 
 
 def emitted_spec(measure):
