@@ -60,6 +60,8 @@ BuiltModel build_model(const Model& model, int64_t batch);
 // The names the format accepts, for help texts and messages.
 std::vector<std::string> layer_types();
 std::vector<std::string> activation_names();
+// The op of the table an activation name stands for ("swish": "silu").
+std::string activation_op(const std::string& activation);
 std::vector<std::string> loss_names();
 std::vector<std::string> optimizer_names();
 

@@ -26,6 +26,12 @@ OpDef& register_op(OpDef def) {
   return it->second;
 }
 
+OpDef& registered_op(const std::string& name) {
+  auto it = table().find(name);
+  if (it == table().end()) throw Error(fmt::format("op '{}' is not registered yet", name));
+  return it->second;
+}
+
 const OpDef* find_op(const std::string& name) {
   ensure_registered();
   auto it = table().find(name);
@@ -92,6 +98,14 @@ double scalar_attr_value(const Attrs& attrs, const ScalarAttr& a) {
   const Attr& v = attrs.all().at(a.name);
   if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
   return attrs.get_float(a.name);
+}
+
+OpExample OpDef::example_or_default() const {
+  if (example) return *example;
+  if (!is_body()) throw Error(fmt::format("op '{}' has no example in the op table", name));
+  OpExample e;
+  for (int i = 0; i < min_operands; i++) e.operands.push_back({TensorType{DType::f32, Shape{3, 4}}});
+  return e;
 }
 
 void BatchContext::fail(const std::string& why) const {

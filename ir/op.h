@@ -116,6 +116,22 @@ struct UpdateLayout {
   std::vector<std::string> slots{}, scalars{}, hypers{};
 };
 
+// One operand of an op's example: its type and the range its values are drawn from
+// (`integer`: whole numbers in [lo, hi), as ids and labels must be).
+struct ExampleOperand {
+  TensorType type;
+  double lo = -1, hi = 1;
+  bool integer = false;
+  bool target = false; // a loss's target: the op is not differentiated with respect to it
+};
+
+// A small instance of the op, for the tests generated from the op table
+// (tests/unit/op_coverage_test.cpp): its operands and attributes.
+struct OpExample {
+  std::vector<ExampleOperand> operands{};
+  Attrs attrs{};
+};
+
 enum class Phase {
   forward,   // a model op
   backward,  // emitted by gradient rules only (relu_grad, conv2d_backprop_input...)
@@ -133,6 +149,8 @@ struct OpDef {
 
   // Properties.
   std::optional<ScalarForm> scalar{}; // a fusible element-wise body op
+  bool activation = false;     // a layer's "activation" may name it (its ScalarForm attributes, with
+                               // their defaults, are the activation's parameters)
   bool takes_epilogue = false; // an anchor whose results a bias add and an activation may finish
   int epilogue_act = 0;        // an activation such an epilogue applies: its dlc_rt::Act (0: none);
                                // attribute `alpha` is leaky_relu's slope
@@ -144,9 +162,15 @@ struct OpDef {
                                // may read in place
   Phase phase = Phase::forward;
   bool differentiable = true;  // forward ops: has a gradient rule (one_hot's indices have none)
+  std::string grad_from_x{};   // a unary op whose gradient is this backward op of (x, dy) with
+                               // the op's attributes, dy * f'(x) (autodiff needs no rule of its own)
   std::optional<UpdateLayout> update{}; // an optimizer update
+  // Its example for the generated tests; unset for a body op: every operand f32[3, 4] in
+  // [-1, 1), no attributes.
+  std::optional<OpExample> example{};
 
   bool is_body() const { return scalar.has_value(); }
+  OpExample example_or_default() const;
 };
 
 // Looks an op up by name; nullptr when unknown.
@@ -158,6 +182,8 @@ std::vector<std::string> op_names();
 // Registration, used by the op-family files in ir/ops/. Returns the registered
 // definition, so that a family can set its properties.
 OpDef& register_op(OpDef def);
+// An op a family registered earlier, to set its properties while the table is being built.
+OpDef& registered_op(const std::string& name);
 
 // Checks operand count and attribute kinds, then runs the type rule.
 std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,

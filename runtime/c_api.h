@@ -1,7 +1,7 @@
 // The runtime kernels as extern "C" functions with plain parameters: what generated code
 // calls. The LLVM JIT registers these very addresses (codegen/llvm/runtime_symbols.cpp)
 // and emitted C++ calls them by the same names, so both backends run the same kernel code
-// and agree bit for bit wherever they call it. codegen/lowering.h names them in its Call
+// and agree bit for bit wherever they call it. passes/steps.h names them in its Call
 // steps with their arguments in declaration order.
 //
 // Conventions: every integer parameter is int64_t (flags are 0/1, activations are

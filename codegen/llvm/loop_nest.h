@@ -1,4 +1,4 @@
-// Element-wise loops (codegen/lowering.h Loop) as loop nests the LLVM loop vectoriser
+// Element-wise loops (passes/steps.h Loop) as loop nests the LLVM loop vectoriser
 // handles: counted loops with i64 induction variables, the inner one walking each operand
 // at a constant stride (1, or 0 for a broadcast operand), instead of the lowering's flat
 // `(i / div % mod) * mul` index arithmetic per element.

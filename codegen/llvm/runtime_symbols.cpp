@@ -62,6 +62,8 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
       {"tanhf", addr<float(float)>(&::tanhf)},
       {"log1pf", addr<float(float)>(&::log1pf)},
       {"powf", addr<float(float, float)>(&::powf)},
+      {"erff", addr<float(float)>(&::erff)},
+      {"expm1f", addr<float(float)>(&::expm1f)},
       {"exp", addr<double(double)>(&::exp)},
       {"log", addr<double(double)>(&::log)},
       {"tanh", addr<double(double)>(&::tanh)},

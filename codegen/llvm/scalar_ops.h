@@ -2,9 +2,10 @@
 // dlc_scalar_<op> of runtime/kernels/scalar.h, the very functions emitted C++ calls. They
 // were compiled to LLVM bitcode when dlc was built (scalar_bitcode.cpp); ScalarLibrary
 // loads that bitcode into a module's context, calls its functions with the arguments the
-// op table lists (codegen/lowering.h: scalar_arguments) and, once the module is built,
-// links the functions it used into the module as internal, always-inline functions, so
-// that the optimizer inlines them into the loops and vectorises them as if written there.
+// op table lists (ir/op.h ScalarForm; passes/steps.h scalar_arguments) and, once the
+// module is built, links the functions it used into the module as internal, always-inline
+// functions, so that the optimizer inlines them into the loops and vectorises them as if
+// written there.
 // Internal to codegen/llvm (LLVM types).
 #pragma once
 

@@ -2,6 +2,8 @@
 #include "ir/interp/eval_common.h"
 #include "runtime/rng.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 namespace dlc::ir::interp {
@@ -27,7 +29,66 @@ static void binary(const std::string& name, std::function<double(double, double)
 
 double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
+// An activation whose derivative is computed from x (ir/ops/elementwise.cpp): the op with
+// f(x) and its backward op name_grad(x, dy) = dy * df(x).
+static void activation(const std::string& name, std::function<double(double, const Attrs&)> f,
+                       std::function<double(double, const Attrs&)> df) {
+  unary(name, f);
+  register_eval(name + "_grad", [df](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                     const EvalContext&) {
+    const Tensor &x = *in[0], &dy = *in[1];
+    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = dy[i] * df(x[i], n.attrs);
+  });
+}
+
+static constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+static constexpr double kSeluScale = 1.0507009873554804934193349852946;
+static constexpr double kPi = 3.14159265358979323846;
+
+static double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// tanh's GELU: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+static double gelu_u(double x) { return std::sqrt(2 / kPi) * (x + 0.044715 * x * x * x); }
+
+static void register_activations_from_x() {
+  activation(
+      "elu", [](double x, const Attrs& a) { return x > 0 ? x : a.get_float("alpha", 1.0) * std::expm1(x); },
+      [](double x, const Attrs& a) { return x > 0 ? 1.0 : a.get_float("alpha", 1.0) * std::exp(x); });
+  activation(
+      "selu", [](double x, const Attrs&) { return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x)); },
+      [](double x, const Attrs&) { return x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(x); });
+  activation(
+      "gelu",
+      [](double x, const Attrs& a) {
+        if (a.get_int("approximate", 0)) return 0.5 * x * (1 + std::tanh(gelu_u(x)));
+        return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+      },
+      [](double x, const Attrs& a) {
+        if (a.get_int("approximate", 0)) {
+          double t = std::tanh(gelu_u(x));
+          return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * std::sqrt(2 / kPi) * (1 + 3 * 0.044715 * x * x);
+        }
+        return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * kPi);
+      });
+  activation(
+      "silu", [](double x, const Attrs&) { return x * sigmoid(x); },
+      [](double x, const Attrs&) { return sigmoid(x) * (1 + x * (1 - sigmoid(x))); });
+  activation(
+      "hard_sigmoid", [](double x, const Attrs&) { return std::clamp(x / 6 + 0.5, 0.0, 1.0); },
+      [](double x, const Attrs&) { return x > -3 && x <= 3 ? 1.0 / 6 : 0.0; }); // left derivative at the kinks
+  activation(
+      "mish", [](double x, const Attrs&) { return x * std::tanh(softplus(x)); },
+      [](double x, const Attrs&) {
+        double t = std::tanh(softplus(x));
+        return t + x * sigmoid(x) * (1 - t * t);
+      });
+  activation(
+      "softsign", [](double x, const Attrs&) { return x / (1 + std::fabs(x)); },
+      [](double x, const Attrs&) { return 1 / ((1 + std::fabs(x)) * (1 + std::fabs(x))); });
+}
+
 void register_elementwise_evals() {
+  register_activations_from_x();
   unary("sigmoid", [](double x, const Attrs&) { return 1.0 / (1.0 + std::exp(-x)); });
   unary("tanh", [](double x, const Attrs&) { return std::tanh(x); });
   unary("relu", [](double x, const Attrs&) { return x > 0 ? x : 0.0; });

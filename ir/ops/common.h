@@ -26,6 +26,14 @@ inline int normalize_axis(const InferContext& c, int64_t axis, int rank) {
 }
 
 inline TensorType f32(Shape s) { return TensorType{DType::f32, std::move(s)}; }
+
+// Example operands (OpDef::example): f32 values in [lo, hi), or whole numbers in [0, n).
+inline ExampleOperand f32_in(Shape s, double lo = -1, double hi = 1) { return {f32(std::move(s)), lo, hi, false}; }
+inline ExampleOperand ids_in(TensorType t, int64_t n) { return {std::move(t), 0, double(n), true, true}; }
+inline ExampleOperand target_in(Shape s, double lo, double hi) { return {f32(std::move(s)), lo, hi, false, true}; }
+inline OpExample example(std::vector<ExampleOperand> operands, Attrs attrs = {}) {
+  return OpExample{std::move(operands), std::move(attrs)};
+}
 inline TensorType scalar_f32() { return TensorType{DType::f32, Shape{}}; }
 
 // Registers a forward op with its batch rule.

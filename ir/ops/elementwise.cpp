@@ -19,6 +19,29 @@ InferFn broadcast_binary() {
 
 } // namespace
 
+// An activation whose derivative is a function of its input: the op `name` and the
+// backward op `name`_grad(x, dy) = dy * name'(x), both element-wise with the attributes
+// `attrs` (each with its default). Its gradient rule (passes/autodiff/grad_elementwise.cpp)
+// emits the backward op.
+static OpDef& activation(const std::string& name, const std::string& summary, std::vector<ScalarAttr> attrs = {}) {
+  std::vector<AttrSpec> specs;
+  for (const ScalarAttr& a : attrs) specs.push_back({a.name, a.type == ScalarType::i64 ? AttrKind::Int : AttrKind::Float, false});
+  OpDef& grad = body({name + "_grad", "dy * " + name + "'(x)", 2, 2, specs,
+                      [](const InferContext& c) {
+                        c.expect_float(0);
+                        if (c.in[1] != c.in[0]) c.fail("dy {} must have the type of x {}", c.in[1].str(), c.in[0].str());
+                        return std::vector<TensorType>{c.in[0]};
+                      }},
+                     {attrs});
+  grad.phase = Phase::backward;
+  grad.example = example({f32_in({3, 4}, -3, 3), f32_in({3, 4})});
+  OpDef& d = body({name, summary, 1, 1, specs, unary_float()}, {attrs});
+  d.activation = true;
+  d.grad_from_x = grad.name;
+  d.example = example({f32_in({3, 4}, -3, 3)});
+  return d;
+}
+
 OpDef& body(OpDef def, ScalarForm form) {
   OpDef& d = register_op(std::move(def));
   d.scalar = std::move(form);
@@ -28,24 +51,48 @@ OpDef& body(OpDef def, ScalarForm form) {
 
 void register_elementwise_ops() {
   using dlc_rt::Act;
-  // The unary ops, and the activation a GEMM or convolution epilogue can apply for them.
-  const std::pair<const char*, Act> unary[] = {
-      {"sigmoid", Act::sigmoid}, {"tanh", Act::tanh}, {"relu", Act::relu}, {"softplus", Act::none},
-      {"exp", Act::none},        {"log", Act::none},  {"neg", Act::none},  {"sqrt", Act::none},
-      {"square", Act::none},     {"abs", Act::none},  {"sign", Act::none}};
-  for (auto [name, act] : unary)
-    body({name, std::string("element-wise ") + name, 1, 1, {}, unary_float()}).epilogue_act = int(act);
+  // The unary ops, the activation a GEMM or convolution epilogue can apply for them, and
+  // the lower end of their domain (for their examples).
+  struct Unary {
+    const char* name;
+    Act act;
+    double lo;
+  };
+  const Unary unary[] = {{"sigmoid", Act::sigmoid, -1}, {"tanh", Act::tanh, -1}, {"relu", Act::relu, -1},
+                         {"softplus", Act::none, -1},   {"exp", Act::none, -1},   {"log", Act::none, 0.1},
+                         {"neg", Act::none, -1},        {"sqrt", Act::none, 0.1}, {"square", Act::none, -1},
+                         {"abs", Act::none, -1},        {"sign", Act::none, -1}};
+  for (const Unary& u : unary) {
+    OpDef& d = body({u.name, std::string("element-wise ") + u.name, 1, 1, {}, unary_float()});
+    d.epilogue_act = int(u.act);
+    d.example = example({f32_in({3, 4}, u.lo, 2)});
+  }
+  for (const char* name : {"sigmoid", "tanh", "relu", "softplus"}) registered_op(name).activation = true;
 
-  body({"leaky_relu", "x if x > 0 else alpha*x", 1, 1, {{"alpha", AttrKind::Float}}, unary_float()},
-       {{{"alpha"}}})
-      .epilogue_act = int(Act::leaky_relu);
+  // Activations whose derivative is computed from x, each with name_grad (docs/adding-an-op.md).
+  activation("elu", "x if x > 0 else alpha (exp(x) - 1)", {{"alpha", ScalarType::f32, 1.0}});
+  activation("selu", "scale (x if x > 0 else alpha (exp(x) - 1)), the self-normalising constants");
+  activation("gelu", "x Phi(x) (approximate = 1: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))))",
+             {{"approximate", ScalarType::i64, 0}});
+  activation("silu", "x sigmoid(x) (swish)");
+  activation("hard_sigmoid", "clamp(x / 6 + 1/2, 0, 1)");
+  activation("mish", "x tanh(softplus(x))");
+  activation("softsign", "x / (1 + |x|)");
+
+  OpDef& leaky = body({"leaky_relu", "x if x > 0 else alpha*x", 1, 1, {{"alpha", AttrKind::Float}}, unary_float()},
+                      {{{"alpha"}}});
+  leaky.epilogue_act = int(Act::leaky_relu);
+  leaky.activation = true;
+  leaky.example = example({f32_in({3, 4})}, {{"alpha", 0.2}});
   // y = x * scale + offset, the affine map passes use for constants folded into kernels.
   body({"scale", "x*scale + offset", 1, 1, {{"scale", AttrKind::Float}, {"offset", AttrKind::Float, false}},
         unary_float()},
-       {{{"scale"}, {"offset"}}});
+       {{{"scale"}, {"offset"}}})
+      .example = example({f32_in({3, 4})}, {{"scale", 0.5}, {"offset", 0.25}});
 
   for (const char* name : {"add", "sub", "mul", "div", "maximum", "minimum"})
-    body({name, std::string("broadcasting ") + name, 2, 2, {}, broadcast_binary()});
+    body({name, std::string("broadcasting ") + name, 2, 2, {}, broadcast_binary()}).example =
+        example({f32_in({3, 4}), f32_in({4}, 0.5, 2)}); // a broadcast row, away from 0 (div)
 
   body({"bias_add", "x[..., c] + b[c]", 2, 2, {}, [](const InferContext& c) {
           c.expect_float(0);
@@ -55,7 +102,8 @@ void register_elementwise_ops() {
           if (c.in[1].shape[0] != ch)
             c.fail("bias has {} elements, the last axis of {} has {}", c.in[1].shape[0], c.in[0].str(), ch);
           return std::vector<TensorType>{c.in[0]};
-        }});
+        }})
+      .example = example({f32_in({3, 4}), f32_in({4})});
 
   body({"prelu", "x if x > 0 else slope[c]*x, slope learned per channel (last axis)", 2, 2, {},
         [](const InferContext& c) {
@@ -66,7 +114,8 @@ void register_elementwise_ops() {
           if (c.in[1].shape[0] != ch)
             c.fail("slope has {} elements, the last axis of {} has {}", c.in[1].shape[0], c.in[0].str(), ch);
           return std::vector<TensorType>{c.in[0]};
-        }});
+        }})
+      .example = example({f32_in({3, 4}), f32_in({4}, 0, 0.5)});
 
   // Inverted dropout: at training time y = x * mask / (1 - rate), mask ~ Bernoulli(1 - rate)
   // drawn from the counter-based RNG keyed by (seed, step, stream, element); the identity
@@ -81,7 +130,8 @@ void register_elementwise_ops() {
           if (!(r >= 0 && r < 1)) c.fail("rate must be in [0, 1), got {}", r);
           return std::vector<TensorType>{c.in[0]};
         }},
-       dropout);
+       dropout)
+      .example = example({f32_in({3, 4})}, {{"rate", 0.25}, {"stream", int64_t(1)}});
 }
 
 } // namespace dlc::ir::ops

@@ -49,6 +49,9 @@ void register_embedding_ops() {
                  return std::vector<TensorType>{f32(Shape{v, dy[dy.rank() - 1]})};
                },
                OpClass::reduction}, batch_ends()).phase = Phase::backward;
+  registered_op("embedding_lookup").example = example({ids_in(f32({2, 3}), 6), f32_in({6, 4})});
+  registered_op("embedding_grad").example =
+      example({ids_in(f32({2, 3}), 6), f32_in({2, 3, 4})}, {{"vocabulary", int64_t(6)}});
 }
 
 } // namespace dlc::ir::ops

@@ -255,6 +255,39 @@ void register_grad_ops() {
   register_broadcast_grads();
   register_window_grads();
   register_loss_grads();
+  // Examples (tests/unit/op_coverage_test.cpp).
+  auto set = [](const char* op, OpExample e) { registered_op(op).example = std::move(e); };
+  ExampleOperand x = f32_in({3, 4}), y = f32_in({3, 4}, 0.05, 0.95), dy = f32_in({3, 4});
+  set("relu_grad", example({x, dy}));
+  set("leaky_relu_grad", example({x, dy}, {{"alpha", 0.2}}));
+  set("sigmoid_grad", example({y, dy}));
+  set("tanh_grad", example({y, dy}));
+  set("prelu_grad_input", example({x, f32_in({4}, 0, 0.5), dy}));
+  set("prelu_grad_slope", example({x, dy}));
+  set("maxout_grad", example({f32_in({3, 6}), f32_in({3, 3})}, {{"k", int64_t(2)}}));
+  set("softmax_grad", example({f32_in({3, 5}, 0.05, 0.4), f32_in({3, 5})}));
+  set("log_softmax_grad", example({f32_in({3, 5}, -3, -0.5), f32_in({3, 5})}));
+  set("maximum_grad", example({x, f32_in({3, 4}), dy}, {{"operand", int64_t(1)}}));
+  set("minimum_grad", example({x, f32_in({3, 4}), dy}, {{"operand", int64_t(0)}}));
+  set("reduce_to_shape", example({x}, {{"shape", std::vector<int64_t>{4}}}));
+  set("broadcast_to", example({f32_in({4})}, {{"shape", std::vector<int64_t>{3, 4}}}));
+  set("reduce_max_grad", example({f32_in({2, 3, 4}), f32_in({2, 4})}, {{"axes", std::vector<int64_t>{1}}}));
+  set("slice", example({f32_in({2, 6})}, {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"size", int64_t(3)}}));
+  set("slice_grad", example({f32_in({2, 3})}, {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"extent", int64_t(6)}}));
+  std::vector<int64_t> ones = {1, 1}, pads = {1, 1, 1, 1}, none = {0, 0, 0, 0}, two = {2, 2};
+  set("conv2d_backprop_input", example({f32_in({2, 5, 5, 4}), f32_in({3, 3, 3, 4})},
+                                       {{"strides", ones}, {"pads", pads}, {"input_shape", std::vector<int64_t>{2, 5, 5, 3}}}));
+  set("conv2d_backprop_filter", example({f32_in({2, 5, 5, 3}), f32_in({2, 5, 5, 4})},
+                                        {{"strides", ones}, {"pads", pads}, {"filter_shape", std::vector<int64_t>{3, 3, 3, 4}}}));
+  set("max_pool2d_grad", example({f32_in({2, 4, 4, 3}), f32_in({2, 2, 2, 3})}, {{"window", two}, {"strides", two}, {"pads", none}}));
+  set("avg_pool2d_grad", example({f32_in({2, 2, 2, 3})}, {{"window", two}, {"strides", two}, {"pads", none},
+                                                          {"input_shape", std::vector<int64_t>{2, 4, 4, 3}}}));
+  ExampleOperand scalar_dy = f32_in({}, 0.5, 1.5);
+  set("mse_grad", example({x, f32_in({3, 4}), scalar_dy}));
+  set("softmax_cross_entropy_grad", example({f32_in({3, 5}), target_in({3, 5}, 0.2, 0.2), scalar_dy}));
+  set("sparse_softmax_cross_entropy_grad", example({f32_in({3, 5}), ids_in({DType::i32, {3}}, 5), scalar_dy}));
+  set("binary_cross_entropy_grad", example({y, f32_in({3, 4}, 0, 1), scalar_dy}));
+  set("sigmoid_binary_cross_entropy_grad", example({x, f32_in({3, 4}, 0, 1), scalar_dy}));
 }
 
 } // namespace dlc::ir::ops

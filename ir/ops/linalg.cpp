@@ -56,6 +56,8 @@ void register_linalg_ops() {
                  if (c.attrs.get_ints("perm").at(0) != 0) c.fail("the transpose moves axis 0");
                  return true;
                });
+  registered_op("matmul").example = example({f32_in({3, 5}), f32_in({5, 4})});
+  registered_op("transpose").example = example({f32_in({2, 3, 4})}, {{"perm", std::vector<int64_t>{0, 2, 1}}});
 }
 
 } // namespace dlc::ir::ops

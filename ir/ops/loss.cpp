@@ -44,6 +44,12 @@ void register_loss_ops() {
                  return std::vector<TensorType>{scalar_f32()};
                },
                OpClass::loss}, batch_ends());
+  registered_op("mse").example = example({f32_in({3, 4}), target_in({3, 4}, -1, 1)});
+  // Targets of softmax cross-entropy are distributions (rows that sum to 1).
+  registered_op("softmax_cross_entropy").example = example({f32_in({3, 5}), target_in({3, 5}, 0.2, 0.2)});
+  registered_op("sparse_softmax_cross_entropy").example = example({f32_in({3, 5}), ids_in({DType::i32, {3}}, 5)});
+  registered_op("binary_cross_entropy").example = example({f32_in({3, 4}, 0.05, 0.95), target_in({3, 4}, 0, 1)});
+  registered_op("sigmoid_binary_cross_entropy").example = example({f32_in({3, 4}), target_in({3, 4}, 0, 1)});
 }
 
 } // namespace dlc::ir::ops

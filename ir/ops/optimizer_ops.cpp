@@ -156,6 +156,23 @@ void register_optimizer_ops() {
                        {"mu_product", "step"}, mu);
   register_step_scalar("nadam_grad_coef", "(1 - mu_t) / (1 - P_t)", {"step", "mu_product"}, mu);
   register_step_scalar("nadam_momentum_coef", "mu_{t+1} / (1 - P_t mu_{t+1})", {"step", "mu_product"}, mu);
+  // Examples: a [3, 4] parameter, its gradient and state, positive where a square root reads it.
+  ExampleOperand p = f32_in({3, 4}), g = f32_in({3, 4}), sq = f32_in({3, 4}, 0, 1), lr = f32_in({}, 0.01, 0.1);
+  ExampleOperand frac = f32_in({}, 0.1, 0.9), step = {f32({}), 1, 10, true};
+  auto set = [](const char* op, OpExample e) { registered_op(op).example = std::move(e); };
+  set("sgd_update", example({p, g, lr}, {{"weight_decay", 0.01}}));
+  set("momentum_update", example({p, g, g, lr}, {{"momentum", 0.9}, {"nesterov", true}}));
+  set("adagrad_update", example({p, g, sq, lr}, {{"epsilon", 1e-7}, {"clip_value", 0.5}}));
+  set("rmsprop_update", example({p, g, sq, lr}, {{"rho", 0.9}, {"epsilon", 1e-7}}));
+  set("adadelta_update", example({p, g, sq, sq, lr}, {{"rho", 0.95}, {"epsilon", 1e-6}}));
+  set("adam_update", example({p, g, g, sq, lr, frac, frac, frac},
+                             {{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-7}, {"decoupled_weight_decay", 0.01}}));
+  set("nadam_update", example({p, g, g, sq, lr, frac, frac, frac}, {{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-7}}));
+  set("bias_correction", example({step}, {{"beta", 0.9}}));
+  Attrs mu_attrs{{"beta1", 0.9}, {"momentum_decay", 0.004}};
+  set("nadam_mu_product", example({frac, step}, mu_attrs));
+  set("nadam_grad_coef", example({step, frac}, mu_attrs));
+  set("nadam_momentum_coef", example({step, frac}, mu_attrs));
 }
 
 } // namespace dlc::ir::ops

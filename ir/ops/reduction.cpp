@@ -53,6 +53,9 @@ void register_reduction_ops() {
   register_with({"log_softmax", "x - max - log(sum exp(x - max)) along axis", 1, 1,
                {{"axis", AttrKind::Int, false}}, infer_axis, OpClass::reduction}, batch_along("axis", -1))
       .row_pass = true;
+  for (const char* r : {"reduce_sum", "reduce_mean", "reduce_max"})
+    registered_op(r).example = example({f32_in({2, 3, 4})}, {{"axes", std::vector<int64_t>{1}}});
+  for (const char* s : {"softmax", "log_softmax"}) registered_op(s).example = example({f32_in({3, 5}, -2, 2)});
 }
 
 } // namespace dlc::ir::ops

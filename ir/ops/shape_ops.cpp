@@ -86,6 +86,11 @@ void register_shape_ops() {
                  return std::vector<TensorType>{f32(out)};
                },
                OpClass::reduction}, batch_sample_wise());
+  registered_op("flatten").example = example({f32_in({2, 3, 4})});
+  registered_op("reshape").example = example({f32_in({2, 3, 4})}, {{"shape", std::vector<int64_t>{2, 12}}});
+  registered_op("concat").example = example({f32_in({2, 3}), f32_in({2, 2})}, {{"axis", int64_t(1)}});
+  registered_op("one_hot").example = example({ids_in(f32({2, 3}), 5)}, {{"depth", int64_t(5)}});
+  registered_op("maxout").example = example({f32_in({3, 6})}, {{"k", int64_t(2)}});
 }
 
 } // namespace dlc::ir::ops

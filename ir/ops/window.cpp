@@ -84,6 +84,12 @@ void register_window_ops() {
   // Average pooling divides by the number of real (unpadded) elements in each window.
   register_with({"avg_pool2d", "mean over each window's unpadded elements", 1, 1, pool_attrs,
                infer_pool, OpClass::pool}, batch_sample_wise());
+  std::vector<int64_t> ones = {1, 1}, two = {2, 2};
+  registered_op("conv2d").example = example({f32_in({2, 5, 5, 3}), f32_in({3, 3, 3, 4})},
+                                            {{"strides", ones}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  for (const char* pool : {"max_pool2d", "avg_pool2d"})
+    registered_op(pool).example =
+        example({f32_in({2, 4, 4, 3})}, {{"window", two}, {"strides", two}, {"pads", std::vector<int64_t>{0, 0, 0, 0}}});
 }
 
 } // namespace dlc::ir::ops

@@ -42,6 +42,12 @@ void register_activations() {
     if (c.wants(1)) out[1] = c.emit("prelu_grad_slope", {c.x(0), c.dy0()});
     return out;
   });
+  // Ops whose derivative is computed from x by a backward op of their own (the op table's
+  // grad_from_x: elu, gelu, silu, ...).
+  for (const std::string& op : ir::op_names()) {
+    std::string grad = ir::get_op(op).grad_from_x;
+    if (!grad.empty()) unary(op, [grad](GradCtx& c) { return c.emit(grad, {c.x(0), c.dy0()}, c.attrs()); });
+  }
   // Dropout is linear in x with the mask of (seed, step, stream, element): applying the
   // same dropout (same rate and stream) to dy multiplies it by the same mask and scale.
   unary("dropout", [](GradCtx& c) { return c.emit("dropout", {c.dy0()}, c.attrs()); });

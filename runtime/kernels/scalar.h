@@ -51,6 +51,11 @@ inline double nadam_mu(double b1, double momentum_decay, double t) {
   return b1 * (1.0 - 0.5 * std::pow(0.96, t * momentum_decay));
 }
 
+// SELU's constants (Klambauer et al. 2017), as PyTorch and Keras write them; GELU's.
+constexpr float kSeluAlpha = 1.67326324235437728481f, kSeluScale = 1.05070098735548049342f;
+constexpr float kSqrtHalf = 0.70710678118654752440f, kSqrt2OverPi = 0.79788456080286535588f;
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f, kGeluCubic = 0.044715f;
+
 } // namespace dlc_rt::scalar_detail
 
 extern "C" {
@@ -94,6 +99,65 @@ DLC_SCALAR float dlc_scalar_dropout(float x, double rate, int64_t stream, uint64
   if (!training || rate == 0.0) return x;
   bool keep = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, uint64_t(i)) >= float(rate);
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
+}
+
+// ---- activations whose derivative is computed from x: name(x, attrs), name_grad(x, dy, attrs)
+
+DLC_SCALAR float dlc_scalar_elu(float x, float alpha) { return x > 0.0f ? x : alpha * std::expm1(x); }
+DLC_SCALAR float dlc_scalar_elu_grad(float x, float dy, float alpha) { return x > 0.0f ? dy : dy * (alpha * std::exp(x)); }
+
+DLC_SCALAR float dlc_scalar_selu(float x) {
+  using namespace dlc_rt::scalar_detail;
+  return kSeluScale * (x > 0.0f ? x : kSeluAlpha * std::expm1(x));
+}
+DLC_SCALAR float dlc_scalar_selu_grad(float x, float dy) {
+  using namespace dlc_rt::scalar_detail;
+  return dy * (x > 0.0f ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(x));
+}
+
+// GELU: x Phi(x) with the normal CDF through erf, or (approximate) tanh's approximation.
+DLC_SCALAR float dlc_scalar_gelu(float x, int64_t approximate) {
+  using namespace dlc_rt::scalar_detail;
+  if (approximate) return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+  return 0.5f * x * (1.0f + std::erf(x * kSqrtHalf));
+}
+DLC_SCALAR float dlc_scalar_gelu_grad(float x, float dy, int64_t approximate) {
+  using namespace dlc_rt::scalar_detail;
+  if (approximate) {
+    float t = std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
+    return dy * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x));
+  }
+  return dy * (0.5f * (1.0f + std::erf(x * kSqrtHalf)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x));
+}
+
+// SiLU (swish): x sigmoid(x).
+DLC_SCALAR float dlc_scalar_silu(float x) { return x / (1.0f + std::exp(-x)); }
+DLC_SCALAR float dlc_scalar_silu_grad(float x, float dy) {
+  float s = 1.0f / (1.0f + std::exp(-x));
+  return dy * (s * (1.0f + x * (1.0f - s)));
+}
+
+// clamp(x / 6 + 1/2, 0, 1) (PyTorch's Hardsigmoid, Keras 3's hard_sigmoid). At the kinks
+// the left derivative: 0 at x = -3, 1/6 at x = 3.
+DLC_SCALAR float dlc_scalar_hard_sigmoid(float x) {
+  float y = x / 6.0f + 0.5f;
+  return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+}
+DLC_SCALAR float dlc_scalar_hard_sigmoid_grad(float x, float dy) {
+  return x > -3.0f && x <= 3.0f ? dy / 6.0f : 0.0f;
+}
+
+// Mish: x tanh(softplus(x)).
+DLC_SCALAR float dlc_scalar_mish(float x) { return x * std::tanh(dlc_scalar_softplus(x)); }
+DLC_SCALAR float dlc_scalar_mish_grad(float x, float dy) {
+  float t = std::tanh(dlc_scalar_softplus(x)), s = 1.0f / (1.0f + std::exp(-x));
+  return dy * (t + x * s * (1.0f - t * t));
+}
+
+DLC_SCALAR float dlc_scalar_softsign(float x) { return x / (1.0f + std::fabs(x)); }
+DLC_SCALAR float dlc_scalar_softsign_grad(float x, float dy) {
+  float d = 1.0f + std::fabs(x);
+  return dy / (d * d);
 }
 
 // ---- gradients
