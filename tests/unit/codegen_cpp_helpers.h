@@ -199,6 +199,26 @@ inline std::vector<float> targets(const passes::TrainingGraph& tg, int64_t sampl
 // rounding of g (1e-7 relative to the largest gradient) moves the step by up to 1e-2 of
 // lr in either backend. A larger epsilon keeps the comparison of one step's changes well
 // conditioned; the formula and every code path stay the same.
+// Every activation that is not in an example model, one per layer, and maxout.
+inline const char* kActivationsModel = R"({
+  "name": "activations",
+  "input_shape": [6],
+  "layers": [{"type": "dense", "units": 8, "activation": "elu"},
+             {"type": "dense", "units": 8, "activation": {"type": "elu", "alpha": 0.5}},
+             {"type": "dense", "units": 8, "activation": "selu"},
+             {"type": "dense", "units": 8, "activation": "gelu"},
+             {"type": "dense", "units": 8, "activation": {"type": "gelu", "approximate": true}},
+             {"type": "dense", "units": 8, "activation": "swish"},
+             {"type": "dense", "units": 8, "activation": "hard_sigmoid"},
+             {"type": "dense", "units": 8, "activation": "mish"},
+             {"type": "dense", "units": 8, "activation": "softsign"},
+             {"type": "dense", "units": 8, "activation": {"type": "maxout", "k": 2}},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "sparse_categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

@@ -9,9 +9,9 @@ namespace dlc::test_cpp {
 namespace {
 
 // Builds the model's inference + training code at batch n and checks all of it.
-void check_example(const std::string& name, int64_t n, int steps, const std::string& compiler = "g++",
-                   const std::string& flags = "-O2") {
-  frontend::Model m = frontend::load_model(example(name));
+void check_model(frontend::Model m, int64_t n, int steps, const std::string& compiler = "g++",
+                 const std::string& flags = "-O2") {
+  const std::string name = m.name;
   well_conditioned(m);
   codegen::CppOptions o;
   o.train = true;
@@ -24,8 +24,16 @@ void check_example(const std::string& name, int64_t n, int steps, const std::str
   fs::remove_all(b.dir);
 }
 
+void check_example(const std::string& name, int64_t n, int steps, const std::string& compiler = "g++",
+                   const std::string& flags = "-O2") {
+  check_model(frontend::load_model(example(name)), n, steps, compiler, flags);
+}
+
 } // namespace
 
+TEST_CASE("emitted C++ matches the interpreter: every activation and maxout, trained") {
+  check_model(frontend::load_model_text(kActivationsModel, "activations.json"), 4, 20);
+}
 TEST_CASE("emitted C++ matches the interpreter: xo") { check_example("xo", 8, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp") { check_example("mlp", 4, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp_relu_adam") { check_example("mlp_relu_adam", 4, 50); }
