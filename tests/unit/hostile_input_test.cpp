@@ -104,6 +104,14 @@ TEST_CASE("clip: user text in a message is short, one line and valid UTF-8") {
   CHECK(dlc::did_you_mean(huge, {"dense", "conv2d"}).empty()); // no quadratic distance on a huge word
 }
 
+TEST_CASE("did you mean: a swap of two letters is one slip, closer than a dropped letter") {
+  std::vector<std::string> acts = {"elu", "relu", "selu", "gelu", "sigmoid"};
+  CHECK(dlc::nearest_name("rleu", acts) == "relu");
+  CHECK(dlc::nearest_name("sigmiod", acts) == "sigmoid");
+  CHECK(dlc::nearest_name("elu", acts) == "elu");
+  CHECK(dlc::nearest_name("softmax_cross", acts).empty());
+}
+
 TEST_CASE("user text in emitted C++: comments cannot be closed or continued, literals are exact") {
   using dlc::codegen::cpp::comment_text;
   using dlc::codegen::cpp::string_literal;
