@@ -77,7 +77,7 @@ double scalar_attr_value(const Attrs& attrs, const ScalarAttr& a);
 // element i maps to result element i alone, so a body op may run in place.
 struct ScalarForm {
   std::vector<ScalarAttr> attrs{};
-  std::vector<double> absent{}; // values of optional trailing operands that are absent
+  std::vector<ScalarAttr> absent{}; // optional trailing operands: their names and values when absent
   int slots = 0;
   bool random = false;
 };

@@ -69,7 +69,8 @@ struct Store {
 struct Kernel {
   int id = -1;              // position in fusion order (stable; schedules list ids)
   std::string name;         // "k3_dense_1.matmul": id and the first node's name
-  std::string c_name;       // the same as a C identifier ("k3_dense_1_matmul"), once lowered
+  std::string c_name;       // once lowered, a C identifier saying what it computes ("dense_1_relu",
+                            // "update_dense_1_kernel"), unique in the program
   KernelKind kind = KernelKind::elementwise;
   std::vector<int> nodes;   // every graph node in this kernel, in evaluation order
   std::vector<int> anchors; // the nodes among `nodes` that are anchors, in order

@@ -29,22 +29,56 @@ std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e) {
   std::vector<ScalarArg> out;
   for (size_t i = 0; i < e.args.size(); i++) {
     bool slot = int(i) >= 2 && int(i) < 2 + f.slots;
-    out.push_back({slot ? ScalarArg::slot : ScalarArg::operand, int(i)});
+    out.push_back({slot ? ScalarArg::slot : ScalarArg::operand, int(i), ir::ScalarType::f32, 0, ""});
   }
   for (size_t k = e.args.size() - size_t(op.min_operands); k < f.absent.size(); k++)
-    out.push_back({ScalarArg::constant, -1, ir::ScalarType::f32, f.absent[k]});
-  for (const ir::ScalarAttr& a : f.attrs) out.push_back({ScalarArg::constant, -1, a.type, ir::scalar_attr_value(e.attrs, a)});
+    out.push_back({ScalarArg::constant, -1, ir::ScalarType::f32, f.absent[k].dflt, f.absent[k].name});
+  for (const ir::ScalarAttr& a : f.attrs)
+    out.push_back({ScalarArg::constant, -1, a.type, ir::scalar_attr_value(e.attrs, a), a.name});
   if (f.random)
-    for (ScalarArg::Kind k : {ScalarArg::seed, ScalarArg::step, ScalarArg::training, ScalarArg::index}) out.push_back({k});
+    for (ScalarArg::Kind k : {ScalarArg::seed, ScalarArg::step, ScalarArg::training, ScalarArg::index})
+      out.push_back({k, -1, ir::ScalarType::f32, 0, ""});
   return out;
 }
 
 namespace {
 
+// A C identifier for user text: letters and digits kept, runs of anything else as one '_'.
 std::string c_identifier(const std::string& s) {
   std::string out;
-  for (char ch : s) out += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-  return out;
+  for (char ch : s) {
+    bool keep = std::isalnum(static_cast<unsigned char>(ch)) != 0;
+    if (keep) out += ch;
+    else if (!out.empty() && out.back() != '_') out += '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "kernel" : out;
+}
+
+// A kernel's name in code: what it computes, the values it writes joined by "_and_", an
+// optimizer update as update_<param> (its state slots implied), e.g. "dense_1_relu",
+// "dense_3_softmax_and_loss_and_d_dense_3_bias_add", "update_dense_3_kernel". Names that
+// would repeat get _2, _3, ... in fusion order.
+void name_kernels(Program& p) {
+  const ir::Graph& g = p.graph;
+  std::set<std::string> used;
+  for (Kernel& k : p.kernels) {
+    std::vector<std::string> parts;
+    for (ValueId o : k.outputs) {
+      const ir::Value& v = g.value(o);
+      const ir::Node* n = v.node >= 0 ? &g.node(v.node) : nullptr;
+      if (n && n->op->phase == ir::Phase::optimizer && n->op->update) {
+        if (v.result_index == 0) parts.push_back("update_" + c_identifier(g.value(n->operands[0]).name));
+        continue;
+      }
+      parts.push_back(c_identifier(v.name));
+    }
+    std::string name;
+    for (const std::string& part : parts) name += (name.empty() ? "" : "_and_") + part;
+    if (name.empty()) name = c_identifier(k.name);
+    k.c_name = name;
+    for (int count = 2; !used.insert(k.c_name).second; count++) k.c_name = fmt::format("{}_{}", name, count);
+  }
 }
 
 // Marks the workspace argument of a call until the kernel's workspace buffer exists.
@@ -234,7 +268,6 @@ void KernelLowering::run() {
   add_workspace();
   for (Step& s : steps_)
     if (s.kind == StepKind::loop && s.loop.trip.at(batch_) >= 2 * kParallelLoopGrain) s.loop.grain = kParallelLoopGrain;
-  k_.c_name = c_identifier(k_.name);
   k_.steps = std::move(steps_);
   auto direct = [&](const std::pair<int, int>& io) { return direct_outputs_.count(io.first) > 0; };
   k_.in_place.erase(std::remove_if(k_.in_place.begin(), k_.in_place.end(), direct), k_.in_place.end());
@@ -345,6 +378,7 @@ void KernelLowering::lower_loop() {
       s.op_name = e.op_name;
       s.attrs = e.attrs;
       s.result = e.result;
+      if (e.value != ir::kNoValue) s.value = g_.value(e.value).name;
       for (int a : e.args) s.args.push_back(map(a));
       out = lb.add(std::move(s));
     }
@@ -401,6 +435,7 @@ void lower(Program& p) {
                                                 : std::vector<bool>(p.graph.values().size(), false);
   make_value_buffers(p);
   for (Kernel& k : p.kernels) KernelLowering(p, k, batched).run();
+  name_kernels(p);
   // A worker thread packs its part of a product into its own buffer: at most what the
   // whole product's workspace holds.
   int64_t worker_floats = 0;

@@ -20,6 +20,11 @@ Arg ptr(const Ref& r, const char* name) {
   a.name = name;
   return a;
 }
+Arg out(const Ref& r, const char* name) {
+  Arg a = ptr(r, name);
+  a.written = true;
+  return a;
+}
 Arg i64(Extent e, const char* name) {
   Arg a;
   a.kind = ArgKind::integer;
@@ -105,58 +110,75 @@ std::vector<Arg> plus(std::vector<Arg> a, std::initializer_list<Arg> b) {
   return a;
 }
 
+// The function of a matmul or convolution (`base`: dlc_rt_matmul, dlc_rt_conv2d_forward)
+// for the anchor's epilogue, and the epilogue's arguments: none; bias and act; bias and
+// leaky_relu's slope.
+std::string with_epilogue(const std::string& base, const AnchorContext& c) {
+  if (!c.has_epilogue()) return base;
+  return base + (c.act == int64_t(dlc_rt::Act::leaky_relu) ? "_bias_leaky_relu" : "_bias_act");
+}
+std::vector<Arg> epilogue(const AnchorContext& c) {
+  if (!c.has_epilogue()) return {};
+  if (c.act == int64_t(dlc_rt::Act::leaky_relu)) return {c.bias, f32(c.slope, "slope")};
+  static const char* const names[] = {"DLC_RT_ACT_NONE", "DLC_RT_ACT_RELU", "DLC_RT_ACT_SIGMOID", "DLC_RT_ACT_TANH"};
+  Arg act = i64(c.act, "act");
+  act.symbol = names[c.act];
+  return {c.bias, act};
+}
+
 std::vector<Step> matmul(const AnchorContext& c) {
   bool ta = c.node.attrs.get_bool("transpose_a", false), tb = c.node.attrs.get_bool("transpose_b", false);
   Dims a = c.in_dims(0), b = c.in_dims(1);
   Extent m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
-  return {call("dlc_rt_gemm",
-               {i64(ta, "trans_a"), i64(tb, "trans_b"), i64(m, "m"), i64(n, "n"), i64(k, "k"), f32(1, "alpha"),
-                ptr(c.operands[0], "a"), i64(a.shape[1], "lda"), ptr(c.operands[1], "b"), i64(b.shape[1], "ldb"),
-                f32(0, "beta"), ptr(c.results[0], "c"), i64(c.out_type().shape[1], "ldc"), c.bias,
-                i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")},
+  std::vector<Arg> args = {i64(ta, "trans_a"), i64(tb, "trans_b"), i64(m, "m"), i64(n, "n"), i64(k, "k"),
+                           ptr(c.operands[0], "a"), i64(a.shape[1], "lda"), ptr(c.operands[1], "b"),
+                           i64(b.shape[1], "ldb"), out(c.results[0], "c"), i64(c.out_type().shape[1], "ldc")};
+  for (Arg& e : epilogue(c)) args.push_back(e);
+  args.push_back(out(c.workspace, "ws"));
+  return {call(with_epilogue("dlc_rt_matmul", c), args,
                dlc_rt::gemm_workspace_floats(m.at(c.batch), n.at(c.batch), k.at(c.batch)))};
 }
 
 std::vector<Step> conv2d(const AnchorContext& c) {
   auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
-  return {call("dlc_rt_conv2d_forward",
-               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), ptr(c.results[0], "y"), c.bias,
-                           i64(c.act, "act"), f32(c.slope, "slope"), ptr(c.workspace, "ws")}),
-               conv_workspace_floats(geom, c.batch))};
+  std::vector<Arg> args = plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), out(c.results[0], "y")});
+  for (Arg& e : epilogue(c)) args.push_back(e);
+  args.push_back(out(c.workspace, "ws"));
+  return {call(with_epilogue("dlc_rt_conv2d_forward", c), args, conv_workspace_floats(geom, c.batch))};
 }
 
 std::vector<Step> conv2d_backprop_input(const AnchorContext& c) { // (dy, w) -> dx
   auto geom = conv_geometry(c, c.out_type().shape, c.in_type(1).shape, c.result_batched[0]);
   return {call("dlc_rt_conv2d_backward_input",
-               plus(geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), ptr(c.results[0], "dx"),
-                           ptr(c.workspace, "ws")}),
+               plus(geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), out(c.results[0], "dx"),
+                           out(c.workspace, "ws")}),
                conv_workspace_floats(geom, c.batch))};
 }
 
 std::vector<Step> conv2d_backprop_filter(const AnchorContext& c) { // (x, dy) -> dw
   auto geom = conv_geometry(c, c.in_type(0).shape, c.out_type().shape, c.operand_batched[0]);
   return {call("dlc_rt_conv2d_backward_filter",
-               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), ptr(c.results[0], "dw"),
-                           ptr(c.workspace, "ws")}),
+               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), out(c.results[0], "dw"),
+                           out(c.workspace, "ws")}),
                conv_workspace_floats(geom, c.batch))};
 }
 
 Lowerer pool_forward(const char* fn) {
   return [fn](const AnchorContext& c) {
     auto geom = pool_geometry(c, c.in_type(0).shape, c.operand_batched[0]);
-    return std::vector<Step>{call(fn, plus(geom, {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+    return std::vector<Step>{call(fn, plus(geom, {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
   };
 }
 
 std::vector<Step> max_pool2d_grad(const AnchorContext& c) { // (x, dy) -> dx
   auto geom = pool_geometry(c, c.in_type(0).shape, c.operand_batched[0]);
   return {call("dlc_rt_max_pool2d_backward", plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"),
-                                                         ptr(c.results[0], "dx")}))};
+                                                         out(c.results[0], "dx")}))};
 }
 
 std::vector<Step> avg_pool2d_grad(const AnchorContext& c) { // (dy) -> dx
   auto geom = pool_geometry(c, c.out_type().shape, c.result_batched[0]);
-  return {call("dlc_rt_avg_pool2d_backward", plus(geom, {ptr(c.operands[0], "dy"), ptr(c.results[0], "dx")}))};
+  return {call("dlc_rt_avg_pool2d_backward", plus(geom, {ptr(c.operands[0], "dy"), out(c.results[0], "dx")}))};
 }
 
 // [outer, len, inner] around the reduced axes, which must be contiguous.
@@ -183,7 +205,7 @@ std::vector<bool> reduced_axes(const AnchorContext& c) {
 
 Lowerer reduce(const char* fn) {
   return [fn](const AnchorContext& c) {
-    return std::vector<Step>{call(fn, plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+    return std::vector<Step>{call(fn, plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
   };
 }
 
@@ -193,13 +215,13 @@ std::vector<Step> reduce_to_shape(const AnchorContext& c) {
   std::vector<bool> red(size_t(x.rank()), false);
   int lead = x.rank() - t.rank();
   for (int d = 0; d < x.rank(); d++) red[size_t(d)] = d < lead || (t[d - lead] == 1 && x[d] != 1);
-  return {call("dlc_rt_reduce_sum", plus(lines(c, red), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+  return {call("dlc_rt_reduce_sum", plus(lines(c, red), {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
 }
 
 // The gradient of reduce_max over its (adjacent) reduced axes: (x, dy) -> dx.
 std::vector<Step> reduce_max_grad(const AnchorContext& c) {
   return {call("dlc_rt_reduce_max_grad", plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"),
-                                                                         ptr(c.operands[1], "dy"), ptr(c.results[0], "dx")}))};
+                                                                         ptr(c.operands[1], "dy"), out(c.results[0], "dx")}))};
 }
 
 // maxout: the max over each group of k consecutive units of the last axis, the lines
@@ -212,12 +234,12 @@ std::vector<Arg> maxout_lines(const AnchorContext& c) {
 }
 
 std::vector<Step> maxout(const AnchorContext& c) {
-  return {call("dlc_rt_reduce_max", plus(maxout_lines(c), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+  return {call("dlc_rt_reduce_max", plus(maxout_lines(c), {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
 }
 
 std::vector<Step> maxout_grad(const AnchorContext& c) { // (x, dy) -> dx
   return {call("dlc_rt_reduce_max_grad", plus(maxout_lines(c), {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"),
-                                                               ptr(c.results[0], "dx")}))};
+                                                               out(c.results[0], "dx")}))};
 }
 
 std::vector<bool> one_axis(const AnchorContext& c) {
@@ -230,14 +252,14 @@ std::vector<bool> one_axis(const AnchorContext& c) {
 
 Lowerer softmax(const char* fn) {
   return [fn](const AnchorContext& c) {
-    return std::vector<Step>{call(fn, plus(lines(c, one_axis(c)), {ptr(c.operands[0], "x"), ptr(c.results[0], "y")}))};
+    return std::vector<Step>{call(fn, plus(lines(c, one_axis(c)), {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
   };
 }
 
 Lowerer softmax_grad(const char* fn) { // (y, dy) -> dx
   return [fn](const AnchorContext& c) {
     return std::vector<Step>{call(fn, plus(lines(c, one_axis(c)), {ptr(c.operands[0], "y"), ptr(c.operands[1], "dy"),
-                                                                   ptr(c.results[0], "dx")}))};
+                                                                   out(c.results[0], "dx")}))};
   };
 }
 
@@ -247,7 +269,7 @@ Lowerer row_loss(const char* fn, bool grad) {
     Dims z = c.in_dims(0);
     std::vector<Arg> a = {i64(z.dim(0), "n"), i64(z.shape[1], "c"), ptr(c.operands[0], "z"), ptr(c.operands[1], "y")};
     if (grad) a.push_back(ptr(c.operands[2], "dloss"));
-    a.push_back(ptr(c.results[0], grad ? "dz" : "loss"));
+    a.push_back(out(c.results[0], grad ? "dz" : "loss"));
     return std::vector<Step>{call(fn, a)};
   };
 }
@@ -257,7 +279,7 @@ Lowerer element_loss(const char* fn, bool grad) {
   return [fn, grad](const AnchorContext& c) {
     std::vector<Arg> a = {i64(c.in_dims(0).all(), "count"), ptr(c.operands[0], "p"), ptr(c.operands[1], "y")};
     if (grad) a.push_back(ptr(c.operands[2], "dloss"));
-    a.push_back(ptr(c.results[0], grad ? "dp" : "loss"));
+    a.push_back(out(c.results[0], grad ? "dp" : "loss"));
     return std::vector<Step>{call(fn, a)};
   };
 }
@@ -266,7 +288,7 @@ std::vector<Step> prelu_grad_slope(const AnchorContext& c) { // (x, dy) -> ds [C
   Dims x = c.in_dims(0);
   int r = x.shape.rank();
   return {call("dlc_rt_prelu_slope_grad", {i64(x.prod(0, r - 1), "rows"), i64(x.shape[r - 1], "c"),
-                                           ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), ptr(c.results[0], "ds")})};
+                                           ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), out(c.results[0], "ds")})};
 }
 
 std::vector<Step> broadcast_to(const AnchorContext& c) {
@@ -303,7 +325,7 @@ std::vector<Step> slice_grad(const AnchorContext& c) {
   return {call("dlc_rt_slice_grad", {i64(y.prod(0, axis), "outer"), i64(y.shape[axis], "len"),
                                      i64(c.node.attrs.get_int("begin"), "begin"), i64(c.in_type(0).shape[axis], "size"),
                                      i64(y.prod(axis + 1, r), "inner"), ptr(c.operands[0], "dy"),
-                                     ptr(c.results[0], "dx")})};
+                                     out(c.results[0], "dx")})};
 }
 
 // One copy loop per operand: operand elements land in the output's rows at their column.
@@ -329,14 +351,14 @@ std::vector<Step> embedding_lookup(const AnchorContext& c) {
   const ir::Shape& t = c.in_type(1).shape;
   return {call("dlc_rt_embedding_lookup", {i64(c.in_dims(0).all(), "count"), i64(t[0], "vocab"), i64(t[1], "dim"),
                                            ptr(c.operands[0], "ids"), ptr(c.operands[1], "table"),
-                                           ptr(c.results[0], "y")})};
+                                           out(c.results[0], "y")})};
 }
 
 std::vector<Step> embedding_grad(const AnchorContext& c) {
   const ir::Shape& t = c.out_type().shape;
   return {call("dlc_rt_embedding_grad", {i64(c.in_dims(0).all(), "count"), i64(t[0], "vocab"), i64(t[1], "dim"),
                                          ptr(c.operands[0], "ids"), ptr(c.operands[1], "dy"),
-                                         ptr(c.results[0], "dt")})};
+                                         out(c.results[0], "dt")})};
 }
 
 std::vector<Step> one_hot(const AnchorContext& c) {
@@ -344,7 +366,7 @@ std::vector<Step> one_hot(const AnchorContext& c) {
     throw Error(fmt::format("node '{}' (one_hot): integer indices have no lowering for the compiled backends yet",
                             c.node.name));
   return {call("dlc_rt_one_hot", {i64(c.in_dims(0).all(), "count"), i64(c.node.attrs.get_int("depth"), "depth"),
-                                  ptr(c.operands[0], "ids"), ptr(c.results[0], "y")})};
+                                  ptr(c.operands[0], "ids"), out(c.results[0], "y")})};
 }
 
 const std::map<std::string, Lowerer>& lowerers() {

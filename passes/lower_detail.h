@@ -44,10 +44,12 @@ struct AnchorContext {
   std::vector<bool> result_batched;
   int64_t batch = 0;
   Ref workspace;
-  // The epilogue folded into a matmul or conv (bias may be absent: ArgKind::null).
+  // The epilogue folded into a matmul or conv: a bias (ArgKind::null: none) and an
+  // activation (dlc_rt::Act; `slope` for leaky_relu). epilogue() gives its arguments.
   Arg bias = null_arg();
-  int64_t act = 0; // dlc_rt::Act
+  int64_t act = 0;
   double slope = 0.01;
+  bool has_epilogue() const { return bias.kind != ArgKind::null || act != 0; }
 
   const ir::TensorType& in_type(size_t i) const { return g.type(node.operands[i]); }
   const ir::TensorType& out_type(size_t i = 0) const { return g.type(node.results[i]); }
@@ -55,8 +57,10 @@ struct AnchorContext {
   Dims out_dims(size_t i = 0) const { return {out_type(i).shape, result_batched[i], batch}; }
 };
 
-// Arguments, named after the C parameters of runtime/c_api.h.
+// Arguments, named after the C parameters of runtime/c_api.h: pointers read (ptr) or
+// written (out), integers, reals.
 Arg ptr(const Ref& r, const char* name);
+Arg out(const Ref& r, const char* name);
 Arg i64(Extent e, const char* name);
 Arg i64(int64_t v, const char* name);
 Arg f32(double v, const char* name);

@@ -40,7 +40,7 @@ std::string arg_str(const Program& p, const Arg& a) {
   switch (a.kind) {
   case ArgKind::pointer: v = ref_str(p, a.ref); break;
   case ArgKind::null: v = "null"; break;
-  case ArgKind::integer: v = extent_str(a.integer); break;
+  case ArgKind::integer: v = a.symbol.empty() ? extent_str(a.integer) : a.symbol; break;
   case ArgKind::real: v = fmt::format("{}", a.real); break;
   case ArgKind::run_value: v = a.run == RunValue::seed ? "seed" : a.run == RunValue::step ? "step" : "training"; break;
   }
@@ -80,7 +80,7 @@ std::string print_lowered(const Program& p) {
       s += fmt::format("  {} %{}: {} ({} bytes)\n", b.kind == BufferKind::temporary ? "temporary" : "workspace", b.name,
                        b.type.str(), b.bytes);
   for (const Kernel& k : p.kernels) {
-    s += fmt::format("\nkernel {}\n", k.name);
+    s += fmt::format("\nkernel {} ({})\n", k.name, k.c_name);
     for (const Step& st : k.steps) {
       if (st.kind == StepKind::loop) {
         s += loop_str(p, st.loop);

@@ -93,6 +93,8 @@ struct Arg {
   double real = 0;      // real (passed as float)
   RunValue run = RunValue::seed;
   std::string name;     // the C parameter's name ("m", "lda"): for comments and listings
+  std::string symbol;   // integer: the constant's name in runtime/c_api.h (DLC_RT_ACT_RELU), if any
+  bool written = false; // pointer: the call writes through it (results, workspaces)
 };
 
 struct Call {
@@ -128,6 +130,7 @@ struct ScalarExpr {
   ir::Attrs attrs;      // op: its attributes
   std::vector<int> args; // op: earlier expressions in operand order; project: {the op expression}
   int result = 0;       // project: which result (>= 1)
+  std::string value;    // op, project: the graph value it computes (for names and comments)
 };
 
 // One argument of the call of an op expression's scalar formula, dlc_scalar_<op>, in
@@ -138,6 +141,7 @@ struct ScalarArg {
   int arg = -1;                              // operand, slot: index into ScalarExpr::args
   ir::ScalarType type = ir::ScalarType::f32; // constant
   double value = 0;                          // constant
+  std::string name;                          // constant: the attribute's or absent operand's name
 };
 std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e);
 

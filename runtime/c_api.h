@@ -5,9 +5,9 @@
 // steps with their arguments in declaration order.
 //
 // Conventions: every integer parameter is int64_t (flags are 0/1, activations are
-// dlc_rt::Act values), every real is float, tensors are row-major float arrays (sparse
+// DLC_RT_ACT_* values), every real is float, tensors are row-major float arrays (sparse
 // labels: int32_t). `n` is the batch of this call. `ws` is a workspace, 64-byte aligned,
-// that the caller owns: dlc_rt_gemm_workspace_floats() floats for a GEMM, and for a
+// that the caller owns: dlc_rt_gemm_workspace_floats() floats for a matmul, and for a
 // convolution dlc_rt::conv2d_workspace_floats(its geometry) (runtime/kernels/conv2d.h):
 // nothing here allocates. Scalar results (losses) are written through a pointer so that every
 // function returns void.
@@ -25,6 +25,14 @@
 #define DLC_RT_POOL_GEOM                                                                        \
   int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,  \
       int64_t pt, int64_t pb, int64_t pl, int64_t pr
+
+// The activations a matmul or convolution can apply to its results (dlc_rt::Act).
+constexpr int64_t DLC_RT_ACT_NONE = 0, DLC_RT_ACT_RELU = 1, DLC_RT_ACT_SIGMOID = 2, DLC_RT_ACT_TANH = 3,
+                  DLC_RT_ACT_LEAKY_RELU = 4;
+static_assert(DLC_RT_ACT_RELU == int64_t(dlc_rt::Act::relu) && DLC_RT_ACT_SIGMOID == int64_t(dlc_rt::Act::sigmoid) &&
+                  DLC_RT_ACT_TANH == int64_t(dlc_rt::Act::tanh) &&
+                  DLC_RT_ACT_LEAKY_RELU == int64_t(dlc_rt::Act::leaky_relu),
+              "DLC_RT_ACT_* are dlc_rt::Act");
 
 namespace dlc_rt::c_api_detail {
 inline GemmOptions with_workspace(float* ws) {
@@ -53,21 +61,53 @@ inline void dlc_rt_parallel_for(void (*fn)(void*, int64_t, int64_t), void* ctx, 
   dlc_rt::parallel_range(count, grain, [&](int64_t begin, int64_t end) { fn(ctx, begin, end); });
 }
 
-// C = act(alpha * op(A) op(B) + beta * C + bias[col]); bias may be null.
-inline void dlc_rt_gemm(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                        const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                        int64_t ldc, const float* bias, int64_t act, float slope, float* ws) {
+// C = op(A) op(B), A m x k (stored k x m when trans_a), B k x n (n x k when trans_b).
+inline void dlc_rt_matmul(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, float* ws) {
   using namespace dlc_rt::c_api_detail;
-  dlc_rt::gemm(trans_a != 0, trans_b != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-               epilogue(bias, act, slope), with_workspace(ws));
+  dlc_rt::gemm(trans_a != 0, trans_b != 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, {}, with_workspace(ws));
 }
 
-// y = act(conv2d(x, w) + bias[f]) (NHWC activations, HWIO filters); bias may be null.
-inline void dlc_rt_conv2d_forward(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y,
-                                  const float* bias, int64_t act, float slope, float* ws) {
+// C = act(op(A) op(B) + bias[col]); bias may be null; act is one of DLC_RT_ACT_NONE,
+// _RELU, _SIGMOID, _TANH (leaky_relu has its own function: it takes a slope).
+inline void dlc_rt_matmul_bias_act(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k,
+                                   const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                                   const float* bias, int64_t act, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::gemm(trans_a != 0, trans_b != 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue(bias, act, 0.0f),
+               with_workspace(ws));
+}
+
+// C = leaky_relu(op(A) op(B) + bias[col]) with the given slope; bias may be null.
+inline void dlc_rt_matmul_bias_leaky_relu(int64_t trans_a, int64_t trans_b, int64_t m, int64_t n, int64_t k,
+                                          const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                          int64_t ldc, const float* bias, float slope, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::gemm(trans_a != 0, trans_b != 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc,
+               epilogue(bias, DLC_RT_ACT_LEAKY_RELU, slope), with_workspace(ws));
+}
+
+// y = conv2d(x, w) (NHWC activations, HWIO filters).
+inline void dlc_rt_conv2d_forward(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y, float* ws) {
   using namespace dlc_rt::c_api_detail;
   dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
-  dlc_rt::conv2d_forward(g, x, wt, y, epilogue(bias, act, slope), with_workspace(ws));
+  dlc_rt::conv2d_forward(g, x, wt, y, {}, with_workspace(ws));
+}
+
+// y = act(conv2d(x, w) + bias[f]); bias may be null; act as for dlc_rt_matmul_bias_act.
+inline void dlc_rt_conv2d_forward_bias_act(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y,
+                                           const float* bias, int64_t act, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
+  dlc_rt::conv2d_forward(g, x, wt, y, epilogue(bias, act, 0.0f), with_workspace(ws));
+}
+
+// y = leaky_relu(conv2d(x, w) + bias[f]) with the given slope; bias may be null.
+inline void dlc_rt_conv2d_forward_bias_leaky_relu(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y,
+                                                  const float* bias, float slope, float* ws) {
+  using namespace dlc_rt::c_api_detail;
+  dlc_rt::Conv2dGeom g{n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr};
+  dlc_rt::conv2d_forward(g, x, wt, y, epilogue(bias, DLC_RT_ACT_LEAKY_RELU, slope), with_workspace(ws));
 }
 
 inline void dlc_rt_conv2d_backward_input(DLC_RT_CONV_GEOM, const float* dy, const float* wt, float* dx,

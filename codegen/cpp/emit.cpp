@@ -140,35 +140,34 @@ std::string weights_table(const Layout& l, const ir::Bindings* weights, std::vec
   return "const uint32_t kWeights[] = {\n" + data + "};\n";
 }
 
-std::string run_function(const char* name, const Program& l, const char* prefix) {
-  std::string s = fmt::format("// The {} kernels in their planned order.\nstatic void run_{}(const Mem& m) {{\n", name, prefix);
-  for (const Kernel& k : l.kernels) s += fmt::format("  {}_{}(m);\n", prefix, k.c_name);
-  if (l.kernels.empty()) s += "  (void)m;\n";
-  return s + "}\n";
-}
-
-std::string kernels(const Program& l, const Placement& at, const char* prefix) {
+// The program's kernels as functions, in the order they run, and the function running
+// them: run_<prefix>.
+std::string program_functions(const Program& p, const Placement& at, const char* prefix, const char* what) {
   std::string s;
-  for (const Kernel& k : l.kernels) s += "\n" + cpp::emit_kernel_function(k, at, std::string(prefix) + "_");
-  return s;
+  for (const Kernel& k : p.kernels)
+    s += "\n" + cpp::emit_kernel_function(p, k, at, fmt::format("{}_{}", prefix, k.c_name));
+  s += fmt::format("\n// {}: the kernels above, in this order.\nstatic void run_{}(const Mem& mem) {{\n", what, prefix);
+  for (const Kernel& k : p.kernels) s += fmt::format("  {}_{}(mem);\n", prefix, k.c_name);
+  if (p.kernels.empty()) s += "  (void)mem;\n";
+  return s + "}\n";
 }
 
 const char* kPrologue = R"cc(
 namespace {
 
-// The three regions of the program being run (constants, state, arena), the batch of this
-// call and the values dropout masks depend on.
+// The memory one call of a program runs in, as the context's blocks: the program's
+// constants, the state that persists across calls (parameters, optimizer state) and the
+// arena that everything else shares as planned (a buffer's offset there is fixed by the
+// memory plan); then the samples n in this call and what dropout masks depend on.
 struct Mem {
-  unsigned char* r[3];
+  unsigned char *constants, *state, *arena;
   int64_t n;
   uint64_t seed, step;
   int64_t training;
 };
 
-inline float* F(const Mem& m, int region, int64_t offset) { return reinterpret_cast<float*>(m.r[region] + offset); }
-[[maybe_unused]] inline int32_t* I32(const Mem& m, int region, int64_t offset) {
-  return reinterpret_cast<int32_t*>(m.r[region] + offset);
-}
+[[maybe_unused]] inline float* f32(unsigned char* p) { return reinterpret_cast<float*>(p); }
+[[maybe_unused]] inline int32_t* i32(unsigned char* p) { return reinterpret_cast<int32_t*>(p); }
 
 } // namespace
 )cc";
@@ -208,11 +207,11 @@ CppFiles emit_cpp(const CppModel& model, const ir::Bindings* weights, const CppO
                          kRuntimeHeaderFile);
   f.source += kPrologue;
   f.source += "\n// ---- inference: the forward program ------------------------------------------\n";
-  f.source += kernels(infer, placement(infer, false, train), "infer") + "\n" + run_function("inference", infer, "infer");
+  f.source += program_functions(infer, placement(infer, false, train), "infer", "Inference");
   if (train) {
     f.source += "\n// ---- training: forward, loss, backward and optimizer update (each parameter is\n"
                 "// updated by the kernel that finishes its gradient) --------------------------\n";
-    f.source += kernels(*train, placement(*train, true, nullptr), "train") + "\n" + run_function("training", *train, "train");
+    f.source += program_functions(*train, placement(*train, true, nullptr), "train", "One training step");
   }
   f.source += cpp::emit_api(names, l, o, wtable, weight_offsets);
   if (o.emit_main) f.source += cpp::emit_main_function(names, l, o);

@@ -8,15 +8,26 @@ namespace dlc::codegen::cpp {
 
 namespace {
 
+// A block by the name net.cpp gives it (enum Block below).
+const char* block_name(Block b) {
+  switch (b) {
+  case Block::infer_constants: return "kInferenceConstants";
+  case Block::train_constants: return "kTrainingConstants";
+  case Block::state: return "kState";
+  case Block::arena: return "kArena";
+  }
+  return "?";
+}
+
 std::string tensor_fields(const Placed& p) {
-  return fmt::format("{{{}, {}, {}, {}, {}}}", string_literal(p.v.name), int(p.at.block), p.at.offset,
+  return fmt::format("{{{}, {}, {}, {}, {}}}", string_literal(p.v.name), block_name(p.at.block), p.at.offset,
                      p.v.ref.dtype == ir::DType::i32 ? 1 : 0, p.v.sample_elems);
 }
 
 std::string tensor_table(const char* name, const std::vector<Placed>& values) {
   std::string s = fmt::format("const TensorInfo {}[] = {{\n", name);
   for (const Placed& v : values) s += "    " + tensor_fields(v) + ",\n";
-  if (values.empty()) s += "    {\"\", 0, 0, 0, 0},\n";
+  if (values.empty()) s += "    {\"\", kArena, 0, 0, 0},\n";
   return s + "};\n";
 }
 
@@ -37,10 +48,10 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
     s += fmt::format("    {{{}, {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", string_literal(p.name),
                      p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(), shape.empty() ? "0" : shape,
                      p.type.shape.numel(), init_kind(in.kind), double_literal(in.value), in.has_value ? 1 : 0, in.fan_in,
-                     in.fan_out, p.places.size(), int(place(0).block), int(place(1).block), place(0).offset,
+                     in.fan_out, p.places.size(), block_name(place(0).block), block_name(place(1).block), place(0).offset,
                      place(1).offset, i < weight_offsets.size() ? weight_offsets[i] : -1);
   }
-  if (l.persistent.empty()) s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {0, 0}, {0, 0}, -1},\n";
+  if (l.persistent.empty()) s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {kState, kState}, {0, 0}, -1},\n";
   return s + "};\n";
 }
 
@@ -49,7 +60,8 @@ std::string constant_table(const Layout& l, std::string& data) {
   int64_t at = 0;
   for (const Placed& c : l.constants) {
     const NamedValue& v = c.v;
-    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", int(c.at.block), c.at.offset, v.data.size(), at, comment_text(v.name));
+    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", block_name(c.at.block), c.at.offset, v.data.size(), at,
+                     comment_text(v.name));
     for (double d : v.data) {
       float f = float(d);
       uint32_t bits;
@@ -57,7 +69,7 @@ std::string constant_table(const Layout& l, std::string& data) {
       data += fmt::format("0x{:08x}u,{}", bits, ++at % 8 == 0 ? "\n" : " ");
     }
   }
-  if (l.constants.empty()) s += "    {0, 0, 0, 0},\n";
+  if (l.constants.empty()) s += "    {kInferenceConstants, 0, 0, 0},\n";
   if (at == 0) data = "0u";
   return s + "};\n";
 }
@@ -74,7 +86,11 @@ std::string emit_api(const Names& n, const Layout& l, const CppOptions& o, const
                      const std::vector<int64_t>& weight_offsets) {
   std::string s = "\n// ---- the named tensors -------------------------------------------------------\n\n";
   s += "namespace {\n\n";
-  s += R"cc(struct TensorInfo { // an input or output: block, byte offset, int32 storage, floats per sample
+  s += with_names(R"cc(// The context's memory blocks ($P_ctx::blocks): each program's constants, the state both
+// programs share (parameters, optimizer state) and the arena they take turns in.
+enum Block : int { kInferenceConstants = 0, kTrainingConstants = 1, kState = 2, kArena = 3 };
+
+struct TensorInfo { // an input or output: block, byte offset, int32 storage, floats per sample
   const char* name;
   int block;
   int64_t offset;
@@ -103,7 +119,7 @@ struct ConstantInfo {
   int64_t offset, count, data;
 };
 
-)cc";
+)cc", n);
   s += tensor_table("kInputs", l.inputs) + tensor_table("kOutputs", l.outputs);
   std::vector<Placed> train_x;
   Placed target, lr;
@@ -168,9 +184,9 @@ void load_embedded_weights($P_ctx* c) {
 
 Mem memory_of($P_ctx* c, bool train, int64_t n) {
   Mem m;
-  m.r[0] = c->blocks[train ? 1 : 0];
-  m.r[1] = c->blocks[2];
-  m.r[2] = c->blocks[3];
+  m.constants = c->blocks[train ? kTrainingConstants : kInferenceConstants];
+  m.state = c->blocks[kState];
+  m.arena = c->blocks[kArena];
   m.n = n;
   m.seed = c->seed;
   m.step = c->step;

@@ -27,13 +27,6 @@ void check_include_name(const std::string& file);
 std::string float_literal(double v);
 std::string double_literal(double v);
 
-// Appends the statements defining `var` as the value of op expression `e` whose operands
-// are the C++ expressions `operands`: a call of dlc_scalar_<op>. An update's new state
-// slots are the variables `var`_s1...
-void emit_scalar_op(const ScalarExpr& e, const std::string& var, const std::vector<std::string>& operands,
-                    std::vector<std::string>& lines);
-
-
 // The C identifiers of the emitted code for symbol prefix `name` ("net"): net_infer, NET_BATCH.
 struct Names {
   std::string lower, upper;
@@ -68,8 +61,8 @@ struct Placed {
   Where at;
 };
 
-// One static function per kernel: `static void <prefix><c_name>(const Mem& m)`.
-std::string emit_kernel_function(const Kernel& k, const Placement& at, const std::string& prefix);
+// Kernel `k` of program `p` as `static void <fn_name>(const Mem& mem)` (emit_kernels.cpp).
+std::string emit_kernel_function(const Program& p, const Kernel& k, const Placement& at, const std::string& fn_name);
 
 // A persistent value (param or optimizer state) and every place it lives.
 struct Persistent {

@@ -1,41 +1,75 @@
-// Kernels as C++ functions: a call per runtime step, a plain counted loop per element-wise
-// step (one statement per scalar expression; a long loop split into blocks across the
-// context's threads by dlc_rt::parallel_range), every pointer a region base plus its
-// planned offset. The loops are written so that compilers vectorise them: an int64_t
-// induction variable, stride-1 or loop-invariant index arithmetic, no function pointers.
+// Kernels as C++ functions that read like a hand-written trainer: a comment with the
+// graph nodes the kernel computes, every tensor bound once at the top as a named pointer
+// into its memory block, then a call per runtime step (arguments named where they are
+// numbers) and a plain counted loop per element-wise step (a long loop split into blocks
+// across the context's threads by dlc_rt::parallel_range). In loops, values used once are
+// written where they are used; values used again, and optimizer updates (whose state
+// slots the formula updates in place), get a local named after the graph value. The loops
+// are written so that compilers vectorise them: an int64_t induction variable, stride-1 or
+// loop-invariant index arithmetic, no function pointers.
 #include "codegen/cpp/emit_detail.h"
 
 #include "ir/error.h"
+
+#include <cctype>
+#include <set>
 
 namespace dlc::codegen::cpp {
 
 namespace {
 
-// The Mem region (0 constants, 1 state, 2 arena) of a block.
-int region_of(Block b) { return b == Block::state ? 1 : b == Block::arena ? 2 : 0; }
+// Identifiers a tensor's name must not take: C++ keywords and what the function bodies use.
+const std::set<std::string>& reserved_identifiers() {
+  static const std::set<std::string> r = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+      "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
+      "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
+      // the kernels' own names
+      "mem", "n", "i", "begin", "end", "f32", "i32", "std", "int64_t", "int32_t", "uint64_t", "size_t", "Mem"};
+  return r;
+}
 
-std::string pointer(const Ref& r, const Placement& at) {
-  const char* fn = r.dtype == ir::DType::f32 ? "F" : r.dtype == ir::DType::i32 ? "I32" : nullptr;
-  if (!fn) throw Error(fmt::format("C++ backend: no pointer type for {}", ir::dtype_name(r.dtype)));
-  Where w = at(r);
-  return fmt::format("{}(m, {}, {})", fn, region_of(w.block), w.offset);
+// The identifiers of one function: each a C identifier made from a graph name, unique in
+// the function, never a keyword or a name the body relies on (dlc_*, DLC_*, mem, i, ...).
+class LocalNames {
+public:
+  std::string take(const std::string& text) {
+    std::string base;
+    for (char ch : text) {
+      if (std::isalnum(static_cast<unsigned char>(ch))) base += ch;
+      else if (!base.empty() && base.back() != '_') base += '_';
+    }
+    while (!base.empty() && base.back() == '_') base.pop_back();
+    auto lower = [](std::string s) {
+      for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+      return s;
+    };
+    if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0])) || reserved_identifiers().count(base) ||
+        lower(base).rfind("dlc_", 0) == 0)
+      base = "t_" + base;
+    std::string name = base;
+    for (int k = 2; !used_.insert(name).second; k++) name = fmt::format("{}_{}", base, k);
+    return name;
+  }
+
+private:
+  std::set<std::string> used_;
+};
+
+// The field of Mem holding a block.
+const char* mem_field(Block b) {
+  return b == Block::state ? "state" : b == Block::arena ? "arena" : "constants";
 }
 
 std::string extent(Extent e) {
   if (!e.batched) return std::to_string(e.per);
-  return e.per == 1 ? "m.n" : fmt::format("{} * m.n", e.per);
-}
-
-std::string argument(const Arg& a, const Placement& at) {
-  switch (a.kind) {
-  case ArgKind::pointer: return pointer(a.ref, at);
-  case ArgKind::null: return "nullptr";
-  case ArgKind::integer: return extent(a.integer);
-  case ArgKind::real: return float_literal(a.real);
-  case ArgKind::run_value:
-    return a.run == RunValue::seed ? "m.seed" : a.run == RunValue::step ? "m.step" : "m.training";
-  }
-  return "?";
+  return e.per == 1 ? "n" : fmt::format("{} * n", e.per);
 }
 
 std::string index_expr(const Index& idx) {
@@ -50,73 +84,299 @@ std::string index_expr(const Index& idx) {
   return s;
 }
 
-std::string emit_call(const Call& c, const Placement& at) {
-  std::string s = "  " + c.fn + "(";
-  for (size_t i = 0; i < c.args.size(); i++) {
-    s += (i ? ", " : "") + argument(c.args[i], at);
-    if (c.args[i].kind == ArgKind::pointer || c.args[i].kind == ArgKind::null) continue;
-    s += " /*" + comment_text(c.args[i].name) + "*/";
+// `code` broken after commas so that lines stay within 100 columns, continuation lines
+// starting with `indent` and 4 more spaces (`continuation`, when given).
+std::string wrapped(const std::string& indent, const std::string& code, std::string continuation = "") {
+  constexpr size_t kWidth = 100;
+  if (indent.size() + code.size() <= kWidth) return indent + code + "\n";
+  if (continuation.empty()) continuation = indent + "    ";
+  std::string out, line = indent;
+  size_t at = 0;
+  while (at < code.size()) {
+    size_t comma = code.find(", ", at);
+    size_t piece_end = comma == std::string::npos ? code.size() : comma + 1;
+    std::string piece = code.substr(at, piece_end - at);
+    if (line.size() + piece.size() > kWidth && line.size() > continuation.size()) {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
+      line = continuation;
+    }
+    line += piece;
+    at = piece_end;
+    if (at < code.size() && code[at] == ' ') {
+      line += ' ';
+      at++;
+    }
   }
-  return s + ");\n";
+  return out + line + "\n";
 }
 
-std::string emit_loop(const Loop& l, const Placement& at) {
-  std::vector<bool> written(l.operands.size(), false);
-  for (const LoopStore& st : l.stores) written[size_t(st.operand)] = true;
-  std::string s = "  {\n";
-  for (size_t i = 0; i < l.operands.size(); i++) {
-    const Operand& o = l.operands[i];
-    if (o.ref.dtype != ir::DType::f32)
-      throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", o.name));
-    s += fmt::format("    {}float* p{} = {}; // %{}\n", written[i] ? "" : "const ", i, pointer(o.ref, at), comment_text(o.name));
+// One kernel as a function.
+class KernelWriter {
+public:
+  KernelWriter(const Program& p, const Kernel& k, const Placement& at) : p_(p), k_(k), at_(at) {}
+
+  std::string function(const std::string& fn_name) {
+    note_writes();
+    std::string body;
+    for (const Step& st : k_.steps) body += st.kind == StepKind::call ? call(st.call) : loop(st.loop);
+    std::string s = comment();
+    s += fmt::format("static void {}(const Mem& mem) {{\n", fn_name);
+    if (k_.steps.empty()) s += "  (void)mem;\n";
+    if (uses_n_) s += "  const int64_t n = mem.n; // samples in this call\n";
+    for (const Pointer& ptr : pointers_) s += ptr.declaration;
+    return s + body + "}\n";
   }
-  // Scalars the loop only reads (a learning rate, Adam's bias corrections) are read once,
-  // before it: inside, a store through another pointer could alias them for all the
-  // compiler knows, so it would reload them at every element. In a split loop this
-  // happens in each block (a lambda's by-reference captures are loads through its closure).
-  std::string before;
-  for (size_t i = 0; i < l.operands.size(); i++)
-    if (!written[i] && l.operands[i].index.scalar()) before += fmt::format("    const float s{0} = p{0}[0];\n", i);
-  std::vector<std::string> lines;
-  for (size_t e = 0; e < l.body.size(); e++) {
+
+private:
+  struct Pointer {
+    int buffer;
+    ir::DType dtype;
+    std::string name, declaration;
+  };
+
+  const Program& p_;
+  const Kernel& k_;
+  const Placement& at_;
+  LocalNames names_;
+  std::vector<Pointer> pointers_;
+  std::set<int> written_; // buffers the kernel writes
+  bool uses_n_ = false;
+
+  // The graph nodes of the kernel, one per line: results = op(operands).
+  std::string comment() const {
+    const ir::Graph& g = p_.graph;
+    std::string s;
+    for (int id : k_.nodes) {
+      const ir::Node& n = g.node(id);
+      std::string results, operands;
+      for (ir::ValueId r : n.results) results += (results.empty() ? "" : ", ") + g.value(r).name;
+      for (ir::ValueId o : n.operands) operands += (operands.empty() ? "" : ", ") + g.value(o).name;
+      s += wrapped("", "// " + comment_text(fmt::format("{} = {}({})", results, n.op->name, operands), 2000),
+                   "//     ");
+    }
+    return s;
+  }
+
+  std::string extent_of(Extent e) {
+    uses_n_ = uses_n_ || e.batched;
+    return extent(e);
+  }
+
+  // The named pointer to the start of buffer `r.buffer` (declared once, at the top of the
+  // function), plus r's element offset.
+  std::string pointer(const Ref& r) {
+    if (r.dtype != ir::DType::f32 && r.dtype != ir::DType::i32)
+      throw Error(fmt::format("C++ backend: no pointer type for {}", ir::dtype_name(r.dtype)));
+    const Pointer* found = nullptr;
+    for (const Pointer& ptr : pointers_)
+      if (ptr.buffer == r.buffer && ptr.dtype == r.dtype) found = &ptr;
+    if (!found) {
+      const passes::Buffer& b = p_.buffers.at(size_t(r.buffer));
+      bool workspace = b.kind == passes::BufferKind::workspace;
+      bool temporary = b.kind == passes::BufferKind::temporary && b.value != ir::kNoValue;
+      Pointer ptr{r.buffer, r.dtype,
+                  names_.take(workspace ? "workspace" : temporary ? p_.graph.value(b.value).name : b.name), ""};
+      Where w = at_(Ref{r.buffer, 0, r.dtype});
+      bool f32 = r.dtype == ir::DType::f32;
+      std::string what = workspace ? fmt::format("{} floats of scratch", b.type.shape.numel())
+                         : temporary ? fmt::format("{}, a temporary", b.type.str())
+                             : b.type.str();
+      ptr.declaration = fmt::format("  {}{}* {} = {}(mem.{} + {}); // {}\n", written_.count(r.buffer) ? "" : "const ",
+                                    f32 ? "float" : "int32_t", ptr.name, f32 ? "f32" : "i32", mem_field(w.block),
+                                    w.offset, comment_text(what));
+      pointers_.push_back(ptr);
+      found = &pointers_.back();
+    }
+    int64_t elements = r.offset / ir::dtype_size(r.dtype);
+    return elements == 0 ? found->name : fmt::format("{} + {}", found->name, elements);
+  }
+
+  // Buffers written by the kernel's steps: their pointers are not const.
+  void note_writes() {
+    for (const Step& st : k_.steps) {
+      if (st.kind == StepKind::call) {
+        for (const Arg& a : st.call.args)
+          if (a.kind == ArgKind::pointer && a.written) written_.insert(a.ref.buffer);
+      } else {
+        for (const LoopStore& s : st.loop.stores) written_.insert(st.loop.operands[size_t(s.operand)].ref.buffer);
+      }
+    }
+  }
+
+  std::string argument(const Arg& a) {
+    std::string named = "/*" + comment_text(a.name) + "=*/";
+    switch (a.kind) {
+    case ArgKind::pointer: return pointer(a.ref);
+    case ArgKind::null: return named + "nullptr";
+    case ArgKind::integer: return a.symbol.empty() ? named + extent_of(a.integer) : a.symbol;
+    case ArgKind::real: return named + float_literal(a.real);
+    case ArgKind::run_value:
+      return named + (a.run == RunValue::seed ? "mem.seed" : a.run == RunValue::step ? "mem.step" : "mem.training");
+    }
+    return "?";
+  }
+
+  std::string call(const Call& c) {
+    std::string s = c.fn + "(";
+    for (size_t i = 0; i < c.args.size(); i++) s += (i ? ", " : "") + argument(c.args[i]);
+    return wrapped("  ", s + ");");
+  }
+
+  std::string loop(const Loop& l);
+};
+
+// An element-wise loop. Statements (values used more than once, updates with their state
+// slots) come first, then the stores in order; an expression used once is written where
+// it is used. A store after the first may overwrite what a later read would see (outputs
+// can take their inputs' memory), so whatever it reads from memory is computed before the
+// first store.
+std::string KernelWriter::loop(const Loop& l) {
+  const size_t ne = l.body.size();
+  std::vector<int> uses(ne, 0); // uses of each value (an update's projections read its slots, not it)
+  for (const ScalarExpr& e : l.body)
+    if (e.kind != ScalarExpr::project)
+      for (int a : e.args) uses[size_t(a)]++;
+  for (const LoopStore& st : l.stores) uses[size_t(st.expr)]++;
+  std::vector<bool> written_operand(l.operands.size(), false);
+  for (const LoopStore& st : l.stores) written_operand[size_t(st.operand)] = true;
+
+  // Which expressions read memory, themselves or through what they inline.
+  auto has_slots = [&](const ScalarExpr& e) {
+    return e.kind == ScalarExpr::op && ir::get_op(e.op_name).scalar->slots > 0;
+  };
+  std::vector<bool> statement(ne, false), reads(ne, false);
+  for (size_t e = 0; e < ne; e++) {
     const ScalarExpr& x = l.body[e];
-    std::string var = fmt::format("v{}", e);
-    if (x.kind == ScalarExpr::read) {
-      const Operand& o = l.operands[size_t(x.operand)];
-      bool scalar = !written[size_t(x.operand)] && o.index.scalar();
-      lines.push_back(scalar ? fmt::format("[[maybe_unused]] const float {} = s{};", var, x.operand)
-                             : fmt::format("const float {} = p{}[{}];", var, x.operand, index_expr(o.index)));
-    } else if (x.kind == ScalarExpr::project) {
-      lines.push_back(fmt::format("const float {} = v{}_s{};", var, x.args[0], x.result));
+    statement[e] = x.kind == ScalarExpr::op && (uses[e] > 1 || has_slots(x));
+    reads[e] = x.kind == ScalarExpr::read && !(l.operands[size_t(x.operand)].index.scalar() && !written_operand[size_t(x.operand)]);
+    for (int a : x.args) reads[e] = reads[e] || (!statement[size_t(a)] && reads[size_t(a)]);
+  }
+  for (size_t s = 1; s < l.stores.size(); s++) {
+    size_t e = size_t(l.stores[s].expr);
+    if (l.body[e].kind != ScalarExpr::project && reads[e]) statement[e] = true;
+  }
+
+  // Pointers and loop-invariant scalars (a learning rate, Adam's bias corrections), read
+  // once before the loop: inside, a store through another pointer could alias them for
+  // all the compiler knows, so it would reload them at every element. In a split loop this
+  // happens in each block (a lambda's by-reference captures are loads through its closure).
+  std::vector<std::string> operand(l.operands.size());
+  std::string invariants;
+  for (size_t o = 0; o < l.operands.size(); o++) {
+    const Operand& op = l.operands[o];
+    if (op.ref.dtype != ir::DType::f32)
+      throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", op.name));
+    std::string ptr = pointer(op.ref);
+    if (ptr.find(' ') != std::string::npos) ptr = "(" + ptr + ")";
+    if (op.index.scalar() && !written_operand[o]) {
+      operand[o] = names_.take(op.name + "_value");
+      invariants += fmt::format("const float {} = {}[0];\n", operand[o], ptr);
     } else {
-      std::vector<std::string> args;
-      for (int a : x.args) args.push_back(fmt::format("v{}", a));
-      emit_scalar_op(x, var, args, lines);
+      operand[o] = ptr + "[" + index_expr(op.index) + "]";
+    }
+  }
+
+  std::vector<std::string> text(ne); // each expression as C++: a name or an inline expression
+  std::vector<std::string> lines;
+  std::vector<std::vector<std::string>> slot_names(ne);
+  for (size_t e = 0; e < ne; e++) {
+    const ScalarExpr& x = l.body[e];
+    if (x.kind == ScalarExpr::read) {
+      text[e] = operand[size_t(x.operand)];
+      if (statement[e]) {
+        std::string name = names_.take(l.operands[size_t(x.operand)].name + "_i");
+        lines.push_back(fmt::format("const float {} = {};", name, text[e]));
+        text[e] = name;
+      }
+      continue;
+    }
+    if (x.kind == ScalarExpr::project) {
+      text[e] = slot_names[size_t(x.args[0])].at(size_t(x.result - 1));
+      continue;
+    }
+    std::string args;
+    for (const ScalarArg& a : scalar_arguments(x)) {
+      std::string v;
+      switch (a.kind) {
+      case ScalarArg::operand: v = text[size_t(x.args[size_t(a.arg)])]; break;
+      case ScalarArg::slot: { // a variable the formula replaces in place, named after its new value
+        std::string name;
+        for (const ScalarExpr& y : l.body)
+          if (y.kind == ScalarExpr::project && y.args[0] == int(e) && y.result == int(slot_names[e].size()) + 1)
+            name = y.value;
+        if (name.empty()) name = x.value + fmt::format(".slot{}", slot_names[e].size() + 1);
+        v = names_.take(name + "_i");
+        lines.push_back(fmt::format("float {} = {};", v, text[size_t(x.args[size_t(a.arg)])]));
+        slot_names[e].push_back(v);
+        break;
+      }
+      case ScalarArg::constant:
+        v = (a.name.empty() ? "" : "/*" + comment_text(a.name) + "=*/") +
+            (a.type == ir::ScalarType::f32   ? float_literal(a.value)
+             : a.type == ir::ScalarType::f64 ? double_literal(a.value)
+                                             : fmt::format("int64_t({})", int64_t(a.value)));
+        break;
+      case ScalarArg::seed: v = "mem.seed"; break;
+      case ScalarArg::step: v = "mem.step"; break;
+      case ScalarArg::training: v = "mem.training"; break;
+      case ScalarArg::index: v = "i"; break;
+      }
+      args += (args.empty() ? "" : ", ") + v;
+    }
+    std::string value = "dlc_scalar_" + x.op_name + "(" + args + ")";
+    if (!statement[e]) {
+      text[e] = value;
+      continue;
+    }
+    text[e] = names_.take((x.value.empty() ? "v" : x.value) + "_i");
+    lines.push_back(fmt::format("const float {} = {};", text[e], value));
+  }
+  // An update that only the first store uses is computed right into it (nothing is read
+  // between), rather than into a local first.
+  if (!l.stores.empty() && !lines.empty()) {
+    size_t e = size_t(l.stores[0].expr);
+    std::string decl = fmt::format("const float {} = ", text[e]);
+    if (statement[e] && uses[e] == 1 && lines.back().rfind(decl, 0) == 0) {
+      lines.back() = fmt::format("{} = {}", operand[size_t(l.stores[0].operand)], lines.back().substr(decl.size()));
+      text[e].clear();
     }
   }
   for (const LoopStore& st : l.stores)
-    lines.push_back(fmt::format("p{}[{}] = v{};", st.operand, index_expr(l.operands[size_t(st.operand)].index), st.expr));
-  s += fmt::format("    const int64_t count = {};\n", extent(l.trip));
-  // A long loop runs in blocks across the context's threads (lowering.h: Loop::grain).
-  std::string close = "    }\n  }\n";
+    if (!text[size_t(st.expr)].empty()) lines.push_back(fmt::format("{} = {};", operand[size_t(st.operand)], text[size_t(st.expr)]));
+
+  std::string trip = extent_of(l.trip);
+  std::string s;
+  auto add = [&](const std::string& indent, const std::string& block) {
+    size_t at = 0;
+    while (at < block.size()) {
+      size_t nl = block.find('\n', at);
+      s += wrapped(indent, block.substr(at, nl - at));
+      at = nl + 1;
+    }
+  };
+  std::string indent = "  ";
   if (l.grain > 0) {
-    s += fmt::format("    dlc_rt::parallel_range(count, {}, [&](int64_t begin, int64_t end) {{\n", l.grain);
-    s += before + "    for (int64_t i = begin; i < end; i++) {\n";
-    close = "    }\n    });\n  }\n";
-  } else {
-    s += before + "    for (int64_t i = 0; i < count; i++) {\n";
+    s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", trip, l.grain);
+    indent = "    ";
   }
-  for (const std::string& line : lines) s += "      " + line + "\n";
-  return s + close;
+  add(indent, invariants);
+  std::string range = l.grain > 0 ? "int64_t i = begin; i < end; i++" : fmt::format("int64_t i = 0; i < {}; i++", trip);
+  if (lines.size() == 1 && indent.size() + lines[0].size() + range.size() + 7 <= 100) {
+    s += fmt::format("{}for ({}) {}\n", indent, range, lines[0]);
+  } else {
+    s += fmt::format("{}for ({}) {{\n", indent, range);
+    for (const std::string& line : lines) s += wrapped(indent + "  ", line);
+    s += indent + "}\n";
+  }
+  if (l.grain > 0) s += "  });\n";
+  return s;
 }
 
 } // namespace
 
-std::string emit_kernel_function(const Kernel& k, const Placement& at, const std::string& prefix) {
-  std::string s = fmt::format("// {}\nstatic void {}{}(const Mem& m) {{\n", comment_text(k.name), prefix, k.c_name);
-  for (const Step& st : k.steps) s += st.kind == StepKind::call ? emit_call(st.call, at) : emit_loop(st.loop, at);
-  if (k.steps.empty()) s += "  (void)m;\n";
-  return s + "}\n";
+std::string emit_kernel_function(const Program& p, const Kernel& k, const Placement& at, const std::string& fn_name) {
+  return KernelWriter(p, k, at).function(fn_name);
 }
 
 } // namespace dlc::codegen::cpp

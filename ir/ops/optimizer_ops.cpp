@@ -115,7 +115,7 @@ void register_update(const UpdateOp& op) {
   int fixed = int(2 + op.layout.slots.size() + op.layout.scalars.size());
   ScalarForm form;
   form.slots = int(op.layout.slots.size());
-  form.absent = {1.0}; // no gradient scale: 1
+  form.absent = {{"grad_scale", ScalarType::f32, 1.0}}; // no gradient scale: 1
   form.attrs = op.hypers;
   form.attrs.insert(form.attrs.end(), {{"clip_value"}, {"weight_decay"}, {"decoupled_weight_decay"}});
   OpDef& d = body({op.name, op.summary, fixed, fixed + 1, attrs, infer_update(op.layout), OpClass::optimizer},

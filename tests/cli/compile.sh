@@ -38,9 +38,11 @@ grep -q 'int my_net_infer(my_net_ctx\* ctx' "$TMP/a/model.h" || fail "--name not
 # dlc show --emit=cpp prints what compile writes
 expect_ok "$DLC" show "$XO" --emit=cpp --batch 8
 expect_output "#define NET_BATCH 8"
-expect_output "static void run_infer(const Mem& m) {"
+expect_output "static void run_infer(const Mem& mem) {"
 expect_ok "$DLC" show "$XO" --emit=lowered --train
-expect_output "call dlc_rt_conv2d_forward(n=n, h=9, w=9, c=1, kh=3, kw=3, f=4"
+expect_output "kernel k0_conv2d_1.conv2d (conv2d_1_relu)"
+expect_output "call dlc_rt_conv2d_forward_bias_act(n=n, h=9, w=9, c=1, kh=3, kw=3, f=4"
+expect_output "act=DLC_RT_ACT_RELU"
 
 # Bad input: one line, exit 1, nothing left behind.
 mkdir -p "$TMP/bad" && touch "$TMP/bad/afile" && mkdir "$TMP/bad/net.h"

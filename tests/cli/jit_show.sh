@@ -7,8 +7,8 @@ source "$SRC/tests/lib.sh"
 # As built: the entry point, one function per kernel, runtime calls by their c_api names.
 expect_ok "$DLC" show "$SRC/examples/xo.json" --emit=llvm
 expect_output "define void @dlc_run(ptr"
-expect_output "define internal void @k0_"
-expect_output "declare void @dlc_rt_conv2d_forward("
+expect_output "define internal void @conv2d_1_relu("   # kernels are named after what they compute
+expect_output "declare void @dlc_rt_conv2d_forward_bias_act("
 expect_output "call void @dlc_rt_enable_ftz()"
 
 # Training: optimizer updates are element-wise loops with noalias operands and contract.

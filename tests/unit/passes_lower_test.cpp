@@ -55,12 +55,15 @@ TEST_CASE("lowering: batch-scaled extents, folded epilogues, temporaries and wor
   // forward: m scales with n, bias and sigmoid folded into the GEMM, straight into its output
   const Call& fwd = kernel(l, "k0_dense_1.matmul").steps.at(0).call;
   REQUIRE(kernel(l, "k0_dense_1.matmul").steps.size() == 1);
-  CHECK(fwd.fn == "dlc_rt_gemm");
+  CHECK(fwd.fn == "dlc_rt_matmul_bias_act");
   CHECK(fwd.args[2].integer.batched);
   CHECK(fwd.args[2].integer.at(7) == 7);
-  CHECK(fwd.args[13].kind == ArgKind::pointer); // bias
-  CHECK(fwd.args[14].integer.per == 2);         // sigmoid
-  CHECK(l.buffers[size_t(fwd.args[11].ref.buffer)].name == "dense_1.sigmoid");
+  CHECK(fwd.args[11].kind == ArgKind::pointer); // bias
+  CHECK(fwd.args[12].integer.per == 2);         // sigmoid
+  CHECK(fwd.args[12].symbol == "DLC_RT_ACT_SIGMOID");
+  CHECK(fwd.args[9].written);
+  CHECK(!fwd.args[5].written);
+  CHECK(l.buffers[size_t(fwd.args[9].ref.buffer)].name == "dense_1.sigmoid");
   // The GEMM's workspace: a buffer of the kernel, live while it runs, placed in the arena.
   const Buffer& ws = l.buffers[size_t(fwd.args.back().ref.buffer)];
   CHECK(ws.kind == BufferKind::workspace);
@@ -70,9 +73,11 @@ TEST_CASE("lowering: batch-scaled extents, folded epilogues, temporaries and wor
   // dW = x^T dy contracts over the samples (k = n) and goes to a temporary the SGD loop reads
   const Kernel& dw = kernel(l, "k11_dense_1.matmul.grad");
   REQUIRE(dw.steps.size() == 2);
+  CHECK(dw.steps[0].call.fn == "dlc_rt_matmul"); // no epilogue: no bias, act or slope arguments
+  CHECK(dw.steps[0].call.args.size() == 12);
   CHECK(dw.steps[0].call.args[4].integer.batched);
   CHECK(!dw.steps[0].call.args[2].integer.batched);
-  const Buffer& tmp = l.buffers[size_t(dw.steps[0].call.args[11].ref.buffer)];
+  const Buffer& tmp = l.buffers[size_t(dw.steps[0].call.args[9].ref.buffer)];
   CHECK(tmp.kind == BufferKind::temporary);
   CHECK(tmp.first == l.kernel_index(dw.id));
   CHECK(tmp.last == tmp.first);
