@@ -32,12 +32,19 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
 }
 
 // The parts every recurrent layer shares: its sizes, the input projection, the state
-// given by extra inputs, and the helpers that name one step's nodes.
+// given by extra inputs, and the helpers that add one step's nodes. A step is built once
+// into the body of a `scan` (BuildOptions::recurrent_loops) or once per step into the
+// layer's graph (unrolled); the cell builders below do not know which.
 struct Cell {
   LayerCtx& c;
   int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
   ValueId xw = kNoValue;   // [n, T * gates * units]: x_t·W + b of every step
-  int64_t t = 0;           // the step being built
+  int64_t t = 0;           // the step being built (unrolled)
+  // The loop's body, with its inputs in the scan's order: carried values, the step's
+  // slice of xw, invariants. Empty when unrolled.
+  std::shared_ptr<ir::Graph> body;
+  std::vector<ValueId> carries, invariants; // the scan's operands (layer graph values)
+  ValueId x_t = kNoValue;                   // in the body: this step's xw slice [n, gates * units]
 
   Cell(LayerCtx& ctx, int64_t gate_count) : c(ctx), gates(gate_count) {
     const Shape xs = c.in_type().shape; // a copy: the graph grows below
@@ -47,13 +54,19 @@ struct Cell {
     steps = xs[1];
     features = xs[2];
     units = c.spec.require("units").as_positive_int();
-    if (steps > kMaxSteps)
+    if (!c.options.recurrent_loops && steps > kMaxSteps)
       c.spec.fail("layer '{}' ({}) would unroll over {} steps; recurrent layers support at most {} "
                   "(docs/recurrent.md)", c.info.name, c.info.type, steps, kMaxSteps);
+    if (c.options.recurrent_loops) {
+      body = std::make_shared<ir::Graph>();
+      body->name = c.info.name + ".step";
+    }
   }
+  bool loop() const { return body != nullptr; }
 
-  // A node of this step, named "<layer>.t<step>.<what>".
+  // A node of this step: "<layer>.<what>" in the body, "<layer>.t<step>.<what>" unrolled.
   ValueId op(const std::string& name, const std::string& what, std::vector<ValueId> operands, ir::Attrs attrs = {}) {
+    if (loop()) return body->add(name, std::move(operands), std::move(attrs), c.info.name + "." + what);
     return c.op(name, std::move(operands), std::move(attrs), fmt::format("t{}.{}", t, what));
   }
   // x + y, or x when y is absent (a zero initial state contributes nothing).
@@ -66,9 +79,10 @@ struct Cell {
   ValueId cols(ValueId x, int64_t begin, int64_t size, const std::string& what) {
     return op("slice", what, {x}, {{"axis", int64_t(1)}, {"begin", begin}, {"size", size}});
   }
-  // xw's columns of this step: [n, size] from gate offset `begin` (in units of H).
+  // This step's input projection, gates [begin, begin + size): [n, size * units].
   ValueId step_input(int64_t begin, int64_t size, const std::string& what) {
-    return cols(xw, (t * gates + begin) * units, size * units, what);
+    if (!loop()) return cols(xw, (t * gates + begin) * units, size * units, what);
+    return begin == 0 && size == gates ? x_t : cols(x_t, begin * units, size * units, what);
   }
 
   // kernel W [D, G*H], recurrent_kernel U [H, G*H], bias [G*H] (with `bias_init` for
@@ -87,7 +101,8 @@ struct Cell {
     else if (bias_init.kind == "unit_forget_bias") bias_init.fan_in = units; // the forget gate's offset
       y = c.op("bias_add", {y, c.param("bias", {gh}, bias_init)});
     }
-    xw = c.op("reshape", {y}, {{"shape", std::vector<int64_t>{n, steps * gh}}}, "xw");
+    std::vector<int64_t> shape = loop() ? std::vector<int64_t>{n, steps, gh} : std::vector<int64_t>{n, steps * gh};
+    xw = c.op("reshape", {y}, {{"shape", shape}}, "xw");
     return u;
   }
 
@@ -100,10 +115,50 @@ struct Cell {
     return c.in(i);
   }
 
-  // The layer's output: the last state, or every step's state as [n, T, H].
-  ValueId output(const std::vector<ValueId>& states) {
-    if (!c.spec.get_bool("return_sequences", false)) return states.back();
-    ValueId all = states.size() == 1 ? states[0] : c.op("concat", states, {{"axis", int64_t(1)}}, "sequence");
+  // A carried state: unrolled, its initial value (kNoValue: zero); in a loop, the body's
+  // input for it, starting from `initial` or zeros. Declare carries first, then call
+  // sequence(), then the invariants: the body's inputs are in that order.
+  ValueId carry(ValueId initial, const std::string& what) {
+    if (!loop()) return initial;
+    if (initial == kNoValue)
+      initial = c.g.add_constant(fmt::format("{}.{}0", c.info.name, what), ir::TensorType{ir::DType::f32, {n, units}},
+                                 std::vector<float>(size_t(n * units), 0.0f));
+    carries.push_back(initial);
+    return body->add_input(what, ir::TensorType{ir::DType::f32, {n, units}});
+  }
+  // In a loop, the body's input for this step's slice of xw.
+  void sequence() {
+    if (loop()) x_t = body->add_input("x", ir::TensorType{ir::DType::f32, {n, gates * units}});
+  }
+  // A value of the layer's graph read whole by every step (a weight).
+  ValueId invariant(ValueId v, const std::string& what) {
+    if (!loop()) return v;
+    invariants.push_back(v);
+    return body->add_input(what, c.g.type(v));
+  }
+
+  // Runs `step` over the sequence: it takes the carried states and returns their next
+  // values; the layer's output is the last state, or every step's state as [n, T, H].
+  ValueId run(std::vector<ValueId> state, const std::function<std::vector<ValueId>(std::vector<ValueId>)>& step) {
+    bool sequences = c.spec.get_bool("return_sequences", false);
+    if (loop()) {
+      std::vector<ValueId> next = step(state);
+      for (size_t i = 0; i < next.size(); i++) body->add_output(body->value(state[i]).name, next[i]);
+      if (sequences) body->add_output("output", next[0]);
+      std::vector<ValueId> operands = carries;
+      operands.push_back(xw);
+      operands.insert(operands.end(), invariants.begin(), invariants.end());
+      ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(1)}};
+      auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
+      return sequences ? r.back() : r[0];
+    }
+    std::vector<ValueId> hs;
+    for (t = 0; t < steps; t++) {
+      state = step(state);
+      hs.push_back(state[0]);
+    }
+    if (!sequences) return hs.back();
+    ValueId all = hs.size() == 1 ? hs[0] : c.op("concat", hs, {{"axis", int64_t(1)}}, "sequence");
     return c.op("reshape", {all}, {{"shape", std::vector<int64_t>{n, steps, units}}}, "sequences");
   }
 };
@@ -114,16 +169,15 @@ ValueId build_simple_rnn(LayerCtx& c) {
   Cell cell(c, 1);
   std::string a = cell_activation(c, "activation", "tanh");
   c.info.activation = a;
-  ValueId u = cell.weights(zeros());
-  ValueId h = cell.given_state(1, "hidden");
-  std::vector<ValueId> hs;
-  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+  ValueId u_graph = cell.weights(zeros());
+  ValueId h0 = cell.carry(cell.given_state(1, "hidden"), "h");
+  cell.sequence();
+  ValueId u = cell.invariant(u_graph, "recurrent_kernel");
+  return cell.run({h0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
     ValueId z = cell.step_input(0, 1, "x");
-    if (h != kNoValue) z = cell.add(z, cell.op("matmul", "hu", {h, u}), "z");
-    h = cell.act(a, z, "h");
-    hs.push_back(h);
-  }
-  return cell.output(hs);
+    if (s[0] != kNoValue) z = cell.add(z, cell.op("matmul", "hu", {s[0], u}), "z");
+    return {cell.act(a, z, "h")};
+  });
 }
 
 // Keras's gate order i, f, u (candidate), o. With peepholes (Gers & Schmidhuber), the
@@ -143,17 +197,26 @@ ValueId build_lstm(LayerCtx& c) {
   if (c.spec.get_bool("unit_forget_bias", true)) {
     bias_init.kind = "unit_forget_bias";
   }
-  ValueId u = cell.weights(bias_init);
+  ValueId u_graph = cell.weights(bias_init);
   ValueId pi = kNoValue, pf = kNoValue, po = kNoValue;
-  if (c.spec.get_bool("peephole", false)) {
+  bool peephole = c.spec.get_bool("peephole", false);
+  if (peephole) {
     pi = c.param("peephole_i", {cell.units}, zeros());
     pf = c.param("peephole_f", {cell.units}, zeros());
     po = c.param("peephole_o", {cell.units}, zeros());
   }
-  ValueId h = cell.given_state(1, "hidden"), cs = cell.given_state(2, "cell");
+  ValueId h0 = cell.carry(cell.given_state(1, "hidden"), "h");
+  ValueId c0 = cell.carry(cell.given_state(2, "cell"), "c");
+  cell.sequence();
+  ValueId u = cell.invariant(u_graph, "recurrent_kernel");
+  if (peephole) {
+    pi = cell.invariant(pi, "peephole_i");
+    pf = cell.invariant(pf, "peephole_f");
+    po = cell.invariant(po, "peephole_o");
+  }
   int64_t H = cell.units;
-  std::vector<ValueId> hs;
-  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+  return cell.run({h0, c0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
+    ValueId h = s[0], cs = s[1];
     ValueId z = cell.step_input(0, 4, "x");
     if (h != kNoValue) z = cell.add(z, cell.op("matmul", "hu", {h, u}), "z");
     auto peep = [&](ValueId pre, ValueId p, ValueId state, const std::string& g) {
@@ -166,12 +229,9 @@ ValueId build_lstm(LayerCtx& c) {
       ValueId f = cell.act(ra, peep(cell.cols(z, H, H, "zf"), pf, cs, "f"), "f");
       next = cell.add(cell.mul(f, cs, "fc"), next, "c");
     }
-    cs = next;
-    ValueId o = cell.act(ra, peep(cell.cols(z, 3 * H, H, "zo"), po, cs, "o"), "o");
-    h = cell.mul(o, cell.act(a, cs, "c_act"), "h");
-    hs.push_back(h);
-  }
-  return cell.output(hs);
+    ValueId o = cell.act(ra, peep(cell.cols(z, 3 * H, H, "zo"), po, next, "o"), "o");
+    return {cell.mul(o, cell.act(a, next, "c_act"), "h"), next};
+  });
 }
 
 // The gate order z (update), r (reset), h~ (candidate), as Keras. The reset gate applies
@@ -185,11 +245,13 @@ ValueId build_gru(LayerCtx& c) {
   c.info.activation = a;
   int64_t H = cell.units;
   ValueId u = cell.weights(zeros());
-  ValueId u_zr = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", int64_t(0)}, {"size", 2 * H}}, "u_zr");
-  ValueId u_h = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", 2 * H}, {"size", H}}, "u_h");
-  ValueId h = cell.given_state(1, "hidden");
-  std::vector<ValueId> hs;
-  for (cell.t = 0; cell.t < cell.steps; cell.t++) {
+  ValueId u_zr_graph = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", int64_t(0)}, {"size", 2 * H}}, "u_zr");
+  ValueId u_h_graph = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", 2 * H}, {"size", H}}, "u_h");
+  ValueId h0 = cell.carry(cell.given_state(1, "hidden"), "h");
+  cell.sequence();
+  ValueId u_zr = cell.invariant(u_zr_graph, "u_zr"), u_h = cell.invariant(u_h_graph, "u_h");
+  return cell.run({h0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
+    ValueId h = s[0];
     ValueId zr = cell.step_input(0, 2, "x_zr");
     ValueId hh = cell.step_input(2, 1, "x_h");
     if (h != kNoValue) zr = cell.add(zr, cell.op("matmul", "hu_zr", {h, u_zr}), "zr");
@@ -199,11 +261,9 @@ ValueId build_gru(LayerCtx& c) {
       hh = cell.add(hh, cell.op("matmul", "rhu_h", {cell.mul(r, h, "rh"), u_h}), "hh");
     }
     ValueId cand = cell.act(a, hh, "cand");
-    h = h == kNoValue ? cell.mul(z, cand, "h")
-                      : cell.add(h, cell.mul(z, cell.op("sub", "cand_minus_h", {cand, h}), "zd"), "h");
-    hs.push_back(h);
-  }
-  return cell.output(hs);
+    return {h == kNoValue ? cell.mul(z, cand, "h")
+                          : cell.add(h, cell.mul(z, cell.op("sub", "cand_minus_h", {cand, h}), "zd"), "h")};
+  });
 }
 
 // time_distributed: the wrapped layer (dense) applied at every step as one matmul over
@@ -220,7 +280,7 @@ ValueId build_time_distributed(LayerCtx& c) {
   std::vector<std::string> keys = def->keys;
   keys.push_back("type");
   inner.expect_only(keys, "the layer wrapped by time_distributed");
-  LayerCtx ic{c.g, inner, c.info, c.inputs};
+  LayerCtx ic{c.g, inner, c.info, c.inputs, c.options};
   return def->build(ic);
 }
 

@@ -72,7 +72,8 @@ ValueId Graph::add_constant(const std::string& name, TensorType type, std::vecto
 }
 
 std::vector<ValueId> Graph::add_node(const std::string& op, std::vector<ValueId> operands,
-                                     Attrs attrs, const std::string& node_name) {
+                                     Attrs attrs, const std::string& node_name,
+                                     std::shared_ptr<const Graph> body) {
   const OpDef& def = get_op(op);
   std::vector<TensorType> in;
   for (ValueId v : operands) {
@@ -81,9 +82,10 @@ std::vector<ValueId> Graph::add_node(const std::string& op, std::vector<ValueId>
     in.push_back(values_[size_t(v)].type);
   }
   std::string nname = node_name.empty() ? op : node_name;
-  std::vector<TensorType> out = infer_types(def, nname, in, attrs);
+  std::vector<TensorType> out = infer_types(def, nname, in, attrs, body.get());
   Node n;
   n.op = &def;
+  n.body = std::move(body);
   n.name = nname;
   n.operands = std::move(operands);
   n.attrs = std::move(attrs);

@@ -51,6 +51,9 @@ struct Node {
   std::vector<ValueId> operands;
   std::vector<ValueId> results;
   Attrs attrs;
+  // A loop's body (ir/ops/loop_ops.cpp): a graph of its own whose inputs and outputs the
+  // loop's operands and results feed, once per step. Shared, never changed once built.
+  std::shared_ptr<const Graph> body;
 };
 
 class Graph {
@@ -69,7 +72,8 @@ public:
 
   // Adds a node after inferring its result types; throws dlc::Error naming the node.
   std::vector<ValueId> add_node(const std::string& op, std::vector<ValueId> operands,
-                                Attrs attrs = {}, const std::string& node_name = "");
+                                Attrs attrs = {}, const std::string& node_name = "",
+                                std::shared_ptr<const Graph> body = nullptr);
   // Single-result shortcut.
   ValueId add(const std::string& op, std::vector<ValueId> operands, Attrs attrs = {},
               const std::string& node_name = "");

@@ -64,8 +64,11 @@ void InferContext::expect_min_rank(int i, int rank) const {
 }
 
 std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,
-                                    const std::vector<TensorType>& in, const Attrs& attrs) {
-  InferContext ctx{op.name, node, in, attrs};
+                                    const std::vector<TensorType>& in, const Attrs& attrs,
+                                    const Graph* body) {
+  InferContext ctx{op.name, node, in, attrs, body};
+  if (op.has_body != (body != nullptr))
+    ctx.fail("{}", op.has_body ? "has no body graph" : "an op without a body was given one");
   int n = int(in.size());
   if (n < op.min_operands || (op.max_operands >= 0 && n > op.max_operands)) {
     const char* plural = op.min_operands == 1 ? "" : "s";

@@ -8,11 +8,14 @@
 #include "ir/types.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace dlc::ir {
+
+class Graph;
 
 struct AttrSpec {
   std::string name;
@@ -26,6 +29,7 @@ struct InferContext {
   const std::string& node;
   const std::vector<TensorType>& in;
   const Attrs& attrs;
+  const Graph* body = nullptr; // a loop's body (OpDef::has_body), else null
 
   // Throws dlc::Error: "node 'dense_1' (matmul): <message>".
   template <typename... Args>
@@ -49,6 +53,7 @@ enum class OpClass {
   reduction,
   loss,        // scalar output
   optimizer,   // parameter and state updates
+  loop,        // runs a body graph once per step (scan)
 };
 
 // ---- Properties: what passes and backends ask of an op (never a list of names) ----
@@ -130,6 +135,8 @@ struct ExampleOperand {
 struct OpExample {
   std::vector<ExampleOperand> operands{};
   Attrs attrs{};
+  // A loop's body, built on use: a graph cannot be built while the op table is.
+  std::function<std::shared_ptr<const Graph>()> make_body{};
 };
 
 enum class Phase {
@@ -165,6 +172,10 @@ struct OpDef {
   std::string grad_from_x{};   // a unary op whose gradient is this backward op of (x, dy) with
                                // the op's attributes, dy * f'(x) (autodiff needs no rule of its own)
   std::optional<UpdateLayout> update{}; // an optimizer update
+  bool has_body = false;       // a loop: its node carries a body graph (Node::body) that the type
+                               // rule, the interpreter and the passes descend into
+  std::string not_compiled{};  // why the compiled backends cannot run it yet (empty: they can); the
+                               // generated tests report such an op as skipped there, by this reason
   // Its example for the generated tests; unset for a body op: every operand f32[3, 4] in
   // [-1, 1), no attributes.
   std::optional<OpExample> example{};
@@ -187,7 +198,8 @@ OpDef& registered_op(const std::string& name);
 
 // Checks operand count and attribute kinds, then runs the type rule.
 std::vector<TensorType> infer_types(const OpDef& op, const std::string& node,
-                                    const std::vector<TensorType>& in, const Attrs& attrs);
+                                    const std::vector<TensorType>& in, const Attrs& attrs,
+                                    const Graph* body = nullptr);
 
 // Broadcasting of two shapes (numpy rules); returns false when they do not broadcast.
 bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out);

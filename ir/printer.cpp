@@ -7,6 +7,23 @@ namespace dlc::ir {
 
 static std::string ref(const Graph& g, ValueId v) { return "%" + g.value(v).name; }
 
+namespace {
+
+// Every line of `text` indented by two more spaces.
+std::string indent(const std::string& text) {
+  std::string out;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size() - 1;
+    out += "  " + text.substr(begin, end - begin + 1);
+    begin = end + 1;
+  }
+  return out;
+}
+
+} // namespace
+
 std::string print_graph(const Graph& g) {
   std::string out = fmt::format("graph {} {{\n", g.name);
   for (ValueId v : g.inputs()) out += fmt::format("  input {}: {}\n", ref(g, v), g.type(v).str());
@@ -34,6 +51,7 @@ std::string print_graph(const Graph& g) {
     out += fmt::format("  {} = {}({}){} : {}\n", fmt::join(res, ", "), n.op->name,
                        fmt::join(ops, ", "), attrs.empty() ? "" : " " + attrs,
                        fmt::join(types, ", "));
+    if (n.body) out += indent(print_graph(*n.body)); // once, however many steps it runs
   }
   for (auto& u : g.updates()) out += fmt::format("  update {} <- {}\n", ref(g, u.target), ref(g, u.value));
   for (auto& o : g.outputs()) out += fmt::format("  output {} = {}\n", o.name, ref(g, o.value));

@@ -28,7 +28,14 @@ void verify(const Graph& g) {
                                 values[size_t(o)].name));
       in.push_back(values[size_t(o)].type);
     }
-    std::vector<TensorType> expect = infer_types(*n.op, n.name, in, n.attrs);
+    if (n.body) {
+      try {
+        verify(*n.body);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: in its body: {}", where, e.what()));
+      }
+    }
+    std::vector<TensorType> expect = infer_types(*n.op, n.name, in, n.attrs, n.body.get());
     if (expect.size() != n.results.size())
       throw Error(fmt::format("{}: has {} results, its op defines {}", where, n.results.size(),
                               expect.size()));

@@ -57,5 +57,6 @@ void register_grad_evals();        // backward ops: eval_grad.cpp
 void register_window_grad_evals(); // eval_grad_window.cpp
 void register_loss_grad_evals();   // eval_grad_loss.cpp
 void register_embedding_evals();   // eval_embedding.cpp
+void register_loop_evals();        // eval_loop.cpp
 
 } // namespace dlc::ir::interp

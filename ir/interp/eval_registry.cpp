@@ -12,6 +12,7 @@ void register_all_evals() {
   interp::register_optimizer_evals();
   interp::register_grad_evals();
   interp::register_embedding_evals();
+  interp::register_loop_evals();
 }
 
 } // namespace dlc::ir

@@ -56,5 +56,6 @@ void register_loss_ops();
 void register_optimizer_ops(); // optimizer_ops.cpp
 void register_grad_ops(); // backward ops of passes/autodiff (grad_ops.cpp)
 void register_embedding_ops(); // embedding_lookup, embedding_grad (embedding_ops.cpp)
+void register_loop_ops();      // scan (loop_ops.cpp)
 
 } // namespace dlc::ir::ops

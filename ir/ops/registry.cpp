@@ -13,6 +13,7 @@ void register_all_op_families() {
   ops::register_optimizer_ops();
   ops::register_grad_ops();
   ops::register_embedding_ops();
+  ops::register_loop_ops();
 }
 
 } // namespace dlc::ir

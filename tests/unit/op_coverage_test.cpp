@@ -50,7 +50,7 @@ OpCase add_op(ir::Graph& g, ir::Bindings& b, const std::string& name, const std:
     if (ir::is_float(ex.operands[k].type.dtype) && !ex.operands[k].integer && !ex.operands[k].target)
       c.float_inputs.push_back(v);
   }
-  c.results = g.add_node(name, c.inputs, ex.attrs, prefix);
+  c.results = g.add_node(name, c.inputs, ex.attrs, prefix, ex.make_body ? ex.make_body() : nullptr);
   for (size_t r = 0; r < c.results.size(); r++) g.add_output(fmt::format("{}.out{}", prefix, r), c.results[r]);
   if (!loss) return c;
   std::uniform_real_distribution<double> u(0.5, 1.5);
@@ -80,6 +80,18 @@ void add_gradients(ir::Graph& g, std::vector<OpCase>& cases) {
 }
 
 bool differentiable(const ir::OpDef& d) { return d.phase == ir::Phase::forward && d.differentiable; }
+
+// An op the compiled backends cannot run yet (ir::OpDef::not_compiled) is reported as
+// skipped there, with the reason, after the interpreter has run its example.
+bool skipped_when_compiled(const ir::OpDef& d, const char* backend) {
+  if (d.not_compiled.empty()) return false;
+  ir::Graph g;
+  ir::Bindings b;
+  add_op(g, b, d.name, d.name, false, 1);
+  CHECK_NOTHROW(ir::run_outputs(g, b));
+  MESSAGE("skipped under " << std::string(backend) << ": op '" << d.name << "': " << d.not_compiled);
+  return true;
+}
 
 // The largest difference from the interpreter's value, relative to the interpreter's
 // largest magnitude (at least 1e-3).
@@ -158,6 +170,7 @@ TEST_CASE("op table: every op has an example, a reference kernel and, as a body 
 TEST_CASE("op table: every op computes the interpreter's values under the JIT, each alone") {
   for (const std::string& name : ir::op_names()) {
     CAPTURE(name);
+    if (skipped_when_compiled(ir::get_op(name), "the JIT")) continue;
     ir::Graph g;
     ir::Bindings b;
     add_op(g, b, name, name, false, 1);
@@ -204,6 +217,7 @@ TEST_CASE("op table: every op, and every differentiable op's gradient, in emitte
   std::vector<OpCase> differentiable_cases;
   uint32_t seed = 3;
   for (const std::string& name : ir::op_names()) {
+    if (skipped_when_compiled(ir::get_op(name), "emitted C++")) continue;
     bool d = differentiable(ir::get_op(name));
     OpCase c = add_op(g, b, name, name, d, seed++);
     if (d) differentiable_cases.push_back(c);
