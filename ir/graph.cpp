@@ -108,6 +108,28 @@ ValueId Graph::add(const std::string& op, std::vector<ValueId> operands, Attrs a
   return r[0];
 }
 
+std::vector<ValueId> Graph::extend_loop(int node, std::shared_ptr<const Graph> body) {
+  Node& n = nodes_[size_t(node)];
+  std::vector<TensorType> in;
+  for (ValueId v : n.operands) in.push_back(values_[size_t(v)].type);
+  std::vector<TensorType> out = infer_types(*n.op, n.name, in, n.attrs, body.get());
+  if (out.size() < n.results.size())
+    throw Error(fmt::format("node '{}' ({}): a loop's new body drops results", n.name, n.op->name));
+  for (size_t i = 0; i < n.results.size(); i++)
+    if (out[i] != values_[size_t(n.results[i])].type)
+      throw Error(fmt::format("node '{}' ({}): a loop's new body changes result {}", n.name, n.op->name, i));
+  std::vector<ValueId> added;
+  for (size_t i = n.results.size(); i < out.size(); i++) {
+    ValueId r = new_value(fmt::format("{}#{}", n.name, i), out[i], ValueKind::result);
+    values_[size_t(r)].node = node;
+    values_[size_t(r)].result_index = int(i);
+    n.results.push_back(r);
+    added.push_back(r);
+  }
+  n.body = std::move(body);
+  return added;
+}
+
 void Graph::add_output(const std::string& name, ValueId v) { outputs_.push_back({name, v}); }
 
 void Graph::add_update(ValueId target, ValueId value) { updates_.push_back({target, value}); }

@@ -78,6 +78,11 @@ public:
   ValueId add(const std::string& op, std::vector<ValueId> operands, Attrs attrs = {},
               const std::string& node_name = "");
 
+  // Gives loop node `node` a new body that computes what the old one did (the same
+  // outputs first, of the same types) and more, and appends a result for each extra
+  // output. Autodiff uses it to make a forward loop save what its backward loop reads.
+  std::vector<ValueId> extend_loop(int node, std::shared_ptr<const Graph> body);
+
   void add_output(const std::string& name, ValueId v);
   // A training graph's update: persistent `target` (param or state) takes `value` after a step.
   void add_update(ValueId target, ValueId value);

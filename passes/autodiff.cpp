@@ -26,12 +26,14 @@ namespace {
 
 class Differentiator {
 public:
-  Differentiator(Graph& g, ValueId loss, const std::vector<ValueId>& wrt)
-      : g_(g), forward_nodes_(int(g.nodes().size())), contrib_(g.values().size()),
-        total_(g.values().size(), kNoValue) {
-    mark_path(loss, wrt);
-    ValueId seed = g.add_constant("d." + g.value(loss).name, g.type(loss), {1.0f});
-    contrib_[size_t(loss)].push_back(seed);
+  // Seeds: (output, its cotangent), the gradient flowing into each output.
+  Differentiator(Graph& g, const std::vector<std::pair<ValueId, ValueId>>& seeds, const std::vector<ValueId>& wrt)
+      : g_(g), forward_nodes_(int(g.nodes().size())), forward_values_(g.values().size()),
+        contrib_(g.values().size()), total_(g.values().size(), kNoValue) {
+    std::vector<ValueId> outputs;
+    for (auto& s : seeds) outputs.push_back(s.first);
+    mark_path(outputs, wrt);
+    for (auto& [out, cot] : seeds) contrib_[size_t(out)].push_back(cot);
   }
 
   void run() {
@@ -43,11 +45,12 @@ public:
 private:
   Graph& g_;
   int forward_nodes_;
+  size_t forward_values_; // values from here on were made by rules (a loop's saved state)
   std::vector<bool> on_path_;
   std::vector<std::vector<ValueId>> contrib_; // per forward value: gradient contributions
   std::vector<ValueId> total_;                // per forward value: their sum, once formed
 
-  void mark_path(ValueId loss, const std::vector<ValueId>& wrt) {
+  void mark_path(const std::vector<ValueId>& outputs, const std::vector<ValueId>& wrt) {
     size_t n = g_.values().size();
     std::vector<bool> from_wrt(n, false), to_loss(n, false);
     for (ValueId w : wrt) from_wrt[size_t(w)] = true;
@@ -56,7 +59,7 @@ private:
       for (ValueId o : node.operands) any = any || from_wrt[size_t(o)];
       for (ValueId r : node.results) from_wrt[size_t(r)] = from_wrt[size_t(r)] || any;
     }
-    to_loss[size_t(loss)] = true;
+    for (ValueId o : outputs) to_loss[size_t(o)] = true;
     for (int i = forward_nodes_ - 1; i >= 0; i--) {
       const ir::Node& node = g_.node(i);
       bool any = false;
@@ -116,11 +119,12 @@ private:
 
   void backprop(int index) {
     bool needed = false;
-    for (ValueId r : g_.node(index).results) needed = needed || on_path_[size_t(r)];
+    auto on_path = [&](ValueId v) { return size_t(v) < forward_values_ && on_path_[size_t(v)]; };
+    for (ValueId r : g_.node(index).results) needed = needed || on_path(r);
     if (!needed) return;
-    autodiff::GradCtx ctx{g_, g_.node(index), {}, {}};
+    autodiff::GradCtx ctx{g_, g_.node(index), {}, {}, index};
     const ir::Node& n = ctx.node;
-    for (ValueId r : n.results) ctx.dy.push_back(on_path_[size_t(r)] ? total(r) : kNoValue);
+    for (ValueId r : n.results) ctx.dy.push_back(on_path(r) ? total(r) : kNoValue);
     for (ValueId o : n.operands) ctx.wanted.push_back(on_path_[size_t(o)]);
     const autodiff::GradFn* rule = autodiff::find_grad(n.op->name);
     if (!rule)
@@ -154,7 +158,25 @@ std::vector<ValueId> differentiate(Graph& g, ValueId loss, const std::vector<Val
     if (!ir::is_float(g.type(w).dtype))
       throw Error(fmt::format("differentiate: %{} is {}; only float values have gradients",
                               g.value(w).name, g.type(w).str()));
-  Differentiator d(g, loss, wrt);
+  ValueId seed = g.add_constant("d." + g.value(loss).name, g.type(loss), {1.0f});
+  Differentiator d(g, {{loss, seed}}, wrt);
+  d.run();
+  std::vector<ValueId> out;
+  for (ValueId w : wrt) out.push_back(d.gradient_of(w));
+  return out;
+}
+
+std::vector<ValueId> vjp(Graph& g, const std::vector<ValueId>& outputs, const std::vector<ValueId>& cotangents,
+                         const std::vector<ValueId>& wrt) {
+  if (outputs.size() != cotangents.size()) throw Error("vjp: one cotangent per output");
+  std::vector<std::pair<ValueId, ValueId>> seeds;
+  for (size_t i = 0; i < outputs.size(); i++) {
+    if (g.type(outputs[i]) != g.type(cotangents[i]))
+      throw Error(fmt::format("vjp: output %{} is {}, its cotangent {}", g.value(outputs[i]).name,
+                              g.type(outputs[i]).str(), g.type(cotangents[i]).str()));
+    seeds.push_back({outputs[i], cotangents[i]});
+  }
+  Differentiator d(g, seeds, wrt);
   d.run();
   std::vector<ValueId> out;
   for (ValueId w : wrt) out.push_back(d.gradient_of(w));

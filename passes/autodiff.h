@@ -17,4 +17,11 @@ namespace dlc::passes {
 std::vector<ir::ValueId> differentiate(ir::Graph& g, ir::ValueId loss,
                                        const std::vector<ir::ValueId>& wrt);
 
+// The vector-Jacobian product: appends the nodes that compute, for each value in `wrt`,
+// the gradient of sum_i <outputs[i], cotangents[i]> (each cotangent a value of its
+// output's type), or ir::kNoValue where no path leads from it to an output. A loop's
+// gradient rule uses it on the loop's body.
+std::vector<ir::ValueId> vjp(ir::Graph& g, const std::vector<ir::ValueId>& outputs,
+                             const std::vector<ir::ValueId>& cotangents, const std::vector<ir::ValueId>& wrt);
+
 } // namespace dlc::passes

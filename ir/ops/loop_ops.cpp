@@ -85,8 +85,7 @@ void register_loop_ops() {
                              body->add_output("y", next);
                              return std::shared_ptr<const Graph>(body);
                            }};
-  scan.differentiable = false;
-  scan.not_compiled = "loops are run by the interpreter only so far (issue #17, stage 1)";
+  scan.not_compiled = "loops (and their reverse loops) are run by the interpreter only so far (issue #17)";
 }
 
 } // namespace dlc::ir::ops

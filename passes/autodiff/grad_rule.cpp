@@ -25,6 +25,7 @@ const GradFn* find_grad(const std::string& op) {
     register_reduction_grads();
     register_loss_grads();
     register_embedding_grads();
+    register_loop_grads();
   });
   auto it = rules().find(op);
   return it == rules().end() ? nullptr : &it->second;

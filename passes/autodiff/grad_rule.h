@@ -17,6 +17,7 @@ struct GradCtx {
   ir::Node node;               // a copy: appending nodes may move the graph's node list
   std::vector<ir::ValueId> dy; // gradient of each result; ir::kNoValue when none reaches the loss
   std::vector<bool> wanted;    // which operands need a gradient
+  int index = -1;              // the forward node's index in g (a loop's rule extends it in place)
 
   ir::ValueId x(int i) const { return node.operands[size_t(i)]; }
   ir::ValueId y(int i = 0) const { return node.results[size_t(i)]; }
@@ -47,5 +48,6 @@ void register_shape_grads();
 void register_reduction_grads();
 void register_loss_grads();
 void register_embedding_grads();
+void register_loop_grads();
 
 } // namespace dlc::passes::autodiff
