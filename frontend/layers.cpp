@@ -221,6 +221,19 @@ ValueId build_conv2d(LayerCtx& c) {
   return c.activation(y);
 }
 
+// Keras's GlobalAveragePooling1D/2D and GlobalMaxPooling1D/2D: the mean or max over the
+// time axis of [batch, T, C] or the two spatial axes of [batch, H, W, C], giving
+// [batch, C] ([batch, 1, C] / [batch, 1, 1, C] with keepdims).
+LayerDef global_pool_layer(const std::string& type, const std::string& op, int rank) {
+  return {type, {"keepdims"}, 1, 1, [op, rank](LayerCtx& c) {
+            need_rank(c, rank, rank == 3 ? "a 3-D input [batch, time, channels]"
+                                         : "a 4-D input [batch, height, width, channels]");
+            need_float(c);
+            std::vector<int64_t> axes = rank == 3 ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 2};
+            return c.op(op, {c.in()}, {{"axes", axes}, {"keepdims", c.spec.get_bool("keepdims", false)}});
+          }};
+}
+
 LayerDef pool_layer(const std::string& type, const std::string& op) {
   return {type, {"pool_size", "strides", "padding"}, 1, 1, [op](LayerCtx& c) {
             need_image(c);
@@ -303,6 +316,10 @@ std::vector<LayerDef> make_layer_table() {
        1, 1, build_conv2d},
       pool_layer("max_pool2d", "max_pool2d"),
       pool_layer("avg_pool2d", "avg_pool2d"),
+      global_pool_layer("global_average_pooling2d", "reduce_mean", 4),
+      global_pool_layer("global_max_pooling2d", "reduce_max", 4),
+      global_pool_layer("global_average_pooling1d", "reduce_mean", 3),
+      global_pool_layer("global_max_pooling1d", "reduce_max", 3),
       {"flatten", {}, 1, 1, [](LayerCtx& c) {
          if (c.in_type().shape.rank() < 2) c.fail_input(0, "an input with a batch axis");
          return c.op("flatten", {c.in()});

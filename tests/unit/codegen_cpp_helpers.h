@@ -219,6 +219,24 @@ inline const char* kActivationsModel = R"({
   "batch_size": 4
 })";
 
+// Global pooling, 2-D and 1-D, average and max, feeding one head (issue #18).
+inline const char* kGlobalPoolingModel = R"({
+  "name": "global_pooling",
+  "inputs": [{"name": "image", "shape": [5, 5, 2]}],
+  "layers": [{"type": "conv2d", "name": "conv", "inputs": "image", "filters": 4, "kernel_size": 3, "activation": "tanh"},
+             {"type": "global_average_pooling2d", "name": "gap", "inputs": "conv"},
+             {"type": "global_max_pooling2d", "name": "gmp", "inputs": "conv"},
+             {"type": "reshape", "name": "rows", "inputs": "conv", "target_shape": [9, 4]},
+             {"type": "global_average_pooling1d", "name": "sap", "inputs": "rows"},
+             {"type": "global_max_pooling1d", "name": "smp", "inputs": "rows"},
+             {"type": "concat", "name": "all", "inputs": ["gap", "gmp", "sap", "smp"]},
+             {"type": "dense", "name": "head", "inputs": "all", "units": 3, "activation": "softmax"}],
+  "outputs": "head",
+  "loss": "sparse_categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

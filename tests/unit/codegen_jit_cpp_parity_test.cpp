@@ -98,6 +98,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit for the same seed") {
   check_bits(frontend::load_model(example("cnn")), 3, 3);
 }
 
+TEST_CASE("the JIT and emitted C++ agree bit for bit: global pooling") {
+  check_bits(frontend::load_model_text(kGlobalPoolingModel, "global_pooling.json"), 4, 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit: every activation and maxout") {
   check_bits(frontend::load_model_text(kActivationsModel, "activations.json"), 4, 3);
 }

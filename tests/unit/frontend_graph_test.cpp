@@ -3,6 +3,7 @@
 // layer naming. Expected shapes and counts are worked out by hand in the comments.
 #include "frontend/layers.h"
 #include "frontend/model.h"
+#include "ir/interp/interpreter.h"
 
 #include <doctest/doctest.h>
 
@@ -201,4 +202,32 @@ TEST_CASE("frontend: checked_numel guards against overflow") {
   CHECK(frontend::checked_numel(Shape{int64_t(1) << 24, (int64_t(1) << 24) + 1}) == -1);
   CHECK(frontend::checked_numel(Shape{int64_t(1) << 40, int64_t(1) << 40}) == -1); // 2^80 overflows
   CHECK(frontend::checked_numel(Shape{3, 0}) == -1);
+}
+
+TEST_CASE("global pooling layers: values by hand, keepdims, and bad input") {
+  // One sample, 2x2 image, 2 channels: channel 0 = 1, 2, 3, 6 (mean 3, max 6), channel 1 =
+  // -1, -4, -2, -5 (mean -3, max -1).
+  ir::Tensor image(ir::TensorType{ir::DType::f32, {1, 2, 2, 2}}, {1, -1, 2, -4, 3, -2, 6, -5});
+  auto run = [&](const std::string& type, const std::string& extra, const ir::Tensor& x) {
+    BuiltModel bm = build_text(R"({"input_shape": )" + std::string(x.shape().rank() == 4 ? "[2, 2, 2]" : "[4, 2]") +
+                               R"(, "layers": [{"type": ")" + type + "\"" + extra + "}]}");
+    return ir::run_outputs(bm.graph, {{"input", x}}, {})[0].second;
+  };
+  auto avg = run("global_average_pooling2d", "", image), max = run("global_max_pooling2d", "", image);
+  CHECK(avg.shape() == Shape{1, 2});
+  CHECK(avg.data == std::vector<double>{3, -3});
+  CHECK(max.data == std::vector<double>{6, -1});
+  CHECK(run("global_average_pooling2d", R"(, "keepdims": true)", image).shape() == Shape{1, 1, 1, 2});
+  // The same numbers as a sequence of 4 steps.
+  ir::Tensor seq(ir::TensorType{ir::DType::f32, {1, 4, 2}}, image.data);
+  CHECK(run("global_average_pooling1d", "", seq).data == std::vector<double>{3, -3});
+  CHECK(run("global_max_pooling1d", R"(, "keepdims": true)", seq).shape() == Shape{1, 1, 2});
+  CHECK(run("global_max_pooling1d", "", seq).data == std::vector<double>{6, -1});
+  std::string e;
+  try {
+    build_text(R"({"input_shape": [4, 2], "layers": [{"type": "global_average_pooling2d"}]})");
+  } catch (const Error& err) {
+    e = err.what();
+  }
+  CHECK(e.find("needs a 4-D input [batch, height, width, channels]") != std::string::npos);
 }
