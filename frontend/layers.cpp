@@ -1,5 +1,7 @@
 #include "frontend/layers.h"
 
+#include <algorithm>
+#include <fmt/ranges.h>
 #include <map>
 
 namespace dlc::frontend {
@@ -202,6 +204,55 @@ ValueId build_dense(LayerCtx& c) {
   return c.activation(y);
 }
 
+// Keras's LayerNormalization: each sample normalised over `axis` (the last axis, or a list
+// of trailing axes) to zero mean and unit variance (biased, as Keras and PyTorch), then
+// scaled by gamma and shifted by beta, parameters of the normalised axes' shape. Built
+// from reduce_mean, sub, square, scale (+epsilon), sqrt, div, mul and add, so every
+// backend runs it and autodiff derives its gradient.
+ValueId build_layer_normalization(LayerCtx& c) {
+  need_float(c);
+  const Shape xs = c.in_type().shape;
+  int rank = xs.rank();
+  if (rank < 2) c.fail_input(0, "an input of rank 2 or more [batch, ..., features]");
+  std::vector<int64_t> axes;
+  if (auto a = c.spec.get("axis")) {
+    if (a->is(json::Kind::Array)) {
+      for (size_t i = 0; i < a->size(); i++) axes.push_back(a->at(i).as_int());
+    } else {
+      axes.push_back(a->as_int());
+    }
+    for (int64_t& ax : axes) {
+      if (ax < -rank || ax >= rank || ax == 0 || ax == -rank)
+        a->fail("layer '{}' (layer_normalization): axis {} is not a feature axis of {}", c.info.name, ax,
+                c.in_type().str());
+      if (ax < 0) ax += rank;
+    }
+    std::sort(axes.begin(), axes.end());
+    for (size_t i = 0; i < axes.size(); i++)
+      if (axes[i] != rank - int64_t(axes.size()) + int64_t(i))
+        a->fail("layer '{}' (layer_normalization): normalises trailing axes only; axes {} of {} are not",
+                c.info.name, fmt::join(axes, ", "), c.in_type().str());
+  } else {
+    axes.push_back(rank - 1);
+  }
+  double eps = c.spec.get("epsilon") ? c.spec.require("epsilon").as_number() : 1e-3;
+  if (!(eps > 0)) c.spec.require("epsilon").fail("expected a positive epsilon, {}", c.spec.require("epsilon").describe());
+  Shape ps;
+  for (int64_t ax : axes) ps.dims.push_back(xs[int(ax)]);
+  ir::Attrs over{{"axes", axes}, {"keepdims", true}};
+  ValueId x = c.in();
+  ValueId d = c.op("sub", {x, c.op("reduce_mean", {x}, over, "mean")}, {}, "centered");
+  ValueId var = c.op("reduce_mean", {c.op("square", {d}, {}, "squared")}, over, "variance");
+  ValueId sd = c.op("sqrt", {c.op("scale", {var}, {{"scale", 1.0}, {"offset", eps}}, "variance_eps")}, {}, "stddev");
+  ValueId y = c.op("div", {d, sd}, {}, "normalized");
+  int64_t k = ps.numel();
+  if (c.spec.get_bool("scale", true))
+    y = c.op("mul", {y, c.param("gamma", ps, c.initializer("gamma_initializer", "ones", k, k))}, {}, "scaled");
+  if (c.spec.get_bool("center", true))
+    y = c.op("add", {y, c.param("beta", ps, c.initializer("beta_initializer", "zeros", k, k))}, {}, "shifted");
+  return y;
+}
+
 ValueId build_conv2d(LayerCtx& c) {
   need_image(c);
   int64_t filters = c.spec.require("filters").as_positive_int();
@@ -325,6 +376,8 @@ std::vector<LayerDef> make_layer_table() {
          return c.op("flatten", {c.in()});
        }},
       {"reshape", {"target_shape"}, 1, 1, build_reshape},
+      {"layer_normalization", {"axis", "epsilon", "center", "scale", "gamma_initializer", "beta_initializer"}, 1, 1,
+       build_layer_normalization},
       {"dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
          need_float(c);
          auto r = c.spec.require("rate");

@@ -219,11 +219,13 @@ inline const char* kActivationsModel = R"({
   "batch_size": 4
 })";
 
-// Global pooling, 2-D and 1-D, average and max, feeding one head (issue #18).
+// Layer normalisation, then global pooling, 2-D and 1-D, average and max, feeding one head
+// (issue #18).
 inline const char* kGlobalPoolingModel = R"({
   "name": "global_pooling",
   "inputs": [{"name": "image", "shape": [5, 5, 2]}],
-  "layers": [{"type": "conv2d", "name": "conv", "inputs": "image", "filters": 4, "kernel_size": 3, "activation": "tanh"},
+  "layers": [{"type": "conv2d", "name": "conv0", "inputs": "image", "filters": 4, "kernel_size": 3, "activation": "tanh"},
+             {"type": "layer_normalization", "name": "conv", "inputs": "conv0"},
              {"type": "global_average_pooling2d", "name": "gap", "inputs": "conv"},
              {"type": "global_max_pooling2d", "name": "gmp", "inputs": "conv"},
              {"type": "reshape", "name": "rows", "inputs": "conv", "target_shape": [9, 4]},

@@ -98,7 +98,7 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit for the same seed") {
   check_bits(frontend::load_model(example("cnn")), 3, 3);
 }
 
-TEST_CASE("the JIT and emitted C++ agree bit for bit: global pooling") {
+TEST_CASE("the JIT and emitted C++ agree bit for bit: layer_normalization and global pooling") {
   check_bits(frontend::load_model_text(kGlobalPoolingModel, "global_pooling.json"), 4, 3);
 }
 

@@ -8,7 +8,8 @@
 
 namespace dlc::test_cpp {
 
-// The JIT's outputs of graph `g` (run whole, as it declares no batch) on bindings `b`.
+// The JIT's outputs of graph `g` (run whole, as it declares no batch) on bindings `b`
+// (inputs, and any parameters and state they hold).
 inline std::vector<std::vector<float>> run_jit(const ir::Graph& g, const ir::Bindings& b) {
   codegen::ProgramSource source;
   source.batch = 1;
@@ -17,6 +18,7 @@ inline std::vector<std::vector<float>> run_jit(const ir::Graph& g, const ir::Bin
   codegen::JitOptions o;
   o.contract = false;
   codegen::JitModel jit(source, o);
+  jit.set_values(b); // parameters and state given in the bindings (the rest keep their initializers)
   std::vector<std::vector<int32_t>> ints;
   std::vector<std::vector<float>> floats;
   std::vector<const void*> in;
