@@ -1,6 +1,8 @@
 #include "frontend/layers.h"
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <fmt/ranges.h>
 #include <map>
 
@@ -42,10 +44,38 @@ void LayerCtx::check_param_size(const std::string& suffix, const Shape& shape) c
               info.type, suffix, shape.str(), kMaxElements);
 }
 
+// Keras's regularizers: "l1", "l2" or "l1_l2" (each weight 0.01, as Keras), or an object
+// {"type": "l2", "l2": 1e-4} / {"type": "l1_l2", "l1": 1e-5, "l2": 1e-4}.
+static std::pair<double, double> read_regularizer(const JsonRef& r) {
+  static const std::vector<std::string> kinds = {"l1", "l2", "l1_l2"};
+  JsonRef kind_ref = r.is(json::Kind::Object) ? r.require("type") : r;
+  std::string kind = kind_ref.as_string();
+  if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+    std::string hint = did_you_mean(kind, kinds);
+    kind_ref.fail("unknown regularizer '{}'{}", clip(kind), hint.empty() ? "; known: " + join_names(kinds) : hint);
+  }
+  bool has_l1 = kind != "l2", has_l2 = kind != "l1";
+  double l1 = has_l1 ? 0.01 : 0, l2 = has_l2 ? 0.01 : 0;
+  if (r.is(json::Kind::Object)) {
+    std::vector<std::string> members = {"type"};
+    if (has_l1) members.push_back("l1");
+    if (has_l2) members.push_back("l2");
+    r.expect_only(members, "regularizer '" + kind + "'");
+    for (auto [key, weight] : {std::pair<const char*, double*>{"l1", &l1}, {"l2", &l2}}) {
+      auto v = r.get(key);
+      if (!v) continue;
+      *weight = v->as_number();
+      if (!(*weight >= 0) || !std::isfinite(*weight)) v->fail("expected a weight >= 0, {}", v->describe());
+    }
+  }
+  return {l1, l2};
+}
+
 ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
   check_param_size(suffix, shape);
   ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
                           std::move(init));
+  if (auto r = spec.get(suffix + "_regularizer")) std::tie(g.value(p).l1, g.value(p).l2) = read_regularizer(*r);
   info.params.push_back(p);
   return p;
 }
@@ -360,10 +390,13 @@ ValueId build_concat(LayerCtx& c) {
 
 std::vector<LayerDef> make_layer_table() {
   std::vector<LayerDef> t = {
-      {"dense", {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}, 1, 1, build_dense},
+      {"dense",
+       {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+        "bias_regularizer"},
+       1, 1, build_dense},
       {"conv2d",
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
-        "bias_initializer"},
+        "bias_initializer", "kernel_regularizer", "bias_regularizer"},
        1, 1, build_conv2d},
       pool_layer("max_pool2d", "max_pool2d"),
       pool_layer("avg_pool2d", "avg_pool2d"),

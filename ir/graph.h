@@ -41,6 +41,7 @@ struct Value {
   int node = -1;         // producing node for results
   int result_index = 0;  // which result of that node
   bool trainable = true; // params only
+  double l1 = 0, l2 = 0;  // params: a regularizer's weights; training adds l1·Σ|w| + l2·Σw² to the loss
   Initializer init;      // params and state
   std::vector<float> data; // constants (f32, or integers stored exactly as floats)
 };

@@ -29,8 +29,11 @@ std::string print_graph(const Graph& g) {
   for (ValueId v : g.inputs()) out += fmt::format("  input {}: {}\n", ref(g, v), g.type(v).str());
   for (ValueId v : g.params()) {
     const Value& p = g.value(v);
-    out += fmt::format("  param {}: {} = {}{}\n", ref(g, v), p.type.str(), p.init.str(),
-                       p.trainable ? "" : " frozen");
+    std::string reg;
+    if (p.l1 > 0) reg += fmt::format(" l1({:g})", p.l1);
+    if (p.l2 > 0) reg += fmt::format(" l2({:g})", p.l2);
+    out += fmt::format("  param {}: {} = {}{}{}\n", ref(g, v), p.type.str(), p.init.str(),
+                       p.trainable ? "" : " frozen", reg);
   }
   for (ValueId v : g.states())
     out += fmt::format("  state {}: {} = {}\n", ref(g, v), g.type(v).str(), g.value(v).init.str());

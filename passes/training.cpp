@@ -132,6 +132,19 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
     t = to_rows(g, t, rows, "loss.target_rows");
   }
   tg.loss = append_loss(g, site, loss, t);
+  // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
+  // part of the loss, reported with it and differentiated with it.
+  for (ValueId p : forward.params()) {
+    const ir::Value& v = g.value(p);
+    std::string name = v.name;
+    double l1 = v.l1, l2 = v.l2;
+    auto term = [&](const char* op, double weight, const char* what) {
+      ValueId sum = g.add("reduce_sum", {g.add(op, {p}, {}, name + "." + what)}, {}, name + "." + what + "_sum");
+      return g.add("scale", {sum}, {{"scale", weight}}, name + "." + what + "_penalty");
+    };
+    if (l1 > 0) tg.loss = g.add("add", {tg.loss, term("abs", l1, "l1")}, {}, name + ".l1_loss");
+    if (l2 > 0) tg.loss = g.add("add", {tg.loss, term("square", l2, "l2")}, {}, name + ".l2_loss");
+  }
   g.add_output("loss", tg.loss);
   return tg;
 }

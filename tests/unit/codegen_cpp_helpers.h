@@ -219,12 +219,13 @@ inline const char* kActivationsModel = R"({
   "batch_size": 4
 })";
 
-// Layer normalisation, then global pooling, 2-D and 1-D, average and max, feeding one head
-// (issue #18).
+// Layer normalisation, then global pooling, 2-D and 1-D, average and max, feeding one head;
+// l1 and l2 regularizers (issue #18).
 inline const char* kGlobalPoolingModel = R"({
   "name": "global_pooling",
   "inputs": [{"name": "image", "shape": [5, 5, 2]}],
-  "layers": [{"type": "conv2d", "name": "conv0", "inputs": "image", "filters": 4, "kernel_size": 3, "activation": "tanh"},
+  "layers": [{"type": "conv2d", "name": "conv0", "inputs": "image", "filters": 4, "kernel_size": 3, "activation": "tanh",
+              "kernel_regularizer": "l1"},
              {"type": "layer_normalization", "name": "conv", "inputs": "conv0"},
              {"type": "global_average_pooling2d", "name": "gap", "inputs": "conv"},
              {"type": "global_max_pooling2d", "name": "gmp", "inputs": "conv"},
@@ -232,7 +233,8 @@ inline const char* kGlobalPoolingModel = R"({
              {"type": "global_average_pooling1d", "name": "sap", "inputs": "rows"},
              {"type": "global_max_pooling1d", "name": "smp", "inputs": "rows"},
              {"type": "concat", "name": "all", "inputs": ["gap", "gmp", "sap", "smp"]},
-             {"type": "dense", "name": "head", "inputs": "all", "units": 3, "activation": "softmax"}],
+             {"type": "dense", "name": "head", "inputs": "all", "units": 3, "activation": "softmax",
+              "kernel_regularizer": {"type": "l1_l2", "l1": 0.001, "l2": 0.01}, "bias_regularizer": "l2"}],
   "outputs": "head",
   "loss": "sparse_categorical_crossentropy",
   "optimizer": {"type": "adam", "lr": 0.01},
