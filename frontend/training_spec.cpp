@@ -67,10 +67,13 @@ ScheduleSpec parse_schedule(const JsonRef& r) {
   s.type = type_ref->as_string();
   // Each schedule with the members it takes.
   const std::vector<std::pair<std::string, std::vector<std::string>>> known = {
-      {"constant", {"type"}},
-      {"inverse_sqrt", {"type", "unit"}},
-      {"step", {"type", "step_size", "gamma", "unit"}},
-      {"exponential", {"type", "gamma", "unit"}}};
+      {"constant", {"type", "warmup", "unit"}},
+      {"inverse_sqrt", {"type", "unit", "warmup"}},
+      {"inverse_time", {"type", "decay_rate", "decay_steps", "unit", "warmup"}},
+      {"step", {"type", "step_size", "gamma", "unit", "warmup"}},
+      {"exponential", {"type", "gamma", "unit", "warmup"}},
+      {"cosine", {"type", "decay_steps", "alpha", "restarts", "t_mul", "m_mul", "unit", "warmup"}},
+      {"piecewise", {"type", "boundaries", "values", "unit", "warmup"}}};
   const std::vector<std::string>* keys = nullptr;
   std::vector<std::string> names;
   for (auto& [name, k] : known) {
@@ -78,7 +81,12 @@ ScheduleSpec parse_schedule(const JsonRef& r) {
     if (name == s.type) keys = &k;
   }
   if (!keys) fail_unknown(*type_ref, "learning-rate schedule", s.type, names);
-  if (!r.is(json::Kind::Object)) return s;
+  if (!r.is(json::Kind::Object)) {
+    if (s.type == "cosine") r.fail("schedule 'cosine' needs its period: {{\"type\": \"cosine\", \"decay_steps\": 10}}");
+    if (s.type == "piecewise")
+      r.fail("schedule 'piecewise' needs its rates: {{\"type\": \"piecewise\", \"boundaries\": [5], \"values\": [0.1, 0.01]}}");
+    return s;
+  }
   r.expect_only(*keys, "learning-rate schedule '" + s.type + "'");
   if (auto v = r.get("step_size")) s.step_size = double(v->as_positive_int());
   if (auto v = r.get("gamma")) {
@@ -88,6 +96,34 @@ ScheduleSpec parse_schedule(const JsonRef& r) {
   if (auto v = r.get("unit")) {
     s.unit = v->as_string();
     if (s.unit != "epoch" && s.unit != "step") v->fail("expected \"epoch\" or \"step\", {}", v->describe());
+  }
+  if (auto v = r.get("warmup")) s.warmup = double(v->as_int());
+  if (s.warmup < 0) r.require("warmup").fail("expected a number of epochs (or steps) >= 0, {}", r.require("warmup").describe());
+  if (auto v = r.get("decay_rate")) s.decay_rate = positive(*v);
+  if (s.type == "cosine") r.require("decay_steps");
+  if (auto v = r.get("decay_steps")) s.decay_steps = double(v->as_positive_int());
+  if (auto v = r.get("alpha")) s.alpha = in_unit_interval(*v);
+  if (auto v = r.get("restarts")) s.restarts = v->as_bool();
+  if (auto v = r.get("t_mul")) {
+    s.t_mul = positive(*v);
+    if (s.t_mul < 1) v->fail("expected a period factor >= 1, {}", v->describe());
+  }
+  if (auto v = r.get("m_mul")) {
+    s.m_mul = positive(*v);
+    if (s.m_mul > 1) v->fail("expected a height factor in (0, 1], {}", v->describe());
+  }
+  if (s.type == "piecewise") {
+    JsonRef b = r.require("boundaries"), vals = r.require("values");
+    b.expect(json::Kind::Array);
+    vals.expect(json::Kind::Array);
+    for (size_t i = 0; i < b.size(); i++) {
+      s.boundaries.push_back(b.at(i).as_number());
+      if (i > 0 && !(s.boundaries[i] > s.boundaries[i - 1]))
+        b.at(i).fail("expected boundaries in increasing order, {}", b.at(i).describe());
+    }
+    for (size_t i = 0; i < vals.size(); i++) s.values.push_back(positive(vals.at(i)));
+    if (s.values.size() != s.boundaries.size() + 1)
+      vals.fail("expected {} rates (one more than the boundaries), got {}", s.boundaries.size() + 1, s.values.size());
   }
   return s;
 }

@@ -17,10 +17,17 @@ struct LossSpec {
 };
 
 struct ScheduleSpec {
-  std::string type = "constant"; // constant, inverse_sqrt, step, exponential
+  std::string type = "constant"; // constant, inverse_sqrt, inverse_time, step, exponential, cosine, piecewise
   double step_size = 1;          // step: epochs (or steps, see docs) between decays
   double gamma = 0.1;            // step and exponential: decay factor
   std::string unit = "epoch";    // the schedule advances per "epoch" or per "step"
+  double decay_rate = 1;         // inverse_time: k in η / (1 + k·t / decay_steps)
+  double decay_steps = 1;        // inverse_time: as above; cosine: the (first) period T
+  double alpha = 0;              // cosine: the floor, a fraction of η
+  bool restarts = false;         // cosine: restart after each period (SGDR)
+  double t_mul = 2, m_mul = 1;   // cosine with restarts: period and height factors per restart
+  std::vector<double> boundaries, values; // piecewise: values[i] while t <= boundaries[i]
+  double warmup = 0;             // linear warm-up over this many units before the schedule
 };
 
 struct OptimizerSpec {

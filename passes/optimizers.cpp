@@ -6,6 +6,7 @@
 // state resumes a run exactly.
 #include "passes/training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <functional>
@@ -186,15 +187,24 @@ void append_optimizer(Graph& g, const ir::OptimizerSpec& opt, const std::vector<
 }
 
 // t counts from 0: the first epoch (or step) runs at the base rate.
-double scheduled_lr(const ir::OptimizerSpec& opt, int64_t step, int64_t epoch) {
+dlc_rt::Schedule runtime_schedule(const ir::OptimizerSpec& opt) {
   const ir::ScheduleSpec& s = opt.schedule;
-  double lr = hyper(opt, "lr");
-  double t = double(s.unit == "step" ? step : epoch);
-  if (s.type == "constant") return lr;
-  if (s.type == "inverse_sqrt") return lr / std::sqrt(t + 1);
-  if (s.type == "step") return lr * std::pow(s.gamma, std::floor(t / s.step_size));
-  if (s.type == "exponential") return lr * std::pow(s.gamma, t);
-  throw Error(fmt::format("unknown learning-rate schedule '{}'", s.type));
+  static const std::vector<std::pair<std::string, dlc_rt::ScheduleKind>> kinds = {
+      {"constant", dlc_rt::ScheduleKind::constant},   {"inverse_sqrt", dlc_rt::ScheduleKind::inverse_sqrt},
+      {"inverse_time", dlc_rt::ScheduleKind::inverse_time}, {"step", dlc_rt::ScheduleKind::step},
+      {"exponential", dlc_rt::ScheduleKind::exponential}, {"cosine", dlc_rt::ScheduleKind::cosine},
+      {"piecewise", dlc_rt::ScheduleKind::piecewise}};
+  auto it = std::find_if(kinds.begin(), kinds.end(), [&](auto& k) { return k.first == s.type; });
+  if (it == kinds.end()) throw Error(fmt::format("unknown learning-rate schedule '{}'", s.type));
+  if (s.type == "piecewise" && s.values.size() != s.boundaries.size() + 1)
+    throw Error("piecewise schedule: one more rate than boundaries is needed");
+  return dlc_rt::Schedule{it->second, hyper(opt, "lr"), s.unit == "step", s.warmup, s.step_size, s.gamma,
+                          s.decay_rate, s.decay_steps, s.alpha, s.restarts, s.t_mul, s.m_mul,
+                          s.boundaries.data(), s.values.data(), int64_t(s.boundaries.size())};
+}
+
+double scheduled_lr(const ir::OptimizerSpec& opt, int64_t step, int64_t epoch) {
+  return dlc_rt::scheduled_lr(runtime_schedule(opt), uint64_t(step), uint64_t(epoch));
 }
 
 } // namespace dlc::passes

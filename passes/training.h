@@ -4,6 +4,7 @@
 
 #include "ir/graph.h"
 #include "ir/training_spec.h"
+#include "runtime/schedule.h"
 
 #include <cstdint>
 #include <vector>
@@ -41,5 +42,8 @@ void append_optimizer(ir::Graph& g, const ir::OptimizerSpec& opt, const std::vec
 // The learning rate of a step under the optimizer's schedule (computed by the host each
 // step and fed to the graph's "lr" input).
 double scheduled_lr(const ir::OptimizerSpec& opt, int64_t step, int64_t epoch);
+// The optimizer's schedule in the runtime's form (runtime/schedule.h), the one formula
+// that dlc's trainer and emitted code both evaluate; its arrays point into `opt`.
+dlc_rt::Schedule runtime_schedule(const ir::OptimizerSpec& opt);
 
 } // namespace dlc::passes

@@ -48,7 +48,7 @@ codegen::CppFiles emit_cpp(const frontend::Model& m, const ir::Bindings* weights
   cm.name = m.name;
   cm.infer = &infer;
   cm.train = train ? &*train : nullptr;
-  cm.default_lr = options.train ? passes::scheduled_lr(m.training.optimizer, 0, 0) : 0.0;
+  if (options.train) cm.schedule = passes::runtime_schedule(m.training.optimizer);
   return codegen::emit_cpp(cm, weights, options);
 }
 

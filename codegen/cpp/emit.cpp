@@ -109,7 +109,7 @@ Layout layout(const Program& infer, const Program* train, const CppModel& model)
       if (v.output && v.name == "loss") l.loss = Placed{v, train_at(v.ref)};
     }
     if (!l.loss) throw Error("C++ backend: the training program has no 'loss' output");
-    l.default_lr = model.default_lr;
+    l.schedule = model.schedule;
   }
   l.persistent = persistent_values(infer, infer_at, train, train_at);
   return l;

@@ -8,6 +8,7 @@
 // parameter memory, so a step is visible to the next inference without a copy.
 #pragma once
 
+#include "runtime/schedule.h"
 #include "ir/interp/interpreter.h"
 #include "passes/program.h"
 
@@ -31,7 +32,8 @@ struct CppModel {
   std::string name;                          // the model's name, for comments
   const passes::Program* infer = nullptr;    // the inference program
   const passes::Program* train = nullptr;    // the training program (options.train)
-  double default_lr = 0;                     // the optimizer's learning rate at step 0
+  // The learning-rate schedule train_step follows (its arrays must outlive emit_cpp).
+  dlc_rt::Schedule schedule{dlc_rt::ScheduleKind::constant, 0, false, 0, 1, 0.1, 1, 1, 0, false, 2, 1, nullptr, nullptr, 0};
 };
 
 struct CppFiles {

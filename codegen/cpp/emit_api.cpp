@@ -55,6 +55,31 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
   return s + "};\n";
 }
 
+// The learning-rate schedule as a dlc_rt::Schedule (runtime/schedule.h) that train_step
+// evaluates, with its piecewise arrays.
+std::string schedule_table(const dlc_rt::Schedule& sc) {
+  static const char* kinds[] = {"constant", "inverse_sqrt", "inverse_time", "step", "exponential", "cosine", "piecewise"};
+  auto list = [](const double* v, int64_t n) {
+    std::string out;
+    for (int64_t i = 0; i < n; i++) out += fmt::format("{}{}", i ? ", " : "", v[i]);
+    return out;
+  };
+  std::string s, boundaries = "nullptr", values = "nullptr";
+  if (sc.kind == dlc_rt::ScheduleKind::piecewise) {
+    s += fmt::format("constexpr double kLrBoundaries[] = {{{}}};\n", list(sc.boundaries, sc.pieces));
+    s += fmt::format("constexpr double kLrValues[] = {{{}}};\n", list(sc.values, sc.pieces + 1));
+    boundaries = "kLrBoundaries";
+    values = "kLrValues";
+  }
+  s += "// The learning rate of each training step (docs/training.md, runtime/schedule.h).\n";
+  s += fmt::format("constexpr dlc_rt::Schedule kSchedule = {{dlc_rt::ScheduleKind::{}, /*lr=*/{}, /*per_step=*/{}, "
+                   "/*warmup=*/{},\n    /*step_size=*/{}, /*gamma=*/{}, /*decay_rate=*/{}, /*decay_steps=*/{}, "
+                   "/*alpha=*/{}, /*restarts=*/{},\n    /*t_mul=*/{}, /*m_mul=*/{}, {}, {}, /*pieces=*/{}}};\n",
+                   kinds[int(sc.kind)], sc.lr, sc.per_step, sc.warmup, sc.step_size, sc.gamma, sc.decay_rate,
+                   sc.decay_steps, sc.alpha, sc.restarts, sc.t_mul, sc.m_mul, boundaries, values, sc.pieces);
+  return s;
+}
+
 std::string constant_table(const Layout& l, std::string& data) {
   std::string s = "const ConstantInfo kConstants[] = {\n";
   int64_t at = 0;
@@ -142,7 +167,7 @@ struct ConstantInfo {
   s += fmt::format("constexpr int kParamCount = {};\n", count_params(l));
   s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
                    l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
-  s += fmt::format("constexpr float kDefaultLr = {};\n", float_literal(o.train ? l.default_lr : 0.0));
+  if (o.train) s += schedule_table(l.schedule);
   s += "constexpr int kMaxThreads = 1024;\n";
   s += fmt::format("constexpr int64_t kWorkerWorkspaceFloats = {}; // each kernel thread's GEMM packing buffer\n",
                    l.thread_workspace_bytes / 4);
@@ -282,7 +307,9 @@ $P_ctx* $P_create(void) {
   load_constants(c);
   $P_init(c, 0);
   load_embedded_weights(c);
-  c->lr = kDefaultLr;
+  c->lr = 0;
+  c->lr_set = 0;
+  c->epoch = 0;
   c->training = 1;
   return c;
 }
@@ -422,7 +449,8 @@ float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
     x += n * t.sample;
   }
   copy_in(c, kTarget, target, n);
-  std::memcpy(c->blocks[kLr.block] + kLr.offset, &c->lr, sizeof(float));
+  const float lr = $P_get_lr(c);
+  std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
   c->step++;
   float loss;
@@ -431,9 +459,17 @@ float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
 }
 
 void $P_set_lr($P_ctx* c, float lr) {
-  if (c) c->lr = lr;
+  if (!c) return;
+  c->lr = lr;
+  c->lr_set = 1;
 }
-float $P_get_lr(const $P_ctx* c) { return c ? c->lr : 0.0f; }
+void $P_set_epoch($P_ctx* c, int64_t epoch) {
+  if (c && epoch >= 0) c->epoch = uint64_t(epoch);
+}
+float $P_get_lr(const $P_ctx* c) {
+  if (!c) return 0.0f;
+  return c->lr_set ? c->lr : float(dlc_rt::scheduled_lr(kSchedule, c->step, c->epoch));
+}
 void $P_set_training($P_ctx* c, int training) {
   if (c) c->training = training ? 1 : 0;
 }

@@ -81,7 +81,7 @@ struct Layout {
   std::vector<Placed> inputs, outputs; // of the inference program
   std::vector<Placed> train_inputs;    // the training program's inputs: the model's, "target" and "lr"
   std::optional<Placed> loss;          // the training program's "loss" output
-  double default_lr = 0;               // the optimizer's learning rate at step 0
+  dlc_rt::Schedule schedule{};          // CppModel::schedule
   std::vector<Persistent> persistent;  // params first, then state
   std::vector<Placed> constants;       // graph constants
 };

@@ -55,7 +55,9 @@ typedef struct {0}_ctx {{
   void* memory;             /* the one allocation behind the blocks */
   uint64_t seed;            /* dropout masks of training steps */
   uint64_t step;            /* training steps taken */
-  float lr;                 /* learning rate of the next training step */
+  uint64_t epoch;           /* the epoch of the next steps (set_epoch), for epoch schedules */
+  float lr;                 /* the rate given to set_lr, when lr_set */
+  int lr_set;               /* 1: set_lr fixed the rate; 0: the model's schedule gives it */
   int training;             /* 1: dropout is active in training steps (default) */
   char error[256];          /* why the last call that returned an error failed */
   void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
@@ -83,7 +85,11 @@ int {0}_set_threads({0}_ctx* ctx, int threads);
     h += fmt::format(R"cc(/* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
    an error when n is out of range). */
 float {0}_train_step({0}_ctx* ctx, const float* x, const float* target, int n);
+/* The learning rate follows the model's schedule (docs/training.md) over the steps taken
+   and the epoch given to set_epoch (0 until set), as `dlc train` does; set_lr fixes it
+   instead, for every later step. get_lr: the rate of the next step. */
 void {0}_set_lr({0}_ctx* ctx, float lr);
+void {0}_set_epoch({0}_ctx* ctx, int64_t epoch);
 float {0}_get_lr(const {0}_ctx* ctx);
 /* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
 void {0}_set_training({0}_ctx* ctx, int training);

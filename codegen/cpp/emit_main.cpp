@@ -97,6 +97,7 @@ void train($P_ctx* c, const Flags& f) {
   std::vector<float> t = training_targets(y, n);
   if (f.lr > 0) $P_set_lr(c, f.lr);
   for (int e = 1; e <= f.epochs; e++) {
+    $P_set_epoch(c, e - 1); // the model's schedule counts epochs from 0
     double total = 0;
     int64_t batches = 0;
     for (int64_t b = 0; b < n; b += $U_BATCH, batches++) {

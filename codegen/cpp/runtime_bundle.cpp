@@ -58,7 +58,7 @@ std::string runtime_bundle_text() {
       "#ifndef DLC_RUNTIME_H_INCLUDED\n#define DLC_RUNTIME_H_INCLUDED\n\n";
   std::set<std::string> done;
   for (const char* root : {"runtime/c_api.h", "runtime/kernels/scalar.h", "runtime/init.h", "runtime/safetensors.h",
-                           "runtime/idx.h", "runtime/npy.h"})
+                           "runtime/idx.h", "runtime/npy.h", "runtime/schedule.h"})
     inline_header(root, done, out);
   return out + "\n#endif // DLC_RUNTIME_H_INCLUDED\n";
 }

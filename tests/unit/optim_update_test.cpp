@@ -1,6 +1,7 @@
 // Every optimizer and regulariser: three steps on w (2x3) and b (3) with given gradients
 // (graph inputs) match PyTorch, or the papers' definitions where PyTorch differs
 // (tests/fixtures/optim/make_fixtures.py says which and why).
+#include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
@@ -219,4 +220,71 @@ TEST_CASE("optim: learning-rate schedules") {
   CHECK(lr("exponential", 2, 9) == 0.125);
   CHECK(lr("step", 5, 0) == 0.125);
   CHECK(lr("inverse_sqrt", 8, 0) == doctest::Approx(0.5 / 3));
+}
+
+TEST_CASE("optim: inverse_time, cosine (with restarts), piecewise and warm-up, by hand") {
+  ir::OptimizerSpec o;
+  o.hyper = {{"lr", 0.5}};
+  o.schedule.unit = "step";
+  auto lr = [&](const char* type, int64_t t) {
+    o.schedule.type = type;
+    return passes::scheduled_lr(o, t, 0);
+  };
+  o.schedule.decay_rate = 0.5;
+  o.schedule.decay_steps = 2;
+  CHECK(lr("inverse_time", 0) == 0.5);
+  CHECK(lr("inverse_time", 4) == doctest::Approx(0.25)); // 0.5 / (1 + 0.5 * 4 / 2)
+  // Cosine over T = 4 with floor alpha = 0.2: 0.5 * (0.8 * (1 + cos(pi t / 4)) / 2 + 0.2).
+  o.schedule.decay_steps = 4;
+  o.schedule.alpha = 0.2;
+  CHECK(lr("cosine", 0) == doctest::Approx(0.5));
+  CHECK(lr("cosine", 2) == doctest::Approx(0.5 * (0.4 + 0.2))); // cos = 0
+  CHECK(lr("cosine", 4) == doctest::Approx(0.1));               // the floor
+  CHECK(lr("cosine", 9) == doctest::Approx(0.1));               // and stays there
+  // With restarts, t_mul 2, m_mul 0.5: periods [0, 4) height 1, [4, 12) height 0.5.
+  o.schedule.restarts = true;
+  o.schedule.t_mul = 2;
+  o.schedule.m_mul = 0.5;
+  CHECK(lr("cosine", 4) == doctest::Approx(0.5 * (0.8 * 0.5 + 0.2)));       // restart, half height
+  CHECK(lr("cosine", 8) == doctest::Approx(0.5 * (0.8 * 0.5 * 0.5 + 0.2))); // middle of the 2nd period
+  CHECK(lr("cosine", 12) == doctest::Approx(0.5 * (0.8 * 0.25 + 0.2)));     // 3rd period, quarter height
+  o.schedule.boundaries = {2, 5};
+  o.schedule.values = {0.3, 0.2, 0.1};
+  CHECK(lr("piecewise", 2) == 0.3); // t <= 2
+  CHECK(lr("piecewise", 3) == 0.2);
+  CHECK(lr("piecewise", 6) == 0.1);
+  // Warm-up over 4 steps: 0.125, 0.25, 0.375, 0.5, then the schedule from its t = 0.
+  o.schedule.warmup = 4;
+  CHECK(lr("inverse_time", 0) == 0.125);
+  CHECK(lr("inverse_time", 3) == 0.5);
+  o.schedule.decay_steps = 2;
+  CHECK(lr("inverse_time", 8) == doctest::Approx(0.25)); // t = 4 of the schedule
+}
+
+TEST_CASE("optim: schedules from the model file, and bad ones") {
+  auto spec = [](const std::string& schedule) {
+    return frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}], "loss": "mse",
+        "optimizer": {"type": "sgd", "lr": 0.1, "schedule": )" + schedule + "}}", "m.json").training.optimizer.schedule;
+  };
+  auto error_of = [&](const std::string& schedule) {
+    try {
+      spec(schedule);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  ir::ScheduleSpec c = spec(R"({"type": "cosine", "decay_steps": 10, "alpha": 0.1, "restarts": true, "warmup": 2})");
+  CHECK(c.decay_steps == 10);
+  CHECK(c.alpha == 0.1);
+  CHECK(c.restarts);
+  CHECK(c.warmup == 2);
+  CHECK(spec(R"({"type": "piecewise", "boundaries": [3, 6], "values": [0.1, 0.05, 0.01]})").values.size() == 3);
+  CHECK(error_of(R"("cosine")").find("needs its period") != std::string::npos);
+  CHECK(error_of(R"({"type": "piecewise", "boundaries": [3], "values": [0.1]})").find("expected 2 rates") !=
+        std::string::npos);
+  CHECK(error_of(R"({"type": "piecewise", "boundaries": [3, 2], "values": [0.1, 0.2, 0.3]})")
+            .find("increasing order") != std::string::npos);
+  CHECK(error_of(R"({"type": "cosine", "decay_steps": 5, "m_mul": 2})").find("height factor") != std::string::npos);
+  CHECK(error_of(R"({"type": "inverse_time", "alpha": 0.1})").find("alpha") != std::string::npos);
 }

@@ -328,7 +328,10 @@ const ValueInfo kValues[] = {
 };
 constexpr int kParamCount = 4;
 constexpr uint64_t kBlockBytes[4] = {640ull, 64ull, 640ull, 54336ull};
-constexpr float kDefaultLr = 0.1f;
+// The learning rate of each training step (docs/training.md, runtime/schedule.h).
+constexpr dlc_rt::Schedule kSchedule = {dlc_rt::ScheduleKind::constant, /*lr=*/0.1, /*per_step=*/false, /*warmup=*/0,
+    /*step_size=*/1, /*gamma=*/0.1, /*decay_rate=*/1, /*decay_steps=*/1, /*alpha=*/0, /*restarts=*/false,
+    /*t_mul=*/2, /*m_mul=*/1, nullptr, nullptr, /*pieces=*/0};
 constexpr int kMaxThreads = 1024;
 constexpr int64_t kWorkerWorkspaceFloats = 11280; // each kernel thread's GEMM packing buffer
 
@@ -467,7 +470,9 @@ net_ctx* net_create(void) {
   load_constants(c);
   net_init(c, 0);
   load_embedded_weights(c);
-  c->lr = kDefaultLr;
+  c->lr = 0;
+  c->lr_set = 0;
+  c->epoch = 0;
   c->training = 1;
   return c;
 }
@@ -604,7 +609,8 @@ float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
     x += n * t.sample;
   }
   copy_in(c, kTarget, target, n);
-  std::memcpy(c->blocks[kLr.block] + kLr.offset, &c->lr, sizeof(float));
+  const float lr = net_get_lr(c);
+  std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
   c->step++;
   float loss;
@@ -613,9 +619,17 @@ float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
 }
 
 void net_set_lr(net_ctx* c, float lr) {
-  if (c) c->lr = lr;
+  if (!c) return;
+  c->lr = lr;
+  c->lr_set = 1;
 }
-float net_get_lr(const net_ctx* c) { return c ? c->lr : 0.0f; }
+void net_set_epoch(net_ctx* c, int64_t epoch) {
+  if (c && epoch >= 0) c->epoch = uint64_t(epoch);
+}
+float net_get_lr(const net_ctx* c) {
+  if (!c) return 0.0f;
+  return c->lr_set ? c->lr : float(dlc_rt::scheduled_lr(kSchedule, c->step, c->epoch));
+}
 void net_set_training(net_ctx* c, int training) {
   if (c) c->training = training ? 1 : 0;
 }

@@ -29,7 +29,9 @@ typedef struct net_ctx {
   void* memory;             /* the one allocation behind the blocks */
   uint64_t seed;            /* dropout masks of training steps */
   uint64_t step;            /* training steps taken */
-  float lr;                 /* learning rate of the next training step */
+  uint64_t epoch;           /* the epoch of the next steps (set_epoch), for epoch schedules */
+  float lr;                 /* the rate given to set_lr, when lr_set */
+  int lr_set;               /* 1: set_lr fixed the rate; 0: the model's schedule gives it */
   int training;             /* 1: dropout is active in training steps (default) */
   char error[256];          /* why the last call that returned an error failed */
   void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
@@ -54,7 +56,11 @@ int net_set_threads(net_ctx* ctx, int threads);
 /* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
    an error when n is out of range). */
 float net_train_step(net_ctx* ctx, const float* x, const float* target, int n);
+/* The learning rate follows the model's schedule (docs/training.md) over the steps taken
+   and the epoch given to set_epoch (0 until set), as `dlc train` does; set_lr fixes it
+   instead, for every later step. get_lr: the rate of the next step. */
 void net_set_lr(net_ctx* ctx, float lr);
+void net_set_epoch(net_ctx* ctx, int64_t epoch);
 float net_get_lr(const net_ctx* ctx);
 /* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
 void net_set_training(net_ctx* ctx, int training);
