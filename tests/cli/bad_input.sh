@@ -101,7 +101,8 @@ bad negative_learning_rate '4:38: optimizer.lr: expected a positive number, got 
 bad beta1_one '4:42: optimizer.beta1: expected a number in [0, 1), got 1.0'
 bad lr_twice "4:60: optimizer.learning_rate: give the learning rate once"
 bad weight_decay_mode '4:76: optimizer.weight_decay_mode: expected "coupled" or "decoupled", got "adamw"'
-bad unknown_schedule "4:64: optimizer.schedule.type: unknown learning-rate schedule 'cosine'; known: constant, inverse_sqrt, step, exponential"
+bad unknown_schedule "4:64: optimizer.schedule.type: unknown learning-rate schedule 'one_cycle'; known: constant, inverse_sqrt, inverse_time, step, exponential, cosine, piecewise"
+bad cosine_without_period "4:55: optimizer.schedule: missing required member 'decay_steps'"
 bad schedule_member "4:82: optimizer.schedule.step_size: unknown attribute 'step_size' for learning-rate schedule 'exponential'"
 bad unknown_metric "5:15: metrics[0]: unknown metric 'acuracy', did you mean 'accuracy'?"
 bad metric_k_on_accuracy "4:36: metrics[0].k: unknown attribute 'k' for metric 'accuracy'; known: type"
