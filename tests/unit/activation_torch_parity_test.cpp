@@ -5,8 +5,8 @@
 // (which inlines the single scalar formula in runtime/kernels/scalar.h) are both checked.
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
-#include "passes/autodiff.h"
 #include "tests/fixtures/activations/torch_activations.h"
+#include "torch_parity_helpers.h"
 
 #include <doctest/doctest.h>
 
@@ -17,15 +17,11 @@ namespace fx = torch_activations_fixture;
 
 namespace {
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < want.size(); i++) {
-    INFO(what, "[", i, "] at x = ", fx::kX[i < fx::kX.size() ? i : 0]);
-    CHECK(got[i] == doctest::Approx(want[i]).epsilon(2e-5).scale(1));
-  }
-}
+using test_cpp::as_double;
 
-std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
+  test_cpp::check_close(got, want, what, 2e-5);
+}
 
 // input [24] -> {"type": "activation", "activation": spec}; outputs "y" and, for
 // loss = sum(y * dy), "dx".
@@ -37,11 +33,8 @@ void check_case(const fx::Case& c) {
   frontend::Model m = frontend::load_model_text(model, "torch.json");
   ir::Graph g = frontend::build_model(m, 1).graph;
   REQUIRE(g.outputs().size() == 1);
-  ir::ValueId x = g.find("input"), y = g.outputs()[0].value;
-  const ir::TensorType yt = g.type(y);
-  ir::ValueId dy = g.add_constant("dy", yt, std::vector<float>(c.dy.begin(), c.dy.end()));
-  ir::ValueId loss = g.add("reduce_sum", {g.add("mul", {y, dy})});
-  g.add_output("dx", passes::differentiate(g, loss, {x})[0]);
+  ir::ValueId x = g.find("input");
+  test_cpp::add_gradient_outputs(g, g.outputs()[0].value, c.dy, {{"dx", x}});
 
   ir::Bindings b = {{"input", ir::Tensor(g.type(x), fx::kX)}};
   auto want = ir::run_outputs(g, b);

@@ -5,8 +5,8 @@
 // interpreter and the JIT are both checked.
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
-#include "passes/autodiff.h"
 #include "tests/fixtures/pooling/torch_global_pooling.h"
+#include "torch_parity_helpers.h"
 
 #include <doctest/doctest.h>
 
@@ -18,15 +18,11 @@ namespace fx = torch_global_pooling_fixture;
 
 namespace {
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < want.size(); i++) {
-    INFO(what, "[", i, "]");
-    CHECK(got[i] == doctest::Approx(want[i]).epsilon(2e-6).scale(1));
-  }
-}
+using test_cpp::as_double;
 
-std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
+  test_cpp::check_close(got, want, what, 2e-6);
+}
 
 void check_case(const fx::Case& c) {
   CAPTURE(std::string(c.type));
@@ -34,11 +30,8 @@ void check_case(const fx::Case& c) {
                                   fmt::join(c.shape, ", "), c.type);
   ir::Graph g = frontend::build_model(frontend::load_model_text(model, "torch.json"), fx::kBatch).graph;
   g.batch = 0; // run whole by the JIT helper: both samples, as the interpreter does
-  ir::ValueId x = g.find("input"), y = g.outputs()[0].value;
-  const ir::TensorType yt = g.type(y);
-  ir::ValueId dy = g.add_constant("dy", yt, std::vector<float>(fx::kDy.begin(), fx::kDy.end()));
-  ir::ValueId loss = g.add("reduce_sum", {g.add("mul", {y, dy})});
-  g.add_output("dx", passes::differentiate(g, loss, {x})[0]);
+  ir::ValueId x = g.find("input");
+  test_cpp::add_gradient_outputs(g, g.outputs()[0].value, fx::kDy, {{"dx", x}});
   ir::Bindings b = {{"input", ir::Tensor(g.type(x), fx::kX)}};
   auto want = ir::run_outputs(g, b);
   check_close(want[0].second.data, c.y, "interpreter y");

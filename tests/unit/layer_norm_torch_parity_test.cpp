@@ -6,8 +6,8 @@
 // trains in emitted C++ as in the interpreter (codegen_cpp_parity_test.cpp).
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
-#include "passes/autodiff.h"
 #include "tests/fixtures/normalization/torch_layer_norm.h"
+#include "torch_parity_helpers.h"
 
 #include <doctest/doctest.h>
 
@@ -19,15 +19,11 @@ namespace fx = torch_layer_norm_fixture;
 
 namespace {
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < want.size(); i++) {
-    INFO(what, "[", i, "]");
-    CHECK(got[i] == doctest::Approx(want[i]).epsilon(2e-5).scale(1));
-  }
-}
+using test_cpp::as_double;
 
-std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+void check_close(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
+  test_cpp::check_close(got, want, what, 2e-5);
+}
 
 void check_case(const fx::Case& c) {
   CAPTURE(std::string(c.members));
@@ -37,13 +33,8 @@ void check_case(const fx::Case& c) {
                                   fmt::join(per_sample, ", "), members);
   ir::Graph g = frontend::build_model(frontend::load_model_text(model, "torch.json"), c.shape[0]).graph;
   g.batch = 0; // run whole by the JIT helper, as the interpreter does
-  ir::ValueId x = g.find("input"), gamma = g.find("ln.gamma"), beta = g.find("ln.beta"), y = g.outputs()[0].value;
-  ir::ValueId dy = g.add_constant("dy", g.type(y), std::vector<float>(c.dy.begin(), c.dy.end()));
-  ir::ValueId loss = g.add("reduce_sum", {g.add("mul", {y, dy})});
-  auto d = passes::differentiate(g, loss, {x, gamma, beta});
-  g.add_output("dx", d[0]);
-  g.add_output("dgamma", d[1]);
-  g.add_output("dbeta", d[2]);
+  ir::ValueId x = g.find("input"), gamma = g.find("ln.gamma"), beta = g.find("ln.beta");
+  test_cpp::add_gradient_outputs(g, g.outputs()[0].value, c.dy, {{"dx", x}, {"dgamma", gamma}, {"dbeta", beta}});
   ir::Bindings b = {{"input", ir::Tensor(g.type(x), c.x)},
                     {"ln.gamma", ir::Tensor(g.type(gamma), c.gamma)},
                     {"ln.beta", ir::Tensor(g.type(beta), c.beta)}};
