@@ -287,4 +287,8 @@ TEST_CASE("optim: schedules from the model file, and bad ones") {
             .find("increasing order") != std::string::npos);
   CHECK(error_of(R"({"type": "cosine", "decay_steps": 5, "m_mul": 2})").find("height factor") != std::string::npos);
   CHECK(error_of(R"({"type": "inverse_time", "alpha": 0.1})").find("alpha") != std::string::npos);
+  CHECK(error_of(R"({"type": "cosine", "decay_steps": 5, "t_mul": 0.5})").find("period factor >= 1") != std::string::npos);
+  CHECK(error_of(R"({"type": "step", "warmup": -1})").find("expected a number of epochs (or steps) >= 0") !=
+        std::string::npos);
+  CHECK(error_of(R"({"type": "inverse_time", "decay_rate": 0})").find("decay_rate") != std::string::npos);
 }
