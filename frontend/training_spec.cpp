@@ -3,6 +3,7 @@
 // training graph is built from them by passes/.
 #include "frontend/json_reader.h"
 #include "frontend/model.h"
+#include <algorithm>
 
 namespace dlc::frontend {
 
@@ -11,17 +12,26 @@ namespace {
 struct OptimizerDef {
   std::string type;
   std::vector<std::pair<std::string, double>> defaults; // the original papers' defaults
+  double weight_decay = 0;                              // adamw: decoupled, Keras's default
 };
+
+// Keras's spellings of hyper-parameters, read as dlc's.
+const std::vector<std::pair<std::string, std::string>> kAliases = {
+    {"beta_1", "beta1"}, {"beta_2", "beta2"}, {"initial_accumulator_value", "initial_accumulator"}};
+
+// Options that are switches (true/false), kept as 1/0 among the hyper-parameters.
+bool is_switch(const std::string& k) { return k == "nesterov" || k == "centered" || k == "amsgrad"; }
 
 const std::vector<OptimizerDef>& optimizer_table() {
   static const std::vector<OptimizerDef> t = {
-      {"sgd", {{"lr", 0.01}}},
+      {"sgd", {{"lr", 0.01}, {"momentum", 0.0}, {"nesterov", 0}}},
       {"momentum", {{"lr", 0.01}, {"momentum", 0.9}}},
       {"nesterov", {{"lr", 0.01}, {"momentum", 0.9}}},
       {"adagrad", {{"lr", 0.01}, {"epsilon", 1e-10}, {"initial_accumulator", 0.0}}},
-      {"rmsprop", {{"lr", 0.001}, {"rho", 0.9}, {"epsilon", 1e-8}}},
+      {"rmsprop", {{"lr", 0.001}, {"rho", 0.9}, {"epsilon", 1e-8}, {"momentum", 0.0}, {"centered", 0}}},
       {"adadelta", {{"lr", 1.0}, {"rho", 0.95}, {"epsilon", 1e-6}}},
-      {"adam", {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}}},
+      {"adam", {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}, {"amsgrad", 0}}},
+      {"adamw", {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}, {"amsgrad", 0}}, 0.004},
       {"nadam",
        {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-8}, {"momentum_decay", 0.004}}},
   };
@@ -139,7 +149,41 @@ OptimizerSpec default_optimizer(const OptimizerDef& def) {
   OptimizerSpec o;
   o.type = def.type;
   for (auto& [k, v] : def.defaults) o.hyper[k] = v;
+  o.weight_decay = def.weight_decay;
+  o.decoupled_weight_decay = def.weight_decay > 0;
   return o;
+}
+
+// The members every optimizer takes besides its hyper-parameters.
+const std::vector<std::string> kCommonMembers = {"type", "learning_rate", "weight_decay", "weight_decay_mode",
+                                                 "clip_norm", "clip_value", "schedule"};
+
+// The members `def` takes: the common ones, its hyper-parameters and their Keras spellings.
+std::vector<std::string> optimizer_members(const OptimizerDef& def) {
+  std::vector<std::string> keys = kCommonMembers;
+  for (auto& [k, v] : def.defaults) {
+    keys.push_back(k);
+    for (auto& [alias, name] : kAliases)
+      if (name == k) keys.push_back(alias);
+  }
+  return keys;
+}
+
+// A member that this optimizer lacks but others have names the ones that have it
+// ("'beta1' is an option of adam, adamw, nadam"); anything else gets expect_only's hint.
+void check_members(const JsonRef& r, const OptimizerDef& def) {
+  std::vector<std::string> mine = optimizer_members(def);
+  for (const std::string& k : r.keys()) {
+    if (std::find(mine.begin(), mine.end(), k) != mine.end()) continue;
+    std::vector<std::string> owners;
+    for (auto& other : optimizer_table()) {
+      std::vector<std::string> theirs = optimizer_members(other);
+      if (std::find(theirs.begin(), theirs.end(), k) != theirs.end()) owners.push_back(other.type);
+    }
+    if (!owners.empty())
+      r.require(k).fail("optimizer '{}' has no option '{}': it is an option of {}", def.type, k, join_names(owners));
+  }
+  r.expect_only(mine, "optimizer '" + def.type + "'");
 }
 
 OptimizerSpec parse_optimizer(const JsonRef& r) {
@@ -151,27 +195,36 @@ OptimizerSpec parse_optimizer(const JsonRef& r) {
   OptimizerSpec o = default_optimizer(*def);
   if (!r.is(json::Kind::Object)) return o;
 
-  std::vector<std::string> keys = {"type", "learning_rate", "weight_decay", "weight_decay_mode",
-                                   "clip_norm", "clip_value", "schedule"};
-  for (auto& [k, v] : def->defaults) keys.push_back(k);
-  r.expect_only(keys, "optimizer '" + o.type + "'");
-  if (r.has("lr") && r.has("learning_rate"))
-    r.require("learning_rate").fail("give the learning rate once: 'lr' and 'learning_rate' are the same");
+  check_members(r, *def);
+  // One spelling per value: lr or learning_rate, beta1 or beta_1.
+  std::vector<std::pair<std::string, std::string>> spellings = kAliases;
+  spellings.push_back({"learning_rate", "lr"});
+  for (auto& [alias, name] : spellings)
+    if (r.has(alias) && r.has(name))
+      r.require(alias).fail("give {} once: '{}' and '{}' are the same", name == "lr" ? "the learning rate" : "'" + name + "'",
+                            name, alias);
   for (auto& [k, v] : def->defaults) {
     auto m = r.get(k);
-    if (k == "lr" && !m) m = r.get("learning_rate");
+    for (auto& [alias, name] : spellings)
+      if (!m && name == k) m = r.get(alias);
     if (!m) continue;
-    if (k == "lr" || k == "epsilon") o.hyper[k] = positive(*m);
+    if (is_switch(k)) o.hyper[k] = m->as_bool() ? 1 : 0;
+    else if (k == "lr" || k == "epsilon") o.hyper[k] = positive(*m);
     else if (k == "initial_accumulator" || k == "momentum_decay") o.hyper[k] = non_negative(*m);
     else o.hyper[k] = in_unit_interval(*m); // momentum, rho, beta1, beta2
   }
+  if (type == "sgd" && o.hyper["nesterov"] != 0 && !(o.hyper["momentum"] > 0))
+    r.require("nesterov").fail("nesterov needs a momentum > 0 (as \"momentum\": 0.9)");
   if (auto m = r.get("weight_decay")) o.weight_decay = non_negative(*m);
   if (auto m = r.get("weight_decay_mode")) {
     std::string mode = m->as_string();
     if (mode != "coupled" && mode != "decoupled")
       m->fail("expected \"coupled\" or \"decoupled\", {}", m->describe());
+    if (type == "adamw" && mode == "coupled")
+      m->fail("adamw's weight decay is decoupled; for the coupled (L2) form use \"adam\" with \"weight_decay\"");
     o.decoupled_weight_decay = mode == "decoupled";
   }
+  if (type == "adamw") o.decoupled_weight_decay = o.weight_decay > 0;
   if (auto m = r.get("clip_norm")) o.clip_norm = positive(*m);
   if (auto m = r.get("clip_value")) o.clip_value = positive(*m);
   if (auto m = r.get("schedule")) o.schedule = parse_schedule(*m);

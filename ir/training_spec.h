@@ -31,8 +31,9 @@ struct ScheduleSpec {
 };
 
 struct OptimizerSpec {
-  std::string type = "sgd"; // sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, nadam
-  std::map<std::string, double> hyper; // every hyper-parameter, defaults filled in (lr, beta1...)
+  std::string type = "sgd"; // sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam
+  std::map<std::string, double> hyper; // every hyper-parameter, defaults filled in (lr, beta1...);
+                                       // switches (nesterov, centered, amsgrad) as 1 or 0
   double weight_decay = 0;
   bool decoupled_weight_decay = false;
   double clip_norm = 0;  // 0: off

@@ -19,32 +19,48 @@ using ir::ValueId;
 
 namespace {
 
-// An optimizer of the model format and the update op that implements it. What the op
-// takes (state slots, per-step scalars, hyper-parameters) is its layout in the op table.
+// The optimizer's hyper-parameter `key`, or `dflt` where the spec does not set it (the
+// options Keras adds to an optimizer: sgd's momentum and nesterov, rmsprop's momentum and
+// centered, adam's amsgrad).
+double option(const ir::OptimizerSpec& opt, const std::string& key, double dflt = 0) {
+  auto it = opt.hyper.find(key);
+  return it == opt.hyper.end() ? dflt : it->second;
+}
+
+// The update op that implements an optimizer of the model format with its options. What
+// the op takes (state slots, per-step scalars, hyper-parameters) is its layout in the op table.
 struct OptimizerDef {
-  std::string type;
   std::string op;
   bool nesterov = false;
   const ir::UpdateLayout& layout() const { return *ir::get_op(op).update; }
 };
 
-const std::vector<OptimizerDef>& optimizer_defs() {
-  static const std::vector<OptimizerDef> defs = {
-      {"sgd", "sgd_update"},         {"momentum", "momentum_update"}, {"nesterov", "momentum_update", true},
-      {"adagrad", "adagrad_update"}, {"rmsprop", "rmsprop_update"},   {"adadelta", "adadelta_update"},
-      {"adam", "adam_update"},       {"nadam", "nadam_update"},
-  };
-  return defs;
+const std::vector<std::string>& optimizer_types() {
+  static const std::vector<std::string> t = {"sgd",     "momentum", "nesterov", "adagrad", "rmsprop",
+                                             "adadelta", "adam",    "adamw",    "nadam"};
+  return t;
 }
 
-const OptimizerDef& find_def(const std::string& type) {
-  std::vector<std::string> known;
-  for (const OptimizerDef& d : optimizer_defs()) {
-    if (d.type == type) return d;
-    known.push_back(d.type);
+OptimizerDef find_def(const ir::OptimizerSpec& opt) {
+  const std::string& type = opt.type;
+  if (std::find(optimizer_types().begin(), optimizer_types().end(), type) == optimizer_types().end()) {
+    std::string hint = did_you_mean(type, optimizer_types());
+    throw Error(fmt::format("unknown optimizer '{}'{}", type, hint.empty() ? "; known: " + join_names(optimizer_types()) : hint));
   }
-  std::string hint = did_you_mean(type, known);
-  throw Error(fmt::format("unknown optimizer '{}'{}", type, hint.empty() ? "; known: " + join_names(known) : hint));
+  if (type == "sgd") {
+    bool nesterov = option(opt, "nesterov") != 0;
+    if (nesterov && !(option(opt, "momentum") > 0))
+      throw Error("optimizer 'sgd': nesterov needs a momentum > 0");
+    if (option(opt, "momentum") > 0) return {"momentum_update", nesterov};
+    return {"sgd_update"};
+  }
+  if (type == "momentum" || type == "nesterov") return {"momentum_update", type == "nesterov"};
+  if (type == "rmsprop") {
+    if (option(opt, "centered") != 0) return {"centered_rmsprop_update"};
+    return {option(opt, "momentum") > 0 ? "rmsprop_momentum_update" : "rmsprop_update"};
+  }
+  if (type == "adam" || type == "adamw") return {option(opt, "amsgrad") != 0 ? "amsgrad_update" : "adam_update"};
+  return {type + "_update"};
 }
 
 double hyper(const ir::OptimizerSpec& opt, const std::string& key) {
@@ -148,13 +164,15 @@ void check_spec(const ir::OptimizerSpec& opt) {
   non_negative("weight_decay", opt.weight_decay);
   non_negative("clip_norm", opt.clip_norm);
   non_negative("clip_value", opt.clip_value);
+  if (opt.type == "adamw" && opt.weight_decay > 0 && !opt.decoupled_weight_decay)
+    throw Error("optimizer 'adamw': its weight decay is decoupled (use adam for the coupled L2 form)");
 }
 
 } // namespace
 
 void append_optimizer(Graph& g, const ir::OptimizerSpec& opt, const std::vector<ParamGrad>& grads,
                       ValueId lr) {
-  const OptimizerDef& def = find_def(opt.type);
+  const OptimizerDef def = find_def(opt);
   check_spec(opt);
   if (lr == kNoValue || g.type(lr) != scalar())
     throw Error("append_optimizer: the learning rate must be an f32[] value");

@@ -78,6 +78,23 @@ Rule rmsprop(const Attrs& a, const std::vector<double>& sc) {
   };
 }
 
+// Momentum over RMSProp's step (lr inside the velocity, as in momentum); centered: the
+// denominator is the variance, the mean square minus the squared mean gradient (slot 1).
+Rule rmsprop_momentum(const Attrs& a, const std::vector<double>& sc, bool centered) {
+  double lr = sc[0], rho = a.get_float("rho"), eps = a.get_float("epsilon"), mu = a.get_float("momentum");
+  return [=](double p, double g, double* s) {
+    s[0] = rho * s[0] + (1 - rho) * g * g;
+    double var = s[0];
+    if (centered) {
+      s[1] = rho * s[1] + (1 - rho) * g;
+      var = std::max(s[0] - s[1] * s[1], 0.0);
+    }
+    double& v = s[centered ? 2 : 1];
+    v = mu * v - lr * g / (std::sqrt(var) + eps);
+    return p + v;
+  };
+}
+
 Rule adadelta(const Attrs& a, const std::vector<double>& sc) {
   double lr = sc[0], rho = a.get_float("rho"), eps = a.get_float("epsilon");
   return [=](double p, double g, double* s) {
@@ -96,6 +113,18 @@ Rule adam(const Attrs& a, const std::vector<double>& sc) {
     s[0] = b1 * s[0] + (1 - b1) * g;
     s[1] = b2 * s[1] + (1 - b2) * g * g;
     return p - lr * (s[0] / c1) / (std::sqrt(s[1] / c2) + eps);
+  };
+}
+
+// sc: lr, bias_correction1, bias_correction2; slot 2 is the largest v so far.
+Rule amsgrad(const Attrs& a, const std::vector<double>& sc) {
+  double lr = sc[0], c1 = sc[1], c2 = sc[2];
+  double b1 = a.get_float("beta1"), b2 = a.get_float("beta2"), eps = a.get_float("epsilon");
+  return [=](double p, double g, double* s) {
+    s[0] = b1 * s[0] + (1 - b1) * g;
+    s[1] = b2 * s[1] + (1 - b2) * g * g;
+    s[2] = std::max(s[2], s[1]);
+    return p - lr * (s[0] / c1) / (std::sqrt(s[2] / c2) + eps);
   };
 }
 
@@ -127,8 +156,13 @@ void register_optimizer_evals() {
   register_update("momentum_update", momentum);
   register_update("adagrad_update", adagrad);
   register_update("rmsprop_update", rmsprop);
+  register_update("rmsprop_momentum_update",
+                  [](const Attrs& a, const std::vector<double>& sc) { return rmsprop_momentum(a, sc, false); });
+  register_update("centered_rmsprop_update",
+                  [](const Attrs& a, const std::vector<double>& sc) { return rmsprop_momentum(a, sc, true); });
   register_update("adadelta_update", adadelta);
   register_update("adam_update", adam);
+  register_update("amsgrad_update", amsgrad);
   register_update("nadam_update", nadam);
   auto mu = [](const Attrs& a, double t) { return nadam_mu(a.get_float("beta1"), a.get_float("momentum_decay"), t); };
   register_step_scalar("bias_correction", [](const Attrs& a, const std::vector<double>& x) {

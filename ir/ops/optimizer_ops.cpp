@@ -17,10 +17,14 @@
 //   momentum_update   v' = momentum v - lr g;  p' = p + v'  (nesterov: p + momentum v' - lr g)
 //   adagrad_update    G' = G + g^2;  p - lr g / (sqrt(G') + epsilon)
 //   rmsprop_update    s' = rho s + (1-rho) g^2;  p - lr g / (sqrt(s') + epsilon)
+//   rmsprop_momentum_update    s' as rmsprop;  v' = momentum v - lr g / (sqrt(s') + epsilon);  p + v'
+//   centered_rmsprop_update    s' as rmsprop;  a' = rho a + (1-rho) g;
+//                     v' = momentum v - lr g / (sqrt(max(s' - a'^2, 0)) + epsilon);  p + v'
 //   adadelta_update   s' = rho s + (1-rho) g^2;  d = sqrt(u + eps) / sqrt(s' + eps) * g;
 //                     u' = rho u + (1-rho) d^2;  p - lr d
 //   adam_update       m' = b1 m + (1-b1) g;  v' = b2 v + (1-b2) g^2;
 //                     p - lr (m' / bc1) / (sqrt(v' / bc2) + epsilon)
+//   amsgrad_update    m', v' as adam;  w' = max(w, v');  p - lr (m' / bc1) / (sqrt(w' / bc2) + epsilon)
 //   nadam_update      Dozat's Nadam: m', v' as adam;
 //                     p - lr (grad_coef g + momentum_coef m') / (sqrt(v' / bc2) + epsilon)
 //
@@ -56,10 +60,19 @@ const std::vector<UpdateOp>& update_ops() {
       {"adagrad_update", "Adagrad (Duchi et al. 2011)", {{"accumulator"}, {"lr"}, {"epsilon"}}, {{"epsilon"}}},
       {"rmsprop_update", "RMSProp (Tieleman & Hinton 2012)", {{"mean_square"}, {"lr"}, {"rho", "epsilon"}},
        {{"rho", T::f64}, {"epsilon"}}},
+      {"rmsprop_momentum_update", "RMSProp with momentum",
+       {{"mean_square", "velocity"}, {"lr"}, {"rho", "epsilon", "momentum"}},
+       {{"rho", T::f64}, {"epsilon"}, {"momentum"}}},
+      {"centered_rmsprop_update", "centered RMSProp (Graves 2013), with momentum",
+       {{"mean_square", "mean_grad", "velocity"}, {"lr"}, {"rho", "epsilon", "momentum"}},
+       {{"rho", T::f64}, {"epsilon"}, {"momentum"}}},
       {"adadelta_update", "Adadelta (Zeiler 2012)", {{"mean_square", "mean_square_delta"}, {"lr"}, {"rho", "epsilon"}},
        {{"rho", T::f64}, {"epsilon"}}},
       {"adam_update", "Adam (Kingma & Ba 2015)",
        {{"m", "v"}, {"lr", "bias_correction1", "bias_correction2"}, {"beta1", "beta2", "epsilon"}},
+       {{"beta1", T::f64}, {"beta2", T::f64}, {"epsilon"}}},
+      {"amsgrad_update", "AMSGrad (Reddi et al. 2018): Adam with the maximum of past second moments",
+       {{"m", "v", "v_max"}, {"lr", "bias_correction1", "bias_correction2"}, {"beta1", "beta2", "epsilon"}},
        {{"beta1", T::f64}, {"beta2", T::f64}, {"epsilon"}}},
       {"nadam_update", "Nadam (Dozat 2016)",
        {{"m", "v"}, {"lr", "grad_coef", "momentum_coef", "bias_correction2"}, {"beta1", "beta2", "epsilon"}},
@@ -164,9 +177,15 @@ void register_optimizer_ops() {
   set("momentum_update", example({p, g, g, lr}, {{"momentum", 0.9}, {"nesterov", true}}));
   set("adagrad_update", example({p, g, sq, lr}, {{"epsilon", 1e-7}, {"clip_value", 0.5}}));
   set("rmsprop_update", example({p, g, sq, lr}, {{"rho", 0.9}, {"epsilon", 1e-7}}));
+  set("rmsprop_momentum_update", example({p, g, sq, g, lr}, {{"rho", 0.9}, {"epsilon", 1e-7}, {"momentum", 0.9}}));
+  // mean_grad^2 <= mean_square, as the running means keep it.
+  set("centered_rmsprop_update", example({p, g, sq, f32_in({3, 4}, -0.1, 0.1), g, lr},
+                                         {{"rho", 0.9}, {"epsilon", 1e-7}, {"momentum", 0.5}, {"weight_decay", 0.01}}));
   set("adadelta_update", example({p, g, sq, sq, lr}, {{"rho", 0.95}, {"epsilon", 1e-6}}));
   set("adam_update", example({p, g, g, sq, lr, frac, frac, frac},
                              {{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-7}, {"decoupled_weight_decay", 0.01}}));
+  set("amsgrad_update", example({p, g, g, sq, sq, lr, frac, frac, frac},
+                                {{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-7}, {"clip_value", 0.5}}));
   set("nadam_update", example({p, g, g, sq, lr, frac, frac, frac}, {{"beta1", 0.9}, {"beta2", 0.999}, {"epsilon", 1e-7}}));
   set("bias_correction", example({step}, {{"beta", 0.9}}));
   Attrs mu_attrs{{"beta1", 0.9}, {"momentum_decay", 0.004}};

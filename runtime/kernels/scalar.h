@@ -207,6 +207,29 @@ DLC_SCALAR float dlc_scalar_rmsprop_update(float p, float g, float& ms, float lr
   ms = mean_square(ms, rho, g);
   return decoupled_decay(p - lr * g / (std::sqrt(ms) + eps), p, lr, decoupled);
 }
+// Momentum over RMSProp's step, with lr inside the velocity as momentum_update keeps it.
+DLC_SCALAR float dlc_scalar_rmsprop_momentum_update(float p, float g, float& ms, float& v, float lr, float grad_scale,
+                                                    double rho, float eps, float mu, float clip, float decay,
+                                                    float decoupled) {
+  using namespace dlc_rt::scalar_detail;
+  g = prepare_grad(g, grad_scale, clip, decay, p);
+  ms = mean_square(ms, rho, g);
+  v = mu * v - lr * g / (std::sqrt(ms) + eps);
+  return decoupled_decay(p + v, p, lr, decoupled);
+}
+// The second moment centred by the running mean of the gradient (its variance).
+DLC_SCALAR float dlc_scalar_centered_rmsprop_update(float p, float g, float& ms, float& mg, float& v, float lr,
+                                                    float grad_scale, double rho, float eps, float mu, float clip,
+                                                    float decay, float decoupled) {
+  using namespace dlc_rt::scalar_detail;
+  g = prepare_grad(g, grad_scale, clip, decay, p);
+  ms = mean_square(ms, rho, g);
+  mg = float(rho) * mg + float(1 - rho) * g;
+  float var = ms - mg * mg;
+  var = var < 0.0f ? 0.0f : var;
+  v = mu * v - lr * g / (std::sqrt(var) + eps);
+  return decoupled_decay(p + v, p, lr, decoupled);
+}
 DLC_SCALAR float dlc_scalar_adadelta_update(float p, float g, float& s, float& d2, float lr, float grad_scale,
                                             double rho, float eps, float clip, float decay, float decoupled) {
   using namespace dlc_rt::scalar_detail;
@@ -225,6 +248,18 @@ DLC_SCALAR float dlc_scalar_adam_update(float p, float g, float& m, float& v, fl
   m = float(b1) * m + float(1 - b1) * g;
   v = mean_square(v, b2, g);
   float denom = std::sqrt(v / bc2) + eps;
+  return decoupled_decay(p - lr * (m / bc1) / denom, p, lr, decoupled);
+}
+// Adam whose denominator uses the largest second moment seen so far (v_max).
+DLC_SCALAR float dlc_scalar_amsgrad_update(float p, float g, float& m, float& v, float& v_max, float lr, float bc1,
+                                           float bc2, float grad_scale, double b1, double b2, float eps, float clip,
+                                           float decay, float decoupled) {
+  using namespace dlc_rt::scalar_detail;
+  g = prepare_grad(g, grad_scale, clip, decay, p);
+  m = float(b1) * m + float(1 - b1) * g;
+  v = mean_square(v, b2, g);
+  v_max = v_max < v ? v : v_max;
+  float denom = std::sqrt(v_max / bc2) + eps;
   return decoupled_decay(p - lr * (m / bc1) / denom, p, lr, decoupled);
 }
 // grad_coef, m_coef from nadam_grad_coef / nadam_momentum_coef, bc2 from bias_correction.

@@ -90,6 +90,57 @@ TEST_CASE("frontend: optimizer defaults and hyper-parameters") {
   CHECK(none.epochs == 1);
 }
 
+TEST_CASE("frontend: the optimizer options as Keras writes them") {
+  auto sgd = training(R"("optimizer": {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": true})").optimizer;
+  CHECK(sgd.type == "sgd");
+  CHECK(sgd.get("momentum") == 0.9);
+  CHECK(sgd.get("nesterov") == 1);
+  auto plain = training(R"("optimizer": "sgd")").optimizer;
+  CHECK(plain.get("momentum") == 0);
+  CHECK(plain.get("nesterov") == 0);
+  auto rms = training(R"("optimizer": {"type": "rmsprop", "momentum": 0.5, "centered": true})").optimizer;
+  CHECK(rms.get("momentum") == 0.5);
+  CHECK(rms.get("centered") == 1);
+  auto adam = training(R"("optimizer": {"type": "adam", "beta_1": 0.8, "beta_2": 0.99, "amsgrad": true})").optimizer;
+  CHECK(adam.get("beta1") == 0.8);
+  CHECK(adam.get("beta2") == 0.99);
+  CHECK(adam.get("amsgrad") == 1);
+  CHECK(adam.weight_decay == 0);
+  // AdamW: decoupled decay at Keras's default 0.004 unless given.
+  auto adamw = training(R"("optimizer": "adamw")").optimizer;
+  CHECK(adamw.type == "adamw");
+  CHECK(adamw.weight_decay == 0.004);
+  CHECK(adamw.decoupled_weight_decay);
+  auto adamw2 = training(R"("optimizer": {"type": "adamw", "weight_decay": 0.01})").optimizer;
+  CHECK(adamw2.weight_decay == 0.01);
+  CHECK(adamw2.decoupled_weight_decay);
+  auto adagrad = training(R"("optimizer": {"type": "adagrad", "initial_accumulator_value": 0.1})").optimizer;
+  CHECK(adagrad.get("initial_accumulator") == 0.1);
+}
+
+TEST_CASE("frontend: a misplaced optimizer option names the optimizers that have it") {
+  auto err = [](const std::string& opt) {
+    return load_error(R"({"input_shape": [4], "layers": [{"type": "dense", "units": 3}],
+"optimizer": )" + opt + "}");
+  };
+  CHECK(err(R"({"type": "sgd", "beta1": 0.9})") ==
+        "m.json:2:39: optimizer.beta1: optimizer 'sgd' has no option 'beta1': it is an option of adam, adamw, nadam");
+  CHECK(err(R"({"type": "adam", "centered": true})") ==
+        "m.json:2:43: optimizer.centered: optimizer 'adam' has no option 'centered': it is an option of rmsprop");
+  CHECK(err(R"({"type": "rmsprop", "nesterov": true})") ==
+        "m.json:2:46: optimizer.nesterov: optimizer 'rmsprop' has no option 'nesterov': it is an option of sgd");
+  // A misspelling that no optimizer has: the nearest option of this one.
+  CHECK(err(R"({"type": "adam", "amsgard": true})") ==
+        "m.json:2:31: optimizer.amsgard: unknown attribute 'amsgard' for optimizer 'adam', did you mean 'amsgrad'?");
+  CHECK(err(R"({"type": "sgd", "nesterov": true})") ==
+        "m.json:2:42: optimizer.nesterov: nesterov needs a momentum > 0 (as \"momentum\": 0.9)");
+  CHECK(err(R"({"type": "adam", "beta1": 0.9, "beta_1": 0.8})") ==
+        "m.json:2:55: optimizer.beta_1: give 'beta1' once: 'beta1' and 'beta_1' are the same");
+  CHECK(err(R"({"type": "adamw", "weight_decay_mode": "coupled"})") ==
+        "m.json:2:53: optimizer.weight_decay_mode: adamw's weight decay is decoupled; for the coupled (L2) form use "
+        "\"adam\" with \"weight_decay\"");
+}
+
 TEST_CASE("frontend: loss, metrics, batch size and epochs") {
   auto t = training(R"("loss": "mean_squared_error", "batch_size": 8, "epochs": 3,
                        "metrics": ["accuracy", {"type": "top_k_accuracy", "k": 3}])");

@@ -100,7 +100,7 @@ TEST_CASE("optim: an MLP on separable data reaches >95% with every optimizer") {
   // A learning rate per optimizer that suits this problem (the defaults suit larger ones).
   const std::vector<std::pair<std::string, double>> optimizers = {
       {"sgd", 0.5},      {"momentum", 0.1}, {"nesterov", 0.1}, {"adagrad", 0.1},
-      {"rmsprop", 0.01}, {"adadelta", 1.0}, {"adam", 0.01},    {"nadam", 0.01}};
+      {"rmsprop", 0.01}, {"adadelta", 1.0}, {"adam", 0.01},    {"nadam", 0.01}, {"adamw", 0.01}};
   for (auto& [type, lr] : optimizers) {
     INFO(type);
     std::string json = R"({
