@@ -71,11 +71,51 @@ static std::pair<double, double> read_regularizer(const JsonRef& r) {
   return {l1, l2};
 }
 
+// Keras's constraints: "max_norm" ({"type": "max_norm", "max_value": 2, "axis": 0}: the
+// axes the norm runs over, an integer or a list, negative from the end) or "non_neg".
+static void read_constraint(const JsonRef& r, ir::Value& p) {
+  static const std::vector<std::string> kinds = {"max_norm", "non_neg"};
+  JsonRef kind_ref = r.is(json::Kind::Object) ? r.require("type") : r;
+  std::string kind = kind_ref.as_string();
+  if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+    std::string hint = did_you_mean(kind, kinds);
+    kind_ref.fail("unknown constraint '{}'{}", clip(kind), hint.empty() ? "; known: " + join_names(kinds) : hint);
+  }
+  if (kind == "non_neg") {
+    if (r.is(json::Kind::Object)) r.expect_only({"type"}, "constraint 'non_neg'");
+    p.non_neg = true;
+    return;
+  }
+  p.max_norm = 2; // Keras's defaults
+  p.max_norm_axes = {0};
+  if (!r.is(json::Kind::Object)) return;
+  r.expect_only({"type", "max_value", "axis"}, "constraint 'max_norm'");
+  if (auto v = r.get("max_value")) {
+    p.max_norm = v->as_number();
+    if (!(p.max_norm > 0) || !std::isfinite(p.max_norm)) v->fail("expected a norm > 0, {}", v->describe());
+  }
+  if (auto a = r.get("axis")) {
+    int64_t rank = p.type.shape.rank();
+    p.max_norm_axes.clear();
+    for (int64_t axis : a->as_int_list()) {
+      if (axis < -rank || axis >= rank)
+        a->fail("axis {} is out of range for the parameter's shape {}", axis, p.type.shape.str());
+      axis = axis < 0 ? axis + rank : axis;
+      if (std::find(p.max_norm_axes.begin(), p.max_norm_axes.end(), axis) != p.max_norm_axes.end())
+        a->fail("axis {} is given twice", axis);
+      p.max_norm_axes.push_back(axis);
+    }
+    if (p.max_norm_axes.empty()) a->fail("expected at least one axis");
+    std::sort(p.max_norm_axes.begin(), p.max_norm_axes.end());
+  }
+}
+
 ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
   check_param_size(suffix, shape);
   ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
                           std::move(init));
   if (auto r = spec.get(suffix + "_regularizer")) std::tie(g.value(p).l1, g.value(p).l2) = read_regularizer(*r);
+  if (auto r = spec.get(suffix + "_constraint")) read_constraint(*r, g.value(p));
   info.params.push_back(p);
   return p;
 }
@@ -392,11 +432,11 @@ std::vector<LayerDef> make_layer_table() {
   std::vector<LayerDef> t = {
       {"dense",
        {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-        "bias_regularizer"},
+        "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_dense},
       {"conv2d",
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
-        "bias_initializer", "kernel_regularizer", "bias_regularizer"},
+        "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_conv2d},
       pool_layer("max_pool2d", "max_pool2d"),
       pool_layer("avg_pool2d", "avg_pool2d"),

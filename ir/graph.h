@@ -42,6 +42,11 @@ struct Value {
   int result_index = 0;  // which result of that node
   bool trainable = true; // params only
   double l1 = 0, l2 = 0;  // params: a regularizer's weights; training adds l1·Σ|w| + l2·Σw² to the loss
+  // params: constraints applied after each update (Keras's kernel_constraint): every
+  // slice over max_norm_axes scaled to an L2 norm <= max_norm (0: none); non_neg: w >= 0.
+  double max_norm = 0;
+  std::vector<int64_t> max_norm_axes;
+  bool non_neg = false;
   Initializer init;      // params and state
   std::vector<float> data; // constants (f32, or integers stored exactly as floats)
 };

@@ -32,6 +32,8 @@ std::string print_graph(const Graph& g) {
     std::string reg;
     if (p.l1 > 0) reg += fmt::format(" l1({:g})", p.l1);
     if (p.l2 > 0) reg += fmt::format(" l2({:g})", p.l2);
+    if (p.max_norm > 0) reg += fmt::format(" max_norm({:g}, axes=[{}])", p.max_norm, fmt::join(p.max_norm_axes, ","));
+    if (p.non_neg) reg += " non_neg";
     out += fmt::format("  param {}: {} = {}{}{}\n", ref(g, v), p.type.str(), p.init.str(),
                        p.trainable ? "" : " frozen", reg);
   }

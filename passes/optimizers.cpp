@@ -157,6 +157,28 @@ std::vector<ValueId> step_scalars(Graph& g, const ir::OptimizerSpec& opt, const 
   return out;
 }
 
+// A parameter's constraints (Keras's kernel_constraint) on its updated value w:
+//   max_norm  w * min(n, c) / (n + 1e-7), n = sqrt(sum of w^2 over the axes), per slice
+//   non_neg   max(w, 0)
+// Keras's formulas (its epsilon 1e-7); applied after the update, as Keras does.
+ValueId constrain(Graph& g, ValueId param, ValueId w) {
+  const std::string name = g.value(param).name;
+  double max_norm = g.value(param).max_norm;
+  std::vector<int64_t> axes = g.value(param).max_norm_axes;
+  bool non_neg = g.value(param).non_neg;
+  if (max_norm > 0) {
+    ValueId sq = g.add("square", {w}, {}, name + ".sq");
+    ValueId sum = g.add("reduce_sum", {sq}, {{"axes", axes}, {"keepdims", true}}, name + ".sumsq");
+    ValueId norm = g.add("sqrt", {sum}, {}, name + ".norm");
+    ValueId desired = g.add("minimum", {norm, scalar_constant(g, name + ".max_norm", max_norm)}, {}, name + ".desired_norm");
+    ValueId denom = g.add("scale", {norm}, {{"scale", 1.0}, {"offset", 1e-7}}, name + ".norm_eps");
+    ValueId factor = g.add("div", {desired, denom}, {}, name + ".norm_scale");
+    w = g.add("mul", {w, factor}, {}, name + ".max_normed");
+  }
+  if (non_neg) w = g.add("relu", {w}, {}, name + ".non_neg");
+  return w;
+}
+
 void check_spec(const ir::OptimizerSpec& opt) {
   auto non_negative = [](const char* what, double v) {
     if (!(v >= 0)) throw Error(fmt::format("optimizer: {} must be >= 0, got {}", what, v));
@@ -195,8 +217,10 @@ void append_optimizer(Graph& g, const ir::OptimizerSpec& opt, const std::vector<
     operands.insert(operands.end(), scalars.begin(), scalars.end());
     if (clip_scale != kNoValue) operands.push_back(clip_scale);
     std::vector<ValueId> next = g.add_node(def.op, operands, attrs, name + ".update");
-    g.rename(next[0], name + ".new");
-    g.add_update(pg.param, next[0]);
+    ValueId constrained = constrain(g, pg.param, next[0]);
+    g.rename(next[0], constrained == next[0] ? name + ".new" : name + ".updated");
+    if (constrained != next[0]) g.rename(constrained, name + ".new");
+    g.add_update(pg.param, constrained);
     for (size_t k = 0; k < slots.size(); k++) {
       g.rename(next[k + 1], g.value(slots[k]).name + ".new");
       g.add_update(slots[k], next[k + 1]);

@@ -76,3 +76,59 @@ TEST_CASE("regularizers: bad input") {
   CHECK(error_of(R"({"type": "dense", "units": 1, "recurrent_regularizer": "l2"})").find("recurrent_regularizer") !=
         std::string::npos);
 }
+
+// Constraints (Keras's kernel_constraint / bias_constraint) act on the updated parameter.
+TEST_CASE("constraints: max_norm and non_neg on the updated parameters, by hand") {
+  // Dense 2 -> 2, kernel [[3, 0], [4, 1]] ([in, units]), bias [-1, 2]; at lr 0 the update
+  // leaves both as they are and only the constraints act. max_norm 2 over axis 0 (each
+  // unit's incoming weights): column 0 has norm 5 and becomes [1.2, 1.6]; column 1 has
+  // norm 1 and stays (times 1 / (1 + 1e-7)). non_neg turns the bias into [0, 2].
+  auto m = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 2,
+      "kernel_constraint": {"type": "max_norm", "max_value": 2, "axis": 0}, "bias_constraint": "non_neg"}],
+      "loss": "mse", "optimizer": "sgd"})", "m.json");
+  auto fwd = frontend::build_model(m, 1);
+  std::string text = ir::print_graph(fwd.graph);
+  CHECK(text.find("param %dense_1.kernel: f32[2,2] = glorot_uniform max_norm(2, axes=[0])") != std::string::npos);
+  CHECK(text.find("param %dense_1.bias: f32[2] = zeros non_neg") != std::string::npos);
+  passes::TrainingGraph t = passes::build_training_graph(fwd.graph, m.training);
+  ir::Graph& g = t.graph;
+  ir::Bindings b = ir::init_params(g, 1);
+  b["dense_1.kernel"] = ir::Tensor(g.type(g.find("dense_1.kernel")), {3, 0, 4, 1});
+  b["dense_1.bias"] = ir::Tensor(g.type(g.find("dense_1.bias")), {-1, 2});
+  b["input"] = ir::Tensor(g.type(g.find("input")), {1, 1});
+  b["target"] = ir::Tensor(g.type(t.target), {0, 0});
+  b["lr"] = ir::Tensor(g.type(t.lr), {0});
+  ir::apply_updates(g, ir::evaluate(g, b), b);
+  const ir::Tensor &w = b["dense_1.kernel"], &bias = b["dense_1.bias"];
+  CHECK(w[0] == doctest::Approx(1.2));
+  CHECK(w[2] == doctest::Approx(1.6));
+  CHECK(w[1] == doctest::Approx(0.0));
+  CHECK(w[3] == doctest::Approx(1.0));
+  CHECK(w[3] < 1.0); // 1 / (1 + 1e-7), Keras's epsilon
+  CHECK(bias[0] == 0.0);
+  CHECK(bias[1] == doctest::Approx(2.0));
+}
+
+TEST_CASE("constraints: the axes the norm runs over, and bad input") {
+  auto axes = [](const std::string& c) {
+    auto m = frontend::load_model_text(R"({"input_shape": [4, 4, 1], "layers": [{"type": "conv2d", "filters": 2,
+        "kernel_size": 3, "kernel_constraint": )" + c + "}]}", "m.json");
+    auto g = frontend::build_model(m, 1).graph;
+    const ir::Value& v = g.value(g.find("conv2d_1.kernel"));
+    return std::pair<double, std::vector<int64_t>>{v.max_norm, v.max_norm_axes};
+  };
+  CHECK(axes(R"("max_norm")") == std::pair<double, std::vector<int64_t>>{2, {0}});
+  CHECK(axes(R"({"type": "max_norm", "max_value": 3, "axis": [2, 0, 1]})") ==
+        std::pair<double, std::vector<int64_t>>{3, {0, 1, 2}});
+  CHECK(axes(R"({"type": "max_norm", "axis": -1})") == std::pair<double, std::vector<int64_t>>{2, {3}});
+  CHECK(error_of(R"({"type": "dense", "units": 1, "kernel_constraint": "max_nrom"})")
+            .find("unknown constraint 'max_nrom', did you mean 'max_norm'?") != std::string::npos);
+  CHECK(error_of(R"({"type": "dense", "units": 1, "kernel_constraint": {"type": "max_norm", "axis": 2}})")
+            .find("axis 2 is out of range for the parameter's shape [2,1]") != std::string::npos);
+  CHECK(error_of(R"({"type": "dense", "units": 1, "kernel_constraint": {"type": "max_norm", "max_value": 0}})")
+            .find("expected a norm > 0") != std::string::npos);
+  CHECK(error_of(R"({"type": "dense", "units": 1, "kernel_constraint": {"type": "max_norm", "axis": [0, 0]}})")
+            .find("axis 0 is given twice") != std::string::npos);
+  CHECK(error_of(R"({"type": "dense", "units": 1, "kernel_constraint": {"type": "non_neg", "max_value": 1}})")
+            .find("unknown attribute 'max_value'") != std::string::npos);
+}
