@@ -39,8 +39,8 @@ Dataset Dataset::slice(int64_t begin, int64_t end, const std::string& nm) const 
 
 namespace {
 
-// Reads an IDX or NPY file into an array, scaling 8-bit images to [0, 1] when asked.
-dlc_rt::Array read_array(const std::string& path, bool scale_bytes) {
+// Reads an IDX or NPY file into an array.
+dlc_rt::Array read_array(const std::string& path) {
   dlc_rt::Array a;
   try {
     std::string bytes = read_file(path);
@@ -50,20 +50,24 @@ dlc_rt::Array read_array(const std::string& path, bool scale_bytes) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }
   if (a.shape.empty()) throw Error(fmt::format("{}: expected an array of samples, got a scalar", path));
-  if (scale_bytes && a.dtype == "u8")
-    for (float& v : a.data) v /= 255.0f;
   return a;
 }
 
-Dataset make_dataset(const std::string& name, const std::string& x_path, const std::string& y_path) {
-  dlc_rt::Array x = read_array(x_path, true), y = read_array(y_path, false);
+int64_t per_sample_of(const dlc_rt::Array& a) { return a.shape[0] > 0 ? a.numel() / a.shape[0] : 1; }
+
+// Samples from x_path, targets from y_path; `integer_input`: the model's input takes
+// integers (token ids), which are not scaled.
+Dataset make_dataset(const std::string& name, const std::string& x_path, const std::string& y_path,
+                     bool integer_input) {
+  dlc_rt::Array x = read_array(x_path), y = read_array(y_path);
   if (x.shape[0] != y.shape[0])
     throw Error(fmt::format("{}: {} samples, but {} has {} targets", x_path, x.shape[0], y_path, y.shape[0]));
+  check_finite(y_path, y.data, per_sample_of(y), "target");
   Dataset d;
   d.name = name;
   d.n = x.shape[0];
   d.x_shape.assign(x.shape.begin() + 1, x.shape.end());
-  d.x = std::move(x.data);
+  d.x = model_input_values(x_path, std::move(x), integer_input ? ir::DType::i32 : ir::DType::f32);
   // Integer vectors (or [n, 1]) are class labels, integer [n, T] a class label per
   // position; anything else is a target per sample.
   bool integer = y.dtype != "f32" && y.dtype != "f64" && y.dtype != "F32" && y.dtype != "F64";
@@ -85,8 +89,12 @@ std::string find_file(const std::string& dir, std::initializer_list<const char*>
   return "";
 }
 
-DataSplits load_idx_dir(const std::string& dir, const std::string& label) {
+DataSplits load_idx_dir(const std::string& dir, const std::string& label, bool integer_input) {
   std::error_code ec;
+  if (fs::is_regular_file(dir, ec))
+    throw Error(fmt::format("--data {}: a file; expected a directory of IDX files, x.npy,y.npy (samples and "
+                            "targets), or text:FILE",
+                            dir));
   if (!fs::is_directory(dir, ec))
     throw Error(fmt::format("{}: no such directory{}", dir,
                             dir == kFashionMnistDir ? " (install Debian's dataset-fashion-mnist package)" : ""));
@@ -94,9 +102,9 @@ DataSplits load_idx_dir(const std::string& dir, const std::string& label) {
   if (xtr.empty() || ytr.empty())
     throw Error(fmt::format("{}: expected train-images* and train-labels* IDX files", dir));
   DataSplits s;
-  s.train = make_dataset(label + " train", xtr, ytr);
+  s.train = make_dataset(label + " train", xtr, ytr, integer_input);
   std::string xte = find_file(dir, {"t10k-images", "test-images"}), yte = find_file(dir, {"t10k-labels", "test-labels"});
-  if (!xte.empty() && !yte.empty()) s.test = make_dataset(label + " test", xte, yte);
+  if (!xte.empty() && !yte.empty()) s.test = make_dataset(label + " test", xte, yte, integer_input);
   return s;
 }
 
@@ -112,6 +120,22 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 } // namespace
+
+std::vector<float> model_input_values(const std::string& what, dlc_rt::Array a, ir::DType input_dtype) {
+  dlc_rt::to_input_values(a, ir::is_integer(input_dtype));
+  check_finite(what, a.data, per_sample_of(a), "input");
+  return std::move(a.data);
+}
+
+void check_finite(const std::string& what, const std::vector<float>& values, int64_t per_sample,
+                  const char* kind) {
+  for (size_t j = 0; j < values.size(); j++) {
+    if (std::isfinite(values[j])) continue;
+    const char* value = std::isnan(values[j]) ? "NaN" : values[j] > 0 ? "+inf" : "-inf";
+    throw Error(fmt::format("{}: bad data: the {} of sample {} is {} at position {} (data must be finite numbers)",
+                            what, kind, int64_t(j) / per_sample, value, int64_t(j) % per_sample));
+  }
+}
 
 // Token ids: integers in [0, vocabulary), checked on the float (a cast of NaN or of a
 // huge value would be undefined behaviour).
@@ -241,19 +265,24 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
   if (!(val_split >= 0 && val_split < 1))
     throw Error(fmt::format("--val-split: expected a fraction in [0, 1), got {}", val_split));
   DataSplits s;
+  bool integer_input = model && !model->inputs.empty() && ir::is_integer(model->inputs[0].dtype);
   if (source.rfind("text:", 0) == 0) {
     if (!model) throw Error(fmt::format("--data {}: text data needs a model to cut windows for", source));
     s = load_text_windows(source.substr(5), *model);
   } else if (source == "fashion-mnist") {
-    s = load_idx_dir(kFashionMnistDir, "fashion-mnist");
+    s = load_idx_dir(kFashionMnistDir, "fashion-mnist", integer_input);
   } else if (source.find(',') != std::string::npos) {
     auto parts = split_commas(source);
     if (parts.size() != 2 && parts.size() != 4)
       throw Error(fmt::format("--data {}: expected x.npy,y.npy or x.npy,y.npy,x_test.npy,y_test.npy", source));
-    s.train = make_dataset(parts[0], parts[0], parts[1]);
-    if (parts.size() == 4) s.test = make_dataset(parts[2], parts[2], parts[3]);
+    s.train = make_dataset(parts[0], parts[0], parts[1], integer_input);
+    if (parts.size() == 4) s.test = make_dataset(parts[2], parts[2], parts[3], integer_input);
+  } else if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
+    throw Error(fmt::format("--data {}: NPY data needs its targets too: --data {},y.npy (or "
+                            "x.npy,y.npy,x_test.npy,y_test.npy)",
+                            source, source));
   } else {
-    s = load_idx_dir(source, source);
+    s = load_idx_dir(source, source, integer_input);
   }
   if (s.train.n == 0) throw Error(fmt::format("--data {}: the training set is empty", source));
   int64_t n_val = int64_t(std::floor(double(s.train.n) * val_split));

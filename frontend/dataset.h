@@ -1,10 +1,12 @@
 // Training data for `dlc train` and `dlc eval`: Fashion-MNIST from the Debian package, a
 // directory of IDX files (gzip or not), NPY arrays, or a text file cut into windows of
 // characters (text:FILE, next-character prediction). Pixel scaling: 8-bit integer
-// images (IDX u8, NPY uint8) are divided by 255 into [0, 1]; float data is used as is.
+// images (IDX u8, NPY uint8) are divided by 255 into [0, 1]; float data is used as is
+// (model_input_values, the same conversion dlc predict applies).
 #pragma once
 
 #include "frontend/model.h"
+#include "runtime/array.h"
 
 #include <cstdint>
 #include <string>
@@ -33,6 +35,16 @@ struct Dataset {
 struct DataSplits {
   Dataset train, val, test; // val and test may be empty (n == 0)
 };
+
+// Model input from a data file's array, as every command reads it (dlc train, eval and
+// predict): dlc_rt::to_input_values (8-bit images scaled to [0, 1], integer inputs kept as
+// they are), and then every value must be finite (check_finite). `what` names the file.
+std::vector<float> model_input_values(const std::string& what, dlc_rt::Array a, ir::DType input_dtype);
+
+// NaN or infinity in data is bad data: an error naming `what`, the sample, the position and
+// `kind` ("input", "target"), caught when the data is read instead of as a NaN loss later.
+void check_finite(const std::string& what, const std::vector<float>& values, int64_t per_sample,
+                  const char* kind);
 
 // Where Debian's dataset-fashion-mnist package puts the files.
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";

@@ -1,5 +1,6 @@
 #include "frontend/weights.h"
 
+#include "frontend/dataset.h"
 #include "frontend/files.h"
 #include "runtime/npy.h"
 #include "runtime/safetensors.h"
@@ -69,12 +70,14 @@ ir::Tensor input_from_npy(const std::string& path, const InputSpec& input) {
     throw Error(fmt::format("{}: array has shape {}, input '{}' expects [n,{}]", path,
                             dlc_rt::shape_str(a.shape), input.name,
                             input.shape.str().substr(1, input.shape.str().size() - 2)));
+  a.shape = shape;
+  std::vector<float> values = model_input_values(path, std::move(a), input.dtype); // as dlc train reads it
   if (ir::is_integer(input.dtype))
-    for (float v : a.data)
+    for (float v : values)
       if (v != float(int64_t(v)))
         throw Error(fmt::format("{}: input '{}' takes integers ({}), found {}", path, input.name,
                                 ir::dtype_name(input.dtype), v));
-  return ir::Tensor(ir::TensorType{input.dtype, ir::Shape(shape)}, a.data);
+  return ir::Tensor(ir::TensorType{input.dtype, ir::Shape(shape)}, values);
 }
 
 } // namespace dlc::frontend

@@ -19,7 +19,9 @@ void save_weights(const std::string& path, const ir::Graph& g, const ir::Binding
                   bool with_state = false);
 
 // Model input from an NPY file: an array of shape [n, ...sample] (or [...sample] for one
-// sample) becomes a tensor with a batch axis. Errors name the file and both shapes.
+// sample) becomes a tensor with a batch axis, its values converted as dlc train and eval
+// convert theirs (model_input_values: 8-bit images scaled to [0, 1], NaN and infinity
+// refused). Errors name the file and both shapes, or the sample.
 ir::Tensor input_from_npy(const std::string& path, const InputSpec& input);
 
 } // namespace dlc::frontend

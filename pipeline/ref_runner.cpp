@@ -140,6 +140,11 @@ std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t ba
   return std::make_unique<RefRunner>(model, batch);
 }
 
+std::string predict_backend(const frontend::Model& model, int64_t samples) {
+  if (samples <= kPredictFewSamples || model.inputs.size() != 1) return "ref";
+  return frontend::build_model(model, 1).graph.outputs().size() == 1 ? kDefaultBackend : "ref";
+}
+
 std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch) {
   if (backend == "ref") return make_ref_runner(model, batch);
   if (backend == "jit") return make_jit_runner(model, batch);

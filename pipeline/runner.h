@@ -58,11 +58,17 @@ std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t ba
 // The LLVM JIT (codegen/llvm/jit_runner.cpp): programs compiled for `batch` samples.
 std::unique_ptr<Runner> make_jit_runner(const frontend::Model& model, int64_t batch);
 
-// The backend `dlc train` and `dlc eval` use when none is named: the JIT. `dlc predict`
-// defaults to the interpreter (kPredictBackend), which drives models with several inputs
-// and prints every output; `--backend jit` takes the compiled path.
+// The backend `dlc train` and `dlc eval` use when none is named: the JIT.
 constexpr const char* kDefaultBackend = "jit";
-constexpr const char* kPredictBackend = "ref";
+
+// `dlc predict` with more samples than this takes the JIT (kDefaultBackend) by default.
+constexpr int64_t kPredictFewSamples = 16;
+
+// The backend `dlc predict` uses when none is named: the JIT, as train and eval, for more
+// than kPredictFewSamples samples of a model with one input and one output (compiling pays
+// off there); the interpreter for a few samples (no compile) and for a model with several
+// inputs or outputs (it drives them all and prints every output).
+std::string predict_backend(const frontend::Model& model, int64_t samples);
 
 // "ref" or "jit"; throws dlc::Error naming the choices for anything else.
 std::unique_ptr<Runner> make_runner(const std::string& backend, const frontend::Model& model, int64_t batch);

@@ -32,6 +32,16 @@ inline std::string shape_str(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
+// The one conversion from a data file's values to a model's input values, shared by every
+// reader of model input (dlc train, eval and predict, and the main() of `dlc compile
+// --emit-main`), so that all of them see the same numbers: 8-bit images (u8) are divided by
+// 255 into [0, 1]; an input that takes integers (token ids) keeps them as they are, and so
+// does every other dtype.
+inline void to_input_values(Array& a, bool integer_input) {
+  if (a.dtype != "u8" || integer_input) return;
+  for (float& v : a.data) v /= 255.0f;
+}
+
 // Element count of a shape, or -1 when an extent is negative or the count overflows.
 inline int64_t checked_numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;

@@ -1,5 +1,6 @@
 // dlc predict: runs a model on NPY input, with the reference interpreter graph by graph,
-// or through a Runner (--backend jit, --top-k) in batches.
+// or through a Runner (the JIT for more than a few samples, --backend, --top-k) in batches.
+// Input values are converted as dlc train and eval convert theirs (frontend::input_from_npy).
 #include "pipeline/runner.h"
 #include "frontend/dataset.h"
 #include "frontend/files.h"
@@ -55,11 +56,11 @@ void print_top_k(const ir::Tensor& out, int64_t k) {
 }
 
 // Through a Runner: a single-input model's first output, in batches of --batch samples.
-int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x) {
+int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x, const std::string& backend) {
   int64_t n = x.shape()[0], per_in = x.numel() / n;
   int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
   KernelThreads threads(a);
-  auto r = pipeline::make_runner(a.get("--backend", pipeline::kPredictBackend), m, batch);
+  auto r = pipeline::make_runner(backend, m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
   if (a.has("--weights")) r->set_values(frontend::load_weights(a.get("--weights"), g));
@@ -70,6 +71,9 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
     int64_t cnt = std::min(batch, n - begin);
     r->infer(in.data() + begin * per_in, out.data() + begin * per_out, cnt);
   }
+  if (a.has("-v"))
+    std::fprintf(stderr, "note: %lld samples through backend %s in batches of %lld (compile time %.0f ms)\n",
+                 (long long)n, r->backend().c_str(), (long long)batch, r->compile_ms());
   std::vector<int64_t> dims = ot.shape.dims;
   dims[0] = n;
   ir::Tensor t(ir::TensorType{ot.dtype, ir::Shape(dims)}, out);
@@ -114,14 +118,15 @@ int run_predict(const Args& a) {
       throw Error(fmt::format("--input: inputs have different batch sizes ({} and {})", batch, n));
     batch = n;
   }
-  if (a.has("--top-k") || a.get("--backend", pipeline::kPredictBackend) != "ref" || a.has("--batch")) {
+  std::string backend = a.get("--backend", pipeline::predict_backend(m, batch));
+  if (a.has("--top-k") || backend != "ref" || a.has("--batch")) {
     if (m.inputs.size() != 1)
       throw Error(fmt::format("--backend/--top-k/--batch: model '{}' has {} inputs; they drive single-input models",
                               m.name, m.inputs.size()));
     if (!a.has("--weights"))
       std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed %lld\n",
                    (long long)a.get_int("--seed", 0, 0, INT64_MAX));
-    return predict_with_runner(a, m, inputs.begin()->second);
+    return predict_with_runner(a, m, inputs.begin()->second, backend);
   }
   frontend::BuiltModel bm = frontend::build_model(m, batch);
   ir::Bindings b;
@@ -135,6 +140,7 @@ int run_predict(const Args& a) {
   }
   for (auto& [k, v] : inputs) b[k] = v;
   auto outs = ir::run_outputs(bm.graph, b);
+  if (a.has("-v")) std::fprintf(stderr, "note: %lld samples through backend ref\n", (long long)batch);
   if (a.has("-o")) {
     std::string path = a.get("-o");
     for (auto& [name, t] : outs) {
@@ -160,11 +166,15 @@ std::vector<Command> run_commands() {
        {{"--input", "[NAME=]X.npy", "input array [n, ...sample]; NAME= for each input of a graph model"},
         {"--weights", "W.safetensors", "parameter values (default: initialise from --seed)"},
         {"--seed", "S", "seed for initial parameters when no --weights are given (default 0)"},
-        {"--backend", "jit|ref", "jit (LLVM) or ref (the reference interpreter, the default)"},
+        {"--backend", "jit|ref",
+         fmt::format("jit (LLVM; the default for more than {} samples of a model with one input and one output) "
+                     "or ref (the reference interpreter; the default otherwise)",
+                     pipeline::kPredictFewSamples)},
         {"--batch", "N", "samples per call through the backend (default: all, at most 256)"},
         {"--threads", "N", kThreadsHelp},
         {"--top-k", "K", "print the K most likely classes of each sample with their scores"},
-        {"-o", "Y.npy", "write the output to an NPY file instead of printing it"}},
+        {"-o", "Y.npy", "write the output to an NPY file instead of printing it"},
+        {"-v", "", "say on stderr which backend ran and how many samples"}},
        1, run_predict},
   };
 }

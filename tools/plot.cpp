@@ -8,7 +8,9 @@ namespace dlc::tools {
 
 namespace {
 
-constexpr double kPanelW = 420, kPanelH = 300, kMarginL = 60, kMarginT = 50, kGap = 90;
+// Two panels side by side, the legend in a column of its own to their right.
+constexpr double kPanelW = 420, kPanelH = 300, kMarginL = 60, kMarginT = 50, kGap = 90, kLegendGap = 24,
+                 kLegendW = 110, kMarginR = 20;
 
 // "Nice" tick step for a range: 1, 2 or 5 times a power of ten, about 5 ticks.
 double tick_step(double range) {
@@ -34,6 +36,32 @@ struct Series {
   std::string label, color;
   std::vector<double> y; // per epoch; negative = missing
 };
+
+bool has_value(const Series& s, size_t i) { return s.y[i] >= 0 && std::isfinite(s.y[i]); }
+
+bool has_values(const Series& s) {
+  for (size_t i = 0; i < s.y.size(); i++)
+    if (has_value(s, i)) return true;
+  return false;
+}
+
+// The legend, in a framed box at (x, y) outside both panels, so that it never hides a curve:
+// a line in each drawn series' colour and its label.
+std::string legend(double x, double y, const std::vector<Series>& series) {
+  std::string rows;
+  int n = 0;
+  for (auto& s : series) {
+    if (!has_values(s)) continue;
+    double ly = y + 16 + 18 * n++;
+    rows += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
+                        "<text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>\n",
+                        x + 10, ly, x + 30, ly, s.color, x + 36, ly + 4, s.label);
+  }
+  if (n == 0) return "";
+  return fmt::format("<g class=\"legend\">\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" "
+                     "stroke=\"#aaa\"/>\n{}</g>\n",
+                     x, y, kLegendW, 18 * n + 10, rows);
+}
 
 std::string panel(double x0, const std::string& name, int epochs, const std::vector<Series>& series) {
   double lo = INFINITY, hi = -INFINITY;
@@ -64,22 +92,16 @@ std::string panel(double x0, const std::string& name, int epochs, const std::vec
                        px(e), kMarginT + kPanelH + 16, e);
   out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">epoch</text>\n",
                      x0 + kPanelW / 2, kMarginT + kPanelH + 34);
-  double ly = kMarginT + 14;
   for (auto& s : series) {
     std::string pts;
     for (size_t i = 0; i < s.y.size(); i++)
-      if (s.y[i] >= 0 && std::isfinite(s.y[i])) pts += fmt::format("{:.1f},{:.1f} ", px(double(i + 1)), py(s.y[i]));
+      if (has_value(s, i)) pts += fmt::format("{:.1f},{:.1f} ", px(double(i + 1)), py(s.y[i]));
     if (pts.empty()) continue;
     out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", pts, s.color);
     for (size_t i = 0; i < s.y.size(); i++)
-      if (s.y[i] >= 0 && std::isfinite(s.y[i]))
+      if (has_value(s, i))
         out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(double(i + 1)),
                            py(s.y[i]), s.color);
-    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
-                       "<text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>\n",
-                       x0 + kPanelW - 130, ly, x0 + kPanelW - 110, ly, s.color, x0 + kPanelW - 104, ly + 4,
-                       s.label);
-    ly += 18;
   }
   return out;
 }
@@ -96,7 +118,8 @@ std::string curves_svg(const std::string& title, const std::vector<EpochMetrics>
     val_loss.y.push_back(h.val_loss);
     val_acc.y.push_back(h.val_accuracy);
   }
-  double width = kMarginL * 2 + kPanelW * 2 + kGap, height = kMarginT + kPanelH + 60;
+  double legend_x = kMarginL + kPanelW * 2 + kGap + kLegendGap;
+  double width = legend_x + kLegendW + kMarginR, height = kMarginT + kPanelH + 60;
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -104,6 +127,7 @@ std::string curves_svg(const std::string& title, const std::vector<EpochMetrics>
       width, height, width, height, width / 2, escape(title));
   out += panel(kMarginL, "loss", epochs, {loss, val_loss});
   out += panel(kMarginL + kPanelW + kGap, "accuracy", epochs, {acc, val_acc});
+  out += legend(legend_x, kMarginT, {loss, val_loss}); // both panels draw the same series
   return out + "</svg>\n";
 }
 

@@ -1,5 +1,6 @@
 // Training curves as an SVG file: loss and accuracy per epoch, training and validation,
-// in two panels with axes, ticks and a legend. A browser shows it as it is.
+// in two panels with axes and ticks, and a legend beside them (never over a curve). A
+// browser shows it as it is.
 #pragma once
 
 #include <string>

@@ -11,12 +11,12 @@ const char* kHelpers = R"cc(
 
 namespace {
 
-// An IDX (.gz or not) or NPY file; 8-bit images are scaled to [0, 1].
-dlc_rt::Array read_data(const std::string& path, bool scale) {
+// An IDX (.gz or not) or NPY file; model input as dlc reads it (8-bit images scaled to
+// [0, 1]: dlc_rt::to_input_values), targets as they are.
+dlc_rt::Array read_data(const std::string& path, bool model_input) {
   bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
   dlc_rt::Array a = npy ? dlc_rt::read_npy(path) : dlc_rt::read_idx(path);
-  if (scale && (a.dtype == "u8" || a.dtype == "uint8"))
-    for (float& v : a.data) v /= 255.0f;
+  if (model_input) dlc_rt::to_input_values(a, kInputs[0].is_i32 != 0);
   if (a.shape.empty()) throw dlc_rt::FormatError(path + ": a data file needs a sample axis");
   return a;
 }

@@ -69,4 +69,32 @@ JSON
   expect_ok "$DLC" gradcheck "$TMP/m.json" --batch 4
   expect_output "ok: every gradient checked is within"
 done
+
+# Initial states from other layers' outputs (docs/recurrent.md): an encoder's last state
+# through a dense bridge into a decoder GRU, dense layers of a context input into an
+# LSTM's h0 and c0. The gradient reaches the layers that made the states, and both compile.
+cat >"$TMP/enc_dec.json" <<'JSON'
+{"name": "enc_dec", "inputs": [{"name": "src", "shape": [4, 3]}, {"name": "tgt", "shape": [5, 3]}], "outputs": "out",
+ "layers": [{"type": "gru", "name": "enc", "inputs": "src", "units": 6},
+   {"type": "dense", "name": "bridge", "inputs": "enc", "units": 6, "activation": "tanh"},
+   {"type": "gru", "name": "dec", "inputs": ["tgt", "bridge"], "units": 6},
+   {"type": "dense", "name": "out", "inputs": "dec", "units": 2, "activation": "softmax"}],
+ "loss": "categorical_crossentropy", "batch_size": 4}
+JSON
+cat >"$TMP/lstm_ctx.json" <<'JSON'
+{"name": "lstm_ctx", "inputs": [{"name": "seq", "shape": [5, 3]}, {"name": "ctx", "shape": [2]}], "outputs": "out",
+ "layers": [{"type": "dense", "name": "h0", "inputs": "ctx", "units": 4, "activation": "tanh"},
+   {"type": "dense", "name": "c0", "inputs": "ctx", "units": 4},
+   {"type": "lstm", "name": "rnn", "inputs": ["seq", "h0", "c0"], "units": 4},
+   {"type": "dense", "name": "out", "inputs": "rnn", "units": 2, "activation": "softmax"}],
+ "loss": "categorical_crossentropy", "batch_size": 4}
+JSON
+for m in enc_dec:bridge.kernel lstm_ctx:c0.kernel; do
+  expect_ok "$DLC" gradcheck "$TMP/${m%%:*}.json"
+  expect_output "ok: every gradient checked is within"
+  if grep -qE "^${m#*:} +f32\[[0-9,]+\] +[1-9][0-9]*/" "$TMP/out"; then passes=$((passes + 1)); else
+    fail "${m%%:*}: no gradient checked for ${m#*:}: $(cat "$TMP/out")"; fi
+  mkdir -p "$TMP/${m%%:*}"
+  expect_ok "$DLC" compile "$TMP/${m%%:*}.json" -o "$TMP/${m%%:*}/net.cpp" --train
+done
 finish

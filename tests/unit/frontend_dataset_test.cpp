@@ -79,7 +79,8 @@ TEST_CASE("NPY pairs: float targets keep their shape, sample counts must agree")
   write_npy(dir.file("y3.npy"), {3}, {0, 1, 0});
   CHECK_THROWS_WITH(load_data(dir.file("x.npy") + "," + dir.file("y3.npy"), 0),
                     doctest::Contains("2 samples, but"));
-  CHECK_THROWS_WITH(load_data(dir.file("x.npy"), 0), doctest::Contains("no such directory"));
+  // Samples without targets: the error says what --data expects, not "no such directory".
+  CHECK_THROWS_WITH(load_data(dir.file("x.npy"), 0), doctest::Contains("NPY data needs its targets too: --data "));
   CHECK_THROWS_WITH(load_data(dir.file("x.npy") + "," + dir.file("y.npy"), 1.5),
                     doctest::Contains("--val-split"));
 }

@@ -31,3 +31,54 @@ TEST_CASE("curves_svg leaves out validation when there is none") {
   CHECK(count(svg, "<polyline") == 2);
   CHECK(svg.find("validation") == std::string::npos);
 }
+
+namespace {
+
+struct Box {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+// The number in attribute `name` of the element that starts at `at`.
+double attr(const std::string& svg, size_t at, const std::string& name) {
+  size_t p = svg.find(" " + name + "=\"", at);
+  REQUIRE(p != std::string::npos);
+  REQUIRE(p < svg.find('>', at));
+  return std::stod(svg.substr(p + name.size() + 3));
+}
+
+Box rect_at(const std::string& svg, size_t at) {
+  return {attr(svg, at, "x"), attr(svg, at, "y"), attr(svg, at, "width"), attr(svg, at, "height")};
+}
+
+bool overlap(const Box& a, const Box& b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+} // namespace
+
+TEST_CASE("curves_svg puts the legend outside both plot areas, inside the canvas") {
+  // Curves that run through the top right corner of each panel, where the legend used to be.
+  std::vector<EpochMetrics> h = {{1, 0.1, 0.1, 0.1, 0.1}, {2, 0.5, 0.5, 0.5, 0.5}, {3, 0.9, 0.9, 0.9, 0.9}};
+  std::string svg = curves_svg("t", h);
+  std::vector<Box> panels;
+  for (size_t p = svg.find("<rect x="); p != std::string::npos; p = svg.find("<rect x=", p + 1))
+    if (svg.compare(svg.find("stroke=", p), 13, "stroke=\"#444\"") == 0) panels.push_back(rect_at(svg, p));
+  REQUIRE(panels.size() == 2);
+  size_t g = svg.find("<g class=\"legend\">");
+  REQUIRE(g != std::string::npos);
+  Box legend = rect_at(svg, svg.find("<rect", g));
+  for (const Box& panel : panels) CHECK_FALSE(overlap(legend, panel));
+  double width = attr(svg, 0, "width"), height = attr(svg, 0, "height");
+  CHECK(legend.x + legend.w <= width);
+  CHECK(legend.y + legend.h <= height);
+  // Both labels sit in the legend's box.
+  size_t end = svg.find("</g>", g);
+  CHECK(count(svg.substr(g, end - g), "<text") == 2);
+  for (size_t t = svg.find("<text", g); t < end; t = svg.find("<text", t + 1)) {
+    double x = attr(svg, t, "x"), y = attr(svg, t, "y");
+    CHECK(x > legend.x);
+    CHECK(x < legend.x + legend.w);
+    CHECK(y > legend.y);
+    CHECK(y < legend.y + legend.h);
+  }
+}
