@@ -95,8 +95,8 @@ bad duplicate_input_names "2:52: inputs[1].name: input name 'x' is used twice"
 # --- Training sections ---
 bad unknown_loss "4:11: loss: unknown loss 'categorical_crossentropi', did you mean 'categorical_crossentropy'?"
 bad loss_output_unknown "8:53: loss.output: unknown output 'parity_bit'; known: digit, parity"
-bad unknown_optimizer "5:25: optimizer.type: unknown optimizer 'adamw', did you mean 'adam'?"
-bad unknown_hyperparameter "4:33: optimizer.beta_2: unknown attribute 'beta_2' for optimizer 'adam', did you mean 'beta2'?"
+bad unknown_optimizer "5:25: optimizer.type: unknown optimizer 'adamx', did you mean 'adam'?"
+bad unknown_hyperparameter "4:33: optimizer.bta2: unknown attribute 'bta2' for optimizer 'adam', did you mean 'beta2'?"
 bad negative_learning_rate '4:38: optimizer.lr: expected a positive number, got -0.1'
 bad beta1_one '4:42: optimizer.beta1: expected a number in [0, 1), got 1.0'
 bad lr_twice "4:60: optimizer.learning_rate: give the learning rate once"

@@ -23,8 +23,10 @@ bad() {
 }
 
 # Each optimizer takes only its own hyper-parameters.
-bad '{"type": "adam", "momentum": 0.9}' "optimizer.momentum: unknown attribute 'momentum' for optimizer 'adam'"
-bad '{"type": "sgd", "beta1": 0.9}' "optimizer.beta1: unknown attribute 'beta1' for optimizer 'sgd'"
+bad '{"type": "adam", "momentum": 0.9}' "optimizer.momentum: optimizer 'adam' has no option 'momentum': it is an option of sgd, momentum, nesterov, rmsprop"
+bad '{"type": "sgd", "beta1": 0.9}' "optimizer.beta1: optimizer 'sgd' has no option 'beta1': it is an option of adam, adamw, nadam"
+bad '{"type": "adam", "amsgrad": 1.5}' "optimizer.amsgrad: expected a boolean"
+bad '{"type": "sgd", "nesterov": true}' "optimizer.nesterov: nesterov needs a momentum > 0"
 bad '{"type": "nesterov_momentum"}' "unknown optimizer 'nesterov_momentum'; known: sgd, momentum, nesterov"
 bad '{"lr": 0.1}' "optimizer: missing required member 'type'"
 # Learning rate: positive, given once, under either name.
