@@ -323,6 +323,73 @@ ValueId build_layer_normalization(LayerCtx& c) {
   return y;
 }
 
+// Batch normalisation over the last axis (Keras's default axis -1: the features of a dense
+// output, the channels of an NHWC image), Ioffe & Szegedy (2015) with Keras's semantics:
+//   training   y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and (biased) var over
+//              every axis but the last; moving_mean <- m moving_mean + (1 - m) mean and
+//              moving_variance likewise (graph updates, training steps only)
+//   inference  the same with moving_mean and moving_variance
+// The two forms meet in `phase_select`; passes::specialize_phase keeps one per program.
+// moving_mean and moving_variance are frozen params (saved with the weights, no gradient).
+ValueId build_batch_normalization(LayerCtx& c) {
+  need_float(c);
+  const Shape xs = c.in_type().shape;
+  int rank = xs.rank();
+  if (rank < 2) c.fail_input(0, "an input of rank 2 or more [batch, ..., features]");
+  if (auto a = c.spec.get("axis")) {
+    int64_t axis = a->as_int();
+    if (axis != -1 && axis != rank - 1)
+      a->fail("layer '{}' (batch_normalization): normalises the last axis (-1, the channels of NHWC) only; axis {} of "
+              "{} is not",
+              c.info.name, axis, c.in_type().str());
+  }
+  auto number = [&](const char* key, double dflt, bool fraction) {
+    auto v = c.spec.get(key);
+    if (!v) return dflt;
+    double x = v->as_number();
+    if (fraction ? !(x >= 0 && x < 1) : !(x > 0)) v->fail("expected {}, {}", fraction ? "a number in [0, 1)" : "a positive number", v->describe());
+    return x;
+  };
+  double momentum = number("momentum", 0.99, true), eps = number("epsilon", 1e-3, false);
+  int64_t ch = xs[rank - 1];
+  Shape ps{ch};
+  std::vector<int64_t> axes;
+  for (int i = 0; i < rank - 1; i++) axes.push_back(i);
+  ir::TensorType stat{ir::DType::f32, ps};
+  auto frozen = [&](const char* suffix, const char* init) {
+    ValueId p = c.g.add_param(c.info.name + "." + suffix, stat, ir::Initializer{init}, false);
+    c.info.params.push_back(p);
+    return p;
+  };
+  ValueId moving_mean = frozen("moving_mean", "zeros"), moving_var = frozen("moving_variance", "ones");
+  ValueId x = c.in();
+  auto normalise = [&](ValueId mean, ValueId var, const std::string& form) {
+    ValueId d = c.op("sub", {x, mean}, {}, form + "_centered");
+    ValueId sd = c.op("sqrt", {c.op("scale", {var}, {{"scale", 1.0}, {"offset", eps}}, form + "_variance_eps")}, {},
+                      form + "_stddev");
+    return c.op("div", {d, sd}, {}, form + "_normalized");
+  };
+  ir::Attrs over{{"axes", axes}};
+  ValueId mean = c.op("reduce_mean", {x}, over, "batch_mean");
+  ValueId var = c.op("reduce_mean", {c.op("square", {c.op("sub", {x, mean}, {}, "batch_deviation")}, {}, "batch_squared")},
+                     over, "batch_variance");
+  ValueId y = c.op("phase_select", {normalise(mean, var, "batch"), normalise(moving_mean, moving_var, "moving")}, {},
+                   "normalized");
+  auto average = [&](ValueId moving, ValueId now, const std::string& name) {
+    ValueId next = c.op("add", {c.op("scale", {moving}, {{"scale", momentum}}, name + "_decayed"),
+                                c.op("scale", {now}, {{"scale", 1 - momentum}}, name + "_new_part")},
+                        {}, name + "_next");
+    c.g.add_update(moving, next);
+  };
+  average(moving_mean, mean, "moving_mean");
+  average(moving_var, var, "moving_variance");
+  if (c.spec.get_bool("scale", true))
+    y = c.op("mul", {y, c.param("gamma", ps, c.initializer("gamma_initializer", "ones", ch, ch))}, {}, "scaled");
+  if (c.spec.get_bool("center", true))
+    y = c.op("add", {y, c.param("beta", ps, c.initializer("beta_initializer", "zeros", ch, ch))}, {}, "shifted");
+  return y;
+}
+
 ValueId build_conv2d(LayerCtx& c) {
   need_image(c);
   int64_t filters = c.spec.require("filters").as_positive_int();
@@ -451,6 +518,9 @@ std::vector<LayerDef> make_layer_table() {
       {"reshape", {"target_shape"}, 1, 1, build_reshape},
       {"layer_normalization", {"axis", "epsilon", "center", "scale", "gamma_initializer", "beta_initializer"}, 1, 1,
        build_layer_normalization},
+      {"batch_normalization",
+       {"axis", "momentum", "epsilon", "center", "scale", "gamma_initializer", "beta_initializer"}, 1, 1,
+       build_batch_normalization},
       {"dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
          need_float(c);
          auto r = c.spec.require("rate");

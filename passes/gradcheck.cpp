@@ -272,7 +272,7 @@ GradCheckResult check_gradients(const ir::Graph& g, ValueId loss, const std::vec
 
 GradCheckResult check_model_gradients(const ir::Graph& forward, const ir::TrainingSpec& spec,
                                       const GradCheckOptions& opt) {
-  TrainingGraph tg = build_loss_graph(forward, spec);
+  TrainingGraph tg = build_loss_graph(forward, spec, true);
   const ir::Graph& g = tg.graph;
   Bindings b = ir::init_params(g, opt.seed);
   for (ValueId in : g.inputs())

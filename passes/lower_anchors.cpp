@@ -218,6 +218,11 @@ std::vector<Step> reduce_to_shape(const AnchorContext& c) {
   return {call("dlc_rt_reduce_sum", plus(lines(c, red), {ptr(c.operands[0], "x"), out(c.results[0], "y")}))};
 }
 
+// The gradient of reduce_mean over its (adjacent) reduced axes: (x, dy) -> dx, x for its shape.
+std::vector<Step> reduce_mean_grad(const AnchorContext& c) {
+  return {call("dlc_rt_reduce_mean_grad", plus(lines(c, reduced_axes(c)), {ptr(c.operands[1], "dy"), out(c.results[0], "dx")}))};
+}
+
 // The gradient of reduce_max over its (adjacent) reduced axes: (x, dy) -> dx.
 std::vector<Step> reduce_max_grad(const AnchorContext& c) {
   return {call("dlc_rt_reduce_max_grad", plus(lines(c, reduced_axes(c)), {ptr(c.operands[0], "x"),
@@ -383,6 +388,7 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"reduce_mean", reduce("dlc_rt_reduce_mean")},
       {"reduce_max", reduce("dlc_rt_reduce_max")},
       {"reduce_max_grad", reduce_max_grad},
+      {"reduce_mean_grad", reduce_mean_grad},
       {"maxout", maxout},
       {"maxout_grad", maxout_grad},
       {"reduce_to_shape", reduce_to_shape},

@@ -9,6 +9,9 @@
 // (categorical CE of probabilities clamped to [1e-7, 1 - 1e-7], as Keras computes it).
 #include "passes/training.h"
 
+#include "passes/cleanup/cleanup.h"
+#include "passes/rewrite.h"
+
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
 
@@ -109,11 +112,28 @@ ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueI
 
 } // namespace
 
-TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spec) {
+Graph specialize_phase(const Graph& forward, bool training) {
+  bool any = false;
+  for (const ir::Node& n : forward.nodes()) any |= n.op->name == "phase_select";
+  if (!any && (training || forward.updates().empty())) return forward;
+  GraphRewriter rw(forward);
+  for (size_t i = 0; i < forward.nodes().size(); i++) {
+    const ir::Node& n = forward.nodes()[i];
+    if (n.op->name == "phase_select") rw.replace(n.results[0], rw.map(n.operands[training ? 0 : 1]));
+    else rw.copy_node(int(i));
+  }
+  Graph g = rw.finish(false);
+  for (auto& o : forward.outputs()) g.add_output(o.name, rw.map(o.value));
+  if (training)
+    for (auto& u : forward.updates()) g.add_update(rw.map(u.target), rw.map(u.value));
+  return eliminate_dead_code(g); // the other phase's values
+}
+
+TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spec, bool training) {
   if (!spec.has_loss)
     throw Error("the model has no 'loss'; training needs one (e.g. \"loss\": \"categorical_crossentropy\")");
   TrainingGraph tg;
-  tg.graph = forward;
+  tg.graph = specialize_phase(forward, training);
   Graph& g = tg.graph;
   LossSite site = find_site(g, spec.loss);
   const std::string& loss = spec.loss.type;
@@ -134,7 +154,7 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   tg.loss = append_loss(g, site, loss, t);
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
   // part of the loss, reported with it and differentiated with it.
-  for (ValueId p : forward.params()) {
+  for (ValueId p : std::vector<ValueId>(g.params())) { // a copy: g grows below
     const ir::Value& v = g.value(p);
     std::string name = v.name;
     double l1 = v.l1, l2 = v.l2;
@@ -150,7 +170,7 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
 }
 
 TrainingGraph build_training_graph(const Graph& forward, const ir::TrainingSpec& spec) {
-  TrainingGraph tg = build_loss_graph(forward, spec);
+  TrainingGraph tg = build_loss_graph(forward, spec, true);
   Graph& g = tg.graph;
   tg.lr = g.add_input("lr", TensorType{ir::DType::f32, ir::Shape{}});
   std::vector<ValueId> params;

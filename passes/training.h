@@ -29,9 +29,19 @@ struct TrainingGraph {
 TrainingGraph build_training_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
 
 // The forward graph with input "target" and the loss appended (output "loss"), without
-// backward or update: `grads` is empty and `lr` is ir::kNoValue. Gradient checks evaluate
-// it; build_training_graph starts from it. Throws like build_training_graph.
-TrainingGraph build_loss_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
+// backward or update: `grads` is empty and `lr` is ir::kNoValue. `training`: the phase
+// the graph is specialised to (specialize_phase): false for evaluation (validation
+// loss), true for gradient checks and build_training_graph, which starts from it.
+// Throws like build_training_graph.
+TrainingGraph build_loss_graph(const ir::Graph& forward, const ir::TrainingSpec& spec, bool training = false);
+
+// A forward graph for one phase of a run. Layers whose behaviour differs between
+// training and inference (batch normalisation) build both forms joined by `phase_select`
+// and record training-time state changes (running statistics) as graph updates; this
+// keeps the `train` operands and the updates (training) or the `infer` operands and no
+// update (inference, evaluation). Every program is compiled from a specialised graph, so
+// no program computes the other phase's values.
+ir::Graph specialize_phase(const ir::Graph& forward, bool training);
 
 // Appends gradient clipping (by global norm, by value), weight decay (coupled or
 // decoupled) and the optimizer's update of every parameter: adds the optimizer's state

@@ -6,7 +6,7 @@ namespace dlc::pipeline {
 
 ir::Graph program_graph(const frontend::Model& m, ProgramKind kind, int64_t batch) {
   ir::Graph g = frontend::build_model(m, batch).graph;
-  if (kind == ProgramKind::inference) return g;
+  if (kind == ProgramKind::inference) return passes::specialize_phase(g, false);
   try {
     if (kind == ProgramKind::evaluation) return passes::build_loss_graph(g, m.training).graph;
     return passes::build_training_graph(g, m.training).graph;

@@ -65,17 +65,16 @@ public:
   }
 
   double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
-    // The training graph's loss without applying its updates; dropout is off.
-    const passes::TrainingGraph& tg = train_at(n);
+    // The loss graph of the inference phase (running statistics, no dropout, no update).
+    const passes::TrainingGraph& tg = loss_at(n);
     ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
-    b[tg.graph.value(tg.lr).name] = ir::Tensor(tg.graph.type(tg.lr), std::vector<double>{0.0});
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, {});
     copy_output(tg.graph, env, outputs);
     return env[size_t(tg.loss)][0];
   }
 
   void infer(const float* x, float* outputs, int64_t n) override {
-    const ir::Graph& g = fwd_at(n).graph;
+    const ir::Graph& g = infer_at(n);
     std::vector<ir::Tensor> env = ir::evaluate(g, bind(g, x, nullptr, n, ir::kNoValue), {});
     copy_output(g, env, outputs);
   }
@@ -86,7 +85,8 @@ private:
   uint64_t seed_ = 0;
   ir::Bindings values_;
   std::map<int64_t, frontend::BuiltModel> forward_;
-  std::map<int64_t, passes::TrainingGraph> train_;
+  std::map<int64_t, passes::TrainingGraph> train_, loss_;
+  std::map<int64_t, ir::Graph> infer_;
 
   void check_n(int64_t n) const {
     if (n < 1 || n > batch_) throw Error(fmt::format("batch of {} samples: expected 1 to {}", n, batch_));
@@ -95,6 +95,17 @@ private:
     check_n(n);
     auto it = forward_.find(n);
     if (it == forward_.end()) it = forward_.emplace(n, frontend::build_model(model_, n)).first;
+    return it->second;
+  }
+  const ir::Graph& infer_at(int64_t n) {
+    auto it = infer_.find(n);
+    if (it == infer_.end()) it = infer_.emplace(n, passes::specialize_phase(fwd_at(n).graph, false)).first;
+    return it->second;
+  }
+  const passes::TrainingGraph& loss_at(int64_t n) {
+    if (!can_train()) throw Error(fmt::format("model '{}' has no loss: it cannot be evaluated", model_.name));
+    auto it = loss_.find(n);
+    if (it == loss_.end()) it = loss_.emplace(n, passes::build_loss_graph(fwd_at(n).graph, model_.training)).first;
     return it->second;
   }
   const passes::TrainingGraph& train_at(int64_t n) {

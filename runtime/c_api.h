@@ -147,6 +147,10 @@ inline void dlc_rt_reduce_max(int64_t outer, int64_t len, int64_t inner, const f
 }
 
 // dx = dy at the first maximum of each line of x, 0 elsewhere (reduce_max, maxout).
+// dx = dy / len spread over each line (reduce_mean's gradient).
+inline void dlc_rt_reduce_mean_grad(int64_t outer, int64_t len, int64_t inner, const float* dy, float* dx) {
+  dlc_rt::mean_grad_lines(outer, len, inner, dy, dx);
+}
 inline void dlc_rt_reduce_max_grad(int64_t outer, int64_t len, int64_t inner, const float* x, const float* dy,
                                    float* dx) {
   dlc_rt::max_grad_lines(outer, len, inner, x, dy, dx);

@@ -40,6 +40,7 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
       DLC_SYM(dlc_rt_reduce_mean),
       DLC_SYM(dlc_rt_reduce_max),
       DLC_SYM(dlc_rt_reduce_max_grad),
+      DLC_SYM(dlc_rt_reduce_mean_grad),
       DLC_SYM(dlc_rt_softmax),
       DLC_SYM(dlc_rt_log_softmax),
       DLC_SYM(dlc_rt_softmax_grad),

@@ -126,6 +126,8 @@ void register_elementwise_evals() {
     for (int64_t i = 0; i < x.numel(); i++)
       out[0][i] = x[i] > 0 ? x[i] : s[i % c] * x[i];
   });
+  register_eval("phase_select", [](const Node&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                   const EvalContext& ctx) { out[0] = ctx.training ? *in[0] : *in[1]; });
   register_eval("dropout", [](const Node& n, const std::vector<const Tensor*>& in,
                               std::vector<Tensor>& out, const EvalContext& ctx) {
     const Tensor& x = *in[0];

@@ -120,6 +120,12 @@ void register_broadcast_grad_evals() {
     }
     for (int64_t o = 0; o < dy.numel(); o++) out[0][first[size_t(o)]] = dy[o];
   });
+  register_eval("reduce_mean_grad", [](const Node& n, const Ins& in, std::vector<Tensor>& out, const EvalContext&) {
+    const Tensor &x = *in[0], &dy = *in[1];
+    auto map = broadcast_map(keepdims_shape(n, x.shape()), x.shape());
+    double count = double(x.numel()) / double(std::max<int64_t>(dy.numel(), 1));
+    for (int64_t i = 0; i < x.numel(); i++) out[0][i] = dy[map[size_t(i)]] / count;
+  });
   register_eval("slice", [](const Node& n, const Ins& in, std::vector<Tensor>& out, const EvalContext&) {
     const Shape& xs = in[0]->shape();
     int64_t axis = n.attrs.get_int("axis");

@@ -132,6 +132,21 @@ void register_elementwise_ops() {
         }},
        dropout)
       .example = example({f32_in({3, 4})}, {{"rate", 0.25}, {"stream", int64_t(1)}});
+
+  // The value of the run's phase: `train` in a training step, `infer` otherwise (batch
+  // normalisation's batch and running statistics). passes::specialize_phase replaces it
+  // by one operand when a program's phase is known, so compiled programs normally never
+  // run it; as a body op it reads the run's training flag like dropout.
+  ScalarForm phase;
+  phase.random = true;
+  body({"phase_select", "train in a training step, infer otherwise", 2, 2, {},
+        [](const InferContext& c) {
+          c.expect_float(0);
+          if (c.in[1] != c.in[0]) c.fail("operands must have one type, got {} and {}", c.in[0].str(), c.in[1].str());
+          return std::vector<TensorType>{c.in[0]};
+        }},
+       phase)
+      .example = example({f32_in({3, 4}), f32_in({3, 4})});
 }
 
 } // namespace dlc::ir::ops

@@ -161,6 +161,15 @@ void register_broadcast_grads() {
                  return std::vector<TensorType>{c.in[0]};
                },
                OpClass::reduction}, batch_sample_wise());
+  // reduce_mean's gradient where the reduced count depends on the run (the batch axis is
+  // reduced): dy / count spread over the reduced axes, count taken when it runs.
+  backward({"reduce_mean_grad", "dy / count spread over the reduced axes", 2, 2,
+               {{"axes", AttrKind::Ints, false}, {"keepdims", AttrKind::Bool, false}},
+               [](const InferContext& c) {
+                 expect_forward_result(c, "reduce_mean", {c.in[0]}, c.attrs, c.in[1]);
+                 return std::vector<TensorType>{c.in[0]};
+               },
+               OpClass::reduction}, batch_sample_wise());
   // The part [begin, begin + size) of axis `axis`: concat's gradient.
   register_with({"slice", "x[..., begin:begin+size, ...] along axis", 1, 1,
                {{"axis", AttrKind::Int}, {"begin", AttrKind::Int}, {"size", AttrKind::Int}},
@@ -272,6 +281,7 @@ void register_grad_ops() {
   set("reduce_to_shape", example({x}, {{"shape", std::vector<int64_t>{4}}}));
   set("broadcast_to", example({f32_in({4})}, {{"shape", std::vector<int64_t>{3, 4}}}));
   set("reduce_max_grad", example({f32_in({2, 3, 4}), f32_in({2, 4})}, {{"axes", std::vector<int64_t>{1}}}));
+  set("reduce_mean_grad", example({f32_in({2, 3, 4}), f32_in({3, 4})}, {{"axes", std::vector<int64_t>{0}}}));
   set("slice", example({f32_in({2, 6})}, {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"size", int64_t(3)}}));
   set("slice_grad", example({f32_in({2, 3})}, {{"axis", int64_t(1)}, {"begin", int64_t(2)}, {"extent", int64_t(6)}}));
   std::vector<int64_t> ones = {1, 1}, pads = {1, 1, 1, 1}, none = {0, 0, 0, 0}, two = {2, 2};

@@ -51,6 +51,14 @@ void register_activations() {
   // Dropout is linear in x with the mask of (seed, step, stream, element): applying the
   // same dropout (same rate and stream) to dy multiplies it by the same mask and scale.
   unary("dropout", [](GradCtx& c) { return c.emit("dropout", {c.dy0()}, c.attrs()); });
+  // dy goes to the operand of the run's phase; the other gets zeros.
+  register_grad("phase_select", [](GradCtx& c) {
+    Grads out(2, kNoValue);
+    ValueId zero = c.emit("scale", {c.dy0()}, {{"scale", 0.0}});
+    if (c.wants(0)) out[0] = c.emit("phase_select", {c.dy0(), zero});
+    if (c.wants(1)) out[1] = c.emit("phase_select", {zero, c.dy0()});
+    return out;
+  });
 }
 
 void register_math() {

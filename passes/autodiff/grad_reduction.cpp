@@ -27,7 +27,14 @@ ValueId spread(GradCtx& c) {
 
 void register_reduction_grads() {
   register_grad("reduce_sum", [](GradCtx& c) { return Grads{spread(c)}; });
+  // Where axis 0 (the samples, in a batched graph) is reduced, the count is the run's:
+  // reduce_mean_grad divides by it when it runs. Elsewhere the count is fixed and the
+  // spread-and-scale fuses with its neighbours.
   register_grad("reduce_mean", [](GradCtx& c) {
+    bool samples = !c.attrs().has("axes");
+    for (int64_t a : c.attrs().has("axes") ? c.attrs().get_ints("axes") : std::vector<int64_t>{})
+      samples |= a == 0 || a == -int64_t(c.shape(c.x(0)).rank());
+    if (samples) return Grads{c.emit("reduce_mean_grad", {c.x(0), c.dy0()}, c.attrs())};
     double count = double(c.shape(c.x(0)).numel()) / double(c.shape(c.y()).numel());
     return Grads{c.emit("scale", {spread(c)}, {{"scale", 1.0 / count}})};
   });

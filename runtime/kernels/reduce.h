@@ -102,6 +102,15 @@ inline void reduce_lines(Reduce kind, int64_t outer, int64_t len, int64_t inner,
 
 // The gradient of a max along each line (reduce_max, maxout): dx = dy at the line's first
 // maximum (strictly greater wins, so ties go to the first), 0 elsewhere.
+// The gradient of a mean over the middle axis of [outer, len, inner]: dx = dy / len on
+// every line, len the run's count (a batch axis among the reduced ones scales with n).
+inline void mean_grad_lines(int64_t outer, int64_t len, int64_t inner, const float* dy, float* dx) {
+  float scale = len > 0 ? float(1.0 / double(len)) : 0.0f;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t l = 0; l < len; l++)
+      for (int64_t i = 0; i < inner; i++) dx[(o * len + l) * inner + i] = dy[o * inner + i] * scale;
+}
+
 inline void max_grad_lines(int64_t outer, int64_t len, int64_t inner, const float* x, const float* dy, float* dx) {
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {

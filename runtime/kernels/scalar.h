@@ -101,6 +101,11 @@ DLC_SCALAR float dlc_scalar_dropout(float x, double rate, int64_t stream, uint64
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
 }
 
+// The training phase's operand or the inference phase's (ir/ops/elementwise.cpp).
+DLC_SCALAR float dlc_scalar_phase_select(float train, float infer, uint64_t, uint64_t, int64_t training, int64_t) {
+  return training ? train : infer;
+}
+
 // ---- activations whose derivative is computed from x: name(x, attrs), name_grad(x, dy, attrs)
 
 DLC_SCALAR float dlc_scalar_elu(float x, float alpha) { return x > 0.0f ? x : alpha * std::expm1(x); }

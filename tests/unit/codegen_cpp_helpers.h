@@ -242,6 +242,25 @@ inline const char* kGlobalPoolingModel = R"({
   "batch_size": 4
 })";
 
+// batch_normalization after a convolution (NHWC channels) and after a dense layer, with
+// Keras's and non-default momentum/epsilon: batch statistics and running averages in
+// training, running statistics in inference. The layers before batch_normalization have
+// no bias, as usual: the normalisation cancels it (its gradient is zero up to rounding).
+inline const char* kBatchNormModel = R"({
+  "name": "batch_norm",
+  "input_shape": [5, 5, 2],
+  "layers": [{"type": "conv2d", "filters": 4, "kernel_size": 3, "use_bias": false},
+             {"type": "batch_normalization", "name": "bn_conv", "momentum": 0.5},
+             {"type": "activation", "activation": "relu"},
+             {"type": "flatten"},
+             {"type": "dense", "units": 6, "use_bias": false},
+             {"type": "batch_normalization", "name": "bn_dense", "epsilon": 0.01, "center": false},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

@@ -102,6 +102,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit: layer_normalization and gl
   check_bits(frontend::load_model_text(kGlobalPoolingModel, "global_pooling.json"), 4, 3);
 }
 
+TEST_CASE("the JIT and emitted C++ agree bit for bit: batch_normalization") {
+  check_bits(frontend::load_model_text(kBatchNormModel, "batch_norm.json"), 4, 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit: every activation and maxout") {
   check_bits(frontend::load_model_text(kActivationsModel, "activations.json"), 4, 3);
 }
