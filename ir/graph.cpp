@@ -55,6 +55,17 @@ ValueId Graph::add_param(const std::string& name, TensorType type, Initializer i
   return id;
 }
 
+ValueId Graph::copy_param(const Value& p) {
+  ValueId id = add_param(p.name, p.type, p.init, p.trainable);
+  Value& v = values_[size_t(id)];
+  v.l1 = p.l1;
+  v.l2 = p.l2;
+  v.max_norm = p.max_norm;
+  v.max_norm_axes = p.max_norm_axes;
+  v.non_neg = p.non_neg;
+  return id;
+}
+
 ValueId Graph::add_state(const std::string& name, TensorType type, Initializer init) {
   ValueId id = new_value(name, std::move(type), ValueKind::state);
   values_[size_t(id)].init = std::move(init);

@@ -73,6 +73,9 @@ public:
   ValueId add_input(const std::string& name, TensorType type);
   ValueId add_param(const std::string& name, TensorType type, Initializer init,
                     bool trainable = true);
+  // A param like `p` of another graph: its name, type, initializer and every training
+  // property (trainable, regularizers, constraints). Passes that rebuild graphs use it.
+  ValueId copy_param(const Value& p);
   ValueId add_state(const std::string& name, TensorType type, Initializer init);
   ValueId add_constant(const std::string& name, TensorType type, std::vector<float> data);
 

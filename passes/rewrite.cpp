@@ -8,10 +8,7 @@ GraphRewriter::GraphRewriter(const ir::Graph& src) : src_(src), map_(src.values(
   dst_.name = src.name;
   dst_.batch = src.batch;
   for (ValueId v : src.inputs()) map_[size_t(v)] = dst_.add_input(src.value(v).name, src.type(v));
-  for (ValueId v : src.params()) {
-    const ir::Value& p = src.value(v);
-    map_[size_t(v)] = dst_.add_param(p.name, p.type, p.init, p.trainable);
-  }
+  for (ValueId v : src.params()) map_[size_t(v)] = dst_.copy_param(src.value(v));
   for (ValueId v : src.states()) {
     const ir::Value& s = src.value(v);
     map_[size_t(v)] = dst_.add_state(s.name, s.type, s.init);
