@@ -409,6 +409,106 @@ ValueId build_conv2d(LayerCtx& c) {
   return c.activation(y);
 }
 
+// The window of a 1-D layer over [batch, steps, channels] (Keras's Conv1D, MaxPooling1D,
+// AveragePooling1D): size, stride and the padding at the start and end of the steps.
+struct Window1d {
+  int64_t size, stride, begin, end;
+};
+
+// `size_key` (an integer or [k]), strides, padding: "valid", "same", "causal" (conv1d:
+// k - 1 steps before, none after, so step t sees t and earlier only), p or [before, after].
+Window1d read_window_1d(LayerCtx& c, const char* size_key, int64_t dflt_size, bool stride_is_size, bool causal_ok) {
+  auto one = [&](const char* key, int64_t dflt) {
+    auto r = c.spec.get(key);
+    if (!r) return dflt;
+    std::vector<int64_t> v = r->as_int_list();
+    if (v.size() != 1 || v[0] <= 0) r->fail("expected a positive integer, {}", r->describe());
+    return v[0];
+  };
+  Window1d w;
+  w.size = one(size_key, dflt_size);
+  w.stride = one("strides", stride_is_size ? w.size : 1);
+  w.begin = w.end = 0;
+  int64_t steps = c.in_type().shape[1];
+  if (auto r = c.spec.get("padding")) {
+    if (r->is(json::Kind::String)) {
+      std::string p = r->as_string();
+      std::vector<std::string> known = {"valid", "same"};
+      if (causal_ok) known.push_back("causal");
+      if (p == "same") std::tie(w.begin, w.end) = same_pads(steps, w.size, w.stride);
+      else if (p == "causal" && causal_ok) w.begin = w.size - 1;
+      else if (p != "valid") {
+        std::string hint = did_you_mean(p, known);
+        r->fail("unknown padding '{}'{}", clip(p), hint.empty() ? "; use " + join_names(known) + " or explicit amounts" : hint);
+      }
+    } else {
+      std::vector<int64_t> v = r->as_int_list();
+      if (v.size() > 2) r->fail("expected 1 or 2 padding amounts (before, after), got {}", v.size());
+      for (int64_t x : v)
+        if (x < 0) r->fail("padding must not be negative, got {}", x);
+      w.begin = v[0];
+      w.end = v.size() == 2 ? v[1] : v[0];
+    }
+  }
+  if (steps + w.begin + w.end < w.size)
+    c.spec.fail("layer '{}' ({}): window {} does not fit the {} steps from '{}' (padding {},{})", c.info.name,
+                c.info.type, w.size, steps, c.inputs[0].layer, w.begin, w.end);
+  return w;
+}
+
+// [batch, steps, channels] as the image [batch, 1, steps, channels] and back: a 1-D
+// layer is its 2-D counterpart over a height of 1 (reshapes are views: no copy).
+ValueId as_image(LayerCtx& c, ValueId x) {
+  const Shape s = c.g.type(x).shape;
+  return c.op("reshape", {x}, {{"shape", std::vector<int64_t>{s[0], 1, s[1], s[2]}}}, "as_image");
+}
+ValueId as_sequence(LayerCtx& c, ValueId y) {
+  const Shape s = c.g.type(y).shape;
+  return c.op("reshape", {y}, {{"shape", std::vector<int64_t>{s[0], s[2], s[3]}}}, "as_sequence");
+}
+
+void need_sequence(LayerCtx& c) {
+  need_rank(c, 3, "a 3-D input [batch, steps, channels]");
+  need_float(c);
+}
+
+// Keras's Conv1D: kernel [k, channels, filters]; the convolution is conv2d's with a
+// 1 x k window.
+ValueId build_conv1d(LayerCtx& c) {
+  need_sequence(c);
+  int64_t filters = c.spec.require("filters").as_positive_int();
+  c.spec.require("kernel_size");
+  Window1d w = read_window_1d(c, "kernel_size", 0, false, true);
+  int64_t cin = c.in_type().shape[2];
+  Shape kernel{w.size, cin, filters};
+  c.check_param_size("kernel", kernel);
+  int64_t fan_in = w.size * cin, fan_out = w.size * filters;
+  ValueId k = c.param("kernel", kernel, c.initializer("kernel_initializer", "glorot_uniform", fan_in, fan_out));
+  ValueId k4 = c.op("reshape", {k}, {{"shape", std::vector<int64_t>{1, w.size, cin, filters}}}, "kernel_2d");
+  ValueId y = c.op("conv2d", {as_image(c, c.in()), k4},
+                   {{"strides", std::vector<int64_t>{1, w.stride}}, {"pads", std::vector<int64_t>{0, 0, w.begin, w.end}}});
+  y = as_sequence(c, y);
+  if (c.spec.get_bool("use_bias", true))
+    y = c.op("bias_add", {y, c.param("bias", {filters}, c.initializer("bias_initializer", "zeros", fan_in, fan_out))});
+  return c.activation(y);
+}
+
+// Keras's MaxPooling1D / AveragePooling1D (pool_size 2, strides = pool_size).
+LayerDef pool1d_layer(const std::string& type, const std::string& op) {
+  return {type, {"pool_size", "strides", "padding"}, 1, 1, [op](LayerCtx& c) {
+            need_sequence(c);
+            Window1d w = read_window_1d(c, "pool_size", 2, true, false);
+            if (w.begin >= w.size || w.end >= w.size)
+              c.spec.require("padding").fail("layer '{}' ({}): padding {},{} must be smaller than the window {}",
+                                             c.info.name, c.info.type, w.begin, w.end, w.size);
+            ValueId y = c.op(op, {as_image(c, c.in())},
+                             {{"window", std::vector<int64_t>{1, w.size}},
+                              {"strides", std::vector<int64_t>{1, w.stride}},
+                              {"pads", std::vector<int64_t>{0, 0, w.begin, w.end}}});
+            return as_sequence(c, y);
+          }};
+}
+
 // Keras's GlobalAveragePooling1D/2D and GlobalMaxPooling1D/2D: the mean or max over the
 // time axis of [batch, T, C] or the two spatial axes of [batch, H, W, C], giving
 // [batch, C] ([batch, 1, C] / [batch, 1, 1, C] with keepdims).
@@ -505,6 +605,12 @@ std::vector<LayerDef> make_layer_table() {
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
         "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_conv2d},
+      {"conv1d",
+       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
+        "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
+       1, 1, build_conv1d},
+      pool1d_layer("max_pool1d", "max_pool2d"),
+      pool1d_layer("avg_pool1d", "avg_pool2d"),
       pool_layer("max_pool2d", "max_pool2d"),
       pool_layer("avg_pool2d", "avg_pool2d"),
       global_pool_layer("global_average_pooling2d", "reduce_mean", 4),

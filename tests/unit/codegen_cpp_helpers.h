@@ -261,6 +261,21 @@ inline const char* kBatchNormModel = R"({
   "batch_size": 4
 })";
 
+// conv1d (causal, same with a stride) and the 1-D pools over [batch, steps, channels].
+inline const char* kConv1dModel = R"({
+  "name": "conv1d",
+  "input_shape": [9, 2],
+  "layers": [{"type": "conv1d", "filters": 4, "kernel_size": 3, "padding": "causal", "activation": "relu"},
+             {"type": "max_pool1d"},
+             {"type": "conv1d", "filters": 3, "kernel_size": 2, "strides": 2, "padding": "same", "activation": "tanh"},
+             {"type": "avg_pool1d", "pool_size": 2, "strides": 1, "padding": "same"},
+             {"type": "flatten"},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;
