@@ -509,6 +509,28 @@ LayerDef pool1d_layer(const std::string& type, const std::string& op) {
           }};
 }
 
+// Keras's UpSampling2D with nearest interpolation: each pixel repeated size_h x size_w
+// times, by broadcasts and reshapes (views); its gradient sums each block (broadcast_to's
+// rule, reduce_to_shape).
+ValueId build_upsampling2d(LayerCtx& c) {
+  need_image(c);
+  auto [sh, sw] = read_pair(c.spec, "size", 2, 2);
+  if (auto r = c.spec.get("interpolation"))
+    if (r->as_string() != "nearest")
+      r->fail("layer '{}' (upsampling2d): interpolation '{}' is not supported; \"nearest\" is", c.info.name,
+              clip(r->as_string()));
+  const Shape x = c.in_type().shape;
+  if (checked_numel(Shape{x[0], x[1], sh, x[2], sw, x[3]}) < 0)
+    c.spec.fail("layer '{}' (upsampling2d): the output is too large", c.info.name);
+  // Two broadcasts of one axis each (a broadcast's gradient sums one run of adjacent axes):
+  // columns, [n, h, w, 1, c] -> [n, h, w, sw, c]; then rows, [n, h, 1, w*sw*c] -> [n, h, sh, w*sw*c].
+  ValueId v = c.op("reshape", {c.in()}, {{"shape", std::vector<int64_t>{x[0], x[1], x[2], 1, x[3]}}}, "columns");
+  v = c.op("broadcast_to", {v}, {{"shape", std::vector<int64_t>{x[0], x[1], x[2], sw, x[3]}}}, "repeated_columns");
+  v = c.op("reshape", {v}, {{"shape", std::vector<int64_t>{x[0], x[1], 1, x[2] * sw * x[3]}}}, "rows");
+  v = c.op("broadcast_to", {v}, {{"shape", std::vector<int64_t>{x[0], x[1], sh, x[2] * sw * x[3]}}}, "repeated_rows");
+  return c.op("reshape", {v}, {{"shape", std::vector<int64_t>{x[0], x[1] * sh, x[2] * sw, x[3]}}});
+}
+
 // Keras's GlobalAveragePooling1D/2D and GlobalMaxPooling1D/2D: the mean or max over the
 // time axis of [batch, T, C] or the two spatial axes of [batch, H, W, C], giving
 // [batch, C] ([batch, 1, C] / [batch, 1, 1, C] with keepdims).
@@ -609,6 +631,7 @@ std::vector<LayerDef> make_layer_table() {
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
         "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_conv1d},
+      {"upsampling2d", {"size", "interpolation"}, 1, 1, build_upsampling2d},
       pool1d_layer("max_pool1d", "max_pool2d"),
       pool1d_layer("avg_pool1d", "avg_pool2d"),
       pool_layer("max_pool2d", "max_pool2d"),

@@ -276,6 +276,20 @@ inline const char* kConv1dModel = R"({
   "batch_size": 4
 })";
 
+// upsampling2d between convolutions (a generator's or a decoder's shape).
+inline const char* kUpsamplingModel = R"({
+  "name": "upsampling",
+  "input_shape": [3, 3, 1],
+  "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "tanh"},
+             {"type": "upsampling2d", "size": [2, 3]},
+             {"type": "conv2d", "filters": 2, "kernel_size": 3, "activation": "relu"},
+             {"type": "flatten"},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

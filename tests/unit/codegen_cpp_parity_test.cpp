@@ -43,6 +43,9 @@ TEST_CASE("emitted C++ matches the interpreter: batch_normalization, trained") {
 TEST_CASE("emitted C++ matches the interpreter: conv1d and 1-D pooling, trained") {
   check_model(frontend::load_model_text(kConv1dModel, "conv1d.json"), 4, 20);
 }
+TEST_CASE("emitted C++ matches the interpreter: upsampling2d, trained") {
+  check_model(frontend::load_model_text(kUpsamplingModel, "upsampling.json"), 4, 20);
+}
 TEST_CASE("emitted C++ matches the interpreter: xo") { check_example("xo", 8, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp") { check_example("mlp", 4, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp_relu_adam") { check_example("mlp_relu_adam", 4, 50); }

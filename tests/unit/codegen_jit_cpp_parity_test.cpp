@@ -110,6 +110,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit: conv1d and 1-D pooling") {
   check_bits(frontend::load_model_text(kConv1dModel, "conv1d.json"), 4, 3);
 }
 
+TEST_CASE("the JIT and emitted C++ agree bit for bit: upsampling2d") {
+  check_bits(frontend::load_model_text(kUpsamplingModel, "upsampling.json"), 4, 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit: every activation and maxout") {
   check_bits(frontend::load_model_text(kActivationsModel, "activations.json"), 4, 3);
 }
