@@ -658,6 +658,32 @@ std::vector<LayerDef> make_layer_table() {
          // Each dropout node draws from its own stream: the index of the node in the graph.
          return c.op("dropout", {c.in()}, {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}});
        }},
+      // Keras's GaussianNoise, GaussianDropout and SpatialDropout2D: training-time noise
+      // with a stream of its own, like dropout (ir/ops/elementwise.cpp has the formulas).
+      {"gaussian_noise", {"stddev"}, 1, 1, [](LayerCtx& c) {
+         need_float(c);
+         auto r = c.spec.require("stddev");
+         double sd = r.as_number();
+         if (!(sd >= 0) || !std::isfinite(sd)) r.fail("expected a standard deviation >= 0, {}", r.describe());
+         return c.op("gaussian_noise", {c.in()}, {{"stddev", sd}, {"stream", int64_t(c.g.nodes().size())}});
+       }},
+      {"gaussian_dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
+         need_float(c);
+         auto r = c.spec.require("rate");
+         double rate = r.as_number();
+         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
+         return c.op("gaussian_dropout", {c.in()}, {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}});
+       }},
+      {"spatial_dropout2d", {"rate"}, 1, 1, [](LayerCtx& c) {
+         need_image(c);
+         auto r = c.spec.require("rate");
+         double rate = r.as_number();
+         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
+         const Shape x = c.in_type().shape;
+         return c.op("spatial_dropout", {c.in()},
+                     {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}, {"channels", x[3]},
+                      {"block", x[1] * x[2] * x[3]}});
+       }},
       {"activation", {"activation"}, 1, 1, [](LayerCtx& c) {
          c.spec.require("activation");
          return c.activation(c.in());

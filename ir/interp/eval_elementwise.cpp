@@ -126,6 +126,40 @@ void register_elementwise_evals() {
     for (int64_t i = 0; i < x.numel(); i++)
       out[0][i] = x[i] > 0 ? x[i] : s[i % c] * x[i];
   });
+  // Keras's GaussianNoise, GaussianDropout, SpatialDropout2D (ir/ops/elementwise.cpp).
+  register_eval("gaussian_noise", [](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                     const EvalContext& ctx) {
+    const Tensor& x = *in[0];
+    double sd = n.attrs.get_float("stddev");
+    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    out[0] = x;
+    if (ctx.training && sd != 0)
+      for (int64_t i = 0; i < x.numel(); i++) out[0][i] = x[i] + sd * dlc_rt::rng_normal(ctx.seed, stream, uint64_t(i));
+  });
+  register_eval("gaussian_dropout", [](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                       const EvalContext& ctx) {
+    const Tensor& x = *in[0];
+    double rate = n.attrs.get_float("rate");
+    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    out[0] = x;
+    if (ctx.training && rate != 0)
+      for (int64_t i = 0; i < x.numel(); i++)
+        out[0][i] = x[i] * (1 + std::sqrt(rate / (1 - rate)) * dlc_rt::rng_normal(ctx.seed, stream, uint64_t(i)));
+  });
+  register_eval("spatial_dropout", [](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                      const EvalContext& ctx) {
+    const Tensor& x = *in[0];
+    double rate = n.attrs.get_float("rate");
+    int64_t channels = n.attrs.get_int("channels"), block = n.attrs.get_int("block");
+    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    out[0] = x;
+    if (ctx.training && rate != 0)
+      for (int64_t i = 0; i < x.numel(); i++) {
+        uint64_t key = uint64_t(i / block * channels + i % channels);
+        bool keep = dlc_rt::rng_uniform(ctx.seed, stream, key) >= float(rate);
+        out[0][i] = keep ? x[i] / (1 - rate) : 0.0;
+      }
+  });
   register_eval("phase_select", [](const Node&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
                                    const EvalContext& ctx) { out[0] = ctx.training ? *in[0] : *in[1]; });
   register_eval("dropout", [](const Node& n, const std::vector<const Tensor*>& in,

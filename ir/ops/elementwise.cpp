@@ -133,6 +133,41 @@ void register_elementwise_ops() {
        dropout)
       .example = example({f32_in({3, 4})}, {{"rate", 0.25}, {"stream", int64_t(1)}});
 
+  // The other regularising noises of Keras, drawn like dropout from (seed, stream << 32 +
+  // step, key) and the identity at inference:
+  //   gaussian_noise     x + stddev n                          (GaussianNoise)
+  //   gaussian_dropout   x (1 + sqrt(rate / (1 - rate)) n)     (GaussianDropout)
+  //   spatial_dropout    x m / (1 - rate), one m per sample and channel: key = sample *
+  //                      channels + channel, sample = i / block (SpatialDropout2D)
+  // n ~ N(0, 1) by Box-Muller (runtime/rng.h), m ~ Bernoulli(1 - rate).
+  auto noise = [&](const char* name, const char* summary, const char* amount, bool fraction,
+                   std::vector<ScalarAttr> extra) {
+    ScalarForm f{{{amount, ScalarType::f64}, {"stream", ScalarType::i64}}};
+    for (auto& e : extra) f.attrs.push_back(e);
+    f.random = true;
+    std::vector<AttrSpec> attrs = {{amount, AttrKind::Float}, {"stream", AttrKind::Int}};
+    for (auto& e : extra) attrs.push_back({e.name, AttrKind::Int});
+    std::string a = amount;
+    return &body({name, summary, 1, 1, attrs,
+                  [a, fraction](const InferContext& c) {
+                    c.expect_float(0);
+                    double r = c.attrs.get_float(a);
+                    if (fraction ? !(r >= 0 && r < 1) : !(r >= 0)) c.fail("{} must be {}, got {}", a, fraction ? "in [0, 1)" : ">= 0", r);
+                    for (const char* k : {"channels", "block"})
+                      if (c.attrs.has(k) && c.attrs.get_int(k) <= 0) c.fail("{} must be positive", k);
+                    return std::vector<TensorType>{c.in[0]};
+                  }},
+                 f);
+  };
+  noise("gaussian_noise", "x + stddev * N(0, 1) in training, x otherwise", "stddev", false, {})->example =
+      example({f32_in({3, 4})}, {{"stddev", 0.5}, {"stream", int64_t(2)}});
+  noise("gaussian_dropout", "x * N(1, rate / (1 - rate)) in training, x otherwise", "rate", true, {})->example =
+      example({f32_in({3, 4})}, {{"rate", 0.3}, {"stream", int64_t(3)}});
+  noise("spatial_dropout", "dropout of whole channels per sample in training, x otherwise", "rate", true,
+        {{"channels", ScalarType::i64}, {"block", ScalarType::i64}})
+      ->example = example({f32_in({2, 2, 3, 4})}, {{"rate", 0.5}, {"stream", int64_t(4)}, {"channels", int64_t(4)},
+                                                  {"block", int64_t(24)}});
+
   // The value of the run's phase: `train` in a training step, `infer` otherwise (batch
   // normalisation's batch and running statistics). passes::specialize_phase replaces it
   // by one operand when a program's phase is known, so compiled programs normally never

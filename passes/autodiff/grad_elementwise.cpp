@@ -51,6 +51,11 @@ void register_activations() {
   // Dropout is linear in x with the mask of (seed, step, stream, element): applying the
   // same dropout (same rate and stream) to dy multiplies it by the same mask and scale.
   unary("dropout", [](GradCtx& c) { return c.emit("dropout", {c.dy0()}, c.attrs()); });
+  // Additive noise passes dy through; the multiplicative noises are linear in x with the
+  // same draws for dy (same stream, step and keys), as dropout.
+  unary("gaussian_noise", [](GradCtx& c) { return c.dy0(); });
+  unary("gaussian_dropout", [](GradCtx& c) { return c.emit("gaussian_dropout", {c.dy0()}, c.attrs()); });
+  unary("spatial_dropout", [](GradCtx& c) { return c.emit("spatial_dropout", {c.dy0()}, c.attrs()); });
   // dy goes to the operand of the run's phase; the other gets zeros.
   register_grad("phase_select", [](GradCtx& c) {
     Grads out(2, kNoValue);

@@ -101,6 +101,27 @@ DLC_SCALAR float dlc_scalar_dropout(float x, double rate, int64_t stream, uint64
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
 }
 
+// GaussianNoise, GaussianDropout and SpatialDropout2D (ir/ops/elementwise.cpp): the
+// noise of element i of stream k at step s is drawn at counter i (key for spatial).
+DLC_SCALAR float dlc_scalar_gaussian_noise(float x, double stddev, int64_t stream, uint64_t seed, uint64_t step,
+                                           int64_t training, int64_t i) {
+  if (!training || stddev == 0.0) return x;
+  return x + float(stddev * dlc_rt::rng_normal(seed, (uint64_t(stream) << 32) + step, uint64_t(i)));
+}
+DLC_SCALAR float dlc_scalar_gaussian_dropout(float x, double rate, int64_t stream, uint64_t seed, uint64_t step,
+                                             int64_t training, int64_t i) {
+  if (!training || rate == 0.0) return x;
+  double n = dlc_rt::rng_normal(seed, (uint64_t(stream) << 32) + step, uint64_t(i));
+  return x * float(1.0 + std::sqrt(rate / (1.0 - rate)) * n);
+}
+DLC_SCALAR float dlc_scalar_spatial_dropout(float x, double rate, int64_t stream, int64_t channels, int64_t block,
+                                            uint64_t seed, uint64_t step, int64_t training, int64_t i) {
+  if (!training || rate == 0.0) return x;
+  uint64_t key = uint64_t(i / block * channels + i % channels);
+  bool keep = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, key) >= float(rate);
+  return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
+}
+
 // The training phase's operand or the inference phase's (ir/ops/elementwise.cpp).
 DLC_SCALAR float dlc_scalar_phase_select(float train, float infer, uint64_t, uint64_t, int64_t training, int64_t) {
   return training ? train : infer;

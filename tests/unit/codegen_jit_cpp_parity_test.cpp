@@ -25,6 +25,22 @@ const char* kDropoutModel = R"({
   "batch_size": 4
 })";
 
+// Keras's other training-time noises, each with its own stream.
+const char* kNoiseModel = R"({
+  "name": "noise",
+  "input_shape": [4, 4, 2],
+  "layers": [{"type": "conv2d", "filters": 3, "kernel_size": 2, "activation": "tanh"},
+             {"type": "spatial_dropout2d", "rate": 0.3},
+             {"type": "gaussian_noise", "stddev": 0.1},
+             {"type": "flatten"},
+             {"type": "dense", "units": 6, "activation": "relu"},
+             {"type": "gaussian_dropout", "rate": 0.2},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "sparse_categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 std::unique_ptr<codegen::JitModel> exact_jit(const frontend::Model& m, int64_t batch) {
   codegen::JitOptions o;
   o.contract = false;
@@ -95,6 +111,7 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
 
 TEST_CASE("the JIT and emitted C++ agree bit for bit for the same seed") {
   check_bits(frontend::load_model_text(kDropoutModel, "dropout.json"), 4, 5);
+  check_bits(frontend::load_model_text(kNoiseModel, "noise.json"), 4, 5);
   check_bits(frontend::load_model(example("cnn")), 3, 3);
 }
 
