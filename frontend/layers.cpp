@@ -409,6 +409,45 @@ ValueId build_conv2d(LayerCtx& c) {
   return c.activation(y);
 }
 
+// Keras's Conv2DTranspose: kernel [kh, kw, filters, channels]; "valid": output (h - 1) sh
+// + kh (and w alike), "same": h sh. The op is the input gradient of the conv2d that maps
+// the output back to the input's size (its padding is that conv2d's "same" padding).
+ValueId build_conv2d_transpose(LayerCtx& c) {
+  need_image(c);
+  int64_t filters = c.spec.require("filters").as_positive_int();
+  c.spec.require("kernel_size");
+  auto [kh, kw] = read_pair(c.spec, "kernel_size", 0, 0);
+  auto [sh, sw] = read_pair(c.spec, "strides", 1, 1);
+  const Shape x = c.in_type().shape;
+  bool same = false;
+  if (auto r = c.spec.get("padding")) {
+    std::string p = r->as_string();
+    if (p != "valid" && p != "same") {
+      std::string hint = did_you_mean(p, {"valid", "same"});
+      r->fail("unknown padding '{}'{}", clip(p), hint.empty() ? "; use \"valid\" or \"same\"" : hint);
+    }
+    same = p == "same";
+  }
+  int64_t oh = same ? x[1] * sh : (x[1] - 1) * sh + kh, ow = same ? x[2] * sw : (x[2] - 1) * sw + kw;
+  std::vector<int64_t> pads = {0, 0, 0, 0};
+  if (same) {
+    std::tie(pads[0], pads[1]) = same_pads(oh, kh, sh);
+    std::tie(pads[2], pads[3]) = same_pads(ow, kw, sw);
+  }
+  int64_t cin = x[3];
+  Shape kernel{kh, kw, filters, cin};
+  c.check_param_size("kernel", kernel);
+  if (checked_numel(Shape{x[0], oh, ow, filters}) < 0) c.spec.fail("layer '{}' (conv2d_transpose): the output is too large", c.info.name);
+  int64_t fan_in = kh * kw * filters, fan_out = kh * kw * cin; // Keras's fans of the kernel's shape
+  ValueId k = c.param("kernel", kernel, c.initializer("kernel_initializer", "glorot_uniform", fan_in, fan_out));
+  ValueId y = c.op("conv2d_transpose", {c.in(), k},
+                   {{"strides", std::vector<int64_t>{sh, sw}}, {"pads", pads},
+                    {"output_shape", std::vector<int64_t>{x[0], oh, ow, filters}}});
+  if (c.spec.get_bool("use_bias", true))
+    y = c.op("bias_add", {y, c.param("bias", {filters}, c.initializer("bias_initializer", "zeros", fan_in, fan_out))});
+  return c.activation(y);
+}
+
 // The window of a 1-D layer over [batch, steps, channels] (Keras's Conv1D, MaxPooling1D,
 // AveragePooling1D): size, stride and the padding at the start and end of the steps.
 struct Window1d {
@@ -632,6 +671,10 @@ std::vector<LayerDef> make_layer_table() {
         "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_conv1d},
       {"upsampling2d", {"size", "interpolation"}, 1, 1, build_upsampling2d},
+      {"conv2d_transpose",
+       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
+        "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
+       1, 1, build_conv2d_transpose},
       pool1d_layer("max_pool1d", "max_pool2d"),
       pool1d_layer("avg_pool1d", "avg_pool2d"),
       pool_layer("max_pool2d", "max_pool2d"),

@@ -379,6 +379,7 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"matmul", matmul},
       {"conv2d", conv2d},
       {"conv2d_backprop_input", conv2d_backprop_input},
+      {"conv2d_transpose", conv2d_backprop_input}, // (x, w) -> y: the same call
       {"conv2d_backprop_filter", conv2d_backprop_filter},
       {"max_pool2d", pool_forward("dlc_rt_max_pool2d_forward")},
       {"avg_pool2d", pool_forward("dlc_rt_avg_pool2d_forward")},

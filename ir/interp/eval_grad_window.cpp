@@ -109,6 +109,7 @@ void avg_pool_grad(const Node& node, const Ins& in, std::vector<Tensor>& out, co
 
 void register_window_grad_evals() {
   register_eval("conv2d_backprop_input", conv_input_grad);
+  register_eval("conv2d_transpose", conv_input_grad); // the same computation as a layer
   register_eval("conv2d_backprop_filter", conv_filter_grad);
   register_eval("max_pool2d_grad", max_pool_grad);
   register_eval("avg_pool2d_grad", avg_pool_grad);

@@ -212,6 +212,20 @@ void register_window_grads() {
                  return std::vector<TensorType>{x};
                },
                OpClass::conv}, batch_sample_wise());
+  // The transposed convolution (Keras's Conv2DTranspose) is conv2d_backprop_input as a
+  // forward op: y = the input gradient of a conv2d of y's shape whose output gradient is
+  // x. Its kernel is that conv2d's, [kh, kw, y channels, x channels].
+  register_with({"conv2d_transpose", "conv2d's input gradient as a layer: x spread through the filter",
+               2, 2,
+               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"output_shape", AttrKind::Ints}},
+               [](const InferContext& c) {
+                 c.expect_float(0);
+                 c.expect_float(1);
+                 TensorType y = type_from_attr(c, "output_shape");
+                 expect_forward_result(c, "conv2d", {y, c.in[1]}, pick(c.attrs, {"strides", "pads"}), c.in[0]);
+                 return std::vector<TensorType>{y};
+               },
+               OpClass::conv}, batch_sample_wise());
   backward({"conv2d_backprop_filter", "d conv2d / d w: x correlated with dy", 2, 2,
                {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"filter_shape", AttrKind::Ints}},
                [](const InferContext& c) {
@@ -287,6 +301,9 @@ void register_grad_ops() {
   std::vector<int64_t> ones = {1, 1}, pads = {1, 1, 1, 1}, none = {0, 0, 0, 0}, two = {2, 2};
   set("conv2d_backprop_input", example({f32_in({2, 5, 5, 4}), f32_in({3, 3, 3, 4})},
                                        {{"strides", ones}, {"pads", pads}, {"input_shape", std::vector<int64_t>{2, 5, 5, 3}}}));
+  set("conv2d_transpose", example({f32_in({2, 3, 3, 4}), f32_in({3, 3, 2, 4})},
+                                  {{"strides", two}, {"pads", std::vector<int64_t>{0, 1, 0, 1}},
+                                   {"output_shape", std::vector<int64_t>{2, 6, 6, 2}}}));
   set("conv2d_backprop_filter", example({f32_in({2, 5, 5, 3}), f32_in({2, 5, 5, 4})},
                                         {{"strides", ones}, {"pads", pads}, {"filter_shape", std::vector<int64_t>{3, 3, 3, 4}}}));
   set("max_pool2d_grad", example({f32_in({2, 4, 4, 3}), f32_in({2, 2, 2, 3})}, {{"window", two}, {"strides", two}, {"pads", none}}));

@@ -25,9 +25,21 @@ Grads conv2d_grad(GradCtx& c) {
   return out;
 }
 
+// y = conv2d_backprop_input(x, w): linear in each operand, so dx = conv2d(dy, w) (the
+// conv whose input gradient it is) and dw = conv2d_backprop_filter(dy, x).
+Grads conv2d_transpose_grad(GradCtx& c) {
+  ir::Attrs geometry{{"strides", c.attrs().get_ints("strides")}, {"pads", c.attrs().get_ints("pads")}};
+  Grads out(2, kNoValue);
+  if (c.wants(0)) out[0] = c.emit("conv2d", {c.dy0(), c.x(1)}, geometry);
+  if (c.wants(1))
+    out[1] = c.emit("conv2d_backprop_filter", {c.dy0(), c.x(0)}, with(geometry, "filter_shape", c.shape(c.x(1))));
+  return out;
+}
+
 } // namespace
 
 void register_window_grads() {
+  register_grad("conv2d_transpose", conv2d_transpose_grad);
   register_grad("conv2d", conv2d_grad);
   // Ties within a window: the first maximum in window order takes the gradient.
   register_grad("max_pool2d", [](GradCtx& c) {

@@ -276,13 +276,15 @@ inline const char* kConv1dModel = R"({
   "batch_size": 4
 })";
 
-// upsampling2d between convolutions (a generator's or a decoder's shape).
+// upsampling2d and conv2d_transpose between convolutions (a generator's or a decoder's shape).
 inline const char* kUpsamplingModel = R"({
   "name": "upsampling",
   "input_shape": [3, 3, 1],
   "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "tanh"},
              {"type": "upsampling2d", "size": [2, 3]},
-             {"type": "conv2d", "filters": 2, "kernel_size": 3, "activation": "relu"},
+             {"type": "conv2d_transpose", "filters": 3, "kernel_size": 3, "strides": 2, "padding": "same",
+              "activation": "relu"},
+             {"type": "conv2d", "filters": 2, "kernel_size": 3, "strides": 2, "activation": "relu"},
              {"type": "flatten"},
              {"type": "dense", "units": 3, "activation": "softmax"}],
   "loss": "categorical_crossentropy",
