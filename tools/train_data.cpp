@@ -23,7 +23,7 @@ TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, 
   frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss, vocabulary);
   TargetFormat f;
   f.output_size = per_sample(r.output_type());
-  f.classification = loss != "mse" && !loss.empty();
+  f.classification = (loss != "mse" && !loss.empty()) || d.has_labels();
   if (d.sequence_labels) f.positions = d.y_size();
   if (!r.can_train()) {
     f.target_size = d.y_size(); // 1 for a class label, T for sequence labels

@@ -25,7 +25,7 @@ struct TargetFormat {
   TargetKind kind = TargetKind::values;
   int64_t target_size = 1; // target values per sample
   int64_t output_size = 1; // model output values per sample
-  bool classification = false; // a classification loss: eval prints a confusion matrix
+  bool classification = false; // class labels or a classification loss: eval prints a confusion matrix
   // Class labels per position (a [T, C] output): T positions of output_size / T classes
   // each; accuracy and the confusion matrix count positions. 1 otherwise.
   int64_t positions = 1;
