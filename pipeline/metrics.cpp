@@ -9,16 +9,11 @@ namespace dlc::pipeline {
 
 namespace {
 
-// The running sums of each metric:
+// The running sums of each metric (Metrics::sums_):
 //   accuracy, top_k_categorical_accuracy: hits, positions
 //   mse, mae: sum of squared (absolute) differences, values
 //   precision: true positives, false positives; recall: true positives, false negatives
 //   auc: true positives at each threshold, false positives at each threshold, positives, negatives
-size_t state_size(const std::string& name) {
-  if (name == "auc") return 2 * kAucThresholds + 2;
-  return 2;
-}
-
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 int64_t argmax(const float* v, int64_t n) { return int64_t(std::max_element(v, v + n) - v); }
@@ -33,12 +28,21 @@ std::vector<double> auc_thresholds() {
 }
 
 Metrics::Metrics(std::vector<ir::MetricSpec> specs, MetricTask task) : specs_(std::move(specs)), task_(task) {
+  const std::pair<const char*, Kind> kinds[] = {{"accuracy", Kind::accuracy}, {"top_k_categorical_accuracy", Kind::top_k},
+                                                {"mse", Kind::mse},           {"mae", Kind::mae},
+                                                {"precision", Kind::precision}, {"recall", Kind::recall},
+                                                {"auc", Kind::auc}};
+  for (auto& m : specs_) {
+    auto it = std::find_if(std::begin(kinds), std::end(kinds), [&](auto& k) { return m.name == k.first; });
+    if (it == std::end(kinds)) throw Error(fmt::format("unknown metric '{}'", m.name));
+    kinds_.push_back(it->second);
+  }
   reset();
 }
 
 void Metrics::reset() {
   sums_.clear();
-  for (auto& m : specs_) sums_.emplace_back(state_size(m.name), 0.0);
+  for (Kind k : kinds_) sums_.emplace_back(k == Kind::auc ? 2 * kAucThresholds + 2 : 2, 0.0);
 }
 
 void Metrics::add(const float* outputs, const float* targets, int64_t n) {
@@ -60,16 +64,16 @@ void Metrics::add(const float* outputs, const float* targets, int64_t n) {
     return int64_t(t[j / C]) == j % C ? 1.0 : 0.0;
   };
   for (size_t m = 0; m < specs_.size(); m++) {
-    const std::string& name = specs_[m].name;
+    const Kind kind = kinds_[m];
     std::vector<double>& s = sums_[m];
     for (int64_t k = 0; k < n; k++) {
       const float* out = outputs + k * size;
-      if (name == "accuracy" || name == "top_k_categorical_accuracy") {
+      if (kind == Kind::accuracy || kind == Kind::top_k) {
         for (int64_t p = 0; p < task_.positions; p++) {
           const float* row = out + p * C;
           int64_t truth = true_class(k, p);
           bool hit;
-          if (name == "accuracy") {
+          if (kind == Kind::accuracy) {
             hit = (C == 1 ? (row[0] > 0.5f ? 1 : 0) : argmax(row, C)) == truth;
           } else {
             // In the top k: fewer than k classes score higher than the true one (ties count
@@ -86,21 +90,22 @@ void Metrics::add(const float* outputs, const float* targets, int64_t n) {
       for (int64_t j = 0; j < size; j++) {
         double y = target(k, j), p = out[j];
         bool positive = y > 0.5;
-        if (name == "mse") s[0] += (p - y) * (p - y);
-        else if (name == "mae") s[0] += std::fabs(p - y);
-        else if (name == "precision") {
+        switch (kind) {
+        case Kind::mse: s[0] += (p - y) * (p - y), s[1] += 1; break;
+        case Kind::mae: s[0] += std::fabs(p - y), s[1] += 1; break;
+        case Kind::precision: // tp, fp
           if (p > 0.5) s[positive ? 0 : 1] += 1;
-          continue;
-        } else if (name == "recall") {
+          break;
+        case Kind::recall: // tp, fn
           if (positive) s[p > 0.5 ? 0 : 1] += 1;
-          continue;
-        } else if (name == "auc") {
+          break;
+        case Kind::auc:
           for (int i = 0; i < kAucThresholds; i++)
             if (p > thresholds[size_t(i)]) s[size_t(positive ? i : kAucThresholds + i)] += 1;
           s[size_t(2 * kAucThresholds + (positive ? 0 : 1))] += 1;
-          continue;
+          break;
+        default: break;
         }
-        s[1] += 1;
       }
     }
   }
@@ -116,9 +121,9 @@ std::vector<double> Metrics::values() const {
   std::vector<double> v;
   for (size_t m = 0; m < specs_.size(); m++) {
     const std::vector<double>& s = sums_[m];
-    if (specs_[m].name != "auc") {
+    if (kinds_[m] != Kind::auc) {
       // precision tp / (tp + fp), recall tp / (tp + fn); the others sum / count.
-      bool pr = specs_[m].name == "precision" || specs_[m].name == "recall";
+      bool pr = kinds_[m] == Kind::precision || kinds_[m] == Kind::recall;
       v.push_back(ratio(s[0], pr ? s[0] + s[1] : s[1]));
       continue;
     }

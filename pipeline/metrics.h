@@ -51,8 +51,11 @@ public:
   // Throws dlc::Error when `s` is not a state of these metrics.
   void set_state(const std::vector<double>& s);
 
+  enum class Kind { accuracy, top_k, mse, mae, precision, recall, auc };
+
 private:
   std::vector<ir::MetricSpec> specs_;
+  std::vector<Kind> kinds_; // of specs_, resolved once (add() runs per batch)
   MetricTask task_;
   std::vector<std::vector<double>> sums_; // per metric, see metrics.cpp
 };
