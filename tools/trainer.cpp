@@ -240,8 +240,8 @@ private:
     double lr = m_.training.optimizer.get("lr");
     double before = lr * st_.plateau.multiplier;
     if (pipeline::plateau_epoch_end(p, lr, monitored(e, p.monitor), st_.plateau))
-      std::printf("epoch %d: reduce_on_plateau: %s did not improve for %lld epochs; learning rate %g -> %g\n",
-                  e.epoch, p.monitor.c_str(), (long long)std::max<int64_t>(p.patience, 1), before,
+      std::printf("epoch %d: reduce_on_plateau: %s did not improve for %lld epoch%s; learning rate %g -> %g\n",
+                  e.epoch, p.monitor.c_str(), (long long)std::max<int64_t>(p.patience, 1), p.patience > 1 ? "s" : "", before,
                   lr * st_.plateau.multiplier);
   }
 

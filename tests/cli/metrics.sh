@@ -101,7 +101,7 @@ model rop 3 softmax sparse_categorical_crossentropy ', "metrics": ["accuracy"]'
 sed -i 's/"optimizer": {"type": "adam", "lr": 0.05}/"optimizer": {"type": "adam", "lr": 0.05, "reduce_on_plateau": {"monitor": "loss", "patience": 1, "factor": 0.5, "min_delta": 100}}/' "$TMP/rop.json"
 expect_ok "$DLC" train "$TMP/rop.json" --data "$D3" --epochs 4 --history "$TMP/rop.csv"
 # Epoch 1 sets the best; 2, 3 and 4 do not improve: the rate halves after each.
-expect_output "epoch 2: reduce_on_plateau: loss did not improve for 1 epochs; learning rate 0.05 -> 0.025"
+expect_output "epoch 2: reduce_on_plateau: loss did not improve for 1 epoch; learning rate 0.05 -> 0.025"
 lrs=$(awk -F, 'NR > 1 { printf "%s ", $(NF - 1) }' "$TMP/rop.csv")
 [ "$lrs" = "0.05 0.05 0.025 0.0125 " ] || fail "reduce_on_plateau rates per epoch: '$lrs'"
 # Interrupted in epoch 3 and resumed: the same rates and losses as the run in one go.
