@@ -311,11 +311,10 @@ void check_fits_model(const Dataset& d, const InputSpec& input, const ir::Tensor
                               dlc_rt::shape_str(d.y_shape), out_size));
     return;
   }
-  // Class labels: [0, classes), or 0/1 for a single sigmoid unit.
-  int64_t classes = out_size == 1 && loss == "binary_crossentropy" ? 2 : out_size;
-  if (loss == "mse" && out_size != 1)
-    throw Error(fmt::format("{}: class labels need a classification loss; the model uses mse with {} outputs",
-                            d.name, out_size));
+  // Class labels: [0, classes), or 0/1 for a single unit (sigmoid with binary
+  // cross-entropy, or mse). mse on several outputs sees the labels one-hot encoded (the
+  // course's first Keras demo: mse on a softmax).
+  int64_t classes = out_size == 1 && (loss == "binary_crossentropy" || loss == "mse") ? 2 : out_size;
   for (int64_t i = 0; i < d.n; i++) {
     float v = d.y[size_t(i)];
     if (!(v >= 0 && v < float(classes)) || v != std::floor(v))

@@ -9,7 +9,7 @@
 
 namespace dlc::frontend {
 
-TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::string>& outputs);
+TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward);
 
 namespace {
 
@@ -293,9 +293,7 @@ static Model model_from_doc(std::shared_ptr<JsonDoc> doc) {
   m.inputs = read_inputs(root);
   // Building once checks every layer and shape, and names the outputs.
   BuiltModel bm = build_model(m, 1);
-  std::vector<std::string> outs;
-  for (auto& o : bm.graph.outputs()) outs.push_back(o.name);
-  m.training = parse_training_spec(root, outs);
+  m.training = parse_training_spec(root, bm.graph);
   return m;
 }
 

@@ -25,6 +25,8 @@ struct LayerInfo {
 };
 
 using ir::LossSpec;
+using ir::MetricSpec;
+using ir::PlateauSpec;
 using ir::OptimizerSpec;
 using ir::ScheduleSpec;
 using ir::TrainingSpec;

@@ -4,6 +4,7 @@
 #include "frontend/json_reader.h"
 #include "frontend/model.h"
 #include <algorithm>
+#include <optional>
 
 namespace dlc::frontend {
 
@@ -44,6 +45,12 @@ const std::vector<std::string> kLosses = {"mse", "categorical_crossentropy",
 std::string canonical_loss(const std::string& s) {
   if (s == "mean_squared_error") return "mse";
   return s;
+}
+
+// "[26, 26, 10]": a type's shape without its batch axis.
+std::string per_sample_shape(const ir::TensorType& t) {
+  std::vector<int64_t> d(t.shape.dims.begin() + 1, t.shape.dims.end());
+  return ir::Shape(d).str();
 }
 
 void fail_unknown(const JsonRef& r, const std::string& what, const std::string& name,
@@ -156,7 +163,8 @@ OptimizerSpec default_optimizer(const OptimizerDef& def) {
 
 // The members every optimizer takes besides its hyper-parameters.
 const std::vector<std::string> kCommonMembers = {"type", "learning_rate", "weight_decay", "weight_decay_mode",
-                                                 "clip_norm", "clip_value", "schedule"};
+                                                 "clip_norm", "clip_value", "schedule",
+                                                 "reduce_on_plateau"};
 
 // The members `def` takes: the common ones, its hyper-parameters and their Keras spellings.
 std::vector<std::string> optimizer_members(const OptimizerDef& def) {
@@ -231,20 +239,81 @@ OptimizerSpec parse_optimizer(const JsonRef& r) {
   return o;
 }
 
-// A metric: a name, or {"type": "top_k_accuracy", "k": 5}.
-std::string parse_metric(const JsonRef& m, int64_t& top_k) {
-  const std::vector<std::string> known = {"accuracy", "loss", "top_k_accuracy"};
+// Keras's spellings of the metrics, read as dlc's names.
+const std::vector<std::pair<std::string, std::string>> kMetricAliases = {
+    {"acc", "accuracy"},
+    {"top_k_accuracy", "top_k_categorical_accuracy"},
+    {"mean_squared_error", "mse"},
+    {"mean_absolute_error", "mae"}};
+
+const std::vector<std::string> kMetrics = {"accuracy", "top_k_categorical_accuracy", "mse", "mae",
+                                           "precision", "recall", "auc", "loss"};
+
+// A metric: a name, or {"type": "top_k_categorical_accuracy", "k": 5}. "loss" is always
+// reported and is accepted as a no-op (Keras lists it too): nullopt.
+std::optional<MetricSpec> parse_metric(const JsonRef& m) {
   JsonRef type_ref = m.is(json::Kind::Object) ? m.require("type") : m;
-  std::string name = type_ref.as_string();
-  bool ok = false;
-  for (auto& k : known) ok |= k == name;
-  if (!ok) fail_unknown(type_ref, "metric", name, known);
+  MetricSpec spec;
+  spec.name = type_ref.as_string();
+  for (auto& [alias, name] : kMetricAliases)
+    if (spec.name == alias) spec.name = name;
+  std::vector<std::string> known = kMetrics;
+  for (auto& a : kMetricAliases) known.push_back(a.first);
+  if (std::find(kMetrics.begin(), kMetrics.end(), spec.name) == kMetrics.end())
+    fail_unknown(type_ref, "metric", spec.name, known);
+  spec.location = m.location();
   if (m.is(json::Kind::Object)) {
-    m.expect_only(name == "top_k_accuracy" ? std::vector<std::string>{"type", "k"} : std::vector<std::string>{"type"},
-                  "metric '" + name + "'");
-    if (auto k = m.get("k")) top_k = k->as_positive_int();
+    bool top_k = spec.name == "top_k_categorical_accuracy";
+    m.expect_only(top_k ? std::vector<std::string>{"type", "k"} : std::vector<std::string>{"type"},
+                  "metric '" + type_ref.as_string() + "'");
+    if (auto k = m.get("k")) spec.k = k->as_positive_int();
   }
-  return name;
+  if (spec.name == "loss") return std::nullopt;
+  return spec;
+}
+
+// Metrics where larger is better (reduce_on_plateau's "auto" mode).
+bool larger_is_better(const std::string& metric) {
+  return metric != "mse" && metric != "mae" && metric != "loss";
+}
+
+PlateauSpec parse_plateau(const JsonRef& r, const std::vector<MetricSpec>& metrics) {
+  PlateauSpec p;
+  p.enabled = true;
+  r.expect(json::Kind::Object);
+  r.expect_only({"monitor", "mode", "factor", "patience", "min_delta", "cooldown", "min_lr"}, "reduce_on_plateau");
+  std::string mode = "auto";
+  if (auto v = r.get("monitor")) {
+    p.monitor = v->as_string();
+    for (auto& [alias, name] : kMetricAliases) {
+      if (p.monitor == alias) p.monitor = name;
+      if (p.monitor == "val_" + alias) p.monitor = "val_" + name;
+    }
+    std::vector<std::string> known = {"loss", "val_loss"};
+    for (auto& m : metrics) known.push_back(m.name), known.push_back("val_" + m.name);
+    if (std::find(known.begin(), known.end(), p.monitor) == known.end())
+      v->fail("reduce_on_plateau cannot monitor '{}': it watches the loss or a metric the model lists; known: {}",
+              clip(v->as_string()), join_names(known));
+  }
+  if (auto v = r.get("mode")) {
+    mode = v->as_string();
+    if (mode != "auto" && mode != "min" && mode != "max")
+      v->fail("expected \"auto\", \"min\" or \"max\", {}", v->describe());
+  }
+  std::string metric = p.monitor.rfind("val_", 0) == 0 ? p.monitor.substr(4) : p.monitor;
+  p.maximize = mode == "max" || (mode == "auto" && larger_is_better(metric));
+  if (auto v = r.get("factor")) {
+    p.factor = positive(*v);
+    if (p.factor >= 1) v->fail("expected a factor in (0, 1), {}", v->describe());
+  }
+  if (auto v = r.get("patience")) p.patience = v->as_int();
+  if (p.patience < 0) r.require("patience").fail("expected a number of epochs >= 0, {}", r.require("patience").describe());
+  if (auto v = r.get("min_delta")) p.min_delta = non_negative(*v);
+  if (auto v = r.get("cooldown")) p.cooldown = v->as_int();
+  if (p.cooldown < 0) r.require("cooldown").fail("expected a number of epochs >= 0, {}", r.require("cooldown").describe());
+  if (auto v = r.get("min_lr")) p.min_lr = non_negative(*v);
+  p.location = r.location();
+  return p;
 }
 
 } // namespace
@@ -257,15 +326,26 @@ std::vector<std::string> optimizer_names() {
   return n;
 }
 
-// Reads loss, optimizer, batch_size, epochs and metrics from the model's root object.
-TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::string>& outputs) {
+// Reads loss, optimizer, batch_size, epochs and metrics from the model's root object, and
+// checks the loss and the metrics against the output they apply to (`forward` is the
+// model built at batch 1).
+TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward) {
   TrainingSpec t;
-  if (auto r = root.get("loss")) {
-    std::optional<JsonRef> type_ref = *r;
-    if (r->is(json::Kind::Object)) {
-      r->expect_only({"type", "output"}, "a loss");
-      type_ref = r->require("type");
-      if (auto o = r->get("output")) {
+  std::vector<std::string> outputs;
+  for (auto& o : forward.outputs()) outputs.push_back(o.name);
+  auto output_type = [&](const std::string& name) {
+    for (auto& o : forward.outputs())
+      if (o.name == name) return forward.type(o.value);
+    return forward.type(forward.outputs().front().value);
+  };
+  std::optional<JsonRef> loss_ref = root.get("loss");
+  if (loss_ref) {
+    const JsonRef& r = *loss_ref;
+    std::optional<JsonRef> type_ref = r;
+    if (r.is(json::Kind::Object)) {
+      r.expect_only({"type", "output"}, "a loss");
+      type_ref = r.require("type");
+      if (auto o = r.get("output")) {
         t.loss.output = o->as_string();
         bool found = false;
         for (auto& n : outputs) found |= n == t.loss.output;
@@ -277,17 +357,37 @@ TrainingSpec parse_training_spec(const JsonRef& root, const std::vector<std::str
     for (auto& k : kLosses) ok |= k == t.loss.type;
     if (!ok) fail_unknown(*type_ref, "loss", t.loss.type, kLosses);
     if (t.loss.output.empty()) t.loss.output = outputs.front();
+    ir::TensorType out = output_type(t.loss.output);
+    std::string why = ir::loss_misfit(t.loss.type, out);
+    if (!why.empty())
+      r.fail("loss '{}' does not fit output '{}' of shape {} per sample: {}", t.loss.type, t.loss.output,
+             per_sample_shape(out), why);
     t.has_loss = true;
+  }
+  if (auto r = root.get("metrics")) {
+    r->expect(json::Kind::Array);
+    for (size_t i = 0; i < r->size(); i++) {
+      std::optional<MetricSpec> m = parse_metric(r->at(i));
+      if (!m) continue;
+      bool twice = false;
+      for (auto& other : t.metrics) twice |= other.name == m->name;
+      if (twice) r->at(i).fail("metric '{}' is listed twice", m->name);
+      if (!t.has_loss) r->at(i).fail("metrics are reported in training and evaluation: the model needs a 'loss'");
+      ir::TensorType out = output_type(t.loss.output);
+      std::string why = ir::metric_misfit(*m, out);
+      if (!why.empty())
+        r->at(i).fail("metric '{}' does not fit output '{}' of shape {} per sample: {}", m->name, t.loss.output,
+                      per_sample_shape(out), why);
+      t.metrics.push_back(*m);
+    }
   }
   // Without an optimizer section: SGD with its defaults (every hyper-parameter set).
   auto opt = root.get("optimizer");
   t.optimizer = opt ? parse_optimizer(*opt) : default_optimizer(*find_optimizer("sgd"));
+  if (opt && opt->is(json::Kind::Object))
+    if (auto p = opt->get("reduce_on_plateau")) t.optimizer.plateau = parse_plateau(*p, t.metrics);
   if (auto r = root.get("batch_size")) t.batch_size = r->as_positive_int();
   if (auto r = root.get("epochs")) t.epochs = r->as_positive_int();
-  if (auto r = root.get("metrics")) {
-    r->expect(json::Kind::Array);
-    for (size_t i = 0; i < r->size(); i++) t.metrics.push_back(parse_metric(r->at(i), t.top_k));
-  }
   return t;
 }
 

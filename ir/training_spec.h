@@ -30,6 +30,21 @@ struct ScheduleSpec {
   double warmup = 0;             // linear warm-up over this many units before the schedule
 };
 
+// Keras's ReduceLROnPlateau, kept by the trainer (pipeline/plateau.h): the learning rate of
+// every step is the schedule's times a multiplier that this lowers when the monitored
+// value stops improving.
+struct PlateauSpec {
+  bool enabled = false;
+  std::string monitor = "val_loss"; // "loss", "val_loss", a metric or "val_" + a metric
+  bool maximize = false;            // from "mode" ("auto": the metric's direction)
+  double factor = 0.1;              // in (0, 1)
+  int64_t patience = 10;            // epochs without improvement before a reduction
+  double min_delta = 1e-4;          // an improvement is larger than this
+  int64_t cooldown = 0;             // epochs after a reduction before counting again
+  double min_lr = 0;                // floor of the reduced base rate
+  std::string location;             // where the model file sets it, for messages
+};
+
 struct OptimizerSpec {
   std::string type = "sgd"; // sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam
   std::map<std::string, double> hyper; // every hyper-parameter, defaults filled in (lr, beta1...);
@@ -39,7 +54,17 @@ struct OptimizerSpec {
   double clip_norm = 0;  // 0: off
   double clip_value = 0; // 0: off
   ScheduleSpec schedule;
+  PlateauSpec plateau; // "reduce_on_plateau"
   double get(const std::string& k) const { return hyper.at(k); }
+};
+
+// A metric to report (docs/model-format.md): canonical names accuracy,
+// top_k_categorical_accuracy (with k), mse, mae, precision, recall, auc.
+struct MetricSpec {
+  std::string name;
+  int64_t k = 5;           // top_k_categorical_accuracy
+  std::string location;    // where the model file names it, for messages
+  bool operator==(const MetricSpec& o) const { return name == o.name && k == o.k; }
 };
 
 struct TrainingSpec {
@@ -48,8 +73,21 @@ struct TrainingSpec {
   OptimizerSpec optimizer;
   int64_t batch_size = 32;
   int64_t epochs = 1;
-  std::vector<std::string> metrics; // accuracy, top_k (with k), loss
-  int64_t top_k = 5;
+  std::vector<MetricSpec> metrics; // in the model file's order, "loss" left out
 };
+
+} // namespace dlc::ir
+
+namespace dlc::ir {
+
+struct TensorType;
+
+// Why `loss` cannot apply to an output of type `out` (batch axis first), or "" when it
+// can: the one rule that model loading (with the loss's location) and the training graph
+// (passes/training.cpp) both apply.
+std::string loss_misfit(const std::string& loss, const TensorType& out);
+
+// Why a metric cannot be computed on an output of type `out`, or "" when it can.
+std::string metric_misfit(const MetricSpec& m, const TensorType& out);
 
 } // namespace dlc::ir

@@ -56,28 +56,22 @@ LossSite find_site(const Graph& g, const ir::LossSpec& loss) {
   return s;
 }
 
-// Rejects a loss that cannot apply to the output's type.
+// Rejects a loss that cannot apply to the output's type (ir::loss_misfit, which model
+// loading applies first with the loss's location in the file).
 void check_fit(const Graph& g, const LossSite& s, const std::string& loss) {
   const TensorType& t = g.type(s.value);
-  auto fail = [&](const std::string& why) {
-    throw Error(fmt::format("loss '{}' does not fit output '{}' {}: {}", loss, s.output, t.str(), why));
-  };
-  if (!ir::is_float(t.dtype)) fail("the output must be a float tensor");
-  bool categorical = loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy";
-  int rank = t.shape.rank();
-  if (categorical && rank != 2 && rank != 3)
-    fail("it needs an output of shape [batch, classes] or [batch, steps, classes] (flatten or add a dense "
-         "layer first)");
-  if (categorical && t.shape[rank - 1] < 2) fail("it needs at least 2 classes (use binary_crossentropy for one unit)");
+  std::string why = ir::loss_misfit(loss, t);
+  if (!why.empty()) throw Error(fmt::format("loss '{}' does not fit output '{}' {}: {}", loss, s.output, t.str(), why));
 }
 
 // Per-step classification: a categorical loss on [batch, T, classes] sees the rows of
 // every step, [batch * T, classes] (a view), and is the mean over the batch * T
 // positions; its target is reshaped alike ([batch, T] labels -> [batch * T]).
-ValueId to_rows(Graph& g, ValueId v, int64_t rows, const char* name) {
+// `labels`: v holds a class id per position ([batch, T] -> [batch * T]).
+ValueId to_rows(Graph& g, ValueId v, int64_t rows, bool labels, const char* name) {
   std::vector<int64_t> shape = {rows};
   const ir::Shape& s = g.type(v).shape;
-  if (g.type(v).dtype == ir::DType::f32) shape.push_back(s[s.rank() - 1]);
+  if (!labels) shape.push_back(s[s.rank() - 1]);
   return g.add("reshape", {v}, {{"shape", shape}}, name);
 }
 
@@ -142,14 +136,17 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   bool sparse = loss == "sparse_categorical_crossentropy";
   bool per_step = out.shape.rank() == 3 && (sparse || loss == "categorical_crossentropy");
   TensorType target = out;
-  if (sparse) target = TensorType{ir::DType::i32, per_step ? ir::Shape{out.shape[0], out.shape[1]} : ir::Shape{out.shape[0]}};
+  // Sparse labels are i32 for the fused softmax loss; an output without a softmax head
+  // one-hot encodes them in the graph (one_hot of f32 ids, which every backend lowers).
+  ir::DType label_type = site.head == "softmax" ? ir::DType::i32 : ir::DType::f32;
+  if (sparse) target = TensorType{label_type, per_step ? ir::Shape{out.shape[0], out.shape[1]} : ir::Shape{out.shape[0]}};
   tg.target = g.add_input("target", target);
   ValueId t = tg.target;
   if (per_step) {
     int64_t rows = out.shape[0] * out.shape[1];
-    if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, "loss.logit_rows");
-    else site.value = to_rows(g, site.value, rows, "loss.rows");
-    t = to_rows(g, t, rows, "loss.target_rows");
+    if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, false, "loss.logit_rows");
+    else site.value = to_rows(g, site.value, rows, false, "loss.rows");
+    t = to_rows(g, t, rows, sparse, "loss.target_rows");
   }
   tg.loss = append_loss(g, site, loss, t);
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is

@@ -69,35 +69,63 @@ struct Meta {
   }
 };
 
-std::string history_text(const std::vector<EpochMetrics>& h) {
+std::string hex_list(const std::vector<double>& v) {
   std::string s;
-  for (auto& e : h)
-    s += fmt::format("{}{},{},{},{}", s.empty() ? "" : ";", hex(e.loss), hex(e.accuracy), hex(e.val_loss),
-                     hex(e.val_accuracy));
+  for (double x : v) s += (s.empty() ? "" : ",") + hex(x);
   return s;
 }
 
-std::vector<EpochMetrics> parse_history(const Meta& meta) {
+// Each epoch: loss, val_loss, lr, seconds, then the metrics and (with validation) the
+// validation metrics; epochs separated by ';'.
+std::string history_meta(const std::vector<EpochMetrics>& h) {
+  std::string s;
+  for (auto& e : h) {
+    std::vector<double> v = {e.loss, e.val_loss, e.lr, e.seconds};
+    v.insert(v.end(), e.metrics.begin(), e.metrics.end());
+    v.insert(v.end(), e.val_metrics.begin(), e.val_metrics.end());
+    s += (s.empty() ? "" : ";") + hex_list(v);
+  }
+  return s;
+}
+
+std::vector<double> parse_list(const Meta& meta, const std::string& text, const std::string& k) {
+  std::vector<double> v;
+  size_t p = 0;
+  while (p < text.size()) {
+    size_t comma = text.find(',', p);
+    if (comma == std::string::npos) comma = text.size();
+    v.push_back(meta.parse(text.substr(p, comma - p), k));
+    if (std::isinf(v.back())) meta.damaged(fmt::format("an infinite value in '{}'", k));
+    p = comma + 1;
+  }
+  return v;
+}
+
+std::vector<EpochMetrics> parse_history(const Meta& meta, size_t metrics) {
   std::vector<EpochMetrics> h;
   const std::string& s = meta.str("history");
   size_t pos = 0;
   while (pos < s.size()) {
     size_t end = s.find(';', pos);
     if (end == std::string::npos) end = s.size();
-    std::string item = s.substr(pos, end - pos);
-    double v[4];
-    size_t p = 0;
-    for (int k = 0; k < 4; k++) {
-      size_t comma = k < 3 ? item.find(',', p) : item.size();
-      if (comma == std::string::npos) throw Error(fmt::format("{}: damaged checkpoint: bad history", meta.path));
-      v[k] = meta.parse(item.substr(p, comma - p), "history");
-      if (std::isinf(v[k])) meta.damaged("an infinite value in 'history'");
-      p = comma + 1;
-    }
-    h.push_back({int(h.size()) + 1, v[0], v[1], v[2], v[3]});
+    std::vector<double> v = parse_list(meta, s.substr(pos, end - pos), "history");
+    EpochMetrics e;
+    e.epoch = int(h.size()) + 1;
+    size_t want = v.size() >= 2 && v[1] >= 0 ? 4 + 2 * metrics : 4 + metrics;
+    if (v.size() != want) meta.damaged(fmt::format("bad history: epoch {} has {} values, expected {}", e.epoch, v.size(), want));
+    e.loss = v[0], e.val_loss = v[1], e.lr = v[2], e.seconds = v[3];
+    e.metrics.assign(v.begin() + 4, v.begin() + 4 + long(metrics));
+    if (e.val_loss >= 0) e.val_metrics.assign(v.begin() + 4 + long(metrics), v.end());
+    h.push_back(e);
     pos = end + 1;
   }
   return h;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
 }
 
 } // namespace
@@ -130,8 +158,11 @@ void save_checkpoint(const std::string& dir, const CheckpointInfo& info, const i
       {"batch", std::to_string(info.batch)}, {"samples", std::to_string(info.samples)},
       {"epochs", std::to_string(info.epochs)}, {"step", std::to_string(st.step)},
       {"epoch", std::to_string(st.epoch)}, {"batch_in_epoch", std::to_string(st.batch_in_epoch)},
-      {"loss_sum", hex(st.loss_sum)}, {"correct", std::to_string(st.correct)},
-      {"seen", std::to_string(st.seen)}, {"history", history_text(st.history)},
+      {"loss_sum", hex(st.loss_sum)}, {"metrics", join(info.metrics)},
+      {"metric_state", hex_list(st.metric_state)},
+      {"plateau", hex_list({st.plateau.multiplier, st.plateau.best, double(st.plateau.seen), double(st.plateau.wait),
+                            double(st.plateau.cooldown)})},
+      {"seen", std::to_string(st.seen)}, {"history", history_meta(st.history)},
       {"best_val_loss", hex(st.best_val_loss)}, {"best_epoch", std::to_string(st.best_epoch)},
       {"wait", std::to_string(st.wait)}};
   // safetensors_bytes adds the CRC-32 that load_checkpoint requires and verifies.
@@ -162,6 +193,12 @@ CheckpointInfo read_info(const Meta& meta) {
   info.batch = meta.integer("batch", 1, kMaxBatch);
   info.samples = meta.integer("samples", 1, kMaxSamples);
   info.epochs = meta.integer("epochs", 1, kMaxEpochs);
+  const std::string& names = meta.str("metrics");
+  for (size_t p = 0; p < names.size();) {
+    size_t comma = std::min(names.find(',', p), names.size());
+    info.metrics.push_back(names.substr(p, comma - p));
+    p = comma + 1;
+  }
   return info;
 }
 
@@ -178,9 +215,15 @@ void read_state(const Meta& meta, const CheckpointInfo& info, TrainState& st) {
   st.seen = meta.integer("seen", 0, info.samples);
   if (st.seen != std::min(st.batch_in_epoch * info.batch, info.samples))
     meta.damaged(fmt::format("'seen' is {}, but {} batches of {} were trained", st.seen, st.batch_in_epoch, info.batch));
-  st.correct = meta.integer("correct", 0, INT64_MAX);
+  st.metric_state = parse_list(meta, meta.str("metric_state"), "metric_state");
+  for (double v : st.metric_state)
+    if (!(v >= 0)) meta.damaged(fmt::format("'metric_state' holds {}, expected sums >= 0", v));
+  std::vector<double> p = parse_list(meta, meta.str("plateau"), "plateau");
+  if (p.size() != 5 || !(p[0] > 0) || p[4] < 0 || p[3] < 0 || p[3] > double(st.epoch) || (p[2] != 0 && p[2] != 1))
+    meta.damaged("bad 'plateau': expected multiplier > 0, best, seen (0 or 1), wait and cooldown");
+  st.plateau = {p[0], p[1], p[2] != 0, int64_t(p[3]), int64_t(p[4])};
   st.loss_sum = meta.finite("loss_sum");
-  st.history = parse_history(meta);
+  st.history = parse_history(meta, info.metrics.size());
   if (int64_t(st.history.size()) != st.epoch)
     meta.damaged(fmt::format("its history has {} epochs, but {} were completed", st.history.size(), st.epoch));
   st.best_val_loss = meta.num("best_val_loss");

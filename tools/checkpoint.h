@@ -1,7 +1,8 @@
 // Training checkpoints: one safetensors file DIR/checkpoint.safetensors holding the
 // parameters and optimizer state (as the runner names them), the early-stopping best
 // parameters ("best/NAME"), and in its metadata the step, epoch, shuffle position, seed,
-// batch size, the epoch's running sums, the history and the model's fingerprint. Doubles
+// batch size, the epoch's running sums (loss and metrics), the history, the
+// reduce_on_plateau state and the model's fingerprint. Doubles
 // are stored in hexadecimal so that a resumed run continues bit for bit. The file is
 // replaced atomically (temporary file, fsync, rename): a crash never damages it.
 #pragma once
@@ -17,6 +18,7 @@ struct CheckpointInfo {
   uint64_t seed = 0;
   int64_t batch = 0, samples = 0; // batch size and training samples it was made with
   int64_t epochs = 0;             // the run's planned total
+  std::vector<std::string> metrics; // the metrics its history and running sums hold
 };
 
 std::string checkpoint_path(const std::string& dir);

@@ -97,6 +97,12 @@ int run_compile(const Args& a) {
   o.source = model_path;
   if (o.train && !m.training.has_loss)
     throw Error(fmt::format("{}: --train needs a model with a loss (and optimizer) to train", model_path));
+  // The emitted trainer follows the schedule but not reduce_on_plateau: that needs the
+  // monitored (validation) value at each epoch's end, which its API never sees.
+  if (o.train && m.training.optimizer.plateau.enabled)
+    std::fprintf(stderr, "warning: %s: the emitted training code does not apply reduce_on_plateau (it needs the "
+                         "monitored value, which the emitted API does not see); lower the rate with %s_set_lr\n",
+                 m.training.optimizer.plateau.location.c_str(), o.name.c_str());
   ir::Bindings weights;
   if (a.has("--weights")) weights = frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph);
   codegen::CppFiles f;

@@ -44,6 +44,7 @@ int run_train(const Args& a) {
   o.checkpoint_dir = a.get("--checkpoint");
   o.weights_out = a.get("-o");
   o.plot_path = a.get("--plot");
+  o.history_path = a.get("--history");
   o.verbose = a.has("-v");
   o.live = stdout_is_terminal();
   KernelThreads threads(a);
@@ -86,14 +87,10 @@ int run_eval(const Args& a) {
     std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
   }
   TargetFormat f = target_format(*runner, m, d);
-  EvalResult r = evaluate_dataset(*runner, d, f, true);
+  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, true);
   std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
-  if (!f.has_accuracy) {
-    std::printf("loss %.4f\n", r.loss);
-    return 0;
-  }
-  std::printf("loss %.4f accuracy %.4f\n", r.loss, r.accuracy);
-  print_confusion(r);
+  std::printf("loss %.4f%s\n", r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
+  if (!r.confusion.empty()) print_confusion(r);
   return 0;
 }
 
@@ -114,12 +111,13 @@ std::vector<Command> train_commands() {
         {"--checkpoint", "DIR", "write a checkpoint into DIR after every epoch and on Ctrl-C"},
         {"--resume", "DIR", "continue the run whose checkpoint is in DIR"},
         {"-o", "W.safetensors", "write the trained parameters"},
-        {"--plot", "CURVES.svg", "write loss and accuracy curves per epoch as SVG"},
+        {"--plot", "CURVES.svg", "write the loss and first metric's curves per epoch as SVG"},
+        {"--history", "FILE", "write per-epoch loss, metrics, lr and time as CSV (JSON if FILE ends in .json)"},
         {"--backend", "jit|ref", "jit (LLVM, the default) or ref (the reference interpreter, slow)"},
         {"-v", "", "more detail (compile time)"}},
        1, run_train},
       {"eval", "dlc eval MODEL.json --data SOURCE [--weights W.safetensors]",
-       "Loss, accuracy and confusion matrix of a model on a data set's test split.",
+       "Loss, the model's metrics and (for classification) the confusion matrix on a data set's test split.",
        {{"--data", "SOURCE", "as for dlc train; its test split (or its training set when it has none)"},
         {"--weights", "W.safetensors", "parameter values (default: initialise from seed 0)"},
         {"--batch", "N", "samples per call (default: the model file's batch size)"},

@@ -108,17 +108,19 @@ std::string panel(double x0, const std::string& name, int epochs, const std::vec
 
 } // namespace
 
-std::string curves_svg(const std::string& title, const std::vector<EpochMetrics>& history) {
+std::string curves_svg(const std::string& title, const std::vector<EpochMetrics>& history,
+                       const std::vector<std::string>& metrics) {
   int epochs = int(history.size());
   Series loss{"training", "#1f77b4", {}}, val_loss{"validation", "#ff7f0e", {}};
-  Series acc{"training", "#1f77b4", {}}, val_acc{"validation", "#ff7f0e", {}};
+  Series metric{"training", "#1f77b4", {}}, val_metric{"validation", "#ff7f0e", {}};
   for (auto& h : history) {
     loss.y.push_back(h.loss);
-    acc.y.push_back(h.accuracy);
     val_loss.y.push_back(h.val_loss);
-    val_acc.y.push_back(h.val_accuracy);
+    metric.y.push_back(h.metrics.empty() ? -1 : h.metrics[0]);
+    val_metric.y.push_back(h.val_metrics.empty() ? -1 : h.val_metrics[0]);
   }
-  double legend_x = kMarginL + kPanelW * 2 + kGap + kLegendGap;
+  int panels = metrics.empty() ? 1 : 2;
+  double legend_x = kMarginL + kPanelW * panels + kGap * (panels - 1) + kLegendGap;
   double width = legend_x + kLegendW + kMarginR, height = kMarginT + kPanelH + 60;
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
@@ -126,8 +128,8 @@ std::string curves_svg(const std::string& title, const std::vector<EpochMetrics>
       "<text x=\"{}\" y=\"20\" font-size=\"16\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
       width, height, width, height, width / 2, escape(title));
   out += panel(kMarginL, "loss", epochs, {loss, val_loss});
-  out += panel(kMarginL + kPanelW + kGap, "accuracy", epochs, {acc, val_acc});
-  out += legend(legend_x, kMarginT, {loss, val_loss}); // both panels draw the same series
+  if (panels == 2) out += panel(kMarginL + kPanelW + kGap, escape(metrics[0]), epochs, {metric, val_metric});
+  out += legend(legend_x, kMarginT, {loss, val_loss}); // every panel draws the same series
   return out + "</svg>\n";
 }
 

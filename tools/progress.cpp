@@ -26,11 +26,10 @@ std::string progress_line(const ProgressState& s, int columns) {
   const int room = std::max(columns - 1, 1);
   std::string head = fmt::format("Epoch {}/{} {:>{}}/{}", s.epoch, s.epochs, s.batch,
                                  std::to_string(s.batches).size(), s.batches);
-  std::string loss = fmt::format("loss {:.4f}", s.loss), acc = fmt::format("accuracy {:.4f}", s.accuracy);
+  std::string loss = fmt::format("loss {:.4f}", s.loss), stats = s.metrics.empty() ? loss : loss + " " + s.metrics;
   std::string rate = fmt::format("{:.0f} samples/s", s.samples_per_sec), eta = fmt::format("ETA {:.0f}s", s.eta_secs);
   // The statistics from the most to the least detail.
-  const std::string tails[] = {loss + " " + acc + " " + rate + " " + eta, loss + " " + acc + " " + eta,
-                               loss + " " + acc, loss, ""};
+  const std::string tails[] = {stats + " " + rate + " " + eta, stats + " " + eta, stats, loss, ""};
   auto bar_of = [&](int width) {
     int filled = s.batches ? int(int64_t(width) * s.batch / s.batches) : width;
     std::string bar(size_t(filled), '=');
@@ -53,14 +52,14 @@ ProgressBar::ProgressBar(int epoch, int epochs, int64_t batches, bool live)
     : epoch_(epoch), epochs_(epochs), batches_(batches), live_(live),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
-void ProgressBar::update(int64_t k, int64_t samples_done, double loss, double accuracy) {
+void ProgressBar::update(int64_t k, int64_t samples_done, double loss, const std::string& metrics) {
   if (!live_) return;
   auto now = std::chrono::steady_clock::now();
   // Redraw at most 20 times a second, and always for the last batch.
   if (k != batches_ && now - last_draw_ < std::chrono::milliseconds(50)) return;
   last_draw_ = now;
   double secs = std::chrono::duration<double>(now - start_).count();
-  ProgressState s{epoch_, epochs_, k, batches_, loss, accuracy, secs > 0 ? double(samples_done) / secs : 0,
+  ProgressState s{epoch_, epochs_, k, batches_, loss, metrics, secs > 0 ? double(samples_done) / secs : 0,
                   k > 0 ? secs / double(k) * double(batches_ - k) : 0};
   // The width is asked at every redraw: a resized window gets a bar that fits it.
   std::string line = "\r" + progress_line(s, terminal_columns(STDOUT_FILENO)) + "\033[K";

@@ -23,7 +23,7 @@ TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, 
   frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss, vocabulary);
   TargetFormat f;
   f.output_size = per_sample(r.output_type());
-  f.has_accuracy = loss != "mse" && !loss.empty();
+  f.classification = (loss != "mse" && !loss.empty()) || d.has_labels();
   if (d.sequence_labels) f.positions = d.y_size();
   if (!r.can_train()) {
     f.target_size = d.y_size(); // 1 for a class label, T for sequence labels
@@ -90,26 +90,20 @@ int64_t predicted_at(const TargetFormat& f, const std::vector<float>& outputs, i
 
 } // namespace
 
-int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
-                      int64_t begin, int64_t n, const std::vector<float>& outputs) {
-  int64_t correct = 0;
-  for (int64_t k = 0; k < n; k++)
-    for (int64_t p = 0; p < f.positions; p++)
-      correct += predicted_at(f, outputs, k, p) == true_class(d, order[size_t(begin + k)], p);
-  return correct;
-}
-
 EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
-                            bool confusion) {
+                            const std::vector<ir::MetricSpec>& metrics, bool confusion) {
   EvalResult res;
+  pipeline::Metrics acc(metrics, f.metric_task());
+  res.metrics = acc.values();
+  res.metrics_line = acc.line();
   if (d.n == 0) return res;
-  res.classes = f.has_accuracy ? std::max<int64_t>(f.classes(), 2) : 0;
+  confusion = confusion && f.classification;
+  res.classes = confusion ? std::max<int64_t>(f.classes(), 2) : 0;
   if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
   std::vector<float> x, t, out(size_t(r.batch() * f.output_size));
   double loss_sum = 0;
-  int64_t correct = 0;
   for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
     int64_t n = std::min(r.batch(), d.n - begin);
     fill_batch(d, f, order, begin, n, x, t);
@@ -117,15 +111,15 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
       loss_sum += r.evaluate(x.data(), t.data(), n, out.data()) * double(n);
     else
       r.infer(x.data(), out.data(), n);
-    if (!f.has_accuracy) continue;
-    correct += count_correct(d, f, order, begin, n, out);
+    acc.add(out.data(), t.data(), n);
     if (confusion)
       for (int64_t k = 0; k < n; k++)
         for (int64_t p = 0; p < f.positions; p++)
           res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
   }
   res.loss = loss_sum / double(d.n);
-  res.accuracy = double(correct) / double(d.n * f.positions);
+  res.metrics = acc.values();
+  res.metrics_line = acc.line();
   return res;
 }
 

@@ -3,6 +3,7 @@
 // `dlc train` and `dlc eval`.
 #pragma once
 
+#include "pipeline/metrics.h"
 #include "pipeline/runner.h"
 #include "frontend/dataset.h"
 
@@ -19,16 +20,18 @@ enum class TargetKind {
   class_ids, // class labels, the loss wants the ids (sparse cross-entropy, 0/1 for binary)
 };
 
-// What the runner's loss expects of the data, and how accuracy is scored.
+// What the runner's loss expects of the data, and what the metrics see of it.
 struct TargetFormat {
   TargetKind kind = TargetKind::values;
   int64_t target_size = 1; // target values per sample
   int64_t output_size = 1; // model output values per sample
-  bool has_accuracy = false; // classification losses only
+  bool classification = false; // class labels or a classification loss: eval prints a confusion matrix
   // Class labels per position (a [T, C] output): T positions of output_size / T classes
   // each; accuracy and the confusion matrix count positions. 1 otherwise.
   int64_t positions = 1;
   int64_t classes() const { return output_size / positions; }
+  // The metrics read the outputs and the batch targets fill_batch makes.
+  pipeline::MetricTask metric_task() const { return {output_size, positions, kind == TargetKind::class_ids}; }
 };
 
 // Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).
@@ -46,22 +49,18 @@ void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::ve
 int64_t predicted_class(const float* out, int64_t size);
 int64_t true_class(const frontend::Dataset& d, int64_t i, int64_t p = 0);
 
-// How many positions of the n samples order[begin, ...) the outputs classify correctly
-// (one per sample, or T for sequence labels).
-int64_t count_correct(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
-                      int64_t begin, int64_t n, const std::vector<float>& outputs);
-
 struct EvalResult {
-  double loss = 0, accuracy = 0;
+  double loss = 0;
+  std::vector<double> metrics; // the model's metrics (pipeline::Metrics::names() order)
+  std::string metrics_line;    // "accuracy 0.9000 ..." ("" without metrics)
   int64_t classes = 0;
   std::vector<int64_t> confusion; // classes x classes, row: true class, column: predicted
 };
 
-// Loss (sample-weighted mean of batch means) and accuracy (over positions for sequence
-// labels) over a whole data set, in
-// batches of the runner's size, without changing anything; the confusion matrix when
-// asked and the targets are classes.
+// Loss (sample-weighted mean of batch means) and the model's metrics (over positions for
+// sequence labels) over a whole data set, in batches of the runner's size, without
+// changing anything; the confusion matrix when asked and the loss is a classification.
 EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
-                            bool confusion = false);
+                            const std::vector<ir::MetricSpec>& metrics, bool confusion = false);
 
 } // namespace dlc::tools

@@ -48,13 +48,19 @@ int64_t test_sigint_step() {
 class TrainLoop {
 public:
   TrainLoop(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o)
-      : r_(r), m_(m), data_(data), o_(o), f_(target_format(r, m, data.train)) {
+      : r_(r), m_(m), data_(data), o_(o), f_(target_format(r, m, data.train)),
+        metrics_(m.training.metrics, f_.metric_task()) {
     if (data.val.n) target_format(r, m, data.val);
     if (data.test.n) target_format(r, m, data.test);
     if (o.early_stopping > 0 && data.val.n == 0)
       throw Error("--early-stopping watches the validation loss: add --val-split F (e.g. --val-split 0.1)");
+    const ir::PlateauSpec& p = m.training.optimizer.plateau;
+    if (p.enabled && p.monitor.rfind("val_", 0) == 0 && data.val.n == 0)
+      throw Error(fmt::format("{}: reduce_on_plateau monitors '{}', a validation value: add --val-split F (e.g. "
+                              "--val-split 0.1) or monitor \"loss\"",
+                              p.location, p.monitor));
     ckdir_ = o.checkpoint_dir.empty() ? o.resume_dir : o.checkpoint_dir;
-    info_ = {model_fingerprint(m), m.name, o.seed, r.batch(), data.train.n, o.epochs};
+    info_ = {model_fingerprint(m), m.name, o.seed, r.batch(), data.train.n, o.epochs, metrics_.names()};
     batches_ = (data.train.n + r.batch() - 1) / r.batch();
   }
 
@@ -81,6 +87,8 @@ private:
   const frontend::DataSplits& data_;
   const TrainOptions& o_;
   TargetFormat f_;
+  pipeline::Metrics metrics_; // this epoch's, over the training batches
+  double last_lr_ = 0;        // the rate of the last step
   std::string ckdir_, last_good_;
   CheckpointInfo info_;
   int64_t batches_ = 0;
@@ -95,13 +103,18 @@ private:
     if (ci.samples != data_.train.n)
       throw Error(fmt::format("--resume {}: the checkpoint was trained on {} samples, this data has {}",
                               o_.resume_dir, ci.samples, data_.train.n));
+    if (ci.metrics != info_.metrics)
+      throw Error(fmt::format("--resume {}: the checkpoint was made with the metrics [{}]; the model now lists [{}]",
+                              o_.resume_dir, join_names(ci.metrics), join_names(info_.metrics)));
     if (ci.batch != r_.batch() || ci.seed != o_.seed)
       throw Error(fmt::format("--resume {}: the checkpoint was made with --batch {} --seed {}; this run has "
                               "--batch {} --seed {}",
                               o_.resume_dir, ci.batch, ci.seed, r_.batch(), o_.seed));
-    if (st_.correct > st_.seen * f_.positions)
-      throw Error(fmt::format("{}: damaged checkpoint: 'correct' is {}, more than the {} predictions made",
-                              checkpoint_path(o_.resume_dir), st_.correct, st_.seen * f_.positions));
+    try {
+      metrics_.set_state(st_.metric_state);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: damaged checkpoint: {}", checkpoint_path(o_.resume_dir), e.what()));
+    }
     r_.set_values(values);
     r_.set_seed(ci.seed);
     last_good_ = checkpoint_path(o_.resume_dir);
@@ -126,7 +139,8 @@ private:
     for (int64_t b = st_.batch_in_epoch; b < batches_; b++) {
       int64_t begin = b * r_.batch(), n = std::min(r_.batch(), data_.train.n - begin);
       fill_batch(data_.train, f_, order, begin, n, x, t);
-      double lr = passes::scheduled_lr(m_.training.optimizer, st_.step, epoch);
+      double lr = passes::scheduled_lr(m_.training.optimizer, st_.step, epoch) * st_.plateau.multiplier;
+      last_lr_ = lr;
       double loss = r_.train_step(x.data(), t.data(), n, lr, st_.step, out.data());
       if (!std::isfinite(loss)) {
         bar.finish();
@@ -136,8 +150,8 @@ private:
       st_.batch_in_epoch = b + 1;
       st_.loss_sum += loss * double(n);
       st_.seen += n;
-      if (f_.has_accuracy) st_.correct += count_correct(data_.train, f_, order, begin, n, out);
-      bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), double(st_.correct) / double(st_.seen * f_.positions));
+      metrics_.add(out.data(), t.data(), n);
+      bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), metrics_.line());
       if (st_.step == sigint_at) std::raise(SIGINT);
       if (g_interrupted) {
         bar.finish();
@@ -166,6 +180,7 @@ private:
                    (long long)st_.step, (long long)epoch + 1, (long long)st_.batch_in_epoch, (long long)batches_);
       return;
     }
+    st_.metric_state = metrics_.state();
     save_checkpoint(ckdir_, info_, r_.values(), st_);
     std::fprintf(stderr, "interrupted at step %lld (epoch %lld, batch %lld/%lld): checkpoint written to %s; "
                          "continue with --resume %s\n",
@@ -173,30 +188,61 @@ private:
                  checkpoint_path(ckdir_).c_str(), ckdir_.c_str());
   }
 
-  // Validation, early stopping, the epoch's line, checkpoint and plot; true to stop.
+  // Validation, early stopping, reduce_on_plateau, the epoch's line, checkpoint, plot and
+  // history; true to stop.
   bool end_epoch(int64_t epoch) {
     EpochMetrics e;
     e.epoch = int(epoch + 1);
     e.loss = st_.loss_sum / double(std::max<int64_t>(st_.seen, 1));
-    e.accuracy = double(st_.correct) / double(std::max<int64_t>(st_.seen, 1) * f_.positions); // per position
+    e.metrics = metrics_.values();
+    e.lr = last_lr_;
+    e.seconds = epoch_secs_;
     if (data_.val.n) {
-      EvalResult v = evaluate_dataset(r_, data_.val, f_);
+      EvalResult v = evaluate_dataset(r_, data_.val, f_, m_.training.metrics);
       e.val_loss = v.loss;
-      e.val_accuracy = v.accuracy;
+      e.val_metrics = v.metrics;
     }
     st_.history.push_back(e);
     bool stop = early_stopping(e);
     print_epoch(e);
+    reduce_on_plateau(e);
     st_.epoch = epoch + 1;
     st_.batch_in_epoch = 0;
     st_.loss_sum = 0;
-    st_.correct = st_.seen = 0;
+    st_.seen = 0;
+    metrics_.reset();
+    st_.metric_state = metrics_.state();
     if (!ckdir_.empty()) {
       save_checkpoint(ckdir_, info_, r_.values(), st_);
       last_good_ = checkpoint_path(ckdir_);
     }
-    if (!o_.plot_path.empty()) frontend::write_file_atomic(o_.plot_path, curves_svg(m_.name, st_.history));
+    if (!o_.plot_path.empty())
+      frontend::write_file_atomic(o_.plot_path, curves_svg(m_.name, st_.history, metrics_.names()));
+    if (!o_.history_path.empty())
+      frontend::write_file_atomic(o_.history_path, history_text(o_.history_path, st_.history, metrics_.names()));
     return stop;
+  }
+
+  // The monitored value of epoch e: loss, val_loss, a metric or val_ + a metric.
+  double monitored(const EpochMetrics& e, const std::string& name) const {
+    if (name == "loss") return e.loss;
+    if (name == "val_loss") return e.val_loss;
+    bool val = name.rfind("val_", 0) == 0;
+    std::vector<std::string> names = metrics_.names();
+    for (size_t i = 0; i < names.size(); i++)
+      if (names[i] == (val ? name.substr(4) : name)) return val ? e.val_metrics.at(i) : e.metrics.at(i);
+    throw Error(fmt::format("reduce_on_plateau: no value '{}'", name)); // the frontend checked the name
+  }
+
+  void reduce_on_plateau(const EpochMetrics& e) {
+    const ir::PlateauSpec& p = m_.training.optimizer.plateau;
+    if (!p.enabled) return;
+    double lr = m_.training.optimizer.get("lr");
+    double before = lr * st_.plateau.multiplier;
+    if (pipeline::plateau_epoch_end(p, lr, monitored(e, p.monitor), st_.plateau))
+      std::printf("epoch %d: reduce_on_plateau: %s did not improve for %lld epoch%s; learning rate %g -> %g\n",
+                  e.epoch, p.monitor.c_str(), (long long)std::max<int64_t>(p.patience, 1), p.patience > 1 ? "s" : "", before,
+                  lr * st_.plateau.multiplier);
   }
 
   bool early_stopping(const EpochMetrics& e) {
@@ -223,11 +269,12 @@ private:
 
   void print_epoch(const EpochMetrics& e) const {
     std::string line = fmt::format("epoch {}/{}: loss {:.4f}", e.epoch, o_.epochs, e.loss);
-    if (f_.has_accuracy) line += fmt::format(" accuracy {:.4f}", e.accuracy);
+    if (!metrics_.empty()) line += " " + metrics_.line();
     if (data_.val.n) {
       line += fmt::format(" val_loss {:.4f}", e.val_loss);
-      if (f_.has_accuracy) line += fmt::format(" val_accuracy {:.4f}", e.val_accuracy);
+      if (!metrics_.empty()) line += " " + pipeline::metrics_line(metrics_.names(), e.val_metrics, "val_");
     }
+    if (m_.training.optimizer.plateau.enabled) line += fmt::format(" lr {:g}", e.lr);
     double rate = epoch_secs_ > 0 ? double(data_.train.n) / epoch_secs_ : 0;
     std::printf("%s (%.1f s, %.0f samples/s)\n", line.c_str(), epoch_secs_, rate);
     std::fflush(stdout);
@@ -244,11 +291,8 @@ private:
       std::printf("wrote %s\n", o_.weights_out.c_str());
     }
     if (data_.test.n) {
-      EvalResult t = evaluate_dataset(r_, data_.test, f_);
-      if (f_.has_accuracy)
-        std::printf("test: loss %.4f accuracy %.4f\n", t.loss, t.accuracy);
-      else
-        std::printf("test: loss %.4f\n", t.loss);
+      EvalResult t = evaluate_dataset(r_, data_.test, f_, m_.training.metrics);
+      std::printf("test: loss %.4f%s\n", t.loss, t.metrics_line.empty() ? "" : (" " + t.metrics_line).c_str());
     }
     std::fflush(stdout);
   }
@@ -260,6 +304,50 @@ std::string model_fingerprint(const frontend::Model& m) {
   auto kind = m.training.has_loss ? passes::ProgramKind::training : passes::ProgramKind::inference;
   std::string text = ir::print_graph(pipeline::program_graph(m, kind, 1));
   return fmt::format("{:016x}", dlc_rt::name_hash(text.c_str()));
+}
+
+std::string history_text(const std::string& path, const std::vector<EpochMetrics>& history,
+                         const std::vector<std::string>& metrics) {
+  bool val = !history.empty() && history.front().val_loss >= 0;
+  std::vector<std::string> cols = {"epoch", "loss"};
+  cols.insert(cols.end(), metrics.begin(), metrics.end());
+  if (val) {
+    cols.push_back("val_loss");
+    for (auto& m : metrics) cols.push_back("val_" + m);
+  }
+  cols.push_back("lr");
+  cols.push_back("time");
+  // Each epoch's values in the columns' order; {:.9g} keeps a float's digits.
+  std::vector<std::vector<std::string>> rows;
+  for (auto& e : history) {
+    std::vector<std::string> r = {std::to_string(e.epoch), fmt::format("{:.9g}", e.loss)};
+    for (double v : e.metrics) r.push_back(fmt::format("{:.9g}", v));
+    if (val) {
+      r.push_back(fmt::format("{:.9g}", e.val_loss));
+      for (double v : e.val_metrics) r.push_back(fmt::format("{:.9g}", v));
+    }
+    r.push_back(fmt::format("{:.9g}", e.lr));
+    r.push_back(fmt::format("{:.6f}", e.seconds));
+    rows.push_back(r);
+  }
+  bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  std::string out;
+  if (!json) {
+    for (size_t c = 0; c < cols.size(); c++) out += (c ? "," : "") + cols[c];
+    out += "\n";
+    for (auto& r : rows) {
+      for (size_t c = 0; c < r.size(); c++) out += (c ? "," : "") + r[c];
+      out += "\n";
+    }
+    return out;
+  }
+  out = "{";
+  for (size_t c = 0; c < cols.size(); c++) {
+    out += fmt::format("{}\n  \"{}\": [", c ? "," : "", cols[c]);
+    for (size_t i = 0; i < rows.size(); i++) out += (i ? ", " : "") + rows[i][c];
+    out += "]";
+  }
+  return out + "\n}\n";
 }
 
 int train(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o) {

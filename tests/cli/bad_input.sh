@@ -106,6 +106,10 @@ bad cosine_without_period "4:55: optimizer.schedule: missing required member 'de
 bad schedule_member "4:82: optimizer.schedule.step_size: unknown attribute 'step_size' for learning-rate schedule 'exponential'"
 bad unknown_metric "5:15: metrics[0]: unknown metric 'acuracy', did you mean 'accuracy'?"
 bad metric_k_on_accuracy "4:36: metrics[0].k: unknown attribute 'k' for metric 'accuracy'; known: type"
+bad metric_auc_multiclass "5:27: metrics[1]: metric 'auc' does not fit output 'dense_1' of shape [10] per sample: it is a metric of binary tasks"
+bad loss_without_flatten "5:11: loss: loss 'categorical_crossentropy' does not fit output 'dense_1' of shape [26,26,10] per sample: it needs an output of shape [batch, classes] or [batch, steps, classes] (add a flatten layer before the dense layer that makes the classes)"
+bad plateau_factor "5:87: optimizer.reduce_on_plateau.factor: expected a factor in (0, 1), got 2"
+bad plateau_monitor "5:65: optimizer.reduce_on_plateau.monitor: reduce_on_plateau cannot monitor 'val_acc': it watches the loss or a metric the model lists; known: loss, val_loss"
 bad batch_size_zero '4:17: batch_size: expected a positive integer, got 0'
 
 # --- The same errors through summary and show ---

@@ -37,7 +37,7 @@ print(' '.join(repr(struct.unpack('<f', struct.pack('<f', eval(l)))[0]) for l in
 npy "$TMP/x01.npy" f4 $N,16 "${PIX01[@]}"
 echo '{"name": "bands", "input_shape": [16], "layers": [{"type": "dense", "units": 8, "activation": "tanh"},
   {"type": "dense", "units": 3, "activation": "softmax"}], "loss": "sparse_categorical_crossentropy",
-  "optimizer": {"type": "adam", "lr": 0.05}, "batch_size": 10, "epochs": 4}' >"$TMP/m.json"
+  "optimizer": {"type": "adam", "lr": 0.05}, "batch_size": 10, "epochs": 4, "metrics": ["accuracy"]}' >"$TMP/m.json"
 
 # Training into a file: the header, one line per epoch, the weights line; no live bar.
 expect_ok "$DLC" train "$TMP/m.json" --data "$TMP/x.npy,$TMP/y.npy" -o "$TMP/w.safetensors"

@@ -45,20 +45,21 @@ cat >"$TMP/rank4.json" <<'JSON'
 {"input_shape": [6, 6, 1], "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}],
  "loss": "categorical_crossentropy"}
 JSON
-expect_error "loss 'categorical_crossentropy' does not fit output 'conv2d_1' f32[2,4,4,2]: it needs an output of shape [batch, classes]" \
+# Refused when the model is loaded, at the loss's location, before any graph is built.
+expect_error "rank4.json:2:10: loss: loss 'categorical_crossentropy' does not fit output 'conv2d_1' of shape [4,4,2] per sample: it needs an output of shape [batch, classes]" \
   "$DLC" gradcheck "$TMP/rank4.json"
 
 cat >"$TMP/oneunit.json" <<'JSON'
 {"input_shape": [3], "layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
  "loss": "sparse_categorical_crossentropy"}
 JSON
-expect_error "does not fit output 'dense_1' f32[1,1]: it needs at least 2 classes" \
+expect_error "oneunit.json:2:10: loss: loss 'sparse_categorical_crossentropy' does not fit output 'dense_1' of shape [1] per sample: it needs at least 2 classes" \
   "$DLC" show "$TMP/oneunit.json" --emit=train-graph
 
 # Losses other than the examples' on small models: every head and loss combination.
 for spec in 'sigmoid|binary_crossentropy' 'tanh|binary_crossentropy' 'linear|mse' \
             'softmax|sparse_categorical_crossentropy' 'relu|categorical_crossentropy' \
-            'log_softmax|categorical_crossentropy'; do
+            'log_softmax|categorical_crossentropy' 'sigmoid|sparse_categorical_crossentropy'; do
   act=${spec%|*}
   loss=${spec#*|}
   cat >"$TMP/m.json" <<JSON

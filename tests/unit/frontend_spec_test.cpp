@@ -149,7 +149,104 @@ TEST_CASE("frontend: loss, metrics, batch size and epochs") {
   CHECK(t.loss.output == "dense_1");
   CHECK(t.batch_size == 8);
   CHECK(t.epochs == 3);
-  CHECK(t.metrics == std::vector<std::string>{"accuracy", "top_k_accuracy"});
-  CHECK(t.top_k == 3);
+  // top_k_accuracy is read as Keras's top_k_categorical_accuracy; "loss" is always reported.
+  REQUIRE(t.metrics.size() == 2);
+  CHECK(t.metrics[0].name == "accuracy");
+  CHECK(t.metrics[1].name == "top_k_categorical_accuracy");
+  CHECK(t.metrics[1].k == 3);
   CHECK_FALSE(training(R"("epochs": 2)").has_loss);
+}
+
+TEST_CASE("frontend: metrics by their Keras names, each checked against the output") {
+  auto t = training(R"("loss": "categorical_crossentropy",
+                       "metrics": ["acc", "loss", "mean_squared_error", "mae", "top_k_categorical_accuracy"])");
+  std::vector<std::string> names;
+  for (auto& m : t.metrics) names.push_back(m.name);
+  CHECK(names == std::vector<std::string>{"accuracy", "mse", "mae", "top_k_categorical_accuracy"});
+  CHECK(t.metrics[3].k == 5); // Keras's default
+  // precision, recall and auc are metrics of binary tasks: one output unit.
+  CHECK_THROWS_WITH_AS(training(R"("loss": "categorical_crossentropy", "metrics": ["accuracy", "auc"])"),
+                       "m.json:1:150: metrics[1]: metric 'auc' does not fit output 'dense_1' of shape [3] per "
+                       "sample: it is a metric of binary tasks: it needs an output of one unit (sigmoid), this one "
+                       "has 3 per position",
+                       Error);
+  CHECK_THROWS_WITH_AS(training(R"("loss": "mse", "metrics": ["mae", "mae"])"),
+                       "m.json:1:124: metrics[1]: metric 'mae' is listed twice", Error);
+  CHECK_THROWS_WITH_AS(training(R"("metrics": ["accuracy"])"),
+                       "m.json:1:102: metrics[0]: metrics are reported in training and evaluation: the model needs "
+                       "a 'loss'",
+                       Error);
+  auto binary = frontend::load_model_text(
+      R"({"input_shape": [4], "layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
+          "loss": "binary_crossentropy", "metrics": ["precision", "recall", "auc"]})",
+      "b.json");
+  CHECK(binary.training.metrics.size() == 3);
+  CHECK_THROWS_WITH_AS(
+      frontend::load_model_text(
+          R"({"input_shape": [4], "layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
+              "loss": "binary_crossentropy", "metrics": [{"type": "top_k_categorical_accuracy", "k": 2}]})",
+          "b.json"),
+      doctest::Contains("b.json:2:58: metrics[0]: metric 'top_k_categorical_accuracy' does not fit output "
+                        "'dense_1' of shape [1] per sample: it ranks classes"),
+      Error);
+}
+
+TEST_CASE("frontend: the loss is checked against the output's shape where the file names it") {
+  // A conv -> dense model without flatten: the output is [26, 26, 4] per sample.
+  const char* conv = R"({"input_shape": [28, 28, 1], "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3},
+      {"type": "dense", "units": 4, "activation": "softmax"}],
+  "loss": "categorical_crossentropy"})";
+  CHECK_THROWS_WITH_AS(frontend::load_model_text(conv, "c.json"),
+                       "c.json:3:11: loss: loss 'categorical_crossentropy' does not fit output 'dense_1' of shape "
+                       "[26,26,4] per sample: it needs an output of shape [batch, classes] or [batch, steps, "
+                       "classes] (add a flatten layer before the dense layer that makes the classes)",
+                       Error);
+}
+
+TEST_CASE("frontend: reduce_on_plateau with Keras's defaults, and its bad input") {
+  auto t = training(R"("loss": "categorical_crossentropy", "metrics": ["accuracy"],
+                       "optimizer": {"type": "sgd", "reduce_on_plateau": {}})");
+  const ir::PlateauSpec& p = t.optimizer.plateau;
+  CHECK(p.enabled);
+  CHECK(p.monitor == "val_loss");
+  CHECK_FALSE(p.maximize);
+  CHECK(p.factor == 0.1);
+  CHECK(p.patience == 10);
+  CHECK(p.min_delta == 1e-4);
+  CHECK(p.cooldown == 0);
+  CHECK(p.min_lr == 0);
+  CHECK_FALSE(training(R"("loss": "mse")").optimizer.plateau.enabled);
+  // "auto": accuracy is better when larger; "mode" overrides.
+  CHECK(training(R"("loss": "mse", "metrics": ["accuracy"],
+                    "optimizer": {"type": "sgd", "reduce_on_plateau": {"monitor": "val_accuracy"}})")
+            .optimizer.plateau.maximize);
+  CHECK_FALSE(training(R"("loss": "mse", "metrics": ["accuracy"],
+                          "optimizer": {"type": "sgd", "reduce_on_plateau": {"monitor": "accuracy", "mode": "min"}})")
+                  .optimizer.plateau.maximize);
+  auto bad = [](const std::string& plateau) {
+    return training(R"("loss": "mse", "metrics": ["mae"], "optimizer": {"type": "sgd", "reduce_on_plateau": )" +
+                    plateau + "}");
+  };
+  CHECK_THROWS_WITH_AS(bad(R"({"factor": 1.5})"),
+                       "m.json:1:186: optimizer.reduce_on_plateau.factor: expected a factor in (0, 1), got 1.5", Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"factor": 0})"),
+                       "m.json:1:186: optimizer.reduce_on_plateau.factor: expected a positive number, got 0", Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"patience": -1})"),
+                       "m.json:1:188: optimizer.reduce_on_plateau.patience: expected a number of epochs >= 0, got -1",
+                       Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"cooldown": 1.5})"), doctest::Contains("optimizer.reduce_on_plateau.cooldown: expected an integer"),
+                       Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"min_lr": -0.1})"),
+                       "m.json:1:186: optimizer.reduce_on_plateau.min_lr: expected a number >= 0, got -0.1", Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"min_delta": -1})"), doctest::Contains("reduce_on_plateau.min_delta: expected a number >= 0"),
+                       Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"mode": "up"})"),
+                       doctest::Contains("reduce_on_plateau.mode: expected \"auto\", \"min\" or \"max\""), Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"monitor": "val_accuracy"})"),
+                       "m.json:1:187: optimizer.reduce_on_plateau.monitor: reduce_on_plateau cannot monitor "
+                       "'val_accuracy': it watches the loss or a metric the model lists; known: loss, val_loss, mae, "
+                       "val_mae",
+                       Error);
+  CHECK_THROWS_WITH_AS(bad(R"({"patiance": 3})"), doctest::Contains("did you mean 'patience'"), Error);
+  CHECK_THROWS_WITH_AS(bad("5"), doctest::Contains("optimizer.reduce_on_plateau: expected an object"), Error);
 }

@@ -15,9 +15,9 @@ static int count(const std::string& s, const std::string& what) {
 }
 
 TEST_CASE("curves_svg draws training and validation series per epoch") {
-  std::vector<EpochMetrics> h = {{1, 0.9, 0.70, 1.0, 0.65}, {2, 0.6, 0.80, 0.7, 0.78},
-                                 {3, 0.4, 0.86, 0.5, 0.84}};
-  std::string svg = curves_svg("mlp <test>", h);
+  std::vector<EpochMetrics> h = {{1, 0.9, {0.70}, 1.0, {0.65}}, {2, 0.6, {0.80}, 0.7, {0.78}},
+                                 {3, 0.4, {0.86}, 0.5, {0.84}}};
+  std::string svg = curves_svg("mlp <test>", h, {"accuracy"});
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK(svg.find("</svg>") != std::string::npos);
   CHECK(svg.find("mlp &lt;test&gt;") != std::string::npos); // title escaped
@@ -26,10 +26,19 @@ TEST_CASE("curves_svg draws training and validation series per epoch") {
 }
 
 TEST_CASE("curves_svg leaves out validation when there is none") {
-  std::vector<EpochMetrics> h = {{1, 0.5, 0.9, -1, -1}};
-  std::string svg = curves_svg("t", h);
+  std::vector<EpochMetrics> h = {{1, 0.5, {0.9}, -1, {}}};
+  std::string svg = curves_svg("t", h, {"auc"});
   CHECK(count(svg, "<polyline") == 2);
   CHECK(svg.find("validation") == std::string::npos);
+  CHECK(svg.find(">auc</text>") != std::string::npos); // the second panel is the first metric's
+}
+
+TEST_CASE("curves_svg draws the loss alone for a model without metrics") {
+  std::vector<EpochMetrics> h = {{1, 0.5, {}, 0.6, {}}, {2, 0.4, {}, 0.5, {}}};
+  std::string svg = curves_svg("t", h, {});
+  CHECK(count(svg, "<polyline") == 2); // training and validation loss
+  CHECK(count(svg, "stroke=\"#444\"") == 1); // one panel
+  CHECK(svg.find("accuracy") == std::string::npos);
 }
 
 namespace {
@@ -58,8 +67,8 @@ bool overlap(const Box& a, const Box& b) {
 
 TEST_CASE("curves_svg puts the legend outside both plot areas, inside the canvas") {
   // Curves that run through the top right corner of each panel, where the legend used to be.
-  std::vector<EpochMetrics> h = {{1, 0.1, 0.1, 0.1, 0.1}, {2, 0.5, 0.5, 0.5, 0.5}, {3, 0.9, 0.9, 0.9, 0.9}};
-  std::string svg = curves_svg("t", h);
+  std::vector<EpochMetrics> h = {{1, 0.1, {0.1}, 0.1, {0.1}}, {2, 0.5, {0.5}, 0.5, {0.5}}, {3, 0.9, {0.9}, 0.9, {0.9}}};
+  std::string svg = curves_svg("t", h, {"accuracy"});
   std::vector<Box> panels;
   for (size_t p = svg.find("<rect x="); p != std::string::npos; p = svg.find("<rect x=", p + 1))
     if (svg.compare(svg.find("stroke=", p), 13, "stroke=\"#444\"") == 0) panels.push_back(rect_at(svg, p));

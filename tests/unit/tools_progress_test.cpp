@@ -10,7 +10,7 @@
 using dlc::tools::progress_line;
 using dlc::tools::ProgressState;
 
-static ProgressState state() { return {3, 10, 117, 469, 0.4321, 0.8765, 12345, 42}; }
+static ProgressState state() { return {3, 10, 117, 469, 0.4321, "accuracy 0.8765", 12345, 42}; }
 
 TEST_CASE("progress_line stays inside the terminal at every width") {
   for (int columns = 1; columns <= 200; columns++) {
@@ -30,7 +30,7 @@ TEST_CASE("progress_line shrinks the bar, then drops statistics") {
   // 80 columns (the old fixed line was 102 wide): samples/s goes first, a shorter bar.
   CHECK(progress_line(state(), 80) ==
         "Epoch 3/10 117/469 [=====>................] loss 0.4321 accuracy 0.8765 ETA 42s");
-  // Narrower: then the ETA, the accuracy, the loss; the bar keeps at least 10 cells.
+  // Narrower: then the ETA, the metrics, the loss; the bar keeps at least 10 cells.
   CHECK(progress_line(state(), 60) == "Epoch 3/10 117/469 [==>.......] loss 0.4321 accuracy 0.8765");
   CHECK(progress_line(state(), 50) == "Epoch 3/10 117/469 [===>............] loss 0.4321");
   CHECK(progress_line(state(), 40) == "Epoch 3/10 117/469 [====>.............]");
@@ -38,6 +38,15 @@ TEST_CASE("progress_line shrinks the bar, then drops statistics") {
   CHECK(progress_line(state(), 31) == "Epoch 3/10 117/469 loss 0.4321");
   CHECK(progress_line(state(), 30) == "Epoch 3/10 117/469");
   CHECK(progress_line(state(), 10) == "Epoch 3/1");
+  // Without metrics (a model that lists none): the loss alone, as Keras prints it.
+  ProgressState plain = state();
+  plain.metrics = "";
+  CHECK(progress_line(plain, 200) == "Epoch 3/10 117/469 [=======>......................] loss 0.4321 12345 samples/s "
+                                     "ETA 42s");
+  // Several metrics go and come back together.
+  ProgressState two = state();
+  two.metrics = "accuracy 0.8765 auc 0.9100";
+  CHECK(progress_line(two, 80) == "Epoch 3/10 117/469 [==>........] loss 0.4321 accuracy 0.8765 auc 0.9100 ETA 42s");
 }
 
 TEST_CASE("terminal_columns: not a terminal reads COLUMNS, then falls back to 80") {

@@ -72,15 +72,16 @@ TEST_CASE("a checkpoint restores values and counters exactly and refuses another
   st.epoch = 2;
   st.batch_in_epoch = 3;
   st.loss_sum = 0.1 + 0.2; // not exactly representable in decimal
-  st.correct = 9;
+  st.metric_state = {9, 12, 0.1 + 0.7, 36}; // accuracy and mse's running sums
   st.seen = 12;
-  st.history = {{1, 1.0 / 3, 0.5, 2.0 / 7, 0.75}, {2, 0.25, 0.625, -1, -1}};
+  st.plateau = {0.1 * 0.1, 1.0 / 3, true, 1, 2};
+  st.history = {{1, 1.0 / 3, {0.5, 0.1}, 2.0 / 7, {0.75, 0.2}, 0.01, 1.5}, {2, 0.25, {0.625, 0.3}, -1, {}, 0.001, 1.25}};
   st.best_epoch = 1;
   st.best_val_loss = 2.0 / 7;
   st.wait = 1;
   st.best["dense_1.bias"] = r->values().at("dense_1.bias");
   std::string fp = tools::model_fingerprint(m);
-  tools::CheckpointInfo info{fp, "t", 12345678901234567ull, 4, 20, 6};
+  tools::CheckpointInfo info{fp, "t", 12345678901234567ull, 4, 20, 6, {"accuracy", "mse"}};
   tools::save_checkpoint(dir, info, r->values(), st);
 
   tools::CheckpointInfo got;
@@ -95,12 +96,22 @@ TEST_CASE("a checkpoint restores values and counters exactly and refuses another
   CHECK(back.epoch == 2);
   CHECK(back.batch_in_epoch == 3);
   CHECK(std::memcmp(&back.loss_sum, &st.loss_sum, sizeof(double)) == 0);
-  CHECK(back.correct == 9);
+  CHECK(got.metrics == info.metrics);
+  CHECK(back.metric_state == st.metric_state);
+  CHECK(back.plateau.multiplier == st.plateau.multiplier); // reduce_on_plateau survives a resume
+  CHECK(back.plateau.best == st.plateau.best);
+  CHECK(back.plateau.seen);
+  CHECK(back.plateau.wait == 1);
+  CHECK(back.plateau.cooldown == 2);
   CHECK(back.seen == 12);
   REQUIRE(back.history.size() == 2);
   CHECK(back.history[0].loss == st.history[0].loss);
   CHECK(back.history[0].val_loss == st.history[0].val_loss);
-  CHECK(back.history[1].val_accuracy == -1);
+  CHECK(back.history[0].metrics == st.history[0].metrics);
+  CHECK(back.history[0].val_metrics == st.history[0].val_metrics);
+  CHECK(back.history[0].lr == 0.01);
+  CHECK(back.history[1].seconds == 1.25);
+  CHECK(back.history[1].val_metrics.empty());
   CHECK(back.best_val_loss == st.best_val_loss);
   CHECK(back.wait == 1);
   CHECK(back.best.at("dense_1.bias").data == st.best.at("dense_1.bias").data);
@@ -147,14 +158,16 @@ TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion ov
     auto v = row(c);
     out.insert(out.end(), v.begin(), v.end());
   }
-  CHECK(tools::count_correct(d, f, {1, 0}, 0, 2, out) == 4);
+  pipeline::Metrics acc({{"accuracy", 5, ""}}, f.metric_task());
+  acc.add(out.data(), std::vector<float>{2, 2, 0, 3, 0, 1}.data(), 2);
+  CHECK(acc.values()[0] == doctest::Approx(4.0 / 6));
   tools::TargetFormat oh = f;
   oh.kind = tools::TargetKind::one_hot;
   oh.target_size = 12;
   tools::fill_batch(d, oh, {0}, 0, 1, x, t);
   CHECK(t == std::vector<float>{0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0});
-  f.has_accuracy = true; // as a classification loss would set it (this model has none)
-  tools::EvalResult e = tools::evaluate_dataset(*r, d, f, true);
+  f.classification = true; // as a classification loss would set it (this model has none)
+  tools::EvalResult e = tools::evaluate_dataset(*r, d, f, {}, true);
   CHECK(e.classes == 4);
   int64_t total = 0;
   for (int64_t c : e.confusion) total += c;
