@@ -656,6 +656,28 @@ ValueId build_concat(LayerCtx& c) {
   return c.op("concat", ops, {{"axis", a}});
 }
 
+// A training-time noise layer with one amount: "rate" in [0, 1) or "stddev" >= 0. Each
+// node draws from its own stream: the index of the node in the graph. spatial_dropout
+// keys its draws by sample and channel of an image.
+LayerDef noise_layer(const std::string& type, const std::string& op, const std::string& amount) {
+  return {type, {amount}, 1, 1, [op, amount](LayerCtx& c) {
+            if (op == "spatial_dropout") need_image(c);
+            else need_float(c);
+            auto r = c.spec.require(amount);
+            double v = r.as_number();
+            if (amount == "rate" && !(v >= 0 && v < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
+            if (amount == "stddev" && (!(v >= 0) || !std::isfinite(v)))
+              r.fail("expected a standard deviation >= 0, {}", r.describe());
+            ir::Attrs a{{amount, v}, {"stream", int64_t(c.g.nodes().size())}};
+            if (op == "spatial_dropout") {
+              const Shape x = c.in_type().shape;
+              a.set("channels", x[3]);
+              a.set("block", x[1] * x[2] * x[3]);
+            }
+            return c.op(op, {c.in()}, a);
+          }};
+}
+
 std::vector<LayerDef> make_layer_table() {
   std::vector<LayerDef> t = {
       {"dense",
@@ -693,40 +715,12 @@ std::vector<LayerDef> make_layer_table() {
       {"batch_normalization",
        {"axis", "momentum", "epsilon", "center", "scale", "gamma_initializer", "beta_initializer"}, 1, 1,
        build_batch_normalization},
-      {"dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
-         need_float(c);
-         auto r = c.spec.require("rate");
-         double rate = r.as_number();
-         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
-         // Each dropout node draws from its own stream: the index of the node in the graph.
-         return c.op("dropout", {c.in()}, {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}});
-       }},
-      // Keras's GaussianNoise, GaussianDropout and SpatialDropout2D: training-time noise
-      // with a stream of its own, like dropout (ir/ops/elementwise.cpp has the formulas).
-      {"gaussian_noise", {"stddev"}, 1, 1, [](LayerCtx& c) {
-         need_float(c);
-         auto r = c.spec.require("stddev");
-         double sd = r.as_number();
-         if (!(sd >= 0) || !std::isfinite(sd)) r.fail("expected a standard deviation >= 0, {}", r.describe());
-         return c.op("gaussian_noise", {c.in()}, {{"stddev", sd}, {"stream", int64_t(c.g.nodes().size())}});
-       }},
-      {"gaussian_dropout", {"rate"}, 1, 1, [](LayerCtx& c) {
-         need_float(c);
-         auto r = c.spec.require("rate");
-         double rate = r.as_number();
-         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
-         return c.op("gaussian_dropout", {c.in()}, {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}});
-       }},
-      {"spatial_dropout2d", {"rate"}, 1, 1, [](LayerCtx& c) {
-         need_image(c);
-         auto r = c.spec.require("rate");
-         double rate = r.as_number();
-         if (!(rate >= 0 && rate < 1)) r.fail("expected a rate in [0, 1), {}", r.describe());
-         const Shape x = c.in_type().shape;
-         return c.op("spatial_dropout", {c.in()},
-                     {{"rate", rate}, {"stream", int64_t(c.g.nodes().size())}, {"channels", x[3]},
-                      {"block", x[1] * x[2] * x[3]}});
-       }},
+      // Dropout and Keras's GaussianNoise, GaussianDropout and SpatialDropout2D: training-time
+      // noise (ir/ops/elementwise.cpp has the formulas).
+      noise_layer("dropout", "dropout", "rate"),
+      noise_layer("gaussian_noise", "gaussian_noise", "stddev"),
+      noise_layer("gaussian_dropout", "gaussian_dropout", "rate"),
+      noise_layer("spatial_dropout2d", "spatial_dropout", "rate"),
       {"activation", {"activation"}, 1, 1, [](LayerCtx& c) {
          c.spec.require("activation");
          return c.activation(c.in());

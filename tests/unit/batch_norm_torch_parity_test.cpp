@@ -8,6 +8,7 @@
 // emitted C++ and the JIT as in the interpreter (codegen_cpp_parity_test.cpp).
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
+#include "model_error.h"
 #include "passes/rewrite.h"
 #include "passes/training.h"
 #include "tests/fixtures/normalization/torch_batch_norm.h"
@@ -86,12 +87,7 @@ void check_case(const fx::Case& c) {
 }
 
 std::string error_of(const std::string& layer, const std::string& shape = "[3, 4]") {
-  try {
-    frontend::load_model_text(R"({"input_shape": )" + shape + R"(, "layers": [)" + layer + "]}", "m.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test_cpp::model_error(layer, shape);
 }
 
 } // namespace

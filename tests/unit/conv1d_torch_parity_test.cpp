@@ -7,6 +7,7 @@
 // does (codegen_cpp_parity_test.cpp).
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
+#include "model_error.h"
 #include "tests/fixtures/conv1d/torch_conv1d.h"
 #include "torch_parity_helpers.h"
 
@@ -48,12 +49,7 @@ void check_case(const fx::Case& c) {
 }
 
 std::string error_of(const std::string& layer, const std::string& shape = "[6, 2]") {
-  try {
-    frontend::load_model_text(R"({"input_shape": )" + shape + R"(, "layers": [)" + layer + "]}", "m.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test_cpp::model_error(layer, shape);
 }
 
 } // namespace

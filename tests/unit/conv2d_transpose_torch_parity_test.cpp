@@ -6,6 +6,7 @@
 // (codegen_cpp_parity_test.cpp, kUpsamplingModel).
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
+#include "model_error.h"
 #include "tests/fixtures/conv1d/torch_conv2d_transpose.h"
 #include "torch_parity_helpers.h"
 
@@ -50,13 +51,7 @@ TEST_CASE("conv2d_transpose: output shapes, Keras's kernel layout, bad input") {
   CHECK(shape_of(R"("filters": 4, "kernel_size": 3, "strides": 2)") == "f32[2,11,15,4] f32[3,3,4,3]");
   CHECK(shape_of(R"("filters": 4, "kernel_size": 3, "strides": 2, "padding": "same")") == "f32[2,10,14,4] f32[3,3,4,3]");
   auto error_of = [](const std::string& members) {
-    try {
-      frontend::load_model_text(R"({"input_shape": [5, 7, 3], "layers": [{"type": "conv2d_transpose", )" + members + "}]}",
-                                "m.json");
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
+    return test_cpp::model_error(R"({"type": "conv2d_transpose", )" + members + "}", "[5, 7, 3]");
   };
   CHECK(error_of(R"("filters": 4, "kernel_size": 3, "padding": "causal")").find("unknown padding 'causal'") != std::string::npos);
   CHECK(error_of(R"("filters": 4)").find("kernel_size") != std::string::npos);

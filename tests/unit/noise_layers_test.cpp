@@ -5,6 +5,7 @@
 // channels of a sample. The JIT and emitted C++ draw the same bits
 // (codegen_jit_cpp_parity_test.cpp, kNoiseModel).
 #include "frontend/model.h"
+#include "model_error.h"
 #include "ir/interp/interpreter.h"
 
 #include <doctest/doctest.h>
@@ -70,14 +71,7 @@ TEST_CASE("spatial_dropout2d drops whole channels of a sample, scaled by 1 / (1 
 }
 
 TEST_CASE("noise layers: bad input") {
-  auto error_of = [](const std::string& layer, const std::string& shape) {
-    try {
-      frontend::load_model_text(R"({"input_shape": )" + shape + R"(, "layers": [)" + layer + "]}", "m.json");
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
-  };
+  auto error_of = test_cpp::model_error;
   CHECK(error_of(R"({"type": "gaussian_noise", "stddev": -1})", "[3]").find("expected a standard deviation >= 0") !=
         std::string::npos);
   CHECK(error_of(R"({"type": "gaussian_noise"})", "[3]").find("stddev") != std::string::npos);

@@ -4,6 +4,7 @@
 // does (codegen_cpp_parity_test.cpp).
 #include "frontend/model.h"
 #include "jit_test_helpers.h"
+#include "model_error.h"
 #include "torch_parity_helpers.h"
 
 #include <doctest/doctest.h>
@@ -35,14 +36,7 @@ TEST_CASE("upsampling2d: values and gradient by hand, interpreter and JIT") {
 }
 
 TEST_CASE("upsampling2d: bad input") {
-  auto error_of = [](const std::string& layer, const std::string& shape) {
-    try {
-      frontend::load_model_text(R"({"input_shape": )" + shape + R"(, "layers": [)" + layer + "]}", "m.json");
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
-  };
+  auto error_of = test_cpp::model_error;
   CHECK(error_of(R"({"type": "upsampling2d"})", "[4, 2]").find("needs a 4-D input [batch, height, width, channels]") !=
         std::string::npos);
   CHECK(error_of(R"({"type": "upsampling2d", "interpolation": "bilinear"})", "[2, 2, 1]")
