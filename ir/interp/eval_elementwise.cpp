@@ -160,6 +160,14 @@ void register_elementwise_evals() {
         out[0][i] = keep ? x[i] / (1 - rate) : 0.0;
       }
   });
+  register_eval("random_factor", [](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                                    const EvalContext& ctx) {
+    double lo = n.attrs.get_float("lower"), hi = n.attrs.get_float("upper");
+    int64_t block = n.attrs.get_int("block");
+    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    for (int64_t i = 0; i < in[0]->numel(); i++)
+      out[0][i] = ctx.training ? lo + (hi - lo) * double(dlc_rt::rng_uniform(ctx.seed, stream, uint64_t(i / block))) : 1.0;
+  });
   register_eval("phase_select", [](const Node&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
                                    const EvalContext& ctx) { out[0] = ctx.training ? *in[0] : *in[1]; });
   register_eval("dropout", [](const Node& n, const std::vector<const Tensor*>& in,

@@ -168,6 +168,23 @@ void register_elementwise_ops() {
       ->example = example({f32_in({2, 2, 3, 4})}, {{"rate", 0.5}, {"stream", int64_t(4)}, {"channels", int64_t(4)},
                                                   {"block", int64_t(24)}});
 
+  // A random factor per group of `block` elements (per sample, for augmentation): u in
+  // [lower, upper) drawn at key i / block in training, 1 otherwise. x gives only the
+  // shape; the result does not depend on its values (no gradient).
+  ScalarForm factor{{{"lower", ScalarType::f64}, {"upper", ScalarType::f64}, {"stream", ScalarType::i64},
+                     {"block", ScalarType::i64}}};
+  factor.random = true;
+  body({"random_factor", "u ~ U[lower, upper) per block of elements in training, 1 otherwise", 1, 1,
+        {{"lower", AttrKind::Float}, {"upper", AttrKind::Float}, {"stream", AttrKind::Int}, {"block", AttrKind::Int}},
+        [](const InferContext& c) {
+          c.expect_float(0);
+          if (!(c.attrs.get_float("lower") <= c.attrs.get_float("upper"))) c.fail("lower must be <= upper");
+          if (c.attrs.get_int("block") <= 0) c.fail("block must be positive");
+          return std::vector<TensorType>{c.in[0]};
+        }},
+       factor)
+      .example = example({f32_in({2, 6})}, {{"lower", 0.5}, {"upper", 1.5}, {"stream", int64_t(5)}, {"block", int64_t(6)}});
+
   // The value of the run's phase: `train` in a training step, `infer` otherwise (batch
   // normalisation's batch and running statistics). passes::specialize_phase replaces it
   // by one operand when a program's phase is known, so compiled programs normally never

@@ -78,6 +78,8 @@ void register_math() {
   });
   // abs'(0) = sign(0) = 0.
   unary("abs", [](GradCtx& c) { return c.emit("mul", {c.dy0(), c.emit("sign", {c.x(0)})}); });
+  // random_factor's result does not depend on its operand's values.
+  unary("random_factor", [](GradCtx& c) { return c.emit("scale", {c.dy0()}, {{"scale", 0.0}}); });
   // sign is flat wherever it is differentiable; its gradient is 0 (also at the jump).
   unary("sign", [](GradCtx& c) { return c.emit("scale", {c.dy0()}, {{"scale", 0.0}}); });
   unary("scale", [](GradCtx& c) {

@@ -122,6 +122,14 @@ DLC_SCALAR float dlc_scalar_spatial_dropout(float x, double rate, int64_t stream
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
 }
 
+// One uniform factor in [lower, upper) per block of elements (random_factor).
+DLC_SCALAR float dlc_scalar_random_factor(float, double lower, double upper, int64_t stream, int64_t block,
+                                          uint64_t seed, uint64_t step, int64_t training, int64_t i) {
+  if (!training) return 1.0f;
+  float u = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, uint64_t(i / block));
+  return float(lower + (upper - lower) * double(u));
+}
+
 // The training phase's operand or the inference phase's (ir/ops/elementwise.cpp).
 DLC_SCALAR float dlc_scalar_phase_select(float train, float infer, uint64_t, uint64_t, int64_t training, int64_t) {
   return training ? train : infer;

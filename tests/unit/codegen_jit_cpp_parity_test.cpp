@@ -25,11 +25,12 @@ const char* kDropoutModel = R"({
   "batch_size": 4
 })";
 
-// Keras's other training-time noises, each with its own stream.
+// Keras's other training-time noises and random_contrast, each with its own stream.
 const char* kNoiseModel = R"({
   "name": "noise",
   "input_shape": [4, 4, 2],
   "layers": [{"type": "conv2d", "filters": 3, "kernel_size": 2, "activation": "tanh"},
+             {"type": "random_contrast", "factor": 0.4},
              {"type": "spatial_dropout2d", "rate": 0.3},
              {"type": "gaussian_noise", "stddev": 0.1},
              {"type": "flatten"},

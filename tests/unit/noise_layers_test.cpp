@@ -1,5 +1,5 @@
-// gaussian_noise, gaussian_dropout and spatial_dropout2d (issue #18), Keras's
-// GaussianNoise, GaussianDropout and SpatialDropout2D: the identity at inference; in
+// gaussian_noise, gaussian_dropout, spatial_dropout2d and random_contrast (issue #18),
+// Keras's GaussianNoise, GaussianDropout, SpatialDropout2D and RandomContrast: the identity at inference; in
 // training the draws have the distribution Keras's formulas give (checked on many
 // samples against bounds worked out from the variance), spatial dropout drops whole
 // channels of a sample. The JIT and emitted C++ draw the same bits
@@ -7,6 +7,8 @@
 #include "frontend/model.h"
 #include "model_error.h"
 #include "ir/interp/interpreter.h"
+#include "model_error.h"
+#include "passes/training.h"
 
 #include <doctest/doctest.h>
 
@@ -79,4 +81,37 @@ TEST_CASE("noise layers: bad input") {
         std::string::npos);
   CHECK(error_of(R"({"type": "spatial_dropout2d", "rate": 0.5})", "[3]")
             .find("needs a 4-D input [batch, height, width, channels]") != std::string::npos);
+}
+
+TEST_CASE("random_contrast: one factor per image about each channel's mean in training, the identity otherwise") {
+  // 3 images 2 x 2 x 2; channel 0 holds 1, 2, 3, 4 (mean 2.5), channel 1 holds 10, 10, 10, 14 (mean 11).
+  auto m = frontend::load_model_text(R"({"input_shape": [2, 2, 2], "layers": [{"type": "random_contrast", "factor": [0.5, 0.2]}]})",
+                                     "m.json");
+  ir::Graph g = frontend::build_model(m, 3).graph;
+  std::vector<double> one = {1, 10, 2, 10, 3, 10, 4, 14}, x;
+  for (int i = 0; i < 3; i++) x.insert(x.end(), one.begin(), one.end());
+  ir::Bindings b = {{"input", ir::Tensor(g.type(g.find("input")), x)}};
+  std::vector<double> y = ir::run_outputs(g, b, ir::EvalContext{true, ir::Precision::f64, 9, 2})[0].second.data;
+  std::vector<double> factors;
+  for (int i = 0; i < 3; i++) {
+    // f from the first pixel of channel 0: y = (1 - 2.5) f + 2.5.
+    double f = (y[size_t(8 * i)] - 2.5) / (1 - 2.5);
+    CHECK(f >= 0.5);
+    CHECK(f < 1.2);
+    factors.push_back(f);
+    for (int p = 0; p < 4; p++) {
+      CHECK(y[size_t(8 * i + 2 * p)] == doctest::Approx((one[size_t(2 * p)] - 2.5) * f + 2.5));
+      CHECK(y[size_t(8 * i + 2 * p + 1)] == doctest::Approx((one[size_t(2 * p + 1)] - 11) * f + 11));
+    }
+  }
+  CHECK(factors[0] != factors[1]);
+  CHECK(factors[1] != factors[2]);
+  // Inference: exactly x, and no trace of the layer in the inference graph.
+  CHECK(ir::run_outputs(g, b, ir::EvalContext{false, ir::Precision::f64, 9, 2})[0].second.data == x);
+  ir::Graph inference = passes::specialize_phase(g, false);
+  CHECK(inference.nodes().empty());
+  CHECK(test_cpp::model_error(R"({"type": "random_contrast", "factor": 1.5})", "[2, 2, 1]")
+            .find("expected factors with 0 <= lower <= 1 and upper >= 0") != std::string::npos);
+  CHECK(test_cpp::model_error(R"({"type": "random_contrast", "factor": 0.2})", "[4]")
+            .find("needs a 4-D input") != std::string::npos);
 }
