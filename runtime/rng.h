@@ -16,6 +16,10 @@ inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// The stream a random op draws from at a step: its node's stream k in the high 32 bits,
+// the step in the low ones (dropout and the other training-time noises).
+inline uint64_t rng_step_stream(int64_t node_stream, uint64_t step) { return (uint64_t(node_stream) << 32) + step; }
+
 inline uint64_t rng_bits(uint64_t seed, uint64_t stream, uint64_t counter) {
   return mix64(mix64(seed ^ mix64(stream)) ^ counter);
 }

@@ -131,7 +131,7 @@ void register_elementwise_evals() {
                                      const EvalContext& ctx) {
     const Tensor& x = *in[0];
     double sd = n.attrs.get_float("stddev");
-    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    uint64_t stream = dlc_rt::rng_step_stream(n.attrs.get_int("stream"), ctx.step);
     out[0] = x;
     if (ctx.training && sd != 0)
       for (int64_t i = 0; i < x.numel(); i++) out[0][i] = x[i] + sd * dlc_rt::rng_normal(ctx.seed, stream, uint64_t(i));
@@ -140,7 +140,7 @@ void register_elementwise_evals() {
                                        const EvalContext& ctx) {
     const Tensor& x = *in[0];
     double rate = n.attrs.get_float("rate");
-    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    uint64_t stream = dlc_rt::rng_step_stream(n.attrs.get_int("stream"), ctx.step);
     out[0] = x;
     if (ctx.training && rate != 0)
       for (int64_t i = 0; i < x.numel(); i++)
@@ -151,7 +151,7 @@ void register_elementwise_evals() {
     const Tensor& x = *in[0];
     double rate = n.attrs.get_float("rate");
     int64_t channels = n.attrs.get_int("channels"), block = n.attrs.get_int("block");
-    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    uint64_t stream = dlc_rt::rng_step_stream(n.attrs.get_int("stream"), ctx.step);
     out[0] = x;
     if (ctx.training && rate != 0)
       for (int64_t i = 0; i < x.numel(); i++) {
@@ -164,7 +164,7 @@ void register_elementwise_evals() {
                                     const EvalContext& ctx) {
     double lo = n.attrs.get_float("lower"), hi = n.attrs.get_float("upper");
     int64_t block = n.attrs.get_int("block");
-    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    uint64_t stream = dlc_rt::rng_step_stream(n.attrs.get_int("stream"), ctx.step);
     for (int64_t i = 0; i < in[0]->numel(); i++)
       out[0][i] = ctx.training ? lo + (hi - lo) * double(dlc_rt::rng_uniform(ctx.seed, stream, uint64_t(i / block))) : 1.0;
   });
@@ -179,7 +179,7 @@ void register_elementwise_evals() {
       return;
     }
     // The mask of step s and stream k: element i is kept when u(seed, k*2^32 + s, i) >= rate.
-    uint64_t stream = (uint64_t(n.attrs.get_int("stream")) << 32) + ctx.step;
+    uint64_t stream = dlc_rt::rng_step_stream(n.attrs.get_int("stream"), ctx.step);
     double keep_scale = 1.0 / (1.0 - rate);
     for (int64_t i = 0; i < x.numel(); i++) {
       bool keep = dlc_rt::rng_uniform(ctx.seed, stream, uint64_t(i)) >= float(rate);

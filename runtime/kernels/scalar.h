@@ -97,7 +97,7 @@ DLC_SCALAR float dlc_scalar_prelu(float x, float slope) { return x > 0.0f ? x : 
 DLC_SCALAR float dlc_scalar_dropout(float x, double rate, int64_t stream, uint64_t seed, uint64_t step,
                                     int64_t training, int64_t i) {
   if (!training || rate == 0.0) return x;
-  bool keep = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, uint64_t(i)) >= float(rate);
+  bool keep = dlc_rt::rng_uniform(seed, dlc_rt::rng_step_stream(stream, step), uint64_t(i)) >= float(rate);
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
 }
 
@@ -106,19 +106,19 @@ DLC_SCALAR float dlc_scalar_dropout(float x, double rate, int64_t stream, uint64
 DLC_SCALAR float dlc_scalar_gaussian_noise(float x, double stddev, int64_t stream, uint64_t seed, uint64_t step,
                                            int64_t training, int64_t i) {
   if (!training || stddev == 0.0) return x;
-  return x + float(stddev * dlc_rt::rng_normal(seed, (uint64_t(stream) << 32) + step, uint64_t(i)));
+  return x + float(stddev * dlc_rt::rng_normal(seed, dlc_rt::rng_step_stream(stream, step), uint64_t(i)));
 }
 DLC_SCALAR float dlc_scalar_gaussian_dropout(float x, double rate, int64_t stream, uint64_t seed, uint64_t step,
                                              int64_t training, int64_t i) {
   if (!training || rate == 0.0) return x;
-  double n = dlc_rt::rng_normal(seed, (uint64_t(stream) << 32) + step, uint64_t(i));
+  double n = dlc_rt::rng_normal(seed, dlc_rt::rng_step_stream(stream, step), uint64_t(i));
   return x * float(1.0 + std::sqrt(rate / (1.0 - rate)) * n);
 }
 DLC_SCALAR float dlc_scalar_spatial_dropout(float x, double rate, int64_t stream, int64_t channels, int64_t block,
                                             uint64_t seed, uint64_t step, int64_t training, int64_t i) {
   if (!training || rate == 0.0) return x;
   uint64_t key = uint64_t(i / block * channels + i % channels);
-  bool keep = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, key) >= float(rate);
+  bool keep = dlc_rt::rng_uniform(seed, dlc_rt::rng_step_stream(stream, step), key) >= float(rate);
   return keep ? x * float(1.0 / (1.0 - rate)) : 0.0f;
 }
 
@@ -126,7 +126,7 @@ DLC_SCALAR float dlc_scalar_spatial_dropout(float x, double rate, int64_t stream
 DLC_SCALAR float dlc_scalar_random_factor(float, double lower, double upper, int64_t stream, int64_t block,
                                           uint64_t seed, uint64_t step, int64_t training, int64_t i) {
   if (!training) return 1.0f;
-  float u = dlc_rt::rng_uniform(seed, (uint64_t(stream) << 32) + step, uint64_t(i / block));
+  float u = dlc_rt::rng_uniform(seed, dlc_rt::rng_step_stream(stream, step), uint64_t(i / block));
   return float(lower + (upper - lower) * double(u));
 }
 
