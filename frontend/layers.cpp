@@ -656,32 +656,6 @@ ValueId build_concat(LayerCtx& c) {
   return c.op("concat", ops, {{"axis", a}});
 }
 
-// Keras's RandomContrast: in training each image's channels are spread about their mean
-// by one factor per image, y = (x - mean) * f + mean, mean over height and width per
-// channel, f ~ U[1 - lower, 1 + upper) ("factor": f or [lower, upper]); the identity
-// otherwise (phase_select: inference code has none of it). No clipping to a value range.
-ValueId build_random_contrast(LayerCtx& c) {
-  need_image(c);
-  JsonRef r = c.spec.require("factor");
-  std::vector<double> f;
-  if (r.is(json::Kind::Array)) {
-    if (r.size() != 2) r.fail("expected a factor or [lower, upper], {}", r.describe());
-    f = {r.at(0).as_number(), r.at(1).as_number()};
-  } else {
-    f = {r.as_number(), r.as_number()};
-  }
-  if (!(f[0] >= 0 && f[0] <= 1 && f[1] >= 0 && std::isfinite(f[1])))
-    r.fail("expected factors with 0 <= lower <= 1 and upper >= 0, {}", r.describe());
-  const Shape x = c.in_type().shape;
-  ValueId mean = c.op("reduce_mean", {c.in()}, {{"axes", std::vector<int64_t>{1, 2}}, {"keepdims", true}}, "mean");
-  ValueId factor = c.op("random_factor", {c.in()},
-                        {{"lower", 1 - f[0]}, {"upper", 1 + f[1]}, {"stream", int64_t(c.g.nodes().size())},
-                         {"block", x[1] * x[2] * x[3]}},
-                        "factor");
-  ValueId spread = c.op("mul", {c.op("sub", {c.in(), mean}, {}, "centered"), factor}, {}, "spread");
-  return c.op("phase_select", {c.op("add", {spread, mean}, {}, "contrasted"), c.in()});
-}
-
 // A training-time noise layer with one amount: "rate" in [0, 1) or "stddev" >= 0. Each
 // node draws from its own stream: the index of the node in the graph. spatial_dropout
 // keys its draws by sample and channel of an image.
@@ -747,7 +721,6 @@ std::vector<LayerDef> make_layer_table() {
       noise_layer("gaussian_noise", "gaussian_noise", "stddev"),
       noise_layer("gaussian_dropout", "gaussian_dropout", "rate"),
       noise_layer("spatial_dropout2d", "spatial_dropout", "rate"),
-      {"random_contrast", {"factor"}, 1, 1, build_random_contrast},
       {"activation", {"activation"}, 1, 1, [](LayerCtx& c) {
          c.spec.require("activation");
          return c.activation(c.in());
@@ -757,6 +730,7 @@ std::vector<LayerDef> make_layer_table() {
   };
   for (LayerDef& d : token_layers()) t.push_back(std::move(d));
   for (LayerDef& d : recurrent_layers()) t.push_back(std::move(d));
+  for (LayerDef& d : augmentation_layers()) t.push_back(std::move(d));
   return t;
 }
 

@@ -58,6 +58,10 @@ std::vector<LayerDef> token_layers();
 // simple_rnn, lstm, gru and time_distributed (frontend/layers_recurrent.cpp).
 std::vector<LayerDef> recurrent_layers();
 
+// random_flip, random_translation, random_zoom, random_rotation, random_crop and
+// random_contrast (frontend/layers_augment.cpp).
+std::vector<LayerDef> augmentation_layers();
+
 // The largest tensor a model may declare, in elements (with the batch axis): far beyond
 // any real model, and small enough that element and byte counts (and their sums in
 // `dlc summary`) never overflow int64.

@@ -444,9 +444,12 @@ void lower(Program& p) {
   p.thread_workspace_bytes = worker_floats ? dlc_rt::thread_workspace_bytes(worker_floats) : 0;
   p.uses_run_values = false;
   for (const Kernel& k : p.kernels)
-    for (const Step& s : k.steps)
+    for (const Step& s : k.steps) {
       for (const ScalarExpr& e : s.loop.body)
         if (e.kind == ScalarExpr::op && ir::get_op(e.op_name).scalar->random) p.uses_run_values = true;
+      for (const Arg& a : s.call.args)
+        if (a.kind == ArgKind::run_value) p.uses_run_values = true;
+    }
   add_interface(p, batched);
   p.lowered = true;
 }

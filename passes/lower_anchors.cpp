@@ -5,6 +5,7 @@
 #include "passes/lower_detail.h"
 
 #include "ir/error.h"
+#include "runtime/kernels/augment.h"
 #include "runtime/kernels/conv2d.h"
 #include "runtime/kernels/gemm.h"
 
@@ -350,6 +351,36 @@ std::vector<Step> concat(const AnchorContext& c) {
   return steps;
 }
 
+Arg run(RunValue v, const char* name) {
+  Arg a;
+  a.kind = ArgKind::run_value;
+  a.run = v;
+  a.name = name;
+  return a;
+}
+
+// random_affine (x) -> y and its gradient (dy) -> dx: the geometry of x (forward) or dx,
+// then the pointers, then the run values the draws are keyed by.
+Lowerer random_affine(const char* fn, const char* in_name, const char* out_name) {
+  return [=](const AnchorContext& c) {
+    const ir::Attrs& a = c.node.attrs;
+    const ir::Shape& x = c.node.op->phase == ir::Phase::backward ? c.out_type().shape : c.in_type(0).shape;
+    const ir::Shape& y = c.node.op->phase == ir::Phase::backward ? c.in_type(0).shape : c.out_type().shape;
+    Dims d{x, c.operand_batched[0], c.batch};
+    std::vector<Arg> args = {
+        i64(d.dim(0), "n"), i64(x[1], "h"), i64(x[2], "w"), i64(x[3], "c"), i64(y[1], "oh"), i64(y[2], "ow"),
+        i64(dlc_rt::affine_kind_code(a.get_string("kind").c_str()), "kind"),
+        f32(a.get_float("h_lower"), "h_lower"), f32(a.get_float("h_upper"), "h_upper"),
+        f32(a.get_float("w_lower"), "w_lower"), f32(a.get_float("w_upper"), "w_upper"),
+        i64(dlc_rt::fill_mode_code(a.get_string("fill_mode").c_str()), "fill_mode"),
+        f32(a.get_float("fill_value"), "fill_value"),
+        i64(dlc_rt::interpolation_code(a.get_string("interpolation").c_str()), "interpolation"),
+        i64(a.get_int("stream"), "stream"), ptr(c.operands[0], in_name), out(c.results[0], out_name),
+        run(RunValue::seed, "seed"), run(RunValue::step, "step"), run(RunValue::training, "training")};
+    return std::vector<Step>{call(fn, args)};
+  };
+}
+
 // Token embeddings over f32 ids (operand 0): lookup (ids, table), gradient (ids, dy) and
 // one-hot. Integer indices (a loss's labels) have no kernel here.
 std::vector<Step> embedding_lookup(const AnchorContext& c) {
@@ -413,6 +444,8 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"slice", slice},
       {"slice_grad", slice_grad},
       {"concat", concat},
+      {"random_affine", random_affine("dlc_rt_random_affine_forward", "x", "y")},
+      {"random_affine_grad", random_affine("dlc_rt_random_affine_backward", "dy", "dx")},
       {"embedding_lookup", embedding_lookup},
       {"embedding_grad", embedding_grad},
       {"one_hot", one_hot},

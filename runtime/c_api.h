@@ -13,6 +13,7 @@
 // function returns void.
 #pragma once
 
+#include "runtime/kernels/augment.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/loss.h"
 #include "runtime/kernels/reduce.h"
@@ -22,6 +23,12 @@
 #define DLC_RT_CONV_GEOM                                                                        \
   int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t f, int64_t sh,  \
       int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr
+// The geometry of random_affine (dlc_rt::AffineGeom): kind, fill_mode and interpolation are
+// dlc_rt::AffineKind, FillMode and Interpolation values; `stream` the node's RNG stream.
+#define DLC_RT_AFFINE_GEOM                                                                      \
+  int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow, int64_t kind, float h_lower,  \
+      float h_upper, float w_lower, float w_upper, int64_t fill_mode, float fill_value,            \
+      int64_t interpolation, int64_t stream
 #define DLC_RT_POOL_GEOM                                                                        \
   int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,  \
       int64_t pt, int64_t pb, int64_t pl, int64_t pr
@@ -229,6 +236,21 @@ inline void dlc_rt_sigmoid_bce_grad(int64_t count, const float* z, const float* 
 // Token embeddings over f32 ids (runtime/kernels/embedding.h): `count` ids, a [vocab, dim]
 // table. An id that is not an integer in [0, vocab) gives a zero row (lookup, one-hot) or
 // is skipped (gradient); nothing outside the arrays is ever touched.
+// Each sample's image through its own random affine map (dlc_rt::random_affine_forward),
+// drawn from (seed, step); the identity (a crop: the centre window) when not training.
+inline void dlc_rt_random_affine_forward(DLC_RT_AFFINE_GEOM, const float* x, float* y, uint64_t seed,
+                                         uint64_t step, int64_t training) {
+  dlc_rt::AffineGeom g{n, h, w, c, oh, ow, kind, h_lower, h_upper, w_lower, w_upper, fill_mode, fill_value,
+                       interpolation};
+  dlc_rt::random_affine_forward(g, x, y, seed, dlc_rt::rng_step_stream(stream, step), training != 0);
+}
+inline void dlc_rt_random_affine_backward(DLC_RT_AFFINE_GEOM, const float* dy, float* dx, uint64_t seed,
+                                          uint64_t step, int64_t training) {
+  dlc_rt::AffineGeom g{n, h, w, c, oh, ow, kind, h_lower, h_upper, w_lower, w_upper, fill_mode, fill_value,
+                       interpolation};
+  dlc_rt::random_affine_backward(g, dy, dx, seed, dlc_rt::rng_step_stream(stream, step), training != 0);
+}
+
 inline void dlc_rt_embedding_lookup(int64_t count, int64_t vocab, int64_t dim, const float* ids,
                                     const float* table, float* y) {
   dlc_rt::embedding_lookup(count, vocab, dim, ids, table, y);

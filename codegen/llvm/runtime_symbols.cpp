@@ -57,6 +57,8 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
       DLC_SYM(dlc_rt_bce_grad),
       DLC_SYM(dlc_rt_sigmoid_bce),
       DLC_SYM(dlc_rt_sigmoid_bce_grad),
+      DLC_SYM(dlc_rt_random_affine_forward),
+      DLC_SYM(dlc_rt_random_affine_backward),
       DLC_SYM(dlc_rt_embedding_lookup),
       DLC_SYM(dlc_rt_embedding_grad),
       DLC_SYM(dlc_rt_one_hot),

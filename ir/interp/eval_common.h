@@ -48,6 +48,7 @@ inline int64_t checked_index(const Node& n, double v, int64_t depth, int64_t at)
 
 void register_elementwise_evals();
 void register_linalg_evals();
+void register_augment_evals(); // eval_augment.cpp
 void register_window_evals();
 void register_shape_evals();
 void register_reduction_evals();

@@ -57,5 +57,6 @@ void register_optimizer_ops(); // optimizer_ops.cpp
 void register_grad_ops(); // backward ops of passes/autodiff (grad_ops.cpp)
 void register_embedding_ops(); // embedding_lookup, embedding_grad (embedding_ops.cpp)
 void register_loop_ops();      // scan (loop_ops.cpp)
+void register_augment_ops();   // random_affine, random_affine_grad (augment.cpp)
 
 } // namespace dlc::ir::ops

@@ -7,6 +7,7 @@ void register_all_op_families() {
   ops::register_elementwise_ops();
   ops::register_linalg_ops();
   ops::register_window_ops();
+  ops::register_augment_ops();
   ops::register_shape_ops();
   ops::register_reduction_ops();
   ops::register_loss_ops();

@@ -48,6 +48,10 @@ void register_window_grads() {
   register_grad("avg_pool2d", [](GradCtx& c) {
     return Grads{c.emit("avg_pool2d_grad", {c.dy0()}, with(c.attrs(), "input_shape", c.shape(c.x(0))))};
   });
+  // The same taps and weights as the forward node (same stream, same step), transposed.
+  register_grad("random_affine", [](GradCtx& c) {
+    return Grads{c.emit("random_affine_grad", {c.dy0()}, with(c.attrs(), "input_shape", c.shape(c.x(0))))};
+  });
 }
 
 } // namespace dlc::passes::autodiff

@@ -292,6 +292,26 @@ inline const char* kUpsamplingModel = R"({
   "batch_size": 4
 })";
 
+// Every augmentation layer after a convolution (so that their gradients run), with
+// bilinear and nearest sampling, each fill mode and a crop that changes the size.
+inline const char* kAugmentModel = R"({
+  "name": "augment",
+  "input_shape": [6, 5, 2],
+  "layers": [{"type": "random_flip"},
+             {"type": "conv2d", "filters": 3, "kernel_size": 3, "padding": "same", "activation": "tanh"},
+             {"type": "random_rotation", "factor": 0.1},
+             {"type": "random_zoom", "height_factor": [-0.3, 0.2], "width_factor": 0.1, "fill_mode": "constant",
+              "fill_value": 0.5},
+             {"type": "random_translation", "height_factor": 0.2, "width_factor": 0.2, "fill_mode": "wrap",
+              "interpolation": "nearest"},
+             {"type": "random_crop", "height": 4, "width": 4, "padding": 1},
+             {"type": "flatten"},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

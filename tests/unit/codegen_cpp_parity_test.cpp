@@ -46,6 +46,9 @@ TEST_CASE("emitted C++ matches the interpreter: conv1d and 1-D pooling, trained"
 TEST_CASE("emitted C++ matches the interpreter: upsampling2d, trained") {
   check_model(frontend::load_model_text(kUpsamplingModel, "upsampling.json"), 4, 20);
 }
+TEST_CASE("emitted C++ matches the interpreter: augmentation layers, trained") {
+  check_model(frontend::load_model_text(kAugmentModel, "augment.json"), 4, 20);
+}
 TEST_CASE("emitted C++ matches the interpreter: xo") { check_example("xo", 8, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp") { check_example("mlp", 4, 50); }
 TEST_CASE("emitted C++ matches the interpreter: mlp_relu_adam") { check_example("mlp_relu_adam", 4, 50); }
