@@ -180,7 +180,10 @@ struct OpDef {
   // [-1, 1), no attributes.
   std::optional<OpExample> example{};
 
+  bool random = false;          // an anchor that draws from the run's RNG (random_affine): like a
+                               // `random` body op, never folded into a constant
   bool is_body() const { return scalar.has_value(); }
+  bool draws_random() const { return random || (scalar && scalar->random); }
   OpExample example_or_default() const;
 };
 

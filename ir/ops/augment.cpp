@@ -72,6 +72,7 @@ void register_augment_ops() {
                              },
                              OpClass::pool});
   grad.phase = Phase::backward;
+  fwd.random = grad.random = true;
   grad.batch = batch_sample_wise();
 
   Attrs rotate{{"kind", std::string("rotate")}, {"stream", int64_t(3)},      {"height", int64_t(5)},

@@ -1,6 +1,6 @@
 // Constant folding with the reference interpreter, so that a folded value is exactly what
-// the unfolded graph computes (f32 rounding included). Dropout is never folded: at
-// training time it draws a fresh mask each step.
+// the unfolded graph computes (f32 rounding included). Random ops (dropout, augmentation)
+// are never folded: at training time they draw afresh each step.
 #include "ir/interp/interpreter.h"
 #include "passes/cleanup/cleanup.h"
 #include "passes/rewrite.h"
@@ -15,8 +15,8 @@ namespace {
 // its operands together (broadcast_to of a scalar stays a node), or tiny.
 bool foldable(const ir::Graph& dst, const ir::Node& n, const std::vector<ValueId>& operands,
               const ir::Graph& src) {
-  // Random ops (dropout) differ from step to step: never a constant.
-  if ((n.op->scalar && n.op->scalar->random) || !ir::find_eval(n.op->name)) return false;
+  // Random ops (dropout, augmentation) differ from step to step: never a constant.
+  if (n.op->draws_random() || !ir::find_eval(n.op->name)) return false;
   int64_t in = 0, out = 0;
   for (ValueId o : operands) {
     if (dst.value(o).kind != ir::ValueKind::constant) return false;

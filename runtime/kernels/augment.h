@@ -140,6 +140,13 @@ inline double fill_coordinate(double v, int64_t len, FillMode mode) {
 
 } // namespace augment_detail
 
+// The index along an axis of length `len` that nearest interpolation reads at coordinate
+// v, or -1 for the fill value.
+inline int64_t nearest_index(double v, int64_t len, FillMode mode) {
+  double r = std::round(augment_detail::fill_coordinate(v, len, mode));
+  return r >= 0 && r <= double(len - 1) ? int64_t(r) : -1;
+}
+
 // The input pixels (index y * w + x, or -1 for the fill value) and weights that output
 // pixel (y, x) of a sample with map `a` reads. Returns how many (1 or 4).
 struct AffineTaps {
@@ -150,19 +157,22 @@ struct AffineTaps {
 inline AffineTaps affine_taps(const AffineGeom& g, const Affine& a, int64_t y, int64_t x) {
   using namespace augment_detail;
   FillMode mode = FillMode(g.fill_mode);
-  double yi = fill_coordinate(a.m[0] * double(y) + a.m[1] * double(x) + a.m[2], g.h, mode);
-  double xi = fill_coordinate(a.m[3] * double(y) + a.m[4] * double(x) + a.m[5], g.w, mode);
+  double yi = a.m[0] * double(y) + a.m[1] * double(x) + a.m[2];
+  double xi = a.m[3] * double(y) + a.m[4] * double(x) + a.m[5];
+  AffineTaps t;
+  if (Interpolation(g.interpolation) == Interpolation::nearest) {
+    int64_t r = nearest_index(yi, g.h, mode), c = nearest_index(xi, g.w, mode);
+    t.count = 1;
+    t.pixel[0] = r < 0 || c < 0 ? -1 : r * g.w + c;
+    t.weight[0] = 1;
+    return t;
+  }
+  yi = fill_coordinate(yi, g.h, mode);
+  xi = fill_coordinate(xi, g.w, mode);
   auto at = [&](double py, double px) -> int64_t {
     if (!(py >= 0 && py <= double(g.h - 1) && px >= 0 && px <= double(g.w - 1))) return -1;
     return int64_t(py) * g.w + int64_t(px);
   };
-  AffineTaps t;
-  if (Interpolation(g.interpolation) == Interpolation::nearest) {
-    t.count = 1;
-    t.pixel[0] = at(std::round(yi), std::round(xi));
-    t.weight[0] = 1;
-    return t;
-  }
   double y0 = std::floor(yi), x0 = std::floor(xi), fy = yi - y0, fx = xi - x0;
   t.count = 4;
   t.pixel[0] = at(y0, x0), t.weight[0] = float((1 - fy) * (1 - fx));
@@ -172,23 +182,52 @@ inline AffineTaps affine_taps(const AffineGeom& g, const Affine& a, int64_t y, i
   return t;
 }
 
+namespace augment_detail {
+
+// Calls f(output pixel, input pixel or -1, weight) for every tap of one sample. Nearest
+// interpolation of an axis-aligned map (a flip, a crop, a zoom or translation without
+// rotation) reads row r(y) and column c(x): the columns of a block are looked up once for
+// all rows (the same taps as affine_taps, found faster).
+template <class F> void each_tap(const AffineGeom& g, const Affine& a, F&& f) {
+  if (Interpolation(g.interpolation) == Interpolation::nearest && a.m[1] == 0 && a.m[3] == 0) {
+    FillMode mode = FillMode(g.fill_mode);
+    constexpr int64_t kBlock = 256;
+    int64_t cols[kBlock];
+    for (int64_t x0 = 0; x0 < g.ow; x0 += kBlock) {
+      int64_t count = std::min(kBlock, g.ow - x0);
+      for (int64_t k = 0; k < count; k++) cols[k] = nearest_index(a.m[4] * double(x0 + k) + a.m[5], g.w, mode);
+      for (int64_t oy = 0; oy < g.oh; oy++) {
+        int64_t r = nearest_index(a.m[0] * double(oy) + a.m[2], g.h, mode);
+        for (int64_t k = 0; k < count; k++) f(oy * g.ow + x0 + k, r < 0 || cols[k] < 0 ? -1 : r * g.w + cols[k], 1.0f);
+      }
+    }
+    return;
+  }
+  for (int64_t oy = 0; oy < g.oh; oy++)
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      AffineTaps t = affine_taps(g, a, oy, ox);
+      for (int k = 0; k < t.count; k++) f(oy * g.ow + ox, t.pixel[k], t.weight[k]);
+    }
+}
+
+} // namespace augment_detail
+
+// y = each sample resampled at its map: the sum of its taps' values times their weights.
 inline void random_affine_forward(const AffineGeom& g, const float* x, float* y, uint64_t seed, uint64_t stream,
                                   bool training) {
   parallel_range(g.n, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; s++) {
-      Affine a = sample_affine(g, seed, stream, s, training);
       const float* xs = x + s * g.h * g.w * g.c;
-      for (int64_t oy = 0; oy < g.oh; oy++)
-        for (int64_t ox = 0; ox < g.ow; ox++) {
-          AffineTaps t = affine_taps(g, a, oy, ox);
-          float* out = y + ((s * g.oh + oy) * g.ow + ox) * g.c;
-          for (int64_t ch = 0; ch < g.c; ch++) {
-            float acc = 0;
-            for (int k = 0; k < t.count; k++)
-              acc += t.weight[k] * (t.pixel[k] < 0 ? g.fill_value : xs[t.pixel[k] * g.c + ch]);
-            out[ch] = acc;
-          }
-        }
+      float* ys = y + s * g.oh * g.ow * g.c;
+      std::fill(ys, ys + g.oh * g.ow * g.c, 0.0f);
+      augment_detail::each_tap(g, sample_affine(g, seed, stream, s, training),
+                               [&](int64_t o, int64_t pixel, float weight) {
+                                 float* out = ys + o * g.c;
+                                 if (pixel < 0)
+                                   for (int64_t ch = 0; ch < g.c; ch++) out[ch] += weight * g.fill_value;
+                                 else
+                                   for (int64_t ch = 0; ch < g.c; ch++) out[ch] += weight * xs[pixel * g.c + ch];
+                               });
     }
   });
 }
@@ -198,17 +237,14 @@ inline void random_affine_backward(const AffineGeom& g, const float* dy, float* 
                                    bool training) {
   parallel_range(g.n, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; s++) {
-      Affine a = sample_affine(g, seed, stream, s, training);
       float* ds = dx + s * g.h * g.w * g.c;
+      const float* d = dy + s * g.oh * g.ow * g.c;
       std::fill(ds, ds + g.h * g.w * g.c, 0.0f);
-      for (int64_t oy = 0; oy < g.oh; oy++)
-        for (int64_t ox = 0; ox < g.ow; ox++) {
-          AffineTaps t = affine_taps(g, a, oy, ox);
-          const float* d = dy + ((s * g.oh + oy) * g.ow + ox) * g.c;
-          for (int k = 0; k < t.count; k++)
-            if (t.pixel[k] >= 0)
-              for (int64_t ch = 0; ch < g.c; ch++) ds[t.pixel[k] * g.c + ch] += t.weight[k] * d[ch];
-        }
+      augment_detail::each_tap(g, sample_affine(g, seed, stream, s, training),
+                               [&](int64_t o, int64_t pixel, float weight) {
+                                 if (pixel >= 0)
+                                   for (int64_t ch = 0; ch < g.c; ch++) ds[pixel * g.c + ch] += weight * d[o * g.c + ch];
+                               });
     }
   });
 }

@@ -7,6 +7,7 @@
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
 #include "model_error.h"
+#include "passes/cleanup/cleanup.h"
 #include "passes/gradcheck.h"
 #include "passes/training.h"
 
@@ -216,4 +217,17 @@ TEST_CASE("augmentation layers: bad input") {
   CHECK(model_error(R"({"type": "random_crop", "padding": -1})", "[4, 4, 1]").find("expected a padding") !=
         std::string::npos);
   CHECK(model_error(R"({"type": "random_flip"})", "[16]").find("needs a 4-D input") != std::string::npos);
+}
+
+TEST_CASE("random_affine is never folded into a constant, even of a constant image") {
+  ir::Graph g;
+  ir::ValueId img = g.add_constant("img", ir::TensorType{ir::DType::f32, ir::Shape{1, 2, 2, 1}}, {1, 2, 3, 4});
+  ir::Attrs a{{"kind", std::string("flip")}, {"stream", int64_t(1)},  {"height", int64_t(2)},
+              {"width", int64_t(2)},         {"h_lower", 0.0},            {"h_upper", 0.5},
+              {"w_lower", 0.0},              {"w_upper", 0.5},            {"fill_mode", std::string("constant")},
+              {"fill_value", 0.0},           {"interpolation", std::string("nearest")}};
+  g.add_output("y", g.add_node("random_affine", {img}, a, "flip")[0]);
+  ir::Graph folded = passes::fold_constants(g);
+  REQUIRE(folded.nodes().size() == 1);
+  CHECK(folded.nodes()[0].op->name == "random_affine");
 }
