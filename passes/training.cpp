@@ -75,12 +75,17 @@ ValueId to_rows(Graph& g, ValueId v, int64_t rows, bool labels, const char* name
   return g.add("reshape", {v}, {{"shape", shape}}, name);
 }
 
-// -sum(y * log(clamp(p))) / batch: categorical cross-entropy of probabilities.
+// -sum(y * log(clamp(p / sum(p)))) / batch: categorical cross-entropy of probabilities.
+// As Keras (from_logits=False), each row of p is first divided by its sum, so an output
+// that is not a softmax (sigmoid units, a linear layer) is read as a distribution.
 ValueId cross_entropy_of_probabilities(Graph& g, ValueId p, ValueId y) {
   auto scalar = [&](const char* name, double v) {
     return g.add_constant(name, ir::TensorType{ir::DType::f32, ir::Shape{}}, {float(v)});
   };
-  ValueId q = g.add("maximum", {p, scalar("loss.eps", kProbEps)}, {}, "loss.clamp_low");
+  int last = g.type(p).shape.rank() - 1;
+  ValueId total = g.add("reduce_sum", {p}, {{"axes", std::vector<int64_t>{last}}, {"keepdims", true}}, "loss.row_sum");
+  ValueId q = g.add("div", {p, total}, {}, "loss.normalized");
+  q = g.add("maximum", {q, scalar("loss.eps", kProbEps)}, {}, "loss.clamp_low");
   q = g.add("minimum", {q, scalar("loss.one_minus_eps", 1 - kProbEps)}, {}, "loss.clamp_high");
   ValueId ylogq = g.add("mul", {g.add("log", {q}, {}, "loss.log"), y}, {}, "loss.ylogp");
   double batch = double(g.type(p).shape[0]);

@@ -105,3 +105,23 @@ TEST_CASE("autodiff: logistic regression's gradient is x^T (softmax(x W) - oneho
   }
   for (int i = 0; i < 12; i++) CHECK(d[i] == doctest::Approx(want[size_t(i)]).epsilon(1e-6));
 }
+
+TEST_CASE("categorical cross-entropy of an output that is not a softmax reads each row as a distribution (Keras)") {
+  // dense(2, sigmoid) without bias on x = [1, 0]: p = sigmoid(row 0 of W) = [0.2, 0.6],
+  // renormalised [0.25, 0.75]; the target class 1 costs -log(0.75) (not -log(0.6)).
+  for (const char* loss : {"categorical_crossentropy", "sparse_categorical_crossentropy"}) {
+    CAPTURE(loss);
+    frontend::Model m = frontend::load_model_text(
+        std::string(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 2, "activation": "sigmoid",
+          "use_bias": false}], "loss": ")") + loss + "\"}",
+        "m.json");
+    passes::TrainingGraph tg = passes::build_loss_graph(frontend::build_model(m, 1).graph, m.training);
+    const ir::Graph& g = tg.graph;
+    bool sparse = std::string(loss) == "sparse_categorical_crossentropy";
+    ir::Bindings b = {{"input", Tensor(g.type(g.find("input")), {1, 0})},
+                      {"dense_1.kernel", Tensor(g.type(g.find("dense_1.kernel")), {std::log(0.25), std::log(1.5), 0, 0})},
+                      {"target", Tensor(g.type(tg.target), sparse ? std::vector<double>{1} : std::vector<double>{0, 1})}};
+    auto env = ir::evaluate(g, b, ir::EvalContext{true, ir::Precision::f64, 0, 0});
+    CHECK(env[size_t(tg.loss)][0] == doctest::Approx(-std::log(0.75)).epsilon(1e-6));
+  }
+}
