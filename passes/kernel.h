@@ -85,6 +85,10 @@ struct Kernel {
   std::vector<std::pair<int, int>> in_place;
   // What it does, once lowered (passes/lower.h): calls and element-wise loops in order.
   std::vector<Step> steps;
+  // It reads only parameters, constants and what other such kernels write, in a program
+  // that prepares its weights (Program::prepare_weights): it runs when the weights change,
+  // not in every call, and its results persist in the constants region.
+  bool prepare = false;
 };
 
 // Whether a body may contain `op`: the op table gives it a scalar formula

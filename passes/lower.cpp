@@ -99,9 +99,34 @@ int add_buffer(Program& p, const std::string& name, ValueId v, const ir::TensorT
   return int(p.buffers.size()) - 1;
 }
 
+// Kernel::prepare for the kernels of a program that prepares its weights (no updates)
+// that read only parameters, constants and other such kernels' results, draw nothing at
+// random, and write no output of the program and nothing with a batch axis.
+void mark_prepare_kernels(Program& p, const std::vector<bool>& batched) {
+  const ir::Graph& g = p.graph;
+  if (!p.prepare_weights || !g.updates().empty()) return;
+  std::vector<bool> ready(g.values().size(), false);
+  for (const auto* list : {&g.params(), &g.constants()})
+    for (ValueId v : *list) ready[size_t(v)] = true;
+  std::set<ValueId> outputs;
+  for (auto& o : g.outputs()) outputs.insert(base_value(g, o.value));
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Kernel& k : p.kernels) {
+      bool ok = !k.prepare;
+      for (ValueId in : k.inputs) ok = ok && ready[size_t(base_value(g, in))];
+      for (int n : k.nodes) ok = ok && !g.node(n).op->draws_random();
+      for (ValueId o : k.outputs) ok = ok && !outputs.count(o) && !batched[size_t(o)];
+      if (!ok) continue;
+      k.prepare = changed = true;
+      for (ValueId o : k.outputs) ready[size_t(o)] = true;
+    }
+  }
+}
+
 // A buffer for every value that lives in memory: constants, params and state (in the
 // state region when an update writes them, else with the constants), inputs, and every
-// kernel output (arena); an update's value computed in place and a view share the buffer
+// kernel output (arena; a prepare kernel's: constants); an update's value computed in place and a view share the buffer
 // of their target and base.
 void make_value_buffers(Program& p) {
   const ir::Graph& g = p.graph;
@@ -121,7 +146,8 @@ void make_value_buffers(Program& p) {
     if (!u.copy) p.buffer_of[size_t(u.value)] = p.buffer_of[size_t(u.target)], in_place_updates.insert(u.value);
   for (const Kernel& k : p.kernels)
     for (ValueId o : k.outputs)
-      if (g.value(o).kind == ir::ValueKind::result && !in_place_updates.count(o)) add(o, Region::arena);
+      if (g.value(o).kind == ir::ValueKind::result && !in_place_updates.count(o))
+        add(o, k.prepare ? Region::constants : Region::arena);
   for (int n : p.views) {
     ValueId r = g.node(n).results[0];
     p.buffer_of[size_t(r)] = p.buffer_of[size_t(base_value(g, r))];
@@ -433,6 +459,7 @@ void lower(Program& p) {
   p.batch = program_batch(p.graph);
   std::vector<bool> batched = p.graph.batch > 0 ? batched_values(p.graph, p.batch)
                                                 : std::vector<bool>(p.graph.values().size(), false);
+  mark_prepare_kernels(p, batched);
   make_value_buffers(p);
   for (Kernel& k : p.kernels) KernelLowering(p, k, batched).run();
   name_kernels(p);

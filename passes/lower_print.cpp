@@ -80,7 +80,7 @@ std::string print_lowered(const Program& p) {
       s += fmt::format("  {} %{}: {} ({} bytes)\n", b.kind == BufferKind::temporary ? "temporary" : "workspace", b.name,
                        b.type.str(), b.bytes);
   for (const Kernel& k : p.kernels) {
-    s += fmt::format("\nkernel {} ({})\n", k.name, k.c_name);
+    s += fmt::format("\nkernel {} ({}){}\n", k.name, k.c_name, k.prepare ? ", prepare: runs when the weights change" : "");
     for (const Step& st : k.steps) {
       if (st.kind == StepKind::loop) {
         s += loop_str(p, st.loop);

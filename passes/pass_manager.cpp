@@ -124,6 +124,7 @@ Program run_pipeline(ir::Graph g, const std::vector<std::string>& pipeline, cons
   for (const std::string& n : print_after) find(n);
   Program p;
   p.source_ops = int(g.nodes().size());
+  p.prepare_weights = opts.prepare_weights;
   p.graph = std::move(g);
   if (opts.verify_each) ir::verify(p.graph);
   std::vector<std::pair<std::string, double>> times;

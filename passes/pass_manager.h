@@ -25,6 +25,9 @@ struct PassOptions {
   bool print_after_all = false;
   std::vector<std::string> print_after; // pass names
   bool time_passes = false;
+  // Kernels that depend only on parameters run once per change of the weights, not per
+  // call (Program::prepare_weights): for inference programs (pipeline/pipeline.cpp).
+  bool prepare_weights = false;
   // Where printed stages and timings go (default: stderr, as MLIR's -print-ir-after).
   std::function<void(const std::string&)> log;
 };

@@ -64,7 +64,7 @@ struct Checker {
         int b = buffer(o, k);
         if (b < 0) continue;
         Region r = p.buffers[size_t(b)].region;
-        if (r == Region::constants) fail("{}: writes constant buffer {}", k.name, p.buffers[size_t(b)].name);
+        if (r == Region::constants && !k.prepare) fail("{}: writes constant buffer {}", k.name, p.buffers[size_t(b)].name);
         if (r == Region::state && !is_update_writer(k, o)) fail("{}: writes state buffer {} outside an update", k.name, p.buffers[size_t(b)].name);
         if (r != Region::arena) continue;
         if (first[size_t(b)] >= 0 && first[size_t(b)] != s) fail("{}: buffer {} is written twice", k.name, p.buffers[size_t(b)].name);

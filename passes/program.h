@@ -75,6 +75,13 @@ struct Program {
   std::vector<int> buffer_of;  // value id -> buffer; -1 for values that live only in a kernel
   std::vector<NamedValue> interface; // inputs, outputs, params, state, constants (graph order)
   bool uses_run_values = false;      // some step reads RunValue (dropout)
+  // Weight preparation (an inference program: PassOptions::prepare_weights). Its first
+  // prepare_count kernels (Kernel::prepare, put first by `schedule`) compute what depends
+  // only on the parameters -- batch normalisation folded into the weights before it
+  // (passes/fold_batch_norm.h) -- into the constants region. A backend runs them once
+  // after the parameters change and the other kernels on every call.
+  bool prepare_weights = false;
+  int prepare_count = 0;
   // Each kernel thread beyond the caller's packs GEMM blocks into a buffer of its own, of
   // this many bytes, made once when the threads are (dlc_rt::reserve_thread_workspaces);
   // 0 when no call takes a workspace.

@@ -8,7 +8,11 @@
 namespace dlc::passes {
 
 static std::string counts_line(const Program& p) {
-  return fmt::format("kernels: {} (from {} ops)\n", p.kernels.size(), p.fused_ops);
+  std::string prepare = p.prepare_count ? fmt::format("; the first {} prepare the weights: they run once after the "
+                                                      "parameters change, not in every call",
+                                                      p.prepare_count)
+                                        : "";
+  return fmt::format("kernels: {} (from {} ops){}\n", p.kernels.size(), p.fused_ops, prepare);
 }
 
 std::string print_kernels(const Program& p) {
@@ -34,7 +38,7 @@ std::string print_schedule(const Program& p) {
     std::vector<std::string> outs;
     for (ir::ValueId o : k.outputs) outs.push_back("%" + p.graph.value(o).name);
     std::string written = fmt::format("{}", fmt::join(outs, ", "));
-    out += fmt::format("{:4}  {:<40} -> {:<40} live {}\n", s, k.name, written, live[s]);
+    out += fmt::format("{:4}  {:<40} -> {:<40} live {}{}\n", s, k.name, written, live[s], k.prepare ? " (prepare)" : "");
   }
   return out;
 }

@@ -37,7 +37,7 @@ struct MemoryModel {
     for (const Kernel& k : p.kernels) {
       std::vector<int> w, r;
       for (ValueId o : k.outputs)
-        if (g.value(o).kind == ir::ValueKind::result && !in_state[size_t(o)]) {
+        if (g.value(o).kind == ir::ValueKind::result && !in_state[size_t(o)] && !k.prepare) {
           bytes[size_t(o)] = align_up(g.type(o).bytes());
           w.push_back(o);
         }
@@ -159,9 +159,12 @@ void schedule(Program& p) {
     if (best.empty() || pk < best_peak) best = order, best_peak = pk, p.schedule_choice = name;
   }
   p.schedule_choice += " (peak live bytes: " + peaks + ")";
+  // Weight preparation first: it runs before the calls, once per change of the weights.
+  std::stable_partition(best.begin(), best.end(), [&](int k) { return p.kernels[size_t(k)].prepare; });
   std::vector<Kernel> ordered;
   for (int k : best) ordered.push_back(std::move(p.kernels[size_t(k)]));
   p.kernels = std::move(ordered);
+  p.prepare_count = int(std::count_if(p.kernels.begin(), p.kernels.end(), [](const Kernel& k) { return k.prepare; }));
   p.scheduled = true;
 }
 

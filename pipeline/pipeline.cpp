@@ -1,12 +1,13 @@
 #include "pipeline/pipeline.h"
 
+#include "passes/fold_batch_norm.h"
 #include "passes/training.h"
 
 namespace dlc::pipeline {
 
 ir::Graph program_graph(const frontend::Model& m, ProgramKind kind, int64_t batch) {
   ir::Graph g = frontend::build_model(m, batch).graph;
-  if (kind == ProgramKind::inference) return passes::specialize_phase(g, false);
+  if (kind == ProgramKind::inference) return passes::fold_batch_norm(passes::specialize_phase(g, false));
   try {
     if (kind == ProgramKind::evaluation) return passes::build_loss_graph(g, m.training).graph;
     return passes::build_training_graph(g, m.training).graph;
@@ -16,7 +17,9 @@ ir::Graph program_graph(const frontend::Model& m, ProgramKind kind, int64_t batc
 }
 
 passes::Program compile(const frontend::Model& m, ProgramKind kind, int64_t batch, const Options& o) {
-  return passes::run_pipeline(program_graph(m, kind, batch), o.passes, o.pass_options);
+  passes::PassOptions po = o.pass_options;
+  po.prepare_weights = kind == ProgramKind::inference;
+  return passes::run_pipeline(program_graph(m, kind, batch), o.passes, po);
 }
 
 codegen::ProgramSource jit_source(const frontend::Model& m, int64_t batch, const Options& o) {

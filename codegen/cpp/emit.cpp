@@ -112,6 +112,7 @@ Layout layout(const Program& infer, const Program* train, const CppModel& model)
     l.schedule = model.schedule;
   }
   l.persistent = persistent_values(infer, infer_at, train, train_at);
+  l.prepare = infer.prepare_count > 0;
   return l;
 }
 
@@ -141,15 +142,25 @@ std::string weights_table(const Layout& l, const ir::Bindings* weights, std::vec
 }
 
 // The program's kernels as functions, in the order they run, and the function running
-// them: run_<prefix>.
+// them: run_<prefix>; with weight preparation (Program::prepare_count), run_<prefix>_prepare
+// runs the first kernels, once after the parameters change.
 std::string program_functions(const Program& p, const Placement& at, const char* prefix, const char* what) {
   std::string s;
   for (const Kernel& k : p.kernels)
     s += "\n" + cpp::emit_kernel_function(p, k, at, fmt::format("{}_{}", prefix, k.c_name));
-  s += fmt::format("\n// {}: the kernels above, in this order.\nstatic void run_{}(const Mem& mem) {{\n", what, prefix);
-  for (const Kernel& k : p.kernels) s += fmt::format("  {}_{}(mem);\n", prefix, k.c_name);
-  if (p.kernels.empty()) s += "  (void)mem;\n";
-  return s + "}\n";
+  auto runner = [&](const std::string& name, const std::string& comment, size_t begin, size_t end) {
+    std::string r = fmt::format("\n// {}\nstatic void run_{}(const Mem& mem) {{\n", comment, name);
+    for (size_t i = begin; i < end; i++) r += fmt::format("  {}_{}(mem);\n", prefix, p.kernels[i].c_name);
+    return r + (begin == end ? "  (void)mem;\n}\n" : "}\n");
+  };
+  size_t first = size_t(p.prepare_count);
+  if (first > 0)
+    s += runner(fmt::format("{}_prepare", prefix),
+                "The weights' preparation (batch normalisation folded into the weights before it): the first "
+                "kernels\n// above, run once after the parameters change.",
+                0, first);
+  return s + runner(prefix, fmt::format("{}: the kernels above{}, in this order.", what, first ? " after those" : ""),
+                    first, p.kernels.size());
 }
 
 const char* kPrologue = R"cc(

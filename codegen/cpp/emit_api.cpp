@@ -186,6 +186,7 @@ float* place(const $P_ctx* c, const ValueInfo& v, int k) {
 
 void write_value($P_ctx* c, const ValueInfo& v, const float* values) {
   for (int k = 0; k < v.places; k++) std::memcpy(place(c, v, k), values, size_t(v.numel) * sizeof(float));
+  c->prepared = 0;
 }
 
 const ValueInfo* find_value(const char* name) {
@@ -364,7 +365,7 @@ int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, in
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
   for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
-  run_infer(memory_of(c, false, n));
+@PREPARE@  run_infer(memory_of(c, false, n));
   for (int i = 0; i < $U_NUM_OUTPUTS; i++) copy_out(c, kOutputs[i], outputs[i], n);
   return 0;
 }
@@ -435,6 +436,9 @@ int $P_load($P_ctx* c, const char* path) {
 const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
 )cc",
              n);
+  // The weights' preparation runs before the first inference after the parameters change.
+  const char* prepare = "  if (!c->prepared) {\n    run_infer_prepare(memory_of(c, false, 1));\n    c->prepared = 1;\n  }\n";
+  s.replace(s.find("@PREPARE@"), 9, l.prepare ? prepare : "");
   if (o.train)
     s += with_names(R"cc(
 float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
@@ -453,6 +457,7 @@ float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
   c->step++;
+  c->prepared = 0; // the parameters changed
   float loss;
   std::memcpy(&loss, c->blocks[kLoss.block] + kLoss.offset, sizeof loss);
   return loss;

@@ -84,6 +84,7 @@ struct Layout {
   dlc_rt::Schedule schedule{};          // CppModel::schedule
   std::vector<Persistent> persistent;  // params first, then state
   std::vector<Placed> constants;       // graph constants
+  bool prepare = false;                // the inference program prepares its weights (run_infer_prepare)
 };
 
 std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, const std::string& banner);

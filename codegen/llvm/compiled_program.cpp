@@ -26,7 +26,8 @@ int64_t bytes_of(const NamedValue& v, int64_t n) {
 
 } // namespace
 
-CompiledProgram::CompiledProgram(Program program, RunFn run) : program_(std::move(program)), run_(run) {
+CompiledProgram::CompiledProgram(Program program, RunFn run, RunFn prepare)
+    : program_(std::move(program)), run_(run), prepare_(prepare) {
   for (int r = 0; r < passes::kRegions; r++) {
     // Exactly the planned size (one aligned line for an empty region, so that every region
     // has a distinct valid address).
@@ -99,6 +100,7 @@ void CompiledProgram::read(const std::string& name, float* out) {
 void CompiledProgram::write(const std::string& name, const float* in) {
   const NamedValue& v = require(name);
   std::memcpy(at(v.ref), in, size_t(v.type.bytes()));
+  prepared_ = false;
 }
 
 void CompiledProgram::run(int64_t n, uint64_t seed, uint64_t step, bool training) {
@@ -110,6 +112,10 @@ void CompiledProgram::run(int64_t n, uint64_t seed, uint64_t step, bool training
   ctx.n = n;
   ctx.training = training ? 1 : 0;
   dlc_rt::FtzScope ftz; // denormals flushed while the program runs, the caller's mode restored after
+  if (prepare_ && !prepared_) {
+    prepare_(&ctx);
+    prepared_ = true;
+  }
   run_(&ctx);
 }
 

@@ -15,7 +15,8 @@ namespace dlc::codegen {
 
 class CompiledProgram {
 public:
-  CompiledProgram(Program program, RunFn run);
+  // `prepare`: the program's weight preparation (Program::prepare_count), or null.
+  CompiledProgram(Program program, RunFn run, RunFn prepare = nullptr);
 
   const Program& program() const { return program_; }
   int64_t batch() const { return program_.batch; }
@@ -32,6 +33,7 @@ public:
   const std::vector<std::string>& persistent() const { return persistent_; }
   bool has(const std::string& name) const { return find(name) != nullptr; }
   void read(const std::string& name, float* out);
+  // Writing a parameter makes the prepared weights stale: the next run prepares them first.
   void write(const std::string& name, const float* in);
 
   void run(int64_t n, uint64_t seed, uint64_t step, bool training);
@@ -48,6 +50,8 @@ private:
   };
   Program program_;
   RunFn run_;
+  RunFn prepare_;
+  bool prepared_ = false;
   std::unique_ptr<uint8_t[], Free> regions_[passes::kRegions];
   int64_t allocated_[passes::kRegions] = {};
   std::vector<std::string> persistent_;

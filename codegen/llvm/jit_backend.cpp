@@ -102,7 +102,8 @@ struct JitModel::Impl {
     std::unique_ptr<llvm::Module> m = llvmgen::build_module(l, *ctx, entry, module_options(options));
     jit->add_module(std::move(m), std::move(ctx));
     auto run = reinterpret_cast<RunFn>(jit->lookup(entry));
-    return std::make_unique<CompiledProgram>(std::move(l), run); // version 0: takes the values first
+    auto prepare = l.prepare_count > 0 ? reinterpret_cast<RunFn>(jit->lookup(entry + "_prepare")) : nullptr;
+    return std::make_unique<CompiledProgram>(std::move(l), run, prepare); // version 0: takes the values first
   }
 
   // The host copy made current (from the owner program).

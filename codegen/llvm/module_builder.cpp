@@ -47,6 +47,7 @@ private:
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), r.base[size_t(p.region)], b_.getInt64(p.offset));
   }
 
+  void build_entry(const std::string& entry, const std::vector<llvm::Function*>& kernels);
   llvm::Function* kernel_function(const Kernel& k);
   void emit_call(const Call& c, const RunArgs& r);
   void emit_loop(const Loop& loop, const RunArgs& r, const std::string& name);
@@ -68,6 +69,15 @@ llvm::Type* ModuleBuilder::elem_type(ir::DType t) {
 std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
   std::vector<llvm::Function*> kernels;
   for (const Kernel& k : l_.kernels) kernels.push_back(kernel_function(k));
+  // The weight preparation (the first prepare_count kernels) is an entry of its own.
+  auto first = kernels.begin() + l_.prepare_count;
+  if (l_.prepare_count > 0) build_entry(entry + "_prepare", {kernels.begin(), first});
+  build_entry(entry, {first, kernels.end()});
+  scalars_.link(opts_.contract);
+  return std::move(m_);
+}
+
+void ModuleBuilder::build_entry(const std::string& entry, const std::vector<llvm::Function*>& kernels) {
   auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr()}, false);
   auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, entry, *m_);
   f->setDoesNotThrow();
@@ -87,8 +97,6 @@ std::unique_ptr<llvm::Module> ModuleBuilder::build(const std::string& entry) {
   b_.CreateCall(m_->getOrInsertFunction("dlc_rt_enable_ftz", b_.getVoidTy()));
   for (llvm::Function* k : kernels) b_.CreateCall(k, args);
   b_.CreateRetVoid();
-  scalars_.link(opts_.contract);
-  return std::move(m_);
 }
 
 llvm::Function* ModuleBuilder::kernel_function(const Kernel& k) {

@@ -26,6 +26,9 @@ struct ModuleOptions {
   bool contract = true;
 };
 
+// The module of a planned program: function `entry` runs its kernels; with weight
+// preparation (Program::prepare_count) `entry`_prepare runs the first prepare_count and
+// `entry` the others.
 std::unique_ptr<llvm::Module> build_module(const Program& p, llvm::LLVMContext& ctx, const std::string& entry,
                                            const ModuleOptions& opts);
 

@@ -105,6 +105,11 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
     }
   }
   CHECK(same_bits(params, want_params));
+  // Inference after training: both see the trained parameters (and re-prepare weights
+  // folded from them).
+  run(b, fmt::format("train_infer {} {} {} {} {} {}", kSeed, n, steps, at("x.bin"), at("t.bin"), at("y.bin")));
+  jm->infer({xs.data()}, {y.data()}, n);
+  CHECK(same_bits(y, read_floats(b.dir / "y.bin")));
   fs::remove_all(b.dir);
 }
 

@@ -349,6 +349,7 @@ float* place(const net_ctx* c, const ValueInfo& v, int k) {
 
 void write_value(net_ctx* c, const ValueInfo& v, const float* values) {
   for (int k = 0; k < v.places; k++) std::memcpy(place(c, v, k), values, size_t(v.numel) * sizeof(float));
+  c->prepared = 0;
 }
 
 const ValueInfo* find_value(const char* name) {
@@ -613,6 +614,7 @@ float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
   c->step++;
+  c->prepared = 0; // the parameters changed
   float loss;
   std::memcpy(&loss, c->blocks[kLoss.block] + kLoss.offset, sizeof loss);
   return loss;

@@ -33,6 +33,7 @@ typedef struct net_ctx {
   float lr;                 /* the rate given to set_lr, when lr_set */
   int lr_set;               /* 1: set_lr fixed the rate; 0: the model's schedule gives it */
   int training;             /* 1: dropout is active in training steps (default) */
+  int prepared;             /* 1: inference's prepared weights (folded normalisation) match the parameters */
   char error[256];          /* why the last call that returned an error failed */
   void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
 } net_ctx;
