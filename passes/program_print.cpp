@@ -8,11 +8,11 @@
 namespace dlc::passes {
 
 static std::string counts_line(const Program& p) {
-  std::string prepare = p.prepare_count ? fmt::format("; the first {} prepare the weights: they run once after the "
-                                                      "parameters change, not in every call",
+  std::string prepare = p.prepare_count ? fmt::format("prepare: the first {} kernels prepare the weights: they run "
+                                                      "once after the parameters change, not in every call\n",
                                                       p.prepare_count)
                                         : "";
-  return fmt::format("kernels: {} (from {} ops){}\n", p.kernels.size(), p.fused_ops, prepare);
+  return fmt::format("kernels: {} (from {} ops)\n{}", p.kernels.size(), p.fused_ops, prepare);
 }
 
 std::string print_kernels(const Program& p) {
