@@ -151,7 +151,8 @@ Step conv_call(const std::string& fn, const AnchorContext& c, const std::vector<
   return call(fn, all, conv_workspace_floats(geom, c.batch));
 }
 
-// The convolutions: the forward call `base` (with its epilogue) and the gradients' calls.
+// The convolutions (conv2d and depthwise_conv2d, whose filter's last extent is its depth
+// multiplier): the forward call `base` (with its epilogue) and the gradients' calls.
 Lowerer conv_forward(const char* base, bool workspace) { // (x, w) -> y
   return [=](const AnchorContext& c) {
     auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
@@ -425,6 +426,9 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"conv2d_backprop_input", conv_backprop_input("dlc_rt_conv2d_backward_input", true)},
       {"conv2d_transpose", conv_backprop_input("dlc_rt_conv2d_backward_input", true)}, // (x, w) -> y: the same call
       {"conv2d_backprop_filter", conv_backprop_filter("dlc_rt_conv2d_backward_filter", true)},
+      {"depthwise_conv2d", conv_forward("dlc_rt_depthwise_conv2d_forward", false)},
+      {"depthwise_conv2d_backprop_input", conv_backprop_input("dlc_rt_depthwise_conv2d_backward_input", false)},
+      {"depthwise_conv2d_backprop_filter", conv_backprop_filter("dlc_rt_depthwise_conv2d_backward_filter", false)},
       {"max_pool2d", pool_forward("dlc_rt_max_pool2d_forward")},
       {"avg_pool2d", pool_forward("dlc_rt_avg_pool2d_forward")},
       {"max_pool2d_grad", max_pool2d_grad},
