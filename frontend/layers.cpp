@@ -110,12 +110,13 @@ static void read_constraint(const JsonRef& r, ir::Value& p) {
   }
 }
 
-ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init) {
+ValueId LayerCtx::param(const std::string& suffix, Shape shape, ir::Initializer init, const std::string& member) {
   check_param_size(suffix, shape);
   ValueId p = g.add_param(info.name + "." + suffix, ir::TensorType{ir::DType::f32, std::move(shape)},
                           std::move(init));
-  if (auto r = spec.get(suffix + "_regularizer")) std::tie(g.value(p).l1, g.value(p).l2) = read_regularizer(*r);
-  if (auto r = spec.get(suffix + "_constraint")) read_constraint(*r, g.value(p));
+  const std::string& m = member.empty() ? suffix : member;
+  if (auto r = spec.get(m + "_regularizer")) std::tie(g.value(p).l1, g.value(p).l2) = read_regularizer(*r);
+  if (auto r = spec.get(m + "_constraint")) read_constraint(*r, g.value(p));
   info.params.push_back(p);
   return p;
 }
@@ -409,6 +410,31 @@ ValueId build_conv2d(LayerCtx& c) {
   return c.activation(y);
 }
 
+// Keras's DepthwiseConv2D: kernel [kh, kw, channels, depth_multiplier]; output channel
+// ch * depth_multiplier + k is channel ch filtered by kernel[., ., ch, k]. The fans are
+// Keras's, computed from the kernel's shape as for conv2d's: kh kw channels and
+// kh kw depth_multiplier.
+ValueId build_depthwise_conv2d(LayerCtx& c) {
+  need_image(c);
+  c.spec.require("kernel_size");
+  auto [kh, kw] = read_pair(c.spec, "kernel_size", 0, 0);
+  auto [sh, sw] = read_pair(c.spec, "strides", 1, 1);
+  int64_t mult = c.spec.get_positive_int("depth_multiplier", 1);
+  auto pads = read_pads(c, kh, kw, sh, sw);
+  check_window_fits(c, kh, kw, pads);
+  int64_t cin = c.in_type().shape[3];
+  Shape kernel{kh, kw, cin, mult};
+  c.check_param_size("depthwise_kernel", kernel); // before the fans and cin * mult, which must not overflow
+  int64_t fan_in = kh * kw * cin, fan_out = kh * kw * mult;
+  ValueId w = c.param("depthwise_kernel", kernel,
+                      c.initializer("depthwise_initializer", "glorot_uniform", fan_in, fan_out), "depthwise");
+  ValueId y = c.op("depthwise_conv2d", {c.in(), w}, {{"strides", std::vector<int64_t>{sh, sw}}, {"pads", pads}});
+  if (c.spec.get_bool("use_bias", true))
+    y = c.op("bias_add",
+             {y, c.param("bias", {cin * mult}, c.initializer("bias_initializer", "zeros", fan_in, fan_out))});
+  return c.activation(y);
+}
+
 // Keras's Conv2DTranspose: kernel [kh, kw, filters, channels]; "valid": output (h - 1) sh
 // + kh (and w alike), "same": h sh. The op is the input gradient of the conv2d that maps
 // the output back to the input's size (its padding is that conv2d's "same" padding).
@@ -688,6 +714,10 @@ std::vector<LayerDef> make_layer_table() {
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
         "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},
        1, 1, build_conv2d},
+      {"depthwise_conv2d",
+       {"kernel_size", "strides", "padding", "depth_multiplier", "activation", "use_bias", "depthwise_initializer",
+        "bias_initializer", "depthwise_regularizer", "bias_regularizer", "depthwise_constraint", "bias_constraint"},
+       1, 1, build_depthwise_conv2d},
       {"conv1d",
        {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
         "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"},

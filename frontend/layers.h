@@ -30,8 +30,10 @@ struct LayerCtx {
                  const std::string& suffix = "");
   // Fails when a parameter of this shape would exceed kMaxElements.
   void check_param_size(const std::string& suffix, const ir::Shape& shape) const;
-  // Adds a parameter "<layer>.<suffix>" and records it on the layer.
-  ir::ValueId param(const std::string& suffix, ir::Shape shape, ir::Initializer init);
+  // Adds a parameter "<layer>.<suffix>" and records it on the layer; members
+  // "<member>_regularizer" and "<member>_constraint" (member: the suffix when empty)
+  // regularise and constrain it.
+  ir::ValueId param(const std::string& suffix, ir::Shape shape, ir::Initializer init, const std::string& member = "");
   // Reads an initializer member (string or object) with a default kind.
   ir::Initializer initializer(const std::string& key, const std::string& dflt, int64_t fan_in,
                               int64_t fan_out) const;

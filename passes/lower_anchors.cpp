@@ -140,28 +140,42 @@ std::vector<Step> matmul(const AnchorContext& c) {
                dlc_rt::gemm_workspace_floats(m.at(c.batch), n.at(c.batch), k.at(c.batch)))};
 }
 
-std::vector<Step> conv2d(const AnchorContext& c) {
-  auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
-  std::vector<Arg> args = plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), out(c.results[0], "y")});
-  for (Arg& e : epilogue(c)) args.push_back(e);
-  args.push_back(out(c.workspace, "ws"));
-  return {call(with_epilogue("dlc_rt_conv2d_forward", c), args, conv_workspace_floats(geom, c.batch))};
+// A convolution's call: its geometry, then `args`, then, when it takes one (`workspace`),
+// the workspace it needs.
+Step conv_call(const std::string& fn, const AnchorContext& c, const std::vector<Arg>& geom, std::vector<Arg> args,
+               bool workspace) {
+  std::vector<Arg> all = geom;
+  all.insert(all.end(), args.begin(), args.end());
+  if (!workspace) return call(fn, all);
+  all.push_back(out(c.workspace, "ws"));
+  return call(fn, all, conv_workspace_floats(geom, c.batch));
 }
 
-std::vector<Step> conv2d_backprop_input(const AnchorContext& c) { // (dy, w) -> dx
-  auto geom = conv_geometry(c, c.out_type().shape, c.in_type(1).shape, c.result_batched[0]);
-  return {call("dlc_rt_conv2d_backward_input",
-               plus(geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), out(c.results[0], "dx"),
-                           out(c.workspace, "ws")}),
-               conv_workspace_floats(geom, c.batch))};
+// The convolutions (conv2d and depthwise_conv2d, whose filter's last extent is its depth
+// multiplier): the forward call `base` (with its epilogue) and the gradients' calls.
+Lowerer conv_forward(const char* base, bool workspace) { // (x, w) -> y
+  return [=](const AnchorContext& c) {
+    auto geom = conv_geometry(c, c.in_type(0).shape, c.in_type(1).shape, c.operand_batched[0]);
+    std::vector<Arg> args = {ptr(c.operands[0], "x"), ptr(c.operands[1], "wt"), out(c.results[0], "y")};
+    for (Arg& e : epilogue(c)) args.push_back(e);
+    return std::vector<Step>{conv_call(with_epilogue(base, c), c, geom, args, workspace)};
+  };
 }
 
-std::vector<Step> conv2d_backprop_filter(const AnchorContext& c) { // (x, dy) -> dw
-  auto geom = conv_geometry(c, c.in_type(0).shape, c.out_type().shape, c.operand_batched[0]);
-  return {call("dlc_rt_conv2d_backward_filter",
-               plus(geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), out(c.results[0], "dw"),
-                           out(c.workspace, "ws")}),
-               conv_workspace_floats(geom, c.batch))};
+Lowerer conv_backprop_input(const char* fn, bool workspace) { // (dy, w) -> dx
+  return [=](const AnchorContext& c) {
+    auto geom = conv_geometry(c, c.out_type().shape, c.in_type(1).shape, c.result_batched[0]);
+    return std::vector<Step>{
+        conv_call(fn, c, geom, {ptr(c.operands[0], "dy"), ptr(c.operands[1], "wt"), out(c.results[0], "dx")}, workspace)};
+  };
+}
+
+Lowerer conv_backprop_filter(const char* fn, bool workspace) { // (x, dy) -> dw
+  return [=](const AnchorContext& c) {
+    auto geom = conv_geometry(c, c.in_type(0).shape, c.out_type().shape, c.operand_batched[0]);
+    return std::vector<Step>{
+        conv_call(fn, c, geom, {ptr(c.operands[0], "x"), ptr(c.operands[1], "dy"), out(c.results[0], "dw")}, workspace)};
+  };
 }
 
 Lowerer pool_forward(const char* fn) {
@@ -408,10 +422,13 @@ std::vector<Step> one_hot(const AnchorContext& c) {
 const std::map<std::string, Lowerer>& lowerers() {
   static const std::map<std::string, Lowerer> t = {
       {"matmul", matmul},
-      {"conv2d", conv2d},
-      {"conv2d_backprop_input", conv2d_backprop_input},
-      {"conv2d_transpose", conv2d_backprop_input}, // (x, w) -> y: the same call
-      {"conv2d_backprop_filter", conv2d_backprop_filter},
+      {"conv2d", conv_forward("dlc_rt_conv2d_forward", true)},
+      {"conv2d_backprop_input", conv_backprop_input("dlc_rt_conv2d_backward_input", true)},
+      {"conv2d_transpose", conv_backprop_input("dlc_rt_conv2d_backward_input", true)}, // (x, w) -> y: the same call
+      {"conv2d_backprop_filter", conv_backprop_filter("dlc_rt_conv2d_backward_filter", true)},
+      {"depthwise_conv2d", conv_forward("dlc_rt_depthwise_conv2d_forward", false)},
+      {"depthwise_conv2d_backprop_input", conv_backprop_input("dlc_rt_depthwise_conv2d_backward_input", false)},
+      {"depthwise_conv2d_backprop_filter", conv_backprop_filter("dlc_rt_depthwise_conv2d_backward_filter", false)},
       {"max_pool2d", pool_forward("dlc_rt_max_pool2d_forward")},
       {"avg_pool2d", pool_forward("dlc_rt_avg_pool2d_forward")},
       {"max_pool2d_grad", max_pool2d_grad},

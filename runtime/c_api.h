@@ -129,6 +129,34 @@ inline void dlc_rt_conv2d_backward_filter(DLC_RT_CONV_GEOM, const float* x, cons
   dlc_rt::conv2d_backward_filter(g, x, dy, dw, 0.0f, dlc_rt::c_api_detail::with_workspace(ws));
 }
 
+// y = depthwise_conv2d(x, w) (NHWC activations, filter [kh, kw, c, f] with f the depth
+// multiplier; the output has c*f channels, runtime/kernels/depthwise_conv2d.h).
+inline void dlc_rt_depthwise_conv2d_forward(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y) {
+  dlc_rt::depthwise_conv2d_forward({n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr}, x, wt, y, {});
+}
+
+// y = act(depthwise_conv2d(x, w) + bias[c*f]); bias may be null; act as for dlc_rt_matmul_bias_act.
+inline void dlc_rt_depthwise_conv2d_forward_bias_act(DLC_RT_CONV_GEOM, const float* x, const float* wt, float* y,
+                                                     const float* bias, int64_t act) {
+  dlc_rt::depthwise_conv2d_forward({n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr}, x, wt, y,
+                                   dlc_rt::c_api_detail::epilogue(bias, act, 0.0f));
+}
+
+// y = leaky_relu(depthwise_conv2d(x, w) + bias[c*f]) with the given slope; bias may be null.
+inline void dlc_rt_depthwise_conv2d_forward_bias_leaky_relu(DLC_RT_CONV_GEOM, const float* x, const float* wt,
+                                                            float* y, const float* bias, float slope) {
+  dlc_rt::depthwise_conv2d_forward({n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr}, x, wt, y,
+                                   dlc_rt::c_api_detail::epilogue(bias, DLC_RT_ACT_LEAKY_RELU, slope));
+}
+
+inline void dlc_rt_depthwise_conv2d_backward_input(DLC_RT_CONV_GEOM, const float* dy, const float* wt, float* dx) {
+  dlc_rt::depthwise_conv2d_backward_input({n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr}, dy, wt, dx);
+}
+
+inline void dlc_rt_depthwise_conv2d_backward_filter(DLC_RT_CONV_GEOM, const float* x, const float* dy, float* dw) {
+  dlc_rt::depthwise_conv2d_backward_filter({n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr}, x, dy, dw);
+}
+
 inline void dlc_rt_max_pool2d_forward(DLC_RT_POOL_GEOM, const float* x, float* y) {
   dlc_rt::max_pool2d_forward({n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr}, x, y);
 }

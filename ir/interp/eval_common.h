@@ -50,6 +50,7 @@ void register_elementwise_evals();
 void register_linalg_evals();
 void register_augment_evals(); // eval_augment.cpp
 void register_window_evals();
+void register_depthwise_evals(); // eval_depthwise.cpp
 void register_shape_evals();
 void register_reduction_evals();
 void register_loss_evals();

@@ -6,6 +6,7 @@ void register_all_evals() {
   interp::register_elementwise_evals();
   interp::register_linalg_evals();
   interp::register_window_evals();
+  interp::register_depthwise_evals();
   interp::register_augment_evals();
   interp::register_shape_evals();
   interp::register_reduction_evals();

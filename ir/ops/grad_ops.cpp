@@ -202,16 +202,28 @@ void register_broadcast_grads() {
 }
 
 void register_window_grads() {
-  backward({"conv2d_backprop_input", "d conv2d / d x: dy correlated with the flipped filter",
-               2, 2,
-               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"input_shape", AttrKind::Ints}},
-               [](const InferContext& c) {
-                 TensorType x = type_from_attr(c, "input_shape");
-                 expect_forward_result(c, "conv2d", {x, c.in[1]}, pick(c.attrs, {"strides", "pads"}),
-                                       c.in[0]);
-                 return std::vector<TensorType>{x};
-               },
-               OpClass::conv}, batch_sample_wise());
+  // The gradients of conv2d and depthwise_conv2d: <conv>_backprop_input(dy, w) and
+  // <conv>_backprop_filter(x, dy), checked by the forward op's rule.
+  for (std::string conv : {"conv2d", "depthwise_conv2d"}) {
+    backward({conv + "_backprop_input", "d " + conv + " / d x: dy correlated with the flipped filter", 2, 2,
+              {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"input_shape", AttrKind::Ints}},
+              [conv](const InferContext& c) {
+                TensorType x = type_from_attr(c, "input_shape");
+                expect_forward_result(c, conv, {x, c.in[1]}, pick(c.attrs, {"strides", "pads"}), c.in[0]);
+                return std::vector<TensorType>{x};
+              },
+              OpClass::conv},
+             batch_sample_wise());
+    backward({conv + "_backprop_filter", "d " + conv + " / d w: x correlated with dy", 2, 2,
+              {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"filter_shape", AttrKind::Ints}},
+              [conv](const InferContext& c) {
+                TensorType w = type_from_attr(c, "filter_shape");
+                expect_forward_result(c, conv, {c.in[0], w}, pick(c.attrs, {"strides", "pads"}), c.in[1]);
+                return std::vector<TensorType>{w};
+              },
+              OpClass::conv},
+             batch_ends());
+  }
   // The transposed convolution (Keras's Conv2DTranspose) is conv2d_backprop_input as a
   // forward op: y = the input gradient of a conv2d of y's shape whose output gradient is
   // x. Its kernel is that conv2d's, [kh, kw, y channels, x channels].
@@ -226,15 +238,6 @@ void register_window_grads() {
                  return std::vector<TensorType>{y};
                },
                OpClass::conv}, batch_sample_wise());
-  backward({"conv2d_backprop_filter", "d conv2d / d w: x correlated with dy", 2, 2,
-               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}, {"filter_shape", AttrKind::Ints}},
-               [](const InferContext& c) {
-                 TensorType w = type_from_attr(c, "filter_shape");
-                 expect_forward_result(c, "conv2d", {c.in[0], w}, pick(c.attrs, {"strides", "pads"}),
-                                       c.in[1]);
-                 return std::vector<TensorType>{w};
-               },
-               OpClass::conv}, batch_ends());
   backward({"max_pool2d_grad", "dy to the first maximum of each window (padding never wins)",
                2, 2, {{"window", AttrKind::Ints}, {"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
                [](const InferContext& c) {
@@ -306,6 +309,13 @@ void register_grad_ops() {
                                    {"output_shape", std::vector<int64_t>{2, 6, 6, 2}}}));
   set("conv2d_backprop_filter", example({f32_in({2, 5, 5, 3}), f32_in({2, 5, 5, 4})},
                                         {{"strides", ones}, {"pads", pads}, {"filter_shape", std::vector<int64_t>{3, 3, 3, 4}}}));
+  std::vector<int64_t> dw_strides = {2, 1}, dw_pads = {1, 1, 0, 1}; // depthwise_conv2d's example's
+  set("depthwise_conv2d_backprop_input",
+      example({f32_in({2, 3, 6, 6}), f32_in({3, 2, 3, 2})},
+              {{"strides", dw_strides}, {"pads", dw_pads}, {"input_shape", std::vector<int64_t>{2, 5, 6, 3}}}));
+  set("depthwise_conv2d_backprop_filter",
+      example({f32_in({2, 5, 6, 3}), f32_in({2, 3, 6, 6})},
+              {{"strides", dw_strides}, {"pads", dw_pads}, {"filter_shape", std::vector<int64_t>{3, 2, 3, 2}}}));
   set("max_pool2d_grad", example({f32_in({2, 4, 4, 3}), f32_in({2, 2, 2, 3})}, {{"window", two}, {"strides", two}, {"pads", none}}));
   set("avg_pool2d_grad", example({f32_in({2, 2, 2, 3})}, {{"window", two}, {"strides", two}, {"pads", none},
                                                           {"input_shape", std::vector<int64_t>{2, 4, 4, 3}}}));

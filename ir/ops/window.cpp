@@ -4,6 +4,7 @@
 // what Keras-style models declare (28x28x1), keeps a pixel's channels contiguous so the
 // inner loops of convolution (im2col rows, the output-channel axis) vectorise, and lets
 // bias_add and prelu act on the last axis for dense and convolutional layers alike.
+// depthwise_conv2d's filter is [kh, kw, in_channels, depth_multiplier] (Keras's).
 //
 // Attributes: strides = [sh, sw]; pads = [top, bottom, left, right] zero padding. The
 // frontend turns "valid", "same" and explicit padding into pads. Output extent per axis:
@@ -57,23 +58,35 @@ std::vector<TensorType> infer_pool(const InferContext& c) {
   return window_output(c, w, c.in[0].shape[3]);
 }
 
+// conv2d and depthwise_conv2d: x [n, h, w, c], filter [kh, kw, c, f]; the result has f
+// channels, or c f (depthwise: f filters per input channel).
+InferFn infer_conv(bool depthwise) {
+  return [depthwise](const InferContext& c) {
+    c.expect_float(0);
+    c.expect_float(1);
+    c.expect_rank(0, 4);
+    c.expect_rank(1, 4);
+    const Shape& x = c.in[0].shape;
+    const Shape& k = c.in[1].shape;
+    if (k[2] != x[3]) c.fail("filter expects {} input channels, input {} has {}", k[2], x.str(), x[3]);
+    Window w = read_window(c, k[0], k[1]);
+    return window_output(c, w, depthwise ? x[3] * k[3] : k[3]);
+  };
+}
+
 } // namespace
 
 void register_window_ops() {
   register_with({"conv2d", "y[n,oh,ow,f] = sum x[n,oh*sh+i-pt,ow*sw+j-pl,c] * w[i,j,c,f]", 2, 2,
                {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
-               [](const InferContext& c) {
-                 c.expect_float(0);
-                 c.expect_float(1);
-                 c.expect_rank(0, 4);
-                 c.expect_rank(1, 4);
-                 const Shape& x = c.in[0].shape;
-                 const Shape& k = c.in[1].shape;
-                 if (k[2] != x[3])
-                   c.fail("filter expects {} input channels, input {} has {}", k[2], x.str(), x[3]);
-                 Window w = read_window(c, k[0], k[1]);
-                 return window_output(c, w, k[3]);
-               },
+               infer_conv(false),
+               OpClass::conv}, batch_sample_wise()).takes_epilogue = true;
+
+  // Keras's DepthwiseConv2D: each input channel c filtered alone by w[., ., c, k] into
+  // output channel c m + k, m = w's last extent (the depth multiplier).
+  register_with({"depthwise_conv2d", "y[n,oh,ow,c*m+k] = sum x[n,oh*sh+i-pt,ow*sw+j-pl,c] * w[i,j,c,k]", 2, 2,
+               {{"strides", AttrKind::Ints}, {"pads", AttrKind::Ints}},
+               infer_conv(true),
                OpClass::conv}, batch_sample_wise()).takes_epilogue = true;
 
   std::vector<AttrSpec> pool_attrs = {
@@ -87,6 +100,9 @@ void register_window_ops() {
   std::vector<int64_t> ones = {1, 1}, two = {2, 2};
   registered_op("conv2d").example = example({f32_in({2, 5, 5, 3}), f32_in({3, 3, 3, 4})},
                                             {{"strides", ones}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  registered_op("depthwise_conv2d").example =
+      example({f32_in({2, 5, 6, 3}), f32_in({3, 2, 3, 2})}, {{"strides", std::vector<int64_t>{2, 1}},
+                                                             {"pads", std::vector<int64_t>{1, 1, 0, 1}}});
   for (const char* pool : {"max_pool2d", "avg_pool2d"})
     registered_op(pool).example =
         example({f32_in({2, 4, 4, 3})}, {{"window", two}, {"strides", two}, {"pads", std::vector<int64_t>{0, 0, 0, 0}}});

@@ -15,14 +15,18 @@ ir::Attrs with(ir::Attrs a, const std::string& key, const ir::Shape& s) {
   return a;
 }
 
-Grads conv2d_grad(GradCtx& c) {
-  ir::Attrs geometry = c.attrs(); // strides, pads
-  Grads out(2, kNoValue);
-  if (c.wants(0))
-    out[0] = c.emit("conv2d_backprop_input", {c.dy0(), c.x(1)}, with(geometry, "input_shape", c.shape(c.x(0))));
-  if (c.wants(1))
-    out[1] = c.emit("conv2d_backprop_filter", {c.x(0), c.dy0()}, with(geometry, "filter_shape", c.shape(c.x(1))));
-  return out;
+// conv2d and depthwise_conv2d (`conv`): their backward ops <conv>_backprop_input(dy, w)
+// and <conv>_backprop_filter(x, dy).
+GradFn conv_grad(const std::string& conv) {
+  return [conv](GradCtx& c) {
+    ir::Attrs geometry = c.attrs(); // strides, pads
+    Grads out(2, kNoValue);
+    if (c.wants(0))
+      out[0] = c.emit(conv + "_backprop_input", {c.dy0(), c.x(1)}, with(geometry, "input_shape", c.shape(c.x(0))));
+    if (c.wants(1))
+      out[1] = c.emit(conv + "_backprop_filter", {c.x(0), c.dy0()}, with(geometry, "filter_shape", c.shape(c.x(1))));
+    return out;
+  };
 }
 
 // y = conv2d_backprop_input(x, w): linear in each operand, so dx = conv2d(dy, w) (the
@@ -40,7 +44,8 @@ Grads conv2d_transpose_grad(GradCtx& c) {
 
 void register_window_grads() {
   register_grad("conv2d_transpose", conv2d_transpose_grad);
-  register_grad("conv2d", conv2d_grad);
+  register_grad("conv2d", conv_grad("conv2d"));
+  register_grad("depthwise_conv2d", conv_grad("depthwise_conv2d"));
   // Ties within a window: the first maximum in window order takes the gradient.
   register_grad("max_pool2d", [](GradCtx& c) {
     return Grads{c.emit("max_pool2d_grad", {c.x(0), c.dy0()}, c.attrs())};

@@ -4,6 +4,7 @@
 #include "runtime/ftz.h"
 #include "runtime/kernels/activation.h"
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/depthwise_conv2d.h"
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
 #include "runtime/kernels/gemm.h"

@@ -292,6 +292,24 @@ inline const char* kUpsamplingModel = R"({
   "batch_size": 4
 })";
 
+// MobileNet's block: depthwise_conv2d (bias + relu fused, depth multiplier 2, stride 2
+// "same"), a pointwise conv2d, and a second depthwise_conv2d (no bias, leaky_relu) whose
+// input gradient runs.
+inline const char* kDepthwiseModel = R"({
+  "name": "depthwise",
+  "input_shape": [7, 6, 2],
+  "layers": [{"type": "depthwise_conv2d", "kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2,
+              "activation": "relu"},
+             {"type": "conv2d", "filters": 3, "kernel_size": 1, "activation": "tanh"},
+             {"type": "depthwise_conv2d", "kernel_size": [2, 3], "use_bias": false,
+              "activation": {"type": "leaky_relu", "alpha": 0.1}},
+             {"type": "flatten"},
+             {"type": "dense", "units": 3, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 // Every augmentation layer after a convolution (so that their gradients run), with
 // bilinear and nearest sampling, each fill mode and a crop that changes the size.
 inline const char* kAugmentModel = R"({

@@ -46,6 +46,9 @@ TEST_CASE("emitted C++ matches the interpreter: conv1d and 1-D pooling, trained"
 TEST_CASE("emitted C++ matches the interpreter: upsampling2d, trained") {
   check_model(frontend::load_model_text(kUpsamplingModel, "upsampling.json"), 4, 20);
 }
+TEST_CASE("emitted C++ matches the interpreter: depthwise_conv2d, trained") {
+  check_model(frontend::load_model_text(kDepthwiseModel, "depthwise.json"), 4, 20);
+}
 TEST_CASE("emitted C++ matches the interpreter: augmentation layers, trained") {
   check_model(frontend::load_model_text(kAugmentModel, "augment.json"), 4, 20);
 }

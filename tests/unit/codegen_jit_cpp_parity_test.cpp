@@ -137,6 +137,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit: upsampling2d") {
   check_bits(frontend::load_model_text(kUpsamplingModel, "upsampling.json"), 4, 3);
 }
 
+TEST_CASE("the JIT and emitted C++ agree bit for bit: depthwise_conv2d") {
+  check_bits(frontend::load_model_text(kDepthwiseModel, "depthwise.json"), 4, 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit: augmentation layers") {
   check_bits(frontend::load_model_text(kAugmentModel, "augment.json"), 4, 3);
 }

@@ -4,41 +4,18 @@
 // and "same" with strides, square and oblong kernels. The reference interpreter and the
 // JIT are both checked; emitted C++ trains a model with it as the interpreter does
 // (codegen_cpp_parity_test.cpp, kUpsamplingModel).
+#include "conv_torch_parity.h"
 #include "frontend/model.h"
-#include "jit_test_helpers.h"
 #include "model_error.h"
 #include "tests/fixtures/conv1d/torch_conv2d_transpose.h"
-#include "torch_parity_helpers.h"
 
 #include <doctest/doctest.h>
-
-#include <fmt/format.h>
 
 using namespace dlc;
 namespace fx = torch_conv2d_transpose_fixture;
 
 TEST_CASE("conv2d_transpose matches PyTorch: values and gradients, interpreter and JIT") {
-  for (const fx::Case& c : fx::kCases) {
-    CAPTURE(std::string(c.members));
-    std::string model = fmt::format(R"({{"input_shape": [{}, {}, {}], "layers": [{{"type": "conv2d_transpose", "name": "l", {}}}]}})",
-                                    c.shape[1], c.shape[2], c.shape[3], c.members);
-    ir::Graph g = frontend::build_model(frontend::load_model_text(model, "torch.json"), c.shape[0]).graph;
-    g.batch = 0;
-    ir::ValueId x = g.find("input"), k = g.find("l.kernel"), bias = g.find("l.bias");
-    test_cpp::add_gradient_outputs(g, g.outputs()[0].value, c.dy, {{"dx", x}, {"dkernel", k}, {"dbias", bias}});
-    ir::Bindings b = {{"input", ir::Tensor(g.type(x), c.x)}, {"l.kernel", ir::Tensor(g.type(k), c.kernel)},
-                      {"l.bias", ir::Tensor(g.type(bias), c.bias)}};
-    auto want = ir::run_outputs(g, b);
-    auto got = test_cpp::run_jit(g, b);
-    const std::vector<double>* expected[] = {&c.y, &c.dx, &c.dkernel, &c.dbias};
-    const char* names[] = {"y", "dx", "dkernel", "dbias"};
-    REQUIRE(want.size() == 4);
-    REQUIRE(got.size() == 4);
-    for (size_t i = 0; i < 4; i++) {
-      test_cpp::check_close(want[i].second.data, *expected[i], std::string("interpreter ") + names[i], 2e-5);
-      test_cpp::check_close(test_cpp::as_double(got[i]), *expected[i], std::string("jit ") + names[i], 2e-5);
-    }
-  }
+  for (const fx::Case& c : fx::kCases) test_cpp::check_conv_layer("conv2d_transpose", "kernel", c);
 }
 
 TEST_CASE("conv2d_transpose: output shapes, Keras's kernel layout, bad input") {
