@@ -105,6 +105,8 @@ public:
   // when given, receive the model outputs of this forward pass (for accuracy).
   double train_step(const std::vector<const void*>& inputs, const void* target, int64_t n, float lr,
                     int64_t step, const std::vector<void*>& outputs = {});
+  // A scalar output of the last training step ("regularization_loss").
+  double training_scalar(const std::string& name);
   // The batch-mean loss of n samples without updating anything (dropout off).
   double evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
                   const std::vector<void*>& outputs = {});

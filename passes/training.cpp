@@ -155,20 +155,34 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   }
   tg.loss = append_loss(g, site, loss, t);
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
-  // part of the loss, reported with it and differentiated with it.
+  // part of the loss, reported with it and differentiated with it; their sum is also
+  // output "regularization_loss" (the history's part).
+  ValueId reg = kNoValue;
   for (ValueId p : std::vector<ValueId>(g.params())) { // a copy: g grows below
     const ir::Value& v = g.value(p);
     std::string name = v.name;
     double l1 = v.l1, l2 = v.l2;
-    auto term = [&](const char* op, double weight, const char* what) {
+    auto add_term = [&](const char* op, double weight, const char* what) {
       ValueId sum = g.add("reduce_sum", {g.add(op, {p}, {}, name + "." + what)}, {}, name + "." + what + "_sum");
-      return g.add("scale", {sum}, {{"scale", weight}}, name + "." + what + "_penalty");
+      ValueId term = g.add("scale", {sum}, {{"scale", weight}}, name + "." + what + "_penalty");
+      reg = reg == kNoValue ? term : g.add("add", {reg, term}, {}, name + "." + what + "_regularization");
     };
-    if (l1 > 0) tg.loss = g.add("add", {tg.loss, term("abs", l1, "l1")}, {}, name + ".l1_loss");
-    if (l2 > 0) tg.loss = g.add("add", {tg.loss, term("square", l2, "l2")}, {}, name + ".l2_loss");
+    if (l1 > 0) add_term("abs", l1, "l1");
+    if (l2 > 0) add_term("square", l2, "l2");
+  }
+  if (reg != kNoValue) {
+    tg.loss = g.add("add", {tg.loss, reg}, {}, "loss.with_regularization");
+    tg.regularization = reg;
+    g.add_output("regularization_loss", reg);
   }
   g.add_output("loss", tg.loss);
   return tg;
+}
+
+std::vector<std::string> loss_part_names(const Graph& forward) {
+  for (ValueId p : forward.params())
+    if (forward.value(p).l1 > 0 || forward.value(p).l2 > 0) return {"regularization_loss"};
+  return {};
 }
 
 TrainingGraph build_training_graph(const Graph& forward, const ir::TrainingSpec& spec) {

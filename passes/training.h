@@ -21,12 +21,19 @@ struct TrainingGraph {
   ir::ValueId loss = ir::kNoValue;   // scalar: the batch-mean loss
   ir::ValueId target = ir::kNoValue; // input "target": one-hot/values, or integer labels
   ir::ValueId lr = ir::kNoValue;     // input "lr": f32[] learning rate of this step
+  // Output "regularization_loss": the kernel/bias regularizers' part of `loss` (no value
+  // without regularizers; see loss_part_names).
+  ir::ValueId regularization = ir::kNoValue;
   std::vector<ParamGrad> grads;      // one per trainable parameter
 };
 
 // Builds the training graph of a forward (inference) graph. Throws dlc::Error when the
 // spec has no loss or the loss does not fit the output it applies to.
 TrainingGraph build_training_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
+
+// The parts of the loss a training graph of `forward` reports besides the whole (as
+// Keras's History names them): "regularization_loss" when a parameter has a regularizer.
+std::vector<std::string> loss_part_names(const ir::Graph& forward);
 
 // The forward graph with input "target" and the loss appended (output "loss"), without
 // backward or update: `grads` is empty and `lr` is ir::kNoValue. `training`: the phase

@@ -3,6 +3,7 @@
 // gives the model's other outputs scratch space.
 #include "ir/error.h"
 #include "pipeline/pipeline.h"
+#include "passes/training.h"
 #include "pipeline/runner.h"
 
 namespace dlc::pipeline {
@@ -17,6 +18,7 @@ public:
       throw Error(fmt::format("model '{}' has {} inputs; this backend drives single-input models", model.name,
                               model.inputs.size()));
     for (auto& o : jit_.outputs()) scratch_.emplace_back(size_t(o.type.shape.numel()));
+    part_names_ = passes::loss_part_names(frontend::build_model(model, 1).graph);
   }
 
   std::string backend() const override { return "jit"; }
@@ -37,8 +39,13 @@ public:
 
   double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
                     float* outputs) override {
-    return jit_.train_step({x}, target_ptr(target, n), n, float(lr), step, outs(outputs));
+    double loss = jit_.train_step({x}, target_ptr(target, n), n, float(lr), step, outs(outputs));
+    parts_.clear();
+    for (const std::string& name : part_names_) parts_.push_back(jit_.training_scalar(name));
+    return loss;
   }
+  std::vector<std::string> loss_part_names() const override { return part_names_; }
+  std::vector<double> last_loss_parts() const override { return parts_; }
   double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
     return jit_.evaluate({x}, target_ptr(target, n), n, outs(outputs));
   }
@@ -48,6 +55,8 @@ private:
   codegen::JitModel jit_;
   std::vector<std::vector<float>> scratch_; // outputs after the first
   std::vector<int32_t> labels_;
+  std::vector<std::string> part_names_;
+  std::vector<double> parts_; // of the last train_step
 
   const void* target_ptr(const float* target, int64_t n) {
     const ir::TensorType tt = jit_.target().type;

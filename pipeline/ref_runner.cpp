@@ -15,7 +15,7 @@ namespace {
 class RefRunner : public Runner {
 public:
   RefRunner(const frontend::Model& model, int64_t batch) : model_(model), batch_(batch) {
-    fwd_at(batch);
+    part_names_ = passes::loss_part_names(fwd_at(batch).graph);
     if (model_.training.has_loss) train_at(batch);
   }
 
@@ -61,8 +61,12 @@ public:
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, ctx);
     ir::apply_updates(tg.graph, env, values_);
     copy_output(tg.graph, env, outputs);
+    parts_.clear();
+    if (tg.regularization != ir::kNoValue) parts_.push_back(env[size_t(tg.regularization)][0]);
     return env[size_t(tg.loss)][0];
   }
+  std::vector<std::string> loss_part_names() const override { return part_names_; }
+  std::vector<double> last_loss_parts() const override { return parts_; }
 
   double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
     // The loss graph of the inference phase (running statistics, no dropout, no update).
@@ -87,6 +91,8 @@ private:
   std::map<int64_t, frontend::BuiltModel> forward_;
   std::map<int64_t, passes::TrainingGraph> train_, loss_;
   std::map<int64_t, ir::Graph> infer_;
+  std::vector<std::string> part_names_;
+  std::vector<double> parts_; // of the last train_step
 
   void check_n(int64_t n) const {
     if (n < 1 || n > batch_) throw Error(fmt::format("batch of {} samples: expected 1 to {}", n, batch_));

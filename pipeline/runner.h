@@ -45,6 +45,10 @@ public:
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
   // The first model output of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+  // The parts of the loss besides the whole, as Keras's History names them
+  // (passes::loss_part_names), and their values in the last train_step, in that order.
+  virtual std::vector<std::string> loss_part_names() const = 0;
+  virtual std::vector<double> last_loss_parts() const = 0;
   // Compiles what train_step/evaluate/infer will run (the JIT compiles on first use
   // otherwise), so that a caller can time its first epoch without the compile in it.
   virtual void prepare(bool /*training*/) {}

@@ -75,14 +75,15 @@ std::string hex_list(const std::vector<double>& v) {
   return s;
 }
 
-// Each epoch: loss, val_loss, lr, seconds, then the metrics and (with validation) the
-// validation metrics; epochs separated by ';'.
+// Each epoch: loss, val_loss, lr, seconds, then the metrics, (with validation) the
+// validation metrics and the parts of the loss; epochs separated by ';'.
 std::string history_meta(const std::vector<EpochMetrics>& h) {
   std::string s;
   for (auto& e : h) {
     std::vector<double> v = {e.loss, e.val_loss, e.lr, e.seconds};
     v.insert(v.end(), e.metrics.begin(), e.metrics.end());
     v.insert(v.end(), e.val_metrics.begin(), e.val_metrics.end());
+    v.insert(v.end(), e.loss_parts.begin(), e.loss_parts.end());
     s += (s.empty() ? "" : ";") + hex_list(v);
   }
   return s;
@@ -101,7 +102,7 @@ std::vector<double> parse_list(const Meta& meta, const std::string& text, const 
   return v;
 }
 
-std::vector<EpochMetrics> parse_history(const Meta& meta, size_t metrics) {
+std::vector<EpochMetrics> parse_history(const Meta& meta, size_t metrics, size_t parts) {
   std::vector<EpochMetrics> h;
   const std::string& s = meta.str("history");
   size_t pos = 0;
@@ -111,11 +112,12 @@ std::vector<EpochMetrics> parse_history(const Meta& meta, size_t metrics) {
     std::vector<double> v = parse_list(meta, s.substr(pos, end - pos), "history");
     EpochMetrics e;
     e.epoch = int(h.size()) + 1;
-    size_t want = v.size() >= 2 && v[1] >= 0 ? 4 + 2 * metrics : 4 + metrics;
+    size_t all_metrics = v.size() >= 2 && v[1] >= 0 ? 2 * metrics : metrics, want = 4 + all_metrics + parts;
     if (v.size() != want) meta.damaged(fmt::format("bad history: epoch {} has {} values, expected {}", e.epoch, v.size(), want));
     e.loss = v[0], e.val_loss = v[1], e.lr = v[2], e.seconds = v[3];
     e.metrics.assign(v.begin() + 4, v.begin() + 4 + long(metrics));
-    if (e.val_loss >= 0) e.val_metrics.assign(v.begin() + 4 + long(metrics), v.end());
+    if (e.val_loss >= 0) e.val_metrics.assign(v.begin() + 4 + long(metrics), v.begin() + 4 + long(all_metrics));
+    e.loss_parts.assign(v.begin() + 4 + long(all_metrics), v.end());
     h.push_back(e);
     pos = end + 1;
   }
@@ -159,6 +161,7 @@ void save_checkpoint(const std::string& dir, const CheckpointInfo& info, const i
       {"epochs", std::to_string(info.epochs)}, {"step", std::to_string(st.step)},
       {"epoch", std::to_string(st.epoch)}, {"batch_in_epoch", std::to_string(st.batch_in_epoch)},
       {"loss_sum", hex(st.loss_sum)}, {"metrics", join(info.metrics)},
+      {"loss_parts", join(info.loss_parts)}, {"loss_parts_sum", hex_list(st.loss_parts_sum)},
       {"metric_state", hex_list(st.metric_state)},
       {"plateau", hex_list({st.plateau.multiplier, st.plateau.best, double(st.plateau.seen), double(st.plateau.wait),
                             double(st.plateau.cooldown)})},
@@ -193,12 +196,18 @@ CheckpointInfo read_info(const Meta& meta) {
   info.batch = meta.integer("batch", 1, kMaxBatch);
   info.samples = meta.integer("samples", 1, kMaxSamples);
   info.epochs = meta.integer("epochs", 1, kMaxEpochs);
-  const std::string& names = meta.str("metrics");
-  for (size_t p = 0; p < names.size();) {
-    size_t comma = std::min(names.find(',', p), names.size());
-    info.metrics.push_back(names.substr(p, comma - p));
-    p = comma + 1;
-  }
+  auto split = [](const std::string& names) {
+    std::vector<std::string> v;
+    for (size_t p = 0; p < names.size();) {
+      size_t comma = std::min(names.find(',', p), names.size());
+      v.push_back(names.substr(p, comma - p));
+      p = comma + 1;
+    }
+    return v;
+  };
+  info.metrics = split(meta.str("metrics"));
+  // Checkpoints from before loss parts were recorded have none.
+  if (meta.m.count("loss_parts")) info.loss_parts = split(meta.str("loss_parts"));
   return info;
 }
 
@@ -223,7 +232,11 @@ void read_state(const Meta& meta, const CheckpointInfo& info, TrainState& st) {
     meta.damaged("bad 'plateau': expected multiplier > 0, best, seen (0 or 1), wait and cooldown");
   st.plateau = {p[0], p[1], p[2] != 0, int64_t(p[3]), int64_t(p[4])};
   st.loss_sum = meta.finite("loss_sum");
-  st.history = parse_history(meta, info.metrics.size());
+  if (meta.m.count("loss_parts_sum")) st.loss_parts_sum = parse_list(meta, meta.str("loss_parts_sum"), "loss_parts_sum");
+  if (st.loss_parts_sum.size() != info.loss_parts.size())
+    meta.damaged(fmt::format("'loss_parts_sum' has {} values for {} loss parts", st.loss_parts_sum.size(),
+                             info.loss_parts.size()));
+  st.history = parse_history(meta, info.metrics.size(), info.loss_parts.size());
   if (int64_t(st.history.size()) != st.epoch)
     meta.damaged(fmt::format("its history has {} epochs, but {} were completed", st.history.size(), st.epoch));
   st.best_val_loss = meta.num("best_val_loss");

@@ -19,6 +19,7 @@ struct CheckpointInfo {
   int64_t batch = 0, samples = 0; // batch size and training samples it was made with
   int64_t epochs = 0;             // the run's planned total
   std::vector<std::string> metrics; // the metrics its history and running sums hold
+  std::vector<std::string> loss_parts{}; // the parts of the loss its history and sums hold
 };
 
 std::string checkpoint_path(const std::string& dir);

@@ -17,6 +17,7 @@ struct EpochMetrics {
   std::vector<double> val_metrics; // empty without a validation split
   double lr = 0;                   // the learning rate of the epoch's last step
   double seconds = 0;              // the epoch's training time (validation not counted)
+  std::vector<double> loss_parts{}; // the parts of the loss (Runner::loss_part_names() order)
 };
 
 // `metrics`: the names of EpochMetrics::metrics; the second panel shows the first.

@@ -60,7 +60,9 @@ public:
                               "--val-split 0.1) or monitor \"loss\"",
                               p.location, p.monitor));
     ckdir_ = o.checkpoint_dir.empty() ? o.resume_dir : o.checkpoint_dir;
-    info_ = {model_fingerprint(m), m.name, o.seed, r.batch(), data.train.n, o.epochs, metrics_.names()};
+    info_ = {model_fingerprint(m), m.name, o.seed, r.batch(), data.train.n, o.epochs, metrics_.names(),
+             r.loss_part_names()};
+    st_.loss_parts_sum.assign(info_.loss_parts.size(), 0.0);
     batches_ = (data.train.n + r.batch() - 1) / r.batch();
   }
 
@@ -103,6 +105,9 @@ private:
     if (ci.samples != data_.train.n)
       throw Error(fmt::format("--resume {}: the checkpoint was trained on {} samples, this data has {}",
                               o_.resume_dir, ci.samples, data_.train.n));
+    if (ci.loss_parts != info_.loss_parts)
+      throw Error(fmt::format("--resume {}: the checkpoint records the loss parts [{}]; the model now has [{}]",
+                              o_.resume_dir, join_names(ci.loss_parts), join_names(info_.loss_parts)));
     if (ci.metrics != info_.metrics)
       throw Error(fmt::format("--resume {}: the checkpoint was made with the metrics [{}]; the model now lists [{}]",
                               o_.resume_dir, join_names(ci.metrics), join_names(info_.metrics)));
@@ -149,6 +154,8 @@ private:
       st_.step++;
       st_.batch_in_epoch = b + 1;
       st_.loss_sum += loss * double(n);
+      std::vector<double> parts = r_.last_loss_parts();
+      for (size_t i = 0; i < parts.size() && i < st_.loss_parts_sum.size(); i++) st_.loss_parts_sum[i] += parts[i] * double(n);
       st_.seen += n;
       metrics_.add(out.data(), t.data(), n);
       bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), metrics_.line());
@@ -194,6 +201,7 @@ private:
     EpochMetrics e;
     e.epoch = int(epoch + 1);
     e.loss = st_.loss_sum / double(std::max<int64_t>(st_.seen, 1));
+    for (double& s : st_.loss_parts_sum) e.loss_parts.push_back(s / double(std::max<int64_t>(st_.seen, 1)));
     e.metrics = metrics_.values();
     e.lr = last_lr_;
     e.seconds = epoch_secs_;
@@ -209,6 +217,7 @@ private:
     st_.epoch = epoch + 1;
     st_.batch_in_epoch = 0;
     st_.loss_sum = 0;
+    st_.loss_parts_sum.assign(st_.loss_parts_sum.size(), 0.0);
     st_.seen = 0;
     metrics_.reset();
     st_.metric_state = metrics_.state();
@@ -219,7 +228,7 @@ private:
     if (!o_.plot_path.empty())
       frontend::write_file_atomic(o_.plot_path, curves_svg(m_.name, st_.history, metrics_.names()));
     if (!o_.history_path.empty())
-      frontend::write_file_atomic(o_.history_path, history_text(o_.history_path, st_.history, metrics_.names()));
+      frontend::write_file_atomic(o_.history_path, history_text(o_.history_path, st_.history, metrics_.names(), info_.loss_parts));
     return stop;
   }
 
@@ -307,9 +316,10 @@ std::string model_fingerprint(const frontend::Model& m) {
 }
 
 std::string history_text(const std::string& path, const std::vector<EpochMetrics>& history,
-                         const std::vector<std::string>& metrics) {
+                         const std::vector<std::string>& metrics, const std::vector<std::string>& loss_parts) {
   bool val = !history.empty() && history.front().val_loss >= 0;
   std::vector<std::string> cols = {"epoch", "loss"};
+  cols.insert(cols.end(), loss_parts.begin(), loss_parts.end());
   cols.insert(cols.end(), metrics.begin(), metrics.end());
   if (val) {
     cols.push_back("val_loss");
@@ -321,6 +331,7 @@ std::string history_text(const std::string& path, const std::vector<EpochMetrics
   std::vector<std::vector<std::string>> rows;
   for (auto& e : history) {
     std::vector<std::string> r = {std::to_string(e.epoch), fmt::format("{:.9g}", e.loss)};
+    for (double v : e.loss_parts) r.push_back(fmt::format("{:.9g}", v));
     for (double v : e.metrics) r.push_back(fmt::format("{:.9g}", v));
     if (val) {
       r.push_back(fmt::format("{:.9g}", e.val_loss));

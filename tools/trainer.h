@@ -31,6 +31,7 @@ struct TrainState {
   int64_t epoch = 0;          // completed epochs
   int64_t batch_in_epoch = 0; // batches of epoch `epoch` done (shuffle position)
   double loss_sum = 0;        // this epoch so far: sum of batch loss x samples
+  std::vector<double> loss_parts_sum; // the same for each part of the loss
   int64_t seen = 0;
   std::vector<double> metric_state; // this epoch so far: pipeline::Metrics::state()
   pipeline::PlateauState plateau;   // reduce_on_plateau
@@ -44,10 +45,10 @@ struct TrainState {
 std::string model_fingerprint(const frontend::Model& m);
 
 // The history as CSV (a header, then a row per epoch) or, when `path` ends in .json, as
-// JSON (an object of per-epoch arrays, like Keras's History.history): epoch, loss, the
-// metrics, val_loss and the validation metrics (with a validation split), lr, time.
+// JSON (an object of per-epoch arrays, like Keras's History.history): epoch, loss, its
+// parts (`loss_parts`: "regularization_loss"), the metrics, val_loss and the validation metrics (with a validation split), lr, time.
 std::string history_text(const std::string& path, const std::vector<EpochMetrics>& history,
-                         const std::vector<std::string>& metrics);
+                         const std::vector<std::string>& metrics, const std::vector<std::string>& loss_parts = {});
 
 // Runs the training; returns the process exit status (0, or 130 after Ctrl-C).
 int train(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data,

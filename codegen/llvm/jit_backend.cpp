@@ -275,6 +275,10 @@ double JitModel::train_step(const std::vector<const void*>& inputs, const void* 
   return impl_->run_loss(Kind::training, inputs, target, n, lr, step, outputs);
 }
 
+double JitModel::training_scalar(const std::string& name) {
+  return double(impl_->program(Kind::training).scalar_output(name));
+}
+
 double JitModel::evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
                           const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::evaluation, inputs, target, n, 0.0f, 0, outputs);

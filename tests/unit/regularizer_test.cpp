@@ -6,6 +6,8 @@
 #include "ir/interp/interpreter.h"
 #include "ir/printer.h"
 #include "passes/training.h"
+#include "pipeline/runner.h"
+#include "tools/trainer.h"
 
 #include <doctest/doctest.h>
 
@@ -50,6 +52,36 @@ TEST_CASE("regularizers: the loss and its gradient by hand") {
       CHECK(value[1] == doctest::Approx(-2.1));
     }
   }
+}
+
+TEST_CASE("regularizers: the regularization part of the loss, reported by both runners and in the history") {
+  // The model above with a bias and a sample whose mse is 1 (w x = 0, bias 0, target 1):
+  // the loss is 1 + 2.8, its part regularization_loss 2.8 (before the step's update).
+  auto m = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1,
+      "kernel_regularizer": {"type": "l1_l2", "l1": 0.1, "l2": 0.5}}], "loss": "mse",
+      "optimizer": {"type": "sgd", "lr": 0.1}})", "m.json");
+  for (auto* make : {&pipeline::make_ref_runner, &pipeline::make_jit_runner}) {
+    std::unique_ptr<pipeline::Runner> r = make(m, 1);
+    CAPTURE(r->backend());
+    r->init(1);
+    ir::Bindings v = r->values();
+    v["dense_1.kernel"] = ir::Tensor(v.at("dense_1.kernel").type, {1, -2});
+    v["dense_1.bias"] = ir::Tensor(v.at("dense_1.bias").type, {0});
+    r->set_values(v);
+    float x[2] = {0, 0}, t[1] = {1};
+    CHECK(r->loss_part_names() == std::vector<std::string>{"regularization_loss"});
+    CHECK(r->train_step(x, t, 1, 0.1, 0, nullptr) == doctest::Approx(3.8).epsilon(1e-6));
+    REQUIRE(r->last_loss_parts().size() == 1);
+    CHECK(r->last_loss_parts()[0] == doctest::Approx(2.8).epsilon(1e-6));
+  }
+  // No regularizer: no part.
+  auto plain = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}],
+      "loss": "mse"})", "m.json");
+  CHECK(pipeline::make_ref_runner(plain, 1)->loss_part_names().empty());
+  // The history gives the part its own column after the loss.
+  std::vector<tools::EpochMetrics> h = {{1, 3.8, {}, -1, {}, 0.1, 0.5, {2.8}}};
+  CHECK(tools::history_text("h.csv", h, {}, {"regularization_loss"}) ==
+        "epoch,loss,regularization_loss,lr,time\n1,3.8,2.8,0.1,0.500000\n");
 }
 
 TEST_CASE("regularizers: Keras's forms and their default weights") {

@@ -75,13 +75,15 @@ TEST_CASE("a checkpoint restores values and counters exactly and refuses another
   st.metric_state = {9, 12, 0.1 + 0.7, 36}; // accuracy and mse's running sums
   st.seen = 12;
   st.plateau = {0.1 * 0.1, 1.0 / 3, true, 1, 2};
-  st.history = {{1, 1.0 / 3, {0.5, 0.1}, 2.0 / 7, {0.75, 0.2}, 0.01, 1.5}, {2, 0.25, {0.625, 0.3}, -1, {}, 0.001, 1.25}};
+  st.history = {{1, 1.0 / 3, {0.5, 0.1}, 2.0 / 7, {0.75, 0.2}, 0.01, 1.5, {0.125}},
+                {2, 0.25, {0.625, 0.3}, -1, {}, 0.001, 1.25, {1.0 / 7}}};
+  st.loss_parts_sum = {0.3};
   st.best_epoch = 1;
   st.best_val_loss = 2.0 / 7;
   st.wait = 1;
   st.best["dense_1.bias"] = r->values().at("dense_1.bias");
   std::string fp = tools::model_fingerprint(m);
-  tools::CheckpointInfo info{fp, "t", 12345678901234567ull, 4, 20, 6, {"accuracy", "mse"}};
+  tools::CheckpointInfo info{fp, "t", 12345678901234567ull, 4, 20, 6, {"accuracy", "mse"}, {"regularization_loss"}};
   tools::save_checkpoint(dir, info, r->values(), st);
 
   tools::CheckpointInfo got;
@@ -97,6 +99,10 @@ TEST_CASE("a checkpoint restores values and counters exactly and refuses another
   CHECK(back.batch_in_epoch == 3);
   CHECK(std::memcmp(&back.loss_sum, &st.loss_sum, sizeof(double)) == 0);
   CHECK(got.metrics == info.metrics);
+  CHECK(got.loss_parts == info.loss_parts);
+  CHECK(back.loss_parts_sum == st.loss_parts_sum);
+  CHECK(back.history[0].loss_parts == st.history[0].loss_parts);
+  CHECK(back.history[1].loss_parts == st.history[1].loss_parts);
   CHECK(back.metric_state == st.metric_state);
   CHECK(back.plateau.multiplier == st.plateau.multiplier); // reduce_on_plateau survives a resume
   CHECK(back.plateau.best == st.plateau.best);
