@@ -19,6 +19,7 @@ using passes::LoopStore;
 using passes::NamedValue;
 using passes::Operand;
 using passes::Program;
+using passes::Repeat;
 using passes::Ref;
 using passes::RunValue;
 using passes::ScalarArg;

@@ -19,7 +19,6 @@ struct LayerCtx {
   const JsonRef& spec;
   LayerInfo& info;
   std::vector<Producer> inputs;
-  BuildOptions options{};
 
   // Valid until the graph grows: copy it before adding parameters or nodes.
   const ir::TensorType& in_type(size_t i = 0) const { return g.type(inputs[i].value); }

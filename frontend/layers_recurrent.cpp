@@ -1,9 +1,9 @@
-// Recurrent layers (simple_rnn, lstm, gru) and time_distributed, unrolled over the static
-// sequence length (docs/recurrent.md). A layer reads x [batch, T, D] and computes:
+// Recurrent layers (simple_rnn, lstm, gru) and time_distributed (docs/recurrent.md). A
+// layer reads x [batch, T, D] and computes
 //   xw = x·W + b                one matmul for the input projection of all T steps
-//   z_t = xw[:, t] + h_{t-1}·U  per step (no recurrent matmul at step 0 from a zero state)
-// and the gates are slices of z_t combined element-wise. Outputs of all steps are joined
-// along the time axis for return_sequences.
+// then one loop (`scan`) over the T steps whose body is the cell:
+//   z_t = xw[:, t] + h_{t-1}·U  and the gates, slices of z_t combined element-wise.
+// The graph, and what is compiled from it, does not grow with T.
 #include "frontend/layers.h"
 
 namespace dlc::frontend {
@@ -13,10 +13,6 @@ using ir::ValueId;
 using ir::kNoValue;
 
 namespace {
-
-// The longest sequence a recurrent layer unrolls over: the graph grows by a few dozen
-// nodes per step, and compile time with it.
-constexpr int64_t kMaxSteps = 4096;
 
 // The element-wise activations a recurrent cell may use.
 const std::vector<std::string> kCellActivations = {"tanh", "sigmoid", "relu", "linear"};
@@ -32,16 +28,13 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
 }
 
 // The parts every recurrent layer shares: its sizes, the input projection, the state
-// given by extra inputs, and the helpers that add one step's nodes. A step is built once
-// into the body of a `scan` (BuildOptions::recurrent_loops) or once per step into the
-// layer's graph (unrolled); the cell builders below do not know which.
+// given by extra inputs, and the helpers that add one step's nodes to the loop's body.
 struct Cell {
   LayerCtx& c;
   int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
-  ValueId xw = kNoValue;   // [n, T * gates * units]: x_t·W + b of every step
-  int64_t t = 0;           // the step being built (unrolled)
+  ValueId xw = kNoValue;   // [n, T, gates * units]: x_t·W + b of every step
   // The loop's body, with its inputs in the scan's order: carried values, the step's
-  // slice of xw, invariants. Empty when unrolled.
+  // slice of xw, invariants.
   std::shared_ptr<ir::Graph> body;
   std::vector<ValueId> carries, invariants; // the scan's operands (layer graph values)
   ValueId x_t = kNoValue;                   // in the body: this step's xw slice [n, gates * units]
@@ -54,20 +47,14 @@ struct Cell {
     steps = xs[1];
     features = xs[2];
     units = c.spec.require("units").as_positive_int();
-    if (!c.options.recurrent_loops && steps > kMaxSteps)
-      c.spec.fail("layer '{}' ({}) would unroll over {} steps; recurrent layers support at most {} "
-                  "(docs/recurrent.md)", c.info.name, c.info.type, steps, kMaxSteps);
-    if (c.options.recurrent_loops) {
-      body = std::make_shared<ir::Graph>();
-      body->name = c.info.name + ".step";
-    }
+    if (steps == 0) c.fail_input(0, "a sequence of at least one step");
+    body = std::make_shared<ir::Graph>();
+    body->name = c.info.name + ".step";
   }
-  bool loop() const { return body != nullptr; }
 
-  // A node of this step: "<layer>.<what>" in the body, "<layer>.t<step>.<what>" unrolled.
+  // A node of the step: "<layer>.<what>" in the body.
   ValueId op(const std::string& name, const std::string& what, std::vector<ValueId> operands, ir::Attrs attrs = {}) {
-    if (loop()) return body->add(name, std::move(operands), std::move(attrs), c.info.name + "." + what);
-    return c.op(name, std::move(operands), std::move(attrs), fmt::format("t{}.{}", t, what));
+    return body->add(name, std::move(operands), std::move(attrs), c.info.name + "." + what);
   }
   // x + y, or x when y is absent (a zero initial state contributes nothing).
   ValueId add(ValueId x, ValueId y, const std::string& what) { return y == kNoValue ? x : op("add", what, {x, y}); }
@@ -81,7 +68,6 @@ struct Cell {
   }
   // This step's input projection, gates [begin, begin + size): [n, size * units].
   ValueId step_input(int64_t begin, int64_t size, const std::string& what) {
-    if (!loop()) return cols(xw, (t * gates + begin) * units, size * units, what);
     return begin == 0 && size == gates ? x_t : cols(x_t, begin * units, size * units, what);
   }
 
@@ -101,8 +87,7 @@ struct Cell {
     else if (bias_init.kind == "unit_forget_bias") bias_init.fan_in = units; // the forget gate's offset
       y = c.op("bias_add", {y, c.param("bias", {gh}, bias_init)});
     }
-    std::vector<int64_t> shape = loop() ? std::vector<int64_t>{n, steps, gh} : std::vector<int64_t>{n, steps * gh};
-    xw = c.op("reshape", {y}, {{"shape", shape}}, "xw");
+    xw = c.op("reshape", {y}, {{"shape", std::vector<int64_t>{n, steps, gh}}}, "xw");
     return u;
   }
 
@@ -115,24 +100,22 @@ struct Cell {
     return c.in(i);
   }
 
-  // A carried state: unrolled, its initial value (kNoValue: zero); in a loop, the body's
-  // input for it, starting from `initial` or zeros. Declare carries first, then call
-  // sequence(), then the invariants: the body's inputs are in that order.
+  // A carried state: the body's input for it, starting from `initial` or zeros. Declare
+  // carries first, then call sequence(), then the invariants: the body's inputs are in
+  // that order.
   ValueId carry(ValueId initial, const std::string& what) {
-    if (!loop()) return initial;
     if (initial == kNoValue)
       initial = c.g.add_constant(fmt::format("{}.{}0", c.info.name, what), ir::TensorType{ir::DType::f32, {n, units}},
                                  std::vector<float>(size_t(n * units), 0.0f));
     carries.push_back(initial);
     return body->add_input(what, ir::TensorType{ir::DType::f32, {n, units}});
   }
-  // In a loop, the body's input for this step's slice of xw.
+  // The body's input for this step's slice of xw.
   void sequence() {
-    if (loop()) x_t = body->add_input("x", ir::TensorType{ir::DType::f32, {n, gates * units}});
+    x_t = body->add_input("x", ir::TensorType{ir::DType::f32, {n, gates * units}});
   }
   // A value of the layer's graph read whole by every step (a weight).
   ValueId invariant(ValueId v, const std::string& what) {
-    if (!loop()) return v;
     invariants.push_back(v);
     return body->add_input(what, c.g.type(v));
   }
@@ -141,25 +124,15 @@ struct Cell {
   // values; the layer's output is the last state, or every step's state as [n, T, H].
   ValueId run(std::vector<ValueId> state, const std::function<std::vector<ValueId>(std::vector<ValueId>)>& step) {
     bool sequences = c.spec.get_bool("return_sequences", false);
-    if (loop()) {
-      std::vector<ValueId> next = step(state);
-      for (size_t i = 0; i < next.size(); i++) body->add_output(body->value(state[i]).name, next[i]);
-      if (sequences) body->add_output("output", next[0]);
-      std::vector<ValueId> operands = carries;
-      operands.push_back(xw);
-      operands.insert(operands.end(), invariants.begin(), invariants.end());
-      ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(1)}};
-      auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
-      return sequences ? r.back() : r[0];
-    }
-    std::vector<ValueId> hs;
-    for (t = 0; t < steps; t++) {
-      state = step(state);
-      hs.push_back(state[0]);
-    }
-    if (!sequences) return hs.back();
-    ValueId all = hs.size() == 1 ? hs[0] : c.op("concat", hs, {{"axis", int64_t(1)}}, "sequence");
-    return c.op("reshape", {all}, {{"shape", std::vector<int64_t>{n, steps, units}}}, "sequences");
+    std::vector<ValueId> next = step(state);
+    for (size_t i = 0; i < next.size(); i++) body->add_output(body->value(state[i]).name, next[i]);
+    if (sequences) body->add_output("output", next[0]);
+    std::vector<ValueId> operands = carries;
+    operands.push_back(xw);
+    operands.insert(operands.end(), invariants.begin(), invariants.end());
+    ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(1)}};
+    auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
+    return sequences ? r.back() : r[0];
   }
 };
 
@@ -280,7 +253,7 @@ ValueId build_time_distributed(LayerCtx& c) {
   std::vector<std::string> keys = def->keys;
   keys.push_back("type");
   inner.expect_only(keys, "the layer wrapped by time_distributed");
-  LayerCtx ic{c.g, inner, c.info, c.inputs, c.options};
+  LayerCtx ic{c.g, inner, c.info, c.inputs};
   return def->build(ic);
 }
 

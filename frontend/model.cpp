@@ -133,8 +133,7 @@ void check_root(const JsonRef& root) {
 // Expands the layer list into a graph, keeping what each name refers to.
 class GraphBuilder {
 public:
-  GraphBuilder(const Model& model, int64_t batch, BuildOptions options)
-      : root_(root_of(model.doc)), options_(options) {
+  GraphBuilder(const Model& model, int64_t batch) : root_(root_of(model.doc)) {
     graph_form_ = is_graph_form(root_);
     bm_.graph.name = model.name;
     bm_.graph.batch = batch;
@@ -158,7 +157,6 @@ public:
 
 private:
   JsonRef root_;
-  BuildOptions options_;
   bool graph_form_ = false;
   BuiltModel bm_;
   std::map<std::string, Producer> producers_; // by layer or input name
@@ -245,7 +243,7 @@ private:
     std::vector<Producer> ins = layer_inputs(spec, info.name);
     check_input_count(spec, def, info, int(ins.size()));
     for (auto& p : ins) info.inputs.push_back(p.layer);
-    LayerCtx ctx{bm_.graph, spec, info, ins, options_};
+    LayerCtx ctx{bm_.graph, spec, info, ins};
     info.output = def.build(ctx);
     producers_[info.name] = {info.output, info.name};
     defined_.push_back(info.name);
@@ -279,9 +277,9 @@ private:
 
 } // namespace
 
-BuiltModel build_model(const Model& model, int64_t batch, BuildOptions options) {
+BuiltModel build_model(const Model& model, int64_t batch) {
   if (batch <= 0) throw Error(fmt::format("batch size must be positive, got {}", batch));
-  return GraphBuilder(model, batch, options).build();
+  return GraphBuilder(model, batch).build();
 }
 
 static Model model_from_doc(std::shared_ptr<JsonDoc> doc) {

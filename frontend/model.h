@@ -56,15 +56,8 @@ struct BuiltModel {
 Model load_model(const std::string& path);
 Model load_model_text(const std::string& text, const std::string& name);
 
-// How layers expand. `recurrent_loops`: a recurrent layer is one `scan` over its cell
-// (ir/ops/loop_ops.cpp) instead of a copy of the cell per step. The interpreter runs it;
-// the compiled backends do not yet (issue #17), so it is off by default until they do.
-struct BuildOptions {
-  bool recurrent_loops = false;
-};
-
 // Expands the layers into a forward (inference) graph for `batch` samples.
-BuiltModel build_model(const Model& model, int64_t batch, BuildOptions options = {});
+BuiltModel build_model(const Model& model, int64_t batch);
 
 // The names the format accepts, for help texts and messages.
 std::vector<std::string> layer_types();

@@ -1,5 +1,7 @@
 #include "ir/graph.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace dlc::ir {
@@ -163,6 +165,49 @@ void Graph::rename(ValueId id, const std::string& name) {
   by_name_.erase(v.name);
   v.name = unique_name(name);
   by_name_[v.name] = id;
+}
+
+} // namespace dlc::ir
+
+namespace dlc::ir {
+
+std::vector<bool> batched_values(const Graph& g, const std::vector<bool>& inputs_batched, int64_t batch) {
+  std::vector<bool> b(g.values().size(), false);
+  for (size_t i = 0; i < g.inputs().size() && i < inputs_batched.size(); i++)
+    b[size_t(g.inputs()[i])] = inputs_batched[i];
+  for (const Node& n : g.nodes()) {
+    std::vector<bool> in;
+    std::vector<TensorType> in_types, out_types;
+    for (ValueId o : n.operands) {
+      in.push_back(b[size_t(o)]);
+      in_types.push_back(g.type(o));
+    }
+    if (std::find(in.begin(), in.end(), true) == in.end()) continue;
+    for (ValueId r : n.results) out_types.push_back(g.type(r));
+    BatchContext c{n.op->name, n.name, in_types, in, out_types, n.attrs, batch, n.body.get()};
+    if (!n.op->batch) c.fail("no batch rule for this op");
+    bool all = n.op->batch(c);
+    for (size_t r = 0; r < n.results.size(); r++)
+      b[size_t(n.results[r])] = c.per_result.empty() ? all : bool(c.per_result.at(r));
+  }
+  return b;
+}
+
+std::vector<bool> loop_body_batched(const Graph& body, std::vector<bool> operands, size_t carries, int64_t batch,
+                                    const std::string& node) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::vector<bool> b = batched_values(body, operands, batch);
+    for (size_t i = 0; i < carries; i++) {
+      bool out = b[size_t(body.outputs()[i].value)];
+      if (out == operands[i]) continue;
+      if (!out)
+        throw Error(fmt::format("node '{}' (scan): cannot follow the batch axis: carried value {} enters with a batch "
+                                "axis and leaves without one", node, i));
+      operands[i] = changed = true;
+    }
+  }
+  return operands;
 }
 
 } // namespace dlc::ir

@@ -97,6 +97,10 @@ struct BatchContext {
   const std::vector<TensorType>& out;
   const Attrs& attrs;
   int64_t batch; // the compiled batch size
+  const Graph* body = nullptr; // a loop's body
+  // A rule whose results differ (a loop's: some carried values are weight-gradient sums)
+  // fills this with one flag per result; otherwise its return value holds for every one.
+  mutable std::vector<bool> per_result{};
 
   // Throws dlc::Error: "node 'x' (op): cannot follow the batch axis: why".
   [[noreturn]] void fail(const std::string& why) const;
@@ -107,6 +111,16 @@ struct BatchContext {
 // Whether a node's results carry the batch on axis 0 (every result alike), given that
 // some operand does. Fails when the op would move or mix the samples.
 using BatchRule = std::function<bool(const BatchContext&)>;
+
+// Which values of `g` carry the batch on axis 0, given which of its inputs do (one flag
+// per input; params, constants and state never do): forward dataflow over the nodes'
+// rules. passes/batch_axis.cpp runs it on whole graphs, the `scan` rule on loop bodies.
+std::vector<bool> batched_values(const Graph& g, const std::vector<bool>& inputs_batched, int64_t batch);
+// Which inputs of a loop's body carry the batch, given its operands': as they do, except
+// that a carried value that enters without one (a zero initial state) and leaves with
+// one is batched from the start. Throws dlc::Error for one that loses it.
+std::vector<bool> loop_body_batched(const Graph& body, std::vector<bool> operands, size_t carries, int64_t batch,
+                                    const std::string& node);
 
 // Standard rules (ir/op.cpp).
 BatchRule batch_elementwise(); // batched; a batched operand must have the result's rank

@@ -8,43 +8,15 @@
 
 #include "ir/error.h"
 
-#include <algorithm>
-
 namespace dlc::passes::lower_detail {
 
-namespace {
-
-using ir::ValueId;
-
-// Whether the results of node `n` are batched, given its operands': its op's batch rule
-// (ir::OpDef::batch), asked only when some operand is batched.
-bool result_batched(const ir::Graph& g, const ir::Node& n, const std::vector<bool>& b, int64_t batch) {
-  std::vector<bool> in;
-  std::vector<ir::TensorType> in_types, out_types;
-  for (ValueId o : n.operands) {
-    in.push_back(b[size_t(o)]);
-    in_types.push_back(g.type(o));
-  }
-  if (std::find(in.begin(), in.end(), true) == in.end()) return false;
-  for (ValueId r : n.results) out_types.push_back(g.type(r));
-  ir::BatchContext c{n.op->name, n.name, in_types, in, out_types, n.attrs, batch};
-  if (!n.op->batch) c.fail("no batch rule for this op");
-  return n.op->batch(c);
-}
-
-} // namespace
-
 std::vector<bool> batched_values(const ir::Graph& g, int64_t batch) {
-  std::vector<bool> b(g.values().size(), false);
-  for (ValueId v : g.inputs()) {
+  std::vector<bool> in;
+  for (ir::ValueId v : g.inputs()) {
     const ir::Shape& s = g.type(v).shape;
-    b[size_t(v)] = s.rank() >= 1 && s[0] == batch;
+    in.push_back(s.rank() >= 1 && s[0] == batch);
   }
-  for (const ir::Node& n : g.nodes()) {
-    bool r = result_batched(g, n, b, batch);
-    for (ValueId v : n.results) b[size_t(v)] = r;
-  }
-  return b;
+  return ir::batched_values(g, in, batch);
 }
 
 Extent Dims::prod(int from, int to) const {

@@ -21,8 +21,8 @@ KernelKind kind_of_anchor(const ir::Node& n) {
   case ir::OpClass::loss: return KernelKind::loss;
   case ir::OpClass::optimizer: return KernelKind::update;
   case ir::OpClass::shape: return KernelKind::data;
-  case ir::OpClass::elementwise:
-  case ir::OpClass::loop: return KernelKind::other; // a loop is not lowered yet (ir::OpDef::not_compiled)
+  case ir::OpClass::loop: return KernelKind::loop;
+  case ir::OpClass::elementwise: return KernelKind::other;
   }
   return KernelKind::other;
 }

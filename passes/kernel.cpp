@@ -16,6 +16,7 @@ const char* kernel_kind_name(KernelKind k) {
   case KernelKind::loss: return "loss";
   case KernelKind::data: return "data";
   case KernelKind::update: return "update";
+  case KernelKind::loop: return "loop";
   case KernelKind::other: return "other";
   }
   return "?";

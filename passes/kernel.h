@@ -32,6 +32,7 @@ enum class KernelKind {
   loss,        // other losses and their gradients, over one prediction
   data,        // data movement: transpose, concat, slice, broadcast_to, one_hot...
   update,      // an optimizer op (OpClass::optimizer)
+  loop,        // a loop over time (scan): its body's kernels repeated (passes/lower_loop.cpp)
   other,       // any other op: its reference loops
 };
 const char* kernel_kind_name(KernelKind k);

@@ -41,6 +41,25 @@ std::vector<ScalarArg> scalar_arguments(const ScalarExpr& e) {
   return out;
 }
 
+namespace lower_detail {
+
+int add_buffer(Program& p, const std::string& name, ValueId v, const ir::TensorType& t, Region r, BufferKind kind,
+               int kernel) {
+  Buffer b;
+  b.name = name;
+  b.value = v;
+  b.type = t;
+  b.region = r;
+  b.kind = kind;
+  b.kernel = kernel;
+  b.bytes = t.bytes();
+  b.size = align_up(b.bytes);
+  p.buffers.push_back(b);
+  return int(p.buffers.size()) - 1;
+}
+
+} // namespace lower_detail
+
 namespace {
 
 // A C identifier for user text: letters and digits kept, runs of anything else as one '_'.
@@ -84,20 +103,6 @@ void name_kernels(Program& p) {
 // Marks the workspace argument of a call until the kernel's workspace buffer exists.
 constexpr int kWorkspaceBuffer = -2;
 
-int add_buffer(Program& p, const std::string& name, ValueId v, const ir::TensorType& t, Region r, BufferKind kind,
-               int kernel = -1) {
-  Buffer b;
-  b.name = name;
-  b.value = v;
-  b.type = t;
-  b.region = r;
-  b.kind = kind;
-  b.kernel = kernel;
-  b.bytes = t.bytes();
-  b.size = align_up(b.bytes);
-  p.buffers.push_back(b);
-  return int(p.buffers.size()) - 1;
-}
 
 // Kernel::prepare for the kernels of a program that prepares its weights (no updates)
 // that read only parameters, constants and other such kernels' results, draw nothing at
@@ -269,7 +274,7 @@ void KernelLowering::place_anchor(AnchorContext& c) {
       done_stores_.insert(s);
       direct_outputs_.insert(k_.stores[s].output);
     }
-    if (!placed) dest = temp(v);
+    if (!placed) dest = e < 0 && c.node.op->has_body ? Ref{} : temp(v); // a loop skips results nothing reads
     c.results.push_back(dest);
     where_[v] = dest;
   }
@@ -288,7 +293,7 @@ void KernelLowering::run() {
     for (ValueId r : n.results) c.result_batched.push_back(batched_[size_t(r)]);
     fold_epilogue(c);
     place_anchor(c);
-    for (Step& s : lower_anchor(c)) steps_.push_back(std::move(s));
+    for (Step& s : n.op->has_body ? lower_scan(p_, k_, c) : lower_anchor(c)) steps_.push_back(std::move(s));
   }
   lower_loop();
   add_workspace();
@@ -372,7 +377,7 @@ void KernelLowering::lower_loop() {
       int e = lb.read(where_.at(v), g_.type(v).shape, g_.value(v).name);
       lb.loop.stores.push_back({e, lb.operand(ref(out), broadcast_index(g_.type(out).shape, g_.type(out).shape), g_.value(out).name)});
       lb.loop.trip = Dims{g_.type(out).shape, batched_[size_t(out)], batch_}.all();
-      steps_.push_back({StepKind::loop, {}, std::move(lb.loop)});
+      steps_.push_back({StepKind::loop, {}, std::move(lb.loop), {}});
       continue;
     }
     stores.push_back(s);
@@ -416,7 +421,7 @@ void KernelLowering::lower_loop() {
     lb.loop.stores.push_back({e, lb.operand(ref(out), broadcast_index(k_.space, k_.space), g_.value(out).name)});
   }
   lb.loop.trip = Dims{k_.space, space_batched, batch_}.all();
-  steps_.push_back({StepKind::loop, {}, std::move(lb.loop)});
+  steps_.push_back({StepKind::loop, {}, std::move(lb.loop), {}});
 }
 
 // The compiled batch: the graph's declared batch, else axis 0 of its first input of rank
@@ -450,6 +455,7 @@ void add_interface(Program& p, const std::vector<bool>& batched) {
   for (ValueId v : g.params()) named(v, g.value(v).name, false);
   for (ValueId v : g.states()) named(v, g.value(v).name, false);
   for (ValueId v : g.constants()) named(v, g.value(v).name, false);
+  for (const NamedValue& c : p.body_constants) p.interface.push_back(c);
 }
 
 } // namespace
@@ -457,8 +463,10 @@ void add_interface(Program& p, const std::vector<bool>& batched) {
 void lower(Program& p) {
   if (!p.fused) throw Error("lower: the program has not been fused");
   p.batch = program_batch(p.graph);
-  std::vector<bool> batched = p.graph.batch > 0 ? batched_values(p.graph, p.batch)
-                                                : std::vector<bool>(p.graph.values().size(), false);
+  std::vector<bool> batched = !p.inputs_batched.empty() ? ir::batched_values(p.graph, p.inputs_batched, p.batch)
+                              : p.graph.batch > 0        ? batched_values(p.graph, p.batch)
+                                                         : std::vector<bool>(p.graph.values().size(), false);
+  p.body_constants.clear();
   mark_prepare_kernels(p, batched);
   make_value_buffers(p);
   for (Kernel& k : p.kernels) KernelLowering(p, k, batched).run();
@@ -476,7 +484,7 @@ void lower(Program& p) {
         if (e.kind == ScalarExpr::op && ir::get_op(e.op_name).scalar->random) p.uses_run_values = true;
       for (const Arg& a : s.call.args)
         if (a.kind == ArgKind::run_value) p.uses_run_values = true;
-    }
+    } // (a loop body's steps never draw: passes/lower_loop.cpp refuses such bodies)
   add_interface(p, batched);
   p.lowered = true;
 }

@@ -2,6 +2,7 @@
 // the per-op lowering of anchors. Not for backends: they read steps.h only.
 #pragma once
 
+#include "passes/program.h"
 #include "passes/steps.h"
 
 #include <functional>
@@ -81,5 +82,15 @@ struct StridedRead {
   Index index;
 };
 StridedRead slice_read(Ref base, const ir::Shape& in, const ir::Attrs& attrs, const ir::Shape& out);
+
+// Appends a buffer of type `t` to p.buffers; returns its index.
+int add_buffer(Program& p, const std::string& name, ir::ValueId v, const ir::TensorType& t, Region r, BufferKind kind,
+               int kernel = -1);
+
+// The steps of loop node c.node (a `scan`), the first anchor of kernel `k`: its body
+// compiled as a program of its own, its buffers placed inside one buffer of this program,
+// and the body's steps repeated once per time step between the copies that move the
+// carried values, the step's slices and the stacked outputs (passes/lower_loop.cpp).
+std::vector<Step> lower_scan(Program& p, const Kernel& k, const AnchorContext& c);
 
 } // namespace dlc::passes::lower_detail

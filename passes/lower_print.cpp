@@ -47,10 +47,13 @@ std::string arg_str(const Program& p, const Arg& a) {
   return a.name + "=" + v;
 }
 
-std::string loop_str(const Program& p, const Loop& l) {
-  std::string s = fmt::format("  loop i < {}{}\n", extent_str(l.trip), l.grain ? fmt::format(" (split by {})", l.grain) : "");
-  for (size_t i = 0; i < l.operands.size(); i++)
-    s += fmt::format("    p{} = {} [{}]\n", i, ref_str(p, l.operands[i].ref), index_str(l.operands[i].index));
+std::string loop_str(const Program& p, const Loop& l, const std::string& in) {
+  std::string s = fmt::format("{}loop i < {}{}\n", in, extent_str(l.trip), l.grain ? fmt::format(" (split by {})", l.grain) : "");
+  for (size_t i = 0; i < l.operands.size(); i++) {
+    const Operand& o = l.operands[i];
+    std::string t = o.step_stride ? fmt::format(" + t*{}", o.step_stride) : "";
+    s += fmt::format("{}  p{} = {} [{}{}]\n", in, i, ref_str(p, o.ref), index_str(o.index), t);
+  }
   for (size_t i = 0; i < l.body.size(); i++) {
     const ScalarExpr& e = l.body[i];
     std::string rhs;
@@ -62,9 +65,27 @@ std::string loop_str(const Program& p, const Loop& l) {
       std::string attrs = e.attrs.str();
       rhs = fmt::format("{}({}){}", e.op_name, args, attrs.empty() ? "" : " " + attrs);
     }
-    s += fmt::format("    v{} = {}\n", i, rhs);
+    s += fmt::format("{}  v{} = {}\n", in, i, rhs);
   }
-  for (const LoopStore& st : l.stores) s += fmt::format("    p{} <- v{}\n", st.operand, st.expr);
+  for (const LoopStore& st : l.stores) s += fmt::format("{}  p{} <- v{}\n", in, st.operand, st.expr);
+  return s;
+}
+
+std::string steps_str(const Program& p, const std::vector<Step>& steps, const std::string& in) {
+  std::string s;
+  for (const Step& st : steps) {
+    if (st.kind == StepKind::loop) {
+      s += loop_str(p, st.loop, in);
+    } else if (st.kind == StepKind::repeat) {
+      const Repeat& r = st.repeat;
+      s += fmt::format("{}repeat {}: t = {} ({} steps)\n", in, r.name, r.reverse ? "T-1 .. 0" : "0 .. T-1", r.trip);
+      s += steps_str(p, r.steps, in + "  ");
+    } else {
+      std::string args;
+      for (const Arg& a : st.call.args) args += (args.empty() ? "" : ", ") + arg_str(p, a);
+      s += fmt::format("{}call {}({})\n", in, st.call.fn, args);
+    }
+  }
   return s;
 }
 
@@ -81,15 +102,7 @@ std::string print_lowered(const Program& p) {
                        b.type.str(), b.bytes);
   for (const Kernel& k : p.kernels) {
     s += fmt::format("\nkernel {} ({}){}\n", k.name, k.c_name, k.prepare ? ", prepare: runs when the weights change" : "");
-    for (const Step& st : k.steps) {
-      if (st.kind == StepKind::loop) {
-        s += loop_str(p, st.loop);
-        continue;
-      }
-      std::string args;
-      for (const Arg& a : st.call.args) args += (args.empty() ? "" : ", ") + arg_str(p, a);
-      s += fmt::format("  call {}({})\n", st.call.fn, args);
-    }
+    s += steps_str(p, k.steps, "  ");
   }
   return s;
 }

@@ -18,7 +18,7 @@ void place_fixed_regions(Program& p) {
   for (Region r : {Region::constants, Region::state}) {
     int64_t at = 0;
     for (Buffer& b : p.buffers)
-      if (b.region == r) b.offset = at, at += b.size;
+      if (b.region == r && b.parent < 0) b.offset = at, at += b.size;
     p.region_size[size_t(r)] = at;
   }
 }
@@ -39,6 +39,8 @@ void compute_liveness(Program& p) {
       b.last = std::max(b.last, int(s));
     }
   for (auto& o : p.graph.outputs()) p.buffers[size_t(p.buffer_of[size_t(o.value)])].last = last_step;
+  if (p.loop_body) // the loop writes the next step's inputs after the body's last kernel
+    for (ValueId v : p.graph.inputs()) p.buffers[size_t(p.buffer_of[size_t(v)])].last = last_step;
   // A kernel's temporaries and workspace live while it runs.
   for (Buffer& b : p.buffers)
     if (b.kind != BufferKind::value) b.first = b.last = p.kernel_index(b.kernel);
@@ -53,6 +55,12 @@ bool is_output_buffer(const Program& p, int b) {
 }
 
 // Every read of buffer `b` in kernel k is a same-indexed body load of b's type.
+bool is_input_buffer(const Program& p, int b) {
+  for (ValueId v : p.graph.inputs())
+    if (p.buffer_of[size_t(v)] == b) return true;
+  return false;
+}
+
 bool read_elementwise_only(const Program& p, const Kernel& k, int b) {
   for (int a : k.anchors)
     for (ValueId o : p.graph.node(a).operands)
@@ -75,6 +83,7 @@ void link_in_place(Program& p) {
       const Buffer &O = p.buffers[size_t(ob)], &I = p.buffers[size_t(ib)];
       if (O.region != Region::arena || I.region != Region::arena || I.last != int(s) ||
           O.first != int(s) || O.size != I.size || O.reuses >= 0 || is_output_buffer(p, ib) ||
+          (p.loop_body && is_input_buffer(p, ib)) ||
           !read_elementwise_only(p, k, ib))
         continue;
       p.buffers[size_t(ob)].reuses = ib;
@@ -97,7 +106,7 @@ std::vector<Allocation> allocations(const Program& p) {
   std::vector<Allocation> out;
   for (size_t b = 0; b < p.buffers.size(); b++) {
     const Buffer& head = p.buffers[b];
-    if (head.region != Region::arena || head.reuses >= 0) continue;
+    if (head.region != Region::arena || head.reuses >= 0 || head.parent >= 0) continue;
     Allocation a;
     a.first = head.first;
     for (int c = int(b); c >= 0; c = next[size_t(c)]) {
@@ -275,6 +284,16 @@ void pack_arena(Program& p) {
   p.packing = best.name;
 }
 
+// A loop body's buffers lie where the body's plan put them inside their parent.
+void place_body_buffers(Program& p) {
+  for (Buffer& b : p.buffers)
+    if (b.parent >= 0) {
+      const Buffer& parent = p.buffers[size_t(b.parent)];
+      b.region = parent.region;
+      b.offset = parent.offset + b.parent_offset;
+    }
+}
+
 } // namespace
 
 void plan_memory(Program& p) {
@@ -284,6 +303,7 @@ void plan_memory(Program& p) {
   compute_liveness(p);
   link_in_place(p);
   pack_arena(p);
+  place_body_buffers(p);
   p.planned = true;
 }
 

@@ -125,6 +125,8 @@ Program run_pipeline(ir::Graph g, const std::vector<std::string>& pipeline, cons
   Program p;
   p.source_ops = int(g.nodes().size());
   p.prepare_weights = opts.prepare_weights;
+  p.loop_body = opts.loop_body;
+  p.inputs_batched = opts.inputs_batched;
   p.graph = std::move(g);
   if (opts.verify_each) ir::verify(p.graph);
   std::vector<std::pair<std::string, double>> times;

@@ -28,6 +28,12 @@ struct PassOptions {
   // Kernels that depend only on parameters run once per change of the weights, not per
   // call (Program::prepare_weights): for inference programs (pipeline/pipeline.cpp).
   bool prepare_weights = false;
+  // A loop body compiled for its loop (passes/lower_loop.cpp): its inputs (the carried
+  // values and the step's slices) carry the batch as these flags say, and stay live to
+  // the end of the body, so that the next step's values can be written into them while
+  // the body's results are still to be read.
+  bool loop_body = false;
+  std::vector<bool> inputs_batched;
   // Where printed stages and timings go (default: stderr, as MLIR's -print-ir-after).
   std::function<void(const std::string&)> log;
 };

@@ -1,6 +1,7 @@
 #include "passes/plan_check.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace dlc::passes {
@@ -97,11 +98,15 @@ struct Checker {
         if (b.kind != BufferKind::value && b.kernel != k.id) fail("{}: uses {}, which belongs to another kernel", k.name, b.name);
         if (r.offset < 0 || r.offset > b.bytes) fail("{}: points {} bytes into {} of {} bytes", k.name, r.offset, b.name, b.bytes);
       };
-      for (const Step& st : k.steps) {
-        for (const Arg& a : st.call.args)
-          if (a.kind == ArgKind::pointer) check(a.ref);
-        for (const Operand& o : st.loop.operands) check(o.ref);
-      }
+      std::function<void(const std::vector<Step>&)> walk = [&](const std::vector<Step>& steps) {
+        for (const Step& st : steps) {
+          for (const Arg& a : st.call.args)
+            if (a.kind == ArgKind::pointer) check(a.ref);
+          for (const Operand& o : st.loop.operands) check(o.ref);
+          walk(st.repeat.steps);
+        }
+      };
+      walk(k.steps);
     }
   }
 
@@ -123,10 +128,21 @@ struct Checker {
     return false;
   }
 
+  // A loop body's buffers were checked by the body's own plan: here, that they lie in
+  // their parent (the loop's body arena), which is planned like any temporary.
   void check_overlaps() {
     std::vector<int> arena;
-    for (size_t b = 0; b < p.buffers.size(); b++)
-      if (p.buffers[b].region == Region::arena && first[b] >= 0) arena.push_back(int(b));
+    for (size_t b = 0; b < p.buffers.size(); b++) {
+      const Buffer& B = p.buffers[b];
+      if (B.parent >= 0) {
+        const Buffer& P = p.buffers[size_t(B.parent)];
+        if (B.region != P.region || B.offset < P.offset || B.offset + B.bytes > P.offset + P.bytes)
+          fail("buffer {} [{}, {}) is outside its loop's body arena {} [{}, {})", B.name, B.offset,
+               B.offset + B.bytes, P.name, P.offset, P.offset + P.bytes);
+        continue;
+      }
+      if (B.region == Region::arena && first[b] >= 0) arena.push_back(int(b));
+    }
     for (size_t x = 0; x < arena.size(); x++)
       for (size_t y = x + 1; y < arena.size(); y++) {
         int a = arena[x], b = arena[y];

@@ -44,6 +44,11 @@ struct Buffer {
   int64_t size = 0;          // bytes rounded up to kAlignment
   int first = 0, last = 0;   // arena: live over steps [first, last] of the schedule
   int reuses = -1;           // in-place: the buffer whose memory it takes over at step `first`
+  // A loop body's buffer (passes/lower_loop.cpp): it lies `parent_offset` bytes into buffer
+  // `parent` (its loop's body arena), where the body's own plan put it; memplan places the
+  // parent and derives region and offset from it.
+  int parent = -1;
+  int64_t parent_offset = 0;
 };
 
 // How a graph update (target <- value) reaches the target's memory.
@@ -82,6 +87,12 @@ struct Program {
   // after the parameters change and the other kernels on every call.
   bool prepare_weights = false;
   int prepare_count = 0;
+  // A loop's body compiled on its own (PassOptions::loop_body, inputs_batched).
+  bool loop_body = false;
+  std::vector<bool> inputs_batched;
+  // Constants of loop bodies, copied into this program's constants region like its own:
+  // the interface lists them after the graph's.
+  std::vector<NamedValue> body_constants;
   // Each kernel thread beyond the caller's packs GEMM blocks into a buffer of its own, of
   // this many bytes, made once when the threads are (dlc_rt::reserve_thread_workspaces);
   // 0 when no call takes a workspace.

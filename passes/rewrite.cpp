@@ -35,8 +35,9 @@ std::vector<ValueId> GraphRewriter::mapped_operands(int i) {
 
 std::vector<ValueId> GraphRewriter::add_named(const std::string& op, std::vector<ValueId> operands,
                                               const ir::Attrs& attrs, const std::string& node_name,
-                                              const std::vector<ValueId>& names) {
-  auto res = dst_.add_node(op, std::move(operands), attrs, node_name);
+                                              const std::vector<ValueId>& names,
+                                              std::shared_ptr<const ir::Graph> body) {
+  auto res = dst_.add_node(op, std::move(operands), attrs, node_name, std::move(body));
   for (size_t r = 0; r < res.size() && r < names.size(); r++)
     dst_.rename(res[r], src_.value(names[r]).name);
   return res;
@@ -44,7 +45,7 @@ std::vector<ValueId> GraphRewriter::add_named(const std::string& op, std::vector
 
 void GraphRewriter::copy_node(int i) {
   const ir::Node& n = src_.node(i);
-  auto res = add_named(n.op->name, mapped_operands(i), n.attrs, n.name, n.results);
+  auto res = add_named(n.op->name, mapped_operands(i), n.attrs, n.name, n.results, n.body);
   for (size_t r = 0; r < res.size(); r++) map_[size_t(n.results[r])] = res[r];
 }
 

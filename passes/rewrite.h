@@ -23,12 +23,15 @@ public:
   void replace(ir::ValueId old, ir::ValueId now) { map_[size_t(old)] = now; }
   // The operands of source node `i`, mapped.
   std::vector<ir::ValueId> mapped_operands(int i);
-  // Re-adds source node `i` over mapped operands; its results keep their names.
+  // Re-adds source node `i` over mapped operands (a loop with its body); its results keep
+  // their names.
   void copy_node(int i);
-  // Adds a node to the new graph; results are named after source values `names` (same count).
+  // Adds a node to the new graph; results are named after source values `names` (same
+  // count). `body`: a loop's body graph.
   std::vector<ir::ValueId> add_named(const std::string& op, std::vector<ir::ValueId> operands,
                                      const ir::Attrs& attrs, const std::string& node_name,
-                                     const std::vector<ir::ValueId>& names);
+                                     const std::vector<ir::ValueId>& names,
+                                     std::shared_ptr<const ir::Graph> body = nullptr);
   // Maps outputs and updates (unless told not to: the caller adds them) and returns the
   // new graph.
   ir::Graph finish(bool map_outputs_and_updates = true);

@@ -28,6 +28,8 @@
 //     registers those addresses), with arguments in the order the function declares them:
 //     pointers (a Ref, or null), 64-bit integers (an Extent), f32 constants, or
 //     `run_value`s (the run's seed / step / training flag, see RunValue).
+//   - Repeat: a counted loop around steps of the other two kinds (a recurrent layer's time
+//     steps); loop operands inside it may move by step_stride elements per iteration.
 //   - Loop: an element-wise loop over `trip` elements, i = 0 .. trip-1. Each element
 //     evaluates `body` in order (an SSA list of scalar f32 expressions) and performs
 //     `stores`. Operands are buffers with an index expression (Index) giving the element
@@ -121,6 +123,9 @@ struct Operand {
   Ref ref;
   Index index;
   std::string name; // the graph value, for comments
+  // Inside a Repeat: elements added to the offset per unit of its counter t (a step's slice
+  // of a sequence, the slot of a stacked output); 0 elsewhere.
+  int64_t step_stride = 0;
 };
 
 struct ScalarExpr {
@@ -165,12 +170,26 @@ struct Loop {
 // threads: a block of 16K elements takes ~10 us, well above the cost of a dispatch.
 constexpr int64_t kParallelLoopGrain = 16384;
 
-enum class StepKind { call, loop };
+enum class StepKind { call, loop, repeat };
+
+struct Step;
+
+// A loop over time (a lowered `scan`, passes/lower_loop.cpp): `steps` run `trip` times
+// with a counter t going 0 .. trip-1, or trip-1 .. 0 when `reverse`. The only thing that
+// differs between iterations is t, read by loop operands with a step_stride. A Repeat's
+// steps hold no Repeat.
+struct Repeat {
+  int64_t trip = 0;
+  bool reverse = false;
+  std::vector<Step> steps;
+  std::string name; // the loop node, for comments
+};
 
 struct Step {
   StepKind kind = StepKind::call;
   Call call;
   Loop loop;
+  Repeat repeat;
 };
 
 // A named value in memory that the program's interface exposes.

@@ -31,7 +31,7 @@ const std::set<std::string>& reserved_identifiers() {
       "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
       "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
       // the kernels' own names
-      "mem", "n", "i", "begin", "end", "f32", "i32", "std", "int64_t", "int32_t", "uint64_t", "size_t", "Mem"};
+      "mem", "n", "i", "t", "begin", "end", "f32", "i32", "std", "int64_t", "int32_t", "uint64_t", "size_t", "Mem"};
   return r;
 }
 
@@ -118,8 +118,7 @@ public:
 
   std::string function(const std::string& fn_name) {
     note_writes();
-    std::string body;
-    for (const Step& st : k_.steps) body += st.kind == StepKind::call ? call(st.call) : loop(st.loop);
+    std::string body = steps(k_.steps);
     std::string s = comment();
     s += fmt::format("static void {}(const Mem& mem) {{\n", fn_name);
     if (k_.steps.empty()) s += "  (void)mem;\n";
@@ -193,15 +192,40 @@ private:
   }
 
   // Buffers written by the kernel's steps: their pointers are not const.
-  void note_writes() {
-    for (const Step& st : k_.steps) {
-      if (st.kind == StepKind::call) {
-        for (const Arg& a : st.call.args)
-          if (a.kind == ArgKind::pointer && a.written) written_.insert(a.ref.buffer);
-      } else {
-        for (const LoopStore& s : st.loop.stores) written_.insert(st.loop.operands[size_t(s.operand)].ref.buffer);
-      }
+  void note_writes(const std::vector<Step>& steps) {
+    for (const Step& st : steps) {
+      for (const Arg& a : st.call.args)
+        if (a.kind == ArgKind::pointer && a.written) written_.insert(a.ref.buffer);
+      for (const LoopStore& s : st.loop.stores) written_.insert(st.loop.operands[size_t(s.operand)].ref.buffer);
+      note_writes(st.repeat.steps);
     }
+  }
+  void note_writes() { note_writes(k_.steps); }
+
+  // Steps in order; a Repeat is a counted loop over t around its steps.
+  std::string steps(const std::vector<Step>& list) {
+    std::string s;
+    for (const Step& st : list) {
+      if (st.kind == StepKind::call) s += call(st.call);
+      else if (st.kind == StepKind::loop) s += loop(st.loop);
+      else s += repeat(st.repeat);
+    }
+    return s;
+  }
+
+  std::string repeat(const Repeat& r) {
+    std::string head = r.reverse ? fmt::format("for (int64_t t = {}; t >= 0; t--) {{", r.trip - 1)
+                                 : fmt::format("for (int64_t t = 0; t < {}; t++) {{", r.trip);
+    std::string s = fmt::format("  {} // {}: {} steps{}\n", head, comment_text(r.name), r.trip,
+                                r.reverse ? ", last first" : "");
+    std::string inner = steps(r.steps);
+    size_t at = 0;
+    while (at < inner.size()) { // one level deeper
+      size_t nl = inner.find('\n', at);
+      s += "  " + inner.substr(at, nl - at + 1);
+      at = nl + 1;
+    }
+    return s + "  }\n";
   }
 
   std::string argument(const Arg& a) {
@@ -249,7 +273,8 @@ std::string KernelWriter::loop(const Loop& l) {
   for (size_t e = 0; e < ne; e++) {
     const ScalarExpr& x = l.body[e];
     statement[e] = x.kind == ScalarExpr::op && (uses[e] > 1 || has_slots(x));
-    reads[e] = x.kind == ScalarExpr::read && !(l.operands[size_t(x.operand)].index.scalar() && !written_operand[size_t(x.operand)]);
+    const Operand& xo = l.operands[size_t(std::max(x.operand, 0))];
+    reads[e] = x.kind == ScalarExpr::read && !(xo.index.scalar() && !xo.step_stride && !written_operand[size_t(x.operand)]);
     for (int a : x.args) reads[e] = reads[e] || (!statement[size_t(a)] && reads[size_t(a)]);
   }
   for (size_t s = 1; s < l.stores.size(); s++) {
@@ -269,11 +294,14 @@ std::string KernelWriter::loop(const Loop& l) {
       throw Error(fmt::format("C++ backend: element-wise operand %{} is not f32", op.name));
     std::string ptr = pointer(op.ref);
     if (ptr.find(' ') != std::string::npos) ptr = "(" + ptr + ")";
-    if (op.index.scalar() && !written_operand[o]) {
+    if (op.index.scalar() && !written_operand[o] && !op.step_stride) {
       operand[o] = names_.take(op.name + "_value");
       invariants += fmt::format("const float {} = {}[0];\n", operand[o], ptr);
     } else {
-      operand[o] = ptr + "[" + index_expr(op.index) + "]";
+      std::string idx = index_expr(op.index);
+      if (op.step_stride) // inside a Repeat: step t's slice
+        idx = (idx == "0" ? "" : idx + " + ") + fmt::format("t * {}", op.step_stride);
+      operand[o] = ptr + "[" + idx + "]";
     }
   }
 

@@ -22,6 +22,7 @@ struct RunArgs {
   Value* seed;
   Value* step;
   Value* training; // i32
+  Value* t = nullptr; // inside a Repeat: its counter
 };
 
 class ModuleBuilder {
@@ -47,7 +48,19 @@ private:
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), r.base[size_t(p.region)], b_.getInt64(p.offset));
   }
 
+  // A loop operand's address: its Ref, moved by step_stride elements per step of the
+  // enclosing Repeat.
+  Value* operand_address(const RunArgs& r, const Operand& o) {
+    Value* a = address(r, o.ref);
+    if (!o.step_stride) return a;
+    if (!r.t) throw Error(fmt::format("LLVM backend: operand '{}' moves with a step outside a loop over steps", o.name));
+    Value* bytes = b_.CreateMul(r.t, b_.getInt64(o.step_stride * ir::dtype_size(o.ref.dtype)), "", true, true);
+    return b_.CreateInBoundsGEP(b_.getInt8Ty(), a, bytes, o.name + ".t");
+  }
+
   void build_entry(const std::string& entry, const std::vector<llvm::Function*>& kernels);
+  void emit_steps(const std::vector<Step>& steps, const RunArgs& r, const std::string& kernel, int& loops);
+  void emit_repeat(const Repeat& rep, RunArgs r, const std::string& kernel, int& loops);
   llvm::Function* kernel_function(const Kernel& k);
   void emit_call(const Call& c, const RunArgs& r);
   void emit_loop(const Loop& loop, const RunArgs& r, const std::string& name);
@@ -114,12 +127,36 @@ llvm::Function* ModuleBuilder::kernel_function(const Kernel& k) {
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
   RunArgs r{{f->getArg(0), f->getArg(1), f->getArg(2)}, f->getArg(3), f->getArg(4), f->getArg(5), f->getArg(6)};
   int loops = 0;
-  for (const Step& s : k.steps) {
-    if (s.kind == StepKind::call) emit_call(s.call, r);
-    else emit_loop(s.loop, r, fmt::format("{}.loop{}", k.c_name, loops++));
-  }
+  emit_steps(k.steps, r, k.c_name, loops);
   b_.CreateRetVoid();
   return f;
+}
+
+void ModuleBuilder::emit_steps(const std::vector<Step>& steps, const RunArgs& r, const std::string& kernel, int& loops) {
+  for (const Step& s : steps) {
+    if (s.kind == StepKind::call) emit_call(s.call, r);
+    else if (s.kind == StepKind::loop) emit_loop(s.loop, r, fmt::format("{}.loop{}", kernel, loops++));
+    else emit_repeat(s.repeat, r, kernel, loops);
+  }
+}
+
+// A counted loop in the kernel's function: step = 0 .. trip-1, t = step (or trip-1-step),
+// around the Repeat's steps.
+void ModuleBuilder::emit_repeat(const Repeat& rep, RunArgs r, const std::string& kernel, int& loops) {
+  llvm::Function* f = b_.GetInsertBlock()->getParent();
+  llvm::BasicBlock* before = b_.GetInsertBlock();
+  auto* body = llvm::BasicBlock::Create(ctx_, rep.name + ".step", f);
+  auto* done = llvm::BasicBlock::Create(ctx_, rep.name + ".done", f);
+  b_.CreateBr(body);
+  b_.SetInsertPoint(body);
+  llvm::PHINode* step = b_.CreatePHI(i64(), 2, "step");
+  step->addIncoming(b_.getInt64(0), before);
+  r.t = rep.reverse ? b_.CreateSub(b_.getInt64(rep.trip - 1), step, "t", true, true) : step;
+  emit_steps(rep.steps, r, kernel, loops);
+  Value* next = b_.CreateAdd(step, b_.getInt64(1), "step.next", true, true);
+  step->addIncoming(next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpULT(next, b_.getInt64(rep.trip)), body, done);
+  b_.SetInsertPoint(done);
 }
 
 void ModuleBuilder::emit_call(const Call& c, const RunArgs& r) {
@@ -160,7 +197,12 @@ std::vector<bool> disjoint_operands(const Program& p, const Loop& loop) {
   for (const Operand& o : loop.operands) {
     Program::Place at = p.place(o.ref);
     int64_t size = ir::dtype_size(o.ref.dtype);
-    range.push_back({at.offset, at.offset + (max_offset(o.index, trip) + 1) * size});
+    if (o.step_stride) { // it moves with the steps of a Repeat: any part of its buffer
+      const passes::Buffer& b = p.buffers[size_t(o.ref.buffer)];
+      range.push_back({b.offset, b.offset + b.bytes});
+    } else {
+      range.push_back({at.offset, at.offset + (max_offset(o.index, trip) + 1) * size});
+    }
     region.push_back(at.region);
   }
   std::vector<bool> out(loop.operands.size(), true);
@@ -219,7 +261,7 @@ void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::str
   Extent outer = outer_extent(loop.trip, indexes);
   Value* outer_count = outer.batched ? b_.CreateMul(b_.getInt64(outer.per), r.n, "", true, true) : b_.getInt64(outer.per);
   std::vector<Value*> args;
-  for (const Operand& o : loop.operands) args.push_back(address(r, o.ref));
+  for (const Operand& o : loop.operands) args.push_back(operand_address(r, o));
   args.insert(args.end(), {r.n, r.seed, r.step, r.training});
   if (loop.grain > 0 && outer.at(l_.batch) > 1) {
     // Split across the kernel pool: blocks of the outermost axis of >= grain elements.

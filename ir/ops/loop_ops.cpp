@@ -62,6 +62,17 @@ std::vector<TensorType> infer_scan(const InferContext& c) {
   return out;
 }
 
+// The body's values follow the batch from its inputs (ir::loop_body_batched); a stacked
+// output is batched when its step's value is (stacking inserts the time axis after axis 0).
+bool batch_scan(const BatchContext& c) {
+  const Graph& body = *c.body;
+  size_t k = size_t(c.attrs.get_int("carries"));
+  std::vector<bool> b = batched_values(body, loop_body_batched(body, c.batched, k, c.batch, c.node), c.batch);
+  c.per_result.clear();
+  for (auto& o : body.outputs()) c.per_result.push_back(b[size_t(o.value)]);
+  return std::find(c.per_result.begin(), c.per_result.end(), true) != c.per_result.end();
+}
+
 } // namespace
 
 void register_loop_ops() {
@@ -72,6 +83,7 @@ void register_loop_ops() {
                               {"steps", AttrKind::Int, false}},
                              infer_scan, OpClass::loop});
   scan.has_body = true;
+  scan.batch = batch_scan;
   // A running sum s' = s + w * x_t over 4 steps, every step's s' also stacked.
   scan.example = OpExample{{{f32({2, 3})}, {f32({2, 4, 3})}, {f32({2, 3})}},
                            {{"carries", int64_t(1)}, {"sequences", int64_t(1)}},
@@ -85,7 +97,6 @@ void register_loop_ops() {
                              body->add_output("y", next);
                              return std::shared_ptr<const Graph>(body);
                            }};
-  scan.not_compiled = "loops (and their reverse loops) are run by the interpreter only so far (issue #17)";
 }
 
 } // namespace dlc::ir::ops

@@ -150,7 +150,7 @@ ir::Graph canonicalize(const ir::Graph& g) {
     Candidate c{n.op->name, rw.mapped_operands(i), n.attrs};
     ValueId same = simplify(rw.dst(), c, g.type(n.results[0]));
     if (same == ir::kNoValue)
-      same = rw.add_named(c.op, c.operands, c.attrs, n.name, n.results)[0];
+      same = rw.add_named(c.op, c.operands, c.attrs, n.name, n.results, n.body)[0];
     rw.replace(n.results[0], same);
   }
   return rw.finish();

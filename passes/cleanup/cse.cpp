@@ -44,7 +44,7 @@ ir::Graph eliminate_common_subexpressions(const ir::Graph& g) {
     auto& same = seen[{n.op->name, rw.mapped_operands(i)}];
     int match = -1;
     for (int j : same)
-      if (g.node(j).attrs == n.attrs) match = j;
+      if (g.node(j).attrs == n.attrs && g.node(j).body == n.body) match = j; // loops: the same body
     if (match < 0) {
       rw.copy_node(i);
       same.push_back(i);

@@ -34,7 +34,7 @@ expect_error "$TMP/model_dir.json: is a directory, expected a file" "$DLC" summa
 # --- Unknown names: the nearest known one, or the list ---
 bad unknown_layer_type "4:14: layers[0].type: unknown layer type 'conv2', did you mean 'conv2d'?"
 bad rnn_non_sequence "3:14: layers[0]: layer 'lstm_1' (lstm) needs a sequence input [batch, time, features] of floats, but input 'input' gives f32[1,10]"
-bad rnn_too_long "3:14: layers[0]: layer 'simple_rnn_1' (simple_rnn) would unroll over 100000000 steps; recurrent layers support at most 4096 (docs/recurrent.md)"
+bad rnn_zero_steps "2:19: input_shape[0]: expected a positive integer, got 0"
 bad rnn_units_zero "3:39: layers[0].units: expected a positive integer, got 0"
 bad rnn_unknown_option "3:49: layers[0].return_sequence: unknown attribute 'return_sequence' for layer type 'simple_rnn', did you mean 'return_sequences'?"
 bad rnn_state_shape "4:14: layers[0]: layer 'r' (simple_rnn) needs an initial hidden state [batch, 3] of floats, but input 'h0' gives f32[1,5]"

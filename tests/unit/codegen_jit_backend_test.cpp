@@ -126,10 +126,9 @@ std::vector<std::pair<std::string, ir::Tensor>> reference_outputs(const frontend
   return ir::run_outputs(frontend::build_model(m, n).graph, bind);
 }
 
-void check_inference(const std::string& name, int64_t batch, int64_t n) {
+void check_inference(const frontend::Model& m, const std::string& name, int64_t batch, int64_t n) {
   CAPTURE(name);
   CAPTURE(n);
-  frontend::Model m = example(name);
   auto jm = jit_model(m, batch);
   jm->init(11);
   Batch b = make_batch(*jm, n, 3);
@@ -148,8 +147,8 @@ void check_inference(const std::string& name, int64_t batch, int64_t n) {
 TEST_CASE("JIT inference agrees with the interpreter on every example model") {
   for (const char* name : {"xo", "mlp", "mlp_relu_adam", "cnn", "residual", "two_inputs_two_outputs",
                            "rnn_small", "lstm_small", "gru_small"}) {
-    check_inference(name, 4, 4);
-    check_inference(name, 4, 3); // a partial batch computes exactly its samples
+    check_inference(example(name), name, 4, 4);
+    check_inference(example(name), name, 4, 3); // a partial batch computes exactly its samples
   }
 }
 
@@ -205,6 +204,43 @@ TEST_CASE("one JIT training step updates parameters as the interpreter does, on 
     frontend::Model m = example(name);
     check_train_step(m, name, 4, 4);
     check_train_step(m, name, 4, 3); // a partial batch: the mean over its 3 samples
+  }
+}
+
+namespace {
+
+// Recurrent layers are loops (scan): the JIT runs each as one loop over the steps of its
+// body's kernels, and the training graph's backward loop in reverse. Configurations
+// beyond the examples: one step, a relu cell under a per-step loss, stacked peephole LSTMs
+// under Adam, states given by model inputs, a GRU stacked under an RNN.
+const char* kRecurrentModels[] = {
+    R"({"input_shape": [1, 3], "layers": [{"type": "lstm", "units": 4}, {"type": "dense", "units": 2}],
+        "loss": "mse", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [5, 3], "layers": [{"type": "simple_rnn", "units": 4, "activation": "relu", "return_sequences": true},
+        {"type": "time_distributed", "layer": {"type": "dense", "units": 3, "activation": "softmax"}}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [6, 3], "layers": [{"type": "lstm", "units": 5, "peephole": true, "return_sequences": true},
+        {"type": "lstm", "units": 4}, {"type": "dense", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
+    R"({"inputs": [{"name": "x", "shape": [4, 3]}, {"name": "h0", "shape": [4]}, {"name": "c0", "shape": [4]}],
+        "outputs": "out", "layers": [
+        {"type": "lstm", "name": "enc", "units": 4, "peephole": true, "inputs": ["x", "h0", "c0"]},
+        {"type": "dense", "name": "out", "inputs": "enc", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [7, 2], "layers": [{"type": "gru", "units": 3, "return_sequences": true},
+        {"type": "simple_rnn", "units": 2, "activation": "sigmoid"}, {"type": "dense", "units": 1, "activation": "sigmoid"}],
+        "loss": "binary_crossentropy", "optimizer": {"type": "rmsprop", "lr": 0.01}})",
+};
+
+} // namespace
+
+TEST_CASE("compiled loops (recurrent layers) agree with the interpreter: inference and a training step") {
+  for (const char* text : kRecurrentModels) {
+    frontend::Model m = frontend::load_model_text(text, "model.json");
+    for (int64_t n : {4, 3}) {
+      check_inference(m, text, 4, n);
+      check_train_step(m, text, 4, n);
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 // Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
-// unrolled RNN / LSTM / GRU layers against values worked out by hand (the formulas are in
-// each test; the numbers come from evaluating them in double precision), the graph's
-// structure (one input matmul, no recurrent matmul from a zero state, gate gradients
-// joined by concat), the orthogonal and unit-forget-bias initialisers, bad input.
+// RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
+// test; the numbers come from evaluating them in double precision), the graph's
+// structure (one input matmul, one loop per layer, gate gradients joined by concat), the
+// steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
+// input.
 #include "frontend/layers.h"
 #include "frontend/model.h"
 #include "ir/interp/interpreter.h"
@@ -41,9 +42,13 @@ std::string error_of(const std::string& json) {
   return "(no error)";
 }
 
-int count_op(const ir::Graph& g, const std::string& op) {
+// Nodes of `op` in `g` and, when `bodies`, in its loops' bodies.
+int count_op(const ir::Graph& g, const std::string& op, bool bodies = false) {
   int k = 0;
-  for (auto& n : g.nodes()) k += n.op->name == op;
+  for (auto& n : g.nodes()) {
+    k += n.op->name == op;
+    if (bodies && n.body) k += count_op(*n.body, op, true);
+  }
   return k;
 }
 
@@ -60,8 +65,9 @@ TEST_CASE("simple_rnn: two steps by hand") {
                     {"simple_rnn_1.bias", f32({1}, {0.1})}});
   CHECK(y[0] == doctest::Approx(0.5370495669980353).epsilon(1e-6));
   CHECK(y[1] == doctest::Approx(0.5101632506598711).epsilon(1e-6));
-  // From a zero state the first step has no recurrent matmul: 1 input + 1 recurrent.
-  CHECK(count_op(bm.graph, "matmul") == 2);
+  // One input matmul for both steps, and the recurrent one in the loop's body.
+  CHECK(count_op(bm.graph, "matmul") == 1);
+  CHECK(count_op(bm.graph, "matmul", true) == 2);
 }
 
 TEST_CASE("lstm: two steps by hand (gate order i, f, u, o)") {
@@ -125,28 +131,31 @@ TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter na
   CHECK(g.value(g.find("lstm_1.recurrent_kernel")).init.kind == "orthogonal");
   CHECK(g.value(g.find("lstm_1.bias")).init.kind == "unit_forget_bias");
   CHECK(g.value(g.find("gru_1.bias")).init.kind == "zeros");
-  // Per layer one input matmul and T - 1 recurrent ones (GRU: two per step), plus the dense.
-  CHECK(count_op(g, "matmul") == (1 + 6) + (1 + 2 * 6) + (1 + 6) + 1);
+  // Per layer one input matmul and a loop whose body has the recurrent one (GRU: two),
+  // plus the dense.
+  CHECK(count_op(g, "scan") == 3);
+  CHECK(count_op(g, "matmul") == 3 + 1);
+  CHECK(count_op(g, "matmul", true) == 3 + 1 + (1 + 2 + 1));
 }
 
-// The kernels that start with a node of step `t` ("<layer>.t<t>.*"). (The peephole
-// products p ⊙ c_t of step t + 1 join step t's kernel, where c_t is computed.)
-int step_kernels(const passes::Program& p, int t) {
-  int k = 0;
-  for (const passes::Kernel& kn : p.kernels) k += kn.name.find(fmt::format(".t{}.", t)) != std::string::npos;
-  return k;
+// The steps a compiled loop repeats per time step: runtime calls and element-wise loops.
+std::pair<int, int> repeated_steps(const passes::Program& p) {
+  int calls = 0, loops = 0;
+  for (const passes::Kernel& k : p.kernels)
+    for (const passes::Step& s : k.steps)
+      for (const passes::Step& r : s.repeat.steps) (r.kind == passes::StepKind::call ? calls : loops)++;
+  return {calls, loops};
 }
 
-TEST_CASE("fusion: a step of an LSTM is its recurrent matmul and one kernel of gate math") {
+TEST_CASE("compiled loop: a step of an LSTM is its recurrent matmul and a few element-wise loops") {
   auto bm = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "lstm", "units": 5, "peephole": true}]})", 2);
-  passes::Program p = passes::compile(bm.graph);
-  for (int t = 1; t < 4; t++) {
-    CAPTURE(t);
-    CHECK(step_kernels(p, t) == 2);
-  }
-  // A GRU step: the reset gate's kernel (r ⊙ h) feeds the candidate's matmul.
+  // One GEMM; the step's slice of xw copied in, the gate math, h and c carried over.
+  auto [calls, loops] = repeated_steps(passes::compile(bm.graph));
+  CHECK(calls == 1);
+  CHECK(loops <= 6);
+  // A GRU step: two GEMMs (the candidate's reads r ⊙ h).
   auto gru = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 5}]})", 2);
-  CHECK(step_kernels(passes::compile(gru.graph), 2) <= 4);
+  CHECK(repeated_steps(passes::compile(gru.graph)).first == 2);
 }
 
 TEST_CASE("initialisers: orthogonal and unit_forget_bias") {
@@ -176,11 +185,15 @@ TEST_CASE("recurrent training graph: slices of one value get one concat, not zer
       {"type": "lstm", "units": 3}, {"type": "dense", "units": 2, "activation": "softmax"}],
       "loss": "categorical_crossentropy"})", "model.json");
   auto tg = passes::build_training_graph(frontend::build_model(m, 2).graph, m.training);
-  int joins = 0;
-  for (auto& n : tg.graph.nodes()) joins += n.name.find("grad_join") != std::string::npos;
-  // xw's 4 step slices; the gates of steps 1..3 (step 0's forget gate reads no state, so
-  // its slices do not cover z_0 and are summed).
-  CHECK(joins == 1 + 3);
+  // The backward loop's body joins the gradients of the step's 4 gate slices of z.
+  int joins = 0, loops = 0;
+  for (auto& n : tg.graph.nodes())
+    if (n.body && n.attrs.get_bool("reverse", false)) {
+      loops++;
+      for (auto& b : n.body->nodes()) joins += b.name.find("grad_join") != std::string::npos;
+    }
+  CHECK(loops == 1);
+  CHECK(joins == 1);
 }
 
 TEST_CASE("per-step classification: the loss is the mean over batch * steps") {
