@@ -68,7 +68,9 @@ std::string print_plan(const Program& p) {
     std::string when = b.region == Region::arena ? fmt::format("{}..{}", b.first, b.last) : "always";
     out += fmt::format("  {:<9} {:>10} +{:<9} {:<9} {:<40} {}{}\n", region_name(b.region), b.offset,
                        b.bytes, when, b.name, b.region == Region::arena ? bar(b, p.kernels.size(), 60) : "",
-                       b.reuses >= 0 ? fmt::format(" (in place of {})", p.buffers[size_t(b.reuses)].name) : "");
+                       b.reuses >= 0   ? fmt::format(" (in place of {})", p.buffers[size_t(b.reuses)].name)
+                       : b.parent >= 0 ? fmt::format(" (inside {})", p.buffers[size_t(b.parent)].name)
+                                       : "");
   }
   return out;
 }
@@ -76,9 +78,10 @@ std::string print_plan(const Program& p) {
 std::string plan_summary(const Program& p, int largest) {
   std::string out = "regions:\n";
   for (int r = 0; r < kRegions; r++) {
-    int n = 0;
-    for (const Buffer& b : p.buffers) n += int(b.region) == r;
-    out += fmt::format("  {:<10} {:>12} bytes  {} buffers\n", region_name(Region(r)), p.region_size[size_t(r)], n);
+    int n = 0, inner = 0;
+    for (const Buffer& b : p.buffers) (b.parent >= 0 ? inner : n) += int(b.region) == r;
+    out += fmt::format("  {:<10} {:>12} bytes  {} buffers{}\n", region_name(Region(r)), p.region_size[size_t(r)], n,
+                       inner ? fmt::format(" (and {} inside loop bodies)", inner) : "");
   }
   out += counts_line(p);
   double ratio = p.lower_bound > 0 ? double(p.arena_size()) / double(p.lower_bound) : 1.0;
@@ -95,9 +98,14 @@ std::string plan_summary(const Program& p, int largest) {
   std::stable_sort(order.begin(), order.end(),
                    [&](int a, int b) { return p.buffers[size_t(a)].bytes > p.buffers[size_t(b)].bytes; });
   out += "largest buffers:\n";
+  order.erase(std::remove_if(order.begin(), order.end(), [&](int b) { return p.buffers[size_t(b)].parent >= 0; }),
+              order.end()); // a loop body's buffers are inside its body arena, listed as one
   for (size_t i = 0; i < order.size() && int(i) < largest; i++) {
     const Buffer& b = p.buffers[size_t(order[i])];
-    const char* kind = b.kind == BufferKind::temporary ? " (temporary)" : b.kind == BufferKind::workspace ? " (workspace)" : "";
+    const char* kind = b.kind == BufferKind::workspace ? " (workspace)"
+                       : b.kind != BufferKind::temporary ? ""
+                       : b.value == ir::kNoValue ? " (a loop's body: its buffers, planned inside)"
+                                                 : " (temporary)";
     out += fmt::format("  {:<40} {:<10} {:>12} bytes  {}{}\n", b.name, region_name(b.region), b.bytes,
                        b.region == Region::arena ? fmt::format("steps {}..{}", b.first, b.last) : "", kind);
   }

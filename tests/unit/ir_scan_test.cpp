@@ -202,4 +202,16 @@ TEST_CASE("the backward loop keeps the carried state per step, and neither graph
     }
   }
   CHECK(scans == 2);
+  // Hoisted: the backward loop carries dh and dc only; dU = Σ_t h_{t-1}ᵀ·dz_t is one matmul
+  // after it, over the saved states and the stacked gradient of xw ([4·300, 16]ᵀ·[4·300, 64]).
+  int hoisted = 0;
+  for (const ir::Node& n : t300.graph.nodes()) {
+    if (n.op->name == "scan" && n.attrs.get_bool("reverse", false)) CHECK(n.attrs.get_int("carries") == 2);
+    if (n.op->name == "matmul" && t300.graph.value(n.results[0]).name == "d.lstm_1.recurrent_kernel") {
+      hoisted++;
+      CHECK(t300.graph.type(n.operands[0]) == f32({1200, 16}));
+      CHECK(t300.graph.type(n.operands[1]) == f32({1200, 64}));
+    }
+  }
+  CHECK(hoisted == 1);
 }
