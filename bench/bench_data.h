@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -16,12 +17,28 @@
 namespace dlc_bench {
 
 struct Data {
-  std::vector<float> x, labels; // n x 784 pixels, n class ids
-  int64_t n = 0;
+  std::vector<float> x, labels; // n x width values (pixels, token ids), n class ids
+  int64_t n = 0, width = 784;
   const char* source = "fashion-mnist";
 };
 
-inline Data load_data() {
+// Sequences of `steps` token ids in [0, 64) for the recurrent measures, the same ids as
+// torch_bench.py's (sequence_data); labels alternate 0, 1.
+inline Data sequence_data(int64_t steps) {
+  Data d;
+  d.n = 3200, d.width = steps, d.source = "synthetic-ids";
+  d.x.resize(size_t(d.n * steps));
+  d.labels.resize(size_t(d.n));
+  for (int64_t i = 0; i < d.n; i++) {
+    for (int64_t t = 0; t < steps; t++) d.x[size_t(i * steps + t)] = float(((i * 131 + t * 71) ^ (i >> 3)) % 64);
+    d.labels[size_t(i)] = float(i % 2);
+  }
+  return d;
+}
+
+// Fashion-MNIST for models of 784 inputs, else token sequences of `width` steps.
+inline Data load_data(int64_t width = 784) {
+  if (width != 784) return sequence_data(width);
   Data d;
   const std::string dir = "/usr/share/datasets/fashion-mnist/";
   try {
@@ -59,6 +76,14 @@ template <class Call> double median_latency_us(Call&& call, double seconds) {
   }
   std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
   return us[us.size() / 2];
+}
+
+// A measure's model: examples/NAME.json, else bench/models/NAME.json (the recurrent ones).
+inline std::string model_path(const std::string& root, const std::string& name) {
+  std::string example = root + "/examples/" + name + ".json";
+  FILE* f = std::fopen(example.c_str(), "rb");
+  if (f) std::fclose(f);
+  return f ? example : root + "/bench/models/" + name + ".json";
 }
 
 inline std::string arg_after(int argc, char** argv, const char* flag, const char* fallback) {

@@ -52,7 +52,7 @@ double train_rate(const dlc::frontend::Model& m, const dlc_bench::Data& d, doubl
   int64_t steps_per_epoch = d.n / bs, step = 0;
   auto one = [&] {
     int64_t i = (step % steps_per_epoch) * bs;
-    jit.train_step({d.x.data() + i * 784}, t.at(d, i, bs), bs, lr, step);
+    jit.train_step({d.x.data() + i * d.width}, t.at(d, i, bs), bs, lr, step);
     step++;
   };
   for (int w = 0; w < 20; w++) one();
@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
   dlc_rt::default_kernel_pool() = &pool;
   std::string kind = measure.substr(0, measure.find('_')), name = measure.substr(kind.size() + 1);
   try {
-    auto model = dlc::frontend::load_model(std::string(DLC_BENCH_ROOT "/examples/") + name + ".json");
-    dlc_bench::Data d = dlc_bench::load_data();
+    auto model = dlc::frontend::load_model(dlc_bench::model_path(DLC_BENCH_ROOT, name));
+    dlc_bench::Data d = dlc_bench::load_data(model.inputs.at(0).shape.numel());
     double value;
     const char* unit = "samples/s";
     if (kind == "train") value = train_rate(model, d, seconds);

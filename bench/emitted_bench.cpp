@@ -29,7 +29,7 @@ double train_rate(net_ctx* ctx, const dlc_bench::Data& d, double seconds) {
       std::copy(d.labels.begin() + i, d.labels.begin() + i + bs, target.begin());
     else
       dlc_bench::one_hot(d, i, bs, NET_TARGET_SIZE, target.data());
-    float loss = net_train_step(ctx, d.x.data() + i * 784, target.data(), bs);
+    float loss = net_train_step(ctx, d.x.data() + i * NET_INPUT_SIZE, target.data(), bs);
     if (loss != loss) throw std::runtime_error(std::string("train_step: ") + net_error(ctx));
     step++;
   };
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   if (!ctx) return std::fprintf(stderr, "emitted_bench: out of memory\n"), 1;
   int used = net_set_threads(ctx, threads);
   try {
-    dlc_bench::Data d = dlc_bench::load_data();
+    dlc_bench::Data d = dlc_bench::load_data(NET_INPUT_SIZE);
     net_init(ctx, 1);
     double value;
     const char* unit = "samples/s";

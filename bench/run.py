@@ -9,7 +9,7 @@ JIT) and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitte
      processes, rotating their order from round to round so that load drifts hit all
      three, and reports the medians over the rounds with dlc/PyTorch ratios (> 1: dlc is
      better; latencies are inverted).
-    usage: run.py [--build DIR] [--out DIR] [--rounds N] [--seconds S] [--only M1,M2,...]
+    usage: run.py [--build DIR] [--out DIR] [--rounds N] [--seconds S] [--only M1,M2,...] [--recurrent]
 --build: where the dlc libraries are (default build/); --out: where the benchmark
 binaries go (default BUILD/bench).
 """
@@ -23,6 +23,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 MEASURES = ["train_mlp", "train_mlp_relu_adam", "train_cnn", "latency1_mlp", "latency1_cnn",
             "infer256_mlp", "infer256_cnn"]
+# The recurrence issue's measures (bench/models/): LSTM/GRU(128) training over 100 and 400
+# steps at batch 32, and batch-1 inference of a 100-step sequence. Run with --only
+# (or --recurrent for all of them).
+RECURRENT = ["train_lstm_t100", "train_lstm_t400", "train_gru_t100", "train_gru_t400", "latency1_lstm_t100",
+             "latency1_gru_t100"]
 WHO = ["jit", "cpp", "torch"]
 # PyTorch runs in each of these configurations (its flag, the OpenMP wait policy) and its
 # figure is the best configuration's median. The issue's configuration is the first; on a
@@ -84,7 +89,10 @@ def build_emitted(build, out_dir, measure):
     d = os.path.join(out_dir, "emitted", measure)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    r = subprocess.run([dlc, "compile", os.path.join(ROOT, "examples", model + ".json"), "-o",
+    path = os.path.join(ROOT, "examples", model + ".json")
+    if not os.path.exists(path):
+        path = os.path.join(ROOT, "bench", "models", model + ".json")
+    r = subprocess.run([dlc, "compile", path, "-o",
                         os.path.join(d, "net.cpp")] + flags, capture_output=True, text=True)
     if r.returncode != 0:
         return None, r.stderr[-2000:]
@@ -112,7 +120,7 @@ def load_line():
 def main():
     build = os.path.abspath(arg("--build", os.path.join(ROOT, "build")))
     rounds, seconds = int(arg("--rounds", "3")), float(arg("--seconds", "1.5"))
-    only = arg("--only", ",".join(MEASURES)).split(",")
+    only = arg("--only", ",".join(RECURRENT if "--recurrent" in sys.argv else MEASURES)).split(",")
     out_dir = os.path.abspath(arg("--out", os.path.join(build, "bench")))
     os.makedirs(out_dir, exist_ok=True)
     print(f"# dlc benchmark, {load_line()}", flush=True)

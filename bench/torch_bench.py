@@ -7,6 +7,8 @@ prints `result MEASURE VALUE UNIT [detail]`. Measures:
     train_mlp, train_mlp_relu_adam, train_cnn      training samples/s
     latency1_mlp, latency1_cnn                     batch-1 inference, median us of >= 2000 calls
     infer256_mlp, infer256_cnn                     batch-256 inference samples/s
+    train_{lstm,gru}_t{100,400}                    recurrent training samples/s (bench/models/)
+    latency1_{lstm,gru}_t100                       batch-1 inference of a 100-step sequence, median us
 Inference is timed eager (inference_mode) and as torch.jit.trace + freeze +
 optimize_for_inference; the better of the two is the result (both are in the detail).
 Settings: --threads T (default 2), flush denormals, OMP_WAIT_POLICY from the environment
@@ -50,6 +52,35 @@ import torch.nn.functional as F  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = "/usr/share/datasets/fashion-mnist"
 MODELS = {"mlp": "mlp.json", "mlp_relu_adam": "mlp_relu_adam.json", "cnn": "cnn.json"}
+
+
+def model_spec(name):
+    """examples/NAME.json, else bench/models/NAME.json (the recurrent measures)."""
+    if name in MODELS:
+        return json.load(open(os.path.join(ROOT, "examples", MODELS[name])))
+    return json.load(open(os.path.join(ROOT, "bench", "models", name + ".json")))
+
+
+def sequence_data(steps):
+    """bench_data.h's sequence_data: 3200 sequences of token ids in [0, 64), labels 0, 1."""
+    i = np.arange(3200, dtype=np.int64)[:, None]
+    t = np.arange(steps, dtype=np.int64)[None, :]
+    x = ((i * 131 + t * 71) ^ (i >> 3)) % 64
+    return torch.from_numpy(x), torch.from_numpy(np.arange(3200, dtype=np.int64) % 2), "synthetic-ids"
+
+
+class Recurrent(nn.Module):
+    """nn.LSTM / nn.GRU (batch_first, one layer) returning the last step's state, as dlc's
+    lstm/gru without return_sequences. PyTorch's GRU resets after the recurrent product
+    (cuDNN's variant); dlc's before it (Keras's reset_after=False): the same work per step."""
+
+    def __init__(self, kind, features, units):
+        super().__init__()
+        self.rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(features, units, batch_first=True)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return out[:, -1]
 
 
 def read_idx(path):
@@ -97,6 +128,12 @@ def build(spec):
         elif kind == "flatten":
             layers.append(nn.Flatten())
             feats = chans * hw[0] * hw[1]
+        elif kind == "embedding":
+            layers.append(nn.Embedding(layer["input_dim"], layer["output_dim"]))
+            feats = layer["output_dim"]
+        elif kind in ("lstm", "gru"):
+            layers.append(Recurrent(kind, feats, layer["units"]))
+            feats = layer["units"]
         elif kind == "dense":
             lin = nn.Linear(feats, layer["units"])
             if layer.get("kernel_initializer") == "he_uniform":
@@ -125,10 +162,10 @@ def as_input(x, image):
 
 
 def train(name, seconds):
-    spec = json.load(open(os.path.join(ROOT, "examples", MODELS[name])))
+    spec = model_spec(name)
     model, image = build(spec)
     opt = optimizer(spec, model)
-    x, y, source = load_data()
+    x, y, source = load_data() if name in MODELS else sequence_data(spec["input_shape"][0])
     bs = spec["batch_size"]
     steps_per_epoch = x.shape[0] // bs
 
@@ -173,10 +210,10 @@ def throughput(fn, x, seconds):
 
 
 def infer(name, batch, seconds):
-    spec = json.load(open(os.path.join(ROOT, "examples", MODELS[name])))
+    spec = model_spec(name)
     model, image = build(spec)
     model.eval()
-    x, _, _ = load_data()
+    x, _, _ = load_data() if name in MODELS else sequence_data(spec["input_shape"][0])
     xb = as_input(x[:batch].contiguous(), image).contiguous()
     with torch.inference_mode():
         eager = model

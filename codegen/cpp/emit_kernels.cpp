@@ -10,8 +10,11 @@
 #include "codegen/cpp/emit_detail.h"
 
 #include "ir/error.h"
+#include "passes/loop_axes.h"
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 
 namespace dlc::codegen::cpp {
@@ -31,7 +34,7 @@ const std::set<std::string>& reserved_identifiers() {
       "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
       "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
       // the kernels' own names
-      "mem", "n", "i", "t", "begin", "end", "f32", "i32", "std", "int64_t", "int32_t", "uint64_t", "size_t", "Mem"};
+      "mem", "n", "i", "t", "i0", "i1", "i2", "i3", "i4", "i5", "begin", "end", "f32", "i32", "std", "int64_t", "int32_t", "uint64_t", "size_t", "Mem"};
   return r;
 }
 
@@ -248,7 +251,11 @@ private:
   }
 
   std::string loop(const Loop& l);
+  std::string nest(const std::vector<passes::LoopAxis>& axes, const Loop& l, const std::string& invariants,
+                   const std::vector<std::string>& lines, bool uses_index);
 };
+
+constexpr size_t kMaxNest = 6; // deeper nests are written as one flat loop (i0 .. i5 are reserved)
 
 // An element-wise loop. Statements (values used more than once, updates with their state
 // slots) come first, then the stores in order; an expression used once is written where
@@ -286,6 +293,21 @@ std::string KernelWriter::loop(const Loop& l) {
   // once before the loop: inside, a store through another pointer could alias them for
   // all the compiler knows, so it would reload them at every element. In a split loop this
   // happens in each block (a lambda's by-reference captures are loads through its closure).
+  // A nest of loops where the operands' index arithmetic has one (passes/loop_axes.h): the
+  // inner loop walks every operand at a constant stride, which compilers vectorise.
+  std::vector<Index> indexes;
+  for (const Operand& op : l.operands) indexes.push_back(op.index);
+  std::optional<std::vector<passes::LoopAxis>> axes = passes::loop_axes(l.trip, indexes);
+  if (axes && (axes->size() < 2 || axes->size() > kMaxNest)) axes.reset();
+  auto offset = [&](size_t o) {
+    if (!axes) return index_expr(l.operands[o].index);
+    std::string s;
+    for (size_t j = 0; j < axes->size(); j++) {
+      int64_t st = (*axes)[j].strides[o + 1];
+      if (st) s += (s.empty() ? "" : " + ") + (st == 1 ? fmt::format("i{}", j) : fmt::format("i{} * {}", j, st));
+    }
+    return s.empty() ? std::string("0") : s;
+  };
   std::vector<std::string> operand(l.operands.size());
   std::string invariants;
   for (size_t o = 0; o < l.operands.size(); o++) {
@@ -298,13 +320,14 @@ std::string KernelWriter::loop(const Loop& l) {
       operand[o] = names_.take(op.name + "_value");
       invariants += fmt::format("const float {} = {}[0];\n", operand[o], ptr);
     } else {
-      std::string idx = index_expr(op.index);
+      std::string idx = offset(o);
       if (op.step_stride) // inside a Repeat: step t's slice
         idx = (idx == "0" ? "" : idx + " + ") + fmt::format("t * {}", op.step_stride);
       operand[o] = ptr + "[" + idx + "]";
     }
   }
 
+  bool uses_index = false;            // a formula takes the element's flat index i
   std::vector<std::string> text(ne); // each expression as C++: a name or an inline expression
   std::vector<std::string> lines;
   std::vector<std::vector<std::string>> slot_names(ne);
@@ -348,7 +371,7 @@ std::string KernelWriter::loop(const Loop& l) {
       case ScalarArg::seed: v = "mem.seed"; break;
       case ScalarArg::step: v = "mem.step"; break;
       case ScalarArg::training: v = "mem.training"; break;
-      case ScalarArg::index: v = "i"; break;
+      case ScalarArg::index: v = "i", uses_index = true; break;
       }
       args += (args.empty() ? "" : ", ") + v;
     }
@@ -384,6 +407,7 @@ std::string KernelWriter::loop(const Loop& l) {
     }
   };
   std::string indent = "  ";
+  if (axes) return s + nest(*axes, l, invariants, lines, uses_index);
   if (l.grain > 0) {
     s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", trip, l.grain);
     indent = "    ";
@@ -398,6 +422,45 @@ std::string KernelWriter::loop(const Loop& l) {
     s += indent + "}\n";
   }
   if (l.grain > 0) s += "  });\n";
+  return s;
+}
+
+// for (i0 ...) for (i1 ...) ... around the loop's lines. A loop split across threads
+// splits the outermost axis, in blocks of at least `grain` elements, as the JIT does.
+std::string KernelWriter::nest(const std::vector<passes::LoopAxis>& axes, const Loop& l, const std::string& invariants,
+                               const std::vector<std::string>& lines, bool uses_index) {
+  std::string s, indent = "  ";
+  Extent outer = axes[0].extent;
+  bool split = l.grain > 0 && outer.at(p_.batch) > 1;
+  if (split) {
+    int64_t per_outer = std::max<int64_t>(1, l.trip.at(p_.batch) / outer.at(p_.batch));
+    int64_t grain = std::max<int64_t>(1, (l.grain + per_outer - 1) / per_outer);
+    s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", extent_of(outer), grain);
+    indent = "    ";
+  }
+  for (size_t at = 0; at < invariants.size();) {
+    size_t nl = invariants.find('\n', at);
+    s += wrapped(indent, invariants.substr(at, nl - at));
+    at = nl + 1;
+  }
+  for (size_t j = 0; j < axes.size(); j++) {
+    std::string range = j == 0 && split ? "int64_t i0 = begin; i0 < end; i0++"
+                                        : fmt::format("int64_t i{0} = 0; i{0} < {1}; i{0}++", j, extent_of(axes[j].extent));
+    s += fmt::format("{}for ({}) {{\n", indent, range);
+    indent += "  ";
+  }
+  if (uses_index) {
+    std::string flat;
+    for (size_t j = 0; j < axes.size(); j++)
+      if (axes[j].strides[0]) flat += (flat.empty() ? "" : " + ") + fmt::format("i{} * {}", j, axes[j].strides[0]);
+    s += fmt::format("{}const int64_t i = {};\n", indent, flat.empty() ? "0" : flat);
+  }
+  for (const std::string& line : lines) s += wrapped(indent, line);
+  for (size_t j = axes.size(); j-- > 0;) {
+    indent.resize(indent.size() - 2);
+    s += indent + "}\n";
+  }
+  if (split) s += "  });\n";
   return s;
 }
 

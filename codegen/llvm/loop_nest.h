@@ -1,17 +1,9 @@
-// Element-wise loops (passes/steps.h Loop) as loop nests the LLVM loop vectoriser
-// handles: counted loops with i64 induction variables, the inner one walking each operand
-// at a constant stride (1, or 0 for a broadcast operand), instead of the lowering's flat
-// `(i / div % mod) * mul` index arithmetic per element.
-//
-// The lowering's index terms of one loop come from one shape (the kernel's iteration
-// space, or a copy's output), so their divisors form a chain 1 | b1 | b2 | ...: each link
-// is an axis of the nest, and an operand's stride along it is the sum of what its terms
-// contribute. Adjacent axes that every operand walks contiguously are then merged, so a
-// loop over same-shaped tensors is one flat loop and a bias over [N, C] a loop over rows
-// around a loop over C. An index that does not fit a chain is evaluated literally.
+// Element-wise loops (passes/steps.h Loop) as LLVM loop nests: the nest passes/loop_axes.h
+// gives, as counted loops with i64 induction variables.
 #pragma once
 
 #include "codegen/backend.h"
+#include "passes/loop_axes.h"
 
 #include <llvm/IR/IRBuilder.h>
 
@@ -39,12 +31,7 @@ struct OuterRange {
 void emit_loop_nest(llvm::IRBuilder<>& b, Extent trip, const std::vector<Index>& operands, llvm::Value* n,
                     const std::function<void(const LoopElement&)>& body, const OuterRange* range = nullptr);
 
-// The extent of the nest's outermost axis (what a split loop's blocks divide); the
-// elements under one of its iterations are the same for every batch.
-Extent outer_extent(Extent trip, const std::vector<Index>& operands);
-
-// The largest element offset operand `index` reaches over `trip` elements (for `n` = the
-// compiled batch): what the module builder checks operand overlap with.
-int64_t max_offset(const Index& index, int64_t trip);
+using passes::max_offset;
+using passes::outer_extent;
 
 } // namespace dlc::codegen::llvmgen

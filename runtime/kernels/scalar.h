@@ -10,7 +10,8 @@
 // element's index. It returns the op's result (an update: the new parameter).
 //
 // Each formula is the reference interpreter's (ir/interp/eval_*.cpp) written in f32,
-// operation by operation. Comparisons are the interpreter's, so NaN takes the same
+// operation by operation; sigmoid and tanh use the vectorisable exp_f32 and tanh_f32
+// below instead of libm's. Comparisons are the interpreter's, so NaN takes the same
 // branch. Values that depend only on hyper-parameters and per-step scalars (Adam's bias
 // corrections, Nadam's coefficients) are ops of their own, computed once per step in
 // double and rounded once (ir/ops/optimizer_ops.cpp).
@@ -23,6 +24,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #ifndef DLC_SCALAR
 #define DLC_SCALAR inline
@@ -56,14 +58,51 @@ constexpr float kSeluAlpha = 1.67326324235437728481f, kSeluScale = 1.05070098735
 constexpr float kSqrtHalf = 0.70710678118654752440f, kSqrt2OverPi = 0.79788456080286535588f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f, kGeluCubic = 0.044715f;
 
+// exp and tanh in plain f32 arithmetic (Cephes's expf and tanhf: range reduction and
+// minimax polynomials, within 2 ulp of the exact values), so that element-wise loops of
+// sigmoid and tanh vectorise in both backends: a call of libm's expf or tanhf in a loop
+// body keeps it scalar (an LSTM step's gates spent ~45% of training in them). No branch:
+// both ranges of tanh are computed and one is selected, which vectorises as a blend.
+inline float exp_f32(float in) {
+  float x = in > -87.33654f ? in : -87.33654f; // 2^-126: the smallest normal result (NaN lands here too)
+  x = x < 88.72283f ? x : 88.72283f;           // FLT_MAX
+  const float kRound = 12582912.0f;    // 1.5 * 2^23: adding it rounds to an integer
+  float n = (x * 1.44269504088896341f + kRound) - kRound;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f; // x - n ln 2, ln 2 in two parts
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n from the exponent bits (n in [-126, 128]; 2^128 as 2 * 2^127).
+  int32_t e = int32_t(n) + 127;
+  int32_t half = e > 254 ? 1 : 0;
+  uint32_t bits = uint32_t(e - half) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  float y = half ? p * scale * 2.0f : p * scale;
+  return in != in ? in : y; // NaN stays NaN
+}
+inline float tanh_f32(float x) {
+  float a = x < 0.0f ? -x : x;
+  float z = x * x; // |x| < 0.625: x + x^3 P(x^2)
+  float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+                 3.33332819422e-1f) * z * x + x;
+  float large = 1.0f - 2.0f / (exp_f32(a + a) + 1.0f); // 1 for |x| > 9.1
+  large = x < 0.0f ? -large : large;
+  return a < 0.625f ? small : large;
+}
+
 } // namespace dlc_rt::scalar_detail
 
 extern "C" {
 
 // ---- activations and arithmetic
 
-DLC_SCALAR float dlc_scalar_sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-DLC_SCALAR float dlc_scalar_tanh(float x) { return std::tanh(x); }
+DLC_SCALAR float dlc_scalar_sigmoid(float x) { return 1.0f / (1.0f + dlc_rt::scalar_detail::exp_f32(-x)); }
+DLC_SCALAR float dlc_scalar_tanh(float x) { return dlc_rt::scalar_detail::tanh_f32(x); }
 DLC_SCALAR float dlc_scalar_relu(float x) { return x > 0.0f ? x : 0.0f; }
 // x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), without overflow for large |x|.
 DLC_SCALAR float dlc_scalar_softplus(float x) {
