@@ -78,7 +78,18 @@ struct BackwardBody {
   };
   std::vector<Hoisted> hoisted;
   std::vector<ValueId> stacked; // per-step outputs after the sequences' gradients: P and Q values
+  std::vector<ValueId> kept;    // the body's products the forward loop stacks (forward body values)
+  std::vector<ValueId> kept_in; // the backward body's inputs for them
 };
+
+// The body's products (matmul results) that the forward loop keeps per step, so that the
+// backward step does not recompute them: what cuDNN keeps of a step, its gates' inputs.
+std::vector<ValueId> kept_products(const Graph& body) {
+  std::vector<ValueId> out;
+  for (const ir::Node& n : body.nodes())
+    if (n.op->name == "matmul") out.push_back(n.results[0]);
+  return out;
+}
 
 // Pᵀ·Q of two per-step values (neither an invariant nor a constant): the matmul gradient
 // rule's dB = Aᵀ·dC for C = A·B, such as an LSTM's dU = h_{t-1}ᵀ·dz_t.
@@ -129,7 +140,16 @@ BackwardBody backward_body(GradCtx& ctx, bool hoist) {
   for (size_t j : bb.accumulated) acc.push_back(back->add_input("d." + input_name(j), body.type(body.inputs()[j])));
   for (size_t q : bb.step_outputs)
     dy.push_back(back->add_input("d." + body.outputs()[q].name, body.type(body.outputs()[q].value)));
-  for (size_t i = 0; i < operands; i++) bb.forward_in[i] = back->add_input(input_name(i), body.type(body.inputs()[i]));
+  // The forward step's inputs: carried values and sequences (stacked per step), the kept
+  // products (stacked too), then the invariants.
+  bb.kept = kept_products(body);
+  for (size_t i = 0; i < operands; i++) {
+    if (i == k + s)
+      for (ValueId v : bb.kept) bb.kept_in.push_back(back->add_input("saved." + body.value(v).name, body.type(v)));
+    bb.forward_in[i] = back->add_input(input_name(i), body.type(body.inputs()[i]));
+  }
+  if (operands == k + s)
+    for (ValueId v : bb.kept) bb.kept_in.push_back(back->add_input("saved." + body.value(v).name, body.type(v)));
   auto map = copy_nodes(*back, body, bb.forward_in);
   std::vector<ValueId> outs, cots;
   for (size_t i = 0; i < k; i++) {
@@ -144,6 +164,15 @@ BackwardBody backward_body(GradCtx& ctx, bool hoist) {
   for (ValueId v : bb.forward_in)
     if (ir::is_float(back->type(v).dtype)) wrt.push_back(v);
   std::vector<ValueId> float_grads = passes::vjp(*back, outs, cots, wrt);
+  // The recomputed step reads the kept products; the recomputed matmuls then serve only
+  // as the vjp's record of what to differentiate (their gradients do not read their
+  // results), and dead code elimination drops them.
+  for (size_t q = 0; q < bb.kept.size(); q++) {
+    ValueId recomputed = map.at(bb.kept[q]);
+    for (int n = 0; n < int(back->nodes().size()); n++)
+      for (ValueId& o : back->node(n).operands)
+        if (o == recomputed) o = bb.kept_in[q];
+  }
   for (size_t i = 0, f = 0; i < operands; i++)
     bb.grads.push_back(ir::is_float(back->type(bb.forward_in[i]).dtype) ? float_grads[f++] : kNoValue);
   auto grad_or_zero = [&](size_t i) {
@@ -168,6 +197,7 @@ BackwardBody backward_body(GradCtx& ctx, bool hoist) {
     for (ValueId v : {h.p, h.q}) {
       bool is_sequence = false; // a carried value's saved copy, or a sequence: stacked already
       for (size_t i = 0; i < k + s; i++) is_sequence = is_sequence || bb.forward_in[i] == v;
+      for (ValueId in : bb.kept_in) is_sequence = is_sequence || in == v;
       if (is_sequence || std::find(stacked.begin(), stacked.end(), v) != stacked.end()) continue;
       stacked.push_back(v);
       bb.stacked.push_back(v);
@@ -189,7 +219,8 @@ std::vector<ValueId> scan_grad(GradCtx& ctx) {
   // 1. The forward loop also stacks each step's entering carried values.
   auto saving = std::make_shared<Graph>(body);
   for (size_t i = 0; i < k; i++) saving->add_output("saved." + input_name(i), saving->inputs()[i]);
-  std::vector<ValueId> saved = ctx.g.extend_loop(ctx.index, saving);
+  for (ValueId v : kept_products(body)) saving->add_output("saved." + body.value(v).name, v);
+  std::vector<ValueId> saved = ctx.g.extend_loop(ctx.index, saving); // carried values, then products
 
   // 2. The backward step's body.
   BackwardBody bb = backward_body(ctx, true);
@@ -200,9 +231,11 @@ std::vector<ValueId> scan_grad(GradCtx& ctx) {
     loop_in.push_back(ctx.dy[i] != kNoValue ? ctx.dy[i] : zeros(ctx.g, ctx.g.type(ctx.x(int(i))), fmt::format("{}.d_last{}", name, i)));
   for (size_t j : bb.accumulated) loop_in.push_back(zeros(ctx.g, ctx.g.type(ctx.x(int(j))), fmt::format("{}.d_acc{}", name, j)));
   for (size_t q : bb.step_outputs) loop_in.push_back(ctx.dy[q]);
-  size_t sequences_in = bb.step_outputs.size() + k + s;
+  size_t sequences_in = bb.step_outputs.size() + k + s + bb.kept.size();
   for (size_t i = 0; i < k; i++) loop_in.push_back(saved[i]);
-  for (size_t j = k; j < operands; j++) loop_in.push_back(ctx.x(int(j)));
+  for (size_t j = k; j < k + s; j++) loop_in.push_back(ctx.x(int(j)));
+  for (size_t q = 0; q < bb.kept.size(); q++) loop_in.push_back(saved[k + q]);
+  for (size_t j = k + s; j < operands; j++) loop_in.push_back(ctx.x(int(j)));
   ir::Attrs attrs{{"carries", int64_t(k + bb.accumulated.size())}, {"sequences", int64_t(sequences_in)},
                   {"reverse", !reverse}};
   auto r = ctx.g.add_node("scan", loop_in, attrs, name + ".grad", bb.graph);
@@ -219,6 +252,8 @@ std::vector<ValueId> scan_grad(GradCtx& ctx) {
   auto stacked_value = [&](ValueId v) {
     for (size_t i = 0; i < k + s; i++)
       if (bb.forward_in[i] == v) return i < k ? saved[i] : ctx.x(int(i));
+    for (size_t q = 0; q < bb.kept_in.size(); q++)
+      if (bb.kept_in[q] == v) return saved[k + q];
     for (size_t b = 0; b < bb.sequences.size(); b++)
       if (bb.grads[bb.sequences[b]] == v) return r[first_stacked + b];
     for (size_t b = 0; b < bb.stacked.size(); b++)

@@ -195,10 +195,13 @@ TEST_CASE("the backward loop keeps the carried state per step, and neither graph
     if (n.op->name != "scan") continue;
     scans++;
     if (!n.attrs.get_bool("reverse", false)) {
-      // Forward: h and c after the last step, then h and c entering each step: [4, 300, 16].
-      REQUIRE(n.results.size() == 4);
+      // Forward: h and c after the last step, then h and c entering each step [4, 300, 16]
+      // and the step's recurrent product h·U [4, 300, 64], which the backward step reads
+      // instead of recomputing it.
+      REQUIRE(n.results.size() == 5);
       CHECK(t300.graph.type(n.results[2]) == f32({4, 300, 16}));
       CHECK(t300.graph.type(n.results[3]) == f32({4, 300, 16}));
+      CHECK(t300.graph.type(n.results[4]) == f32({4, 300, 64}));
     }
   }
   CHECK(scans == 2);
