@@ -230,6 +230,9 @@ const char* kRecurrentModels[] = {
     R"({"input_shape": [7, 2], "layers": [{"type": "gru", "units": 3, "return_sequences": true},
         {"type": "simple_rnn", "units": 2, "activation": "sigmoid"}, {"type": "dense", "units": 1, "activation": "sigmoid"}],
         "loss": "binary_crossentropy", "optimizer": {"type": "rmsprop", "lr": 0.01}})",
+    R"({"input_shape": [5, 3], "layers": [{"type": "lstm", "units": 4, "go_backwards": true, "return_sequences": true},
+        {"type": "gru", "units": 3, "go_backwards": true}, {"type": "dense", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
 };
 
 } // namespace

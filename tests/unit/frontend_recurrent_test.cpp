@@ -1,6 +1,7 @@
 // Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
 // RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
-// test; the numbers come from evaluating them in double precision), the graph's
+// test; the numbers come from evaluating them in double precision), go_backwards against
+// the forward layer over the reversed sequence (Keras's definition), the graph's
 // structure (one input matmul, one loop per layer, gate gradients joined by concat), the
 // steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
 // input.
@@ -111,6 +112,56 @@ TEST_CASE("gru: two steps from a given state, by hand (reset before the recurren
                     {"g.bias", f32({3}, {0.1, 0, -0.1})}});
   CHECK(y[0] == doctest::Approx(0.5127893894585586).epsilon(1e-6));
   CHECK(y[1] == doctest::Approx(0.34765953833662594).epsilon(1e-6));
+}
+
+TEST_CASE("go_backwards: simple_rnn by hand, the steps returned in the order they ran (Keras)") {
+  // The steps run x = 2 then x = 1: h_a = tanh(0.5*2 + 0.1), h_b = tanh(0.5*1 + 0.1 - h_a).
+  // Output index 0 is h_a (after the last input step); the last state is h_b.
+  for (bool sequences : {true, false}) {
+    CAPTURE(sequences);
+    auto bm = build_text(fmt::format(R"({{"input_shape": [2, 1], "layers": [{{"type": "simple_rnn", "units": 1,
+                                         "go_backwards": true, "return_sequences": {}}}]}})", sequences));
+    auto y = run(bm, {{"input", f32({1, 2, 1}, {1, 2})},
+                      {"simple_rnn_1.kernel", f32({1, 1}, {0.5})},
+                      {"simple_rnn_1.recurrent_kernel", f32({1, 1}, {-1})},
+                      {"simple_rnn_1.bias", f32({1}, {0.1})}});
+    std::vector<double> want = {0.8004990217606297, -0.19785485431499095};
+    if (!sequences) want = {want[1]};
+    REQUIRE(y.size() == want.size());
+    for (size_t i = 0; i < y.size(); i++) CHECK(y[i] == doctest::Approx(want[i]).epsilon(1e-6));
+    CHECK(count_op(bm.graph, "reverse") == int(sequences));
+  }
+}
+
+TEST_CASE("go_backwards is the layer over the reversed sequence, for every cell") {
+  // Keras's definition: the layer reverses its input along time and runs forwards, so even
+  // the stacked steps match those of the forward layer given the reversed input, exactly.
+  for (std::string layer : {R"("type": "simple_rnn", "units": 3)", R"("type": "lstm", "units": 3, "peephole": true)",
+                            R"("type": "gru", "units": 3)"})
+    for (bool sequences : {true, false}) {
+      CAPTURE(layer);
+      CAPTURE(sequences);
+      auto model = [&](bool backwards) {
+        return build_text(fmt::format(R"({{"input_shape": [4, 2], "layers": [{{"name": "r", {},
+                                          "go_backwards": {}, "return_sequences": {}}}]}})",
+                                      layer, backwards, sequences), 2);
+      };
+      auto backwards = model(true), forwards = model(false);
+      ir::Bindings b = ir::init_params(backwards.graph, 5);
+      for (auto& [name, t] : b)
+        for (size_t i = 0; i < t.data.size(); i++) t.data[i] += 0.1 * std::sin(double(i)); // no zero peepholes
+      std::vector<double> x(16), reversed(16);
+      for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(double(i) * 0.7);
+      for (int64_t a = 0; a < 2; a++)
+        for (int64_t t = 0; t < 4; t++)
+          for (int64_t d = 0; d < 2; d++) reversed[size_t((a * 4 + t) * 2 + d)] = x[size_t((a * 4 + 3 - t) * 2 + d)];
+      ir::Bindings bf = b;
+      b["input"] = f32({2, 4, 2}, x);
+      bf["input"] = f32({2, 4, 2}, reversed);
+      CHECK(run(backwards, b) == run(forwards, bf));
+      for (auto& n : backwards.graph.nodes())
+        if (n.op->name == "scan") CHECK(n.attrs.get_bool("reverse", false));
+    }
 }
 
 TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter names") {
@@ -243,7 +294,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
   }
 }
 
-TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step losses") {
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards and per-step losses") {
   for (const char* text : {
            R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
                "outputs": "out", "layers": [
@@ -252,6 +303,14 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step
                {"type": "time_distributed", "name": "out", "inputs": "l",
                 "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
                "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "lstm", "units": 3, "go_backwards": true, "return_sequences": true},
+               {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "gru", "units": 3, "go_backwards": true, "return_sequences": true},
+               {"type": "simple_rnn", "units": 2, "go_backwards": true},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
            R"({"input_shape": [4, 2], "layers": [
                {"type": "gru", "units": 3, "return_sequences": true},
                {"type": "simple_rnn", "units": 2, "activation": "sigmoid"},
