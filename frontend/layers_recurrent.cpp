@@ -1,4 +1,5 @@
-// Recurrent layers (simple_rnn, lstm, gru) and time_distributed (docs/recurrent.md). A
+// Recurrent layers (simple_rnn, lstm, gru), time_distributed and repeat_vector
+// (docs/recurrent.md). A
 // layer reads x [batch, T, D] and computes
 //   xw = x·W + b                one matmul for the input projection of all T steps
 // then one loop (`scan`) over the T steps whose body is the cell:
@@ -282,6 +283,21 @@ ValueId build_time_distributed(LayerCtx& c) {
   return def->build(ic);
 }
 
+// repeat_vector (Keras's RepeatVector): [batch, F] -> [batch, n, F], the input at every
+// one of n steps, to feed a one-to-many model's recurrent layer. A broadcast of a
+// one-step view, so its gradient sums the steps (broadcast_to's rule).
+ValueId build_repeat_vector(LayerCtx& c) {
+  const Shape xs = c.in_type().shape;
+  if (xs.rank() != 2 || !ir::is_float(c.in_type().dtype)) c.fail_input(0, "an input [batch, features] of floats");
+  JsonRef n = c.spec.require("n");
+  int64_t steps = n.as_positive_int();
+  if (checked_numel(Shape{xs[0], steps, xs[1]}) < 0)
+    n.fail("layer '{}' (repeat_vector): {} steps of {} features make more than {} elements", c.info.name, steps, xs[1],
+           kMaxElements);
+  ValueId one = c.op("reshape", {c.in()}, {{"shape", std::vector<int64_t>{xs[0], 1, xs[1]}}}, "one_step");
+  return c.op("broadcast_to", {one}, {{"shape", std::vector<int64_t>{xs[0], steps, xs[1]}}}, "repeated");
+}
+
 } // namespace
 
 std::vector<LayerDef> recurrent_layers() {
@@ -298,6 +314,7 @@ std::vector<LayerDef> recurrent_layers() {
       recurrent_layer("lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), lstm, 3),
       recurrent_layer("gru", with({"recurrent_activation"}), gru, 2),
       {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
+      {"repeat_vector", {"n"}, 1, 1, build_repeat_vector},
   };
 }
 

@@ -233,6 +233,10 @@ const char* kRecurrentModels[] = {
     R"({"input_shape": [5, 3], "layers": [{"type": "lstm", "units": 4, "go_backwards": true, "return_sequences": true},
         {"type": "gru", "units": 3, "go_backwards": true}, {"type": "dense", "units": 2, "activation": "softmax"}],
         "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [3], "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+        {"type": "repeat_vector", "n": 5}, {"type": "lstm", "units": 3, "return_sequences": true},
+        {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
 };
 
 } // namespace

@@ -1,7 +1,7 @@
 // Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
 // RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
 // test; the numbers come from evaluating them in double precision), go_backwards against
-// the forward layer over the reversed sequence (Keras's definition), the graph's
+// the forward layer over the reversed sequence (Keras's definition), repeat_vector, the graph's
 // structure (one input matmul, one loop per layer, gate gradients joined by concat), the
 // steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
 // input.
@@ -164,6 +164,13 @@ TEST_CASE("go_backwards is the layer over the reversed sequence, for every cell"
     }
 }
 
+TEST_CASE("repeat_vector: the input at every step, by hand") {
+  auto bm = build_text(R"({"input_shape": [2], "layers": [{"type": "repeat_vector", "n": 3}]})", 2);
+  CHECK(bm.graph.type(bm.graph.outputs()[0].value).shape == Shape{2, 3, 2});
+  CHECK(run(bm, {{"input", f32({2, 2}, {1, 2, 3, 4})}}) == std::vector<double>{1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4});
+  CHECK(bm.layers[0].params.empty());
+}
+
 TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter names") {
   auto bm = build_text(R"({"input_shape": [7, 3], "layers": [
       {"type": "lstm", "units": 5, "return_sequences": true, "peephole": true},
@@ -294,7 +301,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
   }
 }
 
-TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards and per-step losses") {
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector and per-step losses") {
   for (const char* text : {
            R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
                "outputs": "out", "layers": [
@@ -302,6 +309,12 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backward
                 "return_sequences": true},
                {"type": "time_distributed", "name": "out", "inputs": "l",
                 "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [3], "layers": [
+               {"type": "dense", "units": 2, "activation": "tanh"},
+               {"type": "repeat_vector", "n": 4},
+               {"type": "gru", "units": 3, "return_sequences": true},
+               {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
                "loss": "categorical_crossentropy"})",
            R"({"input_shape": [4, 2], "layers": [
                {"type": "lstm", "units": 3, "go_backwards": true, "return_sequences": true},
@@ -340,6 +353,14 @@ TEST_CASE("recurrent layers: bad input") {
                      "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"], "units": 3}]})")
             .find("layer 'g' (gru) needs an initial hidden state [batch, 3] of floats, but input 'h0' gives f32[1,4]") !=
         std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "repeat_vector", "n": 3}]})") ==
+        "model.json:1:36: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, "
+        "but input 'input' gives f32[1,4,2]");
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "repeat_vector", "n": 0}]})") ==
+        "model.json:1:64: layers[0].n: expected a positive integer, got 0");
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "repeat_vector", "n": 140737488355328}]})") ==
+        "model.json:1:64: layers[0].n: layer 'repeat_vector_1' (repeat_vector): 140737488355328 steps of 4 features make "
+        "more than 281474976710656 elements");
   CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "time_distributed", "layer": {"type": "conv2d"}}]})")
             .find("time_distributed wraps a dense layer, not 'conv2d'") != std::string::npos);
 }
