@@ -31,7 +31,9 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
 
 // What a recurrent layer's loop computes.
 struct Recurrence {
-  std::vector<ValueId> states;  // the carried values after the last step: h (lstm: h, c)
+  std::vector<ValueId> states;  // the carried values after the last step: h (lstm: h, c), named as
+                                // the body's inputs
+  std::vector<std::string> state_names;
   ValueId sequence = kNoValue;  // with return_sequences, every step's h [n, T, H], step t at index t
 };
 
@@ -144,6 +146,7 @@ struct Cell {
     auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
     Recurrence out;
     out.states.assign(r.begin(), r.begin() + long(carries.size()));
+    for (size_t i = 0; i < carries.size(); i++) out.state_names.push_back(body->value(body->inputs()[i]).name);
     if (sequences) out.sequence = r.back();
     return out;
   }
@@ -254,12 +257,15 @@ Recurrence gru(LayerCtx& c, bool backwards) {
 
 // simple_rnn, lstm, gru: the loop, and its output in Keras's order. A go_backwards layer
 // returns its steps in the order it ran them, as Keras's does: output index 0 is the state
-// after the last input step, and the last state is the one after step 0.
+// after the last input step, and the last state is the one after step 0. With
+// return_state the final states are outputs too: "<layer>.h" (lstm: and "<layer>.c").
 LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys,
                          Recurrence (*loop)(LayerCtx&, bool), int max_inputs) {
   return {type, std::move(keys), 1, max_inputs, [loop](LayerCtx& c) {
             bool backwards = c.spec.get_bool("go_backwards", false);
             Recurrence r = loop(c, backwards);
+            if (c.spec.get_bool("return_state", false))
+              for (size_t i = 0; i < r.states.size(); i++) c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
             if (r.sequence == kNoValue) return r.states[0];
             return backwards ? c.op("reverse", {r.sequence}, {{"axis", int64_t(1)}}, "reversed") : r.sequence;
           }};
@@ -301,9 +307,9 @@ ValueId build_repeat_vector(LayerCtx& c) {
 } // namespace
 
 std::vector<LayerDef> recurrent_layers() {
-  std::vector<std::string> common = {"units",          "activation",          "return_sequences",
-                                     "go_backwards",   "use_bias",            "kernel_initializer",
-                                     "recurrent_initializer", "bias_initializer"};
+  std::vector<std::string> common = {"units",        "activation",         "return_sequences",      "go_backwards",
+                                     "return_state", "use_bias",           "kernel_initializer",
+                                     "recurrent_initializer",             "bias_initializer"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> k = common;
     k.insert(k.end(), extra.begin(), extra.end());

@@ -237,6 +237,11 @@ const char* kRecurrentModels[] = {
         {"type": "repeat_vector", "n": 5}, {"type": "lstm", "units": 3, "return_sequences": true},
         {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
         "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
+    R"({"inputs": [{"name": "src", "shape": [4, 3]}, {"name": "tgt", "shape": [3, 2]}], "outputs": ["out", "enc.c"],
+        "layers": [{"type": "lstm", "name": "enc", "inputs": "src", "units": 4, "return_state": true, "go_backwards": true},
+        {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 4, "return_sequences": true},
+        {"type": "time_distributed", "name": "out", "inputs": "dec", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
 };
 
 } // namespace

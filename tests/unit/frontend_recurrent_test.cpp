@@ -1,7 +1,8 @@
 // Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
 // RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
 // test; the numbers come from evaluating them in double precision), go_backwards against
-// the forward layer over the reversed sequence (Keras's definition), repeat_vector, the graph's
+// the forward layer over the reversed sequence (Keras's definition), repeat_vector,
+// return_state (an encoder's states into a decoder), the graph's
 // structure (one input matmul, one loop per layer, gate gradients joined by concat), the
 // steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
 // input.
@@ -164,6 +165,61 @@ TEST_CASE("go_backwards is the layer over the reversed sequence, for every cell"
     }
 }
 
+TEST_CASE("return_state: an lstm's final h and c are outputs 'l.h' and 'l.c', by hand") {
+  // The two steps of "lstm: two steps by hand": h = 0.2092, 0.0453; c = 0.4459, 0.1233.
+  auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [2, 1]}], "outputs": ["l", "l.h", "l.c"],
+                           "layers": [{"type": "lstm", "name": "l", "inputs": "x", "units": 1,
+                                       "return_sequences": true, "return_state": true}]})");
+  auto out = ir::run_outputs(bm.graph, {{"x", f32({1, 2, 1}, {1, -2})},
+                                        {"l.kernel", f32({1, 4}, {0.5, -0.3, 0.8, 0.2})},
+                                        {"l.recurrent_kernel", f32({1, 4}, {0.1, 0.4, -0.6, 0.3})},
+                                        {"l.bias", f32({4}, {0.0, 1.0, 0.1, -0.2})}},
+                                 {});
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].first == "l.h");
+  CHECK(out[2].first == "l.c");
+  CHECK(out[0].second.data[1] == doctest::Approx(0.04525899872671151).epsilon(1e-6));
+  CHECK(out[1].second.data == std::vector<double>{out[0].second.data[1]});
+  CHECK(out[2].second.data[0] == doctest::Approx(0.12333010164436697).epsilon(1e-6));
+  // The states are the loop's carried results: no node computes them.
+  CHECK(count_op(bm.graph, "scan") == 1);
+  CHECK(bm.layers[0].extra_outputs.size() == 2);
+}
+
+TEST_CASE("return_state: a decoder started from an encoder's states is the decoder given them as inputs") {
+  for (std::string type : {"lstm", "gru", "simple_rnn"}) {
+    CAPTURE(type);
+    bool lstm = type == "lstm";
+    std::string states = lstm ? R"("enc.h", "enc.c")" : R"("enc.h")";
+    auto seq2seq = build_text(fmt::format(R"({{"inputs": [{{"name": "src", "shape": [3, 2]}}, {{"name": "tgt", "shape": [4, 2]}}],
+        "outputs": ["dec", {0}], "layers": [
+        {{"type": "{1}", "name": "enc", "inputs": "src", "units": 3, "return_state": true, "go_backwards": true}},
+        {{"type": "{1}", "name": "dec", "inputs": ["tgt", {0}], "units": 3, "return_sequences": true}}]}})",
+                                          states, type), 2);
+    auto decoder = build_text(fmt::format(R"({{"inputs": [{{"name": "tgt", "shape": [4, 2]}}, {{"name": "h0", "shape": [3]}}{0}],
+        "outputs": "dec", "layers": [
+        {{"type": "{1}", "name": "dec", "inputs": ["tgt", "h0"{2}], "units": 3, "return_sequences": true}}]}})",
+                                          lstm ? R"(, {"name": "c0", "shape": [3]})" : "", type, lstm ? R"(, "c0")" : ""), 2);
+    ir::Bindings b = ir::init_params(seq2seq.graph, 3);
+    std::vector<double> src(12), tgt(16);
+    for (size_t i = 0; i < src.size(); i++) src[i] = std::sin(double(i));
+    for (size_t i = 0; i < tgt.size(); i++) tgt[i] = std::cos(double(i));
+    b["src"] = f32({2, 3, 2}, src);
+    b["tgt"] = f32({2, 4, 2}, tgt);
+    auto out = ir::run_outputs(seq2seq.graph, b, {});
+    REQUIRE(out.size() == (lstm ? 3u : 2u));
+    CHECK(out[1].first == "enc.h");
+    ir::Bindings d = b;
+    d["h0"] = out[1].second;
+    if (lstm) d["c0"] = out[2].second;
+    CHECK(ir::run_outputs(decoder.graph, d, {})[0].second.data == out[0].second.data);
+    // The states matter: from zeros, the decoder computes something else.
+    for (const char* k : {"h0", "c0"})
+      if (d.count(k)) d[k] = f32({2, 3}, std::vector<double>(6, 0.0));
+    CHECK(ir::run_outputs(decoder.graph, d, {})[0].second.data != out[0].second.data);
+  }
+}
+
 TEST_CASE("repeat_vector: the input at every step, by hand") {
   auto bm = build_text(R"({"input_shape": [2], "layers": [{"type": "repeat_vector", "n": 3}]})", 2);
   CHECK(bm.graph.type(bm.graph.outputs()[0].value).shape == Shape{2, 3, 2});
@@ -301,7 +357,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
   }
 }
 
-TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector and per-step losses") {
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector, return_state and per-step losses") {
   for (const char* text : {
            R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
                "outputs": "out", "layers": [
@@ -310,6 +366,16 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backward
                {"type": "time_distributed", "name": "out", "inputs": "l",
                 "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
                "loss": "categorical_crossentropy"})",
+           R"({"inputs": [{"name": "src", "shape": [3, 2]}, {"name": "tgt", "shape": [2, 2]}], "outputs": "out",
+               "layers": [
+               {"type": "lstm", "name": "enc", "inputs": "src", "units": 3, "return_state": true},
+               {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 3, "return_sequences": true},
+               {"type": "time_distributed", "name": "out", "inputs": "dec",
+                "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"inputs": [{"name": "x", "shape": [3, 2]}], "outputs": ["enc.h", "enc"], "layers": [
+               {"type": "gru", "name": "enc", "inputs": "x", "units": 2, "return_state": true, "go_backwards": true}],
+               "loss": "mse"})",
            R"({"input_shape": [3], "layers": [
                {"type": "dense", "units": 2, "activation": "tanh"},
                {"type": "repeat_vector", "n": 4},
@@ -353,6 +419,29 @@ TEST_CASE("recurrent layers: bad input") {
                      "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"], "units": 3}]})")
             .find("layer 'g' (gru) needs an initial hidden state [batch, 3] of floats, but input 'h0' gives f32[1,4]") !=
         std::string::npos);
+  const char* enc = R"({"inputs": [{"name": "x", "shape": [3, 2]}], "outputs": OUT, "layers": [
+      {"type": "TYPE", "name": "enc", "inputs": "x", "units": 3, STATE},
+      {"type": "dense", "name": "d", "inputs": "READ", "units": 2}]})";
+  auto states = [&](std::string type, std::string state, std::string read, std::string out = "\"d\"") {
+    std::string t = enc;
+    for (auto [k, v] : {std::pair<std::string, std::string>{"TYPE", type}, {"STATE", state}, {"READ", read}, {"OUT", out}})
+      t.replace(t.find(k), k.size(), v);
+    return error_of(t);
+  };
+  CHECK(states("gru", R"("return_state": true)", "enc.c") ==
+        "model.json:3:48: layers[1].inputs: layer 'd' reads 'enc.c', but layer 'enc' (gru) has 2 outputs: 'enc', 'enc.h'");
+  CHECK(states("lstm", R"("return_state": false)", "enc.h") ==
+        "model.json:3:48: layers[1].inputs: layer 'd' reads 'enc.h', but layer 'enc' (lstm) has one output, 'enc' "
+        "(its final states are outputs too with \"return_state\": true)");
+  CHECK(states("lstm", R"("return_state": true)", "enc.x").find("has 3 outputs: 'enc', 'enc.h', 'enc.c'") !=
+        std::string::npos);
+  CHECK(states("lstm", R"("return_state": true)", "enc", R"(["d", "enc.cc"])") ==
+        "model.json:1:63: outputs[1]: output 'enc.cc' is none of its layer's outputs: layer 'enc' (lstm) has 3 outputs: "
+        "'enc', 'enc.h', 'enc.c'");
+  CHECK(states("lstm", R"("return_state": true)", "d.h").find("layer 'd' reads its own output") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "lstm", "units": 2, "return_state": true}]})") ==
+        "model.json:1:36: layers[0]: layer 'lstm_1' (lstm) returns its states as outputs of their own ('lstm_1.h'), "
+        "which only the graph form's layers and outputs can read; use \"inputs\"/\"outputs\" or drop return_state");
   CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "repeat_vector", "n": 3}]})") ==
         "model.json:1:36: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, "
         "but input 'input' gives f32[1,4,2]");
