@@ -1,12 +1,11 @@
 // Recurrent layers (simple_rnn, lstm, gru), time_distributed and repeat_vector
-// (docs/recurrent.md). A
-// layer reads x [batch, T, D] and computes
+// (docs/recurrent.md). A recurrent layer reads x [batch, T, D] and computes
 //   xw = x·W + b                one matmul for the input projection of all T steps
 // then one loop (`scan`) over the T steps whose body is the cell:
 //   z_t = xw[:, t] + h_{t-1}·U  and the gates, slices of z_t combined element-wise.
 // The graph, and what is compiled from it, does not grow with T. With go_backwards the
 // loop runs t = T-1 .. 0 (the scan's `reverse`).
-#include "frontend/layers.h"
+#include "frontend/layers_recurrent.h"
 
 namespace dlc::frontend {
 
@@ -28,14 +27,6 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
   std::string hint = did_you_mean(a, kCellActivations);
   r->fail("unknown {} '{}' for a recurrent cell{}", key, clip(a), hint.empty() ? "; use " + join_names(kCellActivations) : hint);
 }
-
-// What a recurrent layer's loop computes.
-struct Recurrence {
-  std::vector<ValueId> states;  // the carried values after the last step: h (lstm: h, c), named as
-                                // the body's inputs
-  std::vector<std::string> state_names;
-  ValueId sequence = kNoValue;  // with return_sequences, every step's h [n, T, H], step t at index t
-};
 
 // The parts every recurrent layer shares: its sizes, the input projection, the state
 // given by extra inputs, and the helpers that add one step's nodes to the loop's body.
@@ -255,15 +246,24 @@ Recurrence gru(LayerCtx& c, bool backwards) {
   });
 }
 
+} // namespace
+
+Recurrence recurrence(LayerCtx& c, bool backwards) {
+  if (c.info.type == "lstm") return lstm(c, backwards);
+  if (c.info.type == "gru") return gru(c, backwards);
+  return simple_rnn(c, backwards);
+}
+
+namespace {
+
 // simple_rnn, lstm, gru: the loop, and its output in Keras's order. A go_backwards layer
 // returns its steps in the order it ran them, as Keras's does: output index 0 is the state
 // after the last input step, and the last state is the one after step 0. With
 // return_state the final states are outputs too: "<layer>.h" (lstm: and "<layer>.c").
-LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys,
-                         Recurrence (*loop)(LayerCtx&, bool), int max_inputs) {
-  return {type, std::move(keys), 1, max_inputs, [loop](LayerCtx& c) {
+LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys, int max_inputs) {
+  return {type, std::move(keys), 1, max_inputs, [](LayerCtx& c) {
             bool backwards = c.spec.get_bool("go_backwards", false);
-            Recurrence r = loop(c, backwards);
+            Recurrence r = recurrence(c, backwards);
             if (c.spec.get_bool("return_state", false))
               for (size_t i = 0; i < r.states.size(); i++) c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
             if (r.sequence == kNoValue) return r.states[0];
@@ -316,9 +316,10 @@ std::vector<LayerDef> recurrent_layers() {
     return k;
   };
   return {
-      recurrent_layer("simple_rnn", common, simple_rnn, 2),
-      recurrent_layer("lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), lstm, 3),
-      recurrent_layer("gru", with({"recurrent_activation"}), gru, 2),
+      recurrent_layer("simple_rnn", common, 2),
+      recurrent_layer("lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), 3),
+      recurrent_layer("gru", with({"recurrent_activation"}), 2),
+      bidirectional_layer(),
       {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
       {"repeat_vector", {"n"}, 1, 1, build_repeat_vector},
   };

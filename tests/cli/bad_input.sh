@@ -41,6 +41,8 @@ bad rnn_state_shape "4:14: layers[0]: layer 'r' (simple_rnn) needs an initial hi
 bad rnn_go_backwards_string '3:59: layers[0].go_backwards: expected a boolean, got "yes"'
 bad rnn_state_output_missing "6:64: layers[1].inputs[2]: layer 'dec' reads 'enc.c', but layer 'enc' (gru) has 2 outputs: 'enc', 'enc.h'"
 bad rnn_return_state_sequential "3:14: layers[0]: layer 'lstm_1' (lstm) returns its states as outputs of their own ('lstm_1.h'), which only the graph form's layers and outputs can read"
+bad bidirectional_dense "3:58: layers[0].layer.type: bidirectional wraps a simple_rnn, lstm or gru layer, not 'dense'"
+bad bidirectional_merge_mode "3:54: layers[0].merge_mode: unknown merge_mode 'average'; use concat, sum, mul, ave"
 bad repeat_vector_sequence "3:14: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, but input 'input' gives f32[1,10,4]"
 bad unknown_layer_type_far "3:23: layers[0].type: unknown layer type 'attention'; known: dense, conv2d,"
 bad unknown_activation "4:51: layers[0].activation: unknown activation 'rleu', did you mean 'relu'?"

@@ -242,6 +242,11 @@ const char* kRecurrentModels[] = {
         {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 4, "return_sequences": true},
         {"type": "time_distributed", "name": "out", "inputs": "dec", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
         "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [5, 3], "layers": [
+        {"type": "bidirectional", "layer": {"type": "lstm", "units": 3, "return_sequences": true}},
+        {"type": "bidirectional", "merge_mode": "ave", "layer": {"type": "gru", "units": 2, "go_backwards": true}},
+        {"type": "dense", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
 };
 
 } // namespace

@@ -2,7 +2,8 @@
 // RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
 // test; the numbers come from evaluating them in double precision), go_backwards against
 // the forward layer over the reversed sequence (Keras's definition), repeat_vector,
-// return_state (an encoder's states into a decoder), the graph's
+// return_state (an encoder's states into a decoder), bidirectional (by hand and against
+// its Keras definition), the graph's
 // structure (one input matmul, one loop per layer, gate gradients joined by concat), the
 // steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
 // input.
@@ -220,6 +221,85 @@ TEST_CASE("return_state: a decoder started from an encoder's states is the decod
   }
 }
 
+TEST_CASE("bidirectional: simple_rnn both ways, every merge mode, by hand") {
+  // Both directions with the weights of "simple_rnn: two steps by hand" over x = 1, 2.
+  // Forward: 0.5370, 0.5102. Backward (x = 2 first): 0.8005 at step 1, -0.1979 at step 0.
+  std::vector<double> f = {0.5370495669980353, 0.5101632506598711}, b = {-0.19785485431499095, 0.8004990217606297};
+  struct Case {
+    const char* mode;
+    bool sequences;
+    std::vector<double> want;
+  };
+  for (const Case& k : std::vector<Case>{{"concat", true, {f[0], b[0], f[1], b[1]}},
+                                         {"concat", false, {f[1], b[0]}},
+                                         {"sum", true, {f[0] + b[0], f[1] + b[1]}},
+                                         {"ave", true, {(f[0] + b[0]) / 2, (f[1] + b[1]) / 2}},
+                                         {"mul", true, {f[0] * b[0], f[1] * b[1]}},
+                                         {"mul", false, {f[1] * b[0]}}}) {
+    CAPTURE(k.mode);
+    CAPTURE(k.sequences);
+    auto bm = build_text(fmt::format(R"({{"input_shape": [2, 1], "layers": [{{"type": "bidirectional", "name": "bi",
+        "merge_mode": "{}", "layer": {{"type": "simple_rnn", "units": 1, "return_sequences": {}}}}}]}})",
+                                     k.mode, k.sequences));
+    ir::Bindings p{{"input", f32({1, 2, 1}, {1, 2})}};
+    for (const char* dir : {"forward", "backward"}) {
+      p[fmt::format("bi.{}.kernel", dir)] = f32({1, 1}, {0.5});
+      p[fmt::format("bi.{}.recurrent_kernel", dir)] = f32({1, 1}, {-1});
+      p[fmt::format("bi.{}.bias", dir)] = f32({1}, {0.1});
+    }
+    auto y = run(bm, p);
+    REQUIRE(y.size() == k.want.size());
+    for (size_t i = 0; i < y.size(); i++) CHECK(y[i] == doctest::Approx(k.want[i]).epsilon(1e-6));
+    CHECK(bm.layers[0].params.size() == 6);
+    CHECK(count_op(bm.graph, "scan") == 2);
+    CHECK(count_op(bm.graph, "reverse") == 0); // the backward loop's steps are already in place
+  }
+}
+
+TEST_CASE("bidirectional is Keras's: the forward layer and the other-way layer's output flipped") {
+  // Keras's Bidirectional runs the wrapped layer and a copy with go_backwards negated, and
+  // flips the copy's steps before merging. Here both as layers of their own, with the
+  // bidirectional layer's weights and initial states.
+  for (std::string type : {"lstm", "gru"})
+    for (bool gb : {false, true}) {
+      CAPTURE(type);
+      CAPTURE(gb);
+      bool lstm = type == "lstm";
+      std::string fs = lstm ? R"("s1", "s2")" : R"("s1")", bs = lstm ? R"("s3", "s4")" : R"("s3")";
+      std::string layer = fmt::format(R"("type": "{}", "units": 3, "return_sequences": true, "return_state": true)", type);
+      auto bm = build_text(fmt::format(R"({{"inputs": [{{"name": "x", "shape": [4, 2]}}, {{"name": "s1", "shape": [3]}},
+          {{"name": "s2", "shape": [3]}}, {{"name": "s3", "shape": [3]}}, {{"name": "s4", "shape": [3]}}],
+          "outputs": ["bi", "fw", "bw", "bi.forward.h", "bi.backward.h", "fw.h", "bw.h"], "layers": [
+          {{"type": "bidirectional", "name": "bi", "inputs": ["x", {0}, {1}], "layer": {{{2}, "go_backwards": {3}}}}},
+          {{"name": "fw", "inputs": ["x", {0}], {2}, "go_backwards": {3}}},
+          {{"name": "bw", "inputs": ["x", {1}], {2}, "go_backwards": {4}}}]}})",
+                                       fs, bs, layer, gb, !gb), 2);
+      ir::Bindings b = ir::init_params(bm.graph, 4);
+      for (const char* w : {"kernel", "recurrent_kernel", "bias"}) {
+        b[fmt::format("fw.{}", w)] = b.at(fmt::format("bi.forward.{}", w));
+        b[fmt::format("bw.{}", w)] = b.at(fmt::format("bi.backward.{}", w));
+      }
+      std::vector<double> x(16), s(6);
+      for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(double(i) * 1.3);
+      b["x"] = f32({2, 4, 2}, x);
+      for (int k = 1; k <= 4; k++) {
+        for (size_t i = 0; i < s.size(); i++) s[i] = 0.1 * double(k) * std::cos(double(i));
+        b[fmt::format("s{}", k)] = f32({2, 3}, s);
+      }
+      auto out = ir::run_outputs(bm.graph, b, {});
+      const auto &bi = out[0].second.data, &fw = out[1].second.data, &bw = out[2].second.data;
+      REQUIRE(bi.size() == 2 * 4 * 6);
+      for (size_t a = 0; a < 2; a++)
+        for (size_t t = 0; t < 4; t++)
+          for (size_t h = 0; h < 3; h++) {
+            CHECK(bi[(a * 4 + t) * 6 + h] == fw[(a * 4 + t) * 3 + h]);
+            CHECK(bi[(a * 4 + t) * 6 + 3 + h] == bw[(a * 4 + 3 - t) * 3 + h]);
+          }
+      CHECK(out[3].second.data == out[5].second.data);
+      CHECK(out[4].second.data == out[6].second.data);
+    }
+}
+
 TEST_CASE("repeat_vector: the input at every step, by hand") {
   auto bm = build_text(R"({"input_shape": [2], "layers": [{"type": "repeat_vector", "n": 3}]})", 2);
   CHECK(bm.graph.type(bm.graph.outputs()[0].value).shape == Shape{2, 3, 2});
@@ -357,7 +437,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
   }
 }
 
-TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector, return_state and per-step losses") {
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector, return_state, bidirectional and per-step losses") {
   for (const char* text : {
            R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
                "outputs": "out", "layers": [
@@ -375,6 +455,18 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backward
                "loss": "categorical_crossentropy"})",
            R"({"inputs": [{"name": "x", "shape": [3, 2]}], "outputs": ["enc.h", "enc"], "layers": [
                {"type": "gru", "name": "enc", "inputs": "x", "units": 2, "return_state": true, "go_backwards": true}],
+               "loss": "mse"})",
+           R"({"input_shape": [3, 2], "layers": [
+               {"type": "bidirectional", "layer": {"type": "lstm", "units": 2, "return_sequences": true, "peephole": true}},
+               {"type": "bidirectional", "merge_mode": "ave", "layer": {"type": "gru", "units": 2, "return_sequences": true}},
+               {"type": "bidirectional", "merge_mode": "mul", "layer": {"type": "simple_rnn", "units": 2, "go_backwards": true}},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
+           R"({"inputs": [{"name": "src", "shape": [3, 2]}, {"name": "tgt", "shape": [2, 2]}], "outputs": "dec",
+               "layers": [
+               {"type": "bidirectional", "name": "enc", "inputs": "src", "merge_mode": "sum",
+                "layer": {"type": "gru", "units": 2, "return_state": true}},
+               {"type": "concat", "name": "state", "inputs": ["enc.forward.h", "enc.backward.h"]},
+               {"type": "gru", "name": "dec", "inputs": ["tgt", "state"], "units": 4}],
                "loss": "mse"})",
            R"({"input_shape": [3], "layers": [
                {"type": "dense", "units": 2, "activation": "tanh"},
@@ -442,6 +534,22 @@ TEST_CASE("recurrent layers: bad input") {
   CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "lstm", "units": 2, "return_state": true}]})") ==
         "model.json:1:36: layers[0]: layer 'lstm_1' (lstm) returns its states as outputs of their own ('lstm_1.h'), "
         "which only the graph form's layers and outputs can read; use \"inputs\"/\"outputs\" or drop return_state");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "layer": {"type": "dense", "units": 2}}]})") ==
+        "model.json:1:80: layers[0].layer.type: bidirectional wraps a simple_rnn, lstm or gru layer, not 'dense'");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "merge_mode": "avg",
+                     "layer": {"type": "gru", "units": 2}}]})") ==
+        "model.json:1:76: layers[0].merge_mode: unknown merge_mode 'avg', did you mean 'ave'?");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "layer": {"type": "gru", "units": 2,
+                     "name": "g"}}]})")
+            .find("layers[0].layer.name: unknown attribute 'name' for the layer wrapped by bidirectional") != std::string::npos);
+  CHECK(error_of(R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h", "shape": [2]}], "outputs": "b",
+                     "layers": [{"type": "bidirectional", "name": "b", "inputs": ["x", "h"],
+                                 "layer": {"type": "gru", "units": 2}}]})")
+            .find("layer 'b' (bidirectional) takes its initial states as 2 inputs after the sequence (the forward layer's "
+                  "h0, then the backward layer's), got 1") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "bidirectional", "layer": {"type": "lstm", "units": 2}}]})")
+            .find("layer 'bidirectional_1.forward' (lstm) needs a sequence input [batch, time, features] of floats, but "
+                  "input 'input' gives f32[1,4]") != std::string::npos);
   CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "repeat_vector", "n": 3}]})") ==
         "model.json:1:36: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, "
         "but input 'input' gives f32[1,4,2]");
