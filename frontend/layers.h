@@ -56,7 +56,7 @@ const LayerDef* find_layer(const std::string& type);
 // embedding and one_hot over token ids (layers_embedding.cpp).
 std::vector<LayerDef> token_layers();
 
-// simple_rnn, lstm, gru and time_distributed (frontend/layers_recurrent.cpp).
+// simple_rnn, lstm, gru, time_distributed and repeat_vector (frontend/layers_recurrent.cpp).
 std::vector<LayerDef> recurrent_layers();
 
 // random_flip, random_translation, random_zoom, random_rotation, random_crop and

@@ -1,10 +1,11 @@
-// Recurrent layers (simple_rnn, lstm, gru) and time_distributed (docs/recurrent.md). A
-// layer reads x [batch, T, D] and computes
+// Recurrent layers (simple_rnn, lstm, gru), time_distributed and repeat_vector
+// (docs/recurrent.md). A recurrent layer reads x [batch, T, D] and computes
 //   xw = x·W + b                one matmul for the input projection of all T steps
 // then one loop (`scan`) over the T steps whose body is the cell:
 //   z_t = xw[:, t] + h_{t-1}·U  and the gates, slices of z_t combined element-wise.
-// The graph, and what is compiled from it, does not grow with T.
-#include "frontend/layers.h"
+// The graph, and what is compiled from it, does not grow with T. With go_backwards the
+// loop runs t = T-1 .. 0 (the scan's `reverse`).
+#include "frontend/layers_recurrent.h"
 
 namespace dlc::frontend {
 
@@ -31,6 +32,7 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
 // given by extra inputs, and the helpers that add one step's nodes to the loop's body.
 struct Cell {
   LayerCtx& c;
+  bool backwards = false; // the steps run from T-1 down to 0
   int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
   ValueId xw = kNoValue;   // [n, T, gates * units]: x_t·W + b of every step
   // The loop's body, with its inputs in the scan's order: carried values, the step's
@@ -39,7 +41,7 @@ struct Cell {
   std::vector<ValueId> carries, invariants; // the scan's operands (layer graph values)
   ValueId x_t = kNoValue;                   // in the body: this step's xw slice [n, gates * units]
 
-  Cell(LayerCtx& ctx, int64_t gate_count) : c(ctx), gates(gate_count) {
+  Cell(LayerCtx& ctx, int64_t gate_count, bool go_backwards) : c(ctx), backwards(go_backwards), gates(gate_count) {
     const Shape xs = c.in_type().shape; // a copy: the graph grows below
     if (xs.rank() != 3 || !ir::is_float(c.in_type().dtype))
       c.fail_input(0, "a sequence input [batch, time, features] of floats");
@@ -121,8 +123,8 @@ struct Cell {
   }
 
   // Runs `step` over the sequence: it takes the carried states and returns their next
-  // values; the layer's output is the last state, or every step's state as [n, T, H].
-  ValueId run(std::vector<ValueId> state, const std::function<std::vector<ValueId>(std::vector<ValueId>)>& step) {
+  // values; the loop gives the last states and, with return_sequences, every step's h.
+  Recurrence run(std::vector<ValueId> state, const std::function<std::vector<ValueId>(std::vector<ValueId>)>& step) {
     bool sequences = c.spec.get_bool("return_sequences", false);
     std::vector<ValueId> next = step(state);
     for (size_t i = 0; i < next.size(); i++) body->add_output(body->value(state[i]).name, next[i]);
@@ -131,15 +133,20 @@ struct Cell {
     operands.push_back(xw);
     operands.insert(operands.end(), invariants.begin(), invariants.end());
     ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(1)}};
+    if (backwards) attrs.set("reverse", true);
     auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
-    return sequences ? r.back() : r[0];
+    Recurrence out;
+    out.states.assign(r.begin(), r.begin() + long(carries.size()));
+    for (size_t i = 0; i < carries.size(); i++) out.state_names.push_back(body->value(body->inputs()[i]).name);
+    if (sequences) out.sequence = r.back();
+    return out;
   }
 };
 
 ir::Initializer zeros() { return ir::Initializer{}; }
 
-ValueId build_simple_rnn(LayerCtx& c) {
-  Cell cell(c, 1);
+Recurrence simple_rnn(LayerCtx& c, bool backwards) {
+  Cell cell(c, 1, backwards);
   std::string a = cell_activation(c, "activation", "tanh");
   c.info.activation = a;
   ValueId u_graph = cell.weights(zeros());
@@ -156,11 +163,11 @@ ValueId build_simple_rnn(LayerCtx& c) {
 // Keras's gate order i, f, u (candidate), o. With peepholes (Gers & Schmidhuber), the
 // input and forget gates also see c_{t-1} and the output gate sees c_t through diagonal
 // weights.
-ValueId build_lstm(LayerCtx& c) {
+Recurrence lstm(LayerCtx& c, bool backwards) {
   if (c.inputs.size() == 2)
     c.spec.fail("layer '{}' (lstm) takes its initial state as two inputs after the sequence (h0 and c0), got one",
                 c.info.name);
-  Cell cell(c, 4);
+  Cell cell(c, 4, backwards);
   std::string a = cell_activation(c, "activation", "tanh");
   std::string ra = cell_activation(c, "recurrent_activation", "sigmoid");
   c.info.activation = a;
@@ -211,8 +218,8 @@ ValueId build_lstm(LayerCtx& c) {
 // before the recurrent matmul of the candidate (Cho et al. 2014; Keras's
 // reset_after=false): h~_t = tanh(x_t·W_h + (r_t ⊙ h_{t-1})·U_h + b_h), and
 // h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h~_t, computed as h_{t-1} + z_t ⊙ (h~_t - h_{t-1}).
-ValueId build_gru(LayerCtx& c) {
-  Cell cell(c, 3);
+Recurrence gru(LayerCtx& c, bool backwards) {
+  Cell cell(c, 3, backwards);
   std::string a = cell_activation(c, "activation", "tanh");
   std::string ra = cell_activation(c, "recurrent_activation", "sigmoid");
   c.info.activation = a;
@@ -239,6 +246,31 @@ ValueId build_gru(LayerCtx& c) {
   });
 }
 
+} // namespace
+
+Recurrence recurrence(LayerCtx& c, bool backwards) {
+  if (c.info.type == "lstm") return lstm(c, backwards);
+  if (c.info.type == "gru") return gru(c, backwards);
+  return simple_rnn(c, backwards);
+}
+
+namespace {
+
+// simple_rnn, lstm, gru: the loop, and its output in Keras's order. A go_backwards layer
+// returns its steps in the order it ran them, as Keras's does: output index 0 is the state
+// after the last input step, and the last state is the one after step 0. With
+// return_state the final states are outputs too: "<layer>.h" (lstm: and "<layer>.c").
+LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys, int max_inputs) {
+  return {type, std::move(keys), 1, max_inputs, [](LayerCtx& c) {
+            bool backwards = c.spec.get_bool("go_backwards", false);
+            Recurrence r = recurrence(c, backwards);
+            if (c.spec.get_bool("return_state", false))
+              for (size_t i = 0; i < r.states.size(); i++) c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
+            if (r.sequence == kNoValue) return r.states[0];
+            return backwards ? c.op("reverse", {r.sequence}, {{"axis", int64_t(1)}}, "reversed") : r.sequence;
+          }};
+}
+
 // time_distributed: the wrapped layer (dense) applied at every step as one matmul over
 // the [batch * T, D] rows, with the wrapper's name for its parameters.
 ValueId build_time_distributed(LayerCtx& c) {
@@ -257,22 +289,39 @@ ValueId build_time_distributed(LayerCtx& c) {
   return def->build(ic);
 }
 
+// repeat_vector (Keras's RepeatVector): [batch, F] -> [batch, n, F], the input at every
+// one of n steps, to feed a one-to-many model's recurrent layer. A broadcast of a
+// one-step view, so its gradient sums the steps (broadcast_to's rule).
+ValueId build_repeat_vector(LayerCtx& c) {
+  const Shape xs = c.in_type().shape;
+  if (xs.rank() != 2 || !ir::is_float(c.in_type().dtype)) c.fail_input(0, "an input [batch, features] of floats");
+  JsonRef n = c.spec.require("n");
+  int64_t steps = n.as_positive_int();
+  if (checked_numel(Shape{xs[0], steps, xs[1]}) < 0)
+    n.fail("layer '{}' (repeat_vector): {} steps of {} features make more than {} elements", c.info.name, steps, xs[1],
+           kMaxElements);
+  ValueId one = c.op("reshape", {c.in()}, {{"shape", std::vector<int64_t>{xs[0], 1, xs[1]}}}, "one_step");
+  return c.op("broadcast_to", {one}, {{"shape", std::vector<int64_t>{xs[0], steps, xs[1]}}}, "repeated");
+}
+
 } // namespace
 
 std::vector<LayerDef> recurrent_layers() {
-  std::vector<std::string> common = {"units",          "activation",          "return_sequences",
-                                     "use_bias",       "kernel_initializer",  "recurrent_initializer",
-                                     "bias_initializer"};
+  std::vector<std::string> common = {"units",        "activation",         "return_sequences",      "go_backwards",
+                                     "return_state", "use_bias",           "kernel_initializer",
+                                     "recurrent_initializer",             "bias_initializer"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> k = common;
     k.insert(k.end(), extra.begin(), extra.end());
     return k;
   };
   return {
-      {"simple_rnn", common, 1, 2, build_simple_rnn},
-      {"lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), 1, 3, build_lstm},
-      {"gru", with({"recurrent_activation"}), 1, 2, build_gru},
+      recurrent_layer("simple_rnn", common, 2),
+      recurrent_layer("lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), 3),
+      recurrent_layer("gru", with({"recurrent_activation"}), 2),
+      bidirectional_layer(),
       {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
+      {"repeat_vector", {"n"}, 1, 1, build_repeat_vector},
   };
 }
 

@@ -3,6 +3,7 @@
 #include "frontend/layers.h"
 #include "ir/verifier.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -159,7 +160,8 @@ private:
   JsonRef root_;
   bool graph_form_ = false;
   BuiltModel bm_;
-  std::map<std::string, Producer> producers_; // by layer or input name
+  std::map<std::string, Producer> producers_; // by input, layer or "<layer>.<extra output>" name
+  std::map<std::string, size_t> layer_at_;    // index in bm_.layers by layer name
   std::vector<std::string> defined_;          // names defined so far, in order
   std::set<std::string> explicit_names_;      // every "name" written in the file
   std::map<std::string, int> type_count_;
@@ -205,11 +207,28 @@ private:
     return name;
   }
 
+  // For "<layer>.<name>" where the layer exists but has no output <name>: the outputs it has.
+  std::string outputs_of(const std::string& n) const {
+    size_t dot = n.find('.');
+    auto it = dot == std::string::npos ? layer_at_.end() : layer_at_.find(n.substr(0, dot));
+    if (it == layer_at_.end()) return "";
+    const LayerInfo& l = bm_.layers[it->second];
+    std::vector<std::string> names = {"'" + l.name + "'"};
+    for (auto& [what, v] : l.extra_outputs) names.push_back("'" + l.name + "." + what + "'");
+    if (names.size() > 1) return fmt::format("layer '{}' ({}) has {} outputs: {}", l.name, l.type, names.size(), join_names(names));
+    const std::vector<std::string>& keys = find_layer(l.type)->keys;
+    bool states = std::find(keys.begin(), keys.end(), "return_state") != keys.end();
+    return fmt::format("layer '{}' ({}) has one output, '{}'{}", l.name, l.type, l.name,
+                       states ? " (its final states are outputs too with \"return_state\": true)" : "");
+  }
+
   Producer resolve(const JsonRef& at, const std::string& layer, const std::string& n) {
     auto it = producers_.find(n);
     if (it != producers_.end()) return it->second;
-    if (n == layer) at.fail("layer '{}' reads its own output", layer);
-    if (explicit_names_.count(n))
+    if (std::string has = outputs_of(n); !has.empty()) at.fail("layer '{}' reads '{}', but {}", layer, clip(n), has);
+    std::string base = n.substr(0, n.find('.')); // "enc" of "enc.h"
+    if (base == layer) at.fail("layer '{}' reads its own output", layer);
+    if (explicit_names_.count(base))
       at.fail("layer '{}' reads '{}', which is defined after it; list layers in order", layer, clip(n));
     at.fail("layer '{}' reads '{}', which is no input or earlier layer{}", layer, clip(n), hint_or_list(n, defined_));
   }
@@ -247,8 +266,24 @@ private:
     info.output = def.build(ctx);
     producers_[info.name] = {info.output, info.name};
     defined_.push_back(info.name);
+    add_extra_outputs(spec, info);
+    layer_at_[info.name] = bm_.layers.size();
     last_ = info.name;
     bm_.layers.push_back(std::move(info));
+  }
+
+  // A layer's extra outputs are read by name ("enc.h"), which only the graph form can do.
+  void add_extra_outputs(const JsonRef& spec, const LayerInfo& info) {
+    if (info.extra_outputs.empty()) return;
+    if (!graph_form_)
+      spec.fail("layer '{}' ({}) returns its states as outputs of their own ('{}.{}'), which only the graph form's "
+                "layers and outputs can read; use \"inputs\"/\"outputs\" or drop return_state",
+                info.name, info.type, info.name, info.extra_outputs[0].first);
+    for (auto& [what, v] : info.extra_outputs) {
+      std::string n = info.name + "." + what;
+      producers_[n] = {v, n};
+      defined_.push_back(n);
+    }
   }
 
   void bind_outputs() {
@@ -268,6 +303,8 @@ private:
     for (const JsonRef& r : refs) {
       std::string name = r.as_string();
       auto it = producers_.find(name);
+      if (std::string has = outputs_of(name); it == producers_.end() && !has.empty())
+        r.fail("output '{}' is none of its layer's outputs: {}", clip(name), has);
       if (it == producers_.end()) r.fail("output '{}' is no layer{}", clip(name), hint_or_list(name, defined_));
       if (!seen.insert(name).second) r.fail("output '{}' is listed twice", clip(name));
       bm_.graph.add_output(name, it->second.value);

@@ -22,6 +22,9 @@ struct LayerInfo {
   ir::ValueId output = ir::kNoValue;
   std::vector<ir::ValueId> params;
   std::string activation; // "" when the layer has none
+  // Values besides `output` that layers and the model's outputs name "<layer>.<name>": a
+  // recurrent layer's states with return_state ("h", "c").
+  std::vector<std::pair<std::string, ir::ValueId>> extra_outputs;
 };
 
 using ir::LossSpec;

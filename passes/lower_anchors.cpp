@@ -1,7 +1,7 @@
 // Anchors (the non-element-wise nodes of a kernel) as steps: a call of runtime/c_api.h
 // for each op the runtime has a kernel for, or element-wise copy loops with spelled-out
 // index arithmetic for data movement (broadcast_to, slice, concat, transpose); slice_grad
-// zero-fills through the runtime.
+// zero-fills and reverse flips an axis through the runtime.
 #include "passes/lower_detail.h"
 
 #include "ir/error.h"
@@ -348,6 +348,15 @@ std::vector<Step> slice_grad(const AnchorContext& c) {
                                      out(c.results[0], "dx")})};
 }
 
+// reverse: one runtime call over x viewed as [outer, len, inner].
+std::vector<Step> reverse(const AnchorContext& c) {
+  Dims x = c.in_dims(0);
+  int r = x.shape.rank(), axis = int(c.node.attrs.get_int("axis"));
+  if (axis < 0) axis += r;
+  return {call("dlc_rt_reverse", {i64(x.prod(0, axis), "outer"), i64(x.shape[axis], "len"),
+                                  i64(x.prod(axis + 1, r), "inner"), ptr(c.operands[0], "x"), out(c.results[0], "y")})};
+}
+
 // One copy loop per operand: operand elements land in the output's rows at their column.
 std::vector<Step> concat(const AnchorContext& c) {
   const ir::Shape& out = c.out_type().shape;
@@ -460,6 +469,7 @@ const std::map<std::string, Lowerer>& lowerers() {
       {"transpose", transpose},
       {"slice", slice},
       {"slice_grad", slice_grad},
+      {"reverse", reverse},
       {"concat", concat},
       {"random_affine", random_affine("dlc_rt_random_affine_forward", "x", "y")},
       {"random_affine_grad", random_affine("dlc_rt_random_affine_backward", "dy", "dx")},

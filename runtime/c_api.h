@@ -207,6 +207,16 @@ inline void dlc_rt_slice_grad(int64_t outer, int64_t len, int64_t begin, int64_t
   }
 }
 
+// y viewed as [outer, len, inner] is x with the middle axis reversed: y[o, t] = x[o, len-1-t].
+inline void dlc_rt_reverse(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t t = 0; t < len; t++) {
+      const float* from = x + (o * len + len - 1 - t) * inner;
+      float* to = y + (o * len + t) * inner;
+      for (int64_t i = 0; i < inner; i++) to[i] = from[i];
+    }
+}
+
 // (log_)softmax along the middle axis of [outer, len, inner], and their gradients from
 // the forward output y.
 inline void dlc_rt_softmax(int64_t outer, int64_t len, int64_t inner, const float* x, float* y) {

@@ -52,6 +52,7 @@ const std::vector<std::pair<std::string, void*>>& runtime_symbols() {
       DLC_SYM(dlc_rt_log_softmax_grad),
       DLC_SYM(dlc_rt_prelu_slope_grad),
       DLC_SYM(dlc_rt_slice_grad),
+      DLC_SYM(dlc_rt_reverse),
       DLC_SYM(dlc_rt_softmax_xent),
       DLC_SYM(dlc_rt_softmax_xent_grad),
       DLC_SYM(dlc_rt_sparse_softmax_xent),

@@ -25,6 +25,20 @@ void register_shape_evals() {
       }
   });
 
+  register_eval("reverse", [](const Node& n, const std::vector<const Tensor*>& in, std::vector<Tensor>& out,
+                              const EvalContext&) {
+    const Shape& s = out[0].shape();
+    int64_t axis = n.attrs.get_int("axis");
+    if (axis < 0) axis += s.rank();
+    int64_t outer = 1, len = s[int(axis)], inner = 1;
+    for (int d = 0; d < axis; d++) outer *= s[d];
+    for (int d = int(axis) + 1; d < s.rank(); d++) inner *= s[d];
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t t = 0; t < len; t++)
+        for (int64_t i = 0; i < inner; i++)
+          out[0][(o * len + t) * inner + i] = (*in[0])[(o * len + len - 1 - t) * inner + i];
+  });
+
   register_eval("one_hot", [](const Node& n, const std::vector<const Tensor*>& in,
                               std::vector<Tensor>& out, const EvalContext&) {
     int64_t depth = n.attrs.get_int("depth");

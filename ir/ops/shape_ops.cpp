@@ -1,4 +1,4 @@
-// Data-movement ops: flatten, reshape, concat, one_hot, maxout.
+// Data-movement ops: flatten, reshape, concat, reverse, one_hot, maxout.
 #include "ir/ops/common.h"
 
 namespace dlc::ir::ops {
@@ -54,6 +54,15 @@ void register_shape_ops() {
                },
                OpClass::shape}, batch_along("axis", 0));
 
+  // The elements of one axis in the opposite order (numpy's flip): a go_backwards
+  // recurrent layer returns its steps last to first, as Keras does.
+  register_with({"reverse", "x with axis `axis` in the opposite order", 1, 1, {{"axis", AttrKind::Int}},
+               [](const InferContext& c) {
+                 normalize_axis(c, c.attrs.get_int("axis"), c.in[0].shape.rank());
+                 return std::vector<TensorType>{c.in[0]};
+               },
+               OpClass::shape}, batch_along("axis", 0));
+
   // Indices [...] -> f32 [..., depth]. Indices are integers, or f32 holding integers
   // (token ids of a model input: tensors cross the Runner boundary as floats). An index
   // outside [0, depth) or not an integer is an error in the interpreter; the runtime
@@ -89,6 +98,7 @@ void register_shape_ops() {
   registered_op("flatten").example = example({f32_in({2, 3, 4})});
   registered_op("reshape").example = example({f32_in({2, 3, 4})}, {{"shape", std::vector<int64_t>{2, 12}}});
   registered_op("concat").example = example({f32_in({2, 3}), f32_in({2, 2})}, {{"axis", int64_t(1)}});
+  registered_op("reverse").example = example({f32_in({2, 3, 4})}, {{"axis", int64_t(1)}});
   registered_op("one_hot").example = example({ids_in(f32({2, 3}), 5)}, {{"depth", int64_t(5)}});
   registered_op("maxout").example = example({f32_in({3, 6})}, {{"k", int64_t(2)}});
 }

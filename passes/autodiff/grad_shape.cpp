@@ -48,6 +48,8 @@ void register_shape_grads() {
   register_grad("flatten", reshape_back);
   register_grad("reshape", reshape_back);
   register_grad("concat", concat_grad);
+  // Reversing is its own inverse and its own transpose.
+  register_grad("reverse", [](GradCtx& c) { return Grads{c.emit("reverse", {c.dy0()}, c.attrs())}; });
   register_grad("slice", slice_grad);
   register_grad("slice_grad", [](GradCtx& c) {
     int64_t axis = c.attrs().get_int("axis");

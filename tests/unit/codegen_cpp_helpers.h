@@ -330,6 +330,28 @@ inline const char* kAugmentModel = R"({
   "batch_size": 4
 })";
 
+// Keras's recurrent features together (docs/recurrent.md): a bidirectional LSTM encoder
+// with return_state, a go_backwards decoder started from the forward states, a pooled
+// summary repeated at each decoder step (repeat_vector), per-step softmax; a state is an
+// output besides the loss's.
+inline const char* kKerasRecurrentModel = R"({
+  "name": "keras_recurrent",
+  "inputs": [{"name": "src", "shape": [5, 3]}, {"name": "tgt", "shape": [4, 3]}],
+  "outputs": ["out", "enc.backward.c"],
+  "layers": [{"type": "bidirectional", "name": "enc", "inputs": "src",
+              "layer": {"type": "lstm", "units": 4, "return_sequences": true, "return_state": true}},
+             {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.forward.h", "enc.forward.c"], "units": 4,
+              "go_backwards": true, "return_sequences": true},
+             {"type": "global_average_pooling1d", "name": "pool", "inputs": "enc"},
+             {"type": "repeat_vector", "name": "context", "inputs": "pool", "n": 4},
+             {"type": "concat", "name": "joined", "inputs": ["dec", "context"]},
+             {"type": "time_distributed", "name": "out", "inputs": "joined",
+              "layer": {"type": "dense", "units": 3, "activation": "softmax"}}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

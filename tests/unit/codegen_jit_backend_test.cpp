@@ -230,6 +230,23 @@ const char* kRecurrentModels[] = {
     R"({"input_shape": [7, 2], "layers": [{"type": "gru", "units": 3, "return_sequences": true},
         {"type": "simple_rnn", "units": 2, "activation": "sigmoid"}, {"type": "dense", "units": 1, "activation": "sigmoid"}],
         "loss": "binary_crossentropy", "optimizer": {"type": "rmsprop", "lr": 0.01}})",
+    R"({"input_shape": [5, 3], "layers": [{"type": "lstm", "units": 4, "go_backwards": true, "return_sequences": true},
+        {"type": "gru", "units": 3, "go_backwards": true}, {"type": "dense", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [3], "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+        {"type": "repeat_vector", "n": 5}, {"type": "lstm", "units": 3, "return_sequences": true},
+        {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
+    R"({"inputs": [{"name": "src", "shape": [4, 3]}, {"name": "tgt", "shape": [3, 2]}], "outputs": ["out", "enc.c"],
+        "layers": [{"type": "lstm", "name": "enc", "inputs": "src", "units": 4, "return_state": true, "go_backwards": true},
+        {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 4, "return_sequences": true},
+        {"type": "time_distributed", "name": "out", "inputs": "dec", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.1}})",
+    R"({"input_shape": [5, 3], "layers": [
+        {"type": "bidirectional", "layer": {"type": "lstm", "units": 3, "return_sequences": true}},
+        {"type": "bidirectional", "merge_mode": "ave", "layer": {"type": "gru", "units": 2, "go_backwards": true}},
+        {"type": "dense", "units": 2, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}})",
 };
 
 } // namespace

@@ -52,15 +52,44 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Class ids (as floats, the C API's form) or one-hot rows for n samples.
+// Class ids (as floats, the C API's form) or one-hot rows for n samples: one class per
+// sample, or per step of a sequence output.
 std::vector<float> targets(const codegen::JitModel& jm, int64_t samples) {
   const ir::Shape& out = jm.outputs()[0].type.shape;
   int64_t classes = out[out.rank() - 1];
-  std::vector<int64_t> labels = random_labels(samples, classes, 2);
-  if (jm.target().type.dtype == ir::DType::i32) return std::vector<float>(labels.begin(), labels.end());
-  std::vector<float> t(size_t(samples * classes), 0.0f);
-  for (int64_t i = 0; i < samples; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
+  bool ids = jm.target().type.dtype == ir::DType::i32;
+  int64_t positions = samples * (ids ? per_sample(jm.target().type) : per_sample(jm.target().type) / classes);
+  std::vector<int64_t> labels = random_labels(positions, classes, 2);
+  if (ids) return std::vector<float>(labels.begin(), labels.end());
+  std::vector<float> t(size_t(positions * classes), 0.0f);
+  for (int64_t i = 0; i < positions; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
   return t;
+}
+
+// Floats per sample of tensors laid out one after another, as net_infer reads its inputs
+// and writes its outputs.
+int64_t block_size(const std::vector<codegen::TensorSpec>& specs) {
+  int64_t s = 0;
+  for (auto& t : specs) s += per_sample(t.type);
+  return s;
+}
+
+// Where each tensor of n samples starts in such a block.
+std::vector<float*> tensors_in(float* block, const std::vector<codegen::TensorSpec>& specs, int64_t n) {
+  std::vector<float*> p;
+  for (auto& t : specs) {
+    p.push_back(block);
+    block += n * per_sample(t.type);
+  }
+  return p;
+}
+std::vector<const void*> inputs_in(const float* block, const codegen::JitModel& jm, int64_t n) {
+  auto p = tensors_in(const_cast<float*>(block), jm.inputs(), n);
+  return std::vector<const void*>(p.begin(), p.end());
+}
+std::vector<void*> outputs_in(float* block, const codegen::JitModel& jm, int64_t n) {
+  auto p = tensors_in(block, jm.outputs(), n);
+  return std::vector<void*>(p.begin(), p.end());
 }
 
 void check_bits(const frontend::Model& m, int64_t n, int steps) {
@@ -71,13 +100,13 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
   Build b = build(m, o, "g++", "-O2", "jit_parity_" + m.name);
   auto jm = exact_jit(m, n);
   jm->init(kSeed);
-  int64_t in = per_sample(jm->inputs()[0].type), out = per_sample(jm->outputs()[0].type);
+  int64_t in = block_size(jm->inputs()), out = block_size(jm->outputs());
 
   std::vector<float> x = random_floats(n * in, 1), y(size_t(n * out));
   write_floats(b.dir / "x.bin", x);
   auto at = [&](const char* f) { return "'" + (b.dir / f).string() + "'"; };
   run(b, fmt::format("infer {} {} {} {}", kSeed, n, at("x.bin"), at("y.bin")));
-  jm->infer({x.data()}, {y.data()}, n);
+  jm->infer(inputs_in(x.data(), *jm, n), outputs_in(y.data(), *jm, n), n);
   CHECK(same_bits(y, read_floats(b.dir / "y.bin")));
 
   std::vector<float> xs = random_floats(steps * n * in, 4), ts = targets(*jm, steps * n);
@@ -92,7 +121,8 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
   for (int s = 0; s < steps; s++) {
     std::vector<int32_t> ids(ts.begin() + s * n * t_per, ts.begin() + (s + 1) * n * t_per);
     const void* t = labels ? static_cast<const void*>(ids.data()) : ts.data() + s * n * t_per;
-    float loss = float(jm->train_step({xs.data() + s * n * in}, t, n, float(m.training.optimizer.get("lr")), s));
+    float loss = float(jm->train_step(inputs_in(xs.data() + s * n * in, *jm, n), t, n,
+                                      float(m.training.optimizer.get("lr")), s));
     INFO("step ", s, ": ", loss, " vs ", want_losses[size_t(s)]);
     CHECK(std::memcmp(&loss, &want_losses[size_t(s)], sizeof loss) == 0);
     if (s > 0) continue;
@@ -108,7 +138,7 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
   // Inference after training: both see the trained parameters (and re-prepare weights
   // folded from them).
   run(b, fmt::format("train_infer {} {} {} {} {} {}", kSeed, n, steps, at("x.bin"), at("t.bin"), at("y.bin")));
-  jm->infer({xs.data()}, {y.data()}, n);
+  jm->infer(inputs_in(xs.data(), *jm, n), outputs_in(y.data(), *jm, n), n);
   CHECK(same_bits(y, read_floats(b.dir / "y.bin")));
   fs::remove_all(b.dir);
 }
@@ -143,6 +173,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit: depthwise_conv2d") {
 
 TEST_CASE("the JIT and emitted C++ agree bit for bit: augmentation layers") {
   check_bits(frontend::load_model_text(kAugmentModel, "augment.json"), 4, 3);
+}
+
+TEST_CASE("the JIT and emitted C++ agree bit for bit: bidirectional, return_state, go_backwards, repeat_vector") {
+  check_bits(frontend::load_model_text(kKerasRecurrentModel, "keras_recurrent.json"), 4, 3);
 }
 
 TEST_CASE("the JIT and emitted C++ agree bit for bit: every activation and maxout") {

@@ -1,6 +1,9 @@
 // Recurrent layers (frontend/layers_recurrent.cpp): the interpreter's values of small
 // RNN / LSTM / GRU layers against values worked out by hand (the formulas are in each
-// test; the numbers come from evaluating them in double precision), the graph's
+// test; the numbers come from evaluating them in double precision), go_backwards against
+// the forward layer over the reversed sequence (Keras's definition), repeat_vector,
+// return_state (an encoder's states into a decoder), bidirectional (by hand and against
+// its Keras definition), the graph's
 // structure (one input matmul, one loop per layer, gate gradients joined by concat), the
 // steps a compiled loop repeats, the orthogonal and unit-forget-bias initialisers, bad
 // input.
@@ -111,6 +114,197 @@ TEST_CASE("gru: two steps from a given state, by hand (reset before the recurren
                     {"g.bias", f32({3}, {0.1, 0, -0.1})}});
   CHECK(y[0] == doctest::Approx(0.5127893894585586).epsilon(1e-6));
   CHECK(y[1] == doctest::Approx(0.34765953833662594).epsilon(1e-6));
+}
+
+TEST_CASE("go_backwards: simple_rnn by hand, the steps returned in the order they ran (Keras)") {
+  // The steps run x = 2 then x = 1: h_a = tanh(0.5*2 + 0.1), h_b = tanh(0.5*1 + 0.1 - h_a).
+  // Output index 0 is h_a (after the last input step); the last state is h_b.
+  for (bool sequences : {true, false}) {
+    CAPTURE(sequences);
+    auto bm = build_text(fmt::format(R"({{"input_shape": [2, 1], "layers": [{{"type": "simple_rnn", "units": 1,
+                                         "go_backwards": true, "return_sequences": {}}}]}})", sequences));
+    auto y = run(bm, {{"input", f32({1, 2, 1}, {1, 2})},
+                      {"simple_rnn_1.kernel", f32({1, 1}, {0.5})},
+                      {"simple_rnn_1.recurrent_kernel", f32({1, 1}, {-1})},
+                      {"simple_rnn_1.bias", f32({1}, {0.1})}});
+    std::vector<double> want = {0.8004990217606297, -0.19785485431499095};
+    if (!sequences) want = {want[1]};
+    REQUIRE(y.size() == want.size());
+    for (size_t i = 0; i < y.size(); i++) CHECK(y[i] == doctest::Approx(want[i]).epsilon(1e-6));
+    CHECK(count_op(bm.graph, "reverse") == int(sequences));
+  }
+}
+
+TEST_CASE("go_backwards is the layer over the reversed sequence, for every cell") {
+  // Keras's definition: the layer reverses its input along time and runs forwards, so even
+  // the stacked steps match those of the forward layer given the reversed input, exactly.
+  for (std::string layer : {R"("type": "simple_rnn", "units": 3)", R"("type": "lstm", "units": 3, "peephole": true)",
+                            R"("type": "gru", "units": 3)"})
+    for (bool sequences : {true, false}) {
+      CAPTURE(layer);
+      CAPTURE(sequences);
+      auto model = [&](bool backwards) {
+        return build_text(fmt::format(R"({{"input_shape": [4, 2], "layers": [{{"name": "r", {},
+                                          "go_backwards": {}, "return_sequences": {}}}]}})",
+                                      layer, backwards, sequences), 2);
+      };
+      auto backwards = model(true), forwards = model(false);
+      ir::Bindings b = ir::init_params(backwards.graph, 5);
+      for (auto& [name, t] : b)
+        for (size_t i = 0; i < t.data.size(); i++) t.data[i] += 0.1 * std::sin(double(i)); // no zero peepholes
+      std::vector<double> x(16), reversed(16);
+      for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(double(i) * 0.7);
+      for (int64_t a = 0; a < 2; a++)
+        for (int64_t t = 0; t < 4; t++)
+          for (int64_t d = 0; d < 2; d++) reversed[size_t((a * 4 + t) * 2 + d)] = x[size_t((a * 4 + 3 - t) * 2 + d)];
+      ir::Bindings bf = b;
+      b["input"] = f32({2, 4, 2}, x);
+      bf["input"] = f32({2, 4, 2}, reversed);
+      CHECK(run(backwards, b) == run(forwards, bf));
+      for (auto& n : backwards.graph.nodes())
+        if (n.op->name == "scan") CHECK(n.attrs.get_bool("reverse", false));
+    }
+}
+
+TEST_CASE("return_state: an lstm's final h and c are outputs 'l.h' and 'l.c', by hand") {
+  // The two steps of "lstm: two steps by hand": h = 0.2092, 0.0453; c = 0.4459, 0.1233.
+  auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [2, 1]}], "outputs": ["l", "l.h", "l.c"],
+                           "layers": [{"type": "lstm", "name": "l", "inputs": "x", "units": 1,
+                                       "return_sequences": true, "return_state": true}]})");
+  auto out = ir::run_outputs(bm.graph, {{"x", f32({1, 2, 1}, {1, -2})},
+                                        {"l.kernel", f32({1, 4}, {0.5, -0.3, 0.8, 0.2})},
+                                        {"l.recurrent_kernel", f32({1, 4}, {0.1, 0.4, -0.6, 0.3})},
+                                        {"l.bias", f32({4}, {0.0, 1.0, 0.1, -0.2})}},
+                                 {});
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].first == "l.h");
+  CHECK(out[2].first == "l.c");
+  CHECK(out[0].second.data[1] == doctest::Approx(0.04525899872671151).epsilon(1e-6));
+  CHECK(out[1].second.data == std::vector<double>{out[0].second.data[1]});
+  CHECK(out[2].second.data[0] == doctest::Approx(0.12333010164436697).epsilon(1e-6));
+  // The states are the loop's carried results: no node computes them.
+  CHECK(count_op(bm.graph, "scan") == 1);
+  CHECK(bm.layers[0].extra_outputs.size() == 2);
+}
+
+TEST_CASE("return_state: a decoder started from an encoder's states is the decoder given them as inputs") {
+  for (std::string type : {"lstm", "gru", "simple_rnn"}) {
+    CAPTURE(type);
+    bool lstm = type == "lstm";
+    std::string states = lstm ? R"("enc.h", "enc.c")" : R"("enc.h")";
+    auto seq2seq = build_text(fmt::format(R"({{"inputs": [{{"name": "src", "shape": [3, 2]}}, {{"name": "tgt", "shape": [4, 2]}}],
+        "outputs": ["dec", {0}], "layers": [
+        {{"type": "{1}", "name": "enc", "inputs": "src", "units": 3, "return_state": true, "go_backwards": true}},
+        {{"type": "{1}", "name": "dec", "inputs": ["tgt", {0}], "units": 3, "return_sequences": true}}]}})",
+                                          states, type), 2);
+    auto decoder = build_text(fmt::format(R"({{"inputs": [{{"name": "tgt", "shape": [4, 2]}}, {{"name": "h0", "shape": [3]}}{0}],
+        "outputs": "dec", "layers": [
+        {{"type": "{1}", "name": "dec", "inputs": ["tgt", "h0"{2}], "units": 3, "return_sequences": true}}]}})",
+                                          lstm ? R"(, {"name": "c0", "shape": [3]})" : "", type, lstm ? R"(, "c0")" : ""), 2);
+    ir::Bindings b = ir::init_params(seq2seq.graph, 3);
+    std::vector<double> src(12), tgt(16);
+    for (size_t i = 0; i < src.size(); i++) src[i] = std::sin(double(i));
+    for (size_t i = 0; i < tgt.size(); i++) tgt[i] = std::cos(double(i));
+    b["src"] = f32({2, 3, 2}, src);
+    b["tgt"] = f32({2, 4, 2}, tgt);
+    auto out = ir::run_outputs(seq2seq.graph, b, {});
+    REQUIRE(out.size() == (lstm ? 3u : 2u));
+    CHECK(out[1].first == "enc.h");
+    ir::Bindings d = b;
+    d["h0"] = out[1].second;
+    if (lstm) d["c0"] = out[2].second;
+    CHECK(ir::run_outputs(decoder.graph, d, {})[0].second.data == out[0].second.data);
+    // The states matter: from zeros, the decoder computes something else.
+    for (const char* k : {"h0", "c0"})
+      if (d.count(k)) d[k] = f32({2, 3}, std::vector<double>(6, 0.0));
+    CHECK(ir::run_outputs(decoder.graph, d, {})[0].second.data != out[0].second.data);
+  }
+}
+
+TEST_CASE("bidirectional: simple_rnn both ways, every merge mode, by hand") {
+  // Both directions with the weights of "simple_rnn: two steps by hand" over x = 1, 2.
+  // Forward: 0.5370, 0.5102. Backward (x = 2 first): 0.8005 at step 1, -0.1979 at step 0.
+  std::vector<double> f = {0.5370495669980353, 0.5101632506598711}, b = {-0.19785485431499095, 0.8004990217606297};
+  struct Case {
+    const char* mode;
+    bool sequences;
+    std::vector<double> want;
+  };
+  for (const Case& k : std::vector<Case>{{"concat", true, {f[0], b[0], f[1], b[1]}},
+                                         {"concat", false, {f[1], b[0]}},
+                                         {"sum", true, {f[0] + b[0], f[1] + b[1]}},
+                                         {"ave", true, {(f[0] + b[0]) / 2, (f[1] + b[1]) / 2}},
+                                         {"mul", true, {f[0] * b[0], f[1] * b[1]}},
+                                         {"mul", false, {f[1] * b[0]}}}) {
+    CAPTURE(k.mode);
+    CAPTURE(k.sequences);
+    auto bm = build_text(fmt::format(R"({{"input_shape": [2, 1], "layers": [{{"type": "bidirectional", "name": "bi",
+        "merge_mode": "{}", "layer": {{"type": "simple_rnn", "units": 1, "return_sequences": {}}}}}]}})",
+                                     k.mode, k.sequences));
+    ir::Bindings p{{"input", f32({1, 2, 1}, {1, 2})}};
+    for (const char* dir : {"forward", "backward"}) {
+      p[fmt::format("bi.{}.kernel", dir)] = f32({1, 1}, {0.5});
+      p[fmt::format("bi.{}.recurrent_kernel", dir)] = f32({1, 1}, {-1});
+      p[fmt::format("bi.{}.bias", dir)] = f32({1}, {0.1});
+    }
+    auto y = run(bm, p);
+    REQUIRE(y.size() == k.want.size());
+    for (size_t i = 0; i < y.size(); i++) CHECK(y[i] == doctest::Approx(k.want[i]).epsilon(1e-6));
+    CHECK(bm.layers[0].params.size() == 6);
+    CHECK(count_op(bm.graph, "scan") == 2);
+    CHECK(count_op(bm.graph, "reverse") == 0); // the backward loop's steps are already in place
+  }
+}
+
+TEST_CASE("bidirectional is Keras's: the forward layer and the other-way layer's output flipped") {
+  // Keras's Bidirectional runs the wrapped layer and a copy with go_backwards negated, and
+  // flips the copy's steps before merging. Here both as layers of their own, with the
+  // bidirectional layer's weights and initial states.
+  for (std::string type : {"lstm", "gru"})
+    for (bool gb : {false, true}) {
+      CAPTURE(type);
+      CAPTURE(gb);
+      bool lstm = type == "lstm";
+      std::string fs = lstm ? R"("s1", "s2")" : R"("s1")", bs = lstm ? R"("s3", "s4")" : R"("s3")";
+      std::string layer = fmt::format(R"("type": "{}", "units": 3, "return_sequences": true, "return_state": true)", type);
+      auto bm = build_text(fmt::format(R"({{"inputs": [{{"name": "x", "shape": [4, 2]}}, {{"name": "s1", "shape": [3]}},
+          {{"name": "s2", "shape": [3]}}, {{"name": "s3", "shape": [3]}}, {{"name": "s4", "shape": [3]}}],
+          "outputs": ["bi", "fw", "bw", "bi.forward.h", "bi.backward.h", "fw.h", "bw.h"], "layers": [
+          {{"type": "bidirectional", "name": "bi", "inputs": ["x", {0}, {1}], "layer": {{{2}, "go_backwards": {3}}}}},
+          {{"name": "fw", "inputs": ["x", {0}], {2}, "go_backwards": {3}}},
+          {{"name": "bw", "inputs": ["x", {1}], {2}, "go_backwards": {4}}}]}})",
+                                       fs, bs, layer, gb, !gb), 2);
+      ir::Bindings b = ir::init_params(bm.graph, 4);
+      for (const char* w : {"kernel", "recurrent_kernel", "bias"}) {
+        b[fmt::format("fw.{}", w)] = b.at(fmt::format("bi.forward.{}", w));
+        b[fmt::format("bw.{}", w)] = b.at(fmt::format("bi.backward.{}", w));
+      }
+      std::vector<double> x(16), s(6);
+      for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(double(i) * 1.3);
+      b["x"] = f32({2, 4, 2}, x);
+      for (int k = 1; k <= 4; k++) {
+        for (size_t i = 0; i < s.size(); i++) s[i] = 0.1 * double(k) * std::cos(double(i));
+        b[fmt::format("s{}", k)] = f32({2, 3}, s);
+      }
+      auto out = ir::run_outputs(bm.graph, b, {});
+      const auto &bi = out[0].second.data, &fw = out[1].second.data, &bw = out[2].second.data;
+      REQUIRE(bi.size() == 2 * 4 * 6);
+      for (size_t a = 0; a < 2; a++)
+        for (size_t t = 0; t < 4; t++)
+          for (size_t h = 0; h < 3; h++) {
+            CHECK(bi[(a * 4 + t) * 6 + h] == fw[(a * 4 + t) * 3 + h]);
+            CHECK(bi[(a * 4 + t) * 6 + 3 + h] == bw[(a * 4 + 3 - t) * 3 + h]);
+          }
+      CHECK(out[3].second.data == out[5].second.data);
+      CHECK(out[4].second.data == out[6].second.data);
+    }
+}
+
+TEST_CASE("repeat_vector: the input at every step, by hand") {
+  auto bm = build_text(R"({"input_shape": [2], "layers": [{"type": "repeat_vector", "n": 3}]})", 2);
+  CHECK(bm.graph.type(bm.graph.outputs()[0].value).shape == Shape{2, 3, 2});
+  CHECK(run(bm, {{"input", f32({2, 2}, {1, 2, 3, 4})}}) == std::vector<double>{1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4});
+  CHECK(bm.layers[0].params.empty());
 }
 
 TEST_CASE("recurrent layers: shapes, stacking, time_distributed and parameter names") {
@@ -243,7 +437,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
   }
 }
 
-TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step losses") {
+TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backwards, repeat_vector, return_state, bidirectional and per-step losses") {
   for (const char* text : {
            R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h0", "shape": [3]}, {"name": "c0", "shape": [3]}],
                "outputs": "out", "layers": [
@@ -252,6 +446,42 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states and per-step
                {"type": "time_distributed", "name": "out", "inputs": "l",
                 "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
                "loss": "categorical_crossentropy"})",
+           R"({"inputs": [{"name": "src", "shape": [3, 2]}, {"name": "tgt", "shape": [2, 2]}], "outputs": "out",
+               "layers": [
+               {"type": "lstm", "name": "enc", "inputs": "src", "units": 3, "return_state": true},
+               {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 3, "return_sequences": true},
+               {"type": "time_distributed", "name": "out", "inputs": "dec",
+                "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"inputs": [{"name": "x", "shape": [3, 2]}], "outputs": ["enc.h", "enc"], "layers": [
+               {"type": "gru", "name": "enc", "inputs": "x", "units": 2, "return_state": true, "go_backwards": true}],
+               "loss": "mse"})",
+           R"({"input_shape": [3, 2], "layers": [
+               {"type": "bidirectional", "layer": {"type": "lstm", "units": 2, "return_sequences": true, "peephole": true}},
+               {"type": "bidirectional", "merge_mode": "ave", "layer": {"type": "gru", "units": 2, "return_sequences": true}},
+               {"type": "bidirectional", "merge_mode": "mul", "layer": {"type": "simple_rnn", "units": 2, "go_backwards": true}},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
+           R"({"inputs": [{"name": "src", "shape": [3, 2]}, {"name": "tgt", "shape": [2, 2]}], "outputs": "dec",
+               "layers": [
+               {"type": "bidirectional", "name": "enc", "inputs": "src", "merge_mode": "sum",
+                "layer": {"type": "gru", "units": 2, "return_state": true}},
+               {"type": "concat", "name": "state", "inputs": ["enc.forward.h", "enc.backward.h"]},
+               {"type": "gru", "name": "dec", "inputs": ["tgt", "state"], "units": 4}],
+               "loss": "mse"})",
+           R"({"input_shape": [3], "layers": [
+               {"type": "dense", "units": 2, "activation": "tanh"},
+               {"type": "repeat_vector", "n": 4},
+               {"type": "gru", "units": 3, "return_sequences": true},
+               {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "lstm", "units": 3, "go_backwards": true, "return_sequences": true},
+               {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+               "loss": "categorical_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "gru", "units": 3, "go_backwards": true, "return_sequences": true},
+               {"type": "simple_rnn", "units": 2, "go_backwards": true},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
            R"({"input_shape": [4, 2], "layers": [
                {"type": "gru", "units": 3, "return_sequences": true},
                {"type": "simple_rnn", "units": 2, "activation": "sigmoid"},
@@ -281,6 +511,53 @@ TEST_CASE("recurrent layers: bad input") {
                      "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"], "units": 3}]})")
             .find("layer 'g' (gru) needs an initial hidden state [batch, 3] of floats, but input 'h0' gives f32[1,4]") !=
         std::string::npos);
+  const char* enc = R"({"inputs": [{"name": "x", "shape": [3, 2]}], "outputs": OUT, "layers": [
+      {"type": "TYPE", "name": "enc", "inputs": "x", "units": 3, STATE},
+      {"type": "dense", "name": "d", "inputs": "READ", "units": 2}]})";
+  auto states = [&](std::string type, std::string state, std::string read, std::string out = "\"d\"") {
+    std::string t = enc;
+    for (auto [k, v] : {std::pair<std::string, std::string>{"TYPE", type}, {"STATE", state}, {"READ", read}, {"OUT", out}})
+      t.replace(t.find(k), k.size(), v);
+    return error_of(t);
+  };
+  CHECK(states("gru", R"("return_state": true)", "enc.c") ==
+        "model.json:3:48: layers[1].inputs: layer 'd' reads 'enc.c', but layer 'enc' (gru) has 2 outputs: 'enc', 'enc.h'");
+  CHECK(states("lstm", R"("return_state": false)", "enc.h") ==
+        "model.json:3:48: layers[1].inputs: layer 'd' reads 'enc.h', but layer 'enc' (lstm) has one output, 'enc' "
+        "(its final states are outputs too with \"return_state\": true)");
+  CHECK(states("lstm", R"("return_state": true)", "enc.x").find("has 3 outputs: 'enc', 'enc.h', 'enc.c'") !=
+        std::string::npos);
+  CHECK(states("lstm", R"("return_state": true)", "enc", R"(["d", "enc.cc"])") ==
+        "model.json:1:63: outputs[1]: output 'enc.cc' is none of its layer's outputs: layer 'enc' (lstm) has 3 outputs: "
+        "'enc', 'enc.h', 'enc.c'");
+  CHECK(states("lstm", R"("return_state": true)", "d.h").find("layer 'd' reads its own output") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "lstm", "units": 2, "return_state": true}]})") ==
+        "model.json:1:36: layers[0]: layer 'lstm_1' (lstm) returns its states as outputs of their own ('lstm_1.h'), "
+        "which only the graph form's layers and outputs can read; use \"inputs\"/\"outputs\" or drop return_state");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "layer": {"type": "dense", "units": 2}}]})") ==
+        "model.json:1:80: layers[0].layer.type: bidirectional wraps a simple_rnn, lstm or gru layer, not 'dense'");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "merge_mode": "avg",
+                     "layer": {"type": "gru", "units": 2}}]})") ==
+        "model.json:1:76: layers[0].merge_mode: unknown merge_mode 'avg', did you mean 'ave'?");
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "bidirectional", "layer": {"type": "gru", "units": 2,
+                     "name": "g"}}]})")
+            .find("layers[0].layer.name: unknown attribute 'name' for the layer wrapped by bidirectional") != std::string::npos);
+  CHECK(error_of(R"({"inputs": [{"name": "x", "shape": [3, 2]}, {"name": "h", "shape": [2]}], "outputs": "b",
+                     "layers": [{"type": "bidirectional", "name": "b", "inputs": ["x", "h"],
+                                 "layer": {"type": "gru", "units": 2}}]})")
+            .find("layer 'b' (bidirectional) takes its initial states as 2 inputs after the sequence (the forward layer's "
+                  "h0, then the backward layer's), got 1") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "bidirectional", "layer": {"type": "lstm", "units": 2}}]})")
+            .find("layer 'bidirectional_1.forward' (lstm) needs a sequence input [batch, time, features] of floats, but "
+                  "input 'input' gives f32[1,4]") != std::string::npos);
+  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "repeat_vector", "n": 3}]})") ==
+        "model.json:1:36: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, "
+        "but input 'input' gives f32[1,4,2]");
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "repeat_vector", "n": 0}]})") ==
+        "model.json:1:64: layers[0].n: expected a positive integer, got 0");
+  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "repeat_vector", "n": 140737488355328}]})") ==
+        "model.json:1:64: layers[0].n: layer 'repeat_vector_1' (repeat_vector): 140737488355328 steps of 4 features make "
+        "more than 281474976710656 elements");
   CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "time_distributed", "layer": {"type": "conv2d"}}]})")
             .find("time_distributed wraps a dense layer, not 'conv2d'") != std::string::npos);
 }
