@@ -265,7 +265,8 @@ LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys,
             bool backwards = c.spec.get_bool("go_backwards", false);
             Recurrence r = recurrence(c, backwards);
             if (c.spec.get_bool("return_state", false))
-              for (size_t i = 0; i < r.states.size(); i++) c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
+              for (size_t i = 0; i < r.states.size(); i++)
+                c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
             if (r.sequence == kNoValue) return r.states[0];
             return backwards ? c.op("reverse", {r.sequence}, {{"axis", int64_t(1)}}, "reversed") : r.sequence;
           }};

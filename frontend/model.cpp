@@ -215,7 +215,8 @@ private:
     const LayerInfo& l = bm_.layers[it->second];
     std::vector<std::string> names = {"'" + l.name + "'"};
     for (auto& [what, v] : l.extra_outputs) names.push_back("'" + l.name + "." + what + "'");
-    if (names.size() > 1) return fmt::format("layer '{}' ({}) has {} outputs: {}", l.name, l.type, names.size(), join_names(names));
+    if (names.size() > 1)
+      return fmt::format("layer '{}' ({}) has {} outputs: {}", l.name, l.type, names.size(), join_names(names));
     const std::vector<std::string>& keys = find_layer(l.type)->keys;
     bool states = std::find(keys.begin(), keys.end(), "return_state") != keys.end();
     return fmt::format("layer '{}' ({}) has one output, '{}'{}", l.name, l.type, l.name,
