@@ -72,6 +72,11 @@ Extent outer_extent(Extent trip, const std::vector<Index>& operands) {
   return axes ? axes->front().extent : trip;
 }
 
+int64_t outer_grain(const Loop& loop, Extent outer, int64_t batch) {
+  int64_t per_outer = std::max<int64_t>(1, loop.trip.at(batch) / outer.at(batch));
+  return std::max<int64_t>(1, (loop.grain + per_outer - 1) / per_outer);
+}
+
 int64_t max_offset(const Index& index, int64_t trip) {
   int64_t m = 0;
   for (const IndexTerm& t : index.terms) {

@@ -33,6 +33,11 @@ std::optional<std::vector<LoopAxis>> loop_axes(Extent trip, const std::vector<In
 // elements under one of its iterations are the same for every batch.
 Extent outer_extent(Extent trip, const std::vector<Index>& operands);
 
+// The outermost axis's iterations per block when a loop with `grain` > 0 is split across
+// threads (blocks of at least `grain` elements), at the compiled `batch`: what both
+// backends pass to their parallel loop.
+int64_t outer_grain(const Loop& loop, Extent outer, int64_t batch);
+
 // The largest element offset `index` reaches over `trip` elements.
 int64_t max_offset(const Index& index, int64_t trip);
 

@@ -25,6 +25,7 @@
 #include "ir/error.h"
 #include "passes/memplan.h"
 #include "passes/pass_manager.h"
+#include "passes/rewrite.h"
 
 #include <algorithm>
 
@@ -41,22 +42,13 @@ ir::Graph body_graph(const ir::Node& scan, size_t varying, int64_t batch) {
   ir::Graph g;
   g.name = scan.name + ".body";
   g.batch = batch;
-  std::vector<ValueId> map(b.values().size(), ir::kNoValue);
+  std::vector<ValueId> inputs;
   for (size_t i = 0; i < b.inputs().size(); i++) {
     const ir::Value& v = b.value(b.inputs()[i]);
-    map[size_t(v.id)] = i < varying ? g.add_input(v.name, v.type) : g.add_param(v.name, v.type, {}, false);
+    inputs.push_back(i < varying ? g.add_input(v.name, v.type) : g.add_param(v.name, v.type, {}, false));
   }
-  for (ValueId c : b.constants()) map[size_t(c)] = g.add_constant(b.value(c).name, b.type(c), b.value(c).data);
-  for (const ir::Node& n : b.nodes()) {
-    std::vector<ValueId> operands;
-    for (ValueId o : n.operands) operands.push_back(map[size_t(o)]);
-    auto res = g.add_node(n.op->name, operands, n.attrs, n.name, n.body);
-    for (size_t r = 0; r < res.size(); r++) {
-      g.rename(res[r], b.value(n.results[r]).name);
-      map[size_t(n.results[r])] = res[r];
-    }
-  }
-  for (auto& o : b.outputs()) g.add_output(o.name, map[size_t(o.value)]);
+  auto map = copy_nodes(g, b, inputs, true);
+  for (auto& o : b.outputs()) g.add_output(o.name, map.at(o.value));
   return g;
 }
 

@@ -65,4 +65,24 @@ std::vector<int> use_counts(const ir::Graph& g) {
   return uses;
 }
 
+std::unordered_map<ValueId, ValueId> copy_nodes(ir::Graph& dst, const ir::Graph& src, const std::vector<ValueId>& inputs,
+                                                bool keep_names) {
+  std::unordered_map<ValueId, ValueId> map;
+  for (size_t i = 0; i < inputs.size(); i++) map[src.inputs()[i]] = inputs[i];
+  for (ValueId c : src.constants()) {
+    const ir::Value& v = src.value(c);
+    map[c] = dst.add_constant(v.name, v.type, v.data);
+  }
+  for (const ir::Node& n : src.nodes()) {
+    std::vector<ValueId> operands;
+    for (ValueId o : n.operands) operands.push_back(map.at(o));
+    auto r = dst.add_node(n.op->name, operands, n.attrs, n.name, n.body);
+    for (size_t i = 0; i < r.size(); i++) {
+      if (keep_names) dst.rename(r[i], src.value(n.results[i]).name);
+      map[n.results[i]] = r[i];
+    }
+  }
+  return map;
+}
+
 } // namespace dlc::passes

@@ -6,6 +6,7 @@
 
 #include "ir/graph.h"
 
+#include <unordered_map>
 #include <vector>
 
 namespace dlc::passes {
@@ -41,6 +42,13 @@ private:
   ir::Graph dst_;
   std::vector<ir::ValueId> map_;
 };
+
+// Copies src's constants and nodes (loops with their bodies) into dst, src's inputs read
+// as `inputs` (one dst value each, in order); returns dst's value for every src value
+// copied or mapped. With `keep_names` the results take their src names (made unique).
+// Loop bodies become graphs of their own this way (autodiff's backward step, lowering).
+std::unordered_map<ir::ValueId, ir::ValueId> copy_nodes(ir::Graph& dst, const ir::Graph& src,
+                                                        const std::vector<ir::ValueId>& inputs, bool keep_names);
 
 // Values used by any node, output or update of `g`: counts per value id.
 std::vector<int> use_counts(const ir::Graph& g);

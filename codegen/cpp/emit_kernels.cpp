@@ -114,6 +114,17 @@ std::string wrapped(const std::string& indent, const std::string& code, std::str
   return out + line + "\n";
 }
 
+// Each line of `block` (newline-terminated lines) through wrapped().
+std::string wrapped_lines(const std::string& indent, const std::string& block) {
+  std::string s;
+  for (size_t at = 0; at < block.size();) {
+    size_t nl = block.find('\n', at);
+    s += wrapped(indent, block.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return s;
+}
+
 // One kernel as a function.
 class KernelWriter {
 public:
@@ -398,21 +409,13 @@ std::string KernelWriter::loop(const Loop& l) {
 
   std::string trip = extent_of(l.trip);
   std::string s;
-  auto add = [&](const std::string& indent, const std::string& block) {
-    size_t at = 0;
-    while (at < block.size()) {
-      size_t nl = block.find('\n', at);
-      s += wrapped(indent, block.substr(at, nl - at));
-      at = nl + 1;
-    }
-  };
   std::string indent = "  ";
   if (axes) return s + nest(*axes, l, invariants, lines, uses_index);
   if (l.grain > 0) {
     s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", trip, l.grain);
     indent = "    ";
   }
-  add(indent, invariants);
+  s += wrapped_lines(indent, invariants);
   std::string range = l.grain > 0 ? "int64_t i = begin; i < end; i++" : fmt::format("int64_t i = 0; i < {}; i++", trip);
   if (lines.size() == 1 && indent.size() + lines[0].size() + range.size() + 7 <= 100) {
     s += fmt::format("{}for ({}) {}\n", indent, range, lines[0]);
@@ -433,16 +436,11 @@ std::string KernelWriter::nest(const std::vector<passes::LoopAxis>& axes, const 
   Extent outer = axes[0].extent;
   bool split = l.grain > 0 && outer.at(p_.batch) > 1;
   if (split) {
-    int64_t per_outer = std::max<int64_t>(1, l.trip.at(p_.batch) / outer.at(p_.batch));
-    int64_t grain = std::max<int64_t>(1, (l.grain + per_outer - 1) / per_outer);
-    s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", extent_of(outer), grain);
+    s += fmt::format("  dlc_rt::parallel_range({}, {}, [&](int64_t begin, int64_t end) {{\n", extent_of(outer),
+                     passes::outer_grain(l, outer, p_.batch));
     indent = "    ";
   }
-  for (size_t at = 0; at < invariants.size();) {
-    size_t nl = invariants.find('\n', at);
-    s += wrapped(indent, invariants.substr(at, nl - at));
-    at = nl + 1;
-  }
+  s += wrapped_lines(indent, invariants);
   for (size_t j = 0; j < axes.size(); j++) {
     std::string range = j == 0 && split ? "int64_t i0 = begin; i0 < end; i0++"
                                         : fmt::format("int64_t i{0} = 0; i{0} < {1}; i{0}++", j, extent_of(axes[j].extent));

@@ -265,8 +265,7 @@ void ModuleBuilder::emit_loop(const Loop& loop, const RunArgs& r, const std::str
   args.insert(args.end(), {r.n, r.seed, r.step, r.training});
   if (loop.grain > 0 && outer.at(l_.batch) > 1) {
     // Split across the kernel pool: blocks of the outermost axis of >= grain elements.
-    int64_t per_outer = std::max<int64_t>(1, loop.trip.at(l_.batch) / outer.at(l_.batch));
-    int64_t grain = std::max<int64_t>(1, (loop.grain + per_outer - 1) / per_outer);
+    int64_t grain = passes::outer_grain(loop, outer, l_.batch);
     llvm::Function* task = task_function(loop, f, name);
     llvm::IRBuilder<> entry(&b_.GetInsertBlock()->getParent()->getEntryBlock(),
                             b_.GetInsertBlock()->getParent()->getEntryBlock().begin());

@@ -26,6 +26,7 @@
 #include "passes/autodiff.h"
 #include "ir/error.h"
 #include "passes/autodiff/grad_rule.h"
+#include "passes/rewrite.h"
 
 #include <fmt/format.h>
 
@@ -39,24 +40,6 @@ using ir::kNoValue;
 using ir::ValueId;
 
 namespace {
-
-// Copies src's nodes into dst, src's inputs read as `inputs` (one dst value each);
-// returns dst's value for each src value that was copied or mapped.
-std::unordered_map<ValueId, ValueId> copy_nodes(Graph& dst, const Graph& src, const std::vector<ValueId>& inputs) {
-  std::unordered_map<ValueId, ValueId> map;
-  for (size_t i = 0; i < inputs.size(); i++) map[src.inputs()[i]] = inputs[i];
-  for (ValueId c : src.constants()) {
-    const ir::Value& v = src.value(c);
-    map[c] = dst.add_constant(v.name, v.type, v.data);
-  }
-  for (const ir::Node& n : src.nodes()) {
-    std::vector<ValueId> operands;
-    for (ValueId o : n.operands) operands.push_back(map.at(o));
-    auto r = dst.add_node(n.op->name, operands, n.attrs, n.name, n.body);
-    for (size_t i = 0; i < r.size(); i++) map[n.results[i]] = r[i];
-  }
-  return map;
-}
 
 ValueId zeros(Graph& g, const ir::TensorType& t, const std::string& name) {
   return g.add_constant(name, t, std::vector<float>(size_t(t.shape.numel()), 0.0f));
@@ -150,7 +133,7 @@ BackwardBody backward_body(GradCtx& ctx, bool hoist) {
   }
   if (operands == k + s)
     for (ValueId v : bb.kept) bb.kept_in.push_back(back->add_input("saved." + body.value(v).name, body.type(v)));
-  auto map = copy_nodes(*back, body, bb.forward_in);
+  auto map = copy_nodes(*back, body, bb.forward_in, false);
   std::vector<ValueId> outs, cots;
   for (size_t i = 0; i < k; i++) {
     outs.push_back(map.at(body.outputs()[i].value));
