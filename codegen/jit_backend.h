@@ -107,6 +107,9 @@ public:
                     int64_t step, const std::vector<void*>& outputs = {});
   // A scalar output of the last training step ("regularization_loss").
   double training_scalar(const std::string& name);
+  // The "loss_mask" output of the last train_step or evaluate (n samples of the loss's
+  // output's mask, passes::TrainingGraph::mask), or nothing when that output has no mask.
+  std::vector<float> loss_mask(int64_t n);
   // The batch-mean loss of n samples without updating anything (dropout off).
   double evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
                   const std::vector<void*>& outputs = {});

@@ -761,6 +761,13 @@ std::vector<LayerDef> make_layer_table() {
   for (LayerDef& d : token_layers()) t.push_back(std::move(d));
   for (LayerDef& d : recurrent_layers()) t.push_back(std::move(d));
   for (LayerDef& d : augmentation_layers()) t.push_back(std::move(d));
+  // The layers that work on each step of a sequence alone carry its mask (model.cpp
+  // checks that the time axis is still there; concat along time is refused that way).
+  // batch_normalization is not among them: its batch statistics would count the padding.
+  for (LayerDef& d : t)
+    for (const char* k : {"dense", "layer_normalization", "dropout", "gaussian_noise", "gaussian_dropout",
+                          "activation", "add", "concat", "time_distributed"})
+      d.carries_mask = d.carries_mask || d.type == k;
   return t;
 }
 

@@ -12,6 +12,9 @@ namespace dlc::frontend {
 struct Producer {
   ir::ValueId value;
   std::string layer;
+  // The value's mask (docs/recurrent.md, masking): f32 [batch, T], 1 at real steps and 0
+  // at padding, from an embedding with mask_zero or a masking layer; kNoValue for none.
+  ir::ValueId mask = ir::kNoValue;
 };
 
 struct LayerCtx {
@@ -23,6 +26,12 @@ struct LayerCtx {
   // Valid until the graph grows: copy it before adding parameters or nodes.
   const ir::TensorType& in_type(size_t i = 0) const { return g.type(inputs[i].value); }
   ir::ValueId in(size_t i = 0) const { return inputs[i].value; }
+  ir::ValueId in_mask(size_t i = 0) const { return inputs[i].mask; }
+  // A layer that reads its inputs' masks or makes one sets this and info.mask (its
+  // output's mask, kNoValue for none). Otherwise the model builder carries the inputs'
+  // masks to the output of a layer that keeps the time axis (LayerDef::carries_mask) and
+  // rejects a masked input anywhere else.
+  bool mask_handled = false;
 
   // Adds a node named "<layer>.<suffix>".
   ir::ValueId op(const std::string& op, std::vector<ir::ValueId> operands, ir::Attrs attrs = {},
@@ -49,6 +58,9 @@ struct LayerDef {
   int min_inputs = 1;
   int max_inputs = 1; // -1: any
   std::function<ir::ValueId(LayerCtx&)> build;
+  // Works position by position (dense, dropout, activations, ...), so a mask on its input
+  // applies to its output unchanged (Keras's supports_masking).
+  bool carries_mask = false;
 };
 
 const LayerDef* find_layer(const std::string& type);

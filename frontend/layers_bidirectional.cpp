@@ -94,7 +94,9 @@ ValueId build_bidirectional(LayerCtx& c) {
     for (auto [dir, r] : {std::pair<const char*, const Recurrence*>{"forward", &f}, {"backward", &b}})
       for (size_t i = 0; i < r->states.size(); i++)
         c.info.extra_outputs.push_back({std::string(dir) + "." + r->state_names[i], r->states[i]});
+  c.mask_handled = true;
   if (f.sequence == ir::kNoValue) return merge(c, mode, f.states[0], b.states[0]);
+  c.info.mask = sequence_mask(c, backwards);
   ValueId y = merge(c, mode, f.sequence, b.sequence);
   return backwards ? c.op("reverse", {y}, {{"axis", int64_t(1)}}, "reversed") : y;
 }

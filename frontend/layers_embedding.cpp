@@ -20,6 +20,16 @@ ir::ValueId build_embedding(LayerCtx& c) {
   int64_t dim = c.spec.require("output_dim").as_positive_int();
   // Keras's default: uniform in [-0.05, 0.05] (runtime/init.h's uniform without a limit).
   ir::ValueId table = c.param("embeddings", {vocab, dim}, c.initializer("embeddings_initializer", "uniform", vocab, dim));
+  // mask_zero (Keras): token id 0 is padding; the output carries the mask id != 0 (as
+  // sign(|id|)), which recurrent layers, losses and metrics honour (docs/recurrent.md).
+  if (auto mz = c.spec.get("mask_zero"); mz && mz->as_bool()) {
+    if (c.in_type().shape.rank() != 2)
+      mz->fail("layer '{}' (embedding): mask_zero masks the steps of a sequence of token ids [batch, T], but its "
+               "input is {}",
+               c.info.name, c.in_type().str());
+    c.mask_handled = true;
+    c.info.mask = c.op("sign", {c.op("abs", {c.in()}, {}, "abs_ids")}, {}, "mask");
+  }
   return c.op("embedding_lookup", {c.in(), table});
 }
 
@@ -32,7 +42,7 @@ ir::ValueId build_one_hot(LayerCtx& c) {
 } // namespace
 
 std::vector<LayerDef> token_layers() {
-  return {{"embedding", {"input_dim", "output_dim", "embeddings_initializer"}, 1, 1, build_embedding},
+  return {{"embedding", {"input_dim", "output_dim", "embeddings_initializer", "mask_zero"}, 1, 1, build_embedding},
           {"one_hot", {"depth"}, 1, 1, build_one_hot}};
 }
 

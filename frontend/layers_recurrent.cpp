@@ -40,6 +40,8 @@ struct Cell {
   std::shared_ptr<ir::Graph> body;
   std::vector<ValueId> carries, invariants; // the scan's operands (layer graph values)
   ValueId x_t = kNoValue;                   // in the body: this step's xw slice [n, gates * units]
+  ValueId mask = kNoValue;                  // the sequence's mask [n, T, 1], or kNoValue
+  ValueId m_t = kNoValue;                   // in the body: this step's mask [n, 1]
 
   Cell(LayerCtx& ctx, int64_t gate_count, bool go_backwards) : c(ctx), backwards(go_backwards), gates(gate_count) {
     const Shape xs = c.in_type().shape; // a copy: the graph grows below
@@ -50,6 +52,9 @@ struct Cell {
     features = xs[2];
     units = c.spec.require("units").as_positive_int();
     if (steps == 0) c.fail_input(0, "a sequence of at least one step");
+    c.mask_handled = true;
+    if (c.in_mask() != kNoValue)
+      mask = c.op("reshape", {c.in_mask()}, {{"shape", std::vector<int64_t>{n, steps, 1}}}, "step_mask");
     body = std::make_shared<ir::Graph>();
     body->name = c.info.name + ".step";
   }
@@ -112,9 +117,10 @@ struct Cell {
     carries.push_back(initial);
     return body->add_input(what, ir::TensorType{ir::DType::f32, {n, units}});
   }
-  // The body's input for this step's slice of xw.
+  // The body's inputs for this step's slice of xw and of the mask.
   void sequence() {
     x_t = body->add_input("x", ir::TensorType{ir::DType::f32, {n, gates * units}});
+    if (mask != kNoValue) m_t = body->add_input("mask", ir::TensorType{ir::DType::f32, {n, 1}});
   }
   // A value of the layer's graph read whole by every step (a weight).
   ValueId invariant(ValueId v, const std::string& what) {
@@ -124,15 +130,24 @@ struct Cell {
 
   // Runs `step` over the sequence: it takes the carried states and returns their next
   // values; the loop gives the last states and, with return_sequences, every step's h.
+  // With a mask, a padded step keeps the states it received: s' = s + m_t (next - s), as
+  // Keras; the step's output is then the carried h.
   Recurrence run(std::vector<ValueId> state, const std::function<std::vector<ValueId>(std::vector<ValueId>)>& step) {
     bool sequences = c.spec.get_bool("return_sequences", false);
     std::vector<ValueId> next = step(state);
+    if (m_t != kNoValue)
+      for (size_t i = 0; i < next.size(); i++) {
+        std::string what = body->value(state[i]).name;
+        ValueId change = op("sub", what + "_change", {next[i], state[i]});
+        next[i] = add(state[i], mul(m_t, change, what + "_masked_change"), what + "_kept");
+      }
     for (size_t i = 0; i < next.size(); i++) body->add_output(body->value(state[i]).name, next[i]);
     if (sequences) body->add_output("output", next[0]);
     std::vector<ValueId> operands = carries;
     operands.push_back(xw);
+    if (mask != kNoValue) operands.push_back(mask);
     operands.insert(operands.end(), invariants.begin(), invariants.end());
-    ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(1)}};
+    ir::Attrs attrs{{"carries", int64_t(carries.size())}, {"sequences", int64_t(mask == kNoValue ? 1 : 2)}};
     if (backwards) attrs.set("reverse", true);
     auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
     Recurrence out;
@@ -254,6 +269,12 @@ Recurrence recurrence(LayerCtx& c, bool backwards) {
   return simple_rnn(c, backwards);
 }
 
+ValueId sequence_mask(LayerCtx& c, bool reversed) {
+  ValueId m = c.in_mask();
+  if (m == kNoValue || !reversed) return m;
+  return c.op("reverse", {m}, {{"axis", int64_t(1)}}, "reversed_mask");
+}
+
 namespace {
 
 // simple_rnn, lstm, gru: the loop, and its output in Keras's order. A go_backwards layer
@@ -268,8 +289,29 @@ LayerDef recurrent_layer(const std::string& type, std::vector<std::string> keys,
               for (size_t i = 0; i < r.states.size(); i++)
                 c.info.extra_outputs.push_back({r.state_names[i], r.states[i]});
             if (r.sequence == kNoValue) return r.states[0];
+            c.info.mask = sequence_mask(c, backwards);
             return backwards ? c.op("reverse", {r.sequence}, {{"axis", int64_t(1)}}, "reversed") : r.sequence;
           }};
+}
+
+// masking (Keras's Masking): step t of a sample is padding when all its features equal
+// mask_value (default 0). The output is the input with padded steps zeroed, and carries
+// the mask m = sign(max |x_t - mask_value|) [batch, T].
+ValueId build_masking(LayerCtx& c) {
+  const ir::TensorType xt = c.in_type();
+  if (xt.shape.rank() < 3 || !ir::is_float(xt.dtype))
+    c.fail_input(0, "a sequence input [batch, time, features...] of floats");
+  double v = 0;
+  if (auto r = c.spec.get("mask_value")) v = r->as_number();
+  std::vector<int64_t> features;
+  for (int a = 2; a < xt.shape.rank(); a++) features.push_back(a);
+  ValueId off = v == 0 ? c.in() : c.op("scale", {c.in()}, {{"scale", 1.0}, {"offset", -v}}, "offset");
+  ValueId most = c.op("reduce_max", {c.op("abs", {off}, {}, "distance")}, {{"axes", features}}, "largest_distance");
+  c.mask_handled = true;
+  c.info.mask = c.op("sign", {most}, {}, "mask");
+  std::vector<int64_t> per_step = {xt.shape[0], xt.shape[1]};
+  per_step.resize(size_t(xt.shape.rank()), 1);
+  return c.op("mul", {c.in(), c.op("reshape", {c.info.mask}, {{"shape", per_step}}, "step_mask")}, {}, "masked");
 }
 
 // time_distributed: the wrapped layer (dense) applied at every step as one matmul over
@@ -323,6 +365,7 @@ std::vector<LayerDef> recurrent_layers() {
       bidirectional_layer(),
       {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
       {"repeat_vector", {"n"}, 1, 1, build_repeat_vector},
+      {"masking", {"mask_value"}, 1, 1, build_masking},
   };
 }
 

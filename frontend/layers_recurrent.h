@@ -18,6 +18,10 @@ struct Recurrence {
 // inputs are its initial states.
 Recurrence recurrence(LayerCtx& c, bool backwards);
 
+// The mask of a recurrent layer's sequence output: its input's, reversed when the
+// output's steps are (go_backwards); kNoValue when the input has none.
+ir::ValueId sequence_mask(LayerCtx& c, bool reversed);
+
 // The bidirectional wrapper (layers_bidirectional.cpp).
 LayerDef bidirectional_layer();
 

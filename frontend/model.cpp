@@ -265,12 +265,47 @@ private:
     for (auto& p : ins) info.inputs.push_back(p.layer);
     LayerCtx ctx{bm_.graph, spec, info, ins};
     info.output = def.build(ctx);
-    producers_[info.name] = {info.output, info.name};
+    if (!ctx.mask_handled) info.mask = carried_mask(spec, def, info, ins);
+    producers_[info.name] = {info.output, info.name, info.mask};
     defined_.push_back(info.name);
     add_extra_outputs(spec, info);
     layer_at_[info.name] = bm_.layers.size();
     last_ = info.name;
     bm_.layers.push_back(std::move(info));
+  }
+
+  // The mask of a layer's output when the layer did not decide it: none when no input has
+  // one; the inputs' masks (all of them must hold: their product) for a layer that works
+  // step by step and keeps the time axis; an error for any other layer.
+  ir::ValueId carried_mask(const JsonRef& spec, const LayerDef& def, const LayerInfo& info,
+                           const std::vector<Producer>& ins) {
+    ir::ValueId mask = ir::kNoValue;
+    const Producer* from = nullptr;
+    for (const Producer& p : ins) {
+      if (p.mask == ir::kNoValue) continue;
+      if (!def.carries_mask)
+        spec.fail("layer '{}' ({}) cannot take the mask that '{}' carries (from an embedding with mask_zero or a "
+                  "masking layer); a mask is consumed by simple_rnn, lstm, gru and bidirectional, and carried "
+                  "through layers that work step by step: {}",
+                  info.name, info.type, p.layer, join_names(mask_carriers()));
+      if (mask == ir::kNoValue) mask = p.mask, from = &p;
+      else if (p.mask != mask)
+        mask = bm_.graph.add("mul", {mask, p.mask}, {}, info.name + ".mask");
+    }
+    if (mask == ir::kNoValue) return mask;
+    const ir::Shape& s = bm_.graph.type(info.output).shape;
+    const ir::Shape& m = bm_.graph.type(mask).shape;
+    if (s.rank() < 2 || s[0] != m[0] || s[1] != m[1])
+      spec.fail("layer '{}' ({}) gives {}, which has no time axis of {} steps for the mask that '{}' carries",
+                info.name, info.type, bm_.graph.type(info.output).str(), m[1], from->layer);
+    return mask;
+  }
+
+  static std::vector<std::string> mask_carriers() {
+    std::vector<std::string> names;
+    for (const std::string& t : layer_types())
+      if (find_layer(t)->carries_mask) names.push_back(t);
+    return names;
   }
 
   // A layer's extra outputs are read by name ("enc.h"), which only the graph form can do.
@@ -289,7 +324,7 @@ private:
 
   void bind_outputs() {
     if (!graph_form_) {
-      bm_.graph.add_output(last_, producers_.at(last_).value);
+      bm_.graph.add_output(last_, producers_.at(last_).value, producers_.at(last_).mask);
       return;
     }
     JsonRef outs = root_.require("outputs");
@@ -308,7 +343,7 @@ private:
         r.fail("output '{}' is none of its layer's outputs: {}", clip(name), has);
       if (it == producers_.end()) r.fail("output '{}' is no layer{}", clip(name), hint_or_list(name, defined_));
       if (!seen.insert(name).second) r.fail("output '{}' is listed twice", clip(name));
-      bm_.graph.add_output(name, it->second.value);
+      bm_.graph.add_output(name, it->second.value, it->second.mask);
     }
   }
 };

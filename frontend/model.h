@@ -25,6 +25,7 @@ struct LayerInfo {
   // Values besides `output` that layers and the model's outputs name "<layer>.<name>": a
   // recurrent layer's states with return_state ("h", "c").
   std::vector<std::pair<std::string, ir::ValueId>> extra_outputs;
+  ir::ValueId mask = ir::kNoValue; // the output's mask (LayerCtx::mask_handled)
 };
 
 using ir::LossSpec;

@@ -143,7 +143,7 @@ std::vector<ValueId> Graph::extend_loop(int node, std::shared_ptr<const Graph> b
   return added;
 }
 
-void Graph::add_output(const std::string& name, ValueId v) { outputs_.push_back({name, v}); }
+void Graph::add_output(const std::string& name, ValueId v, ValueId mask) { outputs_.push_back({name, v, mask}); }
 
 void Graph::add_update(ValueId target, ValueId value) { updates_.push_back({target, value}); }
 

@@ -92,7 +92,7 @@ public:
   // output. Autodiff uses it to make a forward loop save what its backward loop reads.
   std::vector<ValueId> extend_loop(int node, std::shared_ptr<const Graph> body);
 
-  void add_output(const std::string& name, ValueId v);
+  void add_output(const std::string& name, ValueId v, ValueId mask = kNoValue);
   // A training graph's update: persistent `target` (param or state) takes `value` after a step.
   void add_update(ValueId target, ValueId value);
 
@@ -112,9 +112,13 @@ public:
   const std::vector<ValueId>& params() const { return params_; }
   const std::vector<ValueId>& states() const { return states_; }
   const std::vector<ValueId>& constants() const { return constants_; }
+  // An output's mask (docs/recurrent.md, masking): f32 [batch, T], 1 where step t of a
+  // sample is real and 0 where it is padding, for an output whose axis 1 is time; the
+  // loss and the metrics skip the padded steps. kNoValue when the output has none.
   struct Output {
     std::string name;
     ValueId value;
+    ValueId mask = kNoValue;
   };
   const std::vector<Output>& outputs() const { return outputs_; }
   struct Update {

@@ -59,7 +59,9 @@ std::string print_graph(const Graph& g) {
     if (n.body) out += indent(print_graph(*n.body)); // once, however many steps it runs
   }
   for (auto& u : g.updates()) out += fmt::format("  update {} <- {}\n", ref(g, u.target), ref(g, u.value));
-  for (auto& o : g.outputs()) out += fmt::format("  output {} = {}\n", o.name, ref(g, o.value));
+  for (auto& o : g.outputs())
+    out += fmt::format("  output {} = {}{}\n", o.name, ref(g, o.value),
+                       o.mask == kNoValue ? "" : " mask " + ref(g, o.mask));
   out += "}\n";
   return out;
 }

@@ -55,8 +55,16 @@ void verify(const Graph& g) {
   for (const Value& v : values)
     if (!defined[size_t(v.id)])
       throw Error(fmt::format("value %{}: no node defines it", v.name));
-  for (auto& o : g.outputs())
+  for (auto& o : g.outputs()) {
     if (!valid(o.value)) throw Error(fmt::format("output '{}': refers to no value", o.name));
+    if (o.mask == kNoValue) continue;
+    if (!valid(o.mask)) throw Error(fmt::format("output '{}': its mask refers to no value", o.name));
+    const Shape& s = values[size_t(o.value)].type.shape;
+    const TensorType& m = values[size_t(o.mask)].type;
+    if (m.dtype != DType::f32 || m.shape.rank() != 2 || s.rank() < 2 || m.shape[0] != s[0] || m.shape[1] != s[1])
+      throw Error(fmt::format("output '{}' {}: its mask must be f32[{}] (batch, time), is {}", o.name,
+                              values[size_t(o.value)].type.str(), s.rank() < 2 ? "batch, time" : fmt::format("{},{}", s[0], s[1]), m.str()));
+  }
   for (auto& u : g.updates()) {
     if (!valid(u.target) || !valid(u.value)) throw Error("update refers to no value");
     const Value& t = values[size_t(u.target)];

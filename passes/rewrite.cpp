@@ -51,7 +51,7 @@ void GraphRewriter::copy_node(int i) {
 
 ir::Graph GraphRewriter::finish(bool map_outputs_and_updates) {
   if (!map_outputs_and_updates) return std::move(dst_);
-  for (auto& o : src_.outputs()) dst_.add_output(o.name, map(o.value));
+  for (auto& o : src_.outputs()) dst_.add_output(o.name, map(o.value), o.mask == ir::kNoValue ? o.mask : map(o.mask));
   for (auto& u : src_.updates()) dst_.add_update(map(u.target), map(u.value));
   return std::move(dst_);
 }

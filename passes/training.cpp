@@ -33,14 +33,16 @@ struct LossSite {
   ValueId value;      // the model output
   ValueId logits;     // the operand of its softmax / log_softmax / sigmoid, or kNoValue
   std::string head;   // "softmax" (also for log_softmax), "sigmoid" or ""
+  ValueId mask;       // the output's mask [batch, T], or kNoValue
 };
 
 LossSite find_site(const Graph& g, const ir::LossSpec& loss) {
-  LossSite s{loss.output, kNoValue, kNoValue, ""};
+  LossSite s{loss.output, kNoValue, kNoValue, "", kNoValue};
   for (auto& o : g.outputs())
     if (o.name == loss.output || (loss.output.empty() && s.value == kNoValue)) {
       s.output = o.name;
       s.value = o.value;
+      s.mask = o.mask;
     }
   if (s.value == kNoValue)
     throw Error(fmt::format("the loss applies to output '{}', which the model does not have", loss.output));
@@ -109,6 +111,50 @@ ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueI
   throw Error(fmt::format("unknown loss '{}'", loss));
 }
 
+// The loss of an output with a mask: the mean over the real steps only. Each loss op is
+// applied as it is, to inputs in which the padded steps contribute nothing -- targets and
+// predictions (or logits) multiplied by the step's mask, so that a padded step's term and
+// its gradient are 0 (sigmoid logits are moved to -100 there, whose term log(1 + e^-100)
+// is below f32's resolution; binary cross-entropy of probabilities leaves the clamp's
+// -log(1 - 1e-7) per padded element) -- and the op's mean over all steps is divided by
+// the fraction of real steps, mean(mask) (at least one step's worth, so that an all-padded
+// batch has loss 0 rather than 0/0).
+ValueId append_masked_loss(Graph& g, LossSite s, const std::string& loss, ValueId t) {
+  const ir::Shape out = g.type(s.value).shape;
+  std::vector<int64_t> per_step(size_t(out.rank()), 1);
+  per_step[0] = out[0];
+  per_step[1] = out[1];
+  ValueId m = g.add("reshape", {s.mask}, {{"shape", per_step}}, "loss.step_mask");
+  auto masked = [&](ValueId v, const char* name) { return g.add("mul", {v, m}, {}, name); };
+  if (loss == "sparse_categorical_crossentropy")
+    t = g.add("one_hot", {t}, {{"depth", out[out.rank() - 1]}}, "loss.one_hot");
+  t = masked(t, "loss.masked_target");
+  ValueId all;
+  if (loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy") {
+    int64_t rows = out[0] * out[1];
+    t = to_rows(g, t, rows, false, "loss.target_rows");
+    all = s.head == "softmax"
+              ? g.add("softmax_cross_entropy",
+                      {to_rows(g, masked(s.logits, "loss.masked_logits"), rows, false, "loss.logit_rows"), t}, {},
+                      "loss.all_steps")
+              : cross_entropy_of_probabilities(g, to_rows(g, s.value, rows, false, "loss.rows"), t);
+  } else if (loss == "binary_crossentropy" && s.head == "sigmoid") {
+    ValueId away = g.add("scale", {m}, {{"scale", 100.0}, {"offset", -100.0}}, "loss.padding_logit");
+    all = g.add("sigmoid_binary_cross_entropy", {g.add("add", {masked(s.logits, "loss.masked_logits"), away}, {},
+                                                       "loss.logits_or_padding"), t},
+                {}, "loss.all_steps");
+  } else if (loss == "binary_crossentropy") {
+    all = g.add("binary_cross_entropy", {masked(s.value, "loss.masked_output"), t}, {}, "loss.all_steps");
+  } else if (loss == "mse") {
+    all = g.add("mse", {masked(s.value, "loss.masked_output"), t}, {}, "loss.all_steps");
+  } else {
+    throw Error(fmt::format("unknown loss '{}'", loss));
+  }
+  ValueId real = g.add("reduce_mean", {s.mask}, {}, "loss.real_fraction");
+  ValueId floor = g.add_constant("loss.one_step", TensorType{ir::DType::f32, ir::Shape{}}, {float(1.0 / double(out[0] * out[1]))});
+  return g.add("div", {all, g.add("maximum", {real, floor}, {}, "loss.real_fraction_floor")}, {}, "loss");
+}
+
 } // namespace
 
 Graph specialize_phase(const Graph& forward, bool training) {
@@ -122,7 +168,7 @@ Graph specialize_phase(const Graph& forward, bool training) {
     else rw.copy_node(int(i));
   }
   Graph g = rw.finish(false);
-  for (auto& o : forward.outputs()) g.add_output(o.name, rw.map(o.value));
+  for (auto& o : forward.outputs()) g.add_output(o.name, rw.map(o.value), o.mask == kNoValue ? o.mask : rw.map(o.mask));
   if (training)
     for (auto& u : forward.updates()) g.add_update(rw.map(u.target), rw.map(u.value));
   return eliminate_dead_code(g); // the other phase's values
@@ -143,17 +189,24 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   TensorType target = out;
   // Sparse labels are i32 for the fused softmax loss; an output without a softmax head
   // one-hot encodes them in the graph (one_hot of f32 ids, which every backend lowers).
-  ir::DType label_type = site.head == "softmax" ? ir::DType::i32 : ir::DType::f32;
+  // A masked output one-hot encodes them too (append_masked_loss).
+  ir::DType label_type = site.head == "softmax" && site.mask == kNoValue ? ir::DType::i32 : ir::DType::f32;
   if (sparse) target = TensorType{label_type, per_step ? ir::Shape{out.shape[0], out.shape[1]} : ir::Shape{out.shape[0]}};
   tg.target = g.add_input("target", target);
   ValueId t = tg.target;
-  if (per_step) {
-    int64_t rows = out.shape[0] * out.shape[1];
-    if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, false, "loss.logit_rows");
-    else site.value = to_rows(g, site.value, rows, false, "loss.rows");
-    t = to_rows(g, t, rows, sparse, "loss.target_rows");
+  if (site.mask != kNoValue) {
+    tg.loss = append_masked_loss(g, site, loss, t);
+    tg.mask = site.mask;
+    g.add_output("loss_mask", site.mask); // for the metrics, which skip padded steps too
+  } else {
+    if (per_step) {
+      int64_t rows = out.shape[0] * out.shape[1];
+      if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, false, "loss.logit_rows");
+      else site.value = to_rows(g, site.value, rows, false, "loss.rows");
+      t = to_rows(g, t, rows, sparse, "loss.target_rows");
+    }
+    tg.loss = append_loss(g, site, loss, t);
   }
-  tg.loss = append_loss(g, site, loss, t);
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
   // part of the loss, reported with it and differentiated with it; their sum is also
   // output "regularization_loss" (the history's part).

@@ -24,6 +24,9 @@ struct TrainingGraph {
   // Output "regularization_loss": the kernel/bias regularizers' part of `loss` (no value
   // without regularizers; see loss_part_names).
   ir::ValueId regularization = ir::kNoValue;
+  // Output "loss_mask": the mask of the loss's output [batch, T] when it has one (its
+  // padded steps are left out of the loss; the metrics leave them out too).
+  ir::ValueId mask = ir::kNoValue;
   std::vector<ParamGrad> grads;      // one per trainable parameter
 };
 

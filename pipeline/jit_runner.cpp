@@ -40,6 +40,7 @@ public:
   double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
                     float* outputs) override {
     double loss = jit_.train_step({x}, target_ptr(target, n), n, float(lr), step, outs(outputs));
+    mask_ = jit_.loss_mask(n);
     parts_.clear();
     for (const std::string& name : part_names_) parts_.push_back(jit_.training_scalar(name));
     return loss;
@@ -47,8 +48,11 @@ public:
   std::vector<std::string> loss_part_names() const override { return part_names_; }
   std::vector<double> last_loss_parts() const override { return parts_; }
   double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
-    return jit_.evaluate({x}, target_ptr(target, n), n, outs(outputs));
+    double loss = jit_.evaluate({x}, target_ptr(target, n), n, outs(outputs));
+    mask_ = jit_.loss_mask(n);
+    return loss;
   }
+  const float* last_mask() const override { return mask_.empty() ? nullptr : mask_.data(); }
   void infer(const float* x, float* outputs, int64_t n) override { jit_.infer({x}, outs(outputs), n); }
 
 private:
@@ -57,6 +61,7 @@ private:
   std::vector<int32_t> labels_;
   std::vector<std::string> part_names_;
   std::vector<double> parts_; // of the last train_step
+  std::vector<float> mask_;   // of the last train_step or evaluate (empty: none)
 
   const void* target_ptr(const float* target, int64_t n) {
     const ir::TensorType tt = jit_.target().type;

@@ -45,9 +45,14 @@ void Metrics::reset() {
   for (Kind k : kinds_) sums_.emplace_back(k == Kind::auc ? 2 * kAucThresholds + 2 : 2, 0.0);
 }
 
-void Metrics::add(const float* outputs, const float* targets, int64_t n) {
+void Metrics::add(const float* outputs, const float* targets, int64_t n, const float* mask) {
   const int64_t C = task_.classes(), size = task_.output_size;
   const int64_t tsize = task_.labels ? task_.positions : size;
+  // Whether value j (of `count` per sample, step by step) of sample k lies on a padded step.
+  auto padded = [&](int64_t k, int64_t j, int64_t count) {
+    if (!mask || count < task_.steps || count % task_.steps != 0) return false;
+    return mask[k * task_.steps + j / (count / task_.steps)] == 0.0f;
+  };
   static const std::vector<double> thresholds = auc_thresholds();
   // The class of sample k at position p, and the target of output value j as the loss sees
   // it (one-hot rows for class ids).
@@ -70,6 +75,7 @@ void Metrics::add(const float* outputs, const float* targets, int64_t n) {
       const float* out = outputs + k * size;
       if (kind == Kind::accuracy || kind == Kind::top_k) {
         for (int64_t p = 0; p < task_.positions; p++) {
+          if (padded(k, p, task_.positions)) continue;
           const float* row = out + p * C;
           int64_t truth = true_class(k, p);
           bool hit;
@@ -88,6 +94,7 @@ void Metrics::add(const float* outputs, const float* targets, int64_t n) {
         continue;
       }
       for (int64_t j = 0; j < size; j++) {
+        if (padded(k, j, size)) continue;
         double y = target(k, j), p = out[j];
         bool positive = y > 0.5;
         switch (kind) {

@@ -22,6 +22,7 @@ struct MetricTask {
   int64_t output_size = 1; // output values per sample
   int64_t positions = 1;   // class labels per sample (T for sequence labels), else 1
   bool labels = false;     // targets are class ids, one per position; else output_size values
+  int64_t steps = 1;       // the time steps of a sequence output (its axis 1), which a mask covers
   int64_t classes() const { return output_size / positions; }
 };
 
@@ -34,8 +35,9 @@ public:
   Metrics(std::vector<ir::MetricSpec> specs, MetricTask task);
 
   // Adds n samples: outputs [n, output_size], targets [n, positions] (labels) or
-  // [n, output_size].
-  void add(const float* outputs, const float* targets, int64_t n);
+  // [n, output_size]. With a mask [n, steps] (Runner::last_mask), the values of steps
+  // whose mask is 0 (padding) are not counted.
+  void add(const float* outputs, const float* targets, int64_t n, const float* mask = nullptr);
   void reset();
   bool empty() const { return specs_.empty(); }
 

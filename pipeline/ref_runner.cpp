@@ -61,6 +61,7 @@ public:
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, ctx);
     ir::apply_updates(tg.graph, env, values_);
     copy_output(tg.graph, env, outputs);
+    keep_mask(tg, env);
     parts_.clear();
     if (tg.regularization != ir::kNoValue) parts_.push_back(env[size_t(tg.regularization)][0]);
     return env[size_t(tg.loss)][0];
@@ -74,8 +75,11 @@ public:
     ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, {});
     copy_output(tg.graph, env, outputs);
+    keep_mask(tg, env);
     return env[size_t(tg.loss)][0];
   }
+
+  const float* last_mask() const override { return mask_.empty() ? nullptr : mask_.data(); }
 
   void infer(const float* x, float* outputs, int64_t n) override {
     const ir::Graph& g = infer_at(n);
@@ -93,6 +97,14 @@ private:
   std::map<int64_t, ir::Graph> infer_;
   std::vector<std::string> part_names_;
   std::vector<double> parts_; // of the last train_step
+  std::vector<float> mask_;   // of the last train_step or evaluate (empty: none)
+
+  void keep_mask(const passes::TrainingGraph& tg, const std::vector<ir::Tensor>& env) {
+    mask_.clear();
+    if (tg.mask == ir::kNoValue) return;
+    const ir::Tensor& m = env[size_t(tg.mask)];
+    for (int64_t i = 0; i < m.numel(); i++) mask_.push_back(float(m[i]));
+  }
 
   void check_n(int64_t n) const {
     if (n < 1 || n > batch_) throw Error(fmt::format("batch of {} samples: expected 1 to {}", n, batch_));

@@ -45,6 +45,10 @@ public:
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
   // The first model output of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+  // The mask of the loss's output in the last train_step or evaluate, n samples of T
+  // values (1 at real steps, 0 at padding: docs/recurrent.md), or null when that output
+  // has none. The metrics skip the padded steps as the loss does.
+  virtual const float* last_mask() const = 0;
   // The parts of the loss besides the whole, as Keras's History names them
   // (passes::loss_part_names), and their values in the last train_step, in that order.
   virtual std::vector<std::string> loss_part_names() const = 0;

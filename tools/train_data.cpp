@@ -23,6 +23,7 @@ TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, 
   frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss, vocabulary);
   TargetFormat f;
   f.output_size = per_sample(r.output_type());
+  if (r.output_type().shape.rank() >= 3) f.steps = r.output_type().shape[1];
   f.classification = (loss != "mse" && !loss.empty()) || d.has_labels();
   if (d.sequence_labels) f.positions = d.y_size();
   if (!r.can_train()) {
@@ -111,11 +112,13 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
       loss_sum += r.evaluate(x.data(), t.data(), n, out.data()) * double(n);
     else
       r.infer(x.data(), out.data(), n);
-    acc.add(out.data(), t.data(), n);
+    const float* mask = r.can_train() ? r.last_mask() : nullptr;
+    acc.add(out.data(), t.data(), n, mask);
     if (confusion)
       for (int64_t k = 0; k < n; k++)
         for (int64_t p = 0; p < f.positions; p++)
-          res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
+          if (!mask || mask[k * f.steps + p * f.steps / f.positions] != 0.0f)
+            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
   }
   res.loss = loss_sum / double(d.n);
   res.metrics = acc.values();

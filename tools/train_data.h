@@ -30,8 +30,9 @@ struct TargetFormat {
   // each; accuracy and the confusion matrix count positions. 1 otherwise.
   int64_t positions = 1;
   int64_t classes() const { return output_size / positions; }
+  int64_t steps = 1; // the time steps of a sequence output (axis 1), which a mask covers
   // The metrics read the outputs and the batch targets fill_batch makes.
-  pipeline::MetricTask metric_task() const { return {output_size, positions, kind == TargetKind::class_ids}; }
+  pipeline::MetricTask metric_task() const { return {output_size, positions, kind == TargetKind::class_ids, steps}; }
 };
 
 // Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).

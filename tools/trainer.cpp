@@ -157,7 +157,7 @@ private:
       std::vector<double> parts = r_.last_loss_parts();
       for (size_t i = 0; i < parts.size() && i < st_.loss_parts_sum.size(); i++) st_.loss_parts_sum[i] += parts[i] * double(n);
       st_.seen += n;
-      metrics_.add(out.data(), t.data(), n);
+      metrics_.add(out.data(), t.data(), n, r_.last_mask());
       bar.update(b + 1, st_.seen, st_.loss_sum / double(st_.seen), metrics_.line());
       if (st_.step == sigint_at) std::raise(SIGINT);
       if (g_interrupted) {

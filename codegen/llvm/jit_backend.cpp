@@ -82,6 +82,7 @@ struct JitModel::Impl {
   bool training = true;
   double pipeline_ms = 0;
   int64_t classes = 0; // integer labels: the loss output's last axis
+  Kind last_loss = Kind::training; // the program of the last train_step or evaluate
 
   CompiledProgram& program(Kind k) {
     if (k != Kind::inference && !can_train)
@@ -175,6 +176,7 @@ struct JitModel::Impl {
     if (k == Kind::training) p.set_scalar("lr", lr);
     p.run(n, seed, uint64_t(step), k == Kind::training && training);
     if (k == Kind::training) updated_by(p);
+    last_loss = k;
     get_outputs(p, out, n);
     return double(p.scalar_output("loss"));
   }
@@ -277,6 +279,15 @@ double JitModel::train_step(const std::vector<const void*>& inputs, const void* 
 
 double JitModel::training_scalar(const std::string& name) {
   return double(impl_->program(Kind::training).scalar_output(name));
+}
+
+std::vector<float> JitModel::loss_mask(int64_t n) {
+  CompiledProgram& p = impl_->program(impl_->last_loss);
+  const passes::NamedValue* v = p.program().find("loss_mask", true);
+  if (!v) return {};
+  std::vector<float> mask(size_t(v->type.shape.numel() / v->type.shape[0] * n));
+  p.get_output("loss_mask", mask.data(), n);
+  return mask;
 }
 
 double JitModel::evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,

@@ -1,4 +1,4 @@
-// Dead-code elimination: a node lives when an output, an update or a live node reads one
+// Dead-code elimination: a node lives when an output (or its mask), an update or a live node reads one
 // of its results. Walks the nodes backwards once (they are in topological order).
 #include "passes/cleanup/cleanup.h"
 #include "passes/rewrite.h"
@@ -7,7 +7,10 @@ namespace dlc::passes {
 
 ir::Graph eliminate_dead_code(const ir::Graph& g) {
   std::vector<bool> live(g.values().size(), false);
-  for (auto& o : g.outputs()) live[size_t(o.value)] = true;
+  for (auto& o : g.outputs()) {
+    live[size_t(o.value)] = true;
+    if (o.mask != ir::kNoValue) live[size_t(o.mask)] = true;
+  }
   for (auto& u : g.updates()) live[size_t(u.value)] = true;
   std::vector<bool> keep(g.nodes().size(), false);
   for (int i = int(g.nodes().size()) - 1; i >= 0; i--) {

@@ -352,6 +352,23 @@ inline const char* kKerasRecurrentModel = R"({
   "batch_size": 4
 })";
 
+// Masking (docs/recurrent.md): relu zeroes the negative inputs, so about a quarter of the
+// random steps are all zero and the masking layer marks them padding; the mask goes
+// through a bidirectional GRU and a go_backwards LSTM (reversed) into a masked per-step
+// loss.
+inline const char* kMaskedModel = R"({
+  "name": "masked",
+  "input_shape": [5, 2],
+  "layers": [{"type": "activation", "activation": "relu"},
+             {"type": "masking"},
+             {"type": "bidirectional", "layer": {"type": "gru", "units": 3, "return_sequences": true}},
+             {"type": "lstm", "units": 4, "return_sequences": true, "go_backwards": true},
+             {"type": "time_distributed", "layer": {"type": "dense", "units": 3, "activation": "softmax"}}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;

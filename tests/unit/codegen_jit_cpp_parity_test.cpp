@@ -179,6 +179,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit: bidirectional, return_stat
   check_bits(frontend::load_model_text(kKerasRecurrentModel, "keras_recurrent.json"), 4, 3);
 }
 
+TEST_CASE("the JIT and emitted C++ agree bit for bit: masking") {
+  check_bits(frontend::load_model_text(kMaskedModel, "masked.json"), 4, 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit: every activation and maxout") {
   check_bits(frontend::load_model_text(kActivationsModel, "activations.json"), 4, 3);
 }
