@@ -50,6 +50,8 @@ public:
     return jit_.evaluate({x}, target_ptr(target, n), n, outs(outputs));
   }
   void infer(const float* x, float* outputs, int64_t n) override { jit_.infer({x}, outs(outputs), n); }
+  bool stateful() const override { return !jit_.recurrent_states().empty(); }
+  void reset_states() override { jit_.reset_states(); }
 
 private:
   codegen::JitModel jit_;

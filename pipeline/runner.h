@@ -45,6 +45,12 @@ public:
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
   // The first model output of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
+  // Stateful recurrent layers (docs/recurrent.md, "State across batches"): train_step,
+  // evaluate and infer each continue their states from the call before and take whole
+  // batches only (n == batch()). reset_states sets the states to zeros (Keras's
+  // reset_states); stateful() says whether the model has such states.
+  virtual bool stateful() const = 0;
+  virtual void reset_states() = 0;
   // The parts of the loss besides the whole, as Keras's History names them
   // (passes::loss_part_names), and their values in the last train_step, in that order.
   virtual std::vector<std::string> loss_part_names() const = 0;
