@@ -93,6 +93,12 @@ public:
   std::vector<float> get(const std::string& name) const;
   // Throws dlc::Error for an unknown name (suggesting the nearest) or a wrong element count.
   void set(const std::string& name, const std::vector<float>& values);
+  // Stateful recurrent layers' states ("<layer>.state_h", lstm also "_c"; [batch, units],
+  // among persistent()): infer, evaluate and train_step each start from them and leave the
+  // last step's states there, and then take whole batches only (n == batch).
+  std::vector<TensorSpec> recurrent_states() const;
+  // Sets them to zeros (Keras's reset_states): the next call starts as a new stream.
+  void reset_states();
   // All persistent values by name, as the interpreter binds them (tests, checkpoints).
   ir::Bindings values() const;
   void set_values(const ir::Bindings& values); // sets those present

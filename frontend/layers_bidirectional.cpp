@@ -28,6 +28,12 @@ const LayerDef& wrapped_layer(const JsonRef& inner) {
   std::vector<std::string> keys = def.keys;
   keys.push_back("type");
   inner.expect_only(keys, "the layer wrapped by bidirectional");
+  // Refused (Keras accepts it): the backward half ends each batch at its first step, so
+  // the state it would carry is not where the next batch of a stream begins
+  // (docs/recurrent.md, "State across batches").
+  if (auto s = inner.get("stateful"); s && inner.get_bool("stateful", false))
+    s->fail("a stateful layer cannot be wrapped by bidirectional: its backward half reads each batch from its last "
+            "step, so no state carries from one batch to the next");
   return def;
 }
 

@@ -4,7 +4,8 @@
 // then one loop (`scan`) over the T steps whose body is the cell:
 //   z_t = xw[:, t] + h_{t-1}·U  and the gates, slices of z_t combined element-wise.
 // The graph, and what is compiled from it, does not grow with T. With go_backwards the
-// loop runs t = T-1 .. 0 (the scan's `reverse`).
+// loop runs t = T-1 .. 0 (the scan's `reverse`). With stateful, the carried states start
+// from persistent graph state and the loop's final states are written back to it.
 #include "frontend/layers_recurrent.h"
 
 namespace dlc::frontend {
@@ -33,6 +34,7 @@ std::string cell_activation(const LayerCtx& c, const std::string& key, const std
 struct Cell {
   LayerCtx& c;
   bool backwards = false; // the steps run from T-1 down to 0
+  bool stateful = false;  // the states persist from one call to the next (Keras's stateful)
   int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
   ValueId xw = kNoValue;   // [n, T, gates * units]: x_t·W + b of every step
   // The loop's body, with its inputs in the scan's order: carried values, the step's
@@ -52,6 +54,11 @@ struct Cell {
     features = xs[2];
     units = c.spec.require("units").as_positive_int();
     if (steps == 0) c.fail_input(0, "a sequence of at least one step");
+    stateful = c.spec.get_bool("stateful", false);
+    if (stateful && c.inputs.size() > 1)
+      c.spec.get("stateful")->fail("layer '{}' ({}): a stateful layer carries its own state from one batch to the next; "
+                                   "it takes no initial-state inputs",
+                                   c.info.name, c.info.type);
     c.mask_handled = true;
     if (c.in_mask() != kNoValue)
       mask = c.op("reshape", {c.in_mask()}, {{"shape", std::vector<int64_t>{n, steps, 1}}}, "step_mask");
@@ -109,8 +116,12 @@ struct Cell {
 
   // A carried state: the body's input for it, starting from `initial` or zeros. Declare
   // carries first, then call sequence(), then the invariants: the body's inputs are in
-  // that order.
+  // that order. A stateful layer starts from persistent graph state "<layer>.state_<what>"
+  // [batch, units], zeros at first (docs/recurrent.md, "State across batches").
   ValueId carry(ValueId initial, const std::string& what) {
+    if (stateful)
+      initial = c.g.add_state(fmt::format("{}.state_{}", c.info.name, what), ir::TensorType{ir::DType::f32, {n, units}},
+                              ir::Initializer{});
     if (initial == kNoValue)
       initial = c.g.add_constant(fmt::format("{}.{}0", c.info.name, what), ir::TensorType{ir::DType::f32, {n, units}},
                                  std::vector<float>(size_t(n * units), 0.0f));
@@ -152,6 +163,10 @@ struct Cell {
     auto r = c.g.add_node("scan", operands, attrs, c.info.name + ".loop", body);
     Recurrence out;
     out.states.assign(r.begin(), r.begin() + long(carries.size()));
+    // Truncated BPTT: the next batch starts from these states, read as values of their
+    // own (a state gets no gradient), so no gradient crosses from one batch to the last.
+    if (stateful)
+      for (size_t i = 0; i < carries.size(); i++) c.g.add_update(carries[i], out.states[i]);
     for (size_t i = 0; i < carries.size(); i++) out.state_names.push_back(body->value(body->inputs()[i]).name);
     if (sequences) out.sequence = r.back();
     return out;
@@ -352,7 +367,7 @@ ValueId build_repeat_vector(LayerCtx& c) {
 std::vector<LayerDef> recurrent_layers() {
   std::vector<std::string> common = {"units",        "activation",         "return_sequences",      "go_backwards",
                                      "return_state", "use_bias",           "kernel_initializer",
-                                     "recurrent_initializer",             "bias_initializer"};
+                                     "recurrent_initializer",             "bias_initializer", "stateful"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> k = common;
     k.insert(k.end(), extra.begin(), extra.end());

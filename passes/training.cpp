@@ -155,12 +155,17 @@ ValueId append_masked_loss(Graph& g, LossSite s, const std::string& loss, ValueI
   return g.add("div", {all, g.add("maximum", {real, floor}, {}, "loss.real_fraction_floor")}, {}, "loss");
 }
 
+// A forward graph's update of graph state (a stateful recurrent layer's carried state)
+// happens in every phase; one of a param (batch normalisation's statistics) in training.
+bool every_phase(const Graph& g, const Graph::Update& u) { return g.value(u.target).kind == ir::ValueKind::state; }
+
 } // namespace
 
 Graph specialize_phase(const Graph& forward, bool training) {
   bool any = false;
   for (const ir::Node& n : forward.nodes()) any |= n.op->name == "phase_select";
-  if (!any && (training || forward.updates().empty())) return forward;
+  for (auto& u : forward.updates()) any |= !training && !every_phase(forward, u);
+  if (!any) return forward;
   GraphRewriter rw(forward);
   for (size_t i = 0; i < forward.nodes().size(); i++) {
     const ir::Node& n = forward.nodes()[i];
@@ -169,8 +174,8 @@ Graph specialize_phase(const Graph& forward, bool training) {
   }
   Graph g = rw.finish(false);
   for (auto& o : forward.outputs()) g.add_output(o.name, rw.map(o.value), o.mask == kNoValue ? o.mask : rw.map(o.mask));
-  if (training)
-    for (auto& u : forward.updates()) g.add_update(rw.map(u.target), rw.map(u.value));
+  for (auto& u : forward.updates())
+    if (training || every_phase(forward, u)) g.add_update(rw.map(u.target), rw.map(u.value));
   return eliminate_dead_code(g); // the other phase's values
 }
 

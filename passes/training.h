@@ -48,9 +48,10 @@ TrainingGraph build_loss_graph(const ir::Graph& forward, const ir::TrainingSpec&
 // A forward graph for one phase of a run. Layers whose behaviour differs between
 // training and inference (batch normalisation) build both forms joined by `phase_select`
 // and record training-time state changes (running statistics) as graph updates; this
-// keeps the `train` operands and the updates (training) or the `infer` operands and no
-// update (inference, evaluation). Every program is compiled from a specialised graph, so
-// no program computes the other phase's values.
+// keeps the `train` operands and the updates (training) or the `infer` operands and only
+// the updates of graph state (inference, evaluation: a stateful recurrent layer carries
+// its state across calls in every phase). Every program is compiled from a specialised
+// graph, so no program computes the other phase's values.
 ir::Graph specialize_phase(const ir::Graph& forward, bool training);
 
 // Appends gradient clipping (by global norm, by value), weight decay (coupled or

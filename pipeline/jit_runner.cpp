@@ -54,6 +54,8 @@ public:
   }
   const float* last_mask() const override { return mask_.empty() ? nullptr : mask_.data(); }
   void infer(const float* x, float* outputs, int64_t n) override { jit_.infer({x}, outs(outputs), n); }
+  bool stateful() const override { return !jit_.recurrent_states().empty(); }
+  void reset_states() override { jit_.reset_states(); }
 
 private:
   codegen::JitModel jit_;

@@ -74,6 +74,7 @@ public:
     const passes::TrainingGraph& tg = loss_at(n);
     ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, {});
+    ir::apply_updates(tg.graph, env, values_); // stateful layers' states only
     copy_output(tg.graph, env, outputs);
     keep_mask(tg, env);
     return env[size_t(tg.loss)][0];
@@ -84,7 +85,14 @@ public:
   void infer(const float* x, float* outputs, int64_t n) override {
     const ir::Graph& g = infer_at(n);
     std::vector<ir::Tensor> env = ir::evaluate(g, bind(g, x, nullptr, n, ir::kNoValue), {});
+    ir::apply_updates(g, env, values_); // stateful layers' states only
     copy_output(g, env, outputs);
+  }
+
+  bool stateful() const override { return !forward_.at(batch_).graph.states().empty(); }
+  void reset_states() override {
+    const ir::Graph& g = forward_.at(batch_).graph;
+    for (ir::ValueId s : g.states()) values_[g.value(s).name] = ir::Tensor(g.type(s), std::vector<float>(size_t(g.type(s).shape.numel()), 0.0f));
   }
 
 private:
@@ -108,6 +116,10 @@ private:
 
   void check_n(int64_t n) const {
     if (n < 1 || n > batch_) throw Error(fmt::format("batch of {} samples: expected 1 to {}", n, batch_));
+    if (n != batch_ && !forward_.empty() && stateful())
+      throw Error(fmt::format("batch of {} samples: a model with stateful layers runs whole batches of {} (row i of a "
+                              "batch continues row i of the one before)",
+                              n, batch_));
   }
   const frontend::BuiltModel& fwd_at(int64_t n) {
     check_n(n);

@@ -49,6 +49,12 @@ public:
   // values (1 at real steps, 0 at padding: docs/recurrent.md), or null when that output
   // has none. The metrics skip the padded steps as the loss does.
   virtual const float* last_mask() const = 0;
+  // Stateful recurrent layers (docs/recurrent.md, "State across batches"): train_step,
+  // evaluate and infer each continue their states from the call before and take whole
+  // batches only (n == batch()). reset_states sets the states to zeros (Keras's
+  // reset_states); stateful() says whether the model has such states.
+  virtual bool stateful() const = 0;
+  virtual void reset_states() = 0;
   // The parts of the loss besides the whole, as Keras's History names them
   // (passes::loss_part_names), and their values in the last train_step, in that order.
   virtual std::vector<std::string> loss_part_names() const = 0;

@@ -105,7 +105,10 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
   std::iota(order.begin(), order.end(), 0);
   std::vector<float> x, t, out(size_t(r.batch() * f.output_size));
   double loss_sum = 0;
-  for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
+  // Stateful layers: from zero states, whole batches in order (docs/recurrent.md).
+  int64_t samples = r.stateful() ? d.n / r.batch() * r.batch() : d.n;
+  if (r.stateful()) r.reset_states();
+  for (int64_t begin = 0; begin < samples; begin += r.batch()) {
     int64_t n = std::min(r.batch(), d.n - begin);
     fill_batch(d, f, order, begin, n, x, t);
     if (r.can_train())
@@ -120,7 +123,7 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
           if (!mask || mask[k * f.steps + p * f.steps / f.positions] != 0.0f)
             res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
   }
-  res.loss = loss_sum / double(d.n);
+  res.loss = loss_sum / double(std::max<int64_t>(samples, 1));
   res.metrics = acc.values();
   res.metrics_line = acc.line();
   return res;

@@ -61,6 +61,7 @@ struct EvalResult {
 // Loss (sample-weighted mean of batch means) and the model's metrics (over positions for
 // sequence labels) over a whole data set, in batches of the runner's size, without
 // changing anything; the confusion matrix when asked and the loss is a classification.
+// With stateful layers: the states reset first, and only the whole batches (in order).
 EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
                             const std::vector<ir::MetricSpec>& metrics, bool confusion = false);
 

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <numeric>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -64,6 +65,15 @@ public:
              r.loss_part_names()};
     st_.loss_parts_sum.assign(info_.loss_parts.size(), 0.0);
     batches_ = (data.train.n + r.batch() - 1) / r.batch();
+    // Stateful layers: row i of a batch continues row i of the one before, so the samples
+    // keep their order and only whole batches run (docs/recurrent.md).
+    if (r.stateful()) {
+      batches_ = data.train.n / r.batch();
+      if (batches_ == 0)
+        throw Error(fmt::format("the model has stateful layers, which run whole batches: {} training samples do not "
+                                "fill one batch of {}",
+                                data.train.n, r.batch()));
+    }
   }
 
   int run() {
@@ -132,12 +142,21 @@ private:
                 "epoch, backend %s\n",
                 m_.name.c_str(), data_.train.name.c_str(), (long long)data_.train.n, (long long)data_.val.n,
                 (long long)data_.test.n, (long long)r_.batch(), (long long)batches_, r_.backend().c_str());
+    if (r_.stateful())
+      std::printf("stateful layers: the samples keep their order (no shuffling), row i of each batch continues row i "
+                  "of the one before; the states are reset at the start of every epoch and of every evaluation; %lld "
+                  "samples beyond the last whole batch are left out\n",
+                  (long long)(data_.train.n - batches_ * r_.batch()));
     std::fflush(stdout);
   }
 
   // Trains the rest of epoch `epoch`; false when Ctrl-C stopped it (after a checkpoint).
   bool train_epoch(int64_t epoch) {
     std::vector<int64_t> order = epoch_order(data_.train.n, o_.seed, epoch);
+    if (r_.stateful()) {
+      std::iota(order.begin(), order.end(), 0);
+      if (st_.batch_in_epoch == 0) r_.reset_states(); // a resumed epoch continues its checkpoint's states
+    }
     std::vector<float> x, t, out(size_t(r_.batch() * f_.output_size));
     ProgressBar bar(int(epoch + 1), int(o_.epochs), batches_, o_.live);
     int64_t sigint_at = test_sigint_step();

@@ -68,6 +68,7 @@ std::vector<Persistent> persistent_values(const Program& infer, const Placement&
         out.push_back({v.name, kind, v.type, gv.init, {}});
         p = &out.back();
       }
+      p->recurrent = p->recurrent || (&prog == &infer && kind == ir::ValueKind::state);
       Where w = at(v.ref);
       bool known = false;
       for (const Where& q : p->places) known = known || (q.block == w.block && q.offset == w.offset);

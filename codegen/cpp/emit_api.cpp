@@ -99,6 +99,17 @@ std::string constant_table(const Layout& l, std::string& data) {
   return s + "};\n";
 }
 
+// The stateful layers' states, as indices into kValues (reset_states zeroes them).
+std::string recurrent_state_table(const Layout& l) {
+  std::string s = "// The stateful recurrent layers' states (indices into kValues), for reset_states.\n"
+                  "const int kRecurrentStates[] = {";
+  bool any = false;
+  for (size_t i = 0; i < l.persistent.size(); i++)
+    if (l.persistent[i].recurrent) s += fmt::format("{}{}", any ? ", " : "", i), any = true;
+  s += any ? "};\n" : "-1};\n";
+  return s + fmt::format("constexpr bool kStateful = {};\n", any ? "true" : "false");
+}
+
 int count_params(const Layout& l) {
   int n = 0;
   for (const Persistent& p : l.persistent) n += p.kind == ir::ValueKind::param;
@@ -165,6 +176,7 @@ struct ConstantInfo {
   s += weights_table;
   s += value_table(l, weight_offsets);
   s += fmt::format("constexpr int kParamCount = {};\n", count_params(l));
+  s += recurrent_state_table(l);
   s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
                    l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
   if (o.train) s += schedule_table(l.schedule);
@@ -255,6 +267,9 @@ bool parse_u64(const std::string& s, uint64_t& v) {
 }
 
 int check_batch($P_ctx* c, int n) {
+  if (kStateful && n != $U_BATCH)
+    return fail(c, "n = %d samples: $P has stateful layers, which run whole batches of %d (row i continues row i of "
+                "the call before)", n, $U_BATCH);
   if (n >= 1 && n <= $U_BATCH) return 0;
   return fail(c, "n = %d samples is outside [1, %d], the batch $P was compiled for", n, $U_BATCH);
 }
@@ -379,6 +394,13 @@ int $P_infer($P_ctx* c, const float* x, float* y, int n) {
   for (int i = 0; i < $U_NUM_INPUTS; i++, x += n * kInputs[i - 1].sample) inputs[i] = x;
   for (int i = 0; i < $U_NUM_OUTPUTS; i++, y += n * kOutputs[i - 1].sample) outputs[i] = y;
   return $P_infer_io(c, inputs, outputs, n);
+}
+
+void $P_reset_states($P_ctx* c) {
+  if (!c) return;
+  for (int i : kRecurrentStates)
+    if (i >= 0)
+      for (int k = 0; k < kValues[i].places; k++) std::memset(place(c, kValues[i], k), 0, size_t(kValues[i].numel) * sizeof(float));
 }
 
 int $P_param_count(void) { return kParamCount; }

@@ -71,6 +71,7 @@ struct Persistent {
   ir::TensorType type;
   ir::Initializer init;
   std::vector<Where> places; // places[0] is read
+  bool recurrent = false;    // a stateful recurrent layer's state (graph state of inference)
 };
 
 // What the API text needs beyond the kernels.

@@ -27,6 +27,9 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
                    "   arrays, sample axis first: inputs {1}; outputs {2}. */\n",
                    n.macro("BATCH"), shapes(l.inputs), shapes(l.outputs));
   h += fmt::format("#define {} {}\n", n.macro("BATCH"), l.batch);
+  bool stateful = false;
+  for (const Persistent& p : l.persistent) stateful = stateful || p.recurrent;
+  h += fmt::format("#define {} {} /* 1: stateful recurrent layers (see reset_states) */\n", n.macro("STATEFUL"), stateful ? 1 : 0);
   h += fmt::format("#define {} {} /* inputs */\n#define {} {} /* outputs */\n", n.macro("NUM_INPUTS"), l.inputs.size(),
                    n.macro("NUM_OUTPUTS"), l.outputs.size());
   h += fmt::format("#define {} {} /* floats per sample, all inputs together */\n", n.macro("INPUT_SIZE"), sample_floats(l.inputs));
@@ -75,13 +78,17 @@ void {0}_init({0}_ctx* ctx, uint64_t seed);
 int {0}_infer({0}_ctx* ctx, const float* x, float* y, int n);
 /* The same with one array per input and per output. */
 int {0}_infer_io({0}_ctx* ctx, const float* const* inputs, float* const* outputs, int n);
+/* Stateful recurrent layers ({3} 1): infer and train_step continue each layer's state
+   from the call before (row i of x continues row i) and take n = {4} only; reset_states
+   sets the states to zeros, to start new streams (docs/recurrent.md). No effect without. */
+void {0}_reset_states({0}_ctx* ctx);
 /* Runs the matrix products and convolutions of later calls on `threads` threads, the
    calling one included (1, the default: no other thread; at most 1024). Results are the
    same bits for any count. The threads belong to this context: contexts on other threads
    are not affected. Returns the count in use (1 and an error when they cannot start). */
 int {0}_set_threads({0}_ctx* ctx, int threads);
 )cc",
-                   n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"));
+                   n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"), n.macro("STATEFUL"), n.macro("BATCH"));
   if (o.train)
     h += fmt::format(R"cc(/* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
    an error when n is out of range). */

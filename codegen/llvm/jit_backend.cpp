@@ -73,6 +73,9 @@ struct JitModel::Impl {
   std::vector<TensorSpec> inputs, outputs;
   TensorSpec target;
   std::vector<TensorSpec> persistent; // params, then optimizer state
+  // Stateful recurrent layers' states (graph state of the inference graph): every program
+  // updates them, and every call runs whole batches (row i continues row i).
+  std::vector<TensorSpec> recurrent_states;
   std::unique_ptr<Jit> jit;
   std::map<Kind, std::unique_ptr<CompiledProgram>> programs;
   std::map<std::string, std::vector<float>> store;
@@ -148,6 +151,15 @@ struct JitModel::Impl {
 
   void check_samples(int64_t n) const {
     if (n < 1 || n > batch) throw Error(fmt::format("{} samples: a call takes 1 to {} (the compiled batch)", n, batch));
+    if (n != batch && !recurrent_states.empty())
+      throw Error(fmt::format("{} samples: a model with stateful layers runs whole batches of {} (row i of a batch "
+                              "continues row i of the one before)",
+                              n, batch));
+  }
+
+  // After `p` ran: the stateful layers' states it wrote are the newest.
+  void ran(CompiledProgram& p) {
+    if (!recurrent_states.empty()) updated_by(p);
   }
 
   void set_inputs(CompiledProgram& p, const std::vector<const void*>& in, int64_t n) {
@@ -176,6 +188,7 @@ struct JitModel::Impl {
     if (k == Kind::training) p.set_scalar("lr", lr);
     p.run(n, seed, uint64_t(step), k == Kind::training && training);
     if (k == Kind::training) updated_by(p);
+    else ran(p);
     last_loss = k;
     get_outputs(p, out, n);
     return double(p.scalar_output("loss"));
@@ -193,6 +206,7 @@ JitModel::JitModel(ProgramSource source, JitOptions options) : impl_(std::make_u
   ir::Graph fwd = m.source.graph(Kind::inference);
   for (ir::ValueId v : fwd.inputs()) m.inputs.push_back({fwd.value(v).name, fwd.type(v)});
   for (const auto& o : fwd.outputs()) m.outputs.push_back({o.name, fwd.type(o.value)});
+  for (ir::ValueId v : fwd.states()) m.recurrent_states.push_back({fwd.value(v).name, fwd.type(v)});
   ir::Graph full = m.can_train ? m.source.graph(Kind::training) : std::move(fwd);
   if (m.can_train) m.target = {"target", full.type(full.find("target"))};
   m.classes = m.source.classes;
@@ -269,6 +283,7 @@ void JitModel::infer(const std::vector<const void*>& inputs, const std::vector<v
   m.sync(p);
   m.set_inputs(p, inputs, n);
   p.run(n, m.seed, 0, false);
+  m.ran(p);
   m.get_outputs(p, outputs, n);
 }
 
@@ -293,6 +308,12 @@ std::vector<float> JitModel::loss_mask(int64_t n) {
 double JitModel::evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
                           const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::evaluation, inputs, target, n, 0.0f, 0, outputs);
+}
+
+std::vector<TensorSpec> JitModel::recurrent_states() const { return impl_->recurrent_states; }
+
+void JitModel::reset_states() {
+  for (const TensorSpec& t : impl_->recurrent_states) set(t.name, std::vector<float>(size_t(t.type.shape.numel()), 0.0f));
 }
 
 void JitModel::set_training(bool on) { impl_->training = on; }

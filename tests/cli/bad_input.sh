@@ -43,6 +43,8 @@ bad rnn_state_output_missing "6:64: layers[1].inputs[2]: layer 'dec' reads 'enc.
 bad rnn_return_state_sequential "3:14: layers[0]: layer 'lstm_1' (lstm) returns its states as outputs of their own ('lstm_1.h'), which only the graph form's layers and outputs can read"
 bad bidirectional_dense "3:58: layers[0].layer.type: bidirectional wraps a simple_rnn, lstm or gru layer, not 'dense'"
 bad bidirectional_merge_mode "3:54: layers[0].merge_mode: unknown merge_mode 'average'; use concat, sum, mul, ave"
+bad rnn_stateful_bidirectional "3:89: layers[0].layer.stateful: a stateful layer cannot be wrapped by bidirectional"
+bad rnn_stateful_initial_state "4:97: layers[0].stateful: layer 'r' (simple_rnn): a stateful layer carries its own state from one batch to the next; it takes no initial-state inputs"
 bad repeat_vector_sequence "3:14: layers[0]: layer 'repeat_vector_1' (repeat_vector) needs an input [batch, features] of floats, but input 'input' gives f32[1,10,4]"
 bad unknown_layer_type_far "3:23: layers[0].type: unknown layer type 'attention'; known: dense, conv2d,"
 bad unknown_activation "4:51: layers[0].activation: unknown activation 'rleu', did you mean 'relu'?"

@@ -327,6 +327,9 @@ const ValueInfo kValues[] = {
     {"dense_1.bias", 1, 1, {2}, 2, 0, 0.0, 0, 36, 2, 1, {kState, kState}, {576, -1}, -1},
 };
 constexpr int kParamCount = 4;
+// The stateful recurrent layers' states (indices into kValues), for reset_states.
+const int kRecurrentStates[] = {-1};
+constexpr bool kStateful = false;
 constexpr uint64_t kBlockBytes[4] = {640ull, 64ull, 640ull, 54336ull};
 // The learning rate of each training step (docs/training.md, runtime/schedule.h).
 constexpr dlc_rt::Schedule kSchedule = {dlc_rt::ScheduleKind::constant, /*lr=*/0.1, /*per_step=*/false, /*warmup=*/0,
@@ -418,6 +421,9 @@ bool parse_u64(const std::string& s, uint64_t& v) {
 }
 
 int check_batch(net_ctx* c, int n) {
+  if (kStateful && n != NET_BATCH)
+    return fail(c, "n = %d samples: net has stateful layers, which run whole batches of %d (row i continues row i of "
+                "the call before)", n, NET_BATCH);
   if (n >= 1 && n <= NET_BATCH) return 0;
   return fail(c, "n = %d samples is outside [1, %d], the batch net was compiled for", n, NET_BATCH);
 }
@@ -542,6 +548,13 @@ int net_infer(net_ctx* c, const float* x, float* y, int n) {
   for (int i = 0; i < NET_NUM_INPUTS; i++, x += n * kInputs[i - 1].sample) inputs[i] = x;
   for (int i = 0; i < NET_NUM_OUTPUTS; i++, y += n * kOutputs[i - 1].sample) outputs[i] = y;
   return net_infer_io(c, inputs, outputs, n);
+}
+
+void net_reset_states(net_ctx* c) {
+  if (!c) return;
+  for (int i : kRecurrentStates)
+    if (i >= 0)
+      for (int k = 0; k < kValues[i].places; k++) std::memset(place(c, kValues[i], k), 0, size_t(kValues[i].numel) * sizeof(float));
 }
 
 int net_param_count(void) { return kParamCount; }

@@ -11,6 +11,7 @@ extern "C" {
 /* Sizes. A call may pass any n in [1, NET_BATCH]. Inputs and outputs are row-major float
    arrays, sample axis first: inputs 'input' f32[8,9,9,1]; outputs 'dense_1' f32[8,2]. */
 #define NET_BATCH 8
+#define NET_STATEFUL 0 /* 1: stateful recurrent layers (see reset_states) */
 #define NET_NUM_INPUTS 1 /* inputs */
 #define NET_NUM_OUTPUTS 1 /* outputs */
 #define NET_INPUT_SIZE 81 /* floats per sample, all inputs together */
@@ -49,6 +50,10 @@ void net_init(net_ctx* ctx, uint64_t seed);
 int net_infer(net_ctx* ctx, const float* x, float* y, int n);
 /* The same with one array per input and per output. */
 int net_infer_io(net_ctx* ctx, const float* const* inputs, float* const* outputs, int n);
+/* Stateful recurrent layers (NET_STATEFUL 1): infer and train_step continue each layer's state
+   from the call before (row i of x continues row i) and take n = NET_BATCH only; reset_states
+   sets the states to zeros, to start new streams (docs/recurrent.md). No effect without. */
+void net_reset_states(net_ctx* ctx);
 /* Runs the matrix products and convolutions of later calls on `threads` threads, the
    calling one included (1, the default: no other thread; at most 1024). Results are the
    same bits for any count. The threads belong to this context: contexts on other threads
