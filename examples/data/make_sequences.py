@@ -12,10 +12,14 @@
     x [N, T] float32 ids in [0, V); tag of position t (int32 [N, T]): 0 at t = 0 or when
     x[t] == x[t-1], 1 when x[t] > x[t-1], 2 when x[t] < x[t-1] (a rule over the left
     neighbour, which a left-to-right recurrent layer sees).
+  tagging_padded (examples/gru_tagger_masked.json): the tagging rule over sequences of
+    3 to T real ids in [1, V), post-padded to T with id 0 (an embedding's mask_zero
+    marks it); the tags of padded positions are 1, which a masked loss and masked
+    metrics ignore (docs/recurrent.md, "Padding and masking").
 
-Usage: make_sequences.py OUT_DIR [--task sentiment|tagging|all] [--train N] [--test N]
+Usage: make_sequences.py OUT_DIR [--task sentiment|tagging|tagging_padded|all] [--train N] [--test N]
        [--length T] [--vocab V] [--seed S]
-Files: OUT_DIR/{sentiment,tagging}_{x,y}_{train,test}.npy
+Files: OUT_DIR/{sentiment,tagging,tagging_padded}_{x,y}_{train,test}.npy
 """
 import argparse
 import pathlib
@@ -63,10 +67,21 @@ def tagging(rng, n, length, vocab):
     return xs, ys
 
 
+def tagging_padded(rng, n, length, vocab):
+    xs, ys = [], []
+    for _ in range(n):
+        real = rng.randrange(3, length + 1)
+        seq = [rng.randrange(1, vocab) for _ in range(real)]
+        tags = [0] + [0 if seq[t] == seq[t - 1] else (1 if seq[t] > seq[t - 1] else 2) for t in range(1, real)]
+        xs.append([float(v) for v in seq] + [0.0] * (length - real))
+        ys.append(tags + [1] * (length - real))
+    return xs, ys
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out_dir")
-    p.add_argument("--task", choices=["sentiment", "tagging", "all"], default="all")
+    p.add_argument("--task", choices=["sentiment", "tagging", "tagging_padded", "all"], default="all")
     p.add_argument("--train", type=int, default=2000)
     p.add_argument("--test", type=int, default=500)
     p.add_argument("--length", type=int, default=12)
@@ -77,7 +92,7 @@ def main():
         p.error("need --length >= 2, --vocab >= 4 and at least one train and one test sample")
     out = pathlib.Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for task, make in (("sentiment", sentiment), ("tagging", tagging)):
+    for task, make in (("sentiment", sentiment), ("tagging", tagging), ("tagging_padded", tagging_padded)):
         if a.task not in (task, "all"):
             continue
         rng = random.Random("%s-%d" % (task, a.seed))

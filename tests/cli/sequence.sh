@@ -63,6 +63,21 @@ expect_output "confusion matrix (rows: true class, columns: predicted):"
 # the header line has only the three column numbers).
 total=$(awk '/^ +[0-2] / && NF == 4 {s += $2 + $3 + $4} END {print s}' "$TMP/out")
 [ "$total" = 3600 ] && passes=$((passes + 1)) || fail "confusion matrix counts $total positions, expected 3600"
+# Padded sequences (3 to 12 real ids, id 0 after them, tag 1 there): the masked tagger
+# learns the real positions, and the confusion matrix counts exactly the real positions
+# of the test split (its non-zero ids, counted here from the file).
+P="$D/tagging_padded_x_train.npy,$D/tagging_padded_y_train.npy,$D/tagging_padded_x_test.npy,$D/tagging_padded_y_test.npy"
+expect_ok "$DLC" train "$SRC/examples/gru_tagger_masked.json" --data "$P" -o "$TMP/masked.safetensors"
+at_least "masked GRU tagger test accuracy over real positions" "$(test_accuracy)" 0.95
+real=$(python3 -c "
+import struct, sys
+b = open(sys.argv[1], 'rb').read(); h = struct.unpack('<H', b[8:10])[0]; d = b[10 + h:]
+print(sum(v != 0 for v in struct.unpack('<%df' % (len(d) // 4), d)))" "$D/tagging_padded_x_test.npy")
+for backend in ref jit; do
+  expect_ok "$DLC" eval "$SRC/examples/gru_tagger_masked.json" --data "$P" --weights "$TMP/masked.safetensors" --backend $backend
+  total=$(awk '/^ +[0-2] / && NF == 4 {s += $2 + $3 + $4} END {print s}' "$TMP/out")
+  [ "$total" = "$real" ] && passes=$((passes + 1)) || fail "$backend: confusion matrix counts $total positions, the test split has $real real ones"
+done
 # Sequence labels of another length than the model's output positions.
 expect_error "targets are class ids at 12 positions, the model's output is [2] per sample (expected [12, classes])" \
   "$DLC" train "$SRC/examples/lstm_sentiment.json" --data "$G"
