@@ -441,10 +441,14 @@ std::string KernelWriter::nest(const std::vector<passes::LoopAxis>& axes, const 
     indent = "    ";
   }
   s += wrapped_lines(indent, invariants);
+  // The inner loop's iterations are independent when each writes elements of its own
+  // (DLC_IVDEP, runtime/kernels/scalar.h).
+  bool independent = true;
+  for (const LoopStore& st : l.stores) independent = independent && axes.back().strides[size_t(st.operand) + 1] != 0;
   for (size_t j = 0; j < axes.size(); j++) {
     std::string range = j == 0 && split ? "int64_t i0 = begin; i0 < end; i0++"
                                         : fmt::format("int64_t i{0} = 0; i{0} < {1}; i{0}++", j, extent_of(axes[j].extent));
-    s += fmt::format("{}for ({}) {{\n", indent, range);
+    s += fmt::format("{}{}for ({}) {{\n", indent, j + 1 == axes.size() && independent ? "DLC_IVDEP " : "", range);
     indent += "  ";
   }
   if (uses_index) {

@@ -30,6 +30,19 @@
 #define DLC_SCALAR inline
 #endif
 
+// Before the inner loop of an emitted element-wise nest: its iterations are independent
+// (each writes its own elements; an output shares memory with an input only where both
+// are read and written at the same index, passes/kernel.h's in_place), which the
+// compilers cannot always prove when the operands lie in one arena at offsets the row
+// index reaches (g++ 12 then vectorises neither loop of the nest).
+#if defined(__clang__)
+#define DLC_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define DLC_IVDEP _Pragma("GCC ivdep")
+#else
+#define DLC_IVDEP
+#endif
+
 namespace dlc_rt::scalar_detail {
 
 // The gradient an update uses: times the global-norm clip scale, clipped by value
