@@ -4,6 +4,8 @@
 #include "codegen/cpp/emit_detail.h"
 #include "runtime/init.h"
 
+#include <algorithm>
+
 namespace dlc::codegen::cpp {
 
 namespace {
@@ -80,21 +82,28 @@ std::string schedule_table(const dlc_rt::Schedule& sc) {
   return s;
 }
 
+// Each constant's place, element count and first value in kConstantData; a constant whose
+// elements are all one value (a recurrent layer's zero initial state [batch, units]) keeps
+// that value once and is filled with it (`splat`), so net.cpp does not grow with it.
 std::string constant_table(const Layout& l, std::string& data) {
   std::string s = "const ConstantInfo kConstants[] = {\n";
   int64_t at = 0;
+  auto bits = [](double d) {
+    float f = float(d);
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+  };
   for (const Placed& c : l.constants) {
     const NamedValue& v = c.v;
-    s += fmt::format("    {{{}, {}, {}, {}}}, // {}\n", block_name(c.at.block), c.at.offset, v.data.size(), at,
-                     comment_text(v.name));
-    for (double d : v.data) {
-      float f = float(d);
-      uint32_t bits;
-      std::memcpy(&bits, &f, 4);
-      data += fmt::format("0x{:08x}u,{}", bits, ++at % 8 == 0 ? "\n" : " ");
-    }
+    bool splat = v.data.size() > 1 &&
+                 std::all_of(v.data.begin(), v.data.end(), [&](double d) { return bits(d) == bits(v.data[0]); });
+    s += fmt::format("    {{{}, {}, {}, {}, {}}}, // {}\n", block_name(c.at.block), c.at.offset, v.data.size(), at,
+                     splat ? "true" : "false", comment_text(v.name));
+    for (double d : splat ? std::vector<double>{v.data[0]} : v.data)
+      data += fmt::format("0x{:08x}u,{}", bits(d), ++at % 8 == 0 ? "\n" : " ");
   }
-  if (l.constants.empty()) s += "    {kInferenceConstants, 0, 0, 0},\n";
+  if (l.constants.empty()) s += "    {kInferenceConstants, 0, 0, 0, false},\n";
   if (at == 0) data = "0u";
   return s + "};\n";
 }
@@ -153,6 +162,7 @@ struct ValueInfo { // a parameter or optimizer state, and where it lives (one or
 struct ConstantInfo {
   int block;
   int64_t offset, count, data;
+  bool splat; // every element is kConstantData[data]
 };
 
 )cc", n);
@@ -209,7 +219,10 @@ const ValueInfo* find_value(const char* name) {
 
 void load_constants($P_ctx* c) {
   for (const ConstantInfo& k : kConstants)
-    if (k.count > 0) std::memcpy(c->blocks[k.block] + k.offset, kConstantData + k.data, size_t(k.count) * 4);
+    if (k.splat)
+      for (int64_t i = 0; i < k.count; i++) std::memcpy(c->blocks[k.block] + k.offset + 4 * i, kConstantData + k.data, 4);
+    else if (k.count > 0)
+      std::memcpy(c->blocks[k.block] + k.offset, kConstantData + k.data, size_t(k.count) * 4);
 }
 
 void load_embedded_weights($P_ctx* c) {

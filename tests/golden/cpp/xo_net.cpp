@@ -298,6 +298,7 @@ struct ValueInfo { // a parameter or optimizer state, and where it lives (one or
 struct ConstantInfo {
   int block;
   int64_t offset, count, data;
+  bool splat; // every element is kConstantData[data]
 };
 
 const TensorInfo kInputs[] = {
@@ -313,7 +314,7 @@ const TensorInfo kTarget = {"target", kArena, 54144, 0, 2};
 const TensorInfo kLr = {"lr", kArena, 53952, 0, 1};
 const TensorInfo kLoss = {"loss", kArena, 54080, 0, 1};
 const ConstantInfo kConstants[] = {
-    {kTrainingConstants, 0, 1, 0}, // d.loss
+    {kTrainingConstants, 0, 1, 0, false}, // d.loss
 };
 const uint32_t kConstantData[] = {
 0x3f800000u, };
@@ -363,7 +364,10 @@ const ValueInfo* find_value(const char* name) {
 
 void load_constants(net_ctx* c) {
   for (const ConstantInfo& k : kConstants)
-    if (k.count > 0) std::memcpy(c->blocks[k.block] + k.offset, kConstantData + k.data, size_t(k.count) * 4);
+    if (k.splat)
+      for (int64_t i = 0; i < k.count; i++) std::memcpy(c->blocks[k.block] + k.offset + 4 * i, kConstantData + k.data, 4);
+    else if (k.count > 0)
+      std::memcpy(c->blocks[k.block] + k.offset, kConstantData + k.data, size_t(k.count) * 4);
 }
 
 void load_embedded_weights(net_ctx* c) {
