@@ -370,6 +370,17 @@ ValueId build_batch_normalization(LayerCtx& c) {
                       form + "_stddev");
     return c.op("div", {d, sd}, {}, form + "_normalized");
   };
+  // A frozen layer ("trainable": false) runs in inference mode, in training too: the
+  // moving statistics normalise and are not updated (Keras 2.1.3 and later), which is
+  // what fine-tuning on top of a pre-trained base needs.
+  auto scale_and_shift = [&](ValueId y) {
+    if (c.spec.get_bool("scale", true))
+      y = c.op("mul", {y, c.param("gamma", ps, c.initializer("gamma_initializer", "ones", ch, ch))}, {}, "scaled");
+    if (c.spec.get_bool("center", true))
+      y = c.op("add", {y, c.param("beta", ps, c.initializer("beta_initializer", "zeros", ch, ch))}, {}, "shifted");
+    return y;
+  };
+  if (!c.spec.get_bool("trainable", true)) return scale_and_shift(normalise(moving_mean, moving_var, "moving"));
   ir::Attrs over{{"axes", axes}};
   ValueId mean = c.op("reduce_mean", {x}, over, "batch_mean");
   ValueId var = c.op("reduce_mean", {c.op("square", {c.op("sub", {x, mean}, {}, "batch_deviation")}, {}, "batch_squared")},
@@ -384,11 +395,7 @@ ValueId build_batch_normalization(LayerCtx& c) {
   };
   average(moving_mean, mean, "moving_mean");
   average(moving_var, var, "moving_variance");
-  if (c.spec.get_bool("scale", true))
-    y = c.op("mul", {y, c.param("gamma", ps, c.initializer("gamma_initializer", "ones", ch, ch))}, {}, "scaled");
-  if (c.spec.get_bool("center", true))
-    y = c.op("add", {y, c.param("beta", ps, c.initializer("beta_initializer", "zeros", ch, ch))}, {}, "shifted");
-  return y;
+  return scale_and_shift(y);
 }
 
 ValueId build_conv2d(LayerCtx& c) {

@@ -183,7 +183,7 @@ private:
       spec.require("inputs").fail("a layer's 'inputs' belong to the graph form; a model that wires "
                                   "layers by name declares top-level 'inputs' and 'outputs'");
     std::vector<std::string> keys = def->keys;
-    keys.insert(keys.end(), {"type", "name"});
+    keys.insert(keys.end(), {"type", "name", "trainable"});
     if (graph_form_) keys.push_back("inputs");
     spec.expect_only(keys, "layer type '" + type + "'");
     return *def;
@@ -265,6 +265,12 @@ private:
     for (auto& p : ins) info.inputs.push_back(p.layer);
     LayerCtx ctx{bm_.graph, spec, info, ins};
     info.output = def.build(ctx);
+    // "trainable": false (Keras's layer.trainable = False): the layer's parameters are
+    // frozen. The training graph then computes no gradient for them and keeps no optimizer
+    // state, and autodiff, which differentiates only what lies between a trainable
+    // parameter and the loss, does no backward work below the lowest trainable layer.
+    if (auto t = spec.get("trainable"); t && !t->as_bool())
+      for (ir::ValueId p : info.params) bm_.graph.value(p).trainable = false;
     if (!ctx.mask_handled) info.mask = carried_mask(spec, def, info, ins);
     producers_[info.name] = {info.output, info.name, info.mask};
     defined_.push_back(info.name);
