@@ -10,9 +10,26 @@
 
 namespace dlc::frontend {
 
-// Loads every parameter of `g` from a safetensors file. Errors name the file and the
-// tensor: missing parameters, unexpected tensors, shape mismatches, truncated data.
-ir::Bindings load_weights(const std::string& path, const ir::Graph& g);
+// What load_weights took from a file and what it left (transfer learning, issue #19).
+struct WeightsReport {
+  std::vector<std::string> loaded;  // parameters (and recurrent states) given by the file
+  std::vector<std::string> missing; // parameters the file lacks (partial: they keep their initial values)
+  std::vector<std::string> ignored; // partial: "name (why)" of tensors that fit no parameter
+  int64_t optimizer_state = 0;      // a training checkpoint's optimizer tensors, skipped
+  // "loaded 6 tensors; initialised 2 ...; ignored 1 ...; skipped 4 optimizer-state tensors".
+  std::string text() const;
+};
+
+// Loads the parameters of `g` from a safetensors file, by name. A training checkpoint's
+// optimizer state ("<param>.<slot>", "opt.*": dlc train's and the emitted net_save's) is
+// skipped and counted; graph state of g (a stateful layer's carried states) is loaded
+// when present. Strict (the default): every parameter must be in the file with its shape,
+// and every other tensor is an error. `partial`: a parameter the file lacks keeps its
+// initial value, and a tensor of another name or shape is ignored; the report says which.
+// Errors name the file and the tensor: missing parameters, unexpected tensors, shape
+// mismatches, truncated data.
+ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool partial = false,
+                          WeightsReport* report = nullptr);
 
 // Writes the graph's parameters (and optimizer state, when `with_state`) atomically.
 void save_weights(const std::string& path, const ir::Graph& g, const ir::Bindings& values,

@@ -47,6 +47,18 @@ int run_train(const Args& a) {
   o.history_path = a.get("--history");
   o.verbose = a.has("-v");
   o.live = stdout_is_terminal();
+  if (a.has("--weights")) {
+    // Transfer learning: start from given weights, by name; --weights-partial loads what
+    // matches and initialises the rest from the seed (a new head on a pre-trained base).
+    if (!o.resume_dir.empty())
+      throw Error("dlc train: --weights and --resume: a resumed run takes its weights from the checkpoint");
+    frontend::WeightsReport report;
+    o.initial_values = frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph,
+                                              a.has("--weights-partial"), &report);
+    std::printf("weights %s: %s\n", a.get("--weights").c_str(), report.text().c_str());
+  } else if (a.has("--weights-partial")) {
+    throw Error("dlc train: --weights-partial needs --weights W.safetensors");
+  }
   KernelThreads threads(a);
   frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0), &m);
   auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch);
@@ -82,7 +94,10 @@ int run_eval(const Args& a) {
   auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch_option(a, m, 0));
   runner->init(0);
   if (a.has("--weights")) {
-    runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph));
+    frontend::WeightsReport report;
+    runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph, false, &report));
+    if (report.optimizer_state > 0)
+      std::fprintf(stderr, "note: %s is a training checkpoint: %s\n", a.get("--weights").c_str(), report.text().c_str());
   } else {
     std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
   }
@@ -110,6 +125,8 @@ std::vector<Command> train_commands() {
         {"--early-stopping", "PATIENCE", "stop after PATIENCE epochs without a better validation loss; keep the best weights"},
         {"--checkpoint", "DIR", "write a checkpoint into DIR after every epoch and on Ctrl-C"},
         {"--resume", "DIR", "continue the run whose checkpoint is in DIR"},
+        {"--weights", "W.safetensors", "start from these parameters (by name; a checkpoint's optimizer state is skipped)"},
+        {"--weights-partial", "", "with --weights: load the parameters that match by name and shape, initialise the rest"},
         {"-o", "W.safetensors", "write the trained parameters"},
         {"--plot", "CURVES.svg", "write the loss and first metric's curves per epoch as SVG"},
         {"--history", "FILE", "write per-epoch loss, metrics, lr and time as CSV (JSON if FILE ends in .json)"},

@@ -79,6 +79,7 @@ public:
   int run() {
     r_.init(o_.seed);
     if (!o_.resume_dir.empty()) resume();
+    else if (!o_.initial_values.empty()) r_.set_values(o_.initial_values);
     if (!ckdir_.empty()) prepare_checkpoint_dir(ckdir_);
     print_header();
     r_.prepare(true);

@@ -23,6 +23,8 @@ struct TrainOptions {
   std::string history_path; // per-epoch history: CSV, or JSON when it ends in .json
   bool verbose = false;
   bool live = false; // redraw a progress bar per batch (stdout is a terminal)
+  // --weights: values that replace the initialised ones before training (not with --resume).
+  ir::Bindings initial_values;
 };
 
 // Everything of a run that a checkpoint must restore besides the runner's values.

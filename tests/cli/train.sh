@@ -107,6 +107,24 @@ expect_ok "$DLC" predict "$TMP/m.json" --weights "$TMP/w1.safetensors" --input "
 top=$(awk '{print $1, $2, $3, NF}' "$TMP/out" | tr '\n' ';')
 expect_same "top-2 classes" "$top" "sample 0: 0 6;sample 1: 1 6;sample 2: 2 6;"
 
+# Starting from weights (transfer learning): --weights takes the trained weights (and a
+# training checkpoint, whose optimizer state it skips); a new head of 4 classes over the
+# same base loads the base with --weights-partial and says what it initialised.
+expect_ok "${T[@]}" --epochs 1 --weights "$TMP/w1.safetensors"
+expect_output "weights $TMP/w1.safetensors: loaded 4 tensors"
+expect_ok "${T[@]}" --epochs 1 --weights "$TMP/c1/checkpoint.safetensors"
+expect_output "loaded 4 tensors; skipped 9 optimizer-state tensors"
+expect_ok "$DLC" eval "$TMP/m.json" --data "$D" --backend ref --weights "$TMP/c1/checkpoint.safetensors"
+grep -qF "note: $TMP/c1/checkpoint.safetensors is a training checkpoint: loaded 4 tensors; skipped 9" "$TMP/err" &&
+  passes=$((passes + 1)) || fail "eval of a checkpoint: no note on stderr: $(cat "$TMP/err")"
+model 4 0.05 >"$TMP/m4.json"
+expect_error "tensor 'dense_2.kernel' has shape [8,3], the model's parameter is [8,4]" \
+  "$DLC" train "$TMP/m4.json" --data "$D" --backend ref --weights "$TMP/w1.safetensors"
+expect_ok "$DLC" train "$TMP/m4.json" --data "$D" --backend ref --epochs 1 --weights "$TMP/w1.safetensors" --weights-partial
+expect_output "loaded 2 tensors; initialised 2 from the seed: dense_2.kernel, dense_2.bias; ignored 2: dense_2.kernel (shape [8,3], the model's is [8,4]), dense_2.bias (shape [3], the model's is [4])"
+expect_error "--weights and --resume" "${T[@]}" --resume "$TMP/c1" --weights "$TMP/w1.safetensors"
+expect_error "--weights-partial needs --weights" "${T[@]}" --weights-partial
+
 # Bad input: each one line, exit 1.
 expect_error "no such directory" "$DLC" train "$TMP/m.json" --data "$TMP/none" --backend ref
 mkdir -p "$TMP/bad"

@@ -74,6 +74,14 @@ TEST_CASE("an emitted checkpoint resumes training exactly, dropout masks include
   std::vector<float> straight = read_floats(b.dir / "straight.bin"), resumed = read_floats(b.dir / "resumed.bin");
   REQUIRE(straight.size() == size_t(2 * steps));
   CHECK(straight == resumed);
+  // dlc eval --weights and dlc train --weights read the emitted checkpoint: its parameters
+  // load by name, its optimizer state (Adam's moments, opt.step) is skipped and counted.
+  frontend::WeightsReport report;
+  ir::Bindings w = frontend::load_weights((b.dir / "ckpt.safetensors").string(), frontend::build_model(m, 1).graph,
+                                          false, &report);
+  CHECK(report.loaded == std::vector<std::string>{"dense_1.kernel", "dense_1.bias", "dense_2.kernel", "dense_2.bias"});
+  CHECK(report.optimizer_state == 9);
+  CHECK(w.at("dense_2.bias").numel() == 3);
   fs::remove_all(b.dir);
 }
 
