@@ -123,6 +123,39 @@ expect_error "tensor 'dense_2.kernel' has shape [8,3], the model's parameter is 
 expect_ok "$DLC" train "$TMP/m4.json" --data "$D" --backend ref --epochs 1 --weights "$TMP/w1.safetensors" --weights-partial
 expect_output "loaded 2 tensors; initialised 2 from the seed: dense_2.kernel, dense_2.bias; ignored 2: dense_2.kernel (shape [8,3], the model's is [8,4]), dense_2.bias (shape [3], the model's is [4])"
 expect_error "--weights and --resume" "${T[@]}" --resume "$TMP/c1" --weights "$TMP/w1.safetensors"
+# Transfer learning end to end (docs/training.md): split_classes.py keeps classes 2 and 1
+# of the band data (labels 2 -> 0, 1 -> 1; class c is sample i mod 3 in the training set);
+# a conv base trained on all three classes, frozen under a new head, loads partially and
+# comes out of training unchanged, while the head trains.
+expect_ok python3 "$SRC/examples/data/split_classes.py" "$D" "$TMP/split" --classes 2,1 --name two
+expect_output "train: 64 of 96 samples (classes 2,1 -> 0..1)"
+expect_output "test: 20 of 30 samples"
+labels=$(python3 -c "
+import struct, sys
+b = open(sys.argv[1], 'rb').read(); h = struct.unpack('<H', b[8:10])[0]
+print(*struct.unpack('<6i', b[10 + h:10 + h + 24]))" "$TMP/split/two_y_train.npy")
+expect_same "first renumbered labels" "$labels" "1 0 1 0 1 0"
+cat >"$TMP/base.json" <<'JSON'
+{"name": "base", "input_shape": [4, 4, 1], "layers": [
+ {"type": "conv2d", "filters": 2, "kernel_size": 3, "padding": "same", "activation": "relu"}, {"type": "flatten"},
+ {"type": "dense", "units": 3, "activation": "softmax"}], "loss": "sparse_categorical_crossentropy",
+ "optimizer": {"type": "adam", "lr": 0.05}, "batch_size": 8, "epochs": 2, "metrics": ["accuracy"]}
+JSON
+sed -e 's/"relu"}/"relu", "trainable": false}/' -e 's/"units": 3/"name": "new", "units": 2/' -e 's/"base"/"transfer"/' \
+  "$TMP/base.json" >"$TMP/transfer.json"
+expect_ok "$DLC" train "$TMP/base.json" --data "$D" -o "$TMP/base.safetensors"
+TS="$TMP/split/two_x_train.npy,$TMP/split/two_y_train.npy,$TMP/split/two_x_test.npy,$TMP/split/two_y_test.npy"
+expect_ok "$DLC" train "$TMP/transfer.json" --data "$TS" --weights "$TMP/base.safetensors" --weights-partial \
+  -o "$TMP/transfer.safetensors"
+expect_output "loaded 2 tensors; initialised 2 from the seed: new.kernel, new.bias; ignored 2: dense_1.bias (no such parameter), dense_1.kernel (no such parameter)"
+tensor() { # tensor FILE NAME: the tensor's bytes as hex
+  python3 -c "
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+s, e = h[sys.argv[2]]['data_offsets']; print(b[8 + n + s:8 + n + e].hex())" "$1" "$2"
+}
+expect_same "the frozen conv kernel" "$(tensor "$TMP/base.safetensors" conv2d_1.kernel)" \
+  "$(tensor "$TMP/transfer.safetensors" conv2d_1.kernel)"
 expect_error "--weights-partial needs --weights" "${T[@]}" --weights-partial
 
 # Bad input: each one line, exit 1.
