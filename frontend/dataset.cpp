@@ -261,7 +261,14 @@ int64_t token_vocabulary(const ir::Graph& g, const std::string& input) {
   return 0;
 }
 
-DataSplits load_data(const std::string& source, double val_split, const Model* model) {
+// The targets of an autoencoder: the inputs as the model reads them.
+void inputs_as_targets(Dataset& d) {
+  d.y = d.x;
+  d.y_shape = d.x_shape;
+  d.sequence_labels = false;
+}
+
+DataSplits load_data(const std::string& source, double val_split, const Model* model, bool input_targets) {
   if (!(val_split >= 0 && val_split < 1))
     throw Error(fmt::format("--val-split: expected a fraction in [0, 1), got {}", val_split));
   DataSplits s;
@@ -271,6 +278,12 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
     s = load_text_windows(source.substr(5), *model);
   } else if (source == "fashion-mnist") {
     s = load_idx_dir(kFashionMnistDir, "fashion-mnist", integer_input);
+  } else if (input_targets && source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
+    auto parts = split_commas(source);
+    if (parts.size() > 2)
+      throw Error(fmt::format("--data {}: with --target input, expected x.npy or x.npy,x_test.npy", source));
+    s.train = make_dataset(parts[0], parts[0], parts[0], integer_input);
+    if (parts.size() == 2) s.test = make_dataset(parts[1], parts[1], parts[1], integer_input);
   } else if (source.find(',') != std::string::npos) {
     auto parts = split_commas(source);
     if (parts.size() != 2 && parts.size() != 4)
@@ -285,6 +298,11 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
     s = load_idx_dir(source, source, integer_input);
   }
   if (s.train.n == 0) throw Error(fmt::format("--data {}: the training set is empty", source));
+  if (input_targets) {
+    if (source.rfind("text:", 0) == 0) throw Error("--target input: text windows have no input-shaped targets");
+    inputs_as_targets(s.train);
+    if (s.test.n) inputs_as_targets(s.test);
+  }
   int64_t n_val = int64_t(std::floor(double(s.train.n) * val_split));
   if (n_val > 0) {
     if (n_val == s.train.n) throw Error("--val-split leaves no training samples");

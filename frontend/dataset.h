@@ -53,7 +53,11 @@ constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // test-* for the test split), "x.npy,y.npy[,x_test.npy,y_test.npy]", or "text:FILE"
 // (needs `model`: see load_text_windows). The validation split is the last `val_split`
 // fraction of the training samples (before shuffling).
-DataSplits load_data(const std::string& source, double val_split, const Model* model = nullptr);
+// `input_targets` (dlc train/eval --target input: autoencoders): each sample's target is
+// its input, with the input's scaling (8-bit images in [0, 1]); NPY sources are then
+// "x.npy" or "x.npy,x_test.npy", and an IDX source's labels are not used.
+DataSplits load_data(const std::string& source, double val_split, const Model* model = nullptr,
+                     bool input_targets = false);
 
 // A text file as token ids: the vocabulary is the sorted distinct bytes of the file, a
 // byte's id its place in it.

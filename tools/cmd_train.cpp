@@ -22,6 +22,15 @@ int64_t batch_option(const Args& a, const frontend::Model& m, int64_t dflt) {
   return a.get_int("--batch", dflt > 0 ? dflt : m.training.batch_size, 1, 1 << 20);
 }
 
+// --target input (autoencoders): the targets are the inputs.
+bool input_targets(const Args& a) {
+  if (!a.has("--target")) return false;
+  if (a.get("--target") != "input")
+    throw Error(fmt::format("--target: expected 'input' (the targets are the inputs, for an autoencoder), got '{}'",
+                            a.get("--target")));
+  return true;
+}
+
 int run_train(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   if (!a.has("--data")) throw Error("dlc train: --data SOURCE is required (fashion-mnist, a directory of IDX files, x.npy,y.npy or text:FILE)");
@@ -60,7 +69,8 @@ int run_train(const Args& a) {
     throw Error("dlc train: --weights-partial needs --weights W.safetensors");
   }
   KernelThreads threads(a);
-  frontend::DataSplits data = frontend::load_data(a.get("--data"), a.get_double("--val-split", 0), &m);
+  frontend::DataSplits data =
+      frontend::load_data(a.get("--data"), a.get_double("--val-split", 0), &m, input_targets(a));
   auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch);
   return train(*runner, m, data, o);
 }
@@ -87,7 +97,7 @@ int run_eval(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
   if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
-  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0, &m);
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0, &m, input_targets(a));
   KernelThreads threads(a);
   // The test split when the source has one, the training set otherwise.
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
@@ -102,7 +112,8 @@ int run_eval(const Args& a) {
     std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
   }
   TargetFormat f = target_format(*runner, m, d);
-  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, true);
+  // (An autoencoder's outputs are pixels, not classes: no confusion matrix.)
+  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, !input_targets(a));
   std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
   std::printf("loss %.4f%s\n", r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
   if (!r.confusion.empty()) print_confusion(r);
@@ -122,6 +133,7 @@ std::vector<Command> train_commands() {
         {"--threads", "N", kThreadsHelp},
         {"--lr", "X", "learning rate (overrides the model file's)"},
         {"--val-split", "F", "hold out the last fraction F of the training samples for validation"},
+        {"--target", "input", "the targets are the inputs (an autoencoder); --data x.npy[,x_test.npy] or IDX images"},
         {"--early-stopping", "PATIENCE", "stop after PATIENCE epochs without a better validation loss; keep the best weights"},
         {"--checkpoint", "DIR", "write a checkpoint into DIR after every epoch and on Ctrl-C"},
         {"--resume", "DIR", "continue the run whose checkpoint is in DIR"},
@@ -138,6 +150,7 @@ std::vector<Command> train_commands() {
        {{"--data", "SOURCE", "as for dlc train; its test split (or its training set when it has none)"},
         {"--weights", "W.safetensors", "parameter values (default: initialise from seed 0)"},
         {"--batch", "N", "samples per call (default: the model file's batch size)"},
+        {"--target", "input", "the targets are the inputs (an autoencoder)"},
         {"--backend", "jit|ref", "jit (LLVM, the default) or ref (the reference interpreter)"},
         {"--threads", "N", kThreadsHelp}},
        1, run_eval},

@@ -158,6 +158,28 @@ expect_same "the frozen conv kernel" "$(tensor "$TMP/base.safetensors" conv2d_1.
   "$(tensor "$TMP/transfer.safetensors" conv2d_1.kernel)"
 expect_error "--weights-partial needs --weights" "${T[@]}" --weights-partial
 
+# Autoencoders: --target input makes each image its own target, scaled as the input is
+# (u8 / 255). A model whose output is all zeros has mse = mean((pixel / 255)^2) over the
+# test split, computed here from the IDX file.
+cat >"$TMP/zero_ae.json" <<'JSON'
+{"name": "zero_ae", "input_shape": [4, 4, 1], "layers": [{"type": "flatten"},
+ {"type": "dense", "units": 16, "kernel_initializer": "zeros", "bias_initializer": "zeros"},
+ {"type": "reshape", "target_shape": [4, 4, 1]}], "loss": "mse", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 10}
+JSON
+expect_ok "$DLC" eval "$TMP/zero_ae.json" --data "$D" --target input --backend ref
+want=$(python3 -c "
+import sys
+b = open(sys.argv[1], 'rb').read()[16:]
+print('loss %.4f' % (sum((v / 255) ** 2 for v in b) / len(b)))" "$D/t10k-images-idx3-ubyte")
+expect_same "an all-zero autoencoder's test loss" "$(grep '^loss' "$TMP/out")" "$want"
+if grep -q "confusion" "$TMP/out"; then fail "an autoencoder's eval printed a confusion matrix"; else passes=$((passes + 1)); fi
+expect_ok "$DLC" train "$TMP/zero_ae.json" --data "$TMP/split/two_x_train.npy,$TMP/split/two_x_test.npy" --target input \
+  --epochs 3
+expect_output "test: loss"
+expect_error "with --target input, expected x.npy or x.npy,x_test.npy" \
+  "$DLC" train "$TMP/zero_ae.json" --data "$TMP/a.npy,$TMP/b.npy,$TMP/c.npy" --target input
+expect_error "--target: expected 'input'" "$DLC" train "$TMP/zero_ae.json" --data "$D" --target labels
+
 # Bad input: each one line, exit 1.
 expect_error "no such directory" "$DLC" train "$TMP/m.json" --data "$TMP/none" --backend ref
 mkdir -p "$TMP/bad"
