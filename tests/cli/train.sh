@@ -176,6 +176,19 @@ if grep -q "confusion" "$TMP/out"; then fail "an autoencoder's eval printed a co
 expect_ok "$DLC" train "$TMP/zero_ae.json" --data "$TMP/split/two_x_train.npy,$TMP/split/two_x_test.npy" --target input \
   --epochs 3
 expect_output "test: loss"
+# Originals beside reconstructions (examples/data/images_png.py): 3 images of 4x4 at scale
+# 2 with 2-pixel gaps, two rows; the PNG's first original pixel is the file's first byte.
+expect_ok "$DLC" predict "$TMP/zero_ae.json" --input "$TMP/split/two_x_test.npy" -o "$TMP/recon.npy" --backend ref
+expect_ok python3 "$SRC/examples/data/images_png.py" "$TMP/split/two_x_test.npy" "$TMP/recon.npy" -o "$TMP/ae.png" --count 3
+png=$(python3 -c "
+import struct, sys, zlib
+b = open(sys.argv[1], 'rb').read(); assert b[:8] == b'\x89PNG\r\n\x1a\n'
+w, h = struct.unpack('>II', b[16:24]); n = struct.unpack('>I', b[33:37])[0]
+raw = zlib.decompress(b[41:41 + n]); x = open(sys.argv[2], 'rb').read()
+first = x[10 + struct.unpack('<H', x[8:10])[0]]
+print(w, h, len(raw) == h * (1 + w), raw[(1 + w) * 4 + 1 + 4] == first, raw[(1 + w) * 16 + 1 + 4] == 0)" \
+  "$TMP/ae.png" "$TMP/split/two_x_test.npy")
+expect_same "PNG size and pixels" "$png" "40 28 True True True"
 expect_error "with --target input, expected x.npy or x.npy,x_test.npy" \
   "$DLC" train "$TMP/zero_ae.json" --data "$TMP/a.npy,$TMP/b.npy,$TMP/c.npy" --target input
 expect_error "--target: expected 'input'" "$DLC" train "$TMP/zero_ae.json" --data "$D" --target labels
