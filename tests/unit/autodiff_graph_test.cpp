@@ -1,6 +1,7 @@
 // The shape of the backward graph: only nodes on a path from a wrt value to the loss are
 // differentiated, uses are summed, forward values are reused, names, errors, and a rule
 // for every differentiable op of the table.
+#include "error_of.h"
 #include "autodiff_test_helpers.h"
 #include "ir/verifier.h"
 #include "passes/autodiff/grad_rule.h"
@@ -9,15 +10,6 @@ using namespace dlc;
 using namespace dlc::testing;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 int count_op(const ir::Graph& g, const std::string& op, size_t from = 0) {
   int n = 0;
   for (size_t i = from; i < g.nodes().size(); i++) n += g.nodes()[i].op->name == op;

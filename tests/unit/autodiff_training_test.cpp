@@ -1,6 +1,7 @@
 // The training graph: which loss op each output and loss combine into, the inputs it
 // adds, gradients only for parameters that reach the loss, a full SGD step through the
 // interpreter, and the errors of models that cannot train.
+#include "error_of.h"
 #include "autodiff_test_helpers.h"
 #include "frontend/model.h"
 #include "ir/verifier.h"
@@ -28,15 +29,6 @@ std::pair<std::string, std::string> loss_op(const passes::TrainingGraph& tg) {
   const ir::Value& l = tg.graph.value(tg.loss);
   const ir::Node& n = tg.graph.node(l.node);
   return {n.op->name, tg.graph.value(n.operands[0]).name};
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 } // namespace

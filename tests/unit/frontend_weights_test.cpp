@@ -1,6 +1,7 @@
 // Loading weights by name (frontend/weights.h, issue #19's transfer learning): a training
 // checkpoint's optimizer state is skipped in strict mode; a pre-trained base under a new
 // head loads partially, with a report of what was loaded, initialised and ignored.
+#include "error_of.h"
 #include "frontend/weights.h"
 #include "passes/training.h"
 #include "runtime/safetensors.h"
@@ -22,15 +23,6 @@ frontend::Model two_layers(int head_units, bool extra) {
   return frontend::load_model_text(R"({"input_shape": [3], "layers": [)" + layers +
                                        R"(], "loss": "mse", "optimizer": {"type": "adam", "lr": 0.1}})",
                                    "m.json");
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 } // namespace

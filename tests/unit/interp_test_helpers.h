@@ -3,6 +3,7 @@
 // result with values worked out by hand.
 #pragma once
 
+#include "error_of.h"
 #include "ir/graph.h"
 #include "ir/interp/interpreter.h"
 
@@ -38,15 +39,7 @@ inline Tensor run_op(const std::string& op, const std::vector<Tensor>& operands,
   return run_outputs(g, b, ctx)[0].second;
 }
 
-// The message of the dlc::Error thrown by f, or "(no error)".
-template <typename F> std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using dlc::error_of; // error_of.h
 
 // Shape and every element equal `want` within a relative tolerance (f32 rounding).
 inline void check_tensor(const Tensor& t, const Shape& shape, const std::vector<double>& want,
