@@ -271,6 +271,8 @@ void inputs_as_targets(Dataset& d) {
 DataSplits load_data(const std::string& source, double val_split, const Model* model, bool input_targets) {
   if (!(val_split >= 0 && val_split < 1))
     throw Error(fmt::format("--val-split: expected a fraction in [0, 1), got {}", val_split));
+  if (input_targets && source.rfind("text:", 0) == 0)
+    throw Error("--target input: text windows have no input-shaped targets");
   DataSplits s;
   bool integer_input = model && !model->inputs.empty() && ir::is_integer(model->inputs[0].dtype);
   if (source.rfind("text:", 0) == 0) {
@@ -299,7 +301,6 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
   }
   if (s.train.n == 0) throw Error(fmt::format("--data {}: the training set is empty", source));
   if (input_targets) {
-    if (source.rfind("text:", 0) == 0) throw Error("--target input: text windows have no input-shaped targets");
     inputs_as_targets(s.train);
     if (s.test.n) inputs_as_targets(s.test);
   }

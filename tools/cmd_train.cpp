@@ -97,7 +97,8 @@ int run_eval(const Args& a) {
   frontend::Model m = frontend::load_model(a.positional[0]);
   if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
   if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
-  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0, &m, input_targets(a));
+  bool autoencoder = input_targets(a);
+  frontend::DataSplits data = frontend::load_data(a.get("--data"), 0, &m, autoencoder);
   KernelThreads threads(a);
   // The test split when the source has one, the training set otherwise.
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
@@ -113,7 +114,7 @@ int run_eval(const Args& a) {
   }
   TargetFormat f = target_format(*runner, m, d);
   // (An autoencoder's outputs are pixels, not classes: no confusion matrix.)
-  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, !input_targets(a));
+  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, !autoencoder);
   std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
   std::printf("loss %.4f%s\n", r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
   if (!r.confusion.empty()) print_confusion(r);

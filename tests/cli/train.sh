@@ -192,6 +192,26 @@ expect_same "PNG size and pixels" "$png" "40 28 True True True"
 expect_error "with --target input, expected x.npy or x.npy,x_test.npy" \
   "$DLC" train "$TMP/zero_ae.json" --data "$TMP/a.npy,$TMP/b.npy,$TMP/c.npy" --target input
 expect_error "--target: expected 'input'" "$DLC" train "$TMP/zero_ae.json" --data "$D" --target labels
+printf 'some text' >"$TMP/t.txt"
+expect_error "--target input: text windows have no input-shaped targets" \
+  "$DLC" eval "$SRC/examples/char_rnn.json" --data "text:$TMP/t.txt" --target input
+# The example scripts' bad input: one line naming the file, exit 1.
+script_error() { # script_error SUBSTRING CMD...
+  local want=$1
+  shift
+  if "$@" >"$TMP/out" 2>"$TMP/err"; then
+    fail "expected an error: $*"
+  elif grep -qF "$want" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -le 1 ]; then
+    passes=$((passes + 1))
+  else
+    fail "expected one line with '$want', got: $(cat "$TMP/err")"
+  fi
+}
+script_error "split_classes.py: $TMP/none/train-images-idx3-ubyte(.gz) not found" \
+  python3 "$SRC/examples/data/split_classes.py" "$TMP/none" "$TMP/x" --classes 1
+script_error "not an .npy file" python3 "$SRC/examples/data/images_png.py" "$TMP/t.txt" -o "$TMP/x.png"
+script_error "expected images [n, h, w] or [n, h, w, 1]" \
+  python3 "$SRC/examples/data/images_png.py" "$TMP/split/two_y_test.npy" -o "$TMP/x.png"
 
 # Bad input: each one line, exit 1.
 expect_error "no such directory" "$DLC" train "$TMP/m.json" --data "$TMP/none" --backend ref

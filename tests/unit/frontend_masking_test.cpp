@@ -5,7 +5,9 @@
 // computed here from the model's outputs, gradient checks, the JIT against the
 // interpreter, bad input.
 #include "gradcheck_helpers.h"
+#include "error_of.h"
 #include "frontend/model.h"
+#include "ir/verifier.h"
 #include "ir/interp/interpreter.h"
 #include "passes/gradcheck.h"
 #include "passes/train_step.h"
@@ -26,7 +28,7 @@ frontend::Model model_of(const std::string& json) { return frontend::load_model_
 
 ir::Tensor f32(Shape s, std::vector<double> v) { return ir::Tensor(ir::TensorType{ir::DType::f32, std::move(s)}, std::move(v)); }
 
-std::string error_of(const std::string& json) {
+std::string load_error(const std::string& json) {
   try {
     model_of(json);
   } catch (const Error& e) {
@@ -284,27 +286,35 @@ TEST_CASE("masked training: the JIT's loss, mask and accuracy are the interprete
   CHECK(pj->last_mask() == nullptr);
 }
 
+TEST_CASE("an output's mask must be f32 [batch, time] of that output (verifier)") {
+  ir::Graph g;
+  ir::ValueId x = g.add_input("x", ir::TensorType{ir::DType::f32, Shape{2, 3, 4}});
+  ir::ValueId wrong = g.add_input("m", ir::TensorType{ir::DType::f32, Shape{2, 4}});
+  g.add_output("y", x, wrong);
+  CHECK(error_of([&] { ir::verify(g); }) == "output 'y' f32[2,3,4]: its mask must be f32[2,3] (batch, time), is f32[2,4]");
+}
+
 TEST_CASE("masking: bad input") {
-  CHECK(error_of(R"({"input_shape": [4], "layers": [
+  CHECK(load_error(R"({"input_shape": [4], "layers": [
       {"type": "embedding", "input_dim": 5, "output_dim": 2, "mask_zero": true},
       {"type": "flatten"}, {"type": "dense", "units": 1}]})") ==
         "model.json:3:7: layers[1]: layer 'flatten_1' (flatten) cannot take the mask that 'embedding_1' carries (from "
         "an embedding with mask_zero or a masking layer); a mask is consumed by simple_rnn, lstm, gru and "
         "bidirectional, and carried through layers that work step by step: dense, layer_normalization, dropout, "
         "gaussian_noise, gaussian_dropout, activation, add, concat, time_distributed");
-  CHECK(error_of(R"({"input_shape": [4, 3], "layers": [{"type": "masking"}, {"type": "conv1d", "filters": 2, "kernel_size": 2}]})")
+  CHECK(load_error(R"({"input_shape": [4, 3], "layers": [{"type": "masking"}, {"type": "conv1d", "filters": 2, "kernel_size": 2}]})")
             .find("layer 'conv1d_1' (conv1d) cannot take the mask that 'masking_1' carries") != std::string::npos);
-  CHECK(error_of(R"({"inputs": [{"name": "x", "shape": [4]}], "outputs": "c", "layers": [
+  CHECK(load_error(R"({"inputs": [{"name": "x", "shape": [4]}], "outputs": "c", "layers": [
       {"type": "embedding", "name": "e", "inputs": "x", "input_dim": 5, "output_dim": 2, "mask_zero": true},
       {"type": "concat", "name": "c", "inputs": ["e", "e"], "axis": 1}]})")
             .find("layer 'c' (concat) gives f32[1,8,2], which has no time axis of 4 steps for the mask that 'e' carries") !=
         std::string::npos);
-  CHECK(error_of(R"({"input_shape": [2, 2], "layers": [{"type": "embedding", "input_dim": 5, "output_dim": 2, "mask_zero": true}]})")
+  CHECK(load_error(R"({"input_shape": [2, 2], "layers": [{"type": "embedding", "input_dim": 5, "output_dim": 2, "mask_zero": true}]})")
             .find("mask_zero masks the steps of a sequence of token ids [batch, T], but its input is f32[1,2,2]") !=
         std::string::npos);
-  CHECK(error_of(R"({"input_shape": [4], "layers": [{"type": "masking"}]})")
+  CHECK(load_error(R"({"input_shape": [4], "layers": [{"type": "masking"}]})")
             .find("layer 'masking_1' (masking) needs a sequence input [batch, time, features...] of floats") !=
         std::string::npos);
-  CHECK(error_of(R"({"input_shape": [4, 2], "layers": [{"type": "masking", "mask_value": "zero"}]})")
+  CHECK(load_error(R"({"input_shape": [4, 2], "layers": [{"type": "masking", "mask_value": "zero"}]})")
             .find("mask_value") != std::string::npos);
 }
