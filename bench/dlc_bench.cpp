@@ -47,12 +47,12 @@ double train_rate(const dlc::frontend::Model& m, const dlc_bench::Data& d, doubl
   JitModel jit = make_model(m, bs, true);
   jit.init(1);
   jit.compile_training();
-  Targets t{{}, {}, dlc::ir::is_integer(jit.target().type.dtype)};
+  Targets t{{}, {}, dlc::ir::is_integer(jit.targets()[0].type.dtype)};
   float lr = float(m.training.optimizer.hyper.at("lr"));
   int64_t steps_per_epoch = d.n / bs, step = 0;
   auto one = [&] {
     int64_t i = (step % steps_per_epoch) * bs;
-    jit.train_step({d.x.data() + i * d.width}, t.at(d, i, bs), bs, lr, step);
+    jit.train_step({d.x.data() + i * d.width}, {t.at(d, i, bs)}, bs, lr, step);
     step++;
   };
   for (int w = 0; w < 20; w++) one();

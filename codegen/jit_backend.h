@@ -51,7 +51,13 @@ struct JitOptions {
 struct ProgramSource {
   int64_t batch = 0;
   bool can_train = false; // evaluation and training programs exist
-  int64_t classes = 0;    // integer targets: labels must be in [0, classes) (the loss's output)
+  // The training graph's target inputs, one per loss, and the classes of the output each
+  // loss reads (integer targets: labels must be in [0, classes)).
+  struct Target {
+    std::string name;
+    int64_t classes = 0;
+  };
+  std::vector<Target> targets;
   std::function<ir::Graph(passes::ProgramKind)> graph;
   std::function<passes::Program(passes::ProgramKind)> compile;
 };
@@ -75,7 +81,8 @@ public:
   const std::vector<TensorSpec>& inputs() const;  // the model's inputs, in graph order
   const std::vector<TensorSpec>& outputs() const; // the model's outputs, in graph order
   bool can_train() const;
-  TensorSpec target() const; // what train_step's `target` holds: f32 like the output, or i32 labels
+  // What train_step's `targets` hold, one per loss: f32 like the output, or i32 labels.
+  const std::vector<TensorSpec>& targets() const;
 
   // Compiles the programs now (they compile on first use otherwise), e.g. to time them.
   void compile_inference();
@@ -109,15 +116,15 @@ public:
   // One optimizer step on n samples at learning rate lr; `step` keys the dropout masks
   // (the number of steps taken before this one). Returns the batch-mean loss; `outputs`,
   // when given, receive the model outputs of this forward pass (for accuracy).
-  double train_step(const std::vector<const void*>& inputs, const void* target, int64_t n, float lr,
-                    int64_t step, const std::vector<void*>& outputs = {});
-  // A scalar output of the last training step ("regularization_loss").
+  double train_step(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
+                    float lr, int64_t step, const std::vector<void*>& outputs = {});
+  // A scalar output of the last training step ("regularization_loss", "loss.<output>").
   double training_scalar(const std::string& name);
   // The "loss_mask" output of the last train_step or evaluate (n samples of the loss's
   // output's mask, passes::TrainingGraph::mask), or nothing when that output has no mask.
   std::vector<float> loss_mask(int64_t n);
   // The batch-mean loss of n samples without updating anything (dropout off).
-  double evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
+  double evaluate(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
                   const std::vector<void*>& outputs = {});
   // Whether train_step applies dropout (default true, as in Keras's fit); infer and
   // evaluate never do.

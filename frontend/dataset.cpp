@@ -8,10 +8,27 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 namespace dlc::frontend {
 
 namespace fs = std::filesystem;
+
+int64_t Dataset::Part::size() const {
+  int64_t s = 1;
+  for (auto d : shape) s *= d;
+  return s;
+}
+
+std::vector<Dataset::Part> Dataset::inputs() const {
+  if (!x_parts.empty()) return x_parts;
+  return {Part{"", x_shape, false}};
+}
+
+std::vector<Dataset::Part> Dataset::targets() const {
+  if (!y_parts.empty()) return y_parts;
+  return {Part{"", y_shape, sequence_labels}};
+}
 
 int64_t Dataset::x_size() const {
   int64_t s = 1;
@@ -32,6 +49,8 @@ Dataset Dataset::slice(int64_t begin, int64_t end, const std::string& nm) const 
   d.x_shape = x_shape;
   d.y_shape = y_shape;
   d.sequence_labels = sequence_labels;
+  d.x_parts = x_parts;
+  d.y_parts = y_parts;
   d.x.assign(x.begin() + begin * x_size(), x.begin() + end * x_size());
   d.y.assign(y.begin() + begin * y_size(), y.begin() + end * y_size());
   return d;
@@ -261,6 +280,119 @@ int64_t token_vocabulary(const ir::Graph& g, const std::string& input) {
   return 0;
 }
 
+namespace {
+
+// One array of a named source as a part: its values per sample and what they are.
+struct NamedArray {
+  std::string path;
+  Dataset::Part part;
+  std::vector<float> values;
+  int64_t n = 0;
+};
+
+NamedArray read_named(const std::string& path, const std::string& name, bool is_input, ir::DType input_dtype) {
+  dlc_rt::Array a = read_array(path);
+  NamedArray r;
+  r.path = path;
+  r.n = a.shape[0];
+  r.part.name = name;
+  bool integer = a.dtype != "f32" && a.dtype != "f64" && a.dtype != "F32" && a.dtype != "F64";
+  if (is_input) {
+    r.part.shape.assign(a.shape.begin() + 1, a.shape.end());
+    r.values = model_input_values(path, std::move(a), input_dtype);
+    return r;
+  }
+  check_finite(path, a.data, per_sample_of(a), "target");
+  // As the x.npy,y.npy form: integer [n] or [n, 1] are class labels, integer [n, T] a
+  // class label per position, anything else a target per sample.
+  bool labels = integer && (a.shape.size() == 1 || (a.shape.size() == 2 && a.shape[1] == 1));
+  if (!labels) r.part.shape.assign(a.shape.begin() + 1, a.shape.end());
+  r.part.sequence_labels = integer && a.shape.size() == 2 && a.shape[1] > 1;
+  r.values = std::move(a.data);
+  return r;
+}
+
+// Packs the arrays (inputs first, then targets) into one data set of rows.
+Dataset pack(const std::string& name, const std::vector<NamedArray>& arrays, size_t inputs) {
+  Dataset d;
+  d.name = name;
+  d.n = arrays.front().n;
+  for (const NamedArray& a : arrays)
+    if (a.n != d.n)
+      throw Error(fmt::format("{}: {} samples, but {} has {}", a.path, a.n, arrays.front().path, d.n));
+  for (size_t k = 0; k < arrays.size(); k++) (k < inputs ? d.x_parts : d.y_parts).push_back(arrays[k].part);
+  int64_t xs = 0, ys = 0;
+  for (auto& p : d.x_parts) xs += p.size();
+  for (auto& p : d.y_parts) ys += p.size();
+  d.x_shape = {xs};
+  d.y_shape = {ys};
+  d.x.reserve(size_t(d.n * xs));
+  d.y.reserve(size_t(d.n * ys));
+  for (int64_t i = 0; i < d.n; i++)
+    for (size_t k = 0; k < arrays.size(); k++) {
+      int64_t size = arrays[k].part.size();
+      auto from = arrays[k].values.begin() + i * size;
+      (k < inputs ? d.x : d.y).insert((k < inputs ? d.x : d.y).end(), from, from + size);
+    }
+  return d;
+}
+
+bool is_named_source(const std::string& source) {
+  size_t eq = source.find('='), comma = source.find(',');
+  return eq != std::string::npos && (comma == std::string::npos || eq < comma);
+}
+
+// "NAME=TRAIN.npy[:TEST.npy],...": one NAME per model input and per trained output.
+DataSplits load_named(const std::string& source, const Model& model) {
+  std::map<std::string, std::pair<std::string, std::string>> files; // name -> train, test
+  for (const std::string& item : split_commas(source)) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw Error(fmt::format("--data {}: expected NAME=FILE.npy items (a model input or trained output each), got '{}'",
+                              source, item));
+    std::string name = item.substr(0, eq), path = item.substr(eq + 1), test;
+    if (size_t colon = path.find(':'); colon != std::string::npos) {
+      test = path.substr(colon + 1);
+      path = path.substr(0, colon);
+    }
+    if (files.count(name)) throw Error(fmt::format("--data {}: '{}' is named twice", source, name));
+    files[name] = {path, test};
+  }
+  std::vector<std::string> names, known;
+  std::vector<ir::DType> dtypes;
+  for (const InputSpec& in : model.inputs) names.push_back(in.name), dtypes.push_back(in.dtype);
+  size_t inputs = names.size();
+  for (const ir::LossSpec& l : model.training.losses) names.push_back(l.output);
+  for (auto& [name, f] : files)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw Error(fmt::format("--data: '{}' is neither an input of model '{}' nor an output a loss trains; expected "
+                              "{}",
+                              name, model.name, join_names(names)));
+  bool any_test = false, all_test = true;
+  for (const std::string& name : names) {
+    auto it = files.find(name);
+    if (it == files.end())
+      throw Error(fmt::format("--data: no array for '{}' (the model's {}): add {}=FILE.npy", name,
+                              &name - names.data() < std::ptrdiff_t(inputs) ? "input" : "trained output", name));
+    any_test |= !it->second.second.empty();
+    all_test &= !it->second.second.empty();
+  }
+  if (any_test && !all_test)
+    throw Error("--data: give a test array (NAME=TRAIN.npy:TEST.npy) for every name or for none");
+  DataSplits s;
+  for (int split = 0; split < (any_test ? 2 : 1); split++) {
+    std::vector<NamedArray> arrays;
+    for (size_t k = 0; k < names.size(); k++) {
+      const auto& f = files.at(names[k]);
+      arrays.push_back(read_named(split ? f.second : f.first, names[k], k < inputs, k < inputs ? dtypes[k] : ir::DType::f32));
+    }
+    (split ? s.test : s.train) = pack(split ? "named arrays (test)" : "named arrays", arrays, inputs);
+  }
+  return s;
+}
+
+} // namespace
+
 // The targets of an autoencoder: the inputs as the model reads them.
 void inputs_as_targets(Dataset& d) {
   d.y = d.x;
@@ -275,7 +407,11 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
     throw Error("--target input: text windows have no input-shaped targets");
   DataSplits s;
   bool integer_input = model && !model->inputs.empty() && ir::is_integer(model->inputs[0].dtype);
-  if (source.rfind("text:", 0) == 0) {
+  if (is_named_source(source)) {
+    if (!model) throw Error(fmt::format("--data {}: named arrays need a model to match names to", source));
+    if (input_targets) throw Error("--target input: give the images as --data x.npy[,x_test.npy], not named arrays");
+    s = load_named(source, *model);
+  } else if (source.rfind("text:", 0) == 0) {
     if (!model) throw Error(fmt::format("--data {}: text data needs a model to cut windows for", source));
     s = load_text_windows(source.substr(5), *model);
   } else if (source == "fashion-mnist") {
@@ -314,14 +450,17 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
   return s;
 }
 
-void check_fits_model(const Dataset& d, const InputSpec& input, const ir::TensorType& output,
-                      const std::string& loss, int64_t vocabulary) {
-  if (d.n == 0) return;
+namespace {
+
+void check_inputs_fit(const Dataset& d, const InputSpec& input, int64_t vocabulary) {
   if (d.x_size() != input.shape.numel())
     throw Error(fmt::format("{}: samples have shape {} ({} values), the model's input '{}' is {} ({} values)",
                             d.name, dlc_rt::shape_str(d.x_shape), d.x_size(), input.name, input.shape.str(),
                             input.shape.numel()));
   if (vocabulary > 0) check_token_ids(d.name, d.x, d.x_size(), vocabulary);
+}
+
+void check_targets_fit(const Dataset& d, const ir::TensorType& output, const std::string& loss) {
   if (d.sequence_labels) return check_sequence_labels(d, output);
   int64_t out_size = output.shape.numel() / output.shape[0];
   if (!d.has_labels()) {
@@ -339,6 +478,49 @@ void check_fits_model(const Dataset& d, const InputSpec& input, const ir::Tensor
     if (!(v >= 0 && v < float(classes)) || v != std::floor(v))
       throw Error(fmt::format("{}: label {} of sample {} is outside the {} classes of the model's output", d.name,
                               v, i, classes));
+  }
+}
+
+// Part k of d's inputs (targets) as a data set of one part, named after it.
+Dataset part_of(const Dataset& d, bool targets, size_t k) {
+  std::vector<Dataset::Part> parts = targets ? d.targets() : d.inputs();
+  int64_t row = targets ? d.y_size() : d.x_size(), at = 0;
+  for (size_t j = 0; j < k; j++) at += parts[j].size();
+  const Dataset::Part& p = parts[k];
+  Dataset one;
+  one.name = p.name.empty() ? d.name : d.name + " '" + p.name + "'";
+  one.n = d.n;
+  std::vector<float>& dst = targets ? one.y : one.x;
+  const std::vector<float>& src = targets ? d.y : d.x;
+  for (int64_t i = 0; i < d.n; i++) dst.insert(dst.end(), src.begin() + i * row + at, src.begin() + i * row + at + p.size());
+  (targets ? one.y_shape : one.x_shape) = p.shape;
+  if (targets) one.sequence_labels = p.sequence_labels;
+  return one;
+}
+
+} // namespace
+
+void check_fits_model(const Dataset& d, const InputSpec& input, const ir::TensorType& output,
+                      const std::string& loss, int64_t vocabulary) {
+  if (d.n == 0) return;
+  check_inputs_fit(d, input, vocabulary);
+  check_targets_fit(d, output, loss);
+}
+
+void check_parts_fit_model(const Dataset& d, const Model& model, const std::vector<ir::TensorType>& outputs) {
+  if (d.n == 0) return;
+  ir::Graph g = build_model(model, 1).graph;
+  std::vector<Dataset::Part> in = d.inputs(), tg = d.targets();
+  if (in.size() != model.inputs.size())
+    throw Error(fmt::format("{}: {} input arrays for the model's {} inputs", d.name, in.size(), model.inputs.size()));
+  for (size_t k = 0; k < in.size(); k++)
+    check_inputs_fit(in.size() == 1 ? d : part_of(d, false, k), model.inputs[k],
+                     token_vocabulary(g, model.inputs[k].name));
+  if (tg.size() != outputs.size())
+    throw Error(fmt::format("{}: {} target arrays for the model's {} trained outputs", d.name, tg.size(), outputs.size()));
+  for (size_t k = 0; k < tg.size(); k++) {
+    const std::string& loss = k < model.training.losses.size() ? model.training.losses[k].type : "";
+    check_targets_fit(tg.size() == 1 ? d : part_of(d, true, k), outputs[k], loss);
   }
 }
 

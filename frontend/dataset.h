@@ -15,6 +15,15 @@
 namespace dlc::frontend {
 
 struct Dataset {
+  // One array of a data set with several: a model input's samples, or the targets of the
+  // loss on one output.
+  struct Part {
+    std::string name;            // the model input or output it is for
+    std::vector<int64_t> shape;  // one sample's shape; empty for a class label
+    bool sequence_labels = false; // integer [T]: a class id per position
+    int64_t size() const;        // values per sample
+    bool labels() const { return shape.empty() || sequence_labels; }
+  };
   std::string name;             // where it came from, for messages: "fashion-mnist train"
   int64_t n = 0;                // samples
   std::vector<int64_t> x_shape; // one sample's shape
@@ -24,6 +33,15 @@ struct Dataset {
   // y_shape [T] holds a class id per position (a many-to-many model's [T, C] output);
   // set for integer NPY targets of shape [n, T] and for text windows.
   bool sequence_labels = false;
+
+  // Data named per model input and per trained output (--data NAME=FILE,...): each
+  // sample's x row is its inputs one after another (the model's input order), its y row
+  // the targets (the losses' order); x_shape and y_shape are then [row size]. Empty: one
+  // part, described by x_shape (y_shape, sequence_labels).
+  std::vector<Part> x_parts, y_parts;
+  // The parts in effect (x_parts/y_parts, or the one part; the name empty then).
+  std::vector<Part> inputs() const;
+  std::vector<Part> targets() const;
 
   int64_t x_size() const;       // values per sample
   int64_t y_size() const;       // values per target (1 for class labels, T for sequence labels)
@@ -50,8 +68,10 @@ void check_finite(const std::string& what, const std::vector<float>& values, int
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 // SOURCE: "fashion-mnist", a directory with train-images*/train-labels* (and t10k-* or
-// test-* for the test split), "x.npy,y.npy[,x_test.npy,y_test.npy]", or "text:FILE"
-// (needs `model`: see load_text_windows). The validation split is the last `val_split`
+// test-* for the test split), "x.npy,y.npy[,x_test.npy,y_test.npy]", "text:FILE"
+// (needs `model`: see load_text_windows), or named arrays (needs `model`):
+// "NAME=TRAIN.npy[:TEST.npy],..." with one NAME per model input and per output the
+// losses train (the targets), in any order. The validation split is the last `val_split`
 // fraction of the training samples (before shuffling).
 // `input_targets` (dlc train/eval --target input: autoencoders): each sample's target is
 // its input, with the input's scaling (8-bit images in [0, 1]); NPY sources are then
@@ -105,5 +125,9 @@ void check_token_ids(const std::string& what, const std::vector<T>& ids, int64_t
 // the sample (and position) and both shapes or the bound.
 void check_fits_model(const Dataset& d, const InputSpec& input, const ir::TensorType& output,
                       const std::string& loss, int64_t vocabulary = 0);
+
+// The same for a data set with parts: part k of the inputs against model input k, part i
+// of the targets against the output losses[i] reads (`outputs` its type).
+void check_parts_fit_model(const Dataset& d, const Model& model, const std::vector<ir::TensorType>& outputs);
 
 } // namespace dlc::frontend

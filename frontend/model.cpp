@@ -15,11 +15,11 @@ TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward);
 namespace {
 
 const std::vector<std::string> kSequentialKeys = {
-    "name", "description", "input_shape", "input_dtype", "layers", "loss", "optimizer",
-    "batch_size", "epochs", "metrics"};
+    "name", "description", "input_shape", "input_dtype", "layers", "loss", "loss_weights",
+    "optimizer", "batch_size", "epochs", "metrics"};
 const std::vector<std::string> kGraphKeys = {
-    "name", "description", "inputs", "outputs", "layers", "loss", "optimizer", "batch_size",
-    "epochs", "metrics"};
+    "name", "description", "inputs", "outputs", "layers", "loss", "loss_weights", "optimizer",
+    "batch_size", "epochs", "metrics"};
 
 bool is_graph_form(const JsonRef& root) { return root.has("inputs") || root.has("outputs"); }
 

@@ -4,6 +4,8 @@
 #include "frontend/json_reader.h"
 #include "frontend/model.h"
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <optional>
 
 namespace dlc::frontend {
@@ -273,11 +275,17 @@ std::optional<MetricSpec> parse_metric(const JsonRef& m) {
 }
 
 // Metrics where larger is better (reduce_on_plateau's "auto" mode).
+// A metric of one output of several ("digit_mae") goes by its own name.
 bool larger_is_better(const std::string& metric) {
-  return metric != "mse" && metric != "mae" && metric != "loss";
+  for (const char* smaller : {"mse", "mae", "loss"}) {
+    size_t k = std::strlen(smaller);
+    if (metric == smaller || (metric.size() > k && metric.compare(metric.size() - k - 1, k + 1, std::string("_") + smaller) == 0))
+      return false;
+  }
+  return true;
 }
 
-PlateauSpec parse_plateau(const JsonRef& r, const std::vector<MetricSpec>& metrics) {
+PlateauSpec parse_plateau(const JsonRef& r, const TrainingSpec& spec) {
   PlateauSpec p;
   p.enabled = true;
   r.expect(json::Kind::Object);
@@ -290,7 +298,7 @@ PlateauSpec parse_plateau(const JsonRef& r, const std::vector<MetricSpec>& metri
       if (p.monitor == "val_" + alias) p.monitor = "val_" + name;
     }
     std::vector<std::string> known = {"loss", "val_loss"};
-    for (auto& m : metrics) known.push_back(m.name), known.push_back("val_" + m.name);
+    for (auto& m : ir::metric_names(spec)) known.push_back(m), known.push_back("val_" + m);
     if (std::find(known.begin(), known.end(), p.monitor) == known.end())
       v->fail("reduce_on_plateau cannot monitor '{}': it watches the loss or a metric the model lists; known: {}",
               clip(v->as_string()), join_names(known));
@@ -338,31 +346,67 @@ TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward) 
       if (o.name == name) return forward.type(o.value);
     return forward.type(forward.outputs().front().value);
   };
+  auto known_output = [&](const JsonRef& where, const std::string& name) {
+    for (auto& n : outputs)
+      if (n == name) return;
+    fail_unknown(where, "output", name, outputs);
+  };
+  // One loss: its type as a string on the first output, or an object {type, output}.
+  auto parse_loss = [&](const JsonRef& type_ref, const std::string& output) {
+    ir::LossSpec l;
+    l.output = output;
+    l.type = canonical_loss(type_ref.as_string());
+    bool ok = false;
+    for (auto& k : kLosses) ok |= k == l.type;
+    if (!ok) fail_unknown(type_ref, "loss", l.type, kLosses);
+    ir::TensorType out = output_type(l.output);
+    std::string why = ir::loss_misfit(l.type, out);
+    if (!why.empty())
+      type_ref.fail("loss '{}' does not fit output '{}' of shape {} per sample: {}", l.type, l.output,
+                    per_sample_shape(out), why);
+    return l;
+  };
   std::optional<JsonRef> loss_ref = root.get("loss");
   if (loss_ref) {
     const JsonRef& r = *loss_ref;
-    std::optional<JsonRef> type_ref = r;
-    if (r.is(json::Kind::Object)) {
+    bool output_named_type = false;
+    for (auto& n : outputs) output_named_type |= n == "type";
+    if (r.is(json::Kind::Object) && (!r.get("type") || output_named_type)) {
+      // Keras's loss dict: {"output": "loss type", ...}, kept in the model's output order.
+      std::vector<std::string> keys = r.keys();
+      if (keys.empty()) r.fail("an empty loss: name at least one output and its loss");
+      for (const std::string& k : keys) known_output(r, k);
+      for (const std::string& o : outputs)
+        if (auto e = r.get(o)) t.losses.push_back(parse_loss(*e, o));
+    } else if (r.is(json::Kind::Object)) {
       r.expect_only({"type", "output"}, "a loss");
-      type_ref = r.require("type");
+      std::string output = outputs.front();
       if (auto o = r.get("output")) {
-        t.loss.output = o->as_string();
-        bool found = false;
-        for (auto& n : outputs) found |= n == t.loss.output;
-        if (!found) fail_unknown(*o, "output", t.loss.output, outputs);
+        output = o->as_string();
+        known_output(*o, output);
       }
+      t.losses.push_back(parse_loss(r.require("type"), output));
+    } else {
+      t.losses.push_back(parse_loss(r, outputs.front()));
     }
-    t.loss.type = canonical_loss(type_ref->as_string());
-    bool ok = false;
-    for (auto& k : kLosses) ok |= k == t.loss.type;
-    if (!ok) fail_unknown(*type_ref, "loss", t.loss.type, kLosses);
-    if (t.loss.output.empty()) t.loss.output = outputs.front();
-    ir::TensorType out = output_type(t.loss.output);
-    std::string why = ir::loss_misfit(t.loss.type, out);
-    if (!why.empty())
-      r.fail("loss '{}' does not fit output '{}' of shape {} per sample: {}", t.loss.type, t.loss.output,
-             per_sample_shape(out), why);
     t.has_loss = true;
+  }
+  if (auto w = root.get("loss_weights")) {
+    if (!t.has_loss) w->fail("loss_weights without a loss");
+    w->expect(json::Kind::Object);
+    for (const std::string& k : w->keys()) {
+      known_output(*w, k);
+      JsonRef v = w->require(k);
+      double weight = v.as_number();
+      if (!(weight >= 0) || !std::isfinite(weight)) v.fail("a loss weight must be a finite number >= 0, got {}", weight);
+      bool found = false;
+      for (ir::LossSpec& l : t.losses)
+        if (l.output == k) {
+          l.weight = weight;
+          found = true;
+        }
+      if (!found) v.fail("output '{}' has no loss to weight (\"loss\" names the trained outputs)", k);
+    }
   }
   if (auto r = root.get("metrics")) {
     r->expect(json::Kind::Array);
@@ -373,11 +417,13 @@ TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward) 
       for (auto& other : t.metrics) twice |= other.name == m->name;
       if (twice) r->at(i).fail("metric '{}' is listed twice", m->name);
       if (!t.has_loss) r->at(i).fail("metrics are reported in training and evaluation: the model needs a 'loss'");
-      ir::TensorType out = output_type(t.loss.output);
-      std::string why = ir::metric_misfit(*m, out);
-      if (!why.empty())
-        r->at(i).fail("metric '{}' does not fit output '{}' of shape {} per sample: {}", m->name, t.loss.output,
-                      per_sample_shape(out), why);
+      for (const ir::LossSpec& l : t.losses) { // every trained output reports every metric
+        ir::TensorType out = output_type(l.output);
+        std::string why = ir::metric_misfit(*m, out);
+        if (!why.empty())
+          r->at(i).fail("metric '{}' does not fit output '{}' of shape {} per sample: {}", m->name, l.output,
+                        per_sample_shape(out), why);
+      }
       t.metrics.push_back(*m);
     }
   }
@@ -385,7 +431,7 @@ TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward) 
   auto opt = root.get("optimizer");
   t.optimizer = opt ? parse_optimizer(*opt) : default_optimizer(*find_optimizer("sgd"));
   if (opt && opt->is(json::Kind::Object))
-    if (auto p = opt->get("reduce_on_plateau")) t.optimizer.plateau = parse_plateau(*p, t.metrics);
+    if (auto p = opt->get("reduce_on_plateau")) t.optimizer.plateau = parse_plateau(*p, t);
   if (auto r = root.get("batch_size")) t.batch_size = r->as_positive_int();
   if (auto r = root.get("epochs")) t.epochs = r->as_positive_int();
   return t;

@@ -28,4 +28,15 @@ std::string metric_misfit(const MetricSpec& m, const TensorType& out) {
   return "";
 }
 
+std::vector<std::string> metric_names(const TrainingSpec& spec) {
+  std::vector<std::string> names;
+  if (spec.losses.size() <= 1) {
+    for (const MetricSpec& m : spec.metrics) names.push_back(m.name);
+    return names;
+  }
+  for (const LossSpec& l : spec.losses)
+    for (const MetricSpec& m : spec.metrics) names.push_back(l.output + "_" + m.name);
+  return names;
+}
+
 } // namespace dlc::ir

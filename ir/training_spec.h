@@ -14,6 +14,7 @@ struct LossSpec {
   std::string type;   // canonical: mse, categorical_crossentropy, sparse_categorical_crossentropy,
                       // binary_crossentropy
   std::string output; // the model output it applies to
+  double weight = 1;  // its factor in the total loss (Keras's loss_weights)
 };
 
 struct ScheduleSpec {
@@ -69,7 +70,10 @@ struct MetricSpec {
 
 struct TrainingSpec {
   bool has_loss = false;
-  LossSpec loss;
+  // One loss per trained output, in the order of the model's outputs (several: Keras's
+  // compile(loss={...}, loss_weights={...}); the total is the weighted sum). The metrics
+  // apply to every one of these outputs.
+  std::vector<LossSpec> losses;
   OptimizerSpec optimizer;
   int64_t batch_size = 32;
   int64_t epochs = 1;
@@ -86,6 +90,10 @@ struct TensorType;
 // can: the one rule that model loading (with the loss's location) and the training graph
 // (passes/training.cpp) both apply.
 std::string loss_misfit(const std::string& loss, const TensorType& out);
+
+// The metrics' names as the history reports them (Keras's): each metric's name with one
+// loss, "<output>_<metric>" for every trained output (loss order) with several.
+std::vector<std::string> metric_names(const TrainingSpec& spec);
 
 // Why a metric cannot be computed on an output of type `out`, or "" when it can.
 std::string metric_misfit(const MetricSpec& m, const TensorType& out);

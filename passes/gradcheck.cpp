@@ -275,9 +275,12 @@ GradCheckResult check_model_gradients(const ir::Graph& forward, const ir::Traini
   TrainingGraph tg = build_loss_graph(forward, spec, true);
   const ir::Graph& g = tg.graph;
   Bindings b = ir::init_params(g, opt.seed);
-  for (ValueId in : g.inputs())
-    b[g.value(in).name] = in == tg.target ? random_target(g, in, spec.loss.type, opt.seed)
-                                          : random_input(g, in, opt.seed);
+  for (ValueId in : g.inputs()) {
+    size_t k = 0;
+    while (k < tg.targets.size() && tg.targets[k] != in) k++;
+    b[g.value(in).name] = k < tg.targets.size() ? random_target(g, in, spec.losses[k].type, opt.seed)
+                                                : random_input(g, in, opt.seed);
+  }
   std::vector<ValueId> wrt;
   for (ValueId p : g.params())
     if (g.value(p).trainable) wrt.push_back(p);

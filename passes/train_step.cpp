@@ -16,7 +16,7 @@ ir::Tensor rows(const ir::Tensor& t, int64_t start, int64_t n) {
 }
 
 int64_t batch_size(const TrainingGraph& tg) {
-  const ir::Shape& s = tg.graph.type(tg.target).shape;
+  const ir::Shape& s = tg.graph.type(tg.targets.at(0)).shape;
   if (s.rank() == 0) throw Error("the training graph's target has no batch axis");
   return s[0];
 }

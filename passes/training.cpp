@@ -70,7 +70,7 @@ void check_fit(const Graph& g, const LossSite& s, const std::string& loss) {
 // every step, [batch * T, classes] (a view), and is the mean over the batch * T
 // positions; its target is reshaped alike ([batch, T] labels -> [batch * T]).
 // `labels`: v holds a class id per position ([batch, T] -> [batch * T]).
-ValueId to_rows(Graph& g, ValueId v, int64_t rows, bool labels, const char* name) {
+ValueId to_rows(Graph& g, ValueId v, int64_t rows, bool labels, const std::string& name) {
   std::vector<int64_t> shape = {rows};
   const ir::Shape& s = g.type(v).shape;
   if (!labels) shape.push_back(s[s.rank() - 1]);
@@ -80,34 +80,34 @@ ValueId to_rows(Graph& g, ValueId v, int64_t rows, bool labels, const char* name
 // -sum(y * log(clamp(p / sum(p)))) / batch: categorical cross-entropy of probabilities.
 // As Keras (from_logits=False), each row of p is first divided by its sum, so an output
 // that is not a softmax (sigmoid units, a linear layer) is read as a distribution.
-ValueId cross_entropy_of_probabilities(Graph& g, ValueId p, ValueId y) {
-  auto scalar = [&](const char* name, double v) {
+ValueId cross_entropy_of_probabilities(Graph& g, ValueId p, ValueId y, const std::string& pre) {
+  auto scalar = [&](const std::string& name, double v) {
     return g.add_constant(name, ir::TensorType{ir::DType::f32, ir::Shape{}}, {float(v)});
   };
   int last = g.type(p).shape.rank() - 1;
-  ValueId total = g.add("reduce_sum", {p}, {{"axes", std::vector<int64_t>{last}}, {"keepdims", true}}, "loss.row_sum");
-  ValueId q = g.add("div", {p, total}, {}, "loss.normalized");
-  q = g.add("maximum", {q, scalar("loss.eps", kProbEps)}, {}, "loss.clamp_low");
-  q = g.add("minimum", {q, scalar("loss.one_minus_eps", 1 - kProbEps)}, {}, "loss.clamp_high");
-  ValueId ylogq = g.add("mul", {g.add("log", {q}, {}, "loss.log"), y}, {}, "loss.ylogp");
+  ValueId total = g.add("reduce_sum", {p}, {{"axes", std::vector<int64_t>{last}}, {"keepdims", true}}, pre + ".row_sum");
+  ValueId q = g.add("div", {p, total}, {}, pre + ".normalized");
+  q = g.add("maximum", {q, scalar(pre + ".eps", kProbEps)}, {}, pre + ".clamp_low");
+  q = g.add("minimum", {q, scalar(pre + ".one_minus_eps", 1 - kProbEps)}, {}, pre + ".clamp_high");
+  ValueId ylogq = g.add("mul", {g.add("log", {q}, {}, pre + ".log"), y}, {}, pre + ".ylogp");
   double batch = double(g.type(p).shape[0]);
-  return g.add("scale", {g.add("reduce_sum", {ylogq}, {}, "loss.sum")}, {{"scale", -1.0 / batch}}, "loss");
+  return g.add("scale", {g.add("reduce_sum", {ylogq}, {}, pre + ".sum")}, {{"scale", -1.0 / batch}}, pre);
 }
 
-ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueId target) {
+ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueId target, const std::string& pre) {
   bool softmax = s.head == "softmax", sigmoid = s.head == "sigmoid";
   if (loss == "categorical_crossentropy")
-    return softmax ? g.add("softmax_cross_entropy", {s.logits, target}, {}, "loss")
-                   : cross_entropy_of_probabilities(g, s.value, target);
+    return softmax ? g.add("softmax_cross_entropy", {s.logits, target}, {}, pre)
+                   : cross_entropy_of_probabilities(g, s.value, target, pre);
   if (loss == "sparse_categorical_crossentropy") {
-    if (softmax) return g.add("sparse_softmax_cross_entropy", {s.logits, target}, {}, "loss");
-    ValueId onehot = g.add("one_hot", {target}, {{"depth", g.type(s.value).shape[1]}}, "loss.one_hot");
-    return cross_entropy_of_probabilities(g, s.value, onehot);
+    if (softmax) return g.add("sparse_softmax_cross_entropy", {s.logits, target}, {}, pre);
+    ValueId onehot = g.add("one_hot", {target}, {{"depth", g.type(s.value).shape[1]}}, pre + ".one_hot");
+    return cross_entropy_of_probabilities(g, s.value, onehot, pre);
   }
   if (loss == "binary_crossentropy")
-    return sigmoid ? g.add("sigmoid_binary_cross_entropy", {s.logits, target}, {}, "loss")
-                   : g.add("binary_cross_entropy", {s.value, target}, {}, "loss");
-  if (loss == "mse") return g.add("mse", {s.value, target}, {}, "loss");
+    return sigmoid ? g.add("sigmoid_binary_cross_entropy", {s.logits, target}, {}, pre)
+                   : g.add("binary_cross_entropy", {s.value, target}, {}, pre);
+  if (loss == "mse") return g.add("mse", {s.value, target}, {}, pre);
   throw Error(fmt::format("unknown loss '{}'", loss));
 }
 
@@ -119,40 +119,40 @@ ValueId append_loss(Graph& g, const LossSite& s, const std::string& loss, ValueI
 // -log(1 - 1e-7) per padded element) -- and the op's mean over all steps is divided by
 // the fraction of real steps, mean(mask) (at least one step's worth, so that an all-padded
 // batch has loss 0 rather than 0/0).
-ValueId append_masked_loss(Graph& g, LossSite s, const std::string& loss, ValueId t) {
+ValueId append_masked_loss(Graph& g, LossSite s, const std::string& loss, ValueId t, const std::string& pre) {
   const ir::Shape out = g.type(s.value).shape;
   std::vector<int64_t> per_step(size_t(out.rank()), 1);
   per_step[0] = out[0];
   per_step[1] = out[1];
-  ValueId m = g.add("reshape", {s.mask}, {{"shape", per_step}}, "loss.step_mask");
-  auto masked = [&](ValueId v, const char* name) { return g.add("mul", {v, m}, {}, name); };
+  ValueId m = g.add("reshape", {s.mask}, {{"shape", per_step}}, pre + ".step_mask");
+  auto masked = [&](ValueId v, const std::string& name) { return g.add("mul", {v, m}, {}, name); };
   if (loss == "sparse_categorical_crossentropy")
-    t = g.add("one_hot", {t}, {{"depth", out[out.rank() - 1]}}, "loss.one_hot");
-  t = masked(t, "loss.masked_target");
+    t = g.add("one_hot", {t}, {{"depth", out[out.rank() - 1]}}, pre + ".one_hot");
+  t = masked(t, pre + ".masked_target");
   ValueId all;
   if (loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy") {
     int64_t rows = out[0] * out[1];
-    t = to_rows(g, t, rows, false, "loss.target_rows");
+    t = to_rows(g, t, rows, false, pre + ".target_rows");
     all = s.head == "softmax"
               ? g.add("softmax_cross_entropy",
-                      {to_rows(g, masked(s.logits, "loss.masked_logits"), rows, false, "loss.logit_rows"), t}, {},
-                      "loss.all_steps")
-              : cross_entropy_of_probabilities(g, to_rows(g, s.value, rows, false, "loss.rows"), t);
+                      {to_rows(g, masked(s.logits, pre + ".masked_logits"), rows, false, pre + ".logit_rows"), t}, {},
+                      pre + ".all_steps")
+              : cross_entropy_of_probabilities(g, to_rows(g, s.value, rows, false, pre + ".rows"), t, pre);
   } else if (loss == "binary_crossentropy" && s.head == "sigmoid") {
-    ValueId away = g.add("scale", {m}, {{"scale", 100.0}, {"offset", -100.0}}, "loss.padding_logit");
-    all = g.add("sigmoid_binary_cross_entropy", {g.add("add", {masked(s.logits, "loss.masked_logits"), away}, {},
-                                                       "loss.logits_or_padding"), t},
-                {}, "loss.all_steps");
+    ValueId away = g.add("scale", {m}, {{"scale", 100.0}, {"offset", -100.0}}, pre + ".padding_logit");
+    all = g.add("sigmoid_binary_cross_entropy", {g.add("add", {masked(s.logits, pre + ".masked_logits"), away}, {},
+                                                       pre + ".logits_or_padding"), t},
+                {}, pre + ".all_steps");
   } else if (loss == "binary_crossentropy") {
-    all = g.add("binary_cross_entropy", {masked(s.value, "loss.masked_output"), t}, {}, "loss.all_steps");
+    all = g.add("binary_cross_entropy", {masked(s.value, pre + ".masked_output"), t}, {}, pre + ".all_steps");
   } else if (loss == "mse") {
-    all = g.add("mse", {masked(s.value, "loss.masked_output"), t}, {}, "loss.all_steps");
+    all = g.add("mse", {masked(s.value, pre + ".masked_output"), t}, {}, pre + ".all_steps");
   } else {
     throw Error(fmt::format("unknown loss '{}'", loss));
   }
-  ValueId real = g.add("reduce_mean", {s.mask}, {}, "loss.real_fraction");
-  ValueId floor = g.add_constant("loss.one_step", TensorType{ir::DType::f32, ir::Shape{}}, {float(1.0 / double(out[0] * out[1]))});
-  return g.add("div", {all, g.add("maximum", {real, floor}, {}, "loss.real_fraction_floor")}, {}, "loss");
+  ValueId real = g.add("reduce_mean", {s.mask}, {}, pre + ".real_fraction");
+  ValueId floor = g.add_constant(pre + ".one_step", TensorType{ir::DType::f32, ir::Shape{}}, {float(1.0 / double(out[0] * out[1]))});
+  return g.add("div", {all, g.add("maximum", {real, floor}, {}, pre + ".real_fraction_floor")}, {}, pre);
 }
 
 // A forward graph's update of graph state (a stateful recurrent layer's carried state)
@@ -179,14 +179,14 @@ Graph specialize_phase(const Graph& forward, bool training) {
   return eliminate_dead_code(g); // the other phase's values
 }
 
-TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spec, bool training) {
-  if (!spec.has_loss)
-    throw Error("the model has no 'loss'; training needs one (e.g. \"loss\": \"categorical_crossentropy\")");
-  TrainingGraph tg;
-  tg.graph = specialize_phase(forward, training);
-  Graph& g = tg.graph;
-  LossSite site = find_site(g, spec.loss);
-  const std::string& loss = spec.loss.type;
+namespace {
+
+// The loss of one trained output, on target input `target_name`, its values named `pre`.
+// Sets `mask` when the output has one.
+ValueId append_output_loss(Graph& g, const ir::LossSpec& spec, const std::string& target_name, const std::string& pre,
+                           ValueId& target_id, ValueId& mask) {
+  LossSite site = find_site(g, spec);
+  const std::string& loss = spec.type;
   check_fit(g, site, loss);
   const TensorType out = g.type(site.value);
   bool sparse = loss == "sparse_categorical_crossentropy";
@@ -197,20 +197,54 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   // A masked output one-hot encodes them too (append_masked_loss).
   ir::DType label_type = site.head == "softmax" && site.mask == kNoValue ? ir::DType::i32 : ir::DType::f32;
   if (sparse) target = TensorType{label_type, per_step ? ir::Shape{out.shape[0], out.shape[1]} : ir::Shape{out.shape[0]}};
-  tg.target = g.add_input("target", target);
-  ValueId t = tg.target;
-  if (site.mask != kNoValue) {
-    tg.loss = append_masked_loss(g, site, loss, t);
-    tg.mask = site.mask;
-    g.add_output("loss_mask", site.mask); // for the metrics, which skip padded steps too
+  target_id = g.add_input(target_name, target);
+  ValueId t = target_id;
+  mask = site.mask;
+  if (site.mask != kNoValue) return append_masked_loss(g, site, loss, t, pre);
+  if (per_step) {
+    int64_t rows = out.shape[0] * out.shape[1];
+    if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, false, pre + ".logit_rows");
+    else site.value = to_rows(g, site.value, rows, false, pre + ".rows");
+    t = to_rows(g, t, rows, sparse, pre + ".target_rows");
+  }
+  return append_loss(g, site, loss, t, pre);
+}
+
+} // namespace
+
+std::string target_name(const ir::TrainingSpec& spec, size_t i) {
+  return spec.losses.size() == 1 ? "target" : "target." + spec.losses.at(i).output;
+}
+
+TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spec, bool training) {
+  if (!spec.has_loss || spec.losses.empty())
+    throw Error("the model has no 'loss'; training needs one (e.g. \"loss\": \"categorical_crossentropy\")");
+  TrainingGraph tg;
+  tg.graph = specialize_phase(forward, training);
+  Graph& g = tg.graph;
+  if (spec.losses.size() == 1) {
+    ValueId target = kNoValue;
+    tg.loss = append_output_loss(g, spec.losses[0], "target", "loss", target, tg.mask);
+    tg.targets.push_back(target);
+    if (tg.mask != kNoValue) g.add_output("loss_mask", tg.mask); // for the metrics, which skip padded steps too
   } else {
-    if (per_step) {
-      int64_t rows = out.shape[0] * out.shape[1];
-      if (site.logits != kNoValue) site.logits = to_rows(g, site.logits, rows, false, "loss.logit_rows");
-      else site.value = to_rows(g, site.value, rows, false, "loss.rows");
-      t = to_rows(g, t, rows, sparse, "loss.target_rows");
+    // Several trained outputs (Keras's loss dict): the total is sum_i weight_i * loss_i,
+    // and each loss_i is an output "loss.<output>" (the history's "<output>_loss").
+    for (size_t i = 0; i < spec.losses.size(); i++) {
+      const ir::LossSpec& l = spec.losses[i];
+      std::string pre = "loss." + l.output;
+      ValueId target = kNoValue, mask = kNoValue;
+      ValueId part = append_output_loss(g, l, target_name(spec, i), pre, target, mask);
+      if (mask != kNoValue)
+        throw Error(fmt::format("output '{}' carries a mask, which a model with several losses does not support (one "
+                                "masked output per model: train it alone)",
+                                l.output));
+      tg.targets.push_back(target);
+      tg.parts.push_back(part);
+      g.add_output(pre, part);
+      ValueId term = l.weight == 1 ? part : g.add("scale", {part}, {{"scale", l.weight}}, pre + ".weighted");
+      tg.loss = tg.loss == kNoValue ? term : g.add("add", {tg.loss, term}, {}, "loss.sum_" + l.output);
     }
-    tg.loss = append_loss(g, site, loss, t);
   }
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
   // part of the loss, reported with it and differentiated with it; their sum is also
@@ -237,10 +271,16 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   return tg;
 }
 
-std::vector<std::string> loss_part_names(const Graph& forward) {
+std::vector<std::string> loss_part_names(const Graph& forward, const ir::TrainingSpec& spec) {
+  std::vector<std::string> names;
+  if (spec.losses.size() > 1)
+    for (const ir::LossSpec& l : spec.losses) names.push_back(l.output + "_loss");
   for (ValueId p : forward.params())
-    if (forward.value(p).l1 > 0 || forward.value(p).l2 > 0) return {"regularization_loss"};
-  return {};
+    if (forward.value(p).l1 > 0 || forward.value(p).l2 > 0) {
+      names.push_back("regularization_loss");
+      break;
+    }
+  return names;
 }
 
 TrainingGraph build_training_graph(const Graph& forward, const ir::TrainingSpec& spec) {

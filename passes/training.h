@@ -19,7 +19,9 @@ struct ParamGrad {
 struct TrainingGraph {
   ir::Graph graph;
   ir::ValueId loss = ir::kNoValue;   // scalar: the batch-mean loss
-  ir::ValueId target = ir::kNoValue; // input "target": one-hot/values, or integer labels
+  // One input per loss (spec.losses' order), named by target_name: one-hot/values, or
+  // integer labels.
+  std::vector<ir::ValueId> targets;
   ir::ValueId lr = ir::kNoValue;     // input "lr": f32[] learning rate of this step
   // Output "regularization_loss": the kernel/bias regularizers' part of `loss` (no value
   // without regularizers; see loss_part_names).
@@ -27,6 +29,9 @@ struct TrainingGraph {
   // Output "loss_mask": the mask of the loss's output [batch, T] when it has one (its
   // padded steps are left out of the loss; the metrics leave them out too).
   ir::ValueId mask = ir::kNoValue;
+  // With several losses: each output's unweighted loss, output "loss.<output>" (the
+  // history's "<output>_loss"), in spec.losses' order; empty with one loss.
+  std::vector<ir::ValueId> parts;
   std::vector<ParamGrad> grads;      // one per trainable parameter
 };
 
@@ -35,10 +40,15 @@ struct TrainingGraph {
 TrainingGraph build_training_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
 
 // The parts of the loss a training graph of `forward` reports besides the whole (as
-// Keras's History names them): "regularization_loss" when a parameter has a regularizer.
-std::vector<std::string> loss_part_names(const ir::Graph& forward);
+// Keras's History names them): "<output>_loss" per output when there are several losses,
+// then "regularization_loss" when a parameter has a regularizer.
+std::vector<std::string> loss_part_names(const ir::Graph& forward, const ir::TrainingSpec& spec);
 
-// The forward graph with input "target" and the loss appended (output "loss"), without
+// The graph input that holds the targets of loss i: "target" when the model has one loss,
+// "target.<output>" when it has several.
+std::string target_name(const ir::TrainingSpec& spec, size_t i);
+
+// The forward graph with the target inputs (target_name) and the loss appended (output "loss"), without
 // backward or update: `grads` is empty and `lr` is ir::kNoValue. `training`: the phase
 // the graph is specialised to (specialize_phase): false for evaluation (validation
 // loss), true for gradient checks and build_training_graph, which starts from it.

@@ -175,4 +175,66 @@ void Metrics::set_state(const std::vector<double>& s) {
     for (double& x : v) x = s[at++];
 }
 
+MetricSet::MetricSet(const std::vector<ir::MetricSpec>& specs, const std::vector<MetricTask>& tasks,
+                     const std::vector<std::string>& outputs)
+    : tasks_(tasks) {
+  for (size_t k = 0; k < tasks.size(); k++) {
+    per_output_.emplace_back(specs, tasks[k]);
+    prefixes_.push_back(tasks.size() > 1 ? outputs.at(k) + "_" : "");
+  }
+}
+
+void MetricSet::add(const float* outputs, const float* targets, int64_t n, const float* mask) {
+  for (size_t k = 0; k < per_output_.size(); k++) {
+    per_output_[k].add(outputs, targets, n, mask);
+    outputs += n * tasks_[k].output_size;
+    targets += n * (tasks_[k].labels ? tasks_[k].positions : tasks_[k].output_size);
+  }
+}
+
+void MetricSet::reset() {
+  for (Metrics& m : per_output_) m.reset();
+}
+
+bool MetricSet::empty() const { return per_output_.empty() || per_output_[0].empty(); }
+
+std::vector<std::string> MetricSet::names() const {
+  std::vector<std::string> n;
+  for (size_t k = 0; k < per_output_.size(); k++)
+    for (const std::string& name : per_output_[k].names()) n.push_back(prefixes_[k] + name);
+  return n;
+}
+
+std::vector<double> MetricSet::values() const {
+  std::vector<double> v;
+  for (const Metrics& m : per_output_) {
+    std::vector<double> one = m.values();
+    v.insert(v.end(), one.begin(), one.end());
+  }
+  return v;
+}
+
+std::string MetricSet::line(const std::string& prefix) const { return metrics_line(names(), values(), prefix); }
+
+std::vector<double> MetricSet::state() const {
+  std::vector<double> s;
+  for (const Metrics& m : per_output_) {
+    std::vector<double> one = m.state();
+    s.insert(s.end(), one.begin(), one.end());
+  }
+  return s;
+}
+
+void MetricSet::set_state(const std::vector<double>& s) {
+  size_t want = state().size();
+  if (s.size() != want)
+    throw Error(fmt::format("the metrics' state has {} values, these metrics keep {}", s.size(), want));
+  size_t at = 0;
+  for (Metrics& m : per_output_) {
+    size_t size = m.state().size();
+    m.set_state(std::vector<double>(s.begin() + long(at), s.begin() + long(at + size)));
+    at += size;
+  }
+}
+
 } // namespace dlc::pipeline

@@ -62,6 +62,31 @@ private:
   std::vector<std::vector<double>> sums_; // per metric, see metrics.cpp
 };
 
+// The metrics of every reported output (Runner::output_names): one Metrics per output,
+// named as ir::metric_names names them ("accuracy" with one loss, "digit_accuracy" with
+// several). Batches arrive as the Runner's blocks: outputs and targets one after another.
+class MetricSet {
+public:
+  MetricSet() = default;
+  // `tasks`: one per reported output; `outputs`: their names (a prefix when several).
+  MetricSet(const std::vector<ir::MetricSpec>& specs, const std::vector<MetricTask>& tasks,
+            const std::vector<std::string>& outputs);
+  // outputs/targets: each output's n samples (targets as MetricTask says), one after another.
+  void add(const float* outputs, const float* targets, int64_t n, const float* mask = nullptr);
+  void reset();
+  bool empty() const;
+  std::vector<std::string> names() const;
+  std::vector<double> values() const;
+  std::string line(const std::string& prefix = "") const;
+  std::vector<double> state() const;
+  void set_state(const std::vector<double>& s); // throws dlc::Error as Metrics::set_state
+
+private:
+  std::vector<Metrics> per_output_;
+  std::vector<MetricTask> tasks_;
+  std::vector<std::string> prefixes_;
+};
+
 // "val_accuracy 0.9000 val_auc 0.8125": names and values, each name prefixed.
 std::string metrics_line(const std::vector<std::string>& names, const std::vector<double>& values,
                          const std::string& prefix = "");

@@ -27,11 +27,12 @@ codegen::ProgramSource jit_source(const frontend::Model& m, int64_t batch, const
   s.batch = batch;
   s.can_train = m.training.has_loss;
   if (s.can_train) {
-    // The output the loss reads (the named one, else the first): its last axis are the classes.
+    // Each loss's target and the classes of the output it reads (its last axis).
     ir::Graph g = frontend::build_model(m, batch).graph;
-    for (const auto& out : g.outputs())
-      if (out.name == m.training.loss.output || (m.training.loss.output.empty() && s.classes == 0))
-        s.classes = g.type(out.value).shape[g.type(out.value).shape.rank() - 1];
+    for (size_t i = 0; i < m.training.losses.size(); i++)
+      for (const auto& out : g.outputs())
+        if (out.name == m.training.losses[i].output)
+          s.targets.push_back({passes::target_name(m.training, i), g.type(out.value).shape[g.type(out.value).shape.rank() - 1]});
   }
   s.graph = [m, batch](ProgramKind k) { return program_graph(m, k, batch); };
   s.compile = [m, batch, o](ProgramKind k) { return compile(m, k, batch, o); };

@@ -6,6 +6,7 @@
 #include "passes/train_step.h"
 #include "passes/training.h"
 
+#include <algorithm>
 #include <map>
 
 namespace dlc::pipeline {
@@ -15,21 +16,35 @@ namespace {
 class RefRunner : public Runner {
 public:
   RefRunner(const frontend::Model& model, int64_t batch) : model_(model), batch_(batch) {
-    part_names_ = passes::loss_part_names(fwd_at(batch).graph);
+    part_names_ = passes::loss_part_names(fwd_at(batch).graph, model_.training);
+    reported_ = reported_outputs(model_, fwd_at(batch).graph);
     if (model_.training.has_loss) train_at(batch);
   }
 
   std::string backend() const override { return "ref"; }
   int64_t batch() const override { return batch_; }
   bool can_train() const override { return model_.training.has_loss; }
-  ir::TensorType output_type() const override {
+  std::vector<ir::TensorType> input_types() const override {
     const ir::Graph& g = forward_.at(batch_).graph;
-    return g.type(g.outputs()[0].value);
+    std::vector<ir::TensorType> v;
+    for (ir::ValueId in : g.inputs()) v.push_back(g.type(in));
+    return v;
   }
-  ir::TensorType target_type() const override {
+  std::vector<ir::TensorType> output_types() const override {
+    const ir::Graph& g = forward_.at(batch_).graph;
+    std::vector<ir::TensorType> v;
+    for (const std::string& name : reported_)
+      for (auto& o : g.outputs())
+        if (o.name == name) v.push_back(g.type(o.value));
+    return v;
+  }
+  std::vector<ir::TensorType> target_types() const override {
     const passes::TrainingGraph& tg = train_.at(batch_);
-    return tg.graph.type(tg.target);
+    std::vector<ir::TensorType> v;
+    for (ir::ValueId t : tg.targets) v.push_back(tg.graph.type(t));
+    return v;
   }
+  std::vector<std::string> output_names() const override { return reported_; }
 
   void init(uint64_t seed) override {
     const ir::Graph& g = can_train() ? train_.at(batch_).graph : forward_.at(batch_).graph;
@@ -52,7 +67,7 @@ public:
   double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
                     float* outputs) override {
     const passes::TrainingGraph& tg = train_at(n);
-    ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
+    ir::Bindings b = bind(tg.graph, x, target, n, tg.targets);
     b[tg.graph.value(tg.lr).name] = ir::Tensor(tg.graph.type(tg.lr), std::vector<double>{lr});
     ir::EvalContext ctx;
     ctx.training = true;
@@ -63,6 +78,7 @@ public:
     copy_output(tg.graph, env, outputs);
     keep_mask(tg, env);
     parts_.clear();
+    for (ir::ValueId part : tg.parts) parts_.push_back(env[size_t(part)][0]);
     if (tg.regularization != ir::kNoValue) parts_.push_back(env[size_t(tg.regularization)][0]);
     return env[size_t(tg.loss)][0];
   }
@@ -72,7 +88,7 @@ public:
   double evaluate(const float* x, const float* target, int64_t n, float* outputs) override {
     // The loss graph of the inference phase (running statistics, no dropout, no update).
     const passes::TrainingGraph& tg = loss_at(n);
-    ir::Bindings b = bind(tg.graph, x, target, n, tg.target);
+    ir::Bindings b = bind(tg.graph, x, target, n, tg.targets);
     std::vector<ir::Tensor> env = ir::evaluate(tg.graph, b, {});
     ir::apply_updates(tg.graph, env, values_); // stateful layers' states only
     copy_output(tg.graph, env, outputs);
@@ -84,7 +100,7 @@ public:
 
   void infer(const float* x, float* outputs, int64_t n) override {
     const ir::Graph& g = infer_at(n);
-    std::vector<ir::Tensor> env = ir::evaluate(g, bind(g, x, nullptr, n, ir::kNoValue), {});
+    std::vector<ir::Tensor> env = ir::evaluate(g, bind(g, x, nullptr, n, {}), {});
     ir::apply_updates(g, env, values_); // stateful layers' states only
     copy_output(g, env, outputs);
   }
@@ -104,6 +120,7 @@ private:
   std::map<int64_t, passes::TrainingGraph> train_, loss_;
   std::map<int64_t, ir::Graph> infer_;
   std::vector<std::string> part_names_;
+  std::vector<std::string> reported_; // the outputs the calls write
   std::vector<double> parts_; // of the last train_step
   std::vector<float> mask_;   // of the last train_step or evaluate (empty: none)
 
@@ -146,32 +163,33 @@ private:
     return it->second;
   }
 
-  // Params/state plus the model's (first) input and, when given, the target.
-  ir::Bindings bind(const ir::Graph& g, const float* x, const float* target, int64_t n, ir::ValueId target_id) {
-    if (model_.inputs.size() != 1)
-      throw Error(fmt::format("model '{}' has {} inputs; this backend drives single-input models", model_.name,
-                              model_.inputs.size()));
+  // Params/state plus the model's inputs (blocks of x) and, when given, the targets
+  // (blocks of target).
+  ir::Bindings bind(const ir::Graph& g, const float* x, const float* target, int64_t n,
+                    const std::vector<ir::ValueId>& targets) {
+    (void)n; // the graph is built for n samples
     ir::Bindings b = values_;
-    ir::ValueId in = g.inputs()[0];
-    const ir::TensorType& it = g.type(in);
-    b[g.value(in).name] = ir::Tensor(it, std::vector<float>(x, x + it.shape.numel()));
-    if (target) {
-      const ir::TensorType& tt = g.type(target_id);
-      b[g.value(target_id).name] = ir::Tensor(tt, std::vector<float>(target, target + tt.shape.numel()));
-    }
-    (void)n;
+    auto take = [&](ir::ValueId v, const float*& from) {
+      const ir::TensorType& t = g.type(v);
+      b[g.value(v).name] = ir::Tensor(t, std::vector<float>(from, from + t.shape.numel()));
+      from += t.shape.numel();
+    };
+    for (ir::ValueId in : g.inputs())
+      if (std::find(targets.begin(), targets.end(), in) == targets.end() && g.value(in).name != "lr") take(in, x);
+    if (target)
+      for (ir::ValueId t : targets) take(t, target);
     return b;
   }
 
+  // The reported outputs' blocks.
   void copy_output(const ir::Graph& g, const std::vector<ir::Tensor>& env, float* out) const {
     if (!out) return;
-    // The model's first output is the first graph output that is not the loss.
-    for (auto& o : g.outputs()) {
-      if (o.name == "loss") continue;
-      const ir::Tensor& t = env[size_t(o.value)];
-      for (int64_t i = 0; i < t.numel(); i++) out[i] = float(t[i]);
-      return;
-    }
+    for (const std::string& name : reported_)
+      for (auto& o : g.outputs())
+        if (o.name == name) {
+          const ir::Tensor& t = env[size_t(o.value)];
+          for (int64_t i = 0; i < t.numel(); i++) *out++ = float(t[i]);
+        }
   }
 };
 
@@ -181,8 +199,15 @@ std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t ba
   return std::make_unique<RefRunner>(model, batch);
 }
 
+std::vector<std::string> reported_outputs(const frontend::Model& model, const ir::Graph& forward) {
+  std::vector<std::string> names;
+  for (const ir::LossSpec& l : model.training.losses) names.push_back(l.output);
+  if (names.empty()) names.push_back(forward.outputs().at(0).name);
+  return names;
+}
+
 std::string predict_backend(const frontend::Model& model, int64_t samples) {
-  if (samples <= kPredictFewSamples || model.inputs.size() != 1) return "ref";
+  if (samples <= kPredictFewSamples) return "ref";
   return frontend::build_model(model, 1).graph.outputs().size() == 1 ? kDefaultBackend : "ref";
 }
 

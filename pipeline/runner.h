@@ -3,9 +3,11 @@
 // and the LLVM JIT (make_jit_runner, jit_runner.cpp, over codegen/jit_backend.h, its
 // programs from the one pipeline).
 //
-// Tensors cross as row-major float arrays, sample axis first: inputs as the model's
-// inputs, targets as training_target() says (f32 values/one-hot, or class ids stored as
-// floats for sparse cross-entropy), outputs as the model's outputs.
+// Tensors cross as row-major float arrays, sample axis first. A call on n samples passes
+// each kind as blocks one after another, each block n samples of one tensor: `x` the
+// model's inputs (graph order), `target` one block per loss (f32 values/one-hot, or class
+// ids stored as floats for sparse cross-entropy), `outputs` the reported outputs (the
+// outputs the losses read, in loss order; the model's first output without a loss).
 #pragma once
 
 #include "frontend/model.h"
@@ -24,9 +26,13 @@ public:
   virtual std::string backend() const = 0; // "ref", "jit"
   virtual int64_t batch() const = 0;       // the largest n a call may pass
   virtual bool can_train() const = 0;
-  // The model's first output and the training target's type at the compiled batch.
-  virtual ir::TensorType output_type() const = 0;
-  virtual ir::TensorType target_type() const = 0;
+  // The blocks' types at the compiled batch: the model's inputs, the reported outputs and
+  // (a model that can train) the losses' targets.
+  virtual std::vector<ir::TensorType> input_types() const = 0;
+  virtual std::vector<ir::TensorType> output_types() const = 0;
+  virtual std::vector<ir::TensorType> target_types() const = 0;
+  // The reported outputs' names, in output_types() order.
+  virtual std::vector<std::string> output_names() const = 0;
 
   // Parameters from their initializers and optimizer state from its start values.
   virtual void init(uint64_t seed) = 0;
@@ -37,13 +43,13 @@ public:
   virtual void set_values(const ir::Bindings& values) = 0;
 
   // One optimizer step on n samples at learning rate lr; `step` (steps taken before this
-  // one) keys the dropout masks. Returns the batch-mean loss; `outputs` (n samples of the
-  // first model output) when not null.
+  // one) keys the dropout masks. Returns the batch-mean loss (with several losses, their
+  // weighted sum); `outputs` (the reported outputs' blocks) when not null.
   virtual double train_step(const float* x, const float* target, int64_t n, double lr, int64_t step,
                             float* outputs) = 0;
   // The batch-mean loss of n samples, no update, dropout off; `outputs` as above.
   virtual double evaluate(const float* x, const float* target, int64_t n, float* outputs) = 0;
-  // The first model output of n samples.
+  // The reported outputs of n samples.
   virtual void infer(const float* x, float* outputs, int64_t n) = 0;
   // The mask of the loss's output in the last train_step or evaluate, n samples of T
   // values (1 at real steps, 0 at padding: docs/recurrent.md), or null when that output
@@ -66,6 +72,10 @@ public:
   virtual double compile_ms() const { return 0; }
 };
 
+// The outputs a Runner's calls write: the outputs the losses read (loss order), or the
+// model's first output when it has no loss. `forward`: the model's graph.
+std::vector<std::string> reported_outputs(const frontend::Model& model, const ir::Graph& forward);
+
 // The reference interpreter: every call evaluates the graph for exactly n samples.
 std::unique_ptr<Runner> make_ref_runner(const frontend::Model& model, int64_t batch);
 
@@ -79,9 +89,9 @@ constexpr const char* kDefaultBackend = "jit";
 constexpr int64_t kPredictFewSamples = 16;
 
 // The backend `dlc predict` uses when none is named: the JIT, as train and eval, for more
-// than kPredictFewSamples samples of a model with one input and one output (compiling pays
-// off there); the interpreter for a few samples (no compile) and for a model with several
-// inputs or outputs (it drives them all and prints every output).
+// than kPredictFewSamples samples of a model with one output (compiling pays off there);
+// the interpreter for a few samples (no compile) and for a model with several outputs (it
+// prints every output).
 std::string predict_backend(const frontend::Model& model, int64_t samples);
 
 // "ref" or "jit"; throws dlc::Error naming the choices for anything else.

@@ -23,10 +23,16 @@ int run_check(const Args& a) {
   std::string in_shapes, out_shapes;
   for (ir::ValueId v : bm.graph.inputs()) in_shapes += (in_shapes.empty() ? "" : ", ") + bm.graph.type(v).str();
   for (auto& o : bm.graph.outputs()) out_shapes += (out_shapes.empty() ? "" : ", ") + bm.graph.type(o.value).str();
+  // One loss: "loss mse"; several: "loss digit: categorical_crossentropy, is_even: binary_crossentropy x0.5".
+  std::string losses;
+  for (const ir::LossSpec& l : m.training.losses)
+    losses += (losses.empty() ? "" : ", ") +
+              (m.training.losses.size() > 1 ? l.output + ": " : std::string()) + l.type +
+              (l.weight != 1 ? fmt::format(" x{:g}", l.weight) : std::string());
   std::printf("%s: ok: model '%s', %zu layers, %s parameters, %s -> %s%s\n", a.positional[0].c_str(),
               m.name.c_str(), bm.layers.size(), with_commas(bm.graph.param_count()).c_str(),
               in_shapes.c_str(), out_shapes.c_str(),
-              m.training.has_loss ? fmt::format(", loss {}, optimizer {}", m.training.loss.type,
+              m.training.has_loss ? fmt::format(", loss {}, optimizer {}", losses,
                                                 m.training.optimizer.type).c_str()
                                   : "");
   return 0;

@@ -63,13 +63,20 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   auto r = pipeline::make_runner(backend, m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
-  if (a.has("--weights")) r->set_values(frontend::load_weights(a.get("--weights"), g));
-  ir::TensorType ot = r->output_type();
+  ir::TensorType ot = r->output_types()[0];
   int64_t per_out = ot.shape.numel() / ot.shape[0];
-  std::vector<float> in = x.to_float(), out(size_t(n * per_out));
-  for (int64_t begin = 0; begin < n; begin += batch) {
-    int64_t cnt = std::min(batch, n - begin);
-    r->infer(in.data() + begin * per_in, out.data() + begin * per_out, cnt);
+  std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out));
+  // Several --weights: an ensemble, whose output is the mean of its members'.
+  std::vector<std::string> weights = a.repeated.count("--weights") ? a.repeated.at("--weights") : std::vector<std::string>{""};
+  if (weights.size() > 1 && r->stateful())
+    throw Error("--weights: an ensemble of a model with stateful layers would carry each member's states into the next");
+  for (const std::string& path : weights) {
+    if (!path.empty()) r->set_values(frontend::load_weights(path, g));
+    for (int64_t begin = 0; begin < n; begin += batch) {
+      int64_t cnt = std::min(batch, n - begin);
+      r->infer(in.data() + begin * per_in, one.data() + begin * per_out, cnt);
+    }
+    for (size_t i = 0; i < out.size(); i++) out[i] += one[i] / float(weights.size());
   }
   if (a.has("-v"))
     std::fprintf(stderr, "note: %lld samples through backend %s in batches of %lld (compile time %.0f ms)\n",
@@ -77,7 +84,7 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   std::vector<int64_t> dims = ot.shape.dims;
   dims[0] = n;
   ir::Tensor t(ir::TensorType{ot.dtype, ir::Shape(dims)}, out);
-  std::string name = g.outputs()[0].name;
+  std::string name = r->output_names()[0];
   if (a.has("-o")) write_npy(a.get("-o"), t);
   else if (a.has("--top-k")) print_top_k(t, a.get_int("--top-k", 5, 1, 1 << 20));
   else print_tensor(name, t);
@@ -119,9 +126,11 @@ int run_predict(const Args& a) {
     batch = n;
   }
   std::string backend = a.get("--backend", pipeline::predict_backend(m, batch));
-  if (a.has("--top-k") || backend != "ref" || a.has("--batch")) {
+  bool ensemble = a.repeated.count("--weights") && a.repeated.at("--weights").size() > 1;
+  if (a.has("--top-k") || backend != "ref" || a.has("--batch") || ensemble) {
     if (m.inputs.size() != 1)
-      throw Error(fmt::format("--backend/--top-k/--batch: model '{}' has {} inputs; they drive single-input models",
+      throw Error(fmt::format("--backend/--top-k/--batch/several --weights: model '{}' has {} inputs; they drive "
+                              "single-input models",
                               m.name, m.inputs.size()));
     if (!a.has("--weights"))
       std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed %lld\n",
@@ -164,7 +173,8 @@ std::vector<Command> run_commands() {
       {"predict", "dlc predict MODEL.json --input X.npy [--weights W.safetensors] [--top-k K] [-o Y.npy]",
        "Run the model on NPY input; print or save the outputs, or the top-k classes.",
        {{"--input", "[NAME=]X.npy", "input array [n, ...sample]; NAME= for each input of a graph model"},
-        {"--weights", "W.safetensors", "parameter values (default: initialise from --seed)"},
+        {"--weights", "W.safetensors",
+         "parameter values (default: initialise from --seed); repeated: an ensemble, the mean of the members' outputs"},
         {"--seed", "S", "seed for initial parameters when no --weights are given (default 0)"},
         {"--backend", "jit|ref",
          fmt::format("jit (LLVM; the default for more than {} samples of a model with one input and one output) "

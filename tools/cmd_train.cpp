@@ -56,6 +56,8 @@ int run_train(const Args& a) {
   o.history_path = a.get("--history");
   o.verbose = a.has("-v");
   o.live = stdout_is_terminal();
+  if (a.repeated.count("--weights") && a.repeated.at("--weights").size() > 1)
+    throw Error("dlc train: --weights given twice; training starts from one weights file");
   if (a.has("--weights")) {
     // Transfer learning: start from given weights, by name; --weights-partial loads what
     // matches and initialises the rest from the seed (a new head on a pre-trained base).
@@ -104,20 +106,40 @@ int run_eval(const Args& a) {
   const frontend::Dataset& d = data.test.n ? data.test : data.train;
   auto runner = pipeline::make_runner(a.get("--backend", pipeline::kDefaultBackend), m, batch_option(a, m, 0));
   runner->init(0);
-  if (a.has("--weights")) {
+  std::vector<std::string> weights = a.repeated.count("--weights") ? a.repeated.at("--weights") : std::vector<std::string>{};
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  auto load = [&](const std::string& path) {
     frontend::WeightsReport report;
-    runner->set_values(frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph, false, &report));
-    if (report.optimizer_state > 0)
-      std::fprintf(stderr, "note: %s is a training checkpoint: %s\n", a.get("--weights").c_str(), report.text().c_str());
-  } else {
-    std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+    runner->set_values(frontend::load_weights(path, g, false, &report));
+    if (report.optimizer_state > 0) std::fprintf(stderr, "note: %s is a training checkpoint: %s\n", path.c_str(), report.text().c_str());
+  };
+  if (weights.empty()) std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+  if (weights.size() <= 1) {
+    if (weights.size() == 1) load(weights[0]);
+    std::vector<TargetFormat> f = target_formats(*runner, m, d);
+    // (An autoencoder's outputs are pixels, not classes: no confusion matrix.)
+    EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, !autoencoder);
+    std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
+    std::printf("loss %.4f%s\n", r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
+    if (!r.confusion.empty()) print_confusion(r);
+    return 0;
   }
-  TargetFormat f = target_format(*runner, m, d);
-  // (An autoencoder's outputs are pixels, not classes: no confusion matrix.)
-  EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics, !autoencoder);
-  std::printf("%s: %lld samples\n", d.name.c_str(), (long long)d.n);
-  std::printf("loss %.4f%s\n", r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
-  if (!r.confusion.empty()) print_confusion(r);
+  // An ensemble: each member's loss and metrics, then the metrics of their mean outputs.
+  std::vector<TargetFormat> f = target_formats(*runner, m, d);
+  std::printf("%s: %lld samples, an ensemble of %zu members (their outputs averaged)\n", d.name.c_str(), (long long)d.n,
+              weights.size());
+  std::vector<float> mean;
+  for (const std::string& path : weights) {
+    load(path);
+    EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics);
+    std::printf("member %s: loss %.4f%s\n", path.c_str(), r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
+    std::vector<float> out = infer_dataset(*runner, d, f);
+    if (mean.empty()) mean.assign(out.size(), 0.0f);
+    for (size_t i = 0; i < out.size(); i++) mean[i] += out[i] / float(weights.size());
+  }
+  EvalResult e = score_outputs(*runner, d, f, mean, m.training.metrics, !autoencoder);
+  std::printf("ensemble:%s\n", e.metrics_line.empty() ? " (the model lists no metrics)" : (" " + e.metrics_line).c_str());
+  if (!e.confusion.empty()) print_confusion(e);
   return 0;
 }
 
@@ -127,7 +149,9 @@ std::vector<Command> train_commands() {
   return {
       {"train", "dlc train MODEL.json --data SOURCE [options]",
        "Train a model on a data set; print progress and test metrics.",
-       {{"--data", "SOURCE", "fashion-mnist, a directory of IDX files, x.npy,y.npy[,x_test.npy,y_test.npy], or text:FILE"},
+       {{"--data", "SOURCE",
+         "fashion-mnist, a directory of IDX files, x.npy,y.npy[,x_test.npy,y_test.npy], text:FILE, or "
+         "NAME=FILE.npy[:TEST.npy],... per model input and trained output"},
         {"--epochs", "N", "total epochs (default: the model file's)"},
         {"--batch", "N", "batch size (default: the model file's)"},
         {"--seed", "S", "seed of initial parameters, shuffling and dropout (default 0)"},
@@ -149,7 +173,9 @@ std::vector<Command> train_commands() {
       {"eval", "dlc eval MODEL.json --data SOURCE [--weights W.safetensors]",
        "Loss, the model's metrics and (for classification) the confusion matrix on a data set's test split.",
        {{"--data", "SOURCE", "as for dlc train; its test split (or its training set when it has none)"},
-        {"--weights", "W.safetensors", "parameter values (default: initialise from seed 0)"},
+        {"--weights", "W.safetensors",
+         "parameter values (default: initialise from seed 0); repeated: an ensemble, each member's metrics and those "
+         "of the averaged outputs"},
         {"--batch", "N", "samples per call (default: the model file's batch size)"},
         {"--target", "input", "the targets are the inputs (an autoencoder)"},
         {"--backend", "jit|ref", "jit (LLVM, the default) or ref (the reference interpreter)"},

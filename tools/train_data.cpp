@@ -14,33 +14,47 @@ int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0
 
 } // namespace
 
-TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, const frontend::Dataset& d) {
-  if (m.inputs.size() != 1)
-    throw Error(fmt::format("model '{}' has {} inputs; training from a data set needs exactly one", m.name,
-                            m.inputs.size()));
-  const std::string& loss = m.training.loss.type;
-  int64_t vocabulary = frontend::token_vocabulary(frontend::build_model(m, 1).graph, m.inputs[0].name);
-  frontend::check_fits_model(d, m.inputs[0], r.output_type(), loss, vocabulary);
-  TargetFormat f;
-  f.output_size = per_sample(r.output_type());
-  if (r.output_type().shape.rank() >= 3) f.steps = r.output_type().shape[1];
-  f.classification = (loss != "mse" && !loss.empty()) || d.has_labels();
-  if (d.sequence_labels) f.positions = d.y_size();
-  if (!r.can_train()) {
-    f.target_size = d.y_size(); // 1 for a class label, T for sequence labels
-    f.kind = d.has_labels() ? TargetKind::class_ids : TargetKind::values;
-    return f;
+std::vector<TargetFormat> target_formats(const pipeline::Runner& r, const frontend::Model& m,
+                                         const frontend::Dataset& d) {
+  std::vector<ir::TensorType> outputs = r.output_types();
+  std::vector<frontend::Dataset::Part> parts = d.targets();
+  if (d.inputs().size() != m.inputs.size() && d.x_parts.empty())
+    throw Error(fmt::format("model '{}' has {} inputs: name an array for each, --data {}=FILE.npy,...", m.name,
+                            m.inputs.size(), m.inputs[0].name));
+  if (parts.size() != outputs.size() && d.y_parts.empty())
+    throw Error(fmt::format("model '{}' trains {} outputs: name the targets of each, --data {}=FILE.npy,...", m.name,
+                            outputs.size(), r.output_names()[0]));
+  frontend::check_parts_fit_model(d, m, outputs);
+  std::vector<ir::TensorType> targets;
+  if (r.can_train()) targets = r.target_types();
+  std::vector<TargetFormat> formats;
+  for (size_t k = 0; k < outputs.size(); k++) {
+    const std::string loss = k < m.training.losses.size() ? m.training.losses[k].type : "";
+    const frontend::Dataset::Part& part = parts[k];
+    TargetFormat f;
+    f.output_size = per_sample(outputs[k]);
+    if (outputs[k].shape.rank() >= 3) f.steps = outputs[k].shape[1];
+    f.classification = (loss != "mse" && !loss.empty()) || part.labels();
+    if (part.sequence_labels) f.positions = part.size();
+    if (!r.can_train()) {
+      f.target_size = part.size(); // 1 for a class label, T for sequence labels
+      f.kind = part.labels() ? TargetKind::class_ids : TargetKind::values;
+    } else {
+      f.target_size = per_sample(targets[k]);
+      if (!part.labels()) f.kind = TargetKind::values;
+      else if (ir::is_integer(targets[k].dtype) || f.target_size == f.positions) f.kind = TargetKind::class_ids;
+      else f.kind = TargetKind::one_hot;
+    }
+    formats.push_back(f);
   }
-  ir::TensorType tt = r.target_type();
-  f.target_size = per_sample(tt);
-  if (!d.has_labels()) {
-    f.kind = TargetKind::values;
-  } else if (ir::is_integer(tt.dtype) || f.target_size == f.positions) {
-    f.kind = TargetKind::class_ids;
-  } else {
-    f.kind = TargetKind::one_hot;
-  }
-  return f;
+  return formats;
+}
+
+pipeline::MetricSet make_metrics(const pipeline::Runner& r, const std::vector<TargetFormat>& f,
+                                 const std::vector<ir::MetricSpec>& metrics) {
+  std::vector<pipeline::MetricTask> tasks;
+  for (const TargetFormat& one : f) tasks.push_back(one.metric_task());
+  return pipeline::MetricSet(metrics, tasks, r.output_names());
 }
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
@@ -56,19 +70,33 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
   return order;
 }
 
-void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+void fill_batch(const frontend::Dataset& d, const std::vector<TargetFormat>& f, const std::vector<int64_t>& order,
                 int64_t begin, int64_t n, std::vector<float>& x, std::vector<float>& t) {
-  int64_t xs = d.x_size(), ys = d.y_size();
+  int64_t xs = d.x_size(), ys = d.y_size(), tsize = 0;
+  for (const TargetFormat& one : f) tsize += one.target_size;
   x.resize(size_t(n * xs));
-  t.assign(size_t(n * f.target_size), 0.0f);
-  for (int64_t k = 0; k < n; k++) {
-    int64_t i = order[size_t(begin + k)];
-    std::copy_n(d.x.begin() + i * xs, xs, x.begin() + k * xs);
-    if (f.kind == TargetKind::one_hot)
-      for (int64_t p = 0; p < f.positions; p++)
-        t[size_t(k * f.target_size + p * f.classes() + int64_t(d.y[size_t(i * ys + p)]))] = 1.0f;
-    else
-      std::copy_n(d.y.begin() + i * ys, ys, t.begin() + k * f.target_size);
+  t.assign(size_t(n * tsize), 0.0f);
+  float* to = x.data();
+  int64_t at = 0; // the part's offset in a row
+  for (const frontend::Dataset::Part& p : d.inputs()) {
+    int64_t size = p.size();
+    for (int64_t k = 0; k < n; k++, to += size)
+      std::copy_n(d.x.begin() + order[size_t(begin + k)] * xs + at, size, to);
+    at += size;
+  }
+  std::vector<frontend::Dataset::Part> parts = d.targets();
+  to = t.data();
+  at = 0;
+  for (size_t j = 0; j < parts.size() && j < f.size(); j++) {
+    int64_t size = parts[j].size();
+    for (int64_t k = 0; k < n; k++, to += f[j].target_size) {
+      auto row = d.y.begin() + order[size_t(begin + k)] * ys + at;
+      if (f[j].kind == TargetKind::one_hot)
+        for (int64_t p = 0; p < f[j].positions; p++) to[p * f[j].classes() + int64_t(row[p])] = 1.0f;
+      else
+        std::copy_n(row, size, to);
+    }
+    at += size;
   }
 }
 
@@ -91,19 +119,21 @@ int64_t predicted_at(const TargetFormat& f, const std::vector<float>& outputs, i
 
 } // namespace
 
-EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
                             const std::vector<ir::MetricSpec>& metrics, bool confusion) {
   EvalResult res;
-  pipeline::Metrics acc(metrics, f.metric_task());
+  pipeline::MetricSet acc = make_metrics(r, f, metrics);
   res.metrics = acc.values();
   res.metrics_line = acc.line();
   if (d.n == 0) return res;
-  confusion = confusion && f.classification;
-  res.classes = confusion ? std::max<int64_t>(f.classes(), 2) : 0;
+  confusion = confusion && f.size() == 1 && f[0].classification;
+  res.classes = confusion ? std::max<int64_t>(f[0].classes(), 2) : 0;
   if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
-  std::vector<float> x, t, out(size_t(r.batch() * f.output_size));
+  int64_t out_size = 0;
+  for (const TargetFormat& one : f) out_size += one.output_size;
+  std::vector<float> x, t, out(size_t(r.batch() * out_size));
   double loss_sum = 0;
   // Stateful layers: from zero states, whole batches in order (docs/recurrent.md).
   int64_t samples = r.stateful() ? d.n / r.batch() * r.batch() : d.n;
@@ -119,11 +149,68 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
     acc.add(out.data(), t.data(), n, mask);
     if (confusion)
       for (int64_t k = 0; k < n; k++)
-        for (int64_t p = 0; p < f.positions; p++)
-          if (!mask || mask[k * f.steps + p * f.steps / f.positions] != 0.0f)
-            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
+        for (int64_t p = 0; p < f[0].positions; p++)
+          if (!mask || mask[k * f[0].steps + p * f[0].steps / f[0].positions] != 0.0f)
+            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
   }
   res.loss = loss_sum / double(std::max<int64_t>(samples, 1));
+  res.metrics = acc.values();
+  res.metrics_line = acc.line();
+  return res;
+}
+
+namespace {
+
+int64_t output_size(const std::vector<TargetFormat>& f) {
+  int64_t s = 0;
+  for (const TargetFormat& one : f) s += one.output_size;
+  return s;
+}
+
+void check_not_stateful(const pipeline::Runner& r) {
+  if (r.stateful())
+    throw Error("an ensemble of a model with stateful layers: each member's states would carry across the others' "
+                "batches; evaluate the members one at a time");
+}
+
+} // namespace
+
+std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f) {
+  check_not_stateful(r);
+  std::vector<int64_t> order(static_cast<size_t>(d.n));
+  std::iota(order.begin(), order.end(), 0);
+  int64_t size = output_size(f);
+  std::vector<float> x, t, out(size_t(d.n * size));
+  for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
+    int64_t n = std::min(r.batch(), d.n - begin);
+    fill_batch(d, f, order, begin, n, x, t);
+    r.infer(x.data(), out.data() + begin * size, n);
+  }
+  return out;
+}
+
+EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
+                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion) {
+  check_not_stateful(r);
+  EvalResult res;
+  pipeline::MetricSet acc = make_metrics(r, f, metrics);
+  confusion = confusion && f.size() == 1 && f[0].classification;
+  res.classes = confusion ? std::max<int64_t>(f[0].classes(), 2) : 0;
+  if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
+  std::vector<int64_t> order(static_cast<size_t>(d.n));
+  std::iota(order.begin(), order.end(), 0);
+  int64_t size = output_size(f);
+  std::vector<float> x, t;
+  for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
+    int64_t n = std::min(r.batch(), d.n - begin);
+    fill_batch(d, f, order, begin, n, x, t);
+    std::vector<float> out(outputs.begin() + begin * size, outputs.begin() + (begin + n) * size);
+    acc.add(out.data(), t.data(), n);
+    if (confusion)
+      for (int64_t k = 0; k < n; k++)
+        for (int64_t p = 0; p < f[0].positions; p++)
+          res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
+  }
   res.metrics = acc.values();
   res.metrics_line = acc.line();
   return res;

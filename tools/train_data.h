@@ -35,15 +35,23 @@ struct TargetFormat {
   pipeline::MetricTask metric_task() const { return {output_size, positions, kind == TargetKind::class_ids, steps}; }
 };
 
-// Throws dlc::Error when the data does not fit the model (frontend::check_fits_model).
-TargetFormat target_format(const pipeline::Runner& r, const frontend::Model& m, const frontend::Dataset& d);
+// One format per loss (Runner::target_types order), or one for the first output of a model
+// without a loss. Throws dlc::Error when the data does not fit the model
+// (frontend::check_parts_fit_model).
+std::vector<TargetFormat> target_formats(const pipeline::Runner& r, const frontend::Model& m,
+                                         const frontend::Dataset& d);
+
+// The metrics of the runner's reported outputs, fed as fill_batch makes the targets.
+pipeline::MetricSet make_metrics(const pipeline::Runner& r, const std::vector<TargetFormat>& f,
+                                 const std::vector<ir::MetricSpec>& metrics);
 
 // The order of the training samples in epoch `epoch` (0-based): a Fisher-Yates shuffle
 // drawn from the counter-based RNG keyed by (seed, epoch), so a resumed run draws the same.
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
 
-// Copies samples order[begin, begin + n) into x and their targets into t.
-void fill_batch(const frontend::Dataset& d, const TargetFormat& f, const std::vector<int64_t>& order,
+// Copies samples order[begin, begin + n) into x and their targets into t, as the Runner
+// takes them: each input's n samples one after another, then each target's.
+void fill_batch(const frontend::Dataset& d, const std::vector<TargetFormat>& f, const std::vector<int64_t>& order,
                 int64_t begin, int64_t n, std::vector<float>& x, std::vector<float>& t);
 
 // The class a model output row predicts, and the class of sample i at position p.
@@ -62,7 +70,17 @@ struct EvalResult {
 // sequence labels) over a whole data set, in batches of the runner's size, without
 // changing anything; the confusion matrix when asked and the loss is a classification.
 // With stateful layers: the states reset first, and only the whole batches (in order).
-EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const TargetFormat& f,
+// The confusion matrix needs a single loss.
+EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
                             const std::vector<ir::MetricSpec>& metrics, bool confusion = false);
+
+// Ensembles (dlc eval/predict with several --weights): every sample's reported outputs in
+// batches of the runner's size, as infer writes them (a batch's outputs one after
+// another), and the metrics and confusion matrix of such outputs (an average over
+// members, say). The loss of an average is not computed: `loss` is 0. Throws dlc::Error
+// for a model with stateful layers.
+std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f);
+EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
+                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion);
 
 } // namespace dlc::tools

@@ -49,10 +49,10 @@ int64_t test_sigint_step() {
 class TrainLoop {
 public:
   TrainLoop(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o)
-      : r_(r), m_(m), data_(data), o_(o), f_(target_format(r, m, data.train)),
-        metrics_(m.training.metrics, f_.metric_task()) {
-    if (data.val.n) target_format(r, m, data.val);
-    if (data.test.n) target_format(r, m, data.test);
+      : r_(r), m_(m), data_(data), o_(o), f_(target_formats(r, m, data.train)),
+        metrics_(make_metrics(r, f_, m.training.metrics)) {
+    if (data.val.n) target_formats(r, m, data.val);
+    if (data.test.n) target_formats(r, m, data.test);
     if (o.early_stopping > 0 && data.val.n == 0)
       throw Error("--early-stopping watches the validation loss: add --val-split F (e.g. --val-split 0.1)");
     const ir::PlateauSpec& p = m.training.optimizer.plateau;
@@ -99,8 +99,8 @@ private:
   const frontend::Model& m_;
   const frontend::DataSplits& data_;
   const TrainOptions& o_;
-  TargetFormat f_;
-  pipeline::Metrics metrics_; // this epoch's, over the training batches
+  std::vector<TargetFormat> f_; // one per loss
+  pipeline::MetricSet metrics_; // this epoch's, over the training batches
   double last_lr_ = 0;        // the rate of the last step
   std::string ckdir_, last_good_;
   CheckpointInfo info_;
@@ -158,7 +158,9 @@ private:
       std::iota(order.begin(), order.end(), 0);
       if (st_.batch_in_epoch == 0) r_.reset_states(); // a resumed epoch continues its checkpoint's states
     }
-    std::vector<float> x, t, out(size_t(r_.batch() * f_.output_size));
+    int64_t out_size = 0;
+    for (const TargetFormat& f : f_) out_size += f.output_size;
+    std::vector<float> x, t, out(size_t(r_.batch() * out_size));
     ProgressBar bar(int(epoch + 1), int(o_.epochs), batches_, o_.live);
     int64_t sigint_at = test_sigint_step();
     for (int64_t b = st_.batch_in_epoch; b < batches_; b++) {

@@ -167,16 +167,16 @@ struct ConstantInfo {
 
 )cc", n);
   s += tensor_table("kInputs", l.inputs) + tensor_table("kOutputs", l.outputs);
-  std::vector<Placed> train_x;
-  Placed target, lr;
+  std::vector<Placed> train_x, targets;
+  Placed lr;
   for (const Placed& v : l.train_inputs) {
-    if (v.v.name == "target") target = v;
+    if (is_target_input(v.v.name)) targets.push_back(v);
     else if (v.v.name == "lr") lr = v;
     else train_x.push_back(v);
   }
   if (o.train) {
     s += tensor_table("kTrainInputs", train_x);
-    s += "const TensorInfo kTarget = " + tensor_fields(target) + ";\n";
+    s += tensor_table("kTargets", targets);
     s += "const TensorInfo kLr = " + tensor_fields(lr) + ";\n";
     s += "const TensorInfo kLoss = " + tensor_fields(*l.loss) + ";\n";
   }
@@ -476,18 +476,19 @@ const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
   s.replace(s.find("@PREPARE@"), 9, l.prepare ? prepare : "");
   if (o.train)
     s += with_names(R"cc(
-float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
+float $P_train_step_io($P_ctx* c, const float* const* inputs, const float* const* targets, int n) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   if (!c) return nan;
   if (check_batch(c, n) != 0) return nan;
-  if (!x || !target) return fail(c, "train_step: %s is NULL", x ? "target" : "x"), nan;
+  if (!inputs || !targets) return fail(c, "train_step_io: the %s array is NULL", inputs ? "targets" : "inputs"), nan;
+  for (int i = 0; i < $U_NUM_INPUTS; i++)
+    if (!inputs[i]) return fail(c, "train_step_io: input %d ('%s') is NULL", i, kTrainInputs[i].name), nan;
+  for (int i = 0; i < $U_NUM_TARGETS; i++)
+    if (!targets[i]) return fail(c, "train_step_io: target %d ('%s') is NULL", i, kTargets[i].name), nan;
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
-  for (const TensorInfo& t : kTrainInputs) {
-    copy_in(c, t, x, n);
-    x += n * t.sample;
-  }
-  copy_in(c, kTarget, target, n);
+  for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kTrainInputs[i], inputs[i], n);
+  for (int i = 0; i < $U_NUM_TARGETS; i++) copy_in(c, kTargets[i], targets[i], n);
   const float lr = $P_get_lr(c);
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
@@ -496,6 +497,18 @@ float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
   float loss;
   std::memcpy(&loss, c->blocks[kLoss.block] + kLoss.offset, sizeof loss);
   return loss;
+}
+
+float $P_train_step($P_ctx* c, const float* x, const float* target, int n) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  if (!c) return nan;
+  if (check_batch(c, n) != 0) return nan;
+  if (!x || !target) return fail(c, "train_step: %s is NULL", x ? "target" : "x"), nan;
+  const float* inputs[$U_NUM_INPUTS];
+  const float* targets[$U_NUM_TARGETS];
+  for (int i = 0; i < $U_NUM_INPUTS; i++, x += n * kTrainInputs[i - 1].sample) inputs[i] = x;
+  for (int i = 0; i < $U_NUM_TARGETS; i++, target += n * kTargets[i - 1].sample) targets[i] = target;
+  return $P_train_step_io(c, inputs, targets, n);
 }
 
 void $P_set_lr($P_ctx* c, float lr) {

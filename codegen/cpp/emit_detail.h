@@ -80,13 +80,16 @@ struct Layout {
   std::array<int64_t, kBlocks> block_bytes{};
   int64_t thread_workspace_bytes = 0; // per kernel thread beyond the caller (Program::thread_workspace_bytes)
   std::vector<Placed> inputs, outputs; // of the inference program
-  std::vector<Placed> train_inputs;    // the training program's inputs: the model's, "target" and "lr"
+  std::vector<Placed> train_inputs;    // the training program's inputs: the model's, the targets and "lr"
   std::optional<Placed> loss;          // the training program's "loss" output
   dlc_rt::Schedule schedule{};          // CppModel::schedule
   std::vector<Persistent> persistent;  // params first, then state
   std::vector<Placed> constants;       // graph constants
   bool prepare = false;                // the inference program prepares its weights (run_infer_prepare)
 };
+
+// A training program's target input: "target" (one loss) or "target.<output>" (several).
+inline bool is_target_input(const std::string& name) { return name == "target" || name.rfind("target.", 0) == 0; }
 
 std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, const std::string& banner);
 // `weights_table` defines kWeights; weight_offsets[i]: where persistent[i] starts in it (-1: not embedded).

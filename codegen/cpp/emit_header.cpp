@@ -38,11 +38,22 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
     h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("INPUT"), i, l.inputs[i].v.sample_elems, comment_text(l.inputs[i].v.name));
   for (size_t i = 0; i < l.outputs.size() && l.outputs.size() > 1; i++)
     h += fmt::format("#define {}{}_SIZE {} /* '{}' */\n", n.macro("OUTPUT"), i, l.outputs[i].v.sample_elems, comment_text(l.outputs[i].v.name));
-  if (o.train)
+  if (o.train) {
+    // One target per loss; several (a loss per output) travel as the inputs do.
+    std::vector<const NamedValue*> targets;
     for (const Placed& p : l.train_inputs)
-      if (const NamedValue& v = p.v; v.name == "target")
-        h += fmt::format("#define {} {} /* floats per sample of a training target{} */\n", n.macro("TARGET_SIZE"),
-                         v.sample_elems, v.type.dtype == ir::DType::f32 ? "" : " (class ids, as floats)");
+      if (is_target_input(p.v.name)) targets.push_back(&p.v);
+    int64_t floats = 0;
+    bool ids = false;
+    for (const NamedValue* v : targets) floats += v->sample_elems, ids |= v->type.dtype != ir::DType::f32;
+    h += fmt::format("#define {} {} /* losses: targets per training step */\n", n.macro("NUM_TARGETS"), targets.size());
+    h += fmt::format("#define {} {} /* floats per sample of the training targets{} */\n", n.macro("TARGET_SIZE"),
+                     floats, ids ? " (class ids as floats)" : "");
+    for (size_t i = 0; i < targets.size() && targets.size() > 1; i++)
+      h += fmt::format("#define {}{}_SIZE {} /* the loss on '{}'{} */\n", n.macro("TARGET"), i, targets[i]->sample_elems,
+                       comment_text(targets[i]->name.substr(7)),
+                       targets[i]->type.dtype == ir::DType::f32 ? "" : " (class ids as floats)");
+  }
   const char* what[kBlocks] = {"constants of inference", "constants of training", "parameters and optimizer state",
                                "activations, temporaries and workspaces, as `dlc plan` reports them"};
   const char* macro[kBlocks] = {"INFER_CONSTANTS_BYTES", "TRAIN_CONSTANTS_BYTES", "STATE_BYTES", "ARENA_BYTES"};
@@ -91,8 +102,12 @@ int {0}_set_threads({0}_ctx* ctx, int threads);
                    n.lower, n.macro("OUTPUT_SIZE"), n.macro("INPUT_SIZE"), n.macro("STATEFUL"), n.macro("BATCH"));
   if (o.train)
     h += fmt::format(R"cc(/* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
-   an error when n is out of range). */
+   an error when n is out of range). x as for infer; target[n * {1}]: with several
+   losses, each loss's targets one after another, n samples each. With several losses the
+   loss is their weighted sum (the model's loss_weights). */
 float {0}_train_step({0}_ctx* ctx, const float* x, const float* target, int n);
+/* The same with one array per input and per loss's targets. */
+float {0}_train_step_io({0}_ctx* ctx, const float* const* inputs, const float* const* targets, int n);
 /* The learning rate follows the model's schedule (docs/training.md) over the steps taken
    and the epoch given to set_epoch (0 until set), as `dlc train` does; set_lr fixes it
    instead, for every later step. get_lr: the rate of the next step. */
@@ -102,7 +117,7 @@ float {0}_get_lr(const {0}_ctx* ctx);
 /* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
 void {0}_set_training({0}_ctx* ctx, int training);
 )cc",
-                     n.lower);
+                     n.lower, n.macro("TARGET_SIZE"));
   h += fmt::format(R"cc(/* Parameters (and, by name, optimizer state). get/set return 0, or -1 for an unknown
    name or a count that is not the value's size. */
 int {0}_param_count(void);

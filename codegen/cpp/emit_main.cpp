@@ -76,7 +76,7 @@ double accuracy($P_ctx* c, const dlc_rt::Array& x, const dlc_rt::Array& labels) 
 const char* kTrain = R"cc(
 // Targets as train_step takes them: as given, or class ids expanded to one-hot rows.
 std::vector<float> training_targets(const dlc_rt::Array& y, int64_t n) {
-  const int64_t size = kTarget.sample;
+  const int64_t size = kTargets[0].sample;
   if (per_sample(y) == size) return y.data;
   if (per_sample(y) != 1) throw dlc_rt::FormatError("targets have " + std::to_string(per_sample(y)) +
                                                     " values per sample, the model trains on " + std::to_string(size));
@@ -102,7 +102,7 @@ void train($P_ctx* c, const Flags& f) {
     int64_t batches = 0;
     for (int64_t b = 0; b < n; b += $U_BATCH, batches++) {
       int nb = int(std::min<int64_t>($U_BATCH, n - b));
-      float loss = $P_train_step(c, x.data.data() + b * in, t.data() + b * kTarget.sample, nb);
+      float loss = $P_train_step(c, x.data.data() + b * in, t.data() + b * kTargets[0].sample, nb);
       if (std::isnan(loss)) throw dlc_rt::FormatError(std::string("training step failed: ") + $P_error(c));
       total += loss;
     }
@@ -172,7 +172,13 @@ int main(int argc, char** argv) {
 } // namespace
 
 std::string emit_main_function(const Names& n, const Layout& l, const CppOptions& o) {
-  (void)l;
+  // The main() reads one input file and one target file.
+  size_t targets = 0;
+  for (const Placed& p : l.train_inputs) targets += is_target_input(p.v.name);
+  if (l.inputs.size() != 1 || (o.train && targets != 1))
+    throw Error(fmt::format("--emit-main: the generated main() reads one input and one target file; this model has {} "
+                            "inputs and {} losses (call {}_train_step_io and {}_infer_io from your own program)",
+                            l.inputs.size(), o.train ? targets : 0, n.lower, n.lower));
   std::string s = std::string(kHelpers) + (o.train ? kTrain : "") + kMain;
   auto replace = [&](const std::string& key, const std::string& value) {
     for (size_t at; (at = s.find(key)) != std::string::npos;) s.replace(at, key.size(), value);

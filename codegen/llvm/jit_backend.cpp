@@ -71,7 +71,8 @@ struct JitModel::Impl {
   bool can_train = false;
   JitOptions options;
   std::vector<TensorSpec> inputs, outputs;
-  TensorSpec target;
+  std::vector<TensorSpec> targets; // one per loss
+  std::vector<int64_t> classes;    // of each target's output: integer labels lie in [0, classes)
   std::vector<TensorSpec> persistent; // params, then optimizer state
   // Stateful recurrent layers' states (graph state of the inference graph): every program
   // updates them, and every call runs whole batches (row i continues row i).
@@ -84,7 +85,6 @@ struct JitModel::Impl {
   uint64_t seed = 0;
   bool training = true;
   double pipeline_ms = 0;
-  int64_t classes = 0; // integer labels: the loss output's last axis
   Kind last_loss = Kind::training; // the program of the last train_step or evaluate
 
   CompiledProgram& program(Kind k) {
@@ -140,13 +140,18 @@ struct JitModel::Impl {
   }
 
   // Class labels index the loss's rows: one outside [0, classes) would read out of bounds.
-  void check_labels(const void* tgt, int64_t n) const {
-    if (target.type.dtype != ir::DType::i32) return;
-    const auto* labels = static_cast<const int32_t*>(tgt);
-    for (int64_t i = 0; i < n; i++)
-      if (labels[i] < 0 || labels[i] >= classes)
-        throw Error(fmt::format("label {} of sample {} is outside [0, {}): the output has {} classes", labels[i], i,
-                                classes, classes));
+  void check_labels(const std::vector<const void*>& tgt, int64_t n) const {
+    if (tgt.size() != targets.size())
+      throw Error(fmt::format("the model has {} losses, {} targets were given", targets.size(), tgt.size()));
+    for (size_t k = 0; k < targets.size(); k++) {
+      if (targets[k].type.dtype != ir::DType::i32) continue;
+      const auto* labels = static_cast<const int32_t*>(tgt[k]);
+      int64_t count = targets[k].type.shape.numel() / targets[k].type.shape[0] * n;
+      for (int64_t i = 0; i < count; i++)
+        if (labels[i] < 0 || labels[i] >= classes[k])
+          throw Error(fmt::format("label {} of sample {} is outside [0, {}): the output has {} classes", labels[i],
+                                  i / (count / n), classes[k], classes[k]));
+    }
   }
 
   void check_samples(int64_t n) const {
@@ -177,14 +182,14 @@ struct JitModel::Impl {
   }
 
   // The loss of an evaluation or training program on n samples.
-  double run_loss(Kind k, const std::vector<const void*>& in, const void* tgt, int64_t n, float lr,
+  double run_loss(Kind k, const std::vector<const void*>& in, const std::vector<const void*>& tgt, int64_t n, float lr,
                   int64_t step, const std::vector<void*>& out) {
+    CompiledProgram& p = program(k); // throws first for a model that cannot train
     check_samples(n);
     check_labels(tgt, n);
-    CompiledProgram& p = program(k);
     sync(p);
     set_inputs(p, in, n);
-    p.set_input(target.name, tgt, n);
+    for (size_t i = 0; i < targets.size(); i++) p.set_input(targets[i].name, tgt[i], n);
     if (k == Kind::training) p.set_scalar("lr", lr);
     p.run(n, seed, uint64_t(step), k == Kind::training && training);
     if (k == Kind::training) updated_by(p);
@@ -208,8 +213,11 @@ JitModel::JitModel(ProgramSource source, JitOptions options) : impl_(std::make_u
   for (const auto& o : fwd.outputs()) m.outputs.push_back({o.name, fwd.type(o.value)});
   for (ir::ValueId v : fwd.states()) m.recurrent_states.push_back({fwd.value(v).name, fwd.type(v)});
   ir::Graph full = m.can_train ? m.source.graph(Kind::training) : std::move(fwd);
-  if (m.can_train) m.target = {"target", full.type(full.find("target"))};
-  m.classes = m.source.classes;
+  if (m.can_train)
+    for (const ProgramSource::Target& t : m.source.targets) {
+      m.targets.push_back({t.name, full.type(full.find(t.name))});
+      m.classes.push_back(t.classes);
+    }
   for (ir::ValueId v : full.params()) m.persistent.push_back({full.value(v).name, full.type(v)});
   for (ir::ValueId v : full.states()) m.persistent.push_back({full.value(v).name, full.type(v)});
   for (const TensorSpec& t : m.persistent) m.store[t.name].assign(size_t(t.type.shape.numel()), 0.0f);
@@ -221,9 +229,9 @@ int64_t JitModel::batch() const { return impl_->batch; }
 const std::vector<TensorSpec>& JitModel::inputs() const { return impl_->inputs; }
 const std::vector<TensorSpec>& JitModel::outputs() const { return impl_->outputs; }
 bool JitModel::can_train() const { return impl_->can_train; }
-TensorSpec JitModel::target() const {
+const std::vector<TensorSpec>& JitModel::targets() const {
   if (!impl_->can_train) throw Error("the model has no training section: it has no target");
-  return impl_->target;
+  return impl_->targets;
 }
 
 void JitModel::compile_inference() { impl_->program(Kind::inference); }
@@ -287,8 +295,8 @@ void JitModel::infer(const std::vector<const void*>& inputs, const std::vector<v
   m.get_outputs(p, outputs, n);
 }
 
-double JitModel::train_step(const std::vector<const void*>& inputs, const void* target, int64_t n, float lr,
-                            int64_t step, const std::vector<void*>& outputs) {
+double JitModel::train_step(const std::vector<const void*>& inputs, const std::vector<const void*>& target, int64_t n,
+                            float lr, int64_t step, const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::training, inputs, target, n, lr, step, outputs);
 }
 
@@ -305,7 +313,7 @@ std::vector<float> JitModel::loss_mask(int64_t n) {
   return mask;
 }
 
-double JitModel::evaluate(const std::vector<const void*>& inputs, const void* target, int64_t n,
+double JitModel::evaluate(const std::vector<const void*>& inputs, const std::vector<const void*>& target, int64_t n,
                           const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::evaluation, inputs, target, n, 0.0f, 0, outputs);
 }

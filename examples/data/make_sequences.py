@@ -17,9 +17,16 @@
     marks it); the tags of padded positions are 1, which a masked loss and masked
     metrics ignore (docs/recurrent.md, "Padding and masking").
 
-Usage: make_sequences.py OUT_DIR [--task sentiment|tagging|tagging_padded|all] [--train N] [--test N]
-       [--length T] [--vocab V] [--seed S]
-Files: OUT_DIR/{sentiment,tagging,tagging_padded}_{x,y}_{train,test}.npy
+  reverse (encoder-decoder, examples/seq2seq_reverse.json): source [N, T] float32 ids
+    in [2, V); the answer is the source reversed (int32 [N, T], "tokens"); the decoder
+    reads the answer shifted right behind a start id 1 (float32 [N, T], "decoder_in":
+    teacher forcing); and "first" (int32 [N]) is the source's first id, which an
+    auxiliary head predicts from the encoder's last state.
+
+Usage: make_sequences.py OUT_DIR [--task sentiment|tagging|tagging_padded|reverse|all] [--train N]
+       [--test N] [--length T] [--vocab V] [--seed S]
+Files: OUT_DIR/{sentiment,tagging,tagging_padded}_{x,y}_{train,test}.npy,
+       OUT_DIR/reverse_{source,decoder_in,tokens,first}_{train,test}.npy
 """
 import argparse
 import pathlib
@@ -78,10 +85,22 @@ def tagging_padded(rng, n, length, vocab):
     return xs, ys
 
 
+def reverse(rng, n, length, vocab):
+    source, decoder_in, tokens, first = [], [], [], []
+    for _ in range(n):
+        seq = [rng.randrange(2, vocab) for _ in range(length)]
+        answer = seq[::-1]
+        source.append([float(v) for v in seq])
+        decoder_in.append([1.0] + [float(v) for v in answer[:-1]])
+        tokens.append(answer)
+        first.append(seq[0])
+    return source, decoder_in, tokens, first
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out_dir")
-    p.add_argument("--task", choices=["sentiment", "tagging", "tagging_padded", "all"], default="all")
+    p.add_argument("--task", choices=["sentiment", "tagging", "tagging_padded", "reverse", "all"], default="all")
     p.add_argument("--train", type=int, default=2000)
     p.add_argument("--test", type=int, default=500)
     p.add_argument("--length", type=int, default=12)
@@ -100,6 +119,14 @@ def main():
             xs, ys = make(rng, n, a.length, a.vocab)
             write_npy(out / ("%s_x_%s.npy" % (task, split)), xs, "<f4", "f")
             write_npy(out / ("%s_y_%s.npy" % (task, split)), ys, "<i4", "i")
+    if a.task in ("reverse", "all"):
+        rng = random.Random("reverse-%d" % a.seed)
+        for split, n in (("train", a.train), ("test", a.test)):
+            source, decoder_in, tokens, first = reverse(rng, n, a.length, a.vocab)
+            write_npy(out / ("reverse_source_%s.npy" % split), source, "<f4", "f")
+            write_npy(out / ("reverse_decoder_in_%s.npy" % split), decoder_in, "<f4", "f")
+            write_npy(out / ("reverse_tokens_%s.npy" % split), tokens, "<i4", "i")
+            write_npy(out / ("reverse_first_%s.npy" % split), first, "<i4", "i")
 
 
 if __name__ == "__main__":

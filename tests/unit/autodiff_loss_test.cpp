@@ -88,7 +88,7 @@ TEST_CASE("autodiff: logistic regression's gradient is x^T (softmax(x W) - oneho
   std::vector<int> labels = {0, 3, 1, 1, 2};
   c.b["input"] = Tensor(g.type(g.find("input")), xs);
   c.b["dense_1.kernel"] = Tensor(g.type(w), ws);
-  c.b["target"] = Tensor(g.type(tg.target), std::vector<double>(labels.begin(), labels.end()));
+  c.b["target"] = Tensor(g.type(tg.targets.at(0)), std::vector<double>(labels.begin(), labels.end()));
   Tensor d = c.gradients(tg.loss)[0];
 
   std::vector<double> want(12, 0.0);
@@ -120,7 +120,7 @@ TEST_CASE("categorical cross-entropy of an output that is not a softmax reads ea
     bool sparse = std::string(loss) == "sparse_categorical_crossentropy";
     ir::Bindings b = {{"input", Tensor(g.type(g.find("input")), {1, 0})},
                       {"dense_1.kernel", Tensor(g.type(g.find("dense_1.kernel")), {std::log(0.25), std::log(1.5), 0, 0})},
-                      {"target", Tensor(g.type(tg.target), sparse ? std::vector<double>{1} : std::vector<double>{0, 1})}};
+                      {"target", Tensor(g.type(tg.targets.at(0)), sparse ? std::vector<double>{1} : std::vector<double>{0, 1})}};
     auto env = ir::evaluate(g, b, ir::EvalContext{true, ir::Precision::f64, 0, 0});
     CHECK(env[size_t(tg.loss)][0] == doctest::Approx(-std::log(0.75)).epsilon(1e-6));
   }

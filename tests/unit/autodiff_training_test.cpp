@@ -53,8 +53,8 @@ TEST_CASE("training graph: inputs, outputs, one gradient and one update per para
   passes::TrainingGraph tg = train_graph(model("softmax", "sparse_categorical_crossentropy"), 5);
   const ir::Graph& g = tg.graph;
   ir::verify(g);
-  CHECK(g.value(tg.target).name == "target");
-  CHECK(g.type(tg.target) == ir::TensorType{ir::DType::i32, Shape{5}});
+  CHECK(g.value(tg.targets.at(0)).name == "target");
+  CHECK(g.type(tg.targets.at(0)) == ir::TensorType{ir::DType::i32, Shape{5}});
   CHECK(g.value(tg.lr).name == "lr");
   CHECK(g.type(tg.lr) == f32t({}));
   REQUIRE(g.outputs().size() == 2);
@@ -65,7 +65,7 @@ TEST_CASE("training graph: inputs, outputs, one gradient and one update per para
   CHECK(g.value(tg.grads[1].grad).name == "d.dense_1.bias");
   CHECK(g.updates().size() == 2);
   passes::TrainingGraph dense = train_graph(model("softmax", "categorical_crossentropy"));
-  CHECK(dense.graph.type(dense.target) == f32t({2, 3}));
+  CHECK(dense.graph.type(dense.targets.at(0)) == f32t({2, 3}));
 }
 
 TEST_CASE("training graph: one SGD step through the interpreter moves each parameter by -lr * grad") {
@@ -73,7 +73,7 @@ TEST_CASE("training graph: one SGD step through the interpreter moves each param
   const ir::Graph& g = tg.graph;
   ir::Bindings b = ir::init_params(g, 3);
   b["input"] = Tensor(g.type(g.find("input")), randn(8, 4));
-  b["target"] = Tensor(g.type(tg.target), std::vector<double>{0, 1, 0, 1, 0, 0});
+  b["target"] = Tensor(g.type(tg.targets.at(0)), std::vector<double>{0, 1, 0, 1, 0, 0});
   b["lr"] = Tensor(g.type(tg.lr), std::vector<double>{0.5});
   auto env = ir::evaluate(g, b, ir::EvalContext{true, ir::Precision::f64, 0, 0});
   ir::Bindings after = b;
@@ -117,7 +117,7 @@ TEST_CASE("training graph: models that cannot train are errors") {
   frontend::Model conv = frontend::load_model_text(R"({"input_shape": [5, 5, 1],
       "layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}]})", "m.json");
   conv.training.has_loss = true;
-  conv.training.loss = {"categorical_crossentropy", "conv2d_1"};
+  conv.training.losses = {{"categorical_crossentropy", "conv2d_1"}};
   CHECK(error_of([&] { train_graph(conv); }) ==
         "loss 'categorical_crossentropy' does not fit output 'conv2d_1' f32[2,3,3,2]: it needs an output of "
         "shape [batch, classes] or [batch, steps, classes] (add a flatten layer before the dense layer that makes "

@@ -30,7 +30,7 @@ TEST_CASE("emitted API from C: contexts, errors, parameters, checkpoints, learni
   // No allocation inside infer or train_step: the driver counts operator new.
   passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, 4).graph, m.training);
   write_floats(b.dir / "x.bin", random_floats(4 * input_size(tg.graph), 6));
-  write_floats(b.dir / "t.bin", targets(tg, 4));
+  write_floats(b.dir / "t.bin", targets(tg, 4, 4));
   rc = shell("cd '" + b.dir.string() + "' && ./driver allocs 1 4 x.bin t.bin", log, b.dir);
   CHECK(rc == 0);
   CHECK(log == "0\n");
@@ -68,7 +68,7 @@ TEST_CASE("an emitted checkpoint resumes training exactly, dropout masks include
   int steps = 4;
   passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, 4).graph, m.training);
   write_floats(b.dir / "x.bin", random_floats(2 * steps * 4 * 5, 5));
-  write_floats(b.dir / "t.bin", targets(tg, 2 * steps * 4));
+  write_floats(b.dir / "t.bin", targets(tg, 2 * steps * 4, 4));
   run(b, fmt::format("train {} 4 {} x.bin t.bin straight.bin p.bin", kSeed, 2 * steps));
   run(b, fmt::format("resume {} 4 {} x.bin t.bin resumed.bin ckpt.safetensors", kSeed, steps));
   std::vector<float> straight = read_floats(b.dir / "straight.bin"), resumed = read_floats(b.dir / "resumed.bin");
@@ -105,23 +105,41 @@ TEST_CASE("two contexts on two threads compute what each computes alone, before 
   fs::remove_all(dir);
 }
 
-// The emitted files are C++17 and build as C++20 and C++23 too, with both compilers.
+// The emitted files are C++17 and build as C++20 and C++23 too, with both compilers: a
+// model with two inputs and outputs (the API), and the main() of --emit-main.
 TEST_CASE("emitted C++ compiles warning-free as C++17, C++20 and C++23 with g++ and clang++") {
+  for (const char* name : {"two_inputs_two_outputs", "xo"}) {
+    frontend::Model m = frontend::load_model(example(name));
+    codegen::CppOptions o;
+    o.train = true;
+    o.emit_main = std::string(name) == "xo";
+    fs::path dir = work_dir(std::string("standards_") + name);
+    emit_files(dir, m, o);
+    for (const char* cxx : {"g++", "clang++-19"})
+      for (const char* std : {"c++17", "c++20", "c++23"}) {
+        std::string log;
+        std::string cmd = std::string(cxx) + " -std=" + std + " -fsyntax-only -Wall -Wextra -Werror '" +
+                          (dir / "net.cpp").string() + "'";
+        int rc = shell(cmd, log, dir);
+        INFO(cmd, "\n", log.substr(0, 4000));
+        CHECK(rc == 0);
+      }
+    fs::remove_all(dir);
+  }
+}
+
+// --emit-main reads one input file and one target file: a model with more is refused when
+// it is compiled (it used to read past the one input file's samples).
+TEST_CASE("emitted C++: --emit-main refuses a model with two inputs") {
   frontend::Model m = frontend::load_model(example("two_inputs_two_outputs"));
   codegen::CppOptions o;
   o.train = true;
   o.emit_main = true;
-  fs::path dir = work_dir("standards");
-  emit_files(dir, m, o);
-  for (const char* cxx : {"g++", "clang++-19"})
-    for (const char* std : {"c++17", "c++20", "c++23"}) {
-      std::string log;
-      std::string cmd = std::string(cxx) + " -std=" + std + " -fsyntax-only -Wall -Wextra -Werror '" +
-                        (dir / "net.cpp").string() + "'";
-      int rc = shell(cmd, log, dir);
-      INFO(cmd, "\n", log.substr(0, 4000));
-      CHECK(rc == 0);
-    }
+  fs::path dir = work_dir("emit_main_two_inputs");
+  CHECK_THROWS_WITH_AS(emit_files(dir, m, o),
+                       doctest::Contains("--emit-main: the generated main() reads one input and one target file; this "
+                                         "model has 2 inputs and 1 losses (call net_train_step_io and net_infer_io"),
+                       Error);
   fs::remove_all(dir);
 }
 

@@ -111,12 +111,15 @@ inline std::vector<int64_t> random_labels(int64_t n, int64_t classes, uint64_t s
 
 inline int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
 
+// A training graph's target input ("target", or "target.<output>" with several losses).
+inline bool is_target(const std::string& name) { return name == "target" || name.rfind("target.", 0) == 0; }
+
 // The model's inputs of one batch of n samples, cut from `x` laid out as net_infer takes it.
 inline ir::Bindings input_bindings(const ir::Graph& g, const std::vector<float>& x, int64_t n) {
   ir::Bindings b;
   size_t at = 0;
   for (ir::ValueId v : g.inputs()) {
-    if (g.value(v).name == "target" || g.value(v).name == "lr") continue;
+    if (is_target(g.value(v).name) || g.value(v).name == "lr") continue;
     ir::TensorType t = g.type(v);
     size_t count = size_t(n * per_sample(t));
     b[g.value(v).name] = ir::Tensor(t, std::vector<float>(x.begin() + long(at), x.begin() + long(at + count)));
@@ -128,7 +131,7 @@ inline ir::Bindings input_bindings(const ir::Graph& g, const std::vector<float>&
 inline int64_t input_size(const ir::Graph& g) {
   int64_t s = 0;
   for (ir::ValueId v : g.inputs())
-    if (g.value(v).name != "target" && g.value(v).name != "lr") s += per_sample(g.type(v));
+    if (!is_target(g.value(v).name) && g.value(v).name != "lr") s += per_sample(g.type(v));
   return s;
 }
 
@@ -180,18 +183,36 @@ inline void check_inference(const frontend::Model& m, const Build& b, int64_t n,
   CHECK(relative_error(got, want) <= 1e-5);
 }
 
-// Targets of `samples` samples: one-hot rows, or class ids for integer targets; one class
-// per sample, or per step of a sequence output ([n, T, classes]).
-inline std::vector<float> targets(const passes::TrainingGraph& tg, int64_t samples) {
-  const ir::TensorType& target = tg.graph.type(tg.target);
-  const ir::Shape& out = tg.graph.type(tg.graph.outputs()[0].value).shape;
-  int64_t classes = out[out.rank() - 1];
-  bool ids = target.dtype != ir::DType::f32;
-  int64_t positions = samples * (ids ? per_sample(target) : per_sample(target) / classes);
-  std::vector<int64_t> labels = random_labels(positions, classes, 2);
-  if (ids) return std::vector<float>(labels.begin(), labels.end());
-  std::vector<float> t(size_t(positions * classes), 0.0f);
-  for (int64_t i = 0; i < positions; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
+// Targets of `samples` samples in batches of n, laid out as net_train_step takes them
+// (each batch: every loss's targets, n samples each): one-hot rows, or class ids for
+// integer targets; one class per sample, or per step of a sequence output.
+inline std::vector<float> targets(const passes::TrainingGraph& tg, int64_t samples, int64_t n) {
+  std::vector<std::vector<float>> per_target;
+  for (size_t k = 0; k < tg.targets.size(); k++) {
+    const ir::TensorType& target = tg.graph.type(tg.targets[k]);
+    const std::string name = tg.graph.value(tg.targets[k]).name;
+    ir::ValueId output = tg.graph.outputs()[0].value;
+    for (auto& o : tg.graph.outputs())
+      if (name == "target." + o.name) output = o.value;
+    const ir::Shape& out = tg.graph.type(output).shape;
+    int64_t classes = out[out.rank() - 1];
+    bool ids = target.dtype != ir::DType::f32;
+    int64_t positions = samples * (ids ? per_sample(target) : per_sample(target) / classes);
+    std::vector<int64_t> labels = random_labels(positions, classes, 2 + k);
+    if (ids) {
+      per_target.emplace_back(labels.begin(), labels.end());
+      continue;
+    }
+    std::vector<float> t(size_t(positions * classes), 0.0f);
+    for (int64_t i = 0; i < positions; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
+    per_target.push_back(t);
+  }
+  std::vector<float> t;
+  for (int64_t begin = 0; begin < samples; begin += n)
+    for (size_t k = 0; k < per_target.size(); k++) {
+      int64_t per = int64_t(per_target[k].size()) / samples;
+      t.insert(t.end(), per_target[k].begin() + begin * per, per_target[k].begin() + (begin + n) * per);
+    }
   return t;
 }
 
@@ -369,6 +390,25 @@ inline const char* kMaskedModel = R"({
   "batch_size": 4
 })";
 
+// Two inputs and three trained outputs (Keras's loss dict and loss_weights, issue #19):
+// sparse labels on a softmax, binary cross-entropy on a sigmoid, mse on a linear head.
+inline const char* kMultiOutputModel = R"({
+  "name": "multi_output",
+  "inputs": [{"name": "image", "shape": [4, 4, 1]}, {"name": "meta", "shape": [3]}],
+  "layers": [{"type": "conv2d", "name": "conv", "inputs": "image", "filters": 2, "kernel_size": 3, "activation": "relu"},
+             {"type": "flatten", "name": "flat", "inputs": "conv"},
+             {"type": "dense", "name": "meta_features", "inputs": "meta", "units": 4, "activation": "tanh"},
+             {"type": "concat", "name": "features", "inputs": ["flat", "meta_features"]},
+             {"type": "dense", "name": "digit", "inputs": "features", "units": 3, "activation": "softmax"},
+             {"type": "dense", "name": "flag", "inputs": "features", "units": 1, "activation": "sigmoid"},
+             {"type": "dense", "name": "score", "inputs": "meta_features", "units": 2}],
+  "outputs": ["digit", "flag", "score"],
+  "loss": {"digit": "sparse_categorical_crossentropy", "flag": "binary_crossentropy", "score": "mse"},
+  "loss_weights": {"flag": 0.25, "score": 0.5},
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
 inline void well_conditioned(frontend::Model& m) {
   auto& hyper = m.training.optimizer.hyper;
   if (hyper.count("epsilon")) hyper["epsilon"] = 1e-3;
@@ -385,12 +425,17 @@ inline Reference reference_training(const frontend::Model& m, int64_t n, int ste
   passes::TrainState state = passes::init_train_state(tg, kSeed);
   Reference r;
   r.before = state.values;
-  const ir::TensorType& tt = tg.graph.type(tg.target);
-  int64_t in = input_size(tg.graph), ts = per_sample(tt);
+  int64_t in = input_size(tg.graph), ts = 0;
+  for (ir::ValueId v : tg.targets) ts += per_sample(tg.graph.type(v));
   for (int s = 0; s < steps; s++) {
     std::vector<float> xs(x.begin() + s * n * in, x.begin() + (s + 1) * n * in);
     ir::Bindings batch = input_bindings(tg.graph, xs, n);
-    batch["target"] = ir::Tensor(tt, std::vector<float>(t.begin() + s * n * ts, t.begin() + (s + 1) * n * ts));
+    auto at = t.begin() + s * n * ts;
+    for (ir::ValueId v : tg.targets) {
+      const ir::TensorType& tt = tg.graph.type(v);
+      batch[tg.graph.value(v).name] = ir::Tensor(tt, std::vector<float>(at, at + n * per_sample(tt)));
+      at += n * per_sample(tt);
+    }
     r.losses.push_back(passes::train_step(tg, m.training.optimizer, state, batch));
     if (s == 0) r.after_one = state.values;
   }
@@ -400,7 +445,7 @@ inline Reference reference_training(const frontend::Model& m, int64_t n, int ste
 inline void check_training(const frontend::Model& m, const Build& b, int64_t n, int steps) {
   passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
   std::vector<float> x = random_floats(steps * n * input_size(tg.graph), 4);
-  std::vector<float> t = targets(tg, steps * n);
+  std::vector<float> t = targets(tg, steps * n, n);
   write_floats(b.dir / "x.bin", x);
   write_floats(b.dir / "t.bin", t);
   run(b, fmt::format("train {} {} {} x.bin t.bin losses.bin params.bin", kSeed, n, steps));

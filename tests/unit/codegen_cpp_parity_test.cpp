@@ -55,6 +55,9 @@ TEST_CASE("emitted C++ matches the interpreter: augmentation layers, trained") {
 TEST_CASE("emitted C++ matches the interpreter: bidirectional, return_state, go_backwards, repeat_vector, trained") {
   check_model(frontend::load_model_text(kKerasRecurrentModel, "keras_recurrent.json"), 4, 20);
 }
+TEST_CASE("emitted C++ matches the interpreter: two inputs, three losses with weights, trained") {
+  check_model(frontend::load_model_text(kMultiOutputModel, "multi_output.json"), 4, 20);
+}
 TEST_CASE("emitted C++ matches the interpreter: masking through bidirectional and go_backwards layers, trained") {
   check_model(frontend::load_model_text(kMaskedModel, "masked.json"), 4, 20);
 }

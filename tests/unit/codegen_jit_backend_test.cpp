@@ -77,7 +77,7 @@ Batch make_batch(const JitModel& jm, int64_t n, uint64_t seed) {
     b.bindings[in.name] = ir::Tensor(t, b.inputs.back());
   }
   if (!jm.can_train()) return b;
-  codegen::TensorSpec tg = jm.target();
+  codegen::TensorSpec tg = jm.targets()[0];
   ir::TensorType t = at_batch(tg.type, n);
   const ir::Shape& out = jm.outputs()[0].type.shape;
   int64_t classes = out[out.rank() - 1];
@@ -181,7 +181,7 @@ void check_train_step(const frontend::Model& m, const std::string& name, int64_t
   for (auto& [k, v] : before) check_close(v.data, ref.values.at(k).data, 0, "initial " + k); // same initializers
   double lr = passes::scheduled_lr(m.training.optimizer, 0, 0);
   double want = passes::train_step(tg, m.training.optimizer, ref, b.bindings);
-  double got = jm->train_step(b.input_ptrs(), b.target_ptr(), n, float(lr), 0);
+  double got = jm->train_step(b.input_ptrs(), {b.target_ptr()}, n, float(lr), 0);
   CHECK(got == doctest::Approx(want).epsilon(1e-5));
   ir::Bindings after = jm->values();
   for (auto& [k, v] : after) {
@@ -288,7 +288,7 @@ std::pair<std::vector<double>, std::vector<double>> loss_curves(const frontend::
     const Batch& b = data[size_t(s) % data.size()];
     double lr = passes::scheduled_lr(m.training.optimizer, s, 0);
     want.push_back(passes::train_step(tg, m.training.optimizer, ref, b.bindings));
-    got.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), batch, float(lr), s));
+    got.push_back(jm->train_step(b.input_ptrs(), {b.target_ptr()}, batch, float(lr), s));
   }
   return {got, want};
 }
@@ -315,7 +315,7 @@ TEST_CASE("two JIT runs with the same seed are identical; another seed differs")
     jm->init(seed);
     Batch b = make_batch(*jm, 8, 1);
     std::vector<double> losses;
-    for (int s = 0; s < 5; s++) losses.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.01f, s));
+    for (int s = 0; s < 5; s++) losses.push_back(jm->train_step(b.input_ptrs(), {b.target_ptr()}, 8, 0.01f, s));
     return std::make_pair(losses, jm->values());
   };
   auto [l1, v1] = run(3);
@@ -347,11 +347,11 @@ TEST_CASE("JitModel: persistent values by name, partial-batch bounds, bad labels
   CHECK_THROWS_WITH_AS(jm->infer(b.input_ptrs(), {out.data()}, 9), doctest::Contains("1 to 8"), Error);
   CHECK_THROWS_WITH_AS(jm->infer(b.input_ptrs(), {out.data()}, 0), doctest::Contains("1 to 8"), Error);
   b.labels[3] = 3;
-  CHECK_THROWS_WITH_AS(jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.1f, 0),
+  CHECK_THROWS_WITH_AS(jm->train_step(b.input_ptrs(), {b.target_ptr()}, 8, 0.1f, 0),
                        doctest::Contains("label 3 of sample 3 is outside [0, 3)"), Error);
   // A value set after a training step reaches the next inference (the programs share it).
   b.labels[3] = 0;
-  jm->train_step(b.input_ptrs(), b.target_ptr(), 8, 0.1f, 0);
+  jm->train_step(b.input_ptrs(), {b.target_ptr()}, 8, 0.1f, 0);
   std::vector<float> zeros(16 * 3, 0.0f), bias = {1, 2, 3};
   jm->set("dense_2.kernel", zeros);
   jm->set("dense_2.bias", bias);
@@ -366,8 +366,8 @@ TEST_CASE("JitModel: persistent values by name, partial-batch bounds, bad labels
   frontend::Model no_loss = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}]})", "m.json");
   auto inf = jit_model(no_loss, 2);
   CHECK_FALSE(inf->can_train());
-  CHECK_THROWS_AS(inf->target(), Error);
-  CHECK_THROWS_WITH_AS(inf->evaluate({b.inputs[0].data()}, nullptr, 1), doctest::Contains("no training section"), Error);
+  CHECK_THROWS_AS(inf->targets(), Error);
+  CHECK_THROWS_WITH_AS(inf->evaluate({b.inputs[0].data()}, {nullptr}, 1), doctest::Contains("no training section"), Error);
 }
 
 TEST_CASE("every function runtime/c_api.h defines is registered with the JIT") {
@@ -426,7 +426,7 @@ TEST_CASE("JIT training gives the same bits on 1, 2 and 3 threads (split GEMMs a
       std::vector<double> losses;
       for (int s = 0; s < 3; s++) {
         Batch b = make_batch(*jm, s == 2 ? 19 : batch, uint64_t(s)); // a partial batch too
-        losses.push_back(jm->train_step(b.input_ptrs(), b.target_ptr(), s == 2 ? 19 : batch, 0.001f, s));
+        losses.push_back(jm->train_step(b.input_ptrs(), {b.target_ptr()}, s == 2 ? 19 : batch, 0.001f, s));
       }
       auto values = jm->values();
       dlc_rt::default_kernel_pool() = nullptr;

@@ -52,20 +52,6 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Class ids (as floats, the C API's form) or one-hot rows for n samples: one class per
-// sample, or per step of a sequence output.
-std::vector<float> targets(const codegen::JitModel& jm, int64_t samples) {
-  const ir::Shape& out = jm.outputs()[0].type.shape;
-  int64_t classes = out[out.rank() - 1];
-  bool ids = jm.target().type.dtype == ir::DType::i32;
-  int64_t positions = samples * (ids ? per_sample(jm.target().type) : per_sample(jm.target().type) / classes);
-  std::vector<int64_t> labels = random_labels(positions, classes, 2);
-  if (ids) return std::vector<float>(labels.begin(), labels.end());
-  std::vector<float> t(size_t(positions * classes), 0.0f);
-  for (int64_t i = 0; i < positions; i++) t[size_t(i * classes + labels[size_t(i)])] = 1.0f;
-  return t;
-}
-
 // Floats per sample of tensors laid out one after another, as net_infer reads its inputs
 // and writes its outputs.
 int64_t block_size(const std::vector<codegen::TensorSpec>& specs) {
@@ -109,18 +95,31 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
   jm->infer(inputs_in(x.data(), *jm, n), outputs_in(y.data(), *jm, n), n);
   CHECK(same_bits(y, read_floats(b.dir / "y.bin")));
 
-  std::vector<float> xs = random_floats(steps * n * in, 4), ts = targets(*jm, steps * n);
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
+  std::vector<float> xs = random_floats(steps * n * in, 4), ts = targets(tg, steps * n, n);
   write_floats(b.dir / "x.bin", xs);
   write_floats(b.dir / "t.bin", ts);
   run(b, fmt::format("train {} {} {} {} {} {} {}", kSeed, n, steps, at("x.bin"), at("t.bin"), at("losses.bin"),
                      at("params.bin")));
   std::vector<float> want_losses = read_floats(b.dir / "losses.bin"), want_params = read_floats(b.dir / "params.bin");
-  int64_t t_per = per_sample(jm->target().type);
-  bool labels = jm->target().type.dtype == ir::DType::i32;
+  int64_t t_per = block_size(jm->targets());
   std::vector<float> params;
   for (int s = 0; s < steps; s++) {
-    std::vector<int32_t> ids(ts.begin() + s * n * t_per, ts.begin() + (s + 1) * n * t_per);
-    const void* t = labels ? static_cast<const void*>(ids.data()) : ts.data() + s * n * t_per;
+    // Each loss's targets: class ids as i32, the rest as the floats they are.
+    std::vector<std::vector<int32_t>> ids;
+    ids.reserve(jm->targets().size()); // t keeps pointers into them
+    std::vector<const void*> t;
+    const float* at_t = ts.data() + s * n * t_per;
+    for (const codegen::TensorSpec& spec : jm->targets()) {
+      int64_t count = n * per_sample(spec.type);
+      if (spec.type.dtype == ir::DType::i32) {
+        ids.emplace_back(at_t, at_t + count);
+        t.push_back(ids.back().data());
+      } else {
+        t.push_back(at_t);
+      }
+      at_t += count;
+    }
     float loss = float(jm->train_step(inputs_in(xs.data() + s * n * in, *jm, n), t, n,
                                       float(m.training.optimizer.get("lr")), s));
     INFO("step ", s, ": ", loss, " vs ", want_losses[size_t(s)]);
@@ -149,6 +148,10 @@ TEST_CASE("the JIT and emitted C++ agree bit for bit for the same seed") {
   check_bits(frontend::load_model_text(kDropoutModel, "dropout.json"), 4, 5);
   check_bits(frontend::load_model_text(kNoiseModel, "noise.json"), 4, 5);
   check_bits(frontend::load_model(example("cnn")), 3, 3);
+}
+
+TEST_CASE("the JIT and emitted C++ agree bit for bit: two inputs, three losses with weights") {
+  check_bits(frontend::load_model_text(kMultiOutputModel, "multi_output.json"), 4, 3);
 }
 
 TEST_CASE("the JIT and emitted C++ agree bit for bit: layer_normalization and global pooling") {

@@ -206,7 +206,7 @@ TEST_CASE("the JIT trains embedding and one_hot models as the interpreter does")
   for (const char* text : {kEmbeddingModel, kOneHotModel}) {
     frontend::Model m = frontend::load_model_text(text, "m.json");
     CAPTURE(m.name);
-    bool one_hot_targets = m.training.loss.type == "categorical_crossentropy";
+    bool one_hot_targets = m.training.losses.at(0).type == "categorical_crossentropy";
     check_jit_trains_like_ref(m, 3, 5, 0.05, 4, [&](int64_t step, int64_t n, auto& x, auto& t) {
       batch_of(n, step, one_hot_targets, x, t);
     });

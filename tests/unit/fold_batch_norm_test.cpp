@@ -125,6 +125,6 @@ TEST_CASE("fold_batch_norm: inference keeps no normalisation kernel; prepared we
   // A training step changes the parameters and moving statistics: inference follows.
   std::vector<float> target(12, 0.0f);
   for (int i = 0; i < 4; i++) target[size_t(3 * i + i % 3)] = 1;
-  jm.train_step({x.data()}, target.data(), 4, 0.1f, 0);
+  jm.train_step({x.data()}, {target.data()}, 4, 0.1f, 0);
   check_against_interpreter();
 }

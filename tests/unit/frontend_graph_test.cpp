@@ -97,7 +97,7 @@ TEST_CASE("frontend: two inputs and two outputs") {
   CHECK(m.inputs[0].shape == Shape{28, 28, 1});
   CHECK(m.inputs[1].name == "meta");
   CHECK(m.inputs[1].shape == Shape{4});
-  CHECK(m.training.loss.output == "digit");
+  CHECK(m.training.losses.at(0).output == "digit");
   BuiltModel bm = frontend::build_model(m, 4);
   CHECK(out_shape(bm, "pool") == Shape{4, 13, 13, 8}); // (28 - 3 + 1) / 2 = 13
   CHECK(layer(bm, "meta_features").inputs == std::vector<std::string>{"meta"});

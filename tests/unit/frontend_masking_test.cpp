@@ -141,7 +141,7 @@ TEST_CASE("masked losses are the mean over the real steps, whatever the padded t
     ir::Bindings b = ir::init_params(tg.graph, 5);
     b["input"] = f32({2, 3}, {1, 2, 0, 3, 0, 0}); // real steps: (0,0), (0,1), (1,0)
     bool sparse = loss == "sparse_categorical_crossentropy";
-    const ir::TensorType& tt = tg.graph.type(tg.target);
+    const ir::TensorType& tt = tg.graph.type(tg.targets.at(0));
     CHECK(tt.dtype == ir::DType::f32); // labels one-hot encoded in the graph
     std::vector<double> t = sparse ? std::vector<double>{0, 1, 1, 1, 0, 1}
                                    : std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
@@ -171,7 +171,7 @@ TEST_CASE("masked losses are the mean over the real steps, whatever the padded t
       passes::TrainState st = passes::init_train_state(train, 5);
       ir::Bindings batch = st.values;
       batch["input"] = b["input"];
-      batch["target"] = ir::Tensor(train.graph.type(train.target), target);
+      batch["target"] = ir::Tensor(train.graph.type(train.targets.at(0)), target);
       batch["lr"] = f32({}, {0.5});
       double l = passes::train_step(train, m.training.optimizer, st, batch);
       return std::make_pair(l, st.values);

@@ -397,7 +397,7 @@ TEST_CASE("per-step classification: the loss is the mean over batch * steps") {
       {"type": "time_distributed", "layer": {"type": "dense", "units": 3, "activation": "softmax"}}],
       "loss": "sparse_categorical_crossentropy"})", "model.json");
   auto tg = passes::build_loss_graph(frontend::build_model(m, 2).graph, m.training);
-  CHECK(tg.graph.type(tg.target) == ir::TensorType{ir::DType::i32, Shape{2, 3}});
+  CHECK(tg.graph.type(tg.targets.at(0)) == ir::TensorType{ir::DType::i32, Shape{2, 3}});
   // All-zero weights: every position predicts 1/3 for each class, so the loss is log 3.
   ir::Bindings b = ir::init_params(tg.graph, 1);
   for (auto& [name, t] : b)
@@ -422,7 +422,7 @@ TEST_CASE("clipping by global norm is active in the recurrent examples' first st
     ir::Bindings batch = st.values, before = st.values;
     const ir::TensorType& in = tg.graph.type(tg.graph.find("input"));
     batch["input"] = ir::Tensor(in, std::vector<double>(size_t(in.shape.numel()), 0.5));
-    const ir::TensorType& tt = tg.graph.type(tg.target);
+    const ir::TensorType& tt = tg.graph.type(tg.targets.at(0));
     ir::Tensor target(tt);
     for (int64_t i = 0; i < target.numel(); i++) target[i] = tt.dtype == ir::DType::i32 ? double(i % 3) : (i % 3 == 0);
     batch["target"] = target;

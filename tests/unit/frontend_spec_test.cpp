@@ -145,8 +145,8 @@ TEST_CASE("frontend: loss, metrics, batch size and epochs") {
   auto t = training(R"("loss": "mean_squared_error", "batch_size": 8, "epochs": 3,
                        "metrics": ["accuracy", {"type": "top_k_accuracy", "k": 3}])");
   CHECK(t.has_loss);
-  CHECK(t.loss.type == "mse"); // the alias is canonicalised
-  CHECK(t.loss.output == "dense_1");
+  CHECK(t.losses.at(0).type == "mse"); // the alias is canonicalised
+  CHECK(t.losses.at(0).output == "dense_1");
   CHECK(t.batch_size == 8);
   CHECK(t.epochs == 3);
   // top_k_accuracy is read as Keras's top_k_categorical_accuracy; "loss" is always reported.

@@ -66,7 +66,7 @@ TEST_CASE("trainable false: no gradient, optimizer state or update for a frozen 
   ir::Tensor x(tf.graph.type(tf.graph.find("input")));
   for (int64_t i = 0; i < x.numel(); i++) x[i] = double(i % 7) - 3;
   batch["input"] = x;
-  batch["target"] = ir::Tensor(tf.graph.type(tf.target), {0, 1, 2, 1});
+  batch["target"] = ir::Tensor(tf.graph.type(tf.targets.at(0)), {0, 1, 2, 1});
   batch["lr"] = ir::Tensor(ir::TensorType{ir::DType::f32, ir::Shape{}}, {0.1});
   passes::train_step(tf, frozen.training.optimizer, st, batch);
   for (const char* p : {"conv2d_1.kernel", "conv2d_1.bias", "batch_normalization_1.gamma", "batch_normalization_1.beta",

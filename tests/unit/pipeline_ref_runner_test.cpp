@@ -20,7 +20,7 @@ TEST_CASE("the reference runner trains, evaluates and infers") {
   frontend::Model m = frontend::load_model_text(kModel, "model.json");
   auto r = pipeline::make_ref_runner(m, 4);
   CHECK(r->backend() == "ref");
-  CHECK(r->target_type().str() == "f32[4,2]");
+  CHECK(r->target_types().at(0).str() == "f32[4,2]");
   r->init(7);
   // XOR-like: class 1 when the signs differ.
   float x[8] = {1, 1, -1, -1, 1, -1, -1, 1};

@@ -130,7 +130,7 @@ TEST_CASE("stateful: gradcheck of one batch with the entering state held constan
     b["input"] = ir::Tensor(g.type(g.inputs()[0]), std::vector<float>(test_cpp::random_floats(2 * 3 * 2, 2)));
     std::vector<float> onehot(2 * 3 * 2, 0.0f);
     for (size_t i = 0; i < onehot.size(); i += 2) onehot[i + (i / 2) % 2] = 1.0f;
-    b["target"] = ir::Tensor(g.type(tg.target), onehot);
+    b["target"] = ir::Tensor(g.type(tg.targets.at(0)), onehot);
     double zero_loss = ir::evaluate(g, b, {})[size_t(tg.loss)][0];
     // An entering state as a previous batch leaves it: not zero.
     REQUIRE(!g.states().empty());
@@ -184,8 +184,8 @@ TEST_CASE("stateful: the JIT and emitted C++ agree bit for bit over consecutive 
   jm.reset_states();
   infer(x2);
   jm.reset_states();
-  got.push_back(float(jm.train_step({x.data()}, t.data(), n, 0.1f, 0)));
-  got.push_back(float(jm.train_step({x2}, t.data() + n * 2, n, 0.1f, 1)));
+  got.push_back(float(jm.train_step({x.data()}, {t.data()}, n, 0.1f, 0)));
+  got.push_back(float(jm.train_step({x2}, {t.data() + n * 2}, n, 0.1f, 1)));
   infer(x.data());
   REQUIRE(got.size() == want.size());
   CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);

@@ -42,7 +42,7 @@ TEST_CASE("regularizers: the loss and its gradient by hand") {
   ir::Bindings b = ir::init_params(g, 1);
   b["dense_1.kernel"] = ir::Tensor(g.type(g.find("dense_1.kernel")), {1, -2});
   b["input"] = ir::Tensor(g.type(g.find("input")), {0, 0});
-  b["target"] = ir::Tensor(g.type(t.target), {0});
+  b["target"] = ir::Tensor(g.type(t.targets.at(0)), {0});
   b["lr"] = ir::Tensor(g.type(t.lr), {0});
   auto out = ir::run_outputs(g, b, ir::EvalContext{true, ir::Precision::f64, 0, 0});
   for (auto& [name, value] : out) {
@@ -128,7 +128,7 @@ TEST_CASE("constraints: max_norm and non_neg on the updated parameters, by hand"
   b["dense_1.kernel"] = ir::Tensor(g.type(g.find("dense_1.kernel")), {3, 0, 4, 1});
   b["dense_1.bias"] = ir::Tensor(g.type(g.find("dense_1.bias")), {-1, 2});
   b["input"] = ir::Tensor(g.type(g.find("input")), {1, 1});
-  b["target"] = ir::Tensor(g.type(t.target), {0, 0});
+  b["target"] = ir::Tensor(g.type(t.targets.at(0)), {0, 0});
   b["lr"] = ir::Tensor(g.type(t.lr), {0});
   ir::apply_updates(g, ir::evaluate(g, b), b);
   const ir::Tensor &w = b["dense_1.kernel"], &bias = b["dense_1.bias"];

@@ -48,7 +48,7 @@ void check_case(const std::string& type, const fx::Case& c) {
   passes::TrainingGraph tg = passes::build_training_graph(fwd, m.training);
   passes::TrainState st = passes::init_train_state(tg, 1);
   for (auto& [name, v] : c.params) st.values[name] = f32(tg.graph, name, v);
-  ir::Bindings batch = {{"input", b["input"]}, {"target", ir::Tensor(tg.graph.type(tg.target), c.labels)}};
+  ir::Bindings batch = {{"input", b["input"]}, {"target", ir::Tensor(tg.graph.type(tg.targets.at(0)), c.labels)}};
   double loss = passes::train_step(tg, m.training.optimizer, st, batch);
   CHECK(loss == doctest::Approx(c.loss).epsilon(1e-5));
   for (auto& [name, v] : c.params_after_step) check_close(st.values.at(name).data, v, name + " after one step");

@@ -42,21 +42,21 @@ TEST_CASE("batches hold one-hot rows or class ids as the loss wants") {
 
   frontend::Model cat = frontend::load_model_text(model_text("categorical_crossentropy"), "m.json");
   auto rc = pipeline::make_ref_runner(cat, 4);
-  tools::TargetFormat fc = tools::target_format(*rc, cat, d);
+  tools::TargetFormat fc = tools::target_formats(*rc, cat, d).at(0);
   CHECK(fc.kind == tools::TargetKind::one_hot);
-  tools::fill_batch(d, fc, order, 1, 2, x, t);
+  tools::fill_batch(d, {fc}, order, 1, 2, x, t);
   CHECK(x == std::vector<float>{0, 1, 2, 3});       // samples 0 and 1
   CHECK(t == std::vector<float>{0, 0, 1, 1, 0, 0}); // labels 2 and 0
 
   frontend::Model sparse = frontend::load_model_text(model_text("sparse_categorical_crossentropy"), "m.json");
   auto rs = pipeline::make_ref_runner(sparse, 4);
-  tools::TargetFormat fs = tools::target_format(*rs, sparse, d);
+  tools::TargetFormat fs = tools::target_formats(*rs, sparse, d).at(0);
   CHECK(fs.kind == tools::TargetKind::class_ids);
-  tools::fill_batch(d, fs, order, 0, 3, x, t);
+  tools::fill_batch(d, {fs}, order, 0, 3, x, t);
   CHECK(t == std::vector<float>{1, 2, 0});
 
   d.y[1] = 3; // outside the 3 classes
-  CHECK_THROWS_WITH_AS(tools::target_format(*rc, cat, d), doctest::Contains("label 3 of sample 1"), Error);
+  CHECK_THROWS_WITH_AS(tools::target_formats(*rc, cat, d), doctest::Contains("label 3 of sample 1"), Error);
 }
 
 TEST_CASE("a checkpoint restores values and counters exactly and refuses another model") {
@@ -145,12 +145,12 @@ TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion ov
   d.y = {3, 0, 1, 2, 2, 0};
   auto r = pipeline::make_ref_runner(m, 2);
   r->init(0);
-  tools::TargetFormat f = tools::target_format(*r, m, d);
+  tools::TargetFormat f = tools::target_formats(*r, m, d).at(0);
   CHECK(f.positions == 3);
   CHECK(f.classes() == 4);
   CHECK(f.kind == tools::TargetKind::class_ids);
   std::vector<float> x, t;
-  tools::fill_batch(d, f, {1, 0}, 0, 2, x, t);
+  tools::fill_batch(d, {f}, {1, 0}, 0, 2, x, t);
   CHECK(t == std::vector<float>{2, 2, 0, 3, 0, 1});
   // Batch rows [sample 1, sample 0] (labels (2, 2, 0) and (3, 0, 1)) predicting (2, 2, 1)
   // and (3, 1, 1): two right positions each.
@@ -170,10 +170,10 @@ TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion ov
   tools::TargetFormat oh = f;
   oh.kind = tools::TargetKind::one_hot;
   oh.target_size = 12;
-  tools::fill_batch(d, oh, {0}, 0, 1, x, t);
+  tools::fill_batch(d, {oh}, {0}, 0, 1, x, t);
   CHECK(t == std::vector<float>{0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0});
   f.classification = true; // as a classification loss would set it (this model has none)
-  tools::EvalResult e = tools::evaluate_dataset(*r, d, f, {}, true);
+  tools::EvalResult e = tools::evaluate_dataset(*r, d, {f}, {}, true);
   CHECK(e.classes == 4);
   int64_t total = 0;
   for (int64_t c : e.confusion) total += c;

@@ -310,7 +310,9 @@ const TensorInfo kOutputs[] = {
 const TensorInfo kTrainInputs[] = {
     {"input", kArena, 51328, 0, 81},
 };
-const TensorInfo kTarget = {"target", kArena, 54144, 0, 2};
+const TensorInfo kTargets[] = {
+    {"target", kArena, 54144, 0, 2},
+};
 const TensorInfo kLr = {"lr", kArena, 53952, 0, 1};
 const TensorInfo kLoss = {"loss", kArena, 54080, 0, 1};
 const ConstantInfo kConstants[] = {
@@ -615,18 +617,19 @@ int net_load(net_ctx* c, const char* path) {
 
 const char* net_error(const net_ctx* c) { return c ? c->error : "no context"; }
 
-float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
+float net_train_step_io(net_ctx* c, const float* const* inputs, const float* const* targets, int n) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   if (!c) return nan;
   if (check_batch(c, n) != 0) return nan;
-  if (!x || !target) return fail(c, "train_step: %s is NULL", x ? "target" : "x"), nan;
+  if (!inputs || !targets) return fail(c, "train_step_io: the %s array is NULL", inputs ? "targets" : "inputs"), nan;
+  for (int i = 0; i < NET_NUM_INPUTS; i++)
+    if (!inputs[i]) return fail(c, "train_step_io: input %d ('%s') is NULL", i, kTrainInputs[i].name), nan;
+  for (int i = 0; i < NET_NUM_TARGETS; i++)
+    if (!targets[i]) return fail(c, "train_step_io: target %d ('%s') is NULL", i, kTargets[i].name), nan;
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
-  for (const TensorInfo& t : kTrainInputs) {
-    copy_in(c, t, x, n);
-    x += n * t.sample;
-  }
-  copy_in(c, kTarget, target, n);
+  for (int i = 0; i < NET_NUM_INPUTS; i++) copy_in(c, kTrainInputs[i], inputs[i], n);
+  for (int i = 0; i < NET_NUM_TARGETS; i++) copy_in(c, kTargets[i], targets[i], n);
   const float lr = net_get_lr(c);
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
   run_train(memory_of(c, true, n));
@@ -635,6 +638,18 @@ float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
   float loss;
   std::memcpy(&loss, c->blocks[kLoss.block] + kLoss.offset, sizeof loss);
   return loss;
+}
+
+float net_train_step(net_ctx* c, const float* x, const float* target, int n) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  if (!c) return nan;
+  if (check_batch(c, n) != 0) return nan;
+  if (!x || !target) return fail(c, "train_step: %s is NULL", x ? "target" : "x"), nan;
+  const float* inputs[NET_NUM_INPUTS];
+  const float* targets[NET_NUM_TARGETS];
+  for (int i = 0; i < NET_NUM_INPUTS; i++, x += n * kTrainInputs[i - 1].sample) inputs[i] = x;
+  for (int i = 0; i < NET_NUM_TARGETS; i++, target += n * kTargets[i - 1].sample) targets[i] = target;
+  return net_train_step_io(c, inputs, targets, n);
 }
 
 void net_set_lr(net_ctx* c, float lr) {

@@ -16,7 +16,8 @@ extern "C" {
 #define NET_NUM_OUTPUTS 1 /* outputs */
 #define NET_INPUT_SIZE 81 /* floats per sample, all inputs together */
 #define NET_OUTPUT_SIZE 2 /* floats per sample, all outputs together */
-#define NET_TARGET_SIZE 2 /* floats per sample of a training target */
+#define NET_NUM_TARGETS 1 /* losses: targets per training step */
+#define NET_TARGET_SIZE 2 /* floats per sample of the training targets */
 /* The memory blocks, planned at compile time and allocated once by create. */
 #define NET_INFER_CONSTANTS_BYTES 640ull /* constants of inference */
 #define NET_TRAIN_CONSTANTS_BYTES 64ull /* constants of training */
@@ -60,8 +61,12 @@ void net_reset_states(net_ctx* ctx);
    are not affected. Returns the count in use (1 and an error when they cannot start). */
 int net_set_threads(net_ctx* ctx, int threads);
 /* One optimizer step on n samples; returns the mean loss over those n samples (NaN and
-   an error when n is out of range). */
+   an error when n is out of range). x as for infer; target[n * NET_TARGET_SIZE]: with several
+   losses, each loss's targets one after another, n samples each. With several losses the
+   loss is their weighted sum (the model's loss_weights). */
 float net_train_step(net_ctx* ctx, const float* x, const float* target, int n);
+/* The same with one array per input and per loss's targets. */
+float net_train_step_io(net_ctx* ctx, const float* const* inputs, const float* const* targets, int n);
 /* The learning rate follows the model's schedule (docs/training.md) over the steps taken
    and the epoch given to set_epoch (0 until set), as `dlc train` does; set_lr fixes it
    instead, for every later step. get_lr: the rate of the next step. */
