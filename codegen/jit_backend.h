@@ -126,6 +126,13 @@ public:
   // The batch-mean loss of n samples without updating anything (dropout off).
   double evaluate(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
                   const std::vector<void*>& outputs = {});
+  // The gradient of the batch-mean loss with respect to the model's f32 inputs at the
+  // current parameters, as evaluate computes the loss (no dropout, moving statistics,
+  // nothing updated): grads[k] receives n samples of f32 input k's gradient (in input
+  // order; null skips one). Returns the loss. Saliency maps, adversarial examples, a
+  // GAN's generator step. The program compiles on first use.
+  double input_gradients(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
+                         const std::vector<void*>& grads);
   // Whether train_step applies dropout (default true, as in Keras's fit); infer and
   // evaluate never do.
   void set_training(bool on);

@@ -16,7 +16,9 @@ constexpr int64_t kAlignment = 64; // bytes: a cache line, and an AVX-512 vector
 
 // The programs of a model (pipeline/pipeline.h builds each): inference (the forward
 // graph), evaluation (forward and loss) and training (forward, loss, backward, update).
-enum class ProgramKind { inference, evaluation, training };
+// input_gradient: the evaluation program with the loss's gradient with respect to each
+// f32 model input appended (passes::build_input_gradient_graph).
+enum class ProgramKind { inference, evaluation, training, input_gradient };
 
 enum class Region {
   constants, // graph constants, and params/state no update writes (inference weights)

@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dlc::passes {
 
 using ir::Graph;
@@ -281,6 +283,38 @@ std::vector<std::string> loss_part_names(const Graph& forward, const ir::Trainin
       break;
     }
   return names;
+}
+
+std::string input_grad_name(const std::string& input) { return input + ".grad"; }
+
+TrainingGraph build_input_gradient_graph(const Graph& forward, const ir::TrainingSpec& spec) {
+  TrainingGraph tg = build_loss_graph(forward, spec, false);
+  Graph& g = tg.graph;
+  // Token ids (read by an embedding's lookup or one_hot) have no gradient: theirs is zero.
+  auto token_ids = [&](ValueId in) {
+    for (const ir::Node& n : g.nodes())
+      if ((n.op->name == "embedding_lookup" || n.op->name == "one_hot") && !n.operands.empty() && n.operands[0] == in)
+        return true;
+    return false;
+  };
+  std::vector<ValueId> inputs, wrt;
+  for (ValueId in : forward.inputs()) {
+    ValueId v = g.find(forward.value(in).name);
+    if (g.type(v).dtype != ir::DType::f32) continue;
+    inputs.push_back(v);
+    if (!token_ids(v)) wrt.push_back(v);
+  }
+  std::vector<ValueId> grads = differentiate(g, tg.loss, wrt);
+  for (ValueId in : inputs) {
+    auto at = std::find(wrt.begin(), wrt.end(), in);
+    ValueId grad = at == wrt.end() ? kNoValue : grads[size_t(at - wrt.begin())];
+    // Token ids, or an input the loss does not depend on (it feeds only other outputs): zero.
+    if (grad == kNoValue) grad = g.add("scale", {in}, {{"scale", 0.0}}, input_grad_name(g.value(in).name) + ".zero");
+    tg.input_grads.push_back(grad);
+    g.add_output(input_grad_name(g.value(in).name), grad);
+  }
+  ir::verify(g);
+  return tg;
 }
 
 TrainingGraph build_training_graph(const Graph& forward, const ir::TrainingSpec& spec) {

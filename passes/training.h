@@ -32,6 +32,7 @@ struct TrainingGraph {
   // With several losses: each output's unweighted loss, output "loss.<output>" (the
   // history's "<output>_loss"), in spec.losses' order; empty with one loss.
   std::vector<ir::ValueId> parts;
+  std::vector<ir::ValueId> input_grads; // build_input_gradient_graph only
   std::vector<ParamGrad> grads;      // one per trainable parameter
 };
 
@@ -54,6 +55,15 @@ std::string target_name(const ir::TrainingSpec& spec, size_t i);
 // loss), true for gradient checks and build_training_graph, which starts from it.
 // Throws like build_training_graph.
 TrainingGraph build_loss_graph(const ir::Graph& forward, const ir::TrainingSpec& spec, bool training = false);
+
+// The loss graph of evaluation (no dropout, moving statistics, nothing updated) with the
+// gradient of the loss with respect to every f32 model input appended as output
+// "<input>.grad" (input_grad_name), of the input's type: what saliency maps, adversarial
+// examples and a GAN's generator step need of a model. `grads` is empty; `input_grads`
+// holds the gradients in the order of the model's f32 inputs (zero for token ids, which
+// an embedding reads without a gradient). Throws dlc::Error when the model has no loss.
+TrainingGraph build_input_gradient_graph(const ir::Graph& forward, const ir::TrainingSpec& spec);
+std::string input_grad_name(const std::string& input);
 
 // A forward graph for one phase of a run. Layers whose behaviour differs between
 // training and inference (batch normalisation) build both forms joined by `phase_select`

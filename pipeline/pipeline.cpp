@@ -10,6 +10,7 @@ ir::Graph program_graph(const frontend::Model& m, ProgramKind kind, int64_t batc
   if (kind == ProgramKind::inference) return passes::fold_batch_norm(passes::specialize_phase(g, false));
   try {
     if (kind == ProgramKind::evaluation) return passes::build_loss_graph(g, m.training).graph;
+    if (kind == ProgramKind::input_gradient) return passes::build_input_gradient_graph(g, m.training).graph;
     return passes::build_training_graph(g, m.training).graph;
   } catch (const Error& e) {
     throw Error(m.source_name() + ": " + e.what()); // the model cannot train: say which file

@@ -9,6 +9,7 @@
 #include "codegen/llvm/jit.h"
 #include "codegen/llvm/module_builder.h"
 #include "codegen/llvm/runtime_symbols.h"
+#include "passes/training.h"
 
 #include <llvm/Support/raw_ostream.h>
 
@@ -21,7 +22,7 @@ namespace {
 
 using Kind = passes::ProgramKind;
 const char* kind_name(Kind k) {
-  return k == Kind::inference ? "infer" : k == Kind::evaluation ? "eval" : "train";
+  return k == Kind::inference ? "infer" : k == Kind::evaluation ? "eval" : k == Kind::training ? "train" : "input_grad";
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -298,6 +299,21 @@ void JitModel::infer(const std::vector<const void*>& inputs, const std::vector<v
 double JitModel::train_step(const std::vector<const void*>& inputs, const std::vector<const void*>& target, int64_t n,
                             float lr, int64_t step, const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::training, inputs, target, n, lr, step, outputs);
+}
+
+double JitModel::input_gradients(const std::vector<const void*>& inputs, const std::vector<const void*>& targets,
+                                 int64_t n, const std::vector<void*>& grads) {
+  Impl& m = *impl_;
+  std::vector<std::string> names;
+  for (const TensorSpec& t : m.inputs)
+    if (t.type.dtype == ir::DType::f32) names.push_back(passes::input_grad_name(t.name));
+  if (grads.size() != names.size())
+    throw Error(fmt::format("the model has {} f32 inputs, {} gradient arrays were given", names.size(), grads.size()));
+  double loss = m.run_loss(Kind::input_gradient, inputs, targets, n, 0.0f, 0, {});
+  CompiledProgram& p = m.program(Kind::input_gradient);
+  for (size_t i = 0; i < names.size(); i++)
+    if (grads[i]) p.get_output(names[i], grads[i], n);
+  return loss;
 }
 
 double JitModel::training_scalar(const std::string& name) {
