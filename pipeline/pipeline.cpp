@@ -48,11 +48,16 @@ codegen::CppFiles emit_cpp(const frontend::Model& m, const ir::Bindings* weights
   if (options.train) {
     if (!m.training.has_loss) throw Error(fmt::format("{}: --train needs a model with a loss (and optimizer) to train", m.source_name()));
     train = compile(m, ProgramKind::training, batch, o);
+  } else if (options.input_grad) {
+    throw Error("--input-grad needs --train (the gradient program shares the training program's parameters)");
   }
+  std::optional<passes::Program> grad;
+  if (options.input_grad) grad = compile(m, ProgramKind::input_gradient, batch, o);
   codegen::CppModel cm;
   cm.name = m.name;
   cm.infer = &infer;
   cm.train = train ? &*train : nullptr;
+  cm.grad = grad ? &*grad : nullptr;
   if (options.train) cm.schedule = passes::runtime_schedule(m.training.optimizer);
   return codegen::emit_cpp(cm, weights, options);
 }

@@ -93,6 +93,9 @@ int run_compile(const Args& a) {
   o.train = a.has("--train");
   o.extern_weights = a.has("--extern-weights");
   o.emit_main = a.has("--emit-main");
+  o.input_grad = a.has("--input-grad");
+  if (o.input_grad && !o.train)
+    throw Error("dlc compile: --input-grad needs --train (the gradient program shares the training program's parameters)");
   o.batch = a.get_int("--batch", m.training.batch_size, 1, 1 << 20);
   o.source = model_path;
   if (o.train && !m.training.has_loss)
@@ -114,7 +117,7 @@ int run_compile(const Args& a) {
   write_all({{out.source, f.source}, {out.header, f.header}, {out.runtime, f.runtime}});
   std::printf("wrote %s, %s, %s (model '%s', batch %lld, %s%s)\n", out.source.string().c_str(),
               out.header.string().c_str(), out.runtime.string().c_str(), m.name.c_str(), (long long)o.batch,
-              o.train ? "inference and training" : "inference",
+              o.input_grad ? "inference, training and input gradient" : o.train ? "inference and training" : "inference",
               a.has("--weights") && !o.extern_weights ? ", weights embedded" : "");
   return 0;
 }
@@ -124,7 +127,7 @@ int run_compile(const Args& a) {
 std::vector<Command> compile_commands() {
   return {{"compile",
            "dlc compile MODEL.json -o OUT.cpp [--weights W.safetensors] [--train] [--batch N] [--name PREFIX] "
-           "[--extern-weights] [--emit-main]",
+           "[--extern-weights] [--emit-main] [--input-grad]",
            "Emit standalone C++ for a model: OUT.cpp, OUT.h and dlc_runtime.h, which build with any C++17 compiler "
            "and nothing else (docs/codegen.md).",
            {{"-o", "OUT.cpp", "the source to write; the header (OUT.h) and dlc_runtime.h go beside it"},
@@ -133,7 +136,8 @@ std::vector<Command> compile_commands() {
             {"--batch", "N", "the largest batch a call may pass (default: the model's batch_size)"},
             {"--name", "PREFIX", "C symbol prefix (default: OUT's file name): PREFIX_infer, PREFIX_ctx..."},
             {"--extern-weights", "", "keep the weights out of the source; load them with PREFIX_load at run time"},
-            {"--emit-main", "", "add a main() that trains, evaluates and predicts on IDX or NPY files"}},
+            {"--emit-main", "", "add a main() that trains, evaluates and predicts on IDX or NPY files"},
+            {"--input-grad", "", "with --train: add <name>_input_grad, the loss's gradient with respect to the inputs"}},
            1,
            run_compile}};
 }

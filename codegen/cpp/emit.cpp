@@ -2,6 +2,7 @@
 #include "codegen/cpp/emit_detail.h"
 
 #include "ir/error.h"
+#include "passes/training.h"
 
 #include <cctype>
 #include <cstring>
@@ -26,16 +27,18 @@ void check_symbol_prefix(const std::string& name) {
 
 namespace {
 
-Block block_of(passes::Region r, bool train) {
+Block block_of(passes::Region r, Block constants) {
   if (r == passes::Region::state) return Block::state;
   if (r == passes::Region::arena) return Block::arena;
-  return train ? Block::train_constants : Block::infer_constants;
+  return constants;
 }
 
-// Where `train`'s Refs live, and `infer`'s: infer's parameters and state that the training
+// Where `train`'s Refs live, and those of the other programs (inference, input gradient;
+// their constants in block `constants`): their parameters and state that the training
 // program keeps in its state region are read there (by name), so that a training step is
-// visible to the next inference without a copy.
-Placement placement(const Program& p, bool is_train, const Program* train) {
+// visible to the next call without a copy.
+Placement placement(const Program& p, Block constants, const Program* train) {
+  bool is_train = constants == Block::train_constants;
   std::map<int, Where> shared; // buffer of p -> train's place
   if (!is_train && train)
     for (const NamedValue& v : p.interface) {
@@ -45,17 +48,17 @@ Placement placement(const Program& p, bool is_train, const Program* train) {
       Program::Place at = train->place(t->ref);
       if (at.region == passes::Region::state) shared[v.ref.buffer] = {Block::state, at.offset};
     }
-  return [&p, is_train, shared](const Ref& r) {
+  return [&p, constants, shared](const Ref& r) {
     if (auto it = shared.find(r.buffer); it != shared.end()) return Where{it->second.block, it->second.offset + r.offset};
     Program::Place at = p.place(r);
-    return Where{block_of(at.region, is_train), at.offset};
+    return Where{block_of(at.region, constants), at.offset};
   };
 }
 
 // Params first, then optimizer state, each with every place it lives (training
 // program first: it is the one whose values change).
 std::vector<Persistent> persistent_values(const Program& infer, const Placement& infer_at, const Program* train,
-                                          const Placement& train_at) {
+                                          const Placement& train_at, const Program* grad, const Placement& grad_at) {
   std::vector<Persistent> out;
   auto add = [&](const Program& prog, const Placement& at, ir::ValueKind kind) {
     for (const NamedValue& v : prog.interface) {
@@ -78,20 +81,23 @@ std::vector<Persistent> persistent_values(const Program& infer, const Placement&
   for (ir::ValueKind kind : {ir::ValueKind::param, ir::ValueKind::state}) {
     if (train) add(*train, train_at, kind);
     add(infer, infer_at, kind);
+    if (grad) add(*grad, grad_at, kind);
   }
   return out;
 }
 
-Layout layout(const Program& infer, const Program* train, const CppModel& model) {
-  Placement infer_at = placement(infer, false, train);
-  Placement train_at = train ? placement(*train, true, nullptr) : Placement{};
+Layout layout(const Program& infer, const Program* train, const Program* grad, const CppModel& model) {
+  Placement infer_at = placement(infer, Block::infer_constants, train);
+  Placement train_at = train ? placement(*train, Block::train_constants, nullptr) : Placement{};
+  Placement grad_at = grad ? placement(*grad, Block::grad_constants, train) : Placement{};
   Layout l;
   l.batch = infer.batch;
   const auto& ir = infer.region_size;
   l.block_bytes[size_t(Block::infer_constants)] = ir[size_t(passes::Region::constants)];
   l.block_bytes[size_t(Block::state)] = ir[size_t(passes::Region::state)];
   l.block_bytes[size_t(Block::arena)] = ir[size_t(passes::Region::arena)];
-  l.thread_workspace_bytes = std::max(infer.thread_workspace_bytes, train ? train->thread_workspace_bytes : 0);
+  l.thread_workspace_bytes = std::max({infer.thread_workspace_bytes, train ? train->thread_workspace_bytes : 0,
+                                       grad ? grad->thread_workspace_bytes : 0});
   if (train) {
     const auto& tr = train->region_size;
     l.block_bytes[size_t(Block::train_constants)] = tr[size_t(passes::Region::constants)];
@@ -112,7 +118,24 @@ Layout layout(const Program& infer, const Program* train, const CppModel& model)
     if (!l.loss) throw Error("C++ backend: the training program has no 'loss' output");
     l.schedule = model.schedule;
   }
-  l.persistent = persistent_values(infer, infer_at, train, train_at);
+  if (grad) {
+    const auto& gr = grad->region_size;
+    l.block_bytes[size_t(Block::grad_constants)] = gr[size_t(passes::Region::constants)];
+    l.block_bytes[size_t(Block::state)] = std::max(gr[size_t(passes::Region::state)], l.block_bytes[size_t(Block::state)]);
+    l.block_bytes[size_t(Block::arena)] = std::max(gr[size_t(passes::Region::arena)], l.block_bytes[size_t(Block::arena)]);
+    for (const NamedValue& v : grad->interface) {
+      if (!v.output && v.kind == ir::ValueKind::input) l.grad_inputs.push_back({v, grad_at(v.ref)});
+      if (!v.output && v.kind == ir::ValueKind::constant) l.constants.push_back({v, grad_at(v.ref)});
+      if (v.output && v.name == "loss") l.grad_loss = Placed{v, grad_at(v.ref)};
+    }
+    // The gradients in the order of the model's inputs.
+    for (const Placed& in : l.inputs)
+      for (const NamedValue& v : grad->interface)
+        if (v.output && v.name == passes::input_grad_name(in.v.name)) l.grad_outputs.push_back({v, grad_at(v.ref)});
+    if (!l.grad_loss || l.grad_outputs.size() != l.inputs.size())
+      throw Error("C++ backend: the input-gradient program lacks its 'loss' or an input's gradient");
+  }
+  l.persistent = persistent_values(infer, infer_at, train, train_at, grad, grad_at);
   l.prepare = infer.prepare_count > 0;
   return l;
 }
@@ -191,13 +214,15 @@ CppFiles emit_cpp(const CppModel& model, const ir::Bindings* weights, const CppO
   cpp::check_include_name(o.header_file);
   Names names{o.name, o.name};
   for (char& ch : names.upper) ch = char(std::toupper(static_cast<unsigned char>(ch)));
-  if (!model.infer || (o.train && !model.train)) throw Error("C++ backend: a program to emit is missing");
+  if (!model.infer || (o.train && !model.train) || (o.input_grad && (!model.grad || !o.train)))
+    throw Error("C++ backend: a program to emit is missing");
   const Program& infer = *model.infer;
   const Program* train = o.train ? model.train : nullptr;
-  for (const Program* p : {&infer, train})
+  const Program* grad = o.input_grad ? model.grad : nullptr;
+  for (const Program* p : {&infer, train, grad})
     if (p && !p->planned) throw Error("C++ backend: the program has not been planned");
   int64_t batch = infer.batch;
-  Layout l = layout(infer, train, model);
+  Layout l = layout(infer, train, grad, model);
   std::vector<int64_t> weight_offsets;
   std::string wtable = weights_table(l, o.extern_weights ? nullptr : weights, weight_offsets);
 
@@ -219,11 +244,16 @@ CppFiles emit_cpp(const CppModel& model, const ir::Bindings* weights, const CppO
                          kRuntimeHeaderFile);
   f.source += kPrologue;
   f.source += "\n// ---- inference: the forward program ------------------------------------------\n";
-  f.source += program_functions(infer, placement(infer, false, train), "infer", "Inference");
+  f.source += program_functions(infer, placement(infer, Block::infer_constants, train), "infer", "Inference");
   if (train) {
     f.source += "\n// ---- training: forward, loss, backward and optimizer update (each parameter is\n"
                 "// updated by the kernel that finishes its gradient) --------------------------\n";
-    f.source += program_functions(*train, placement(*train, true, nullptr), "train", "One training step");
+    f.source += program_functions(*train, placement(*train, Block::train_constants, nullptr), "train", "One training step");
+  }
+  if (grad) {
+    f.source += "\n// ---- input gradient: forward and loss as in evaluation, backward to the inputs ---\n";
+    f.source += program_functions(*grad, placement(*grad, Block::grad_constants, train), "input_grad",
+                                  "The loss's gradient with respect to the inputs");
   }
   f.source += cpp::emit_api(names, l, o, wtable, weight_offsets);
   if (o.emit_main) f.source += cpp::emit_main_function(names, l, o);

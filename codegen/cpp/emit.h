@@ -21,6 +21,7 @@ struct CppOptions {
   std::string header_file = "net.h"; // the header's file name, as net.cpp includes it
   std::string source_file = "net.cpp"; // for the banner
   bool train = false;               // emit train_step and the optimizer state
+  bool input_grad = false;          // with train: emit input_grad (the loss's gradient w.r.t. the inputs)
   bool extern_weights = false;      // weights stay out of the source: load them with <name>_load
   bool emit_main = false;           // add main(): train / evaluate / predict on IDX or NPY files
   int64_t batch = 0;                // the largest n a call may pass; 0: the model's batch_size
@@ -32,6 +33,7 @@ struct CppModel {
   std::string name;                          // the model's name, for comments
   const passes::Program* infer = nullptr;    // the inference program
   const passes::Program* train = nullptr;    // the training program (options.train)
+  const passes::Program* grad = nullptr;     // the input-gradient program (options.input_grad)
   // The learning-rate schedule train_step follows (its arrays must outlive emit_cpp).
   dlc_rt::Schedule schedule{dlc_rt::ScheduleKind::constant, 0, false, 0, 1, 0.1, 1, 1, 0, false, 2, 1, nullptr, nullptr, 0};
 };

@@ -17,6 +17,7 @@ const char* block_name(Block b) {
   case Block::train_constants: return "kTrainingConstants";
   case Block::state: return "kState";
   case Block::arena: return "kArena";
+  case Block::grad_constants: return "kGradientConstants";
   }
   return "?";
 }
@@ -46,14 +47,18 @@ std::string value_table(const Layout& l, const std::vector<int64_t>& weight_offs
     std::string shape;
     for (int64_t d : p.type.shape.dims) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     const ir::Initializer& in = p.init;
+    if (p.places.size() > size_t(kMaxPlaces))
+      throw Error(fmt::format("C++ backend: '{}' lives in {} places, at most {}", p.name, p.places.size(), kMaxPlaces));
     auto place = [&](size_t k) { return k < p.places.size() ? p.places[k] : Where{Block::state, -1}; };
-    s += fmt::format("    {{{}, {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}}}, {{{}, {}}}, {}}},\n", string_literal(p.name),
-                     p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(), shape.empty() ? "0" : shape,
-                     p.type.shape.numel(), init_kind(in.kind), double_literal(in.value), in.has_value ? 1 : 0, in.fan_in,
-                     in.fan_out, p.places.size(), block_name(place(0).block), block_name(place(1).block), place(0).offset,
-                     place(1).offset, i < weight_offsets.size() ? weight_offsets[i] : -1);
+    s += fmt::format("    {{{}, {}, {}, {{{}}}, {}, {}, {}, {}, {}, {}, {}, {{{}, {}, {}}}, {{{}, {}, {}}}, {}}},\n",
+                     string_literal(p.name), p.kind == ir::ValueKind::param ? 1 : 0, p.type.shape.rank(),
+                     shape.empty() ? "0" : shape, p.type.shape.numel(), init_kind(in.kind), double_literal(in.value),
+                     in.has_value ? 1 : 0, in.fan_in, in.fan_out, p.places.size(), block_name(place(0).block),
+                     block_name(place(1).block), block_name(place(2).block), place(0).offset, place(1).offset,
+                     place(2).offset, i < weight_offsets.size() ? weight_offsets[i] : -1);
   }
-  if (l.persistent.empty()) s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {kState, kState}, {0, 0}, -1},\n";
+  if (l.persistent.empty())
+    s += "    {\"\", 0, 0, {0}, 0, 0, 0.0, 0, 1, 1, 0, {kState, kState, kState}, {0, 0, 0}, -1},\n";
   return s + "};\n";
 }
 
@@ -131,9 +136,9 @@ std::string emit_api(const Names& n, const Layout& l, const CppOptions& o, const
                      const std::vector<int64_t>& weight_offsets) {
   std::string s = "\n// ---- the named tensors -------------------------------------------------------\n\n";
   s += "namespace {\n\n";
-  s += with_names(R"cc(// The context's memory blocks ($P_ctx::blocks): each program's constants, the state both
+  s += with_names(R"cc(// The context's memory blocks ($P_ctx::blocks): each program's constants, the state the
 // programs share (parameters, optimizer state) and the arena they take turns in.
-enum Block : int { kInferenceConstants = 0, kTrainingConstants = 1, kState = 2, kArena = 3 };
+enum Block : int { kInferenceConstants = 0, kTrainingConstants = 1, kState = 2, kArena = 3, kGradientConstants = 4 };
 
 struct TensorInfo { // an input or output: block, byte offset, int32 storage, floats per sample
   const char* name;
@@ -143,7 +148,7 @@ struct TensorInfo { // an input or output: block, byte offset, int32 storage, fl
   int64_t sample;
 };
 
-struct ValueInfo { // a parameter or optimizer state, and where it lives (one or two places)
+struct ValueInfo { // a parameter or optimizer state, and where it lives (one to three places)
   const char* name;
   int is_param;
   int rank;
@@ -154,8 +159,8 @@ struct ValueInfo { // a parameter or optimizer state, and where it lives (one or
   int init_has_value;
   int64_t fan_in, fan_out;
   int places;
-  int block[2];
-  int64_t offset[2];
+  int block[3];
+  int64_t offset[3];
   int64_t weights; // offset of its embedded values in kWeights, or -1
 };
 
@@ -180,6 +185,17 @@ struct ConstantInfo {
     s += "const TensorInfo kLr = " + tensor_fields(lr) + ";\n";
     s += "const TensorInfo kLoss = " + tensor_fields(*l.loss) + ";\n";
   }
+  if (o.input_grad) {
+    // The input-gradient program's own places of the inputs and targets (model order).
+    std::vector<Placed> gx, gt;
+    for (const Placed& in : l.inputs)
+      for (const Placed& v : l.grad_inputs)
+        if (v.v.name == in.v.name) gx.push_back(v);
+    for (const Placed& v : l.grad_inputs)
+      if (is_target_input(v.v.name)) gt.push_back(v);
+    s += tensor_table("kGradInputs", gx) + tensor_table("kGradTargets", gt) + tensor_table("kGradOutputs", l.grad_outputs);
+    s += "const TensorInfo kGradLoss = " + tensor_fields(*l.grad_loss) + ";\n";
+  }
   std::string const_data;
   s += constant_table(l, const_data);
   s += "const uint32_t kConstantData[] = {\n" + const_data + "};\n";
@@ -187,8 +203,8 @@ struct ConstantInfo {
   s += value_table(l, weight_offsets);
   s += fmt::format("constexpr int kParamCount = {};\n", count_params(l));
   s += recurrent_state_table(l);
-  s += fmt::format("constexpr uint64_t kBlockBytes[4] = {{{}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
-                   l.block_bytes[1], l.block_bytes[2], l.block_bytes[3]);
+  s += fmt::format("constexpr uint64_t kBlockBytes[5] = {{{}ull, {}ull, {}ull, {}ull, {}ull}};\n", l.block_bytes[0],
+                   l.block_bytes[1], l.block_bytes[2], l.block_bytes[3], l.block_bytes[4]);
   if (o.train) s += schedule_table(l.schedule);
   s += "constexpr int kMaxThreads = 1024;\n";
   s += fmt::format("constexpr int64_t kWorkerWorkspaceFloats = {}; // each kernel thread's GEMM packing buffer\n",
@@ -233,9 +249,12 @@ void load_embedded_weights($P_ctx* c) {
     }
 }
 
-Mem memory_of($P_ctx* c, bool train, int64_t n) {
+// A program's memory: its constants block (kInferenceConstants, kTrainingConstants or
+// kGradientConstants) and the shared ones; dropout only in training steps.
+Mem memory_of($P_ctx* c, int constants, int64_t n) {
+  bool train = constants == kTrainingConstants;
   Mem m;
-  m.constants = c->blocks[train ? kTrainingConstants : kInferenceConstants];
+  m.constants = c->blocks[constants];
   m.state = c->blocks[kState];
   m.arena = c->blocks[kArena];
   m.n = n;
@@ -329,7 +348,7 @@ $P_ctx* $P_create(void) {
     return nullptr;
   }
   uintptr_t at = (reinterpret_cast<uintptr_t>(c->memory) + 63) / 64 * 64;
-  for (int b = 0; b < 4; b++) {
+  for (int b = 0; b < 5; b++) {
     c->blocks[b] = reinterpret_cast<unsigned char*>(at);
     at += uintptr_t((kBlockBytes[b] + 63) / 64 * 64);
   }
@@ -393,7 +412,7 @@ int $P_infer_io($P_ctx* c, const float* const* inputs, float* const* outputs, in
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
   for (int i = 0; i < $U_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
-@PREPARE@  run_infer(memory_of(c, false, n));
+@PREPARE@  run_infer(memory_of(c, kInferenceConstants, n));
   for (int i = 0; i < $U_NUM_OUTPUTS; i++) copy_out(c, kOutputs[i], outputs[i], n);
   return 0;
 }
@@ -472,7 +491,7 @@ const char* $P_error(const $P_ctx* c) { return c ? c->error : "no context"; }
 )cc",
              n);
   // The weights' preparation runs before the first inference after the parameters change.
-  const char* prepare = "  if (!c->prepared) {\n    run_infer_prepare(memory_of(c, false, 1));\n    c->prepared = 1;\n  }\n";
+  const char* prepare = "  if (!c->prepared) {\n    run_infer_prepare(memory_of(c, kInferenceConstants, 1));\n    c->prepared = 1;\n  }\n";
   s.replace(s.find("@PREPARE@"), 9, l.prepare ? prepare : "");
   if (o.train)
     s += with_names(R"cc(
@@ -491,7 +510,7 @@ float $P_train_step_io($P_ctx* c, const float* const* inputs, const float* const
   for (int i = 0; i < $U_NUM_TARGETS; i++) copy_in(c, kTargets[i], targets[i], n);
   const float lr = $P_get_lr(c);
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
-  run_train(memory_of(c, true, n));
+  run_train(memory_of(c, kTrainingConstants, n));
   c->step++;
   c->prepared = 0; // the parameters changed
   float loss;
@@ -528,6 +547,34 @@ void $P_set_training($P_ctx* c, int training) {
 }
 )cc",
                n);
+  if (o.input_grad)
+    s += with_names(R"cc(
+float $P_input_grad($P_ctx* c, const float* x, const float* target, float* grad, int n) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  if (!c) return nan;
+  if (check_batch(c, n) != 0) return nan;
+  if (!x || !target || !grad) return fail(c, "input_grad: %s is NULL", !x ? "x" : !target ? "target" : "grad"), nan;
+  dlc_rt::FtzScope ftz;
+  KernelThreads threads(c);
+  for (const TensorInfo& t : kGradInputs) {
+    copy_in(c, t, x, n);
+    x += n * t.sample;
+  }
+  for (const TensorInfo& t : kGradTargets) {
+    copy_in(c, t, target, n);
+    target += n * t.sample;
+  }
+  run_input_grad(memory_of(c, kGradientConstants, n));
+  for (const TensorInfo& t : kGradOutputs) {
+    copy_out(c, t, grad, n);
+    grad += n * t.sample;
+  }
+  float loss;
+  std::memcpy(&loss, c->blocks[kGradLoss.block] + kGradLoss.offset, sizeof loss);
+  return loss;
+}
+)cc",
+                    n);
   return s + "\n} // extern \"C\"\n";
 }
 

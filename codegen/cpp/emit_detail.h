@@ -42,8 +42,9 @@ inline std::string with_names(std::string text, const Names& n) {
 }
 
 // Where the context's memory blocks are (index into the context's regions array).
-enum class Block { infer_constants = 0, train_constants = 1, state = 2, arena = 3 };
-constexpr int kBlocks = 4;
+enum class Block { infer_constants = 0, train_constants = 1, state = 2, arena = 3, grad_constants = 4 };
+constexpr int kBlocks = 5;
+constexpr int kMaxPlaces = 3; // the programs that may hold a copy of a parameter
 
 // A place in the context's memory.
 struct Where {
@@ -82,6 +83,9 @@ struct Layout {
   std::vector<Placed> inputs, outputs; // of the inference program
   std::vector<Placed> train_inputs;    // the training program's inputs: the model's, the targets and "lr"
   std::optional<Placed> loss;          // the training program's "loss" output
+  std::vector<Placed> grad_inputs;     // the input-gradient program's inputs: the model's, then the targets
+  std::vector<Placed> grad_outputs;    // its gradients, one per model input, in input order
+  std::optional<Placed> grad_loss;     // its "loss" output
   dlc_rt::Schedule schedule{};          // CppModel::schedule
   std::vector<Persistent> persistent;  // params first, then state
   std::vector<Placed> constants;       // graph constants

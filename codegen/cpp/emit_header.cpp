@@ -55,8 +55,10 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
                        targets[i]->type.dtype == ir::DType::f32 ? "" : " (class ids as floats)");
   }
   const char* what[kBlocks] = {"constants of inference", "constants of training", "parameters and optimizer state",
-                               "activations, temporaries and workspaces, as `dlc plan` reports them"};
-  const char* macro[kBlocks] = {"INFER_CONSTANTS_BYTES", "TRAIN_CONSTANTS_BYTES", "STATE_BYTES", "ARENA_BYTES"};
+                               "activations, temporaries and workspaces, as `dlc plan` reports them",
+                               "constants of the input gradient (--input-grad)"};
+  const char* macro[kBlocks] = {"INFER_CONSTANTS_BYTES", "TRAIN_CONSTANTS_BYTES", "STATE_BYTES", "ARENA_BYTES",
+                                "GRAD_CONSTANTS_BYTES"};
   h += "/* The memory blocks, planned at compile time and allocated once by create. */\n";
   for (int b = 0; b < kBlocks; b++)
     h += fmt::format("#define {} {}ull /* {} */\n", n.macro(macro[b]), l.block_bytes[size_t(b)], what[b]);
@@ -65,7 +67,7 @@ std::string emit_header(const Names& n, const Layout& l, const CppOptions& o, co
   h += fmt::format(R"cc(
 /* Everything a model instance owns; create/destroy manage it. Two contexts share nothing. */
 typedef struct {0}_ctx {{
-  unsigned char* blocks[4]; /* infer constants, train constants, state, arena: 64-byte aligned */
+  unsigned char* blocks[5]; /* infer constants, train constants, state, arena, gradient constants: 64-byte aligned */
   void* memory;             /* the one allocation behind the blocks */
   uint64_t seed;            /* dropout masks of training steps */
   uint64_t step;            /* training steps taken */
@@ -118,6 +120,16 @@ float {0}_get_lr(const {0}_ctx* ctx);
 void {0}_set_training({0}_ctx* ctx, int training);
 )cc",
                      n.lower, n.macro("TARGET_SIZE"));
+  if (o.input_grad)
+    h += fmt::format(R"cc(#define {2} 1 /* input_grad is here */
+/* --input-grad: the gradient of the mean loss over n samples with respect to the inputs,
+   grad[n * {1}] laid out as x (zero for token ids), at the current parameters and as an
+   evaluation computes the loss (no dropout, moving statistics); nothing is updated.
+   Returns the loss (NaN and an error for a bad n or a NULL array). Saliency maps,
+   adversarial examples, a GAN generator's step through a discriminator. */
+float {0}_input_grad({0}_ctx* ctx, const float* x, const float* target, float* grad, int n);
+)cc",
+                     n.lower, n.macro("INPUT_SIZE"), n.macro("INPUT_GRAD"));
   h += fmt::format(R"cc(/* Parameters (and, by name, optimizer state). get/set return 0, or -1 for an unknown
    name or a count that is not the value's size. */
 int {0}_param_count(void);

@@ -30,6 +30,39 @@ expect_output "epoch 2/2: loss "
 expect_ok "$TMP/a/xo" eval "$SRC/examples/data/xo_samples.npy" "$SRC/tests/fixtures/codegen/xo_labels.npy" --load "$TMP/a/w.safetensors"
 expect_output "accuracy "
 
+# --input-grad: xo_input_grad in the header, its NULL arguments an error with a reason,
+# and a gradient that moves the loss: a small step of x against it lowers the loss (C).
+mkdir -p "$TMP/g"
+expect_ok "$DLC" compile "$XO" -o "$TMP/g/xo.cpp" --train --input-grad
+expect_output "(model 'xo', batch 8, inference, training and input gradient)"
+grep -q '^#define XO_INPUT_GRAD 1 ' "$TMP/g/xo.h" || fail "xo.h lacks XO_INPUT_GRAD"
+cat >"$TMP/g/main.c" <<'C'
+#include "xo.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+  static float x[XO_INPUT_SIZE], t[XO_TARGET_SIZE], g[XO_INPUT_SIZE];
+  xo_ctx* c = xo_create();
+  if (!c) return 2;
+  for (int i = 0; i < XO_INPUT_SIZE; i++) x[i] = (float)((i * 37) % 11) / 10.0f;
+  t[0] = 1.0f; /* one sample, class 0 (one-hot) */
+  if (!isnan(xo_input_grad(c, NULL, t, g, 1)) || !strstr(xo_error(c), "input_grad: x is NULL")) return 3;
+  if (!isnan(xo_input_grad(c, x, t, g, 0))) return 4;
+  float before = xo_input_grad(c, x, t, g, 1);
+  for (int i = 0; i < XO_INPUT_SIZE; i++) x[i] -= 0.01f * g[i];
+  float after = xo_input_grad(c, x, t, g, 1);
+  printf("%.6f %.6f\n", before, after);
+  xo_destroy(c);
+  return after < before ? 0 : 5;
+}
+C
+expect_ok gcc -std=c99 -Wall -Wextra -Werror -c -I "$TMP/g" "$TMP/g/main.c" -o "$TMP/g/main.o"
+expect_ok "$CXX" -std=c++17 -O1 -Wall -Wextra -Werror -c "$TMP/g/xo.cpp" -o "$TMP/g/xo.o"
+expect_ok "$CXX" "$TMP/g/main.o" "$TMP/g/xo.o" -o "$TMP/g/grad"
+expect_ok "$TMP/g/grad"
+expect_error "--input-grad needs --train" "$DLC" compile "$XO" -o "$TMP/g/inf.cpp" --input-grad
+
 # --name, --batch, and the prefix from the file name
 expect_ok "$DLC" compile "$XO" -o "$TMP/a/model.cpp" --name my_net --batch 3
 grep -q '^#define MY_NET_BATCH 3$' "$TMP/a/model.h" || fail "--name/--batch not applied"

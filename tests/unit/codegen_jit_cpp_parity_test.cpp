@@ -144,6 +144,71 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
 
 } // namespace
 
+namespace {
+
+// --input-grad: after one training step, the loss and the gradient with respect to the
+// inputs from net_input_grad and from JitModel::input_gradients, bit for bit.
+void check_input_grad_bits(const frontend::Model& m, int64_t n) {
+  CAPTURE(m.name);
+  codegen::CppOptions o;
+  o.train = true;
+  o.input_grad = true;
+  o.batch = n;
+  Build b = build(m, o, "g++", "-O2", "jit_grad_" + m.name);
+  auto jm = exact_jit(m, n);
+  jm->init(kSeed);
+  int64_t in = block_size(jm->inputs());
+  passes::TrainingGraph tg = passes::build_training_graph(frontend::build_model(m, n).graph, m.training);
+  std::vector<float> x = random_floats(n * in, 5), t = targets(tg, n, n);
+  write_floats(b.dir / "x.bin", x);
+  write_floats(b.dir / "t.bin", t);
+  auto at = [&](const char* f) { return "'" + (b.dir / f).string() + "'"; };
+  run(b, fmt::format("input_grad {} {} {} {} {}", kSeed, n, at("x.bin"), at("t.bin"), at("g.bin")));
+  std::vector<float> want = read_floats(b.dir / "g.bin");
+  // The same in the JIT: one training step, then the input gradient.
+  std::vector<std::vector<int32_t>> ids;
+  ids.reserve(jm->targets().size());
+  std::vector<const void*> tp;
+  const float* at_t = t.data();
+  for (const codegen::TensorSpec& spec : jm->targets()) {
+    int64_t count = n * per_sample(spec.type);
+    if (spec.type.dtype == ir::DType::i32) {
+      ids.emplace_back(at_t, at_t + count);
+      tp.push_back(ids.back().data());
+    } else {
+      tp.push_back(at_t);
+    }
+    at_t += count;
+  }
+  jm->train_step(inputs_in(x.data(), *jm, n), tp, n, float(m.training.optimizer.get("lr")), 0);
+  std::vector<float> got(size_t(1 + n * in));
+  std::vector<void*> grads; // laid out as the inputs
+  for (float* p : tensors_in(got.data() + 1, jm->inputs(), n)) grads.push_back(p);
+  got[0] = float(jm->input_gradients(inputs_in(x.data(), *jm, n), tp, n, grads));
+  INFO("loss ", got[0], " vs ", want.at(0));
+  CHECK(same_bits(got, want));
+  fs::remove_all(b.dir);
+}
+
+// A frozen convolution (its weights in three programs' constants) under a trained head.
+const char* kFrozenConvModel = R"({
+  "name": "frozen_conv",
+  "input_shape": [6, 6, 2],
+  "layers": [{"type": "conv2d", "filters": 3, "kernel_size": 3, "activation": "relu", "trainable": false},
+             {"type": "max_pool2d", "pool_size": 2}, {"type": "flatten"},
+             {"type": "dense", "units": 4, "activation": "softmax"}],
+  "loss": "categorical_crossentropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "batch_size": 4
+})";
+
+} // namespace
+
+TEST_CASE("the JIT and emitted C++ agree bit for bit: input gradients (--input-grad)") {
+  check_input_grad_bits(frontend::load_model_text(kMultiOutputModel, "multi_output.json"), 4);
+  check_input_grad_bits(frontend::load_model_text(kFrozenConvModel, "frozen_conv.json"), 3);
+}
+
 TEST_CASE("the JIT and emitted C++ agree bit for bit for the same seed") {
   check_bits(frontend::load_model_text(kDropoutModel, "dropout.json"), 4, 5);
   check_bits(frontend::load_model_text(kNoiseModel, "noise.json"), 4, 5);

@@ -267,9 +267,9 @@ static void run_train(const Mem& mem) {
 
 namespace {
 
-// The context's memory blocks (net_ctx::blocks): each program's constants, the state both
+// The context's memory blocks (net_ctx::blocks): each program's constants, the state the
 // programs share (parameters, optimizer state) and the arena they take turns in.
-enum Block : int { kInferenceConstants = 0, kTrainingConstants = 1, kState = 2, kArena = 3 };
+enum Block : int { kInferenceConstants = 0, kTrainingConstants = 1, kState = 2, kArena = 3, kGradientConstants = 4 };
 
 struct TensorInfo { // an input or output: block, byte offset, int32 storage, floats per sample
   const char* name;
@@ -279,7 +279,7 @@ struct TensorInfo { // an input or output: block, byte offset, int32 storage, fl
   int64_t sample;
 };
 
-struct ValueInfo { // a parameter or optimizer state, and where it lives (one or two places)
+struct ValueInfo { // a parameter or optimizer state, and where it lives (one to three places)
   const char* name;
   int is_param;
   int rank;
@@ -290,8 +290,8 @@ struct ValueInfo { // a parameter or optimizer state, and where it lives (one or
   int init_has_value;
   int64_t fan_in, fan_out;
   int places;
-  int block[2];
-  int64_t offset[2];
+  int block[3];
+  int64_t offset[3];
   int64_t weights; // offset of its embedded values in kWeights, or -1
 };
 
@@ -324,16 +324,16 @@ const uint32_t kWeights[] = {
     0u
 };
 const ValueInfo kValues[] = {
-    {"conv2d_1.kernel", 1, 4, {3, 3, 1, 4}, 36, 6, 0.0, 0, 9, 36, 1, {kState, kState}, {0, -1}, -1},
-    {"conv2d_1.bias", 1, 1, {4}, 4, 0, 0.0, 0, 9, 36, 1, {kState, kState}, {192, -1}, -1},
-    {"dense_1.kernel", 1, 2, {36, 2}, 72, 6, 0.0, 0, 36, 2, 1, {kState, kState}, {256, -1}, -1},
-    {"dense_1.bias", 1, 1, {2}, 2, 0, 0.0, 0, 36, 2, 1, {kState, kState}, {576, -1}, -1},
+    {"conv2d_1.kernel", 1, 4, {3, 3, 1, 4}, 36, 6, 0.0, 0, 9, 36, 1, {kState, kState, kState}, {0, -1, -1}, -1},
+    {"conv2d_1.bias", 1, 1, {4}, 4, 0, 0.0, 0, 9, 36, 1, {kState, kState, kState}, {192, -1, -1}, -1},
+    {"dense_1.kernel", 1, 2, {36, 2}, 72, 6, 0.0, 0, 36, 2, 1, {kState, kState, kState}, {256, -1, -1}, -1},
+    {"dense_1.bias", 1, 1, {2}, 2, 0, 0.0, 0, 36, 2, 1, {kState, kState, kState}, {576, -1, -1}, -1},
 };
 constexpr int kParamCount = 4;
 // The stateful recurrent layers' states (indices into kValues), for reset_states.
 const int kRecurrentStates[] = {-1};
 constexpr bool kStateful = false;
-constexpr uint64_t kBlockBytes[4] = {640ull, 64ull, 640ull, 54336ull};
+constexpr uint64_t kBlockBytes[5] = {640ull, 64ull, 640ull, 54336ull, 0ull};
 // The learning rate of each training step (docs/training.md, runtime/schedule.h).
 constexpr dlc_rt::Schedule kSchedule = {dlc_rt::ScheduleKind::constant, /*lr=*/0.1, /*per_step=*/false, /*warmup=*/0,
     /*step_size=*/1, /*gamma=*/0.1, /*decay_rate=*/1, /*decay_steps=*/1, /*alpha=*/0, /*restarts=*/false,
@@ -380,9 +380,12 @@ void load_embedded_weights(net_ctx* c) {
     }
 }
 
-Mem memory_of(net_ctx* c, bool train, int64_t n) {
+// A program's memory: its constants block (kInferenceConstants, kTrainingConstants or
+// kGradientConstants) and the shared ones; dropout only in training steps.
+Mem memory_of(net_ctx* c, int constants, int64_t n) {
+  bool train = constants == kTrainingConstants;
   Mem m;
-  m.constants = c->blocks[train ? kTrainingConstants : kInferenceConstants];
+  m.constants = c->blocks[constants];
   m.state = c->blocks[kState];
   m.arena = c->blocks[kArena];
   m.n = n;
@@ -476,7 +479,7 @@ net_ctx* net_create(void) {
     return nullptr;
   }
   uintptr_t at = (reinterpret_cast<uintptr_t>(c->memory) + 63) / 64 * 64;
-  for (int b = 0; b < 4; b++) {
+  for (int b = 0; b < 5; b++) {
     c->blocks[b] = reinterpret_cast<unsigned char*>(at);
     at += uintptr_t((kBlockBytes[b] + 63) / 64 * 64);
   }
@@ -540,7 +543,7 @@ int net_infer_io(net_ctx* c, const float* const* inputs, float* const* outputs, 
   dlc_rt::FtzScope ftz;
   KernelThreads threads(c);
   for (int i = 0; i < NET_NUM_INPUTS; i++) copy_in(c, kInputs[i], inputs[i], n);
-  run_infer(memory_of(c, false, n));
+  run_infer(memory_of(c, kInferenceConstants, n));
   for (int i = 0; i < NET_NUM_OUTPUTS; i++) copy_out(c, kOutputs[i], outputs[i], n);
   return 0;
 }
@@ -632,7 +635,7 @@ float net_train_step_io(net_ctx* c, const float* const* inputs, const float* con
   for (int i = 0; i < NET_NUM_TARGETS; i++) copy_in(c, kTargets[i], targets[i], n);
   const float lr = net_get_lr(c);
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
-  run_train(memory_of(c, true, n));
+  run_train(memory_of(c, kTrainingConstants, n));
   c->step++;
   c->prepared = 0; // the parameters changed
   float loss;

@@ -23,11 +23,12 @@ extern "C" {
 #define NET_TRAIN_CONSTANTS_BYTES 64ull /* constants of training */
 #define NET_STATE_BYTES 640ull /* parameters and optimizer state */
 #define NET_ARENA_BYTES 54336ull /* activations, temporaries and workspaces, as `dlc plan` reports them */
+#define NET_GRAD_CONSTANTS_BYTES 0ull /* constants of the input gradient (--input-grad) */
 #define NET_THREAD_WORKSPACE_BYTES 45120ull /* made by set_threads for each kernel thread beyond the caller's */
 
 /* Everything a model instance owns; create/destroy manage it. Two contexts share nothing. */
 typedef struct net_ctx {
-  unsigned char* blocks[4]; /* infer constants, train constants, state, arena: 64-byte aligned */
+  unsigned char* blocks[5]; /* infer constants, train constants, state, arena, gradient constants: 64-byte aligned */
   void* memory;             /* the one allocation behind the blocks */
   uint64_t seed;            /* dropout masks of training steps */
   uint64_t step;            /* training steps taken */
