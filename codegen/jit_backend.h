@@ -133,6 +133,12 @@ public:
   // GAN's generator step. The program compiles on first use.
   double input_gradients(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
                          const std::vector<void*>& grads);
+  // Freezes (or thaws) at run time every parameter whose name starts with `prefix` (a
+  // layer's name, "dense_1", or a prefix of many, "d_"): train_step leaves them and their
+  // optimizer state ("<param>.<slot>") as they were. Their gradients are still computed
+  // (a layer's "trainable": false compiles them out instead). Returns how many
+  // parameters matched; throws dlc::Error when none does.
+  int set_frozen(const std::string& prefix, bool frozen);
   // Whether train_step applies dropout (default true, as in Keras's fit); infer and
   // evaluate never do.
   void set_training(bool on);

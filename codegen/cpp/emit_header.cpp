@@ -78,6 +78,7 @@ typedef struct {0}_ctx {{
   int prepared;             /* 1: inference's prepared weights (folded normalisation) match the parameters */
   char error[256];          /* why the last call that returned an error failed */
   void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
+  void* frozen;             /* parameters frozen at run time (set_frozen); NULL: none */
 }} {0}_ctx;
 
 /* A context with the embedded weights (or, without them, initialised from seed 0); NULL
@@ -118,6 +119,12 @@ void {0}_set_epoch({0}_ctx* ctx, int64_t epoch);
 float {0}_get_lr(const {0}_ctx* ctx);
 /* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
 void {0}_set_training({0}_ctx* ctx, int training);
+/* Freezes (frozen 1) or thaws (0) every parameter whose name starts with `prefix` (a
+   layer, "dense_1." with the dot; or many, "d_"): train_step leaves them and their
+   optimizer state as they were (their gradients are still computed; "trainable": false
+   in the model compiles them out). Returns how many parameters matched (-1 and an error
+   for none). */
+int {0}_set_frozen({0}_ctx* ctx, const char* prefix, int frozen);
 )cc",
                      n.lower, n.macro("TARGET_SIZE"));
   if (o.input_grad)

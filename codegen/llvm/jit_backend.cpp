@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 namespace dlc::codegen {
 
@@ -87,6 +88,8 @@ struct JitModel::Impl {
   bool training = true;
   double pipeline_ms = 0;
   Kind last_loss = Kind::training; // the program of the last train_step or evaluate
+  std::set<std::string> frozen;    // values train_step restores: frozen params and their optimizer slots
+  std::vector<std::vector<float>> frozen_saved;
 
   CompiledProgram& program(Kind k) {
     if (k != Kind::inference && !can_train)
@@ -192,7 +195,20 @@ struct JitModel::Impl {
     set_inputs(p, in, n);
     for (size_t i = 0; i < targets.size(); i++) p.set_input(targets[i].name, tgt[i], n);
     if (k == Kind::training) p.set_scalar("lr", lr);
+    bool restore = k == Kind::training && !frozen.empty();
+    if (restore) { // frozen at run time: their values before the step
+      frozen_saved.resize(frozen.size());
+      size_t i = 0;
+      for (const std::string& name : frozen) {
+        frozen_saved[i].resize(store.at(name).size());
+        p.read(name, frozen_saved[i++].data());
+      }
+    }
     p.run(n, seed, uint64_t(step), k == Kind::training && training);
+    if (restore) {
+      size_t i = 0;
+      for (const std::string& name : frozen) p.write(name, frozen_saved[i++].data());
+    }
     if (k == Kind::training) updated_by(p);
     else ran(p);
     last_loss = k;
@@ -299,6 +315,27 @@ void JitModel::infer(const std::vector<const void*>& inputs, const std::vector<v
 double JitModel::train_step(const std::vector<const void*>& inputs, const std::vector<const void*>& target, int64_t n,
                             float lr, int64_t step, const std::vector<void*>& outputs) {
   return impl_->run_loss(Kind::training, inputs, target, n, lr, step, outputs);
+}
+
+int JitModel::set_frozen(const std::string& prefix, bool on) {
+  Impl& m = *impl_;
+  int params = 0;
+  std::vector<std::string> names;
+  for (const TensorSpec& t : m.persistent) names.push_back(t.name);
+  ir::Graph fwd = m.source.graph(Kind::inference);
+  for (ir::ValueId p : fwd.params()) {
+    const std::string& name = fwd.value(p).name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    params++;
+    for (const std::string& v : names) // the param and its optimizer slots "<param>.<slot>"
+      if (v == name || (v.size() > name.size() + 1 && v.compare(0, name.size() + 1, name + ".") == 0)) {
+        if (on) m.frozen.insert(v);
+        else m.frozen.erase(v);
+      }
+  }
+  if (params == 0)
+    throw Error(fmt::format("set_frozen: no parameter's name starts with '{}'{}", prefix, did_you_mean(prefix, names)));
+  return params;
 }
 
 double JitModel::input_gradients(const std::vector<const void*>& inputs, const std::vector<const void*>& targets,

@@ -53,8 +53,27 @@ int main(void) {
   for (int i = 0; i < XO_INPUT_SIZE; i++) x[i] -= 0.01f * g[i];
   float after = xo_input_grad(c, x, t, g, 1);
   printf("%.6f %.6f\n", before, after);
+  if (!(after < before)) return 5;
+  /* set_frozen: a training step leaves the frozen convolution as it was and moves the
+     dense layer; thawed, the convolution moves too. */
+  static float k0[4096], k1[4096], d0[4096], d1[4096];
+  int kn = (int)xo_param_size(0), dn = (int)xo_param_size(2);
+  if (kn > 4096 || dn > 4096) return 6;
+  if (xo_set_frozen(c, "conv2d_1.", 1) != 2) return 7;
+  xo_get_param(c, "conv2d_1.kernel", k0, kn);
+  xo_get_param(c, "dense_1.kernel", d0, dn);
+  if (isnan(xo_train_step(c, x, t, 1))) return 8;
+  xo_get_param(c, "conv2d_1.kernel", k1, kn);
+  xo_get_param(c, "dense_1.kernel", d1, dn);
+  if (memcmp(k0, k1, sizeof(float) * (size_t)kn) != 0 || memcmp(d0, d1, sizeof(float) * (size_t)dn) == 0) return 9;
+  if (xo_set_frozen(c, "conv2d_1.", 0) != 2) return 10;
+  if (isnan(xo_train_step(c, x, t, 1))) return 11;
+  xo_get_param(c, "conv2d_1.kernel", k1, kn);
+  if (memcmp(k0, k1, sizeof(float) * (size_t)kn) == 0) return 12;
+  if (xo_set_frozen(c, "no_such_layer", 1) != -1 || !strstr(xo_error(c), "no parameter's name starts with 'no_such_layer'"))
+    return 13;
   xo_destroy(c);
-  return after < before ? 0 : 5;
+  return 0;
 }
 C
 expect_ok gcc -std=c99 -Wall -Wextra -Werror -c -I "$TMP/g" "$TMP/g/main.c" -o "$TMP/g/main.o"

@@ -2,6 +2,9 @@
 // and the JIT's JitModel::input_gradients. A case worked out by hand, the graph's
 // gradients against finite differences (a CNN with max pooling and a two-input model),
 // the JIT against the interpreter, and the errors (token ids, no loss, wrong counts).
+// Freezing parameters at run time (JitModel::set_frozen), which a GAN's alternating
+// steps and fine-tuning schedules use; the emitted set_frozen is checked in
+// tests/cli/compile.sh.
 #include "codegen/jit_backend.h"
 #include "error_of.h"
 #include "frontend/model.h"
@@ -150,5 +153,32 @@ TEST_CASE("input gradients: token ids get zeros; a model without a loss and wron
   codegen::JitModel jm(pipeline::jit_source(m, 4));
   jm.init(0);
   CHECK(error_of([&] { jm.input_gradients({x, x}, {x}, 1, {g}); }).find("the model has 2 f32 inputs, 1 gradient arrays") !=
+        std::string::npos);
+}
+
+TEST_CASE("set_frozen: a training step leaves frozen parameters and their Adam state as they were") {
+  auto m = frontend::load_model_text(R"({"name": "two", "input_shape": [3],
+    "layers": [{"type": "dense", "name": "a", "units": 4, "activation": "tanh"},
+               {"type": "dense", "name": "b", "units": 2}],
+    "loss": "mse", "optimizer": {"type": "adam", "lr": 0.01}})", "m.json");
+  codegen::JitModel jm(pipeline::jit_source(m, 2));
+  jm.init(3);
+  std::vector<float> x = values(6, 1), t = values(4, 2);
+  CHECK(jm.set_frozen("a.", true) == 2);
+  ir::Bindings before = jm.values();
+  jm.train_step({x.data()}, {t.data()}, 2, 0.01f, 0);
+  ir::Bindings after = jm.values();
+  for (const char* name : {"a.kernel", "a.bias", "a.kernel.m", "a.kernel.v", "a.bias.m", "a.bias.v"}) {
+    CAPTURE(name);
+    REQUIRE(after.count(name));
+    CHECK(after.at(name).data == before.at(name).data);
+  }
+  CHECK(after.at("b.kernel").data != before.at("b.kernel").data);
+  CHECK(after.at("b.kernel.m").data != before.at("b.kernel.m").data);
+  // Thawed, the next step moves them.
+  CHECK(jm.set_frozen("a", false) == 2);
+  jm.train_step({x.data()}, {t.data()}, 2, 0.01f, 1);
+  CHECK(jm.values().at("a.kernel").data != before.at("a.kernel").data);
+  CHECK(error_of([&] { jm.set_frozen("c", true); }).find("set_frozen: no parameter's name starts with 'c'") !=
         std::string::npos);
 }

@@ -429,6 +429,13 @@ bool parse_u64(const std::string& s, uint64_t& v) {
   return true;
 }
 
+// Parameters frozen at run time (set_frozen): indices into kValues of each frozen
+// parameter and its optimizer slots, and room for their values during a step.
+struct Frozen {
+  std::vector<int> values;
+  std::vector<float> saved;
+};
+
 int check_batch(net_ctx* c, int n) {
   if (kStateful && n != NET_BATCH)
     return fail(c, "n = %d samples: net has stateful layers, which run whole batches of %d (row i continues row i of "
@@ -495,6 +502,7 @@ net_ctx* net_create(void) {
 
 void net_destroy(net_ctx* c) {
   if (!c) return;
+  delete static_cast<Frozen*>(c->frozen);
   delete static_cast<dlc_rt::ThreadPool*>(c->pool);
   std::free(c->memory);
   std::free(c);
@@ -635,7 +643,19 @@ float net_train_step_io(net_ctx* c, const float* const* inputs, const float* con
   for (int i = 0; i < NET_NUM_TARGETS; i++) copy_in(c, kTargets[i], targets[i], n);
   const float lr = net_get_lr(c);
   std::memcpy(c->blocks[kLr.block] + kLr.offset, &lr, sizeof(float));
+  Frozen* frozen = static_cast<Frozen*>(c->frozen);
+  if (frozen) { // their values before the step (set_frozen sized `saved`)
+    float* to = frozen->saved.data();
+    for (int i : frozen->values) to = std::copy_n(place(c, kValues[i], 0), kValues[i].numel, to);
+  }
   run_train(memory_of(c, kTrainingConstants, n));
+  if (frozen) {
+    const float* from = frozen->saved.data();
+    for (int i : frozen->values) {
+      write_value(c, kValues[i], from);
+      from += kValues[i].numel;
+    }
+  }
   c->step++;
   c->prepared = 0; // the parameters changed
   float loss;
@@ -669,6 +689,42 @@ float net_get_lr(const net_ctx* c) {
 }
 void net_set_training(net_ctx* c, int training) {
   if (c) c->training = training ? 1 : 0;
+}
+int net_set_frozen(net_ctx* c, const char* prefix, int frozen) {
+  if (!c) return -1;
+  if (!prefix) return fail(c, "set_frozen: the prefix is NULL");
+  size_t len = std::strlen(prefix);
+  try {
+    Frozen* f = static_cast<Frozen*>(c->frozen);
+    if (!f) f = new Frozen();
+    c->frozen = f;
+    int params = 0;
+    for (int p = 0; p < kParamCount; p++) {
+      const ValueInfo& v = kValues[p];
+      if (v.places == 0 || std::strncmp(v.name, prefix, len) != 0) continue;
+      params++;
+      size_t name_len = std::strlen(v.name);
+      for (int i = 0; i < int(sizeof kValues / sizeof kValues[0]); i++) { // the parameter and "<param>.<slot>"
+        const char* w = kValues[i].name;
+        bool mine = i == p || (std::strncmp(w, v.name, name_len) == 0 && w[name_len] == '.');
+        if (!mine || kValues[i].places == 0) continue;
+        auto at = std::find(f->values.begin(), f->values.end(), i);
+        if (frozen && at == f->values.end()) f->values.push_back(i);
+        if (!frozen && at != f->values.end()) f->values.erase(at);
+      }
+    }
+    size_t floats = 0;
+    for (int i : f->values) floats += size_t(kValues[i].numel);
+    f->saved.assign(floats, 0.0f);
+    if (f->values.empty()) {
+      delete f;
+      c->frozen = nullptr;
+    }
+    if (params == 0) return fail(c, "set_frozen: no parameter's name starts with '%s'", prefix);
+    return params;
+  } catch (const std::exception& e) {
+    return fail(c, "set_frozen: %s", e.what());
+  }
 }
 
 } // extern "C"

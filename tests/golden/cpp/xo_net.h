@@ -39,6 +39,7 @@ typedef struct net_ctx {
   int prepared;             /* 1: inference's prepared weights (folded normalisation) match the parameters */
   char error[256];          /* why the last call that returned an error failed */
   void* pool;               /* the kernels' threads (set_threads); NULL: the caller's only */
+  void* frozen;             /* parameters frozen at run time (set_frozen); NULL: none */
 } net_ctx;
 
 /* A context with the embedded weights (or, without them, initialised from seed 0); NULL
@@ -76,6 +77,12 @@ void net_set_epoch(net_ctx* ctx, int64_t epoch);
 float net_get_lr(const net_ctx* ctx);
 /* 1: dropout active in training steps (the default); 0: off. Inference never drops. */
 void net_set_training(net_ctx* ctx, int training);
+/* Freezes (frozen 1) or thaws (0) every parameter whose name starts with `prefix` (a
+   layer, "dense_1." with the dot; or many, "d_"): train_step leaves them and their
+   optimizer state as they were (their gradients are still computed; "trainable": false
+   in the model compiles them out). Returns how many parameters matched (-1 and an error
+   for none). */
+int net_set_frozen(net_ctx* ctx, const char* prefix, int frozen);
 /* Parameters (and, by name, optimizer state). get/set return 0, or -1 for an unknown
    name or a count that is not the value's size. */
 int net_param_count(void);
