@@ -14,7 +14,9 @@ cat >"$TMP/mlp.json" <<'JSON'
  "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 8,
  "metrics": ["accuracy"]}
 JSON
-expect_ok "$DLC" train "$TMP/mlp.json" --data "$TMP/band" --epochs 2 --checkpoint "$TMP/run" -o "$TMP/w.safetensors"
+# (With early stopping the checkpoint also holds the best epoch's copy, best/NAME.)
+expect_ok "$DLC" train "$TMP/mlp.json" --data "$TMP/band" --epochs 2 --val-split 0.25 --early-stopping 5 \
+  --checkpoint "$TMP/run" -o "$TMP/w.safetensors"
 mkdir -p "$TMP/c"
 expect_ok "$DLC" compile "$TMP/mlp.json" --train -o "$TMP/c/net.cpp"
 cat >"$TMP/c/main.c" <<'C'
@@ -49,6 +51,8 @@ def read(p):
     return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items()}, meta
 a, ma = read(sys.argv[1])
 b, mb = read(sys.argv[2])
+assert any(k.startswith("best/") for k in a), sorted(a)
+a = {k: v for k, v in a.items() if not k.startswith("best/")}
 assert set(a) == set(b), (sorted(set(a) ^ set(b)))
 assert any(k.endswith(".m") for k in a) and "opt.step" in a, sorted(a)
 assert all(a[k] == b[k] for k in a), [k for k in a if a[k] != b[k]]

@@ -603,6 +603,10 @@ int net_load(net_ctx* c, const char* path) {
   try {
     std::map<std::string, std::string> meta;
     dlc_rt::TensorMap file = dlc_rt::read_safetensors_bytes(dlc_rt::read_file_bytes(path), &meta);
+    // dlc train's early-stopping copy ("best/NAME") is not this run's state.
+    for (auto it = file.begin(); it != file.end();)
+      if (it->first.rfind("best/", 0) == 0) it = file.erase(it);
+      else ++it;
     for (const auto& [name, a] : file) { // check everything before changing anything
       const ValueInfo* v = find_value(name.c_str());
       if (!v) return fail(c, "%s: tensor '%s' matches no parameter or optimizer state of net", path, name.c_str());
