@@ -89,9 +89,9 @@ constexpr const char* kDefaultBackend = "jit";
 constexpr int64_t kPredictFewSamples = 16;
 
 // The backend `dlc predict` uses when none is named: the JIT, as train and eval, for more
-// than kPredictFewSamples samples of a model with one output (compiling pays off there);
-// the interpreter for a few samples (no compile) and for a model with several outputs (it
-// prints every output).
+// than kPredictFewSamples samples of a model with one input and one output (compiling
+// pays off there); the interpreter for a few samples (no compile) and for a model with
+// several inputs or outputs (it reads every input and prints every output).
 std::string predict_backend(const frontend::Model& model, int64_t samples);
 
 // "ref" or "jit"; throws dlc::Error naming the choices for anything else.

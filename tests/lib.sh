@@ -72,6 +72,18 @@ write("t10k", 30, 5)
 PY
 }
 
+# band_mlp_model FILE OPTIMIZER: a small MLP for band_idx_data's 4x4 images, 3 classes,
+# with the accuracy metric and the given optimizer ("sgd", "adam", ...).
+band_mlp_model() {
+  cat >"$1" <<JSON
+{"name": "band_mlp", "input_shape": [4, 4],
+ "layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "relu"},
+            {"type": "dense", "units": 3, "activation": "softmax"}],
+ "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "$2", "lr": ${3:-0.5}}, "batch_size": 8,
+ "metrics": ["accuracy"]}
+JSON
+}
+
 # finish: prints the tally and exits non-zero on any failure.
 finish() {
   echo "$passes passed, $failures failed"

@@ -7,13 +7,7 @@
 source "$SRC/tests/lib.sh"
 CXX=${CXX:-g++}
 band_idx_data "$TMP/band"
-cat >"$TMP/mlp.json" <<'JSON'
-{"name": "band_mlp", "input_shape": [4, 4],
- "layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "relu"},
-            {"type": "dense", "units": 3, "activation": "softmax"}],
- "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "adam", "lr": 0.01}, "batch_size": 8,
- "metrics": ["accuracy"]}
-JSON
+band_mlp_model "$TMP/mlp.json" adam 0.01
 # (With early stopping the checkpoint also holds the best epoch's copy, best/NAME.)
 expect_ok "$DLC" train "$TMP/mlp.json" --data "$TMP/band" --epochs 2 --val-split 0.25 --early-stopping 5 \
   --checkpoint "$TMP/run" -o "$TMP/w.safetensors"

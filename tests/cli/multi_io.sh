@@ -65,13 +65,7 @@ expect_error "named arrays 'first': targets have shape [8], the model's output i
 
 # Ensembles: two members trained from different seeds on the band images.
 band_idx_data "$TMP/band"
-cat >"$TMP/mlp.json" <<'JSON'
-{"name": "band_mlp", "input_shape": [4, 4],
- "layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "relu"},
-            {"type": "dense", "units": 3, "activation": "softmax"}],
- "loss": "sparse_categorical_crossentropy", "optimizer": {"type": "sgd", "lr": 0.5}, "batch_size": 8,
- "metrics": ["accuracy"]}
-JSON
+band_mlp_model "$TMP/mlp.json" sgd 0.5
 for seed in 1 2; do
   expect_ok "$DLC" train "$TMP/mlp.json" --data "$TMP/band" --epochs 1 --seed $seed -o "$TMP/m$seed.safetensors"
 done

@@ -78,6 +78,26 @@ std::vector<void*> outputs_in(float* block, const codegen::JitModel& jm, int64_t
   return std::vector<void*>(p.begin(), p.end());
 }
 
+// Each loss's targets of n samples from `block` (laid out as net_train_step takes them):
+// class ids converted to i32 (kept in `ids`), the rest the floats they are.
+std::vector<const void*> target_ptrs(const codegen::JitModel& jm, const float* block, int64_t n,
+                                     std::vector<std::vector<int32_t>>& ids) {
+  ids.clear();
+  ids.reserve(jm.targets().size()); // the pointers point into them
+  std::vector<const void*> t;
+  for (const codegen::TensorSpec& spec : jm.targets()) {
+    int64_t count = n * per_sample(spec.type);
+    if (spec.type.dtype == ir::DType::i32) {
+      ids.emplace_back(block, block + count);
+      t.push_back(ids.back().data());
+    } else {
+      t.push_back(block);
+    }
+    block += count;
+  }
+  return t;
+}
+
 void check_bits(const frontend::Model& m, int64_t n, int steps) {
   CAPTURE(m.name);
   codegen::CppOptions o;
@@ -105,21 +125,8 @@ void check_bits(const frontend::Model& m, int64_t n, int steps) {
   int64_t t_per = block_size(jm->targets());
   std::vector<float> params;
   for (int s = 0; s < steps; s++) {
-    // Each loss's targets: class ids as i32, the rest as the floats they are.
     std::vector<std::vector<int32_t>> ids;
-    ids.reserve(jm->targets().size()); // t keeps pointers into them
-    std::vector<const void*> t;
-    const float* at_t = ts.data() + s * n * t_per;
-    for (const codegen::TensorSpec& spec : jm->targets()) {
-      int64_t count = n * per_sample(spec.type);
-      if (spec.type.dtype == ir::DType::i32) {
-        ids.emplace_back(at_t, at_t + count);
-        t.push_back(ids.back().data());
-      } else {
-        t.push_back(at_t);
-      }
-      at_t += count;
-    }
+    std::vector<const void*> t = target_ptrs(*jm, ts.data() + s * n * t_per, n, ids);
     float loss = float(jm->train_step(inputs_in(xs.data() + s * n * in, *jm, n), t, n,
                                       float(m.training.optimizer.get("lr")), s));
     INFO("step ", s, ": ", loss, " vs ", want_losses[size_t(s)]);
@@ -167,19 +174,7 @@ void check_input_grad_bits(const frontend::Model& m, int64_t n) {
   std::vector<float> want = read_floats(b.dir / "g.bin");
   // The same in the JIT: one training step, then the input gradient.
   std::vector<std::vector<int32_t>> ids;
-  ids.reserve(jm->targets().size());
-  std::vector<const void*> tp;
-  const float* at_t = t.data();
-  for (const codegen::TensorSpec& spec : jm->targets()) {
-    int64_t count = n * per_sample(spec.type);
-    if (spec.type.dtype == ir::DType::i32) {
-      ids.emplace_back(at_t, at_t + count);
-      tp.push_back(ids.back().data());
-    } else {
-      tp.push_back(at_t);
-    }
-    at_t += count;
-  }
+  std::vector<const void*> tp = target_ptrs(*jm, t.data(), n, ids);
   jm->train_step(inputs_in(x.data(), *jm, n), tp, n, float(m.training.optimizer.get("lr")), 0);
   std::vector<float> got(size_t(1 + n * in));
   std::vector<void*> grads; // laid out as the inputs

@@ -231,3 +231,15 @@ TEST_CASE("named data: every missing, unknown or mismatched array is one clear e
   CHECK(error_of([&] { tools::target_formats(*r, m, plain.train); }).find("has 2 inputs: name an array for each, --data a=FILE.npy") !=
         std::string::npos);
 }
+
+TEST_CASE("dlc predict's default backend: the JIT for many samples of a one-input, one-output model") {
+  auto one = frontend::load_model_text(two_heads(R"("loss": {"type": "mse", "output": "v"})"), "m.json");
+  CHECK(pipeline::predict_backend(one, 100) == "ref"); // two outputs: the interpreter prints both
+  auto mlp = frontend::load_model_text(R"({"input_shape": [2], "layers": [{"type": "dense", "units": 1}]})", "m.json");
+  CHECK(pipeline::predict_backend(mlp, 100) == "jit");
+  CHECK(pipeline::predict_backend(mlp, 16) == "ref");
+  auto two_in = frontend::load_model_text(R"({"inputs": [{"name": "a", "shape": [2]}, {"name": "b", "shape": [1]}],
+    "layers": [{"type": "concat", "name": "ab", "inputs": ["a", "b"]}, {"type": "dense", "name": "o", "inputs": "ab",
+    "units": 1}], "outputs": "o"})", "m.json");
+  CHECK(pipeline::predict_backend(two_in, 100) == "ref"); // dlc predict reads every input through the interpreter
+}
