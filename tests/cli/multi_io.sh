@@ -108,6 +108,18 @@ rows = [m[3 * i:3 * i + 3] for i in range(len(labels))]
 acc = sum(max(range(3), key=r.__getitem__) == l for r, l in zip(rows, labels)) / len(labels)
 assert abs(acc - printed) < 1e-4, (acc, printed)
 PY
+# A model with stateful layers cannot form an ensemble (each member would carry the states on).
+cat >"$TMP/st.json" <<'JSON'
+{"name": "st", "input_shape": [3, 2], "layers": [{"type": "simple_rnn", "units": 2, "stateful": true}], "batch_size": 2}
+JSON
+python3 - "$TMP/st_x.npy" <<'PY'
+import struct, sys
+h = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 2), }"
+h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<12f", *[0.5] * 12))
+PY
+expect_error "an ensemble of a model with stateful layers" \
+  "$DLC" predict "$TMP/st.json" --input "$TMP/st_x.npy" --weights "$TMP/m1.safetensors" --weights "$TMP/m2.safetensors"
 expect_error "dlc train: --weights given twice" \
   "$DLC" train "$TMP/mlp.json" --data "$TMP/band" --weights "$TMP/m1.safetensors" --weights "$TMP/m2.safetensors"
 finish

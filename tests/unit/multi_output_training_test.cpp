@@ -12,6 +12,8 @@
 #include "pipeline/runner.h"
 #include "runtime/npy.h"
 #include "tools/train_data.h"
+#include "codegen/jit_backend.h"
+#include "pipeline/pipeline.h"
 
 #include <doctest/doctest.h>
 
@@ -242,4 +244,40 @@ TEST_CASE("dlc predict's default backend: the JIT for many samples of a one-inpu
     "layers": [{"type": "concat", "name": "ab", "inputs": ["a", "b"]}, {"type": "dense", "name": "o", "inputs": "ab",
     "units": 1}], "outputs": "o"})", "m.json");
   CHECK(pipeline::predict_backend(two_in, 100) == "ref"); // dlc predict reads every input through the interpreter
+}
+
+TEST_CASE("several losses: a masked output, a wrong number of targets and a stateful ensemble are errors") {
+  // A masked sequence output among several losses (one masked output per model for now).
+  auto masked = frontend::load_model_text(R"({"name": "masked_two", "inputs": [{"name": "ids", "shape": [4]}],
+    "layers": [{"type": "embedding", "name": "e", "inputs": "ids", "input_dim": 5, "output_dim": 3, "mask_zero": true},
+               {"type": "gru", "name": "g", "inputs": "e", "units": 2, "return_sequences": true},
+               {"type": "time_distributed", "name": "tags", "inputs": "g", "layer": {"type": "dense", "units": 2,
+                "activation": "softmax"}},
+               {"type": "gru", "name": "last", "inputs": "e", "units": 2},
+               {"type": "dense", "name": "score", "inputs": "last", "units": 1}],
+    "outputs": ["tags", "score"], "loss": {"tags": "sparse_categorical_crossentropy", "score": "mse"}})", "m.json");
+  CHECK(error_of([&] { pipeline::make_ref_runner(masked, 2); })
+            .find("output 'tags' carries a mask, which a model with several losses does not support") != std::string::npos);
+  // The JIT takes one target per loss.
+  auto m = frontend::load_model_text(two_heads(R"("loss": {"u": "mse", "v": "mse"})"), "m.json");
+  codegen::JitModel jm(pipeline::jit_source(m, 1));
+  jm.init(0);
+  float x[2] = {0, 0}, t[1] = {0};
+  CHECK(error_of([&] { jm.train_step({x}, {t}, 1, 0.1f, 0); }).find("the model has 2 losses, 1 targets were given") !=
+        std::string::npos);
+  // An ensemble of a model with stateful layers: each member would continue the other's states.
+  auto stateful = frontend::load_model_text(R"({"name": "st", "input_shape": [3, 2],
+    "layers": [{"type": "simple_rnn", "units": 2, "stateful": true}], "loss": "mse", "batch_size": 2})", "m.json");
+  auto r = pipeline::make_ref_runner(stateful, 2);
+  r->init(0);
+  frontend::Dataset d;
+  d.name = "d";
+  d.n = 2;
+  d.x_shape = {3, 2};
+  d.x.assign(12, 0.5f);
+  d.y_shape = {2};
+  d.y.assign(4, 0.0f);
+  std::vector<tools::TargetFormat> f = tools::target_formats(*r, stateful, d);
+  CHECK(error_of([&] { tools::infer_dataset(*r, d, f); }).find("an ensemble of a model with stateful layers") !=
+        std::string::npos);
 }
