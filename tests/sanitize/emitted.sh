@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Emitted code under the sanitizers, for every example model: `dlc compile` (with --train
-# when the model has a loss), then tests/fixtures/codegen/threads_check.cpp — two
+# --input-grad when the model has a loss), then tests/fixtures/codegen/threads_check.cpp — two
 # contexts on two threads, one with kernel threads, then the other alone after the first
 # is destroyed — built once with ThreadSanitizer and once with AddressSanitizer +
 # UndefinedBehaviorSanitizer (clang++-19), and run. Any race, memory error or undefined
@@ -23,7 +23,7 @@ excerpt() { head -c 600 "$1" | tr '\n' ' '; }
 check_model() { # check_model NAME: prints one line, "NAME: ok" or the failure
   local name=$1 dir="$TMP/$1" train=()
   mkdir -p "$dir"
-  grep -q '"loss"' "$SRC/examples/$name.json" && train=(--train)
+  grep -q '"loss"' "$SRC/examples/$name.json" && train=(--train --input-grad)
   if ! "$DLC" compile "$SRC/examples/$name.json" -o "$dir/net.cpp" --batch 3 "${train[@]}" >"$dir/log" 2>&1; then
     echo "$name: dlc compile failed: $(excerpt "$dir/log")"
     return
