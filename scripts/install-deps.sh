@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ clang-19 llvm-19-dev libfmt-dev
-  doctest-dev dataset-fashion-mnist libpng-dev
+  doctest-dev dataset-fashion-mnist libpng-dev nlohmann-json3-dev
 )
 # Extra packages a target asks for (e.g. `install-deps.sh python3-torch`).
 packages+=("$@")

@@ -11,6 +11,8 @@
 #include "tools/progress.h"
 #include "tools/train_data.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <csignal>
 #include <numeric>
@@ -374,13 +376,18 @@ std::string history_text(const std::string& path, const std::vector<EpochMetrics
     }
     return out;
   }
-  out = "{";
+  // Keras's History.history: one array per column, in the CSV's order and with its
+  // values (the epoch an integer).
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (size_t c = 0; c < cols.size(); c++) {
-    out += fmt::format("{}\n  \"{}\": [", c ? "," : "", cols[c]);
-    for (size_t i = 0; i < rows.size(); i++) out += (i ? ", " : "") + rows[i][c];
-    out += "]";
+    nlohmann::ordered_json column = nlohmann::ordered_json::array();
+    for (auto& r : rows) {
+      if (c == 0) column.push_back(std::stoll(r[c]));
+      else column.push_back(std::stod(r[c]));
+    }
+    j[cols[c]] = std::move(column);
   }
-  return out + "\n}\n";
+  return j.dump(2) + "\n";
 }
 
 int train(pipeline::Runner& r, const frontend::Model& m, const frontend::DataSplits& data, const TrainOptions& o) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <unistd.h>
 
@@ -178,4 +179,26 @@ TEST_CASE("sequence labels: one-hot rows per position, accuracy and confusion ov
   int64_t total = 0;
   for (int64_t c : e.confusion) total += c;
   CHECK(total == 6); // every position of both samples
+}
+
+TEST_CASE("the history as JSON: Keras's History.history, one array per column, read back by nlohmann/json") {
+  // Two epochs with a loss part, a metric per output and a validation split.
+  std::vector<tools::EpochMetrics> h = {{1, 1.8137, {0.25, 0.5}, 0.9, {0.3, 0.6}, 0.01, 0.131, {1.59}},
+                                        {2, 0.5051, {0.75, 1.0}, 0.4, {0.7, 0.9}, 0.01, 0.134, {0.48}}};
+  std::string text = tools::history_text("h.json", h, {"tokens_accuracy", "first_accuracy"}, {"tokens_loss"});
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : j.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"epoch", "loss", "tokens_loss", "tokens_accuracy", "first_accuracy", "val_loss",
+                                         "val_tokens_accuracy", "val_first_accuracy", "lr", "time"});
+  CHECK(j["epoch"] == nlohmann::json::array({1, 2}));
+  CHECK(j["epoch"][0].is_number_integer());
+  CHECK(j["loss"][0].get<double>() == 1.8137);
+  CHECK(j["tokens_loss"][1].get<double>() == 0.48);
+  CHECK(j["val_first_accuracy"][1].get<double>() == 0.9);
+  CHECK(j["time"][0].get<double>() == 0.131);
+  // The CSV form has the same columns.
+  std::string csv = tools::history_text("h.csv", h, {"tokens_accuracy", "first_accuracy"}, {"tokens_loss"});
+  CHECK(csv.substr(0, csv.find('\n')) ==
+        "epoch,loss,tokens_loss,tokens_accuracy,first_accuracy,val_loss,val_tokens_accuracy,val_first_accuracy,lr,time");
 }
