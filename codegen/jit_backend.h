@@ -127,14 +127,15 @@ public:
   double evaluate(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
                   const std::vector<void*>& outputs = {});
   // The gradient of the batch-mean loss with respect to the model's f32 inputs at the
-  // current parameters, as evaluate computes the loss (no dropout, moving statistics,
-  // nothing updated): grads[k] receives n samples of f32 input k's gradient (in input
+  // current parameters, as evaluate computes the loss (no dropout, moving statistics, no
+  // parameter updated; stateful layers carry their states on, as in evaluate): grads[k] receives n samples of f32 input k's gradient (in input
   // order; null skips one). Returns the loss. Saliency maps, adversarial examples, a
   // GAN's generator step. The program compiles on first use.
   double input_gradients(const std::vector<const void*>& inputs, const std::vector<const void*>& targets, int64_t n,
                          const std::vector<void*>& grads);
   // Freezes (or thaws) at run time every parameter whose name starts with `prefix` (a
-  // layer's name, "dense_1", or a prefix of many, "d_"): train_step leaves them and their
+  // layer's name with its dot, "dense_1." -- "dense_1" would match "dense_10" too -- or a
+  // prefix of many, "d_"): train_step leaves them and their
   // optimizer state ("<param>.<slot>") as they were. Their gradients are still computed
   // (a layer's "trainable": false compiles them out instead). Returns how many
   // parameters matched; throws dlc::Error when none does.

@@ -6,6 +6,7 @@
 #include "runtime/npy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -326,6 +327,13 @@ Dataset pack(const std::string& name, const std::vector<NamedArray>& arrays, siz
   for (auto& p : d.y_parts) ys += p.size();
   d.x_shape = {xs};
   d.y_shape = {ys};
+  // A single array on a side is that array as the unnamed forms read it (class labels
+  // keep y_shape empty, sequence labels their flag): what the metrics and checks see.
+  if (d.x_parts.size() == 1) d.x_shape = d.x_parts[0].shape;
+  if (d.y_parts.size() == 1) {
+    d.y_shape = d.y_parts[0].shape;
+    d.sequence_labels = d.y_parts[0].sequence_labels;
+  }
   d.x.reserve(size_t(d.n * xs));
   d.y.reserve(size_t(d.n * ys));
   for (int64_t i = 0; i < d.n; i++)
@@ -337,9 +345,17 @@ Dataset pack(const std::string& name, const std::vector<NamedArray>& arrays, siz
   return d;
 }
 
+// NAME=... where NAME could name a model input or layer (letters, digits, '_', '-', '/'):
+// a path such as "run=1/x.npy" is not taken for a name (it has no valid name before '=').
 bool is_named_source(const std::string& source) {
-  size_t eq = source.find('='), comma = source.find(',');
-  return eq != std::string::npos && (comma == std::string::npos || eq < comma);
+  if (source.rfind("text:", 0) == 0) return false;
+  size_t eq = source.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  for (size_t i = 0; i < eq; i++) {
+    char ch = source[i];
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) return false;
+  }
+  return true;
 }
 
 // "NAME=TRAIN.npy[:TEST.npy],...": one NAME per model input and per trained output.

@@ -1,5 +1,7 @@
 #include "frontend/model.h"
 
+#include "frontend/files.h"
+#include "frontend/keras_json.h"
 #include "frontend/layers.h"
 #include "ir/verifier.h"
 
@@ -383,6 +385,24 @@ Model load_model_text(const std::string& text, const std::string& name) {
   return model_from_doc(parse_json_text(text, name));
 }
 
-Model load_model(const std::string& path) { return model_from_doc(load_json_file(path)); }
+Model load_model(const std::string& path) {
+  // dlc's reader first (its limits hold for any file); Keras's own JSON (model.to_json():
+  // "class_name" and "config" at the top, no "layers") is translated, then read as any
+  // dlc model.
+  std::shared_ptr<JsonDoc> doc = load_json_file(path);
+  JsonRef root = root_of(doc);
+  if (!root.is(json::Kind::Object) || !root.has("class_name") || !root.has("config") || root.has("layers"))
+    return model_from_doc(doc);
+  KerasModel k = keras_to_dlc(read_file(path), path);
+  Model m = load_model_text(k.json, path + " (translated from Keras)");
+  BuiltModel b = build_model(m, 1);
+  for (const auto& [name, axis] : k.norm_axes)
+    for (const LayerInfo& l : b.layers)
+      if (l.name == name && axis != b.graph.type(l.output).shape.rank() - 1)
+        throw Error(fmt::format("{}: Keras model: layer '{}' normalises axis {}; dlc normalises the last axis ({} of its "
+                                "input {})",
+                                path, name, axis, b.graph.type(l.output).shape.rank() - 1, b.graph.type(l.output).str()));
+  return m;
+}
 
 } // namespace dlc::frontend

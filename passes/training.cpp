@@ -227,6 +227,8 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   if (spec.losses.size() == 1) {
     ValueId target = kNoValue;
     tg.loss = append_output_loss(g, spec.losses[0], "target", "loss", target, tg.mask);
+    if (spec.losses[0].weight != 1) // Keras scales a single loss by its weight too
+      tg.loss = g.add("scale", {tg.loss}, {{"scale", spec.losses[0].weight}}, "loss.weighted");
     tg.targets.push_back(target);
     if (tg.mask != kNoValue) g.add_output("loss_mask", tg.mask); // for the metrics, which skip padded steps too
   } else {

@@ -52,7 +52,13 @@ codegen::CppFiles emit_cpp(const frontend::Model& m, const ir::Bindings* weights
     throw Error("--input-grad needs --train (the gradient program shares the training program's parameters)");
   }
   std::optional<passes::Program> grad;
-  if (options.input_grad) grad = compile(m, ProgramKind::input_gradient, batch, o);
+  if (options.input_grad) {
+    for (const frontend::InputSpec& in : m.inputs)
+      if (in.dtype != ir::DType::f32)
+        throw Error(fmt::format("{}: --input-grad: input '{}' is {}, which has no gradient (f32 inputs only)",
+                                m.source_name(), in.name, ir::dtype_name(in.dtype)));
+    grad = compile(m, ProgramKind::input_gradient, batch, o);
+  }
   codegen::CppModel cm;
   cm.name = m.name;
   cm.infer = &infer;

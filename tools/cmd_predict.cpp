@@ -55,7 +55,8 @@ void print_top_k(const ir::Tensor& out, int64_t k) {
   }
 }
 
-// Through a Runner: a single-input model's first output, in batches of --batch samples.
+// Through a Runner: a single-input model's first reported output (the output its first
+// loss reads, or its first output), in batches of --batch samples.
 int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x, const std::string& backend) {
   int64_t n = x.shape()[0], per_in = x.numel() / n;
   int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
@@ -63,9 +64,12 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   auto r = pipeline::make_runner(backend, m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
+  // The runner writes every reported output (one block each); this prints the first.
   ir::TensorType ot = r->output_types()[0];
-  int64_t per_out = ot.shape.numel() / ot.shape[0];
-  std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out));
+  int64_t per_out = ot.shape.numel() / ot.shape[0], per_all = 0;
+  for (const ir::TensorType& t : r->output_types()) per_all += t.shape.numel() / t.shape[0];
+  std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out)),
+      all(size_t(batch * per_all));
   // Several --weights: an ensemble, whose output is the mean of its members'.
   std::vector<std::string> weights = a.repeated.count("--weights") ? a.repeated.at("--weights") : std::vector<std::string>{""};
   if (weights.size() > 1 && r->stateful())
@@ -74,7 +78,8 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
     if (!path.empty()) r->set_values(frontend::load_weights(path, g));
     for (int64_t begin = 0; begin < n; begin += batch) {
       int64_t cnt = std::min(batch, n - begin);
-      r->infer(in.data() + begin * per_in, one.data() + begin * per_out, cnt);
+      r->infer(in.data() + begin * per_in, all.data(), cnt);
+      std::copy_n(all.data(), cnt * per_out, one.data() + begin * per_out); // the first block
     }
     for (size_t i = 0; i < out.size(); i++) out[i] += one[i] / float(weights.size());
   }

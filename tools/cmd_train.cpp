@@ -128,16 +128,16 @@ int run_eval(const Args& a) {
   std::vector<TargetFormat> f = target_formats(*runner, m, d);
   std::printf("%s: %lld samples, an ensemble of %zu members (their outputs averaged)\n", d.name.c_str(), (long long)d.n,
               weights.size());
-  std::vector<float> mean;
+  std::vector<float> mean, masks; // masks: padded steps, the same for every member
   for (const std::string& path : weights) {
     load(path);
     EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics);
     std::printf("member %s: loss %.4f%s\n", path.c_str(), r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
-    std::vector<float> out = infer_dataset(*runner, d, f);
+    std::vector<float> out = infer_dataset(*runner, d, f, &masks);
     if (mean.empty()) mean.assign(out.size(), 0.0f);
     for (size_t i = 0; i < out.size(); i++) mean[i] += out[i] / float(weights.size());
   }
-  EvalResult e = score_outputs(*runner, d, f, mean, m.training.metrics, !autoencoder);
+  EvalResult e = score_outputs(*runner, d, f, mean, m.training.metrics, !autoencoder, masks);
   std::printf("ensemble:%s\n", e.metrics_line.empty() ? " (the model lists no metrics)" : (" " + e.metrics_line).c_str());
   if (!e.confusion.empty()) print_confusion(e);
   return 0;

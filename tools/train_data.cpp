@@ -175,22 +175,30 @@ void check_not_stateful(const pipeline::Runner& r) {
 
 } // namespace
 
-std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f) {
+std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
+                                 std::vector<float>* masks) {
   check_not_stateful(r);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
   int64_t size = output_size(f);
   std::vector<float> x, t, out(size_t(d.n * size));
+  if (masks) masks->clear();
   for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
     int64_t n = std::min(r.batch(), d.n - begin);
     fill_batch(d, f, order, begin, n, x, t);
-    r.infer(x.data(), out.data() + begin * size, n);
+    if (!r.can_train()) {
+      r.infer(x.data(), out.data() + begin * size, n);
+      continue;
+    }
+    r.evaluate(x.data(), t.data(), n, out.data() + begin * size);
+    if (const float* m = r.last_mask(); m && masks) masks->insert(masks->end(), m, m + n * f[0].steps);
   }
   return out;
 }
 
 EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
-                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion) {
+                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion,
+                         const std::vector<float>& masks) {
   check_not_stateful(r);
   EvalResult res;
   pipeline::MetricSet acc = make_metrics(r, f, metrics);
@@ -205,11 +213,13 @@ EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, 
     int64_t n = std::min(r.batch(), d.n - begin);
     fill_batch(d, f, order, begin, n, x, t);
     std::vector<float> out(outputs.begin() + begin * size, outputs.begin() + (begin + n) * size);
-    acc.add(out.data(), t.data(), n);
+    const float* mask = masks.empty() ? nullptr : masks.data() + begin * f[0].steps;
+    acc.add(out.data(), t.data(), n, mask);
     if (confusion)
       for (int64_t k = 0; k < n; k++)
         for (int64_t p = 0; p < f[0].positions; p++)
-          res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
+          if (!mask || mask[k * f[0].steps + p * f[0].steps / f[0].positions] != 0.0f)
+            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
   }
   res.metrics = acc.values();
   res.metrics_line = acc.line();

@@ -77,10 +77,15 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
 // Ensembles (dlc eval/predict with several --weights): every sample's reported outputs in
 // batches of the runner's size, as infer writes them (a batch's outputs one after
 // another), and the metrics and confusion matrix of such outputs (an average over
-// members, say). The loss of an average is not computed: `loss` is 0. Throws dlc::Error
+// members, say). A model with a loss runs its evaluation (no update, no dropout) so that
+// a masked output's padding is known. The loss of an average is not computed: `loss` is 0. Throws dlc::Error
 // for a model with stateful layers.
-std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f);
+// `masks` (when not null) receives the loss's mask of every sample ([n, T], as
+// Runner::last_mask; empty when the output has none), which score_outputs honours.
+std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
+                                 std::vector<float>* masks = nullptr);
 EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
-                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion);
+                         const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion,
+                         const std::vector<float>& masks = {});
 
 } // namespace dlc::tools

@@ -108,6 +108,31 @@ rows = [m[3 * i:3 * i + 3] for i in range(len(labels))]
 acc = sum(max(range(3), key=r.__getitem__) == l for r, l in zip(rows, labels)) / len(labels)
 assert abs(acc - printed) < 1e-4, (acc, printed)
 PY
+# dlc predict through a Runner on a one-input model with two losses: the runner writes both
+# trained outputs; predict prints the first (the interpreter's output of the same name).
+cat >"$TMP/heads.json" <<'JSON'
+{"name": "heads", "inputs": [{"name": "x", "shape": [3]}],
+ "layers": [{"type": "dense", "name": "u", "inputs": "x", "units": 4, "activation": "softmax"},
+            {"type": "dense", "name": "v", "inputs": "x", "units": 1}],
+ "outputs": ["u", "v"], "loss": {"u": "categorical_crossentropy", "v": "mse"}}
+JSON
+python3 - "$TMP/hx.npy" <<'PY'
+import struct, sys
+h = "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 3), }"
+h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<120f", *[((i * 7) % 11) / 10 for i in range(120)]))
+PY
+expect_ok "$DLC" predict "$TMP/heads.json" --input "$TMP/hx.npy" --backend jit --batch 16 -o "$TMP/hj.npy"
+expect_ok "$DLC" predict "$TMP/heads.json" --input "$TMP/hx.npy" -o "$TMP/hr.npy"
+python3 - "$TMP/hj.npy" "$TMP/hr.u.npy" <<'PY' && passes=$((passes + 1)) || fail "predict through the JIT differs from the interpreter's first output"
+import struct, sys
+def floats(p):
+    b = open(p, "rb").read(); h = struct.unpack("<H", b[8:10])[0]; d = b[10 + h:]
+    return struct.unpack("<%df" % (len(d) // 4), d)
+a, b = floats(sys.argv[1]), floats(sys.argv[2])
+assert len(a) == len(b) == 160 and all(abs(x - y) < 1e-5 for x, y in zip(a, b))
+PY
+
 # A model with stateful layers cannot form an ensemble (each member would carry the states on).
 cat >"$TMP/st.json" <<'JSON'
 {"name": "st", "input_shape": [3, 2], "layers": [{"type": "simple_rnn", "units": 2, "stateful": true}], "batch_size": 2}

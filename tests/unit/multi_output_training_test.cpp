@@ -281,3 +281,63 @@ TEST_CASE("several losses: a masked output, a wrong number of targets and a stat
   CHECK(error_of([&] { tools::infer_dataset(*r, d, f); }).find("an ensemble of a model with stateful layers") !=
         std::string::npos);
 }
+
+TEST_CASE("review fixes: one weighted loss, one named class-label target, an ensemble's mask") {
+  // loss_weights scales a single loss as Keras does: 0.5 * (3 - 1)^2 = 2 (u = [1, 2] . [1, 1]).
+  auto m = frontend::load_model_text(two_heads(R"("loss": {"u": "mse"}, "loss_weights": {"u": 0.5},
+      "optimizer": {"type": "sgd", "lr": 0.1})"), "m.json");
+  for (auto* make : {&pipeline::make_ref_runner, &pipeline::make_jit_runner}) {
+    std::unique_ptr<pipeline::Runner> r = make(m, 1);
+    r->init(1);
+    ir::Bindings v = r->values();
+    v["u.kernel"] = ir::Tensor(v.at("u.kernel").type, {1, 2});
+    r->set_values(v);
+    float x[2] = {1, 1}, t[1] = {1};
+    CHECK(r->train_step(x, t, 1, 0.1, 0, nullptr) == doctest::Approx(2).epsilon(1e-6));
+  }
+  // Named data with one target array: class labels stay labels (one-hot for the loss).
+  auto two_in = frontend::load_model_text(R"({"name": "two_in", "inputs": [{"name": "a", "shape": [2]}, {"name": "b", "shape": [1]}],
+    "layers": [{"type": "concat", "name": "ab", "inputs": ["a", "b"]},
+               {"type": "dense", "name": "cls", "inputs": "ab", "units": 3, "activation": "softmax"}],
+    "outputs": "cls", "loss": "categorical_crossentropy", "metrics": ["accuracy"]})", "m.json");
+  TempDir dir;
+  write_npy(dir.file("a.npy"), {3, 2}, {0, 1, 2, 3, 4, 5});
+  write_npy(dir.file("b.npy"), {3, 1}, {10, 11, 12});
+  write_labels(dir.file("cls.npy"), {2, 0, 1});
+  frontend::DataSplits s =
+      frontend::load_data("a=" + dir.file("a.npy") + ",b=" + dir.file("b.npy") + ",cls=" + dir.file("cls.npy"), 0, &two_in);
+  CHECK(s.train.has_labels());
+  auto r = pipeline::make_ref_runner(two_in, 3);
+  r->init(0);
+  std::vector<tools::TargetFormat> f = tools::target_formats(*r, two_in, s.train);
+  CHECK(f.at(0).kind == tools::TargetKind::one_hot);
+  CHECK(tools::true_class(s.train, 0) == 2);
+  // A path whose first characters are no name is not named data.
+  CHECK(error_of([&] { frontend::load_data("./x=1.npy,y.npy", 0, &two_in); }).find("named") == std::string::npos);
+
+  // An ensemble's metrics skip padded steps as each member's do.
+  auto masked = frontend::load_model_text(R"({"name": "tagger", "input_shape": [4],
+    "layers": [{"type": "embedding", "input_dim": 5, "output_dim": 3, "mask_zero": true},
+               {"type": "gru", "units": 2, "return_sequences": true},
+               {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "softmax"}}],
+    "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]})", "m.json");
+  auto mr = pipeline::make_ref_runner(masked, 2);
+  mr->init(0);
+  frontend::Dataset d;
+  d.name = "d";
+  d.n = 2;
+  d.x_shape = {4};
+  d.x = {1, 2, 0, 0, 3, 4, 1, 0}; // 2 and 3 real steps
+  d.y_shape = {4};
+  d.sequence_labels = true;
+  d.y = {0, 1, 1, 1, 1, 0, 1, 1};
+  std::vector<tools::TargetFormat> mf = tools::target_formats(*mr, masked, d);
+  std::vector<float> masks;
+  std::vector<float> out = tools::infer_dataset(*mr, d, mf, &masks);
+  CHECK(masks == std::vector<float>{1, 1, 0, 0, 1, 1, 1, 0});
+  tools::EvalResult e = tools::score_outputs(*mr, d, mf, out, masked.training.metrics, true, masks);
+  int64_t total = 0;
+  for (int64_t c : e.confusion) total += c;
+  CHECK(total == 5);
+  CHECK(e.metrics.at(0) == doctest::Approx(tools::evaluate_dataset(*mr, d, mf, masked.training.metrics).metrics.at(0)));
+}
