@@ -201,6 +201,7 @@ struct Reader {
       if (get(c, "dropout", 0.0).get<double>() != 0 || get(c, "recurrent_dropout", 0.0).get<double>() != 0)
         problem("dropout inside the recurrent layer is not read");
       if (get(c, "unroll", false).get<bool>()) problem("unroll is not read");
+      if (get(c, "time_major", false).get<bool>()) problem("time_major (dlc's sequences are [batch, time, features])");
       if (cls == "LSTM") copy("unit_forget_bias");
       weights(c, l);
       ordered rinit = initializer(c, "recurrent_initializer");

@@ -1,5 +1,8 @@
 // dlc check, dlc summary, dlc show: validating and inspecting a model.
 #include "codegen/jit_backend.h"
+#include "frontend/files.h"
+#include "frontend/json_reader.h"
+#include "frontend/keras_json.h"
 #include "frontend/model.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
@@ -130,6 +133,24 @@ int run_show(const Args& a) {
   return 0;
 }
 
+// dlc import: a model from another framework's format as dlc's model JSON, to read, edit
+// (a loss and optimizer for training) and keep. Keras's model JSON for now.
+int run_import(const Args& a) {
+  const std::string& path = a.positional[0];
+  if (!a.has("-o")) throw Error("dlc import: -o OUT.json is required");
+  // dlc's reader first (its limits hold for any file), then the same checks as every
+  // command that reads a Keras file (frontend::load_model).
+  frontend::JsonRef root = frontend::root_of(frontend::load_json_file(path));
+  if (!root.is(frontend::json::Kind::Object) || !root.has("class_name") || !root.has("config") || root.has("layers"))
+    throw Error(fmt::format("{}: not a Keras model JSON (model.to_json(): \"class_name\" and \"config\" at the top)", path));
+  frontend::load_model(path);
+  frontend::KerasModel k = frontend::keras_to_dlc(frontend::read_file(path), path);
+  frontend::write_file_atomic(a.get("-o"), k.json + "\n");
+  std::printf("wrote %s (from Keras's model JSON %s); add a \"loss\" and an \"optimizer\" to train it\n",
+              a.get("-o").c_str(), path.c_str());
+  return 0;
+}
+
 } // namespace
 
 std::vector<Command> model_commands() {
@@ -144,6 +165,10 @@ std::vector<Command> model_commands() {
        {{"--emit", "STAGE", "the stage to print: graph (default), train-graph"},
         {"--batch", "N", "batch size (default 1)"}},
        1, run_show},
+      {"import", "dlc import KERAS.json -o MODEL.json",
+       "Write a Keras model JSON (model.to_json(), Keras 2.x) as dlc's model format.",
+       {{"-o", "MODEL.json", "the dlc model file to write"}},
+       1, run_import},
   };
   for (Command& c : cmds)
     if (c.name == "show") add_compile_stages(c);

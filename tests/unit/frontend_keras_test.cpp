@@ -1,0 +1,108 @@
+// Keras's own model JSON (model.to_json(), Keras 2.x): Sequential and Functional files
+// written by hand in Keras 2.13's format (tests/fixtures/keras/; Keras is not packaged
+// here), read by frontend::load_model, give the same graph as the dlc model written for
+// them -- names, defaults (LeakyReLU's alpha 0.3, batch normalisation's epsilon),
+// initializers, regularizers, return_state outputs, frozen layers -- and every layer dlc
+// would compute differently is one error naming each of them.
+#include "error_of.h"
+#include "frontend/files.h"
+#include "frontend/model.h"
+#include "ir/printer.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+using namespace dlc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(DLC_SOURCE_DIR) + "/tests/fixtures/keras/" + name; }
+
+std::string graph_of(const frontend::Model& m) { return ir::print_graph(frontend::build_model(m, 2).graph); }
+
+// A Keras file with these layers (Sequential, input [4, 4, 2]).
+std::string keras_sequential(const std::string& layers) {
+  return R"({"class_name": "Sequential", "config": {"name": "k", "layers": [{"class_name": "InputLayer", "config":
+      {"batch_input_shape": [null, 4, 4, 2], "name": "in"}}, )" + layers + R"(]}, "keras_version": "2.13.1"})";
+}
+
+std::string load_error(const std::string& text) {
+  fs::path p = fs::temp_directory_path() / ("dlc-keras-" + std::to_string(::getpid()) + ".json");
+  frontend::write_file_atomic(p.string(), text);
+  std::string e = error_of([&] { frontend::load_model(p.string()); });
+  fs::remove(p);
+  return e;
+}
+
+} // namespace
+
+TEST_CASE("Keras Sequential JSON: the graph of the dlc model written for it") {
+  frontend::Model k = frontend::load_model(fixture("cnn_sequential.json"));
+  frontend::Model d = frontend::load_model_text(R"({"name": "keras_cnn", "input_shape": [28, 28, 1], "layers": [
+      {"type": "conv2d", "name": "conv2d", "filters": 8, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+       "activation": "relu", "use_bias": true, "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"},
+      {"type": "batch_normalization", "name": "batch_normalization", "momentum": 0.99, "epsilon": 0.001},
+      {"type": "max_pool2d", "name": "max_pooling2d", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"},
+      {"type": "flatten", "name": "flatten"},
+      {"type": "dense", "name": "dense", "units": 32, "kernel_initializer": "he_normal",
+       "kernel_regularizer": {"type": "l1_l2", "l1": 0, "l2": 0.0010000000474974513}},
+      {"type": "activation", "name": "leaky_re_lu", "activation": {"type": "leaky_relu", "alpha": 0.3}},
+      {"type": "dropout", "name": "dropout", "rate": 0.25},
+      {"type": "dense", "name": "dense_1", "units": 10, "activation": "softmax"}]})", "d.json");
+  CHECK(k.name == "keras_cnn");
+  CHECK(graph_of(k) == graph_of(d));
+  CHECK(graph_of(k).find("leaky_relu") != std::string::npos);
+}
+
+TEST_CASE("Keras Functional JSON: two inputs, an encoder's states into a decoder, a frozen layer") {
+  frontend::Model k = frontend::load_model(fixture("seq2seq_functional.json"));
+  frontend::Model d = frontend::load_model_text(R"({"name": "keras_seq2seq",
+      "inputs": [{"name": "src", "shape": [5, 3]}, {"name": "tgt", "shape": [4, 3]}],
+      "layers": [
+        {"type": "lstm", "name": "enc", "inputs": "src", "units": 6, "return_state": true, "activation": "tanh",
+         "recurrent_activation": "sigmoid", "kernel_initializer": "glorot_uniform",
+         "recurrent_initializer": {"type": "orthogonal", "gain": 1.0}, "bias_initializer": "zeros", "unit_forget_bias": true},
+        {"type": "lstm", "name": "dec", "inputs": ["tgt", "enc.h", "enc.c"], "units": 6, "activation": "tanh",
+         "recurrent_activation": "sigmoid", "kernel_initializer": "glorot_uniform",
+         "recurrent_initializer": {"type": "orthogonal", "gain": 1.0}, "bias_initializer": "zeros", "unit_forget_bias": true},
+        {"type": "concat", "name": "both", "inputs": ["dec", "enc"]},
+        {"type": "dense", "name": "out", "inputs": "both", "units": 3, "activation": "softmax", "trainable": false}],
+      "outputs": "out"})", "d.json");
+  REQUIRE(k.inputs.size() == 2);
+  CHECK(k.inputs[1].name == "tgt");
+  CHECK(graph_of(k) == graph_of(d));
+}
+
+TEST_CASE("Keras JSON: every layer dlc would compute differently in one error; a bad axis after building") {
+  std::string e = load_error(keras_sequential(R"(
+      {"class_name": "Conv2D", "config": {"name": "dilated", "filters": 2, "kernel_size": [3, 3], "padding": "same",
+       "dilation_rate": [2, 2], "activation": "relu"}},
+      {"class_name": "Lambda", "config": {"name": "lam"}},
+      {"class_name": "Conv2D", "config": {"name": "nchw", "filters": 2, "kernel_size": [1, 1],
+       "data_format": "channels_first"}},
+      {"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_constraint": {"class_name": "MaxNorm"},
+       "kernel_initializer": {"class_name": "VarianceScaling", "config": {}}}})"));
+  CHECK(e.find("Keras model: 5 layer problems") != std::string::npos);
+  CHECK(e.find("layer 'dilated': dilation_rate other than 1") != std::string::npos);
+  CHECK(e.find("layer 'lam': layer class 'Lambda' has no dlc counterpart here") != std::string::npos);
+  CHECK(e.find("layer 'nchw': data_format 'channels_first'") != std::string::npos);
+  CHECK(e.find("layer 'd': kernel_initializer: initializer 'VarianceScaling' is not read") != std::string::npos);
+  CHECK(e.find("layer 'd': kernel_constraint is not read") != std::string::npos);
+  // Keras 2's default GRU (reset_after=True) is not dlc's GRU.
+  CHECK(load_error(R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "GRU", "config": {"name": "g",
+      "units": 2, "batch_input_shape": [null, 3, 2]}}]}})")
+            .find("layer 'g': reset_after=True") != std::string::npos);
+  // Batch normalisation over axis 1 of an NHWC image: found once the model is built.
+  CHECK(load_error(keras_sequential(R"({"class_name": "BatchNormalization", "config": {"name": "bn", "axis": [1]}})"))
+            .find("layer 'bn' normalises axis 1; dlc normalises the last axis (3") != std::string::npos);
+  // Not a Sequential or Functional model, no input shape, a member of the wrong type.
+  CHECK(load_error(R"({"class_name": "Subclassed", "config": {"layers": [{}]}})").find("Keras model class 'Subclassed'") !=
+        std::string::npos);
+  CHECK(load_error(R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"name": "d",
+      "units": 2}}]}})").find("no batch_input_shape") != std::string::npos);
+  CHECK(load_error(keras_sequential(R"({"class_name": "Dense", "config": {"name": 7, "units": 2}})"))
+            .find("Keras model: unexpected JSON") != std::string::npos);
+}
