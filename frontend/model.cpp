@@ -381,28 +381,40 @@ const std::string& Model::source_name() const {
   return doc ? doc->file : none;
 }
 
+namespace {
+
+bool is_keras(const JsonRef& root) {
+  return root.is(json::Kind::Object) && root.has("class_name") && root.has("config") && !root.has("layers");
+}
+
+// Keras's own JSON (model.to_json()), already read by dlc's reader (its limits hold for
+// any file): translated, then read as any dlc model; a normalisation axis is checked
+// against the built model.
+Model from_keras(const std::string& text, const std::string& name) {
+  KerasModel k = keras_to_dlc(text, name);
+  Model m = model_from_doc(parse_json_text(k.json, name + " (translated from Keras)"));
+  BuiltModel b = build_model(m, 1);
+  for (const auto& [layer, axis] : k.norm_axes)
+    for (const LayerInfo& l : b.layers)
+      if (l.name == layer && axis != b.graph.type(l.output).shape.rank() - 1)
+        throw Error(fmt::format("{}: Keras model: layer '{}' normalises axis {}; dlc normalises the last axis ({} of its "
+                                "input {})",
+                                name, layer, axis, b.graph.type(l.output).shape.rank() - 1, b.graph.type(l.output).str()));
+  return m;
+}
+
+} // namespace
+
 Model load_model_text(const std::string& text, const std::string& name) {
-  return model_from_doc(parse_json_text(text, name));
+  std::shared_ptr<JsonDoc> doc = parse_json_text(text, name);
+  if (is_keras(root_of(doc))) return from_keras(text, name);
+  return model_from_doc(doc);
 }
 
 Model load_model(const std::string& path) {
-  // dlc's reader first (its limits hold for any file); Keras's own JSON (model.to_json():
-  // "class_name" and "config" at the top, no "layers") is translated, then read as any
-  // dlc model.
   std::shared_ptr<JsonDoc> doc = load_json_file(path);
-  JsonRef root = root_of(doc);
-  if (!root.is(json::Kind::Object) || !root.has("class_name") || !root.has("config") || root.has("layers"))
-    return model_from_doc(doc);
-  KerasModel k = keras_to_dlc(read_file(path), path);
-  Model m = load_model_text(k.json, path + " (translated from Keras)");
-  BuiltModel b = build_model(m, 1);
-  for (const auto& [name, axis] : k.norm_axes)
-    for (const LayerInfo& l : b.layers)
-      if (l.name == name && axis != b.graph.type(l.output).shape.rank() - 1)
-        throw Error(fmt::format("{}: Keras model: layer '{}' normalises axis {}; dlc normalises the last axis ({} of its "
-                                "input {})",
-                                path, name, axis, b.graph.type(l.output).shape.rank() - 1, b.graph.type(l.output).str()));
-  return m;
+  if (is_keras(root_of(doc))) return from_keras(read_file(path), path);
+  return model_from_doc(doc);
 }
 
 } // namespace dlc::frontend

@@ -56,7 +56,8 @@ struct BuiltModel {
   std::vector<LayerInfo> layers;
 };
 
-// Parses and validates a model file (it is built once at batch 1 to check every shape).
+// Parses and validates a model file (it is built once at batch 1 to check every shape):
+// dlc's format, or Keras's model JSON (frontend/keras_json.h), which is translated first.
 Model load_model(const std::string& path);
 Model load_model_text(const std::string& text, const std::string& name);
 

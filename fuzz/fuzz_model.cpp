@@ -1,5 +1,6 @@
 // Fuzzes what `dlc check MODEL.json` does with a model file: parse and validate it
-// (dlc::frontend::load_model_text, which builds the graph once at batch 1), build the
+// (dlc::frontend::load_model_text, which builds the graph once at batch 1; a Keras model
+// JSON is translated first: the corpus holds tests/fixtures/keras/), build the
 // inference graph at batch 1 and print its types and parameter count. The only allowed
 // exception is dlc::Error (a one-line user error); anything else, a crash, undefined
 // behaviour, a leak or a hang is a finding. Inputs over 64 KB are skipped to keep every

@@ -54,6 +54,9 @@ def model_seeds():
                  "lstm_small.json", "residual.json", "two_inputs_two_outputs.json",
                  "dense_sentiment.json"]:
         shutil.copyfile(os.path.join(ROOT, "examples", name), os.path.join(HERE, "corpus", "model", name))
+    for name in ["cnn_sequential.json", "seq2seq_functional.json"]:  # Keras's model JSON
+        shutil.copyfile(os.path.join(ROOT, "tests", "fixtures", "keras", name),
+                        os.path.join(HERE, "corpus", "model", "keras_" + name))
     write("model", "bad_units.json",
           '{"input_shape": [4], "layers": [{"type": "dense", "units": -3}]}')
     write("model", "bad_layer.json",
