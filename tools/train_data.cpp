@@ -117,6 +117,23 @@ int64_t predicted_at(const TargetFormat& f, const std::vector<float>& outputs, i
   return predicted_class(outputs.data() + k * f.output_size + p * f.classes(), f.classes());
 }
 
+// A confusion matrix when asked and there is one classification loss; whether it is kept.
+bool start_confusion(EvalResult& res, const std::vector<TargetFormat>& f, bool asked) {
+  bool on = asked && f.size() == 1 && f[0].classification;
+  res.classes = on ? std::max<int64_t>(f[0].classes(), 2) : 0;
+  if (on) res.confusion.assign(size_t(res.classes * res.classes), 0);
+  return on;
+}
+
+// Counts batch rows [0, n) (samples begin..) of `out` at every real position (mask).
+void count_confusion(EvalResult& res, const frontend::Dataset& d, const TargetFormat& f, const std::vector<float>& out,
+                     int64_t begin, int64_t n, const float* mask) {
+  for (int64_t k = 0; k < n; k++)
+    for (int64_t p = 0; p < f.positions; p++)
+      if (!mask || mask[k * f.steps + p * f.steps / f.positions] != 0.0f)
+        res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f, out, k, p))]++;
+}
+
 } // namespace
 
 EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
@@ -126,9 +143,7 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
   res.metrics = acc.values();
   res.metrics_line = acc.line();
   if (d.n == 0) return res;
-  confusion = confusion && f.size() == 1 && f[0].classification;
-  res.classes = confusion ? std::max<int64_t>(f[0].classes(), 2) : 0;
-  if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
+  confusion = start_confusion(res, f, confusion);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
   int64_t out_size = 0;
@@ -147,11 +162,7 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
       r.infer(x.data(), out.data(), n);
     const float* mask = r.can_train() ? r.last_mask() : nullptr;
     acc.add(out.data(), t.data(), n, mask);
-    if (confusion)
-      for (int64_t k = 0; k < n; k++)
-        for (int64_t p = 0; p < f[0].positions; p++)
-          if (!mask || mask[k * f[0].steps + p * f[0].steps / f[0].positions] != 0.0f)
-            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
+    if (confusion) count_confusion(res, d, f[0], out, begin, n, mask);
   }
   res.loss = loss_sum / double(std::max<int64_t>(samples, 1));
   res.metrics = acc.values();
@@ -202,9 +213,7 @@ EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, 
   check_not_stateful(r);
   EvalResult res;
   pipeline::MetricSet acc = make_metrics(r, f, metrics);
-  confusion = confusion && f.size() == 1 && f[0].classification;
-  res.classes = confusion ? std::max<int64_t>(f[0].classes(), 2) : 0;
-  if (confusion) res.confusion.assign(size_t(res.classes * res.classes), 0);
+  confusion = start_confusion(res, f, confusion);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
   int64_t size = output_size(f);
@@ -215,11 +224,7 @@ EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, 
     std::vector<float> out(outputs.begin() + begin * size, outputs.begin() + (begin + n) * size);
     const float* mask = masks.empty() ? nullptr : masks.data() + begin * f[0].steps;
     acc.add(out.data(), t.data(), n, mask);
-    if (confusion)
-      for (int64_t k = 0; k < n; k++)
-        for (int64_t p = 0; p < f[0].positions; p++)
-          if (!mask || mask[k * f[0].steps + p * f[0].steps / f[0].positions] != 0.0f)
-            res.confusion[size_t(true_class(d, begin + k, p) * res.classes + predicted_at(f[0], out, k, p))]++;
+    if (confusion) count_confusion(res, d, f[0], out, begin, n, mask);
   }
   res.metrics = acc.values();
   res.metrics_line = acc.line();
