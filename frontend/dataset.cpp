@@ -75,6 +75,18 @@ dlc_rt::Array read_array(const std::string& path) {
 
 int64_t per_sample_of(const dlc_rt::Array& a) { return a.shape[0] > 0 ? a.numel() / a.shape[0] : 1; }
 
+// How a targets array reads, for every NPY source: integer [n] or [n, 1] are class
+// labels (shape empty), integer [n, T] a class label per position, anything else a target
+// per sample of its own shape.
+Dataset::Part target_part(const dlc_rt::Array& y) {
+  Dataset::Part p;
+  bool integer = y.dtype != "f32" && y.dtype != "f64" && y.dtype != "F32" && y.dtype != "F64";
+  bool labels = integer && (y.shape.size() == 1 || (y.shape.size() == 2 && y.shape[1] == 1));
+  if (!labels) p.shape.assign(y.shape.begin() + 1, y.shape.end());
+  p.sequence_labels = integer && y.shape.size() == 2 && y.shape[1] > 1;
+  return p;
+}
+
 // Samples from x_path, targets from y_path; `integer_input`: the model's input takes
 // integers (token ids), which are not scaled.
 Dataset make_dataset(const std::string& name, const std::string& x_path, const std::string& y_path,
@@ -88,12 +100,9 @@ Dataset make_dataset(const std::string& name, const std::string& x_path, const s
   d.n = x.shape[0];
   d.x_shape.assign(x.shape.begin() + 1, x.shape.end());
   d.x = model_input_values(x_path, std::move(x), integer_input ? ir::DType::i32 : ir::DType::f32);
-  // Integer vectors (or [n, 1]) are class labels, integer [n, T] a class label per
-  // position; anything else is a target per sample.
-  bool integer = y.dtype != "f32" && y.dtype != "f64" && y.dtype != "F32" && y.dtype != "F64";
-  bool labels = integer && (y.shape.size() == 1 || (y.shape.size() == 2 && y.shape[1] == 1));
-  if (!labels) d.y_shape.assign(y.shape.begin() + 1, y.shape.end());
-  d.sequence_labels = integer && y.shape.size() == 2 && y.shape[1] > 1;
+  Dataset::Part t = target_part(y);
+  d.y_shape = t.shape;
+  d.sequence_labels = t.sequence_labels;
   d.y = std::move(y.data);
   return d;
 }
@@ -297,18 +306,14 @@ NamedArray read_named(const std::string& path, const std::string& name, bool is_
   r.path = path;
   r.n = a.shape[0];
   r.part.name = name;
-  bool integer = a.dtype != "f32" && a.dtype != "f64" && a.dtype != "F32" && a.dtype != "F64";
   if (is_input) {
     r.part.shape.assign(a.shape.begin() + 1, a.shape.end());
     r.values = model_input_values(path, std::move(a), input_dtype);
     return r;
   }
   check_finite(path, a.data, per_sample_of(a), "target");
-  // As the x.npy,y.npy form: integer [n] or [n, 1] are class labels, integer [n, T] a
-  // class label per position, anything else a target per sample.
-  bool labels = integer && (a.shape.size() == 1 || (a.shape.size() == 2 && a.shape[1] == 1));
-  if (!labels) r.part.shape.assign(a.shape.begin() + 1, a.shape.end());
-  r.part.sequence_labels = integer && a.shape.size() == 2 && a.shape[1] > 1;
+  r.part = target_part(a);
+  r.part.name = name;
   r.values = std::move(a.data);
   return r;
 }
@@ -374,7 +379,7 @@ DataSplits load_named(const std::string& source, const Model& model) {
     if (files.count(name)) throw Error(fmt::format("--data {}: '{}' is named twice", source, name));
     files[name] = {path, test};
   }
-  std::vector<std::string> names, known;
+  std::vector<std::string> names;
   std::vector<ir::DType> dtypes;
   for (const InputSpec& in : model.inputs) names.push_back(in.name), dtypes.push_back(in.dtype);
   size_t inputs = names.size();

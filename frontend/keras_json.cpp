@@ -87,10 +87,9 @@ struct Reader {
 
   // Members every layer with weights shares: use_bias, initializers, regularizers;
   // constraints and activity regularizers are refused.
-  void weights(const json& c, ordered& l, const char* kernel = "kernel") {
-    std::string k(kernel);
+  void weights(const json& c, ordered& l) {
     if (c.contains("use_bias")) l["use_bias"] = get(c, "use_bias", true);
-    for (const std::string& name : {k, std::string("bias")}) {
+    for (const std::string name : {"kernel", "bias"}) {
       ordered init = initializer(c, (name + "_initializer").c_str());
       if (!init.is_null()) l[name + "_initializer"] = init;
       ordered reg = regularizer(c, (name + "_regularizer").c_str());

@@ -224,31 +224,30 @@ TrainingGraph build_loss_graph(const Graph& forward, const ir::TrainingSpec& spe
   TrainingGraph tg;
   tg.graph = specialize_phase(forward, training);
   Graph& g = tg.graph;
-  if (spec.losses.size() == 1) {
-    ValueId target = kNoValue;
-    tg.loss = append_output_loss(g, spec.losses[0], "target", "loss", target, tg.mask);
-    if (spec.losses[0].weight != 1) // Keras scales a single loss by its weight too
-      tg.loss = g.add("scale", {tg.loss}, {{"scale", spec.losses[0].weight}}, "loss.weighted");
+  // The total is sum_i weight_i * loss_i (Keras's loss dict and loss_weights; one loss is
+  // scaled by its weight too). With several losses each loss_i is also an output
+  // "loss.<output>" (the history's "<output>_loss"); one loss is named "loss" itself.
+  bool several = spec.losses.size() > 1;
+  for (size_t i = 0; i < spec.losses.size(); i++) {
+    const ir::LossSpec& l = spec.losses[i];
+    std::string pre = several ? "loss." + l.output : "loss";
+    ValueId target = kNoValue, mask = kNoValue;
+    ValueId part = append_output_loss(g, l, target_name(spec, i), pre, target, mask);
     tg.targets.push_back(target);
-    if (tg.mask != kNoValue) g.add_output("loss_mask", tg.mask); // for the metrics, which skip padded steps too
-  } else {
-    // Several trained outputs (Keras's loss dict): the total is sum_i weight_i * loss_i,
-    // and each loss_i is an output "loss.<output>" (the history's "<output>_loss").
-    for (size_t i = 0; i < spec.losses.size(); i++) {
-      const ir::LossSpec& l = spec.losses[i];
-      std::string pre = "loss." + l.output;
-      ValueId target = kNoValue, mask = kNoValue;
-      ValueId part = append_output_loss(g, l, target_name(spec, i), pre, target, mask);
-      if (mask != kNoValue)
-        throw Error(fmt::format("output '{}' carries a mask, which a model with several losses does not support (one "
-                                "masked output per model: train it alone)",
-                                l.output));
-      tg.targets.push_back(target);
+    if (mask != kNoValue && several)
+      throw Error(fmt::format("output '{}' carries a mask, which a model with several losses does not support (one "
+                              "masked output per model: train it alone)",
+                              l.output));
+    if (mask != kNoValue) {
+      tg.mask = mask;
+      g.add_output("loss_mask", mask); // for the metrics, which skip padded steps too
+    }
+    if (several) {
       tg.parts.push_back(part);
       g.add_output(pre, part);
-      ValueId term = l.weight == 1 ? part : g.add("scale", {part}, {{"scale", l.weight}}, pre + ".weighted");
-      tg.loss = tg.loss == kNoValue ? term : g.add("add", {tg.loss, term}, {}, "loss.sum_" + l.output);
     }
+    ValueId term = l.weight == 1 ? part : g.add("scale", {part}, {{"scale", l.weight}}, pre + ".weighted");
+    tg.loss = tg.loss == kNoValue ? term : g.add("add", {tg.loss, term}, {}, "loss.sum_" + l.output);
   }
   // Regularizers (Keras semantics): l1·Σ|w| + l2·Σw² of each parameter that has one is
   // part of the loss, reported with it and differentiated with it; their sum is also

@@ -102,8 +102,6 @@ private:
   std::vector<double> parts_; // of the last train_step
   std::vector<float> mask_;   // of the last train_step or evaluate (empty: none)
 
-  static int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
-
   std::vector<const void*> ins(const float* x, int64_t n) const {
     std::vector<const void*> v;
     for (auto& t : jit_.inputs()) {

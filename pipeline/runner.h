@@ -20,6 +20,10 @@
 
 namespace dlc::pipeline {
 
+// Values per sample of a tensor whose axis 0 is the sample axis: the size of one sample
+// in a Runner's block.
+inline int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
+
 class Runner {
 public:
   virtual ~Runner() = default;

@@ -66,8 +66,8 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
   // The runner writes every reported output (one block each); this prints the first.
   ir::TensorType ot = r->output_types()[0];
-  int64_t per_out = ot.shape.numel() / ot.shape[0], per_all = 0;
-  for (const ir::TensorType& t : r->output_types()) per_all += t.shape.numel() / t.shape[0];
+  int64_t per_out = pipeline::per_sample(ot), per_all = 0;
+  for (const ir::TensorType& t : r->output_types()) per_all += pipeline::per_sample(t);
   std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out)),
       all(size_t(batch * per_all));
   // Several --weights: an ensemble, whose output is the mean of its members'.

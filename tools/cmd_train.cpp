@@ -131,9 +131,10 @@ int run_eval(const Args& a) {
   std::vector<float> mean, masks; // masks: padded steps, the same for every member
   for (const std::string& path : weights) {
     load(path);
-    EvalResult r = evaluate_dataset(*runner, d, f, m.training.metrics);
-    std::printf("member %s: loss %.4f%s\n", path.c_str(), r.loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
-    std::vector<float> out = infer_dataset(*runner, d, f, &masks);
+    double loss = 0;
+    std::vector<float> out = infer_dataset(*runner, d, f, &masks, &loss); // one pass: outputs, mask, loss
+    EvalResult r = score_outputs(*runner, d, f, out, m.training.metrics, false, masks);
+    std::printf("member %s: loss %.4f%s\n", path.c_str(), loss, r.metrics_line.empty() ? "" : (" " + r.metrics_line).c_str());
     if (mean.empty()) mean.assign(out.size(), 0.0f);
     for (size_t i = 0; i < out.size(); i++) mean[i] += out[i] / float(weights.size());
   }

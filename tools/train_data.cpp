@@ -8,11 +8,7 @@
 
 namespace dlc::tools {
 
-namespace {
-
-int64_t per_sample(const ir::TensorType& t) { return t.shape.numel() / t.shape[0]; }
-
-} // namespace
+using pipeline::per_sample;
 
 std::vector<TargetFormat> target_formats(const pipeline::Runner& r, const frontend::Model& m,
                                          const frontend::Dataset& d) {
@@ -187,13 +183,14 @@ void check_not_stateful(const pipeline::Runner& r) {
 } // namespace
 
 std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
-                                 std::vector<float>* masks) {
+                                 std::vector<float>* masks, double* loss) {
   check_not_stateful(r);
   std::vector<int64_t> order(static_cast<size_t>(d.n));
   std::iota(order.begin(), order.end(), 0);
   int64_t size = output_size(f);
   std::vector<float> x, t, out(size_t(d.n * size));
   if (masks) masks->clear();
+  double loss_sum = 0;
   for (int64_t begin = 0; begin < d.n; begin += r.batch()) {
     int64_t n = std::min(r.batch(), d.n - begin);
     fill_batch(d, f, order, begin, n, x, t);
@@ -201,9 +198,10 @@ std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d
       r.infer(x.data(), out.data() + begin * size, n);
       continue;
     }
-    r.evaluate(x.data(), t.data(), n, out.data() + begin * size);
+    loss_sum += r.evaluate(x.data(), t.data(), n, out.data() + begin * size) * double(n);
     if (const float* m = r.last_mask(); m && masks) masks->insert(masks->end(), m, m + n * f[0].steps);
   }
+  if (loss) *loss = loss_sum / double(std::max<int64_t>(d.n, 1)); // as evaluate_dataset
   return out;
 }
 

@@ -81,9 +81,10 @@ EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, con
 // a masked output's padding is known. The loss of an average is not computed: `loss` is 0. Throws dlc::Error
 // for a model with stateful layers.
 // `masks` (when not null) receives the loss's mask of every sample ([n, T], as
-// Runner::last_mask; empty when the output has none), which score_outputs honours.
+// Runner::last_mask; empty when the output has none), which score_outputs honours;
+// `loss` (when not null) the loss over the set, as evaluate_dataset reports it.
 std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
-                                 std::vector<float>* masks = nullptr);
+                                 std::vector<float>* masks = nullptr, double* loss = nullptr);
 EvalResult score_outputs(const pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
                          const std::vector<float>& outputs, const std::vector<ir::MetricSpec>& metrics, bool confusion,
                          const std::vector<float>& masks = {});
