@@ -72,6 +72,7 @@ int main(void) {
   if (memcmp(k0, k1, sizeof(float) * (size_t)kn) == 0) return 12;
   if (xo_set_frozen(c, "no_such_layer", 1) != -1 || !strstr(xo_error(c), "no parameter's name starts with 'no_such_layer'"))
     return 13;
+  if (xo_set_frozen(c, NULL, 1) != -1 || !strstr(xo_error(c), "set_frozen: the prefix is NULL")) return 14;
   xo_destroy(c);
   return 0;
 }

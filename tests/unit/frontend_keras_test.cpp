@@ -106,3 +106,47 @@ TEST_CASE("Keras JSON: every layer dlc would compute differently in one error; a
   CHECK(load_error(keras_sequential(R"({"class_name": "Dense", "config": {"name": 7, "units": 2}})"))
             .find("Keras model: unexpected JSON") != std::string::npos);
 }
+
+TEST_CASE("Keras JSON: each refused setting is named, layer by layer, in the one error") {
+  std::string e = load_error(keras_sequential(R"(
+      {"class_name": "Dense", "config": {"name": "init_mean", "units": 2,
+       "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.1}}}},
+      {"class_name": "Dense", "config": {"name": "init_uniform", "units": 2,
+       "kernel_initializer": {"class_name": "RandomUniform", "config": {"minval": 0.0, "maxval": 1.0}}}},
+      {"class_name": "Dense", "config": {"name": "reg", "units": 2, "kernel_regularizer": {"class_name": "OrthogonalRegularizer"},
+       "activity_regularizer": {"class_name": "L2"}}},
+      {"class_name": "Dense", "config": {"name": "act", "units": 2, "activation": {"class_name": "relu"}}},
+      {"class_name": "Conv2D", "config": {"name": "grouped", "filters": 2, "kernel_size": [1, 1], "groups": 2}},
+      {"class_name": "Dropout", "config": {"name": "noise", "rate": 0.5, "noise_shape": [null, 1]}},
+      {"class_name": "BatchNormalization", "config": {"name": "bnreg", "gamma_regularizer": {"class_name": "L2"}}},
+      {"class_name": "BatchNormalization", "config": {"name": "bnaxis", "axis": [1, 2]}},
+      {"class_name": "LSTM", "config": {"name": "rnn", "units": 2, "dropout": 0.2, "unroll": true, "time_major": true}},
+      {"class_name": "Concatenate", "config": {"name": "cat", "axis": 1}})"));
+  for (const char* want : {"layer 'init_mean': kernel_initializer: a RandomNormal with a mean other than 0",
+                           "layer 'init_uniform': kernel_initializer: RandomUniform(0, 1) is not symmetric around 0",
+                           "layer 'reg': kernel_regularizer: regularizer 'OrthogonalRegularizer' is not read",
+                           "layer 'reg': activity_regularizer is not read",
+                           "layer 'act': 'activation' is not an activation name",
+                           "layer 'grouped': groups other than 1", "layer 'noise': noise_shape is not read",
+                           "layer 'bnreg': gamma_regularizer is not read",
+                           "layer 'bnaxis': axis [1,2] (dlc normalises the last axis)",
+                           "layer 'rnn': dropout inside the recurrent layer is not read", "layer 'rnn': unroll is not read",
+                           "layer 'rnn': time_major", "layer 'cat': Concatenate on an axis other than the last"}) {
+    CAPTURE(want);
+    CHECK(e.find(want) != std::string::npos);
+  }
+  // Functional: a shared layer, an unknown input size, inputs in Keras 3's form, no layers.
+  std::string f = load_error(R"({"class_name": "Functional", "config": {"name": "f", "layers": [
+      {"class_name": "InputLayer", "name": "in", "config": {"batch_input_shape": [null, null, 3]}, "inbound_nodes": []},
+      {"class_name": "Dense", "name": "shared", "config": {"name": "shared", "units": 2},
+       "inbound_nodes": [[["in", 0, 0, {}]], [["in", 0, 0, {}]]]},
+      {"class_name": "Dense", "name": "k3", "config": {"name": "k3", "units": 2},
+       "inbound_nodes": [{"args": [], "kwargs": {}}]}],
+      "input_layers": [["in", 0, 0]], "output_layers": [["k3", 0, 0]]}})");
+  CHECK(f.find("layer 'in': an input dimension other than a fixed size (None)") != std::string::npos);
+  CHECK(f.find("layer 'shared': a layer called more than once (shared weights) is not read") != std::string::npos);
+  CHECK(f.find("layer 'k3': inbound_nodes in a form other than Keras 2's nested lists") != std::string::npos);
+  CHECK(load_error(R"({"class_name": "Sequential", "config": {"layers": []}})").find("has no layers") != std::string::npos);
+  CHECK(load_error(R"({"class_name": "Functional", "config": {"layers": [{"class_name": "InputLayer", "name": "in",
+      "config": {"batch_input_shape": 3}}]}})").find("batch_input_shape is not a list") != std::string::npos);
+}
