@@ -6,7 +6,7 @@ source "$SRC/tests/lib.sh"
 DATA=/usr/share/datasets/fashion-mnist
 if [ ! -f "$DATA/t10k-images-idx3-ubyte.gz" ]; then
   echo "skipped: no Fashion-MNIST in $DATA (Debian package dataset-fashion-mnist)"
-  exit 0
+  exit "$SKIPPED"
 fi
 
 expect_ok make -s -C "$SRC/examples/embed" demo DLC="$DLC" OUT="$TMP/embed" DATA="$DATA"

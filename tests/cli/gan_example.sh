@@ -8,7 +8,7 @@ source "$SRC/tests/lib.sh"
 DATA=/usr/share/datasets/fashion-mnist
 if [ ! -f "$DATA/train-images-idx3-ubyte.gz" ] || [ ! -f /usr/include/png.h ]; then
   echo "skipped: needs $DATA (dataset-fashion-mnist) and libpng-dev (scripts/install-deps.sh installs both)"
-  exit 0
+  exit "$SKIPPED"
 fi
 OUT="$TMP/gan"
 expect_ok make -s -C "$SRC/examples/gan" DLC="$DLC" OUT="$OUT" CXXFLAGS="-std=c++17 -O1 -Wall -Wextra -Werror"

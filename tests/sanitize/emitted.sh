@@ -11,7 +11,7 @@ JOBS=${JOBS:-2}
 FIXTURE="$SRC/tests/fixtures/codegen/threads_check.cpp"
 if ! command -v "$CXX" >/dev/null; then
   echo "skipped: $CXX is not installed"
-  exit 0
+  exit "$SKIPPED"
 fi
 # Too large to run under a sanitizer here (138 M parameters: 0.5 GB of weights, 2 GB with
 # Adam's state, times the sanitizers' shadow memory); codegen_cpp_build_test compiles it.
