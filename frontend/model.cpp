@@ -2,6 +2,7 @@
 
 #include "frontend/files.h"
 #include "frontend/keras_json.h"
+#include "frontend/onnx_import.h"
 #include "frontend/layers.h"
 #include "ir/verifier.h"
 
@@ -411,7 +412,22 @@ Model load_model_text(const std::string& text, const std::string& name) {
   return model_from_doc(doc);
 }
 
+Model with_training(Model m, std::shared_ptr<JsonDoc> doc) {
+  JsonRef root = root_of(doc);
+  root.expect(json::Kind::Object);
+  root.expect_only({"loss", "loss_weights", "optimizer", "batch_size", "epochs", "metrics"},
+                   "a training overlay (the model's layers stay in the model file)");
+  m.training = parse_training_spec(root, build_model(m, 1).graph);
+  return m;
+}
+
 Model load_model(const std::string& path) {
+  if (is_onnx_path(path)) {
+    OnnxModel o = onnx_to_dlc(read_file(path), path);
+    Model m = model_from_doc(parse_json_text(o.json, path + " (translated from ONNX)"));
+    m.weights = std::make_shared<const std::map<std::string, ir::Tensor>>(std::move(o.weights));
+    return m;
+  }
   std::shared_ptr<JsonDoc> doc = load_json_file(path);
   if (is_keras(root_of(doc))) return from_keras(read_file(path), path);
   return model_from_doc(doc);

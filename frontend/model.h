@@ -5,6 +5,7 @@
 
 #include "frontend/json_reader.h"
 #include "ir/graph.h"
+#include "ir/interp/tensor.h"
 #include "ir/training_spec.h"
 
 #include <map>
@@ -46,6 +47,10 @@ struct Model {
   std::string name;
   std::vector<InputSpec> inputs;
   TrainingSpec training;
+  // The parameter values the model file itself carries, by name (an ONNX file's
+  // initializers, in dlc's layout); null for dlc's and Keras's JSON. Commands use them
+  // when no --weights is given.
+  std::shared_ptr<const std::map<std::string, ir::Tensor>> weights;
 
   // The file the model came from (for messages).
   const std::string& source_name() const;
@@ -57,9 +62,16 @@ struct BuiltModel {
 };
 
 // Parses and validates a model file (it is built once at batch 1 to check every shape):
-// dlc's format, or Keras's model JSON (frontend/keras_json.h), which is translated first.
+// dlc's format, Keras's model JSON (frontend/keras_json.h) or an ONNX file (".onnx",
+// frontend/onnx_import.h), which are translated first.
 Model load_model(const std::string& path);
 Model load_model_text(const std::string& text, const std::string& name);
+
+// `m` with the training sections (loss, loss_weights, optimizer, batch_size, epochs,
+// metrics) of `doc` instead of its own: a JSON object with only those members, from a
+// file (`--training FILE.json`) or built from options (`--loss`, `--optimizer`). How an
+// imported model (ONNX, Keras) is fine-tuned without editing it. Errors are located in doc.
+Model with_training(Model m, std::shared_ptr<JsonDoc> doc);
 
 // Expands the layers into a forward (inference) graph for `batch` samples.
 BuiltModel build_model(const Model& model, int64_t batch);

@@ -379,13 +379,18 @@ TrainingSpec parse_training_spec(const JsonRef& root, const ir::Graph& forward) 
       for (const std::string& o : outputs)
         if (auto e = r.get(o)) t.losses.push_back(parse_loss(*e, o));
     } else if (r.is(json::Kind::Object)) {
-      r.expect_only({"type", "output"}, "a loss");
+      r.expect_only({"type", "output", "from_logits"}, "a loss");
       std::string output = outputs.front();
       if (auto o = r.get("output")) {
         output = o->as_string();
         known_output(*o, output);
       }
       t.losses.push_back(parse_loss(r.require("type"), output));
+      if (auto f = r.get("from_logits")) {
+        t.losses.back().from_logits = f->as_bool();
+        if (t.losses.back().from_logits && t.losses.back().type == "mse")
+          f->fail("from_logits: mse compares the output itself (from_logits is for the cross-entropies)");
+      }
     } else {
       t.losses.push_back(parse_loss(r, outputs.front()));
     }

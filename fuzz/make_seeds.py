@@ -57,6 +57,11 @@ def model_seeds():
     for name in ["cnn_sequential.json", "seq2seq_functional.json"]:  # Keras's model JSON
         shutil.copyfile(os.path.join(ROOT, "tests", "fixtures", "keras", name),
                         os.path.join(HERE, "corpus", "model", "keras_" + name))
+    # ONNX: PyTorch's exports (tests/fixtures/onnx/), the small ones.
+    os.makedirs(os.path.join(HERE, "corpus", "onnx"), exist_ok=True)
+    for name in ["mlp", "batchnorm", "depthwise", "concat", "generator", "embed", "unsupported", "residual"]:
+        shutil.copyfile(os.path.join(ROOT, "tests", "fixtures", "onnx", name + ".onnx"),
+                        os.path.join(HERE, "corpus", "onnx", name + ".onnx"))
     write("model", "bad_units.json",
           '{"input_shape": [4], "layers": [{"type": "dense", "units": -3}]}')
     write("model", "bad_layer.json",

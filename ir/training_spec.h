@@ -15,6 +15,9 @@ struct LossSpec {
                       // binary_crossentropy
   std::string output; // the model output it applies to
   double weight = 1;  // its factor in the total loss (Keras's loss_weights)
+  // Keras's from_logits: the output holds logits (a PyTorch model's last Linear); the
+  // loss applies softmax (sigmoid for binary cross-entropy) to them itself, stably.
+  bool from_logits = false;
 };
 
 struct ScheduleSpec {

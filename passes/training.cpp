@@ -48,6 +48,11 @@ LossSite find_site(const Graph& g, const ir::LossSpec& loss) {
     }
   if (s.value == kNoValue)
     throw Error(fmt::format("the loss applies to output '{}', which the model does not have", loss.output));
+  if (loss.from_logits) { // the output is the logits the fused loss takes
+    s.logits = s.value;
+    s.head = loss.type == "binary_crossentropy" ? "sigmoid" : "softmax";
+    return s;
+  }
   const ir::Value& v = g.value(s.value);
   if (v.kind != ir::ValueKind::result) return s;
   const ir::Node& n = g.node(v.node);

@@ -12,14 +12,14 @@ set -uo pipefail
 
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-json model safetensors npy idx checkpoint}
+targets=${FUZZ_TARGETS:-json model onnx safetensors npy idx checkpoint}
 src=$(cd "$(dirname "$0")/.." && pwd)
 
 # Longest input per harness: room for every structure of the format, small enough that
 # mutations stay focused (fuzz_model also skips inputs over 64 KB itself).
 max_len() {
   case $1 in
-  model | idx) echo 16384 ;;
+  model | idx | onnx) echo 16384 ;;
   npy) echo 4096 ;;
   *) echo 8192 ;;
   esac

@@ -6,6 +6,7 @@
 #include "frontend/model.h"
 #include "frontend/weights.h"
 #include "tools/commands.h"
+#include "tools/compile_flags.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -85,7 +86,7 @@ int run_compile(const Args& a) {
   const std::string& model_path = a.positional[0];
   if (!a.has("-o")) throw Error("missing -o OUT.cpp: the file to write");
   OutputFiles out = output_files(a.get("-o"));
-  frontend::Model m = frontend::load_model(model_path);
+  frontend::Model m = load_model_arg(a);
   codegen::CppOptions o;
   o.name = symbol_prefix(a, out.source);
   o.header_file = out.header.filename().string();
@@ -108,9 +109,10 @@ int run_compile(const Args& a) {
                  m.training.optimizer.plateau.location.c_str(), o.name.c_str());
   ir::Bindings weights;
   if (a.has("--weights")) weights = frontend::load_weights(a.get("--weights"), frontend::build_model(m, 1).graph);
+  else if (m.weights) weights = *m.weights; // an ONNX file's own
   codegen::CppFiles f;
   try {
-    f = pipeline::emit_cpp(m, a.has("--weights") ? &weights : nullptr, o);
+    f = pipeline::emit_cpp(m, a.has("--weights") || m.weights ? &weights : nullptr, o);
   } catch (const Error& e) {
     throw Error(model_path + ": " + e.what());
   }
@@ -125,7 +127,7 @@ int run_compile(const Args& a) {
 } // namespace
 
 std::vector<Command> compile_commands() {
-  return {{"compile",
+  std::vector<Command> cmds = {{"compile",
            "dlc compile MODEL.json -o OUT.cpp [--weights W.safetensors] [--train] [--batch N] [--name PREFIX] "
            "[--extern-weights] [--emit-main] [--input-grad]",
            "Emit standalone C++ for a model: OUT.cpp, OUT.h and dlc_runtime.h, which build with any C++17 compiler "
@@ -140,6 +142,8 @@ std::vector<Command> compile_commands() {
             {"--input-grad", "", "with --train: add <name>_input_grad, the loss's gradient with respect to the inputs"}},
            1,
            run_compile}};
+  for (const FlagSpec& f : training_flags()) cmds[0].flags.push_back(f);
+  return cmds;
 }
 
 } // namespace dlc::tools

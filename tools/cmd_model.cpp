@@ -4,6 +4,8 @@
 #include "frontend/json_reader.h"
 #include "frontend/keras_json.h"
 #include "frontend/model.h"
+#include "frontend/onnx_import.h"
+#include "frontend/weights.h"
 #include "frontend/summary.h"
 #include "ir/printer.h"
 #include "passes/lower.h"
@@ -78,7 +80,7 @@ void show_llvm(const Args& a, const passes::Program& p, bool optimized) {
 // What `dlc compile` would write (codegen/cpp/emit.h): net.h, then net.cpp, from the
 // programs the flags' pipeline plans.
 int show_cpp(const Args& a) {
-  frontend::Model m = frontend::load_model(a.positional[0]);
+  frontend::Model m = load_model_arg(a);
   codegen::CppOptions o;
   o.train = a.has("--train");
   o.batch = a.get_int("--batch", m.training.batch_size, 1, 1 << 20);
@@ -101,7 +103,7 @@ const char* last_pass_of(const std::string& emit) {
 // the training program, each the pipeline the flags ask for stopped after its pass.
 int show_compiled(const Args& a, const std::string& emit) {
   if (emit == "cpp") return show_cpp(a);
-  frontend::Model m = frontend::load_model(a.positional[0]);
+  frontend::Model m = load_model_arg(a);
   pipeline::Options o = pipeline_options(a);
   if (emit == "clean-graph") {
     while (!o.passes.empty() && passes::is_kernel_pass(o.passes.back())) o.passes.pop_back();
@@ -126,18 +128,38 @@ int run_show(const Args& a) {
   if (!known)
     throw Error(fmt::format("--emit: unknown stage '{}'; stages: {}", emit, join_names(kStages)));
   if (emit != "graph" && emit != "train-graph") return show_compiled(a, emit);
-  frontend::Model m = frontend::load_model(a.positional[0]);
+  frontend::Model m = load_model_arg(a);
   int64_t batch = a.get_int("--batch", 1, 1, 1 << 20);
   passes::ProgramKind kind = emit == "train-graph" ? passes::ProgramKind::training : passes::ProgramKind::inference;
   std::fputs(ir::print_graph(pipeline::program_graph(m, kind, batch)).c_str(), stdout);
   return 0;
 }
 
+// dlc import of an ONNX file: the model JSON, its parameters (--weights-out) and how the
+// layouts of its inputs and outputs map onto dlc's.
+int import_onnx(const Args& a) {
+  const std::string& path = a.positional[0];
+  frontend::Model m = frontend::load_model(path); // every check any command makes
+  frontend::OnnxModel o = frontend::onnx_to_dlc(frontend::read_file(path), path);
+  if (a.has("--weights-out"))
+    frontend::save_weights(a.get("--weights-out"), frontend::build_model(m, 1).graph, *m.weights);
+  frontend::write_file_atomic(a.get("-o"), o.json + "\n");
+  std::printf("wrote %s (%zu layers from ONNX %s)%s\n", a.get("-o").c_str(), frontend::build_model(m, 1).layers.size(),
+              path.c_str(), a.has("--weights-out") ? (" and " + a.get("--weights-out")).c_str() : "");
+  for (const std::string& l : o.layout) std::printf("  %s\n", l.c_str());
+  if (!a.has("--weights-out"))
+    std::printf("its parameters stay in %s: write them with --weights-out W.safetensors to use the JSON alone\n", path.c_str());
+  return 0;
+}
+
 // dlc import: a model from another framework's format as dlc's model JSON, to read, edit
-// (a loss and optimizer for training) and keep. Keras's model JSON for now.
+// (a loss and optimizer for training) and keep: ONNX, or Keras's model JSON.
 int run_import(const Args& a) {
   const std::string& path = a.positional[0];
   if (!a.has("-o")) throw Error("dlc import: -o OUT.json is required");
+  if (frontend::is_onnx_path(path)) return import_onnx(a);
+  if (a.has("--weights-out"))
+    throw Error("dlc import: --weights-out: a Keras model JSON holds no weights (its .h5 file does)");
   // dlc's reader first (its limits hold for any file), then the same checks as every
   // command that reads a Keras file (frontend::load_model).
   frontend::JsonRef root = frontend::root_of(frontend::load_json_file(path));
@@ -165,9 +187,11 @@ std::vector<Command> model_commands() {
        {{"--emit", "STAGE", "the stage to print: graph (default), train-graph"},
         {"--batch", "N", "batch size (default 1)"}},
        1, run_show},
-      {"import", "dlc import KERAS.json -o MODEL.json",
-       "Write a Keras model JSON (model.to_json(), Keras 2.x) as dlc's model format.",
-       {{"-o", "MODEL.json", "the dlc model file to write"}},
+      {"import", "dlc import MODEL.onnx|KERAS.json -o MODEL.json [--weights-out W.safetensors]",
+       "Write an ONNX model (opsets 11-17, e.g. from torch.onnx.export; NCHW mapped onto NHWC) or a Keras model JSON "
+       "(model.to_json(), Keras 2.x) as dlc's model format.",
+       {{"-o", "MODEL.json", "the dlc model file to write"},
+        {"--weights-out", "W.safetensors", "ONNX: also write its parameters, in dlc's layout and names"}},
        1, run_import},
   };
   for (Command& c : cmds)

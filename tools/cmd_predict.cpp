@@ -64,6 +64,7 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   auto r = pipeline::make_runner(backend, m, batch);
   ir::Graph g = frontend::build_model(m, 1).graph;
   r->init(uint64_t(a.get_int("--seed", 0, 0, INT64_MAX)));
+  if (m.weights && !a.has("--weights")) r->set_values(*m.weights); // an ONNX file's own
   // The runner writes every reported output (one block each); this prints the first.
   ir::TensorType ot = r->output_types()[0];
   int64_t per_out = pipeline::per_sample(ot), per_all = 0;
@@ -137,7 +138,7 @@ int run_predict(const Args& a) {
       throw Error(fmt::format("--backend/--top-k/--batch/several --weights: model '{}' has {} inputs; they drive "
                               "single-input models",
                               m.name, m.inputs.size()));
-    if (!a.has("--weights"))
+    if (!a.has("--weights") && !m.weights)
       std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed %lld\n",
                    (long long)a.get_int("--seed", 0, 0, INT64_MAX));
     return predict_with_runner(a, m, inputs.begin()->second, backend);
@@ -146,6 +147,8 @@ int run_predict(const Args& a) {
   ir::Bindings b;
   if (a.has("--weights")) {
     b = frontend::load_weights(a.get("--weights"), bm.graph);
+  } else if (m.weights) {
+    b = *m.weights;
   } else {
     uint64_t seed = uint64_t(a.get_int("--seed", 0, 0, INT64_MAX));
     b = ir::init_params(bm.graph, seed);

@@ -6,6 +6,7 @@
 #include "ir/error.h"
 #include "tools/checkpoint.h"
 #include "tools/commands.h"
+#include "tools/compile_flags.h"
 #include "tools/kernel_threads.h"
 #include "tools/progress.h"
 #include "tools/train_data.h"
@@ -32,7 +33,7 @@ bool input_targets(const Args& a) {
 }
 
 int run_train(const Args& a) {
-  frontend::Model m = frontend::load_model(a.positional[0]);
+  frontend::Model m = load_model_arg(a);
   if (!a.has("--data")) throw Error("dlc train: --data SOURCE is required (fashion-mnist, a directory of IDX files, x.npy,y.npy or text:FILE)");
   TrainOptions o;
   o.model_path = a.positional[0];
@@ -69,6 +70,9 @@ int run_train(const Args& a) {
     std::printf("weights %s: %s\n", a.get("--weights").c_str(), report.text().c_str());
   } else if (a.has("--weights-partial")) {
     throw Error("dlc train: --weights-partial needs --weights W.safetensors");
+  } else if (m.weights && o.resume_dir.empty()) {
+    o.initial_values = *m.weights; // fine-tuning an ONNX file: it starts from its own parameters
+    std::printf("weights: the %zu parameters of %s\n", m.weights->size(), a.positional[0].c_str());
   }
   KernelThreads threads(a);
   frontend::DataSplits data =
@@ -96,7 +100,7 @@ void print_confusion(const EvalResult& r) {
 }
 
 int run_eval(const Args& a) {
-  frontend::Model m = frontend::load_model(a.positional[0]);
+  frontend::Model m = load_model_arg(a);
   if (!a.has("--data")) throw Error("dlc eval: --data SOURCE is required");
   if (!m.training.has_loss) throw Error(fmt::format("model '{}' has no loss to evaluate", m.name));
   bool autoencoder = input_targets(a);
@@ -113,7 +117,8 @@ int run_eval(const Args& a) {
     runner->set_values(frontend::load_weights(path, g, false, &report));
     if (report.optimizer_state > 0) std::fprintf(stderr, "note: %s is a training checkpoint: %s\n", path.c_str(), report.text().c_str());
   };
-  if (weights.empty()) std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+  if (weights.empty() && m.weights) runner->set_values(*m.weights); // an ONNX file's own
+  else if (weights.empty()) std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
   if (weights.size() <= 1) {
     if (weights.size() == 1) load(weights[0]);
     std::vector<TargetFormat> f = target_formats(*runner, m, d);
@@ -147,7 +152,7 @@ int run_eval(const Args& a) {
 } // namespace
 
 std::vector<Command> train_commands() {
-  return {
+  std::vector<Command> cmds = {
       {"train", "dlc train MODEL.json --data SOURCE [options]",
        "Train a model on a data set; print progress and test metrics.",
        {{"--data", "SOURCE",
@@ -183,6 +188,9 @@ std::vector<Command> train_commands() {
         {"--threads", "N", kThreadsHelp}},
        1, run_eval},
   };
+  for (Command& c : cmds)
+    for (const FlagSpec& f : training_flags()) c.flags.push_back(f);
+  return cmds;
 }
 
 } // namespace dlc::tools

@@ -20,6 +20,13 @@ int64_t batch_flag(const Args& a, const frontend::Model& m);
 // Loads positional[0] and runs its inference program (or, with --train, its training
 // program) at --batch through the pipeline the flags ask for (only its graph passes when
 // `graph_passes_only`).
+// The model the command names (positional[0]; dlc JSON, Keras JSON or ONNX) with the
+// training sections of --training FILE.json, or of --loss/--optimizer/--metrics, in place
+// of its own (frontend::with_training): how an imported model is fine-tuned unedited.
+frontend::Model load_model_arg(const Args& a);
+// Those three flags, for every command that trains or compiles.
+std::vector<FlagSpec> training_flags();
+
 passes::Program compile_model(const Args& a, bool graph_passes_only = false);
 
 } // namespace dlc::tools
