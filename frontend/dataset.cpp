@@ -91,21 +91,43 @@ Dataset::Part target_part(const dlc_rt::Array& y) {
 // integers (token ids), which are not scaled.
 Dataset make_dataset(const std::string& name, const std::string& x_path, const std::string& y_path,
                      bool integer_input) {
-  dlc_rt::Array x = read_array(x_path), y = read_array(y_path);
+  return dataset_of_arrays(name, read_array(x_path), x_path, read_array(y_path), y_path, integer_input);
+}
+
+} // namespace
+
+Dataset dataset_of_arrays(const std::string& name, dlc_rt::Array x, const std::string& x_what, dlc_rt::Array y,
+                          const std::string& y_what, bool integer_input) {
+  if (x.shape.empty() || y.shape.empty())
+    throw Error(fmt::format("{}: an array of samples needs a first (sample) axis", x.shape.empty() ? x_what : y_what));
   if (x.shape[0] != y.shape[0])
-    throw Error(fmt::format("{}: {} samples, but {} has {} targets", x_path, x.shape[0], y_path, y.shape[0]));
-  check_finite(y_path, y.data, per_sample_of(y), "target");
+    throw Error(fmt::format("{}: {} samples, but {} has {} targets", x_what, x.shape[0], y_what, y.shape[0]));
+  check_finite(y_what, y.data, per_sample_of(y), "target");
   Dataset d;
   d.name = name;
   d.n = x.shape[0];
   d.x_shape.assign(x.shape.begin() + 1, x.shape.end());
-  d.x = model_input_values(x_path, std::move(x), integer_input ? ir::DType::i32 : ir::DType::f32);
+  d.x = model_input_values(x_what, std::move(x), integer_input ? ir::DType::i32 : ir::DType::f32);
   Dataset::Part t = target_part(y);
   d.y_shape = t.shape;
   d.sequence_labels = t.sequence_labels;
   d.y = std::move(y.data);
   return d;
 }
+
+void split_validation(DataSplits& s, double val_split) {
+  if (!(val_split >= 0 && val_split < 1))
+    throw Error(fmt::format("validation split: expected a fraction in [0, 1), got {}", val_split));
+  int64_t n_val = int64_t(std::floor(double(s.train.n) * val_split));
+  if (n_val > 0) {
+    if (n_val == s.train.n) throw Error("the validation split leaves no training samples");
+    Dataset all = std::move(s.train);
+    s.train = all.slice(0, all.n - n_val, all.name);
+    s.val = all.slice(all.n - n_val, all.n, all.name + " (validation split)");
+  }
+}
+
+namespace {
 
 // The first file in `dir` whose name starts with one of the prefixes.
 std::string find_file(const std::string& dir, std::initializer_list<const char*> prefixes) {
@@ -461,13 +483,7 @@ DataSplits load_data(const std::string& source, double val_split, const Model* m
     inputs_as_targets(s.train);
     if (s.test.n) inputs_as_targets(s.test);
   }
-  int64_t n_val = int64_t(std::floor(double(s.train.n) * val_split));
-  if (n_val > 0) {
-    if (n_val == s.train.n) throw Error("--val-split leaves no training samples");
-    Dataset all = std::move(s.train);
-    s.train = all.slice(0, all.n - n_val, all.name);
-    s.val = all.slice(all.n - n_val, all.n, all.name + " (validation split)");
-  }
+  split_validation(s, val_split);
   return s;
 }
 

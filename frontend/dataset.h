@@ -64,6 +64,16 @@ std::vector<float> model_input_values(const std::string& what, dlc_rt::Array a, 
 void check_finite(const std::string& what, const std::vector<float>& values, int64_t per_sample,
                   const char* kind);
 
+// A data set of arrays as an NPY source reads them (dlc train --data x.npy,y.npy; the
+// Python module's fit): x [n, ...sample] scaled as model_input_values, y class labels
+// (integer [n] or [n, 1]), a label per position (integer [n, T]) or targets of any shape;
+// `x_what`/`y_what` name them in errors.
+Dataset dataset_of_arrays(const std::string& name, dlc_rt::Array x, const std::string& x_what, dlc_rt::Array y,
+                          const std::string& y_what, bool integer_input);
+
+// Moves the last `val_split` fraction of s.train (before shuffling) into s.val.
+void split_validation(DataSplits& s, double val_split);
+
 // Where Debian's dataset-fashion-mnist package puts the files.
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 

@@ -179,6 +179,11 @@ struct Val {
   bool integer = false;
   int layer = -1;             // the dlc layer whose output it is (folding)
   std::vector<int64_t> pads;  // a Pad's zeros not yet taken by a convolution (begin..., end...)
+  // Recurrent layers (ONNX's LSTM/RNN are time-major, [T, N, F]; dlc's [N, T, F]):
+  bool tm = false;            // ONNX sees the sequence time-major: the batch is its axis 1
+  int64_t unit_axis = -1;     // an extent-1 ONNX axis dlc does not have (LSTM's num_directions)
+  int seq_layer = -1;         // the recurrent layer whose every-step output this is, read only
+                              // on the way to a Gather of its last step
 };
 
 struct Importer {
@@ -243,6 +248,11 @@ struct Importer {
   const Val& tin(const onnx::NodeProto& n, int i) {
     const Val& v = in(n, i);
     if (v.is_const) refuse("input '{}' is a constant (dlc computes layers of the model's inputs)", n.input(i));
+    static const std::set<std::string> sequence_ops = {"LSTM", "RNN", "GRU", "Transpose", "Gather", "Squeeze"};
+    if ((v.tm || v.unit_axis >= 0) && !sequence_ops.count(n.op_type()))
+      refuse("reads '{}', a recurrent layer's time-major or per-direction output (dlc reads it after the Squeeze and "
+             "Transpose that PyTorch exports)",
+             n.input(i));
     if (!v.pads.empty() && n.op_type() != "Conv")
       refuse("reads the Pad '{}', which only a Conv after it can take", n.input(i));
     return v;
@@ -686,6 +696,13 @@ struct Importer {
     for (int64_t i = 2; i < r; i++) to_last.push_back(i);
     to_last.push_back(1);
     Val y = x;
+    if (r == 3 && !x.cf && x.unit_axis < 0 && p == std::vector<int64_t>{1, 0, 2}) {
+      y.tm = !x.tm; // between time-major and batch-major: the same sequence to dlc
+      y.seq_layer = sole_use(n.input(0)) ? x.seq_layer : -1;
+      set(n, 0, y);
+      return;
+    }
+    if (x.tm) refuse("perm {} of a time-major sequence", dims_str(p));
     if (r >= 3 && !x.cf && x.perm.empty() && p == to_cf) {
       y.cf = true;
       y.shape.insert(y.shape.begin(), y.shape.back());
@@ -902,6 +919,7 @@ struct Importer {
       set(n, 0, constant(r));
       return;
     }
+    if (!d.is_const && i.is_const) return last_step(n, a);
     if (!d.is_const || a != 0 || d.c.dims.size() != 2)
       refuse("a Gather that is not an embedding lookup (constant table [V, D], axis 0)");
     const Val& ids = tin(n, 1);
@@ -914,6 +932,131 @@ struct Importer {
     y.shape.push_back(d.c.dims[1]);
     y.layer = add_layer(name, "embedding", {{"input_dim", d.c.dims[0]}, {"output_dim", d.c.dims[1]}}, {ids.ref});
     set(n, 0, y);
+  }
+
+  // ---- recurrent layers -----------------------------------------------------------
+
+  // LSTM and RNN (forward, one direction) as dlc's lstm and simple_rnn. ONNX's gates are
+  // i, o, f, c with W [1, 4H, F], R [1, 4H, H] and two biases B [1, 8H]; dlc's (Keras's)
+  // i, f, u (= c), o with kernel [F, 4H], recurrent_kernel [H, 4H] and one bias.
+  void recurrent(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (op == "GRU")
+      refuse("{}", attr_i(n, "linear_before_reset", 0)
+                       ? "PyTorch's GRU (linear_before_reset=1) applies the reset gate after the recurrent matmul; dlc's "
+                         "GRU (Keras's reset_after=False) applies it before"
+                       : "GRU is not mapped yet (LSTM and RNN are)");
+    const Val& x = tin(n, 0);
+    if (!x.tm || x.shape.size() != 2)
+      refuse("input of shape {} (ONNX's {} reads [T, N, F], time-major: PyTorch exports a Transpose before it)",
+             dims_str(x.shape), op);
+    if (attr_s(n, "direction", "forward") != "forward")
+      refuse("direction '{}' (dlc: forward; a bidirectional layer is not mapped yet)", attr_s(n, "direction", ""));
+    if (attr(n, "clip")) refuse("clip");
+    if (attr_i(n, "input_forget", 0)) refuse("input_forget=1");
+    if (attr_i(n, "layout", 0)) refuse("layout=1");
+    if (has_in(n, 4)) refuse("sequence_lens (dlc masks padded steps with a masking layer)");
+    if (has_in(n, 7)) refuse("peepholes P");
+    for (int i : {5, 6})
+      if (has_in(n, i)) {
+        const Const& s = cin(n, i, "initial state");
+        if (std::any_of(s.v.begin(), s.v.end(), [](double v) { return v != 0; }))
+          refuse("a non-zero constant initial state");
+      }
+    bool lstm = op == "LSTM";
+    int64_t gates = lstm ? 4 : 1, h = attr_i(n, "hidden_size", 0), f = x.shape[1];
+    std::string act = "tanh";
+    std::vector<std::string> acts;
+    if (const auto* a = attr(n, "activations"))
+      for (const auto& s : a->strings()) acts.push_back(s);
+    std::vector<std::string> dflt = lstm ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"} : std::vector<std::string>{"Tanh"};
+    if (!acts.empty() && !lstm && acts.size() == 1 && acts[0] == "Relu") act = "relu";
+    else if (!acts.empty() && acts != dflt) refuse("activations other than ONNX's defaults");
+    const Const &w = cin(n, 1, "W"), &r = cin(n, 2, "R");
+    if (w.dims != std::vector<int64_t>{1, gates * h, f} || r.dims != std::vector<int64_t>{1, gates * h, h})
+      refuse("W {} and R {} for hidden_size {} and {} features", dims_str(w.dims), dims_str(r.dims), h, f);
+    std::vector<int64_t> order = lstm ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0}; // dlc gate -> ONNX
+    std::string type = lstm ? "lstm" : "simple_rnn", name = layer_name(n, type);
+    int64_t gh = gates * h;
+    std::vector<double> kernel(size_t(f * gh)), rec(size_t(h * gh)), bias(size_t(gh), 0.0);
+    const Const* b = has_in(n, 3) ? &cin(n, 3, "B") : nullptr;
+    if (b && b->dims != std::vector<int64_t>{1, 2 * gh}) refuse("B {} for hidden_size {}", dims_str(b->dims), h);
+    for (int64_t g = 0; g < gates; g++)
+      for (int64_t u = 0; u < h; u++) {
+        int64_t row = order[size_t(g)] * h + u, col = g * h + u; // ONNX's row, dlc's column
+        for (int64_t k = 0; k < f; k++) kernel[size_t(k * gh + col)] = w.v[size_t(row * f + k)];
+        for (int64_t k = 0; k < h; k++) rec[size_t(k * gh + col)] = r.v[size_t(row * h + k)];
+        if (b) bias[size_t(col)] = b->v[size_t(row)] + b->v[size_t(gh + row)];
+      }
+    weight(name + ".kernel", {f, gh}, kernel);
+    weight(name + ".recurrent_kernel", {h, gh}, rec);
+    weight(name + ".bias", {gh}, bias);
+    auto used = [&](int i) { return i < n.output_size() && !n.output(i).empty() && uses[n.output(i)] + graph_outputs.count(n.output(i)) > 0; };
+    bool states = used(1) || used(2);
+    ordered members = {{"units", h}, {"return_sequences", used(0)}};
+    if (!lstm) members["activation"] = act;
+    if (states) members["return_state"] = true;
+    int idx = add_layer(name, type, members, {x.ref});
+    Val y; // Y [T, 1, N, H]: every step's state, time-major, with the direction axis
+    y.ref = name;
+    y.tm = true;
+    y.unit_axis = 1;
+    y.shape = {x.shape[0], h};
+    y.seq_layer = sole_use(n.output(0)) ? idx : -1;
+    set(n, 0, y);
+    for (int i : {1, 2}) { // Y_h, Y_c [1, N, H]
+      Val s;
+      s.ref = name + (i == 1 ? ".h" : ".c");
+      s.unit_axis = 0;
+      s.shape = {h};
+      set(n, i, s);
+    }
+  }
+
+  // Squeeze of a tensor: only the extent-1 axis a recurrent layer's output has in ONNX.
+  void squeeze(const onnx::NodeProto& n) {
+    const Val& x = tin(n, 0);
+    std::vector<int64_t> axes = opset < 13 ? attr_ints(n, "axes", {}) : std::vector<int64_t>{};
+    if (opset >= 13 && has_in(n, 1))
+      for (double v : cin(n, 1, "axes").v) axes.push_back(whole(v));
+    int64_t rank = int64_t(x.shape.size()) + 1 + (x.unit_axis >= 0 ? 1 : 0);
+    for (int64_t& a : axes) a = axis(a, rank);
+    if (x.unit_axis < 0 || axes != std::vector<int64_t>{x.unit_axis})
+      refuse("a Squeeze of axes {} of a computed tensor (dlc reads the direction axis of LSTM/RNN outputs)", dims_str(axes));
+    Val y = x;
+    y.unit_axis = -1;
+    y.seq_layer = sole_use(n.input(0)) ? x.seq_layer : -1;
+    set(n, 0, y);
+  }
+
+  // y[:, -1] of a recurrent layer's every-step output: the layer returns its last step.
+  void last_step(const onnx::NodeProto& n, int64_t a) {
+    const Val& x = tin(n, 0);
+    const Const& idx = cin(n, 1, "index");
+    int64_t steps = x.shape.empty() ? 0 : x.shape[0];
+    int64_t time_axis = x.tm ? 0 : 1;
+    bool last = idx.dims.empty() && idx.numel() == 1 && (whole(idx.v[0]) == -1 || whole(idx.v[0]) == steps - 1);
+    if (x.seq_layer < 0 || !sole_use(n.input(0)) || axis(a, int64_t(x.shape.size()) + 1) != time_axis || !last)
+      refuse("a Gather from a computed tensor other than the last step of a recurrent layer's output (an embedding "
+             "lookup reads a constant table)");
+    layers[size_t(x.seq_layer)]["return_sequences"] = false;
+    Val y;
+    y.ref = x.ref;
+    y.shape = {x.shape[1]};
+    set(n, 0, y);
+  }
+
+  // ConstantOfShape: a constant of one value; the batch extent counts as 1 (the
+  // recurrent layers' zero initial states, which dlc's layers start from anyway).
+  void constant_of_shape(const onnx::NodeProto& n) {
+    Const c;
+    for (double v : cin(n, 0, "shape").v) c.dims.push_back(whole(v) == kBatch ? 1 : whole(v));
+    int64_t count = product(c.dims);
+    if (count > (int64_t(1) << 20)) refuse("a constant of {} elements", count);
+    double value = 0;
+    if (const auto* a = attr(n, "value")) value = read_tensor(a->t()).v.at(0);
+    c.v.assign(size_t(count), value);
+    set(n, 0, constant(c));
   }
 
   void pad(const onnx::NodeProto& n) {
@@ -993,10 +1136,25 @@ struct Importer {
         c.dims = d;
       }
     } else if (op == "Slice") {
-      if (c.dims.size() != 1) refuse("a Slice of a constant of rank {}", c.dims.size());
-      auto one = [&](int i, int64_t dflt) { return has_in(n, i) ? whole(cin(n, i, "bound").v.at(0)) : dflt; };
+      auto one = [&](int i, int64_t dflt) {
+        if (!has_in(n, i)) return dflt;
+        const Const& b = cin(n, i, "bound");
+        if (b.numel() != 1) refuse("a Slice of {} axes at once", b.numel());
+        return whole(b.v[0]);
+      };
       if (one(4, 1) != 1) refuse("a Slice with step {}", one(4, 1));
-      slice(c, one(1, 0), one(2, c.numel()));
+      bool uniform = std::all_of(c.v.begin(), c.v.end(), [&](double v) { return v == c.v.front(); });
+      if (c.dims.size() == 1 && (!has_in(n, 3) || one(3, 0) == 0 || one(3, 0) == -1)) {
+        slice(c, one(1, 0), one(2, c.numel()));
+      } else if (uniform && !c.v.empty()) { // a filled constant (LSTM states): only its extent changes
+        size_t ax = size_t(axis(one(3, 0), int64_t(c.dims.size())));
+        Const axis_c{{c.dims[ax]}, std::vector<double>(size_t(c.dims[ax]), 0.0), true};
+        slice(axis_c, one(1, 0), one(2, c.dims[ax]));
+        c.dims[ax] = axis_c.numel();
+        c.v.assign(size_t(product(c.dims)), c.v.front());
+      } else {
+        refuse("a Slice of a constant of rank {}", c.dims.size());
+      }
     }
     set(n, 0, constant(c));
   }
@@ -1056,7 +1214,10 @@ struct Importer {
       m["Gather"] = &Importer::gather;
       m["Pad"] = &Importer::pad;
       m["Shape"] = &Importer::shape;
-      for (const char* op : {"Unsqueeze", "Squeeze", "Cast", "Slice"}) m[op] = &Importer::reshape_const;
+      for (const char* op : {"Unsqueeze", "Cast", "Slice"}) m[op] = &Importer::reshape_const;
+      m["Squeeze"] = [](Importer& i, const onnx::NodeProto& n) { i.in(n, 0).is_const ? i.reshape_const(n) : i.squeeze(n); };
+      m["ConstantOfShape"] = &Importer::constant_of_shape;
+      m["LSTM"] = m["RNN"] = m["GRU"] = &Importer::recurrent;
       m["Constant"] = &Importer::constant_node;
       m["Identity"] = [](Importer& i, const onnx::NodeProto& n) { i.set(n, 0, i.in(n, 0)); };
       return m;

@@ -253,6 +253,8 @@ private:
       frontend::write_file_atomic(o_.plot_path, curves_svg(m_.name, st_.history, metrics_.names()));
     if (!o_.history_path.empty())
       frontend::write_file_atomic(o_.history_path, history_text(o_.history_path, st_.history, metrics_.names(), info_.loss_parts));
+    if (o_.on_epoch_end && o_.on_epoch_end(history_text("history.json", st_.history, metrics_.names(), info_.loss_parts)))
+      stop = true;
     return stop;
   }
 

@@ -9,6 +9,7 @@
 #include "tools/plot.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct TrainOptions {
   bool live = false; // redraw a progress bar per batch (stdout is a terminal)
   // --weights: values that replace the initialised ones before training (not with --resume).
   ir::Bindings initial_values;
+  // Called after every epoch (validation included) with the history so far as
+  // history_text writes it for a .json file; true stops the training after this epoch
+  // (the Python module's callbacks, docs/python.md).
+  std::function<bool(const std::string& history_json)> on_epoch_end;
 };
 
 // Everything of a run that a checkpoint must restore besides the runner's values.

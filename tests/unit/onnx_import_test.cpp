@@ -44,7 +44,8 @@ dlc_rt::Array channels_last(dlc_rt::Array a) {
 double max_diff(const std::string& name) {
   frontend::Model m = frontend::load_model(fixture(name + ".onnx"));
   REQUIRE(m.weights);
-  dlc_rt::Array x = channels_last(dlc_rt::read_npy(fixture(name + ".x.npy")));
+  dlc_rt::Array x = dlc_rt::read_npy(fixture(name + ".x.npy"));
+  if (name != "lstm" && name != "rnn") x = channels_last(x); // sequences are [N, T, F] in both
   dlc_rt::Array y = channels_last(dlc_rt::read_npy(fixture(name + ".y.npy")));
   frontend::BuiltModel b = frontend::build_model(m, x.shape[0]);
   ir::Bindings in = *m.weights;
@@ -93,8 +94,11 @@ TEST_CASE("onnx: PyTorch's exported models give PyTorch's outputs to 1e-5") {
   // Pad + AveragePool, the Shape/Gather/Concat/Reshape of x.reshape(x.shape[0], -1);
   // concat: channel Concat, padded MaxPool, BatchNorm1d, Selu (opset 12); generator:
   // Reshape of features into NCHW, ConvTranspose, PRelu; embed: Gather (embedding),
-  // Transpose NLC -> NCL, Conv1d, MaxPool1d, ReduceMean (opset 14).
-  for (const char* name : {"mlp", "cnn", "residual", "batchnorm", "depthwise", "concat", "generator", "embed"}) {
+  // Transpose NLC -> NCL, Conv1d, MaxPool1d, ReduceMean (opset 14); lstm: batch-first
+  // LSTM (Transpose to time-major, ConstantOfShape initial states, Squeeze, Gather of the
+  // last step); rnn: two ReLU RNN layers (Slice of the states), ReduceMean over the steps.
+  for (const char* name : {"mlp", "cnn", "residual", "batchnorm", "depthwise", "concat", "generator", "embed", "lstm",
+                           "rnn"}) {
     CAPTURE(name);
     CHECK(max_diff(name) < 1e-5);
   }
