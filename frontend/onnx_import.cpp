@@ -1298,7 +1298,11 @@ struct Importer {
       refuse("input '{}' has {} elements per sample (dlc's limit: 2^26)", v.name(), product(x.shape));
     static const std::set<std::string> image_ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                                                     "BatchNormalization", "ConvTranspose", "Pad"};
-    x.cf = x.shape.size() == 3;
+    // An image [C, H, W]; a [C, L] sequence read by a convolution or pooling. An input that
+    // only Transposes read is channels-last already (dlc export writes NHWC inputs).
+    bool only_transposed = !consumers[v.name()].empty();
+    for (const std::string& op : consumers[v.name()]) only_transposed = only_transposed && op == "Transpose";
+    x.cf = x.shape.size() == 3 && !only_transposed;
     for (const std::string& op : consumers[v.name()]) x.cf = x.cf || (x.shape.size() == 2 && image_ops.count(op));
     x.ref = fresh(sanitize(v.name()), "input");
     std::vector<int64_t> dlc_shape = x.shape;

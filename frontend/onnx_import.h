@@ -25,6 +25,14 @@ struct OnnxModel {
 // outside 11-17, or one error listing every node dlc cannot import (name, op type, why).
 OnnxModel onnx_to_dlc(const std::string& bytes, const std::string& path);
 
+struct Model;
+
+// The ONNX file (opset 13, protobuf bytes) of a dlc model with the given parameter
+// values: its inputs and outputs keep dlc's NHWC layout (Transposes to and from NCHW
+// around the convolutions inside); `dlc import` reads it back to the same layers and
+// weights. Throws dlc::Error listing every layer that has no export yet.
+std::string dlc_to_onnx(const Model& m, const std::map<std::string, ir::Tensor>& values);
+
 // Whether a file's name says ONNX (".onnx").
 bool is_onnx_path(const std::string& path);
 

@@ -152,6 +152,24 @@ int import_onnx(const Args& a) {
   return 0;
 }
 
+// dlc export: the model (and its weights) as an ONNX file.
+int run_export(const Args& a) {
+  const std::string& path = a.positional[0];
+  if (!a.has("-o")) throw Error("dlc export: -o OUT.onnx is required");
+  frontend::Model m = frontend::load_model(path);
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  ir::Bindings w;
+  if (a.has("--weights")) w = frontend::load_weights(a.get("--weights"), g);
+  else if (m.weights) w = *m.weights;
+  else {
+    w = ir::init_params(g, 0);
+    std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+  }
+  frontend::write_file_atomic(a.get("-o"), frontend::dlc_to_onnx(m, w));
+  std::printf("wrote %s (ONNX opset 13; inputs and outputs in dlc's layout, NHWC)\n", a.get("-o").c_str());
+  return 0;
+}
+
 // dlc import: a model from another framework's format as dlc's model JSON, to read, edit
 // (a loss and optimizer for training) and keep: ONNX, or Keras's model JSON.
 int run_import(const Args& a) {
@@ -187,6 +205,12 @@ std::vector<Command> model_commands() {
        {{"--emit", "STAGE", "the stage to print: graph (default), train-graph"},
         {"--batch", "N", "batch size (default 1)"}},
        1, run_show},
+      {"export", "dlc export MODEL -o OUT.onnx [--weights W.safetensors]",
+       "Write the model and its parameters as an ONNX file (opset 13) that `dlc import` and other runtimes read; "
+       "its inputs and outputs keep dlc's NHWC layout.",
+       {{"-o", "OUT.onnx", "the ONNX file to write"},
+        {"--weights", "W.safetensors", "parameter values (default: the model file's own, else initialised from seed 0)"}},
+       1, run_export},
       {"import", "dlc import MODEL.onnx|KERAS.json -o MODEL.json [--weights-out W.safetensors]",
        "Write an ONNX model (opsets 11-17, e.g. from torch.onnx.export; NCHW mapped onto NHWC) or a Keras model JSON "
        "(model.to_json(), Keras 2.x) as dlc's model format.",

@@ -104,6 +104,39 @@ grep '^epoch 3/3' "$TMP/out" | sed 's/ (.*//' >"$TMP/logits.loss"
   fail "from_logits: $(cat "$TMP/logits.loss") vs softmax output: $(cat "$TMP/soft.loss")"
 expect_error "from_logits: mse compares the output itself" "$DLC" train "$O/mlp.onnx" --data fashion-mnist --loss mse --from-logits
 
+# Export: dlc's own models as ONNX, valid for python3-onnx's checker, read back by dlc
+# with the same outputs; PyTorch's CNN through import -> export -> import still gives
+# PyTorch's outputs.
+"$PY" -c "
+import numpy as np
+rng = np.random.default_rng(3)
+np.save('$TMP/img.npy', rng.random((4, 28, 28, 1), dtype=np.float32))
+np.save('$TMP/res.npy', rng.random((4, 16, 16, 3), dtype=np.float32))"
+for pair in cnn:img residual:res; do
+  name=${pair%%:*}
+  input=$TMP/${pair##*:}.npy
+  expect_ok "$DLC" export "$SRC/examples/$name.json" -o "$TMP/$name.export.onnx"
+  expect_output "wrote $TMP/$name.export.onnx (ONNX opset 13"
+  if "$PY" -c 'import onnx' 2>/dev/null; then
+    "$PY" -c "import onnx; onnx.checker.check_model(onnx.load('$TMP/$name.export.onnx'), full_check=True)" 2>"$TMP/check" &&
+      passes=$((passes + 1)) || fail "$name: the ONNX checker refuses dlc's export: $(tail -c 600 "$TMP/check")"
+  else
+    echo "note: python3-onnx is missing: the exported files are not checked by ONNX's checker"
+  fi
+  expect_ok "$DLC" predict "$SRC/examples/$name.json" --input "$input" --backend ref -o "$TMP/$name.a.npy"
+  expect_ok "$DLC" predict "$TMP/$name.export.onnx" --input "$input" --backend ref -o "$TMP/$name.b.npy"
+  "$PY" -c "
+import numpy as np, sys
+a, b = np.load('$TMP/$name.a.npy'), np.load('$TMP/$name.b.npy')
+sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() < 1e-6 else 1)" && passes=$((passes + 1)) ||
+    fail "$name: the exported model's outputs differ from dlc's"
+done
+expect_ok "$DLC" export "$O/cnn.onnx" -o "$TMP/cnn.rt.onnx"
+expect_ok "$DLC" predict "$TMP/cnn.rt.onnx" --input "$TMP/cnn.x.npy" --backend jit -o "$TMP/cnn.rt.npy"
+compare cnn "$TMP/cnn.rt.npy"
+expect_error "type 'lstm' is not exported to ONNX yet" "$DLC" export "$SRC/examples/lstm_small.json" -o "$TMP/l.onnx"
+expect_error "dlc export: -o OUT.onnx is required" "$DLC" export "$SRC/examples/cnn.json"
+
 # Bad input.
 expect_error "2 problems dlc cannot import: node '/grouped/Conv' (Conv): group 2 with 4 input channels" \
   "$DLC" check "$O/unsupported.onnx"

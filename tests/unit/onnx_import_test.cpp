@@ -199,3 +199,26 @@ TEST_CASE("onnx: hostile and malformed files are one located error") {
   CHECK(error_of([&] { frontend::load_model(p.string()); }).find("not an ONNX model") != std::string::npos);
   fs::remove(p);
 }
+
+TEST_CASE("onnx: dlc export is read back by dlc import to the same layers, names and weights") {
+  for (const char* name : {"cnn.json", "residual.json"}) {
+    CAPTURE(name);
+    frontend::Model m = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/" + name);
+    ir::Graph g = frontend::build_model(m, 1).graph;
+    ir::Bindings w = ir::init_params(g, 7);
+    frontend::OnnxModel back = frontend::onnx_to_dlc(frontend::dlc_to_onnx(m, w), "export.onnx");
+    REQUIRE(back.weights.size() == w.size());
+    for (auto& [k, t] : w) {
+      CAPTURE(k);
+      REQUIRE(back.weights.count(k) == 1); // layers keep their names through ONNX's node names
+      CHECK(back.weights.at(k).shape().dims == t.shape().dims);
+      for (size_t i = 0; i < t.data.size(); i++)
+        if (float(back.weights.at(k).data[i]) != float(t.data[i])) FAIL("value " << i << " differs");
+    }
+    // NHWC inputs stay NHWC: the Transpose after the input is layout, not a layer.
+    CHECK(back.layout[0].find("NCHW") == std::string::npos);
+  }
+  frontend::Model lstm = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/lstm_small.json");
+  std::string e = error_of([&] { frontend::dlc_to_onnx(lstm, ir::init_params(frontend::build_model(lstm, 1).graph, 0)); });
+  CHECK(e.find("cannot be exported to ONNX: layer 'lstm_1': type 'lstm' is not exported to ONNX yet") != std::string::npos);
+}
