@@ -2,6 +2,7 @@
 
 #include "frontend/dataset.h"
 #include "frontend/files.h"
+#include "frontend/keras_h5.h"
 #include "runtime/npy.h"
 #include "runtime/safetensors.h"
 
@@ -26,7 +27,7 @@ std::string WeightsReport::text() const {
 ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool partial, WeightsReport* report) {
   dlc_rt::TensorMap tensors;
   try {
-    tensors = dlc_rt::read_safetensors_bytes(read_file(path));
+    tensors = is_h5_path(path) ? read_keras_h5(path) : dlc_rt::read_safetensors_bytes(read_file(path));
   } catch (const dlc_rt::FormatError& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }

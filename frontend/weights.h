@@ -20,7 +20,8 @@ struct WeightsReport {
   std::string text() const;
 };
 
-// Loads the parameters of `g` from a safetensors file, by name. A training checkpoint's
+// Loads the parameters of `g` from a safetensors file (or Keras's HDF5 weights, ".h5":
+// frontend/keras_h5.h), by name. A training checkpoint's
 // optimizer state ("<param>.<slot>", "opt.*": dlc train's and the emitted net_save's) is
 // skipped and counted; graph state of g (a stateful layer's carried states) is loaded
 // when present. Strict (the default): every parameter must be in the file with its shape,

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ clang-19 llvm-19-dev libfmt-dev
   doctest-dev dataset-fashion-mnist libpng-dev nlohmann-json3-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy pybind11-dev python3-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy pybind11-dev python3-dev libhdf5-dev pkg-config
 )
 # Extra packages a target asks for (e.g. `install-deps.sh python3-torch`).
 packages+=("$@")

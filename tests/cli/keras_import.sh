@@ -33,6 +33,19 @@ npy(sys.argv[2] + "/out.npy", (32,), [rng.randrange(3) for _ in range(32)], "<i4
 PY
 expect_ok "$DLC" train "$TMP/s2s.json" --data "src=$TMP/src.npy,tgt=$TMP/tgt.npy,out=$TMP/out.npy" --epochs 2
 expect_output "epoch 2/2: loss"
+# Keras's HDF5 weights (model.save_weights, written by make_keras_h5.py in Keras 2's
+# layout): every --weights (predict, eval, train, compile) reads them through load_weights.
+python3 -c "
+import struct, sys
+h = \"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 28, 28, 1), }\"
+h += ' ' * ((64 - (10 + len(h) + 1) % 64) % 64) + '\n'
+open('$TMP/img.npy', 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode() + struct.pack('<784f', *[i / 784 for i in range(784)]))"
+expect_ok "$DLC" predict "$K/cnn_sequential.json" --weights "$K/cnn_sequential.h5" --input "$TMP/img.npy" -o "$TMP/p.npy"
+expect_error "not_keras.h5: Keras HDF5 weights: no 'layer_names' attribute" \
+  "$DLC" predict "$K/cnn_sequential.json" --weights "$K/not_keras.h5" --input "$TMP/img.npy"
+head -c 3000 "$K/cnn_sequential.h5" >"$TMP/cut.h5"
+expect_error "cut.h5: Keras HDF5 weights:" "$DLC" predict "$K/cnn_sequential.json" --weights "$TMP/cut.h5" --input "$TMP/img.npy"
+
 # Bad input: not a Keras file, an unsupported layer, a missing -o.
 expect_error "not a Keras model JSON" "$DLC" import "$SRC/examples/mlp.json" -o "$TMP/x.json"
 printf '{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "x",

@@ -7,6 +7,7 @@
 #include "error_of.h"
 #include "frontend/files.h"
 #include "frontend/model.h"
+#include "frontend/weights.h"
 #include "ir/printer.h"
 
 #include <doctest/doctest.h>
@@ -149,4 +150,40 @@ TEST_CASE("Keras JSON: each refused setting is named, layer by layer, in the one
   CHECK(load_error(R"({"class_name": "Sequential", "config": {"layers": []}})").find("has no layers") != std::string::npos);
   CHECK(load_error(R"({"class_name": "Functional", "config": {"layers": [{"class_name": "InputLayer", "name": "in",
       "config": {"batch_input_shape": 3}}]}})").find("batch_input_shape is not a list") != std::string::npos);
+}
+
+TEST_CASE("keras: HDF5 weights (model.save_weights, Keras 2.x) load by layer and weight name") {
+  // tests/fixtures/keras/make_keras_h5.py: element k of the t-th tensor of the file is
+  // (k % 101) * 0.01 - 0.5 + t (moving_variance: its absolute value + 0.5).
+  frontend::Model m = frontend::load_model(fixture("cnn_sequential.json"));
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  frontend::WeightsReport r;
+  ir::Bindings w = frontend::load_weights(fixture("cnn_sequential.h5"), g, false, &r);
+  CHECK(r.loaded.size() == 10);
+  auto expect = [](int64_t k, int t) { return float((k % 101) * 0.01 - 0.5 + t); };
+  struct Case {
+    const char* name;
+    int t;
+    int64_t k;
+  };
+  for (Case c : {Case{"conv2d.kernel", 0, 0}, Case{"conv2d.kernel", 0, 71}, Case{"conv2d.bias", 1, 7},
+                 Case{"batch_normalization.gamma", 2, 3}, Case{"batch_normalization.moving_mean", 4, 5},
+                 Case{"dense.kernel", 6, 1000}, Case{"dense.kernel", 6, 43263}, Case{"dense_1.bias", 9, 9}}) {
+    CAPTURE(c.name);
+    CHECK(float(w.at(c.name).data[size_t(c.k)]) == expect(c.k, c.t));
+  }
+  CHECK(float(w.at("batch_normalization.moving_variance").data[2]) == std::abs(expect(2, 5)) + 0.5f);
+  CHECK(w.at("dense.kernel").shape().dims == std::vector<int64_t>{1352, 32});
+  // Not Keras's weights, not HDF5 at all, a truncated file, weights of another model.
+  CHECK(error_of([&] { frontend::load_weights(fixture("not_keras.h5"), g); }) ==
+        fixture("not_keras.h5") + ": Keras HDF5 weights: no 'layer_names' attribute (not a file of model.save_weights?)");
+  fs::path p = fs::temp_directory_path() / ("dlc-keras-" + std::to_string(::getpid()) + ".h5");
+  frontend::write_file_atomic(p.string(), frontend::read_file(fixture("cnn_sequential.h5")).substr(0, 4000));
+  CHECK(error_of([&] { frontend::load_weights(p.string(), g); }).find(": Keras HDF5 weights: ") != std::string::npos);
+  frontend::write_file_atomic(p.string(), "{}");
+  CHECK(error_of([&] { frontend::load_weights(p.string(), g); }) == p.string() + ": Keras HDF5 weights: not an HDF5 file");
+  fs::remove(p);
+  frontend::Model other = frontend::load_model(std::string(DLC_SOURCE_DIR) + "/examples/mlp.json");
+  CHECK(error_of([&] { frontend::load_weights(fixture("cnn_sequential.h5"), frontend::build_model(other, 1).graph); })
+            .find("tensor 'dense_1.kernel' has shape [32,10], the model's parameter is [784,500]") != std::string::npos);
 }
