@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct Problem {
 
 struct Reader {
   std::string path;
+  bool keras3 = false; // keras_version 3.x: its names and defaults where they differ
   std::vector<Problem> problems;
   std::string layer; // the layer being read, for problems
 
@@ -169,9 +171,11 @@ struct Reader {
       l["type"] = "activation";
       l["activation"] = activation(c);
     } else if (cls == "LeakyReLU") {
-      // Keras 2's LeakyReLU layer: alpha 0.3 by default (dlc's leaky_relu: 0.01).
+      // Keras 2's LeakyReLU layer: alpha, 0.3 by default; Keras 3's: negative_slope, 0.2
+      // by default (dlc's leaky_relu: 0.01).
       l["type"] = "activation";
-      l["activation"] = ordered{{"type", "leaky_relu"}, {"alpha", get(c, "alpha", 0.3)}};
+      json slope = keras3 ? get(c, "negative_slope", 0.2) : get(c, "alpha", 0.3);
+      l["activation"] = ordered{{"type", "leaky_relu"}, {"alpha", slope}};
     } else if (cls == "BatchNormalization" || cls == "LayerNormalization") {
       l["type"] = cls == "BatchNormalization" ? "batch_normalization" : "layer_normalization";
       json axis = get(c, "axis", -1);
@@ -227,6 +231,40 @@ std::string fail_text(const std::string& path, const std::vector<Problem>& probl
                      list);
 }
 
+// The tensors a layer call reads, each as [layer, node index, tensor index]: Keras 2's
+// node is a list of such lists ([["enc", 0, 1, {}], ...]); Keras 3's an object whose
+// "args" hold {"class_name": "__keras_tensor__", "config": {"keras_history": [...]}},
+// at any depth (a merge layer's list of tensors).
+std::vector<json> node_tensors(const json& node) {
+  std::vector<json> out;
+  if (node.is_array()) {
+    for (const json& ref : node)
+      if (ref.is_array() && !ref.empty() && ref[0].is_string()) out.push_back(ref);
+    return out;
+  }
+  std::function<void(const json&)> walk = [&](const json& v) {
+    if (v.is_object()) {
+      if (v.value("class_name", "") == "__keras_tensor__") {
+        json h = Reader::get(Reader::get(v, "config", json::object()), "keras_history");
+        if (h.is_array() && !h.empty() && h[0].is_string()) out.push_back(h);
+        return;
+      }
+      for (auto& [k, x] : v.items()) walk(x);
+    } else if (v.is_array()) {
+      for (const json& x : v) walk(x);
+    }
+  };
+  walk(Reader::get(node, "args", json::array()));
+  return out;
+}
+
+// An InputLayer's (or first layer's) batch shape: Keras 2's batch_input_shape, Keras 3's
+// batch_shape.
+json batch_shape_of(const json& c) {
+  json b = Reader::get(c, "batch_input_shape");
+  return b.is_null() ? Reader::get(c, "batch_shape") : b;
+}
+
 // Keras's batch_input_shape [null, d...] as dlc's sample shape.
 ordered sample_shape(Reader& r, const json& shape) {
   if (!shape.is_array() || shape.empty()) {
@@ -250,6 +288,7 @@ KerasModel translate(const std::string& text, const std::string& path) {
   if (k.is_discarded()) throw Error(fmt::format("{}: not valid JSON", path));
   Reader r;
   r.path = path;
+  r.keras3 = Reader::get(k, "keras_version", "").get<std::string>().rfind("3.", 0) == 0;
   std::string cls = Reader::get(k, "class_name", "").get<std::string>();
   json cfg = Reader::get(k, "config", json::object());
   json layers = Reader::get(cfg, "layers", json::array());
@@ -265,7 +304,7 @@ KerasModel translate(const std::string& text, const std::string& path) {
       std::string lc = Reader::get(l, "class_name", "").get<std::string>();
       json c = Reader::get(l, "config", json::object());
       r.layer = Reader::get(c, "name", "?").get<std::string>();
-      if (json b = Reader::get(c, "batch_input_shape"); !b.is_null() && !out.contains("input_shape")) {
+      if (json b = batch_shape_of(c); !b.is_null() && !out.contains("input_shape")) {
         out["input_shape"] = sample_shape(r, b);
       }
       if (lc == "InputLayer") continue;
@@ -289,24 +328,26 @@ KerasModel translate(const std::string& text, const std::string& path) {
       json c = Reader::get(l, "config", json::object());
       r.layer = Reader::get(l, "name", Reader::get(c, "name", "?")).get<std::string>();
       if (lc == "InputLayer") {
-        ordered in = {{"name", r.layer}, {"shape", sample_shape(r, Reader::get(c, "batch_input_shape"))}};
+        ordered in = {{"name", r.layer}, {"shape", sample_shape(r, batch_shape_of(c))}};
         inputs.push_back(in);
         continue;
       }
       json nodes = Reader::get(l, "inbound_nodes", json::array());
-      if (!nodes.is_array() || nodes.size() != 1 || !nodes[0].is_array()) {
+      if (!nodes.is_array() || nodes.size() != 1 || node_tensors(nodes[0]).empty()) {
         r.problem(nodes.size() > 1 ? "a layer called more than once (shared weights) is not read"
-                                   : "inbound_nodes in a form other than Keras 2's nested lists");
+                                   : "inbound_nodes in a form other than Keras 2's nested lists or Keras 3's args");
         continue;
       }
       ordered l_out = r.layer_of(lc, c);
       ordered ins = ordered::array();
-      for (const json& ref : nodes[0]) ins.push_back(tensor(ref));
+      for (const json& ref : node_tensors(nodes[0])) ins.push_back(tensor(ref));
       l_out["inputs"] = ins.size() == 1 ? ordered(ins[0]) : ins;
       dlc_layers.push_back(l_out);
     }
     ordered outs = ordered::array();
-    for (const json& ref : Reader::get(cfg, "output_layers", json::array())) outs.push_back(tensor(ref));
+    json out_refs = Reader::get(cfg, "output_layers", json::array());
+    if (out_refs.is_array() && !out_refs.empty() && out_refs[0].is_string()) out_refs = json::array({out_refs}); // Keras 3: one
+    for (const json& ref : out_refs) outs.push_back(tensor(ref));
     out["inputs"] = inputs;
     out["layers"] = dlc_layers;
     out["outputs"] = outs.size() == 1 ? ordered(outs[0]) : outs;

@@ -54,7 +54,7 @@ def model_seeds():
                  "lstm_small.json", "residual.json", "two_inputs_two_outputs.json",
                  "dense_sentiment.json"]:
         shutil.copyfile(os.path.join(ROOT, "examples", name), os.path.join(HERE, "corpus", "model", name))
-    for name in ["cnn_sequential.json", "seq2seq_functional.json"]:  # Keras's model JSON
+    for name in ["cnn_sequential.json", "seq2seq_functional.json", "keras3_functional.json"]:  # Keras's model JSON
         shutil.copyfile(os.path.join(ROOT, "tests", "fixtures", "keras", name),
                         os.path.join(HERE, "corpus", "model", "keras_" + name))
     # ONNX: PyTorch's exports (tests/fixtures/onnx/), the small ones.

@@ -187,3 +187,22 @@ TEST_CASE("keras: HDF5 weights (model.save_weights, Keras 2.x) load by layer and
   CHECK(error_of([&] { frontend::load_weights(fixture("cnn_sequential.h5"), frontend::build_model(other, 1).graph); })
             .find("tensor 'dense_1.kernel' has shape [32,10], the model's parameter is [784,500]") != std::string::npos);
 }
+
+TEST_CASE("keras: Keras 3's model JSON (inbound_nodes as args of __keras_tensor__, batch_shape, negative_slope)") {
+  // Written by hand in the format Keras 3.3's model.to_json() writes.
+  frontend::Model k = frontend::load_model(fixture("keras3_functional.json"));
+  frontend::Model d = frontend::load_model_text(R"({"name": "functional", "inputs": [{"name": "input_layer", "shape": [8]}],
+    "layers": [
+      {"name": "dense", "type": "dense", "inputs": "input_layer", "units": 16, "activation": "relu"},
+      {"name": "dense_1", "type": "dense", "inputs": "dense", "units": 16},
+      {"name": "add", "type": "add", "inputs": ["dense", "dense_1"]},
+      {"name": "leaky_re_lu", "type": "activation", "inputs": "add", "activation": {"type": "leaky_relu", "alpha": 0.2}},
+      {"name": "dense_2", "type": "dense", "inputs": "leaky_re_lu", "units": 3, "activation": "softmax"}],
+    "outputs": "dense_2"})", "dlc.json");
+  CHECK(graph_of(k) == graph_of(d));
+  // Keras 3's LeakyReLU default slope is 0.2 (Keras 2's alpha: 0.3).
+  std::string k3 = R"({"class_name": "Sequential", "config": {"name": "k", "layers": [{"class_name": "InputLayer",
+      "config": {"batch_shape": [null, 4], "name": "in"}}, {"class_name": "LeakyReLU", "config": {"name": "l"}}]},
+      "keras_version": "3.3.3"})";
+  CHECK(graph_of(frontend::load_model_text(k3, "k3.json")).find("alpha=0.2") != std::string::npos);
+}
