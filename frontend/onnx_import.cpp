@@ -182,6 +182,8 @@ struct Val {
   // Recurrent layers (ONNX's LSTM/RNN are time-major, [T, N, F]; dlc's [N, T, F]):
   bool tm = false;            // ONNX sees the sequence time-major: the batch is its axis 1
   int64_t unit_axis = -1;     // an extent-1 ONNX axis dlc does not have (LSTM's num_directions)
+  int gelu = 0;               // a step of PyTorch's gelu pattern (Importer::gelu_step)
+  std::string gelu_x;         // ... and the ONNX value it is the gelu of
   int seq_layer = -1;         // the recurrent layer whose every-step output this is, read only
                               // on the way to a Gather of its last step
 };
@@ -253,6 +255,7 @@ struct Importer {
       refuse("reads '{}', a recurrent layer's time-major or per-direction output (dlc reads it after the Squeeze and "
              "Transpose that PyTorch exports)",
              n.input(i));
+    if (v.gelu > 0) refuse("reads '{}', a step of gelu's pattern (x · 0.5 · (1 + erf(x / √2)))", n.input(i));
     if (!v.pads.empty() && n.op_type() != "Conv")
       refuse("reads the Pad '{}', which only a Conv after it can take", n.input(i));
     return v;
@@ -343,10 +346,17 @@ struct Importer {
 
   void activation(const onnx::NodeProto& n, const ordered& act) {
     const Val& x = tin(n, 0);
+    apply_activation(n, x, sole_use(n.input(0)), act);
+  }
+
+  // The activation of x as n's output: folded into the layer computing x when nothing
+  // else reads x (`foldable`), else a layer of its own.
+  void apply_activation(const onnx::NodeProto& n, const Val& x, bool foldable, const ordered& act) {
     if (x.integer) refuse("an activation of integer ids");
     Val y = x;
+    y.gelu = 0;
     static const std::set<std::string> take = {"dense", "conv2d", "conv1d", "depthwise_conv2d", "conv2d_transpose", "add"};
-    if (x.layer >= 0 && sole_use(n.input(0)) && take.count(layers[size_t(x.layer)]["type"].get<std::string>()) &&
+    if (x.layer >= 0 && foldable && take.count(layers[size_t(x.layer)]["type"].get<std::string>()) &&
         !layers[size_t(x.layer)].contains("activation")) {
       layers[size_t(x.layer)]["activation"] = act;
     } else {
@@ -444,6 +454,7 @@ struct Importer {
       set(n, 0, constant(r));
       return;
     }
+    if (gelu_step(n)) return;
     if (op != "Add") refuse("{} of a computed tensor (dlc's merging layers are add and concat)", op);
     if (!a.is_const && !b.is_const) {
       const Val &x = tin(n, 0), &y = tin(n, 1);
@@ -482,6 +493,48 @@ struct Importer {
     l["use_bias"] = true;
     weight(bias, {ch}, v);
     set(n, 0, x);
+  }
+
+  // PyTorch 1.13 exports gelu(x) (opset < 20 has no Gelu) as x · 0.5 · (1 + erf(x / √2)):
+  // Div by √2, Erf, Add 1, Mul by x, Mul by 0.5 (the two Muls in either order). Each step
+  // marks its output with the stage reached (Val::gelu); the last is dlc's gelu of x.
+  bool gelu_step(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    auto scalar = [](const Val& v, double want) {
+      return v.is_const && v.c.numel() == 1 && std::abs(v.c.v[0] - want) < 1e-4 * std::abs(want);
+    };
+    for (int i : {0, 1}) {
+      const Val &a = in(n, i), &b = in(n, 1 - i);
+      Val y = a;
+      if (op == "Div" && i == 0 && !a.is_const && a.gelu == 0 && scalar(b, std::sqrt(2.0))) {
+        y.gelu = 1;
+        y.gelu_x = n.input(0);
+      } else if (a.gelu == 2 && sole_use(n.input(i)) && op == "Add" && scalar(b, 1.0)) {
+        y.gelu = 3;
+      } else if (a.gelu == 3 && sole_use(n.input(i)) && op == "Mul" && n.input(1 - i) == a.gelu_x) {
+        y.gelu = 4;
+      } else if (a.gelu == 3 && sole_use(n.input(i)) && op == "Mul" && scalar(b, 0.5)) {
+        y.gelu = 5; // 0.5 (1 + erf): x still to come
+      } else if (((a.gelu == 4 && scalar(b, 0.5)) || (a.gelu == 5 && n.input(1 - i) == a.gelu_x)) &&
+                 sole_use(n.input(i))) {
+        apply_activation(n, vals.at(a.gelu_x), false, "gelu");
+        return true;
+      } else {
+        continue;
+      }
+      set(n, 0, y);
+      return true;
+    }
+    return false;
+  }
+
+  void erf(const onnx::NodeProto& n) {
+    const Val& x = in(n, 0);
+    if (x.gelu != 1 || !sole_use(n.input(0)))
+      refuse("an Erf outside x · 0.5 · (1 + erf(x / √2)), PyTorch's export of gelu");
+    Val y = x;
+    y.gelu = 2;
+    set(n, 0, y);
   }
 
   // Spatial padding of a Conv or pool: (begin..., end...) from pads/auto_pad, plus a Pad's.
@@ -1206,6 +1259,7 @@ struct Importer {
       m["MaxPool"] = m["AveragePool"] = &Importer::pool;
       m["GlobalAveragePool"] = m["GlobalMaxPool"] = m["ReduceMean"] = m["ReduceMax"] = &Importer::global_pool;
       m["Transpose"] = &Importer::transpose_node;
+      m["Erf"] = &Importer::erf;
       m["Flatten"] = &Importer::flatten;
       m["Reshape"] = &Importer::reshape;
       m["Concat"] = &Importer::concat;
