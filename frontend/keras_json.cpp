@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <vector>
@@ -17,6 +18,11 @@ namespace {
 
 using nlohmann::json;
 using ordered = nlohmann::ordered_json;
+
+// A number beyond int64 where Keras writes an integer (reported with the file's name).
+struct OutOfRange {
+  double value;
+};
 
 // Why one layer cannot be read: collected for every layer, then one error.
 struct Problem {
@@ -30,6 +36,18 @@ struct Reader {
   std::string layer; // the layer being read, for problems
 
   void problem(const std::string& what) { problems.push_back({layer, what}); }
+
+  // An integer member: an integer, or a float with an integral value; a number beyond
+  // int64 is an error (nlohmann's conversion of it would be undefined), anything else
+  // nlohmann's type error.
+  static int64_t whole(const json& v) {
+    if (v.is_number_float()) {
+      double d = v.get<double>();
+      if (!(std::abs(d) < 9.0e15)) throw OutOfRange{d};
+      return int64_t(d);
+    }
+    return v.get<int64_t>();
+  }
 
   // A config member, or `dflt` when absent or null.
   static json get(const json& c, const char* key, const json& dflt = nullptr) {
@@ -108,9 +126,9 @@ struct Reader {
 
   void no_dilation(const json& c) {
     json d = get(c, "dilation_rate", 1);
-    bool one = d.is_number() ? d.get<int64_t>() == 1 : true;
+    bool one = d.is_number() ? whole(d) == 1 : true;
     if (d.is_array())
-      for (auto& v : d) one = one && v.get<int64_t>() == 1;
+      for (auto& v : d) one = one && whole(v) == 1;
     if (!one) problem("dilation_rate other than 1");
   }
 
@@ -134,7 +152,7 @@ struct Reader {
       l["type"] = cls == "Conv2D" ? "conv2d" : "conv1d";
       channels_last(c);
       no_dilation(c);
-      if (get(c, "groups", 1).get<int64_t>() != 1) problem("groups other than 1");
+      if (whole(get(c, "groups", 1)) != 1) problem("groups other than 1");
       copy("filters");
       copy("kernel_size");
       copy("strides");
@@ -213,7 +231,7 @@ struct Reader {
       l["type"] = "add";
     } else if (cls == "Concatenate") {
       l["type"] = "concat";
-      if (get(c, "axis", -1).get<int64_t>() != -1) problem("Concatenate on an axis other than the last");
+      if (whole(get(c, "axis", -1)) != -1) problem("Concatenate on an axis other than the last");
     } else {
       problem(fmt::format("layer class '{}' has no dlc counterpart here", cls));
     }
@@ -320,7 +338,7 @@ KerasModel translate(const std::string& text, const std::string& path) {
     // A layer's outputs by tensor index: 0 its name; recurrent return_state 1 and 2.
     auto tensor = [](const json& ref) {
       std::string name = ref.at(0).get<std::string>();
-      int64_t index = ref.size() > 2 ? ref.at(2).get<int64_t>() : 0;
+      int64_t index = ref.size() > 2 ? Reader::whole(ref.at(2)) : 0;
       return index == 0 ? name : index == 1 ? name + ".h" : name + ".c";
     };
     for (const json& l : layers) {
@@ -365,6 +383,8 @@ KerasModel keras_to_dlc(const std::string& text, const std::string& path) {
     return translate(text, path);
   } catch (const nlohmann::json::exception& e) { // a member of another type than Keras writes
     throw Error(fmt::format("{}: Keras model: unexpected JSON ({})", path, e.what()));
+  } catch (const OutOfRange& e) {
+    throw Error(fmt::format("{}: Keras model: the number {} is out of range", path, e.value));
   }
 }
 

@@ -156,6 +156,7 @@ std::vector<double> transpose(const Const& c, const std::vector<int>& order) {
 // in the order dlc holds it ([s1, ..., C]): what a flatten of it leaves in each feature.
 std::vector<int64_t> channels_last_order(const std::vector<int64_t>& shape) {
   int64_t c = shape[0], spatial = product(shape, 1);
+  if (c * spatial > kMaxSample) refuse("a tensor of {} elements per sample (dlc's limit: 2^26)", c * spatial);
   std::vector<int64_t> q(size_t(c * spatial));
   for (int64_t s = 0; s < spatial; s++)
     for (int64_t ch = 0; ch < c; ch++) q[size_t(s * c + ch)] = ch * spatial + s;
@@ -826,6 +827,7 @@ struct Importer {
       } else if (rest[i] <= 0) {
         refuse("shape {}", dims_str(t));
       } else {
+        if (rest[i] > (int64_t(1) << 31) || known > (int64_t(1) << 31)) refuse("shape {} out of range", dims_str(t));
         known *= rest[i];
       }
     }
@@ -1455,7 +1457,8 @@ OnnxModel onnx_to_dlc(const std::string& bytes, const std::string& path) {
   m["inputs"] = im.inputs;
   m["layers"] = im.layers;
   m["outputs"] = im.outputs.size() == 1 ? ordered(im.outputs[0]) : im.outputs;
-  im.out.json = m.dump(2);
+  // Strings from the file (producer, paths) may be any bytes: invalid UTF-8 is replaced.
+  im.out.json = m.dump(2, ' ', false, ordered::error_handler_t::replace);
   return std::move(im.out);
 }
 

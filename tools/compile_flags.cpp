@@ -79,7 +79,9 @@ frontend::Model load_model_arg(const Args& a) {
   if (a.has("--metrics")) t["metrics"] = split_commas(a.get("--metrics"));
   if (m.training.batch_size > 0) t["batch_size"] = m.training.batch_size;
   if (m.training.epochs > 0) t["epochs"] = m.training.epochs;
-  return frontend::with_training(std::move(m), frontend::parse_json_text(t.dump(), "--loss/--optimizer/--metrics"));
+  return frontend::with_training(std::move(m), frontend::parse_json_text(t.dump(-1, ' ', false,
+                                                                                 nlohmann::ordered_json::error_handler_t::replace),
+                                                                          "--loss/--optimizer/--metrics"));
 }
 
 passes::Program compile_model(const Args& a, bool graph_passes_only) {

@@ -206,3 +206,9 @@ TEST_CASE("keras: Keras 3's model JSON (inbound_nodes as args of __keras_tensor_
       "keras_version": "3.3.3"})";
   CHECK(graph_of(frontend::load_model_text(k3, "k3.json")).find("alpha=0.2") != std::string::npos);
 }
+
+TEST_CASE("keras: a number beyond int64 where an integer belongs is one error (a fuzzer finding)") {
+  std::string e = load_error(keras_sequential(R"({"class_name": "Conv2D", "config": {"name": "c", "filters": 2,
+      "kernel_size": 3, "dilation_rate": 1.7e44}})"));
+  CHECK(e.find("Keras model: the number 1.7e+44 is out of range") != std::string::npos);
+}

@@ -225,3 +225,21 @@ TEST_CASE("onnx: dlc export is read back by dlc import to the same layers, names
   std::string e = error_of([&] { frontend::dlc_to_onnx(lstm, ir::init_params(frontend::build_model(lstm, 1).graph, 0)); });
   CHECK(e.find("cannot be exported to ONNX: layer 'lstm_1': type 'lstm' is not exported to ONNX yet") != std::string::npos);
 }
+
+TEST_CASE("onnx: fuzzer findings stay fixed (shape overflow, bytes that are not UTF-8)") {
+  // A Reshape to extents whose product overflows int64: refused, not undefined behaviour.
+  onnx::ModelProto m = one_node("Reshape");
+  onnx::TensorProto* s = m.mutable_graph()->add_initializer();
+  s->set_name("s");
+  s->set_data_type(onnx::TensorProto::INT64);
+  s->add_dims(4);
+  for (int64_t v : {int64_t(-1), int64_t(1) << 39, int64_t(1) << 39, int64_t(3)}) s->add_int64_data(v);
+  m.mutable_graph()->mutable_node(0)->add_input("s");
+  CHECK(import_error(m).find("out of range") != std::string::npos);
+  // A producer name that is not UTF-8 ends up in the description, replaced.
+  onnx::ModelProto r = one_node("Relu");
+  r.set_producer_name("\xff\xfe torch");
+  std::string bytes;
+  r.SerializeToString(&bytes);
+  CHECK(frontend::onnx_to_dlc(bytes, "m.onnx").json.find("torch") != std::string::npos);
+}
