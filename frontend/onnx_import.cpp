@@ -190,7 +190,6 @@ struct Val {
 };
 
 struct Importer {
-  std::string path;
   int64_t opset = 0;
   std::map<std::string, Val> vals;
   std::map<std::string, int> uses;
@@ -539,8 +538,7 @@ struct Importer {
   }
 
   // Spatial padding of a Conv or pool: (begin..., end...) from pads/auto_pad, plus a Pad's.
-  std::vector<int64_t> spatial_pads(const onnx::NodeProto& n, const Val& x, size_t dims, const std::vector<int64_t>& k,
-                                    const std::vector<int64_t>& strides, bool* same) {
+  std::vector<int64_t> spatial_pads(const onnx::NodeProto& n, const Val& x, size_t dims, bool* same) {
     std::string ap = attr_s(n, "auto_pad", "NOTSET");
     *same = false;
     std::vector<int64_t> p = bounded(attr_ints(n, "pads", std::vector<int64_t>(2 * dims, 0)), 0, "pads");
@@ -548,8 +546,6 @@ struct Importer {
     if (ap == "SAME_UPPER") {
       *same = true; // TensorFlow's "same": the extra element at the end, as dlc's
       if (!x.pads.empty()) refuse("auto_pad SAME_UPPER after a Pad");
-      (void)strides;
-      (void)k;
     } else if (ap != "NOTSET" && ap != "VALID") {
       refuse("auto_pad {} (dlc pads as SAME_UPPER or explicitly)", ap);
     }
@@ -600,7 +596,7 @@ struct Importer {
     std::vector<int64_t> s = bounded(attr_ints(n, "strides", ones(d)), 1, "strides");
     if (s.size() != d) refuse("strides of {} values", s.size());
     bool same = false;
-    std::vector<int64_t> p = spatial_pads(n, x, d, k, s, &same);
+    std::vector<int64_t> p = spatial_pads(n, x, d, &same);
     std::vector<int64_t> o = window_out(x.shape, k, s, p, same);
     bool depthwise = g > 1 && g == c && w.dims[1] == 1 && m % c == 0 && d == 2;
     if (g != 1 && !depthwise)
@@ -684,7 +680,7 @@ struct Importer {
     if (attr_ints(n, "dilations", ones(d)) != ones(d)) refuse("dilations other than 1");
     if (max && n.output_size() > 1 && !n.output(1).empty() && uses[n.output(1)] > 0) refuse("the Indices output is read");
     bool same = false;
-    std::vector<int64_t> p = spatial_pads(n, x, d, k, s, &same);
+    std::vector<int64_t> p = spatial_pads(n, x, d, &same);
     if (!max && attr_i(n, "count_include_pad", 0) && (same || std::any_of(p.begin(), p.end(), [](int64_t v) { return v; })))
       refuse("count_include_pad=1 with padding (dlc averages the real elements of a window)");
     std::vector<int64_t> o = window_out(x.shape, k, s, p, same);
@@ -1434,7 +1430,6 @@ OnnxModel onnx_to_dlc(const std::string& bytes, const std::string& path) {
   if (bytes.size() > size_t(INT32_MAX) || !model.ParseFromArray(bytes.data(), int(bytes.size())))
     throw Error(fmt::format("{}: not an ONNX model (the protobuf does not parse)", path));
   Importer im;
-  im.path = path;
   for (const auto& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") im.opset = o.version();
   if (im.opset < 11 || im.opset > 17)
