@@ -212,3 +212,12 @@ TEST_CASE("keras: a number beyond int64 where an integer belongs is one error (a
       "kernel_size": 3, "dilation_rate": 1.7e44}})"));
   CHECK(e.find("Keras model: the number 1.7e+44 is out of range") != std::string::npos);
 }
+
+TEST_CASE("keras: HDF5 weights of a GRU are refused (Keras's update gate weighs the previous state)") {
+  // gru.h5 (make_keras_h5.py): a Keras GRU layer 'g', units 2, over 3 features.
+  frontend::Model m = frontend::load_model_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 2, "name": "g"}]})",
+                                                "gru.json");
+  std::string e = error_of([&] { frontend::load_weights(fixture("gru.h5"), frontend::build_model(m, 1).graph); });
+  CHECK(e == fixture("gru.h5") + ": Keras HDF5 weights: layer 'g' is a GRU, whose update gate Keras applies to the previous "
+                                 "state (h = z·h + (1 − z)·h~) and dlc to the candidate; Keras GRU weights are not read");
+}
