@@ -94,11 +94,7 @@ struct Reader {
 } // namespace
 
 bool is_h5_path(const std::string& path) {
-  auto ends = [&](const char* s) {
-    size_t n = std::char_traits<char>::length(s);
-    return path.size() > n && path.compare(path.size() - n, n, s) == 0;
-  };
-  return ends(".h5") || ends(".hdf5");
+  return (path.size() > 3 && path.ends_with(".h5")) || (path.size() > 5 && path.ends_with(".hdf5"));
 }
 
 dlc_rt::TensorMap read_keras_h5(const std::string& path) {

@@ -412,6 +412,12 @@ Model load_model_text(const std::string& text, const std::string& name) {
   return model_from_doc(doc);
 }
 
+Model model_of_onnx(const OnnxModel& o, const std::string& path) {
+  Model m = model_from_doc(parse_json_text(o.json, path + " (translated from ONNX)"));
+  m.weights = std::make_shared<const std::map<std::string, ir::Tensor>>(o.weights);
+  return m;
+}
+
 Model with_training(Model m, std::shared_ptr<JsonDoc> doc) {
   JsonRef root = root_of(doc);
   root.expect(json::Kind::Object);
@@ -422,12 +428,7 @@ Model with_training(Model m, std::shared_ptr<JsonDoc> doc) {
 }
 
 Model load_model(const std::string& path) {
-  if (is_onnx_path(path)) {
-    OnnxModel o = onnx_to_dlc(read_file(path), path);
-    Model m = model_from_doc(parse_json_text(o.json, path + " (translated from ONNX)"));
-    m.weights = std::make_shared<const std::map<std::string, ir::Tensor>>(std::move(o.weights));
-    return m;
-  }
+  if (is_onnx_path(path)) return model_of_onnx(onnx_to_dlc(read_file(path), path), path);
   std::shared_ptr<JsonDoc> doc = load_json_file(path);
   if (is_keras(root_of(doc))) return from_keras(read_file(path), path);
   return model_from_doc(doc);

@@ -66,6 +66,9 @@ struct BuiltModel {
 // frontend/onnx_import.h), which are translated first.
 Model load_model(const std::string& path);
 Model load_model_text(const std::string& text, const std::string& name);
+struct OnnxModel;
+// The model of a translated ONNX file (frontend/onnx_import.h), with its parameters.
+Model model_of_onnx(const OnnxModel& o, const std::string& path);
 
 // `m` with the training sections (loss, loss_weights, optimizer, batch_size, epochs,
 // metrics) of `doc` instead of its own: a JSON object with only those members, from a

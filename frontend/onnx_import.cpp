@@ -1421,9 +1421,7 @@ struct Importer {
 
 } // namespace
 
-bool is_onnx_path(const std::string& path) {
-  return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
-}
+bool is_onnx_path(const std::string& path) { return path.size() > 5 && path.ends_with(".onnx"); }
 
 OnnxModel onnx_to_dlc(const std::string& bytes, const std::string& path) {
   onnx::ModelProto model;

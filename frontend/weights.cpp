@@ -38,9 +38,8 @@ ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool part
       // weights would compute something else here: refused rather than loaded.
       const ir::Value& v = g.value(p);
       const std::vector<int64_t>& d = v.type.shape.dims;
-      std::string suffix = ".recurrent_kernel";
-      if (v.name.size() > suffix.size() && v.name.compare(v.name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-          d.size() == 2 && d[1] == 3 * d[0] && tensors.count(v.name))
+      const std::string suffix = ".recurrent_kernel";
+      if (v.name.ends_with(suffix) && d.size() == 2 && d[1] == 3 * d[0] && tensors.count(v.name))
         throw Error(fmt::format("{}: Keras HDF5 weights: layer '{}' is a GRU, whose update gate Keras applies to the "
                                 "previous state (h = z·h + (1 − z)·h~) and dlc to the candidate; Keras GRU weights are not "
                                 "read",
@@ -104,6 +103,10 @@ ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool part
   }
   if (report) *report = r;
   return out;
+}
+
+ir::Bindings initial_values(const Model& m, const ir::Graph& g, uint64_t seed) {
+  return m.weights ? *m.weights : ir::init_params(g, seed);
 }
 
 void save_weights(const std::string& path, const ir::Graph& g, const ir::Bindings& values,

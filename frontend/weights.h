@@ -32,6 +32,10 @@ struct WeightsReport {
 ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool partial = false,
                           WeightsReport* report = nullptr);
 
+// The parameters a model starts from without a weights file: the values the file itself
+// carries (an ONNX model's), else the initialisers drawn from `seed`.
+ir::Bindings initial_values(const Model& m, const ir::Graph& g, uint64_t seed);
+
 // Writes the graph's parameters (and optimizer state, when `with_state`) atomically.
 void save_weights(const std::string& path, const ir::Graph& g, const ir::Bindings& values,
                   bool with_state = false);

@@ -177,21 +177,13 @@ public:
     }
     pipeline::Runner& r = runner(std::min<int64_t>(n, batch_size));
     ir::TensorType ot = r.output_types()[0];
-    int64_t per_in = n ? (x.size() / n) : 0, per_out = pipeline::per_sample(ot), per_all = 0;
-    for (const ir::TensorType& t : r.output_types()) per_all += pipeline::per_sample(t);
     std::vector<py::ssize_t> dims = {py::ssize_t(n)};
     for (int i = 1; i < ot.shape.rank(); i++) dims.push_back(py::ssize_t(ot.shape[i]));
     py::array_t<float> out(dims);
     float* po = out.mutable_data();
     {
       py::gil_scoped_release release;
-      std::vector<float> all(size_t(r.batch() * per_all));
-      for (int64_t begin = 0; begin < n; begin += r.batch()) {
-        int64_t cnt = std::min(r.batch(), n - begin);
-        bool alone = per_all == per_out; // one output: written straight into the result
-        r.infer(px + begin * per_in, alone ? po + begin * per_out : all.data(), cnt);
-        if (!alone) std::copy_n(all.data(), cnt * per_out, po + begin * per_out);
-      }
+      tools::infer_first_output(r, px, n, po);
     }
     return out;
   }
@@ -252,7 +244,7 @@ private:
   // The parameters: after training or loading, those; else the file's own (ONNX), else
   // the initialisers at seed 0 (as `dlc predict` without --weights).
   ir::Bindings current_values() {
-    if (values_.empty()) values_ = m_.weights ? *m_.weights : ir::init_params(frontend::build_model(m_, 1).graph, 0);
+    if (values_.empty()) values_ = frontend::initial_values(m_, frontend::build_model(m_, 1).graph, 0);
     return values_;
   }
 

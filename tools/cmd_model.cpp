@@ -139,8 +139,8 @@ int run_show(const Args& a) {
 // layouts of its inputs and outputs map onto dlc's.
 int import_onnx(const Args& a) {
   const std::string& path = a.positional[0];
-  frontend::Model m = frontend::load_model(path); // every check any command makes
   frontend::OnnxModel o = frontend::onnx_to_dlc(frontend::read_file(path), path);
+  frontend::Model m = frontend::model_of_onnx(o, path); // every check any command makes
   if (a.has("--weights-out"))
     frontend::save_weights(a.get("--weights-out"), frontend::build_model(m, 1).graph, *m.weights);
   frontend::write_file_atomic(a.get("-o"), o.json + "\n");
@@ -159,11 +159,11 @@ int run_export(const Args& a) {
   frontend::Model m = frontend::load_model(path);
   ir::Graph g = frontend::build_model(m, 1).graph;
   ir::Bindings w;
-  if (a.has("--weights")) w = frontend::load_weights(a.get("--weights"), g);
-  else if (m.weights) w = *m.weights;
-  else {
-    w = ir::init_params(g, 0);
-    std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
+  if (a.has("--weights")) {
+    w = frontend::load_weights(a.get("--weights"), g);
+  } else {
+    w = frontend::initial_values(m, g, 0);
+    if (!m.weights) std::fprintf(stderr, "note: no --weights given; parameters are initialised from seed 0\n");
   }
   frontend::write_file_atomic(a.get("-o"), frontend::dlc_to_onnx(m, w));
   std::printf("wrote %s (ONNX opset 13; inputs and outputs in dlc's layout, NHWC)\n", a.get("-o").c_str());

@@ -9,6 +9,7 @@
 #include "ir/interp/interpreter.h"
 #include "runtime/npy.h"
 #include "tools/commands.h"
+#include "tools/train_data.h"
 #include "tools/kernel_threads.h"
 
 #include <algorithm>
@@ -58,7 +59,7 @@ void print_top_k(const ir::Tensor& out, int64_t k) {
 // Through a Runner: a single-input model's first reported output (the output its first
 // loss reads, or its first output), in batches of --batch samples.
 int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tensor& x, const std::string& backend) {
-  int64_t n = x.shape()[0], per_in = x.numel() / n;
+  int64_t n = x.shape()[0];
   int64_t batch = a.get_int("--batch", std::min<int64_t>(n, 256), 1, 1 << 20);
   KernelThreads threads(a);
   auto r = pipeline::make_runner(backend, m, batch);
@@ -67,21 +68,15 @@ int predict_with_runner(const Args& a, const frontend::Model& m, const ir::Tenso
   if (m.weights && !a.has("--weights")) r->set_values(*m.weights); // an ONNX file's own
   // The runner writes every reported output (one block each); this prints the first.
   ir::TensorType ot = r->output_types()[0];
-  int64_t per_out = pipeline::per_sample(ot), per_all = 0;
-  for (const ir::TensorType& t : r->output_types()) per_all += pipeline::per_sample(t);
-  std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out)),
-      all(size_t(batch * per_all));
+  int64_t per_out = pipeline::per_sample(ot);
+  std::vector<float> in = x.to_float(), out(size_t(n * per_out), 0.0f), one(size_t(n * per_out));
   // Several --weights: an ensemble, whose output is the mean of its members'.
   std::vector<std::string> weights = a.repeated.count("--weights") ? a.repeated.at("--weights") : std::vector<std::string>{""};
   if (weights.size() > 1 && r->stateful())
     throw Error("--weights: an ensemble of a model with stateful layers would carry each member's states into the next");
   for (const std::string& path : weights) {
     if (!path.empty()) r->set_values(frontend::load_weights(path, g));
-    for (int64_t begin = 0; begin < n; begin += batch) {
-      int64_t cnt = std::min(batch, n - begin);
-      r->infer(in.data() + begin * per_in, all.data(), cnt);
-      std::copy_n(all.data(), cnt * per_out, one.data() + begin * per_out); // the first block
-    }
+    infer_first_output(*r, in.data(), n, one.data());
     for (size_t i = 0; i < out.size(); i++) out[i] += one[i] / float(weights.size());
   }
   if (a.has("-v"))

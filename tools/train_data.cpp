@@ -182,6 +182,19 @@ void check_not_stateful(const pipeline::Runner& r) {
 
 } // namespace
 
+void infer_first_output(pipeline::Runner& r, const float* x, int64_t n, float* out) {
+  int64_t per_in = 0, per_out = pipeline::per_sample(r.output_types()[0]), per_all = 0;
+  for (const ir::TensorType& t : r.input_types()) per_in += pipeline::per_sample(t);
+  for (const ir::TensorType& t : r.output_types()) per_all += pipeline::per_sample(t);
+  std::vector<float> all(per_all == per_out ? 0 : size_t(r.batch() * per_all));
+  for (int64_t begin = 0; begin < n; begin += r.batch()) {
+    int64_t cnt = std::min(r.batch(), n - begin);
+    // One output: written straight into `out`; several: the first block is copied.
+    r.infer(x + begin * per_in, all.empty() ? out + begin * per_out : all.data(), cnt);
+    if (!all.empty()) std::copy_n(all.data(), cnt * per_out, out + begin * per_out);
+  }
+}
+
 std::vector<float> infer_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
                                  std::vector<float>* masks, double* loss) {
   check_not_stateful(r);

@@ -74,6 +74,11 @@ struct EvalResult {
 EvalResult evaluate_dataset(pipeline::Runner& r, const frontend::Dataset& d, const std::vector<TargetFormat>& f,
                             const std::vector<ir::MetricSpec>& metrics, bool confusion = false);
 
+// The first reported output of n samples (x: n rows of the input, as infer takes them),
+// in batches of the runner's size, into out (n rows of the first output): dlc predict
+// and the Python module's predict.
+void infer_first_output(pipeline::Runner& r, const float* x, int64_t n, float* out);
+
 // Ensembles (dlc eval/predict with several --weights): every sample's reported outputs in
 // batches of the runner's size, as infer writes them (a batch's outputs one after
 // another), and the metrics and confusion matrix of such outputs (an average over
