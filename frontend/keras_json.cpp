@@ -56,8 +56,10 @@ struct Reader {
   }
 
   // Keras's activation names; "linear" is dlc's identity too.
-  std::string activation(const json& c, const char* key = "activation") {
-    json a = get(c, key, "linear");
+  // The activation under `key`; absent, the layer class's default (Dense's none, a
+  // recurrent layer's tanh and sigmoid).
+  std::string activation(const json& c, const char* key = "activation", const char* dflt = "linear") {
+    json a = get(c, key, dflt);
     if (!a.is_string()) {
       problem(fmt::format("'{}' is not an activation name", key));
       return "linear";
@@ -214,11 +216,10 @@ struct Reader {
     } else if (cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN") {
       l["type"] = cls == "LSTM" ? "lstm" : cls == "GRU" ? "gru" : "simple_rnn";
       copy("units");
-      l["activation"] = activation(c);
-      if (cls != "SimpleRNN") l["recurrent_activation"] = activation(c, "recurrent_activation");
+      l["activation"] = activation(c, "activation", "tanh");
+      if (cls != "SimpleRNN") l["recurrent_activation"] = activation(c, "recurrent_activation", "sigmoid");
       for (const char* k : {"return_sequences", "return_state", "go_backwards", "stateful"}) copy(k);
-      if (cls == "GRU" && get(c, "reset_after", true).get<bool>())
-        problem("reset_after=True (Keras 2's default GRU; dlc's GRU is reset_after=False)");
+      if (cls == "GRU") l["reset_after"] = get(c, "reset_after", true); // Keras 2's and 3's default
       if (get(c, "dropout", 0.0).get<double>() != 0 || get(c, "recurrent_dropout", 0.0).get<double>() != 0)
         problem("dropout inside the recurrent layer is not read");
       if (get(c, "unroll", false).get<bool>()) problem("unroll is not read");

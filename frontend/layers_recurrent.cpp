@@ -37,6 +37,7 @@ struct Cell {
   bool stateful = false;  // the states persist from one call to the next (Keras's stateful)
   int64_t n = 0, steps = 0, features = 0, units = 0, gates = 0;
   ValueId xw = kNoValue;   // [n, T, gates * units]: x_t·W + b of every step
+  ValueId recurrent_bias = kNoValue; // [gates * units]: the recurrent product's bias, if any
   // The loop's body, with its inputs in the scan's order: carried values, the step's
   // slice of xw, invariants.
   std::shared_ptr<ir::Graph> body;
@@ -86,8 +87,9 @@ struct Cell {
   }
 
   // kernel W [D, G*H], recurrent_kernel U [H, G*H], bias [G*H] (with `bias_init` for
-  // the layer's default), and xw.
-  ValueId weights(ir::Initializer bias_init) {
+  // the layer's default), and xw. With bias_rows 2 the bias is [2, G*H]: row 0 is xw's,
+  // row 1 the recurrent product's (recurrent_bias, a GRU with reset_after).
+  ValueId weights(ir::Initializer bias_init, int64_t bias_rows = 1) {
     int64_t gh = gates * units;
     ValueId x = c.op("reshape", {c.in()}, {{"shape", std::vector<int64_t>{n * steps, features}}}, "to_rows");
     ValueId w = c.param("kernel", {features, gh}, c.initializer("kernel_initializer", "glorot_uniform", features, gh));
@@ -98,8 +100,15 @@ struct Cell {
       bias_init.fan_in = features;
       bias_init.fan_out = gh;
       if (c.spec.has("bias_initializer")) bias_init = c.initializer("bias_initializer", "zeros", features, gh);
-    else if (bias_init.kind == "unit_forget_bias") bias_init.fan_in = units; // the forget gate's offset
-      y = c.op("bias_add", {y, c.param("bias", {gh}, bias_init)});
+      else if (bias_init.kind == "unit_forget_bias") bias_init.fan_in = units; // the forget gate's offset
+      Shape bias_shape = bias_rows == 1 ? Shape{gh} : Shape{bias_rows, gh};
+      ValueId b = c.param("bias", bias_shape, bias_init);
+      auto row = [&](int64_t i, const char* what) {
+        ValueId r = c.op("slice", {b}, {{"axis", int64_t(0)}, {"begin", i}, {"size", int64_t(1)}}, std::string(what) + "_row");
+        return c.op("reshape", {r}, {{"shape", std::vector<int64_t>{gh}}}, what);
+      };
+      if (bias_rows == 2) recurrent_bias = row(1, "recurrent_bias");
+      y = c.op("bias_add", {y, bias_rows == 1 ? b : row(0, "input_bias")});
     }
     xw = c.op("reshape", {y}, {{"shape", std::vector<int64_t>{n, steps, gh}}}, "xw");
     return u;
@@ -244,35 +253,54 @@ Recurrence lstm(LayerCtx& c, bool backwards) {
   });
 }
 
-// The gate order z (update), r (reset), h~ (candidate), as Keras. The reset gate applies
-// before the recurrent matmul of the candidate (Cho et al. 2014; Keras's
-// reset_after=false): h~_t = tanh(x_t·W_h + (r_t ⊙ h_{t-1})·U_h + b_h), and
-// h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h~_t, computed as h_{t-1} + z_t ⊙ (h~_t - h_{t-1}).
+// The gate order z (update), r (reset), h~ (candidate), as Keras, and the update of Cho
+// et al. 2014, as Keras, PyTorch and ONNX: h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ h~_t,
+// computed as h~_t + z_t ⊙ (h_{t-1} - h~_t). The reset gate applies
+// - before the recurrent matmul of the candidate (reset_after=false, dlc's default):
+//   h~_t = tanh(x_t·W_h + b_h + (r_t ⊙ h_{t-1})·U_h), two matmuls per step;
+// - after it (reset_after=true: Keras 2's default, PyTorch's nn.GRU, ONNX's
+//   linear_before_reset=1), with a second bias b' for the recurrent product, so that the
+//   bias is [2, 3H] (row 0 the input's, row 1 the recurrent product's, as Keras stores it):
+//   h~_t = tanh(x_t·W_h + b_h + r_t ⊙ (h_{t-1}·U_h + b'_h)), one matmul per step.
 Recurrence gru(LayerCtx& c, bool backwards) {
   Cell cell(c, 3, backwards);
   std::string a = cell_activation(c, "activation", "tanh");
   std::string ra = cell_activation(c, "recurrent_activation", "sigmoid");
   c.info.activation = a;
   int64_t H = cell.units;
-  ValueId u = cell.weights(zeros());
-  ValueId u_zr_graph = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", int64_t(0)}, {"size", 2 * H}}, "u_zr");
-  ValueId u_h_graph = c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", 2 * H}, {"size", H}}, "u_h");
+  bool reset_after = c.spec.get_bool("reset_after", false);
+  ValueId u = cell.weights(zeros(), reset_after ? 2 : 1);
+  auto u_cols = [&](int64_t begin, int64_t size, const char* what) {
+    return c.op("slice", {u}, {{"axis", int64_t(1)}, {"begin", begin}, {"size", size}}, what);
+  };
   ValueId h0 = cell.carry(cell.given_state(1, "hidden"), "h");
   cell.sequence();
-  ValueId u_zr = cell.invariant(u_zr_graph, "u_zr"), u_h = cell.invariant(u_h_graph, "u_h");
+  auto next_state = [&](ValueId h, ValueId z, ValueId hh) {
+    ValueId cand = cell.act(a, hh, "cand");
+    return std::vector<ValueId>{cell.add(cand, cell.mul(z, cell.op("sub", "h_minus_cand", {h, cand}), "zd"), "h")};
+  };
+  if (reset_after) {
+    ValueId u_all = cell.invariant(u, "recurrent_kernel");
+    ValueId rb = cell.recurrent_bias == kNoValue ? kNoValue : cell.invariant(cell.recurrent_bias, "recurrent_bias");
+    return cell.run({h0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
+      ValueId h = s[0];
+      ValueId hu = cell.op("matmul", "hu", {h, u_all});
+      if (rb != kNoValue) hu = cell.op("bias_add", "hu_b", {hu, rb});
+      ValueId zr = cell.add(cell.step_input(0, 2, "x_zr"), cell.cols(hu, 0, 2 * H, "hu_zr"), "zr");
+      ValueId z = cell.act(ra, cell.cols(zr, 0, H, "zz"), "z");
+      ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
+      ValueId hh = cell.add(cell.step_input(2, 1, "x_h"), cell.mul(r, cell.cols(hu, 2 * H, H, "hu_h"), "rhu_h"), "hh");
+      return next_state(h, z, hh);
+    });
+  }
+  ValueId u_zr = cell.invariant(u_cols(0, 2 * H, "u_zr"), "u_zr"), u_h = cell.invariant(u_cols(2 * H, H, "u_h"), "u_h");
   return cell.run({h0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
     ValueId h = s[0];
-    ValueId zr = cell.step_input(0, 2, "x_zr");
-    ValueId hh = cell.step_input(2, 1, "x_h");
-    if (h != kNoValue) zr = cell.add(zr, cell.op("matmul", "hu_zr", {h, u_zr}), "zr");
+    ValueId zr = cell.add(cell.step_input(0, 2, "x_zr"), cell.op("matmul", "hu_zr", {h, u_zr}), "zr");
     ValueId z = cell.act(ra, cell.cols(zr, 0, H, "zz"), "z");
-    if (h != kNoValue) {
-      ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
-      hh = cell.add(hh, cell.op("matmul", "rhu_h", {cell.mul(r, h, "rh"), u_h}), "hh");
-    }
-    ValueId cand = cell.act(a, hh, "cand");
-    return {h == kNoValue ? cell.mul(z, cand, "h")
-                          : cell.add(h, cell.mul(z, cell.op("sub", "cand_minus_h", {cand, h}), "zd"), "h")};
+    ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
+    ValueId hh = cell.add(cell.step_input(2, 1, "x_h"), cell.op("matmul", "rhu_h", {cell.mul(r, h, "rh"), u_h}), "hh");
+    return next_state(h, z, hh);
   });
 }
 
@@ -376,7 +404,7 @@ std::vector<LayerDef> recurrent_layers() {
   return {
       recurrent_layer("simple_rnn", common, 2),
       recurrent_layer("lstm", with({"recurrent_activation", "unit_forget_bias", "peephole"}), 3),
-      recurrent_layer("gru", with({"recurrent_activation"}), 2),
+      recurrent_layer("gru", with({"recurrent_activation", "reset_after"}), 2),
       bidirectional_layer(),
       {"time_distributed", {"layer"}, 1, 1, build_time_distributed},
       {"repeat_vector", {"n"}, 1, 1, build_repeat_vector},

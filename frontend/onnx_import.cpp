@@ -987,16 +987,14 @@ struct Importer {
 
   // ---- recurrent layers -----------------------------------------------------------
 
-  // LSTM and RNN (forward, one direction) as dlc's lstm and simple_rnn. ONNX's gates are
-  // i, o, f, c with W [1, 4H, F], R [1, 4H, H] and two biases B [1, 8H]; dlc's (Keras's)
-  // i, f, u (= c), o with kernel [F, 4H], recurrent_kernel [H, 4H] and one bias.
+  // LSTM, GRU and RNN (forward, one direction) as dlc's lstm, gru and simple_rnn. ONNX's
+  // W [1, G·H, F], R [1, G·H, H] and two biases B [1, 2·G·H] become kernel [F, G·H],
+  // recurrent_kernel [H, G·H] and one bias [G·H]. The LSTM's gates i, o, f, c are dlc's
+  // (Keras's) i, f, u (= c), o; the GRU's z, r, h are dlc's. A GRU with
+  // linear_before_reset=1 (PyTorch's) is dlc's reset_after, whose bias [2, 3H] keeps
+  // the recurrent product's bias as row 1: it is scaled by the reset gate, so not summed.
   void recurrent(const onnx::NodeProto& n) {
     const std::string& op = n.op_type();
-    if (op == "GRU")
-      refuse("{}", attr_i(n, "linear_before_reset", 0)
-                       ? "PyTorch's GRU (linear_before_reset=1) applies the reset gate after the recurrent matmul; dlc's "
-                         "GRU (Keras's reset_after=False) applies it before"
-                       : "GRU is not mapped yet (LSTM and RNN are)");
     const Val& x = tin(n, 0);
     if (!x.tm || x.shape.size() != 2)
       refuse("input of shape {} (ONNX's {} reads [T, N, F], time-major: PyTorch exports a Transpose before it)",
@@ -1014,22 +1012,26 @@ struct Importer {
         if (std::any_of(s.v.begin(), s.v.end(), [](double v) { return v != 0; }))
           refuse("a non-zero constant initial state");
       }
-    bool lstm = op == "LSTM";
-    int64_t gates = lstm ? 4 : 1, h = attr_i(n, "hidden_size", 0), f = x.shape[1];
+    bool lstm = op == "LSTM", gru = op == "GRU", reset_after = gru && attr_i(n, "linear_before_reset", 0);
+    int64_t gates = lstm ? 4 : gru ? 3 : 1, h = attr_i(n, "hidden_size", 0), f = x.shape[1];
     std::string act = "tanh";
     std::vector<std::string> acts;
     if (const auto* a = attr(n, "activations"))
       for (const auto& s : a->strings()) acts.push_back(s);
-    std::vector<std::string> dflt = lstm ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"} : std::vector<std::string>{"Tanh"};
+    std::vector<std::string> dflt = lstm  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                    : gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                          : std::vector<std::string>{"Tanh"};
     if (!acts.empty() && !lstm && acts.size() == 1 && acts[0] == "Relu") act = "relu";
     else if (!acts.empty() && acts != dflt) refuse("activations other than ONNX's defaults");
     const Const &w = cin(n, 1, "W"), &r = cin(n, 2, "R");
     if (w.dims != std::vector<int64_t>{1, gates * h, f} || r.dims != std::vector<int64_t>{1, gates * h, h})
       refuse("W {} and R {} for hidden_size {} and {} features", dims_str(w.dims), dims_str(r.dims), h, f);
-    std::vector<int64_t> order = lstm ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0}; // dlc gate -> ONNX
-    std::string type = lstm ? "lstm" : "simple_rnn", name = layer_name(n, type);
+    std::vector<int64_t> order = lstm ? std::vector<int64_t>{0, 2, 3, 1}
+                                 : gru ? std::vector<int64_t>{0, 1, 2}
+                                       : std::vector<int64_t>{0}; // dlc gate -> ONNX
+    std::string type = lstm ? "lstm" : gru ? "gru" : "simple_rnn", name = layer_name(n, type);
     int64_t gh = gates * h;
-    std::vector<double> kernel(size_t(f * gh)), rec(size_t(h * gh)), bias(size_t(gh), 0.0);
+    std::vector<double> kernel(size_t(f * gh)), rec(size_t(h * gh)), bias(size_t((reset_after ? 2 : 1) * gh), 0.0);
     const Const* b = has_in(n, 3) ? &cin(n, 3, "B") : nullptr;
     if (b && b->dims != std::vector<int64_t>{1, 2 * gh}) refuse("B {} for hidden_size {}", dims_str(b->dims), h);
     for (int64_t g = 0; g < gates; g++)
@@ -1037,15 +1039,21 @@ struct Importer {
         int64_t row = order[size_t(g)] * h + u, col = g * h + u; // ONNX's row, dlc's column
         for (int64_t k = 0; k < f; k++) kernel[size_t(k * gh + col)] = w.v[size_t(row * f + k)];
         for (int64_t k = 0; k < h; k++) rec[size_t(k * gh + col)] = r.v[size_t(row * h + k)];
-        if (b) bias[size_t(col)] = b->v[size_t(row)] + b->v[size_t(gh + row)];
+        if (b && reset_after) {
+          bias[size_t(col)] = b->v[size_t(row)];
+          bias[size_t(gh + col)] = b->v[size_t(gh + row)];
+        } else if (b) {
+          bias[size_t(col)] = b->v[size_t(row)] + b->v[size_t(gh + row)];
+        }
       }
     weight(name + ".kernel", {f, gh}, kernel);
     weight(name + ".recurrent_kernel", {h, gh}, rec);
-    weight(name + ".bias", {gh}, bias);
+    weight(name + ".bias", reset_after ? std::vector<int64_t>{2, gh} : std::vector<int64_t>{gh}, bias);
     auto used = [&](int i) { return i < n.output_size() && !n.output(i).empty() && uses[n.output(i)] + graph_outputs.count(n.output(i)) > 0; };
     bool states = used(1) || used(2);
     ordered members = {{"units", h}, {"return_sequences", used(0)}};
-    if (!lstm) members["activation"] = act;
+    if (!lstm && !gru) members["activation"] = act;
+    if (reset_after) members["reset_after"] = true;
     if (states) members["return_state"] = true;
     int idx = add_layer(name, type, members, {x.ref});
     Val y; // Y [T, 1, N, H]: every step's state, time-major, with the direction axis

@@ -31,20 +31,6 @@ ir::Bindings load_weights(const std::string& path, const ir::Graph& g, bool part
   } catch (const dlc_rt::FormatError& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }
-  if (is_h5_path(path))
-    for (ir::ValueId p : g.params()) {
-      // A GRU's recurrent kernel is [H, 3H]. Keras's GRU computes h = z·h_prev + (1 − z)·h~
-      // and dlc's h = (1 − z)·h_prev + z·h~ (docs/model-format.md), so Keras's trained
-      // weights would compute something else here: refused rather than loaded.
-      const ir::Value& v = g.value(p);
-      const std::vector<int64_t>& d = v.type.shape.dims;
-      const std::string suffix = ".recurrent_kernel";
-      if (v.name.ends_with(suffix) && d.size() == 2 && d[1] == 3 * d[0] && tensors.count(v.name))
-        throw Error(fmt::format("{}: Keras HDF5 weights: layer '{}' is a GRU, whose update gate Keras applies to the "
-                                "previous state (h = z·h + (1 − z)·h~) and dlc to the candidate; Keras GRU weights are not "
-                                "read",
-                                path, v.name.substr(0, v.name.size() - suffix.size())));
-    }
   WeightsReport r;
   ir::Bindings out;
   std::set<std::string> used;

@@ -8,11 +8,13 @@
 #include "frontend/files.h"
 #include "frontend/model.h"
 #include "frontend/weights.h"
+#include "ir/interp/interpreter.h"
 #include "ir/printer.h"
 
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 using namespace dlc;
@@ -92,10 +94,6 @@ TEST_CASE("Keras JSON: every layer dlc would compute differently in one error; a
   CHECK(e.find("layer 'nchw': data_format 'channels_first'") != std::string::npos);
   CHECK(e.find("layer 'd': kernel_initializer: initializer 'VarianceScaling' is not read") != std::string::npos);
   CHECK(e.find("layer 'd': kernel_constraint is not read") != std::string::npos);
-  // Keras 2's default GRU (reset_after=True) is not dlc's GRU.
-  CHECK(load_error(R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "GRU", "config": {"name": "g",
-      "units": 2, "batch_input_shape": [null, 3, 2]}}]}})")
-            .find("layer 'g': reset_after=True") != std::string::npos);
   // Batch normalisation over axis 1 of an NHWC image: found once the model is built.
   CHECK(load_error(keras_sequential(R"({"class_name": "BatchNormalization", "config": {"name": "bn", "axis": [1]}})"))
             .find("layer 'bn' normalises axis 1; dlc normalises the last axis (3") != std::string::npos);
@@ -213,11 +211,21 @@ TEST_CASE("keras: a number beyond int64 where an integer belongs is one error (a
   CHECK(e.find("Keras model: the number 1.7e+44 is out of range") != std::string::npos);
 }
 
-TEST_CASE("keras: HDF5 weights of a GRU are refused (Keras's update gate weighs the previous state)") {
-  // gru.h5 (make_keras_h5.py): a Keras GRU layer 'g', units 2, over 3 features.
-  frontend::Model m = frontend::load_model_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 2, "name": "g"}]})",
-                                                "gru.json");
-  std::string e = error_of([&] { frontend::load_weights(fixture("gru.h5"), frontend::build_model(m, 1).graph); });
-  CHECK(e == fixture("gru.h5") + ": Keras HDF5 weights: layer 'g' is a GRU, whose update gate Keras applies to the previous "
-                                 "state (h = z·h + (1 − z)·h~) and dlc to the candidate; Keras GRU weights are not read");
+TEST_CASE("keras: a GRU's HDF5 weights (Keras 2's default reset_after=True) compute what PyTorch's nn.GRU does") {
+  // gru.h5 and gru_expected.json (make_keras_h5.py): a Keras GRU 'g', units 2 over 3
+  // features, bias [2, 6]; the output for one 4-step sequence from PyTorch's nn.GRU given
+  // the same weights. The Keras JSON leaves reset_after at Keras's default.
+  frontend::Model m = frontend::load_model_text(
+      R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "GRU", "config": {"name": "g",
+          "units": 2, "return_sequences": true, "batch_input_shape": [null, 4, 3]}}]}})",
+      "gru.json");
+  ir::Graph g = frontend::build_model(m, 1).graph;
+  ir::Bindings b = frontend::load_weights(fixture("gru.h5"), g);
+  CHECK(b.at("g.bias").type.shape == ir::Shape{2, 6});
+  auto want = nlohmann::json::parse(frontend::read_file(fixture("gru_expected.json")));
+  std::vector<double> x = want.at("x").get<std::vector<double>>(), y = want.at("y").get<std::vector<double>>();
+  b["input"] = ir::Tensor(ir::TensorType{ir::DType::f32, {1, 4, 3}}, x);
+  std::vector<double> got = ir::run_outputs(g, b, {})[0].second.data;
+  REQUIRE(got.size() == y.size());
+  for (size_t i = 0; i < y.size(); i++) CHECK(got[i] == doctest::Approx(y[i]).epsilon(1e-5));
 }

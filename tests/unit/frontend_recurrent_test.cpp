@@ -105,7 +105,7 @@ TEST_CASE("lstm: peepholes and a given initial state, by hand") {
 
 TEST_CASE("gru: two steps from a given state, by hand (reset before the recurrent matmul)") {
   // z = σ(x wz + h uz + bz), r = σ(x wr + h ur + br), h~ = tanh(x wh + (r h) uh + bh),
-  // h = (1 - z) h + z h~ from h0 = 0.3, x = 1, 0.5.
+  // h = z h + (1 - z) h~ (Keras, PyTorch) from h0 = 0.3, x = 1, 0.5.
   auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [2, 1]}, {"name": "h0", "shape": [1]}],
                            "outputs": "g", "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"],
                            "units": 1, "return_sequences": true}]})");
@@ -113,8 +113,25 @@ TEST_CASE("gru: two steps from a given state, by hand (reset before the recurren
                     {"g.kernel", f32({1, 3}, {0.4, -0.5, 0.9})},
                     {"g.recurrent_kernel", f32({1, 3}, {0.2, 0.7, -0.4})},
                     {"g.bias", f32({3}, {0.1, 0, -0.1})}});
-  CHECK(y[0] == doctest::Approx(0.5127893894585586).epsilon(1e-6));
-  CHECK(y[1] == doctest::Approx(0.34765953833662594).epsilon(1e-6));
+  CHECK(y[0] == doctest::Approx(0.4215472279495841).epsilon(1e-6));
+  CHECK(y[1] == doctest::Approx(0.3552303531023149).epsilon(1e-6));
+}
+
+TEST_CASE("gru reset_after: two steps by hand, as PyTorch's nn.GRU computes them") {
+  // z = σ(x wz + bz + h uz + b'z), r = σ(x wr + br + h ur + b'r),
+  // h~ = tanh(x wh + bh + r (h uh + b'h)), h = z h + (1 - z) h~; the bias is [2, 3]
+  // (row 1 is b'). PyTorch 1.13's nn.GRU given the same weights (gates reordered r, z, n)
+  // gives 0.4410175085, 0.4195571542.
+  auto bm = build_text(R"({"inputs": [{"name": "x", "shape": [2, 1]}, {"name": "h0", "shape": [1]}],
+                           "outputs": "g", "layers": [{"type": "gru", "name": "g", "inputs": ["x", "h0"],
+                           "units": 1, "return_sequences": true, "reset_after": true}]})");
+  CHECK(bm.graph.type(bm.graph.find("g.bias")).shape == Shape{2, 3});
+  auto y = run(bm, {{"x", f32({1, 2, 1}, {1, 0.5})}, {"h0", f32({1, 1}, {0.3})},
+                    {"g.kernel", f32({1, 3}, {0.4, -0.5, 0.9})},
+                    {"g.recurrent_kernel", f32({1, 3}, {0.2, 0.7, -0.4})},
+                    {"g.bias", f32({2, 3}, {0.1, 0, -0.1, 0.05, -0.2, 0.3})}});
+  CHECK(y[0] == doctest::Approx(0.4410175031906181).epsilon(1e-6));
+  CHECK(y[1] == doctest::Approx(0.4195571543931641).epsilon(1e-6));
 }
 
 TEST_CASE("go_backwards: simple_rnn by hand, the steps returned in the order they ran (Keras)") {
@@ -351,6 +368,9 @@ TEST_CASE("compiled loop: a step of an LSTM is its recurrent matmul and a few el
   // A GRU step: two GEMMs (the candidate's reads r ⊙ h).
   auto gru = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 5}]})", 2);
   CHECK(repeated_steps(passes::compile(gru.graph)).first == 2);
+  // reset_after: one (the reset gate scales the product h·U_h).
+  auto gru_after = build_text(R"({"input_shape": [4, 3], "layers": [{"type": "gru", "units": 5, "reset_after": true}]})", 2);
+  CHECK(repeated_steps(passes::compile(gru_after.graph)).first == 1);
 }
 
 TEST_CASE("initialisers: orthogonal and unit_forget_bias") {
@@ -482,6 +502,10 @@ TEST_CASE("gradcheck: recurrent layers with peepholes, given states, go_backward
            R"({"input_shape": [4, 2], "layers": [
                {"type": "gru", "units": 3, "go_backwards": true, "return_sequences": true},
                {"type": "simple_rnn", "units": 2, "go_backwards": true},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
+           R"({"input_shape": [4, 2], "layers": [
+               {"type": "gru", "units": 3, "return_sequences": true, "reset_after": true},
+               {"type": "gru", "units": 2, "reset_after": true, "use_bias": false, "go_backwards": true},
                {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"})",
            R"({"input_shape": [4, 2], "layers": [
                {"type": "gru", "units": 3, "return_sequences": true},

@@ -45,7 +45,7 @@ double max_diff(const std::string& name) {
   frontend::Model m = frontend::load_model(fixture(name + ".onnx"));
   REQUIRE(m.weights);
   dlc_rt::Array x = dlc_rt::read_npy(fixture(name + ".x.npy"));
-  if (name != "lstm" && name != "rnn") x = channels_last(x); // sequences are [N, T, F] in both
+  if (name != "lstm" && name != "rnn" && name != "gru") x = channels_last(x); // sequences are [N, T, F] in both
   dlc_rt::Array y = channels_last(dlc_rt::read_npy(fixture(name + ".y.npy")));
   frontend::BuiltModel b = frontend::build_model(m, x.shape[0]);
   ir::Bindings in = *m.weights;
@@ -96,9 +96,10 @@ TEST_CASE("onnx: PyTorch's exported models give PyTorch's outputs to 1e-5") {
   // Reshape of features into NCHW, ConvTranspose, PRelu; embed: Gather (embedding),
   // Transpose NLC -> NCL, Conv1d, MaxPool1d, ReduceMean (opset 14); lstm: batch-first
   // LSTM (Transpose to time-major, ConstantOfShape initial states, Squeeze, Gather of the
-  // last step); rnn: two ReLU RNN layers (Slice of the states), ReduceMean over the steps.
+  // last step); rnn: two ReLU RNN layers (Slice of the states), ReduceMean over the steps;
+  // gru: two GRU layers with linear_before_reset=1 (dlc's reset_after, opset 14).
   for (const char* name : {"mlp", "cnn", "residual", "batchnorm", "depthwise", "concat", "generator", "embed", "lstm",
-                           "rnn"}) {
+                           "rnn", "gru"}) {
     CAPTURE(name);
     CHECK(max_diff(name) < 1e-5);
   }
