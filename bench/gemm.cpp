@@ -83,9 +83,21 @@ Rate time_gemm(const Shape& s, dlc_rt::ThreadPool& pool, double seconds) {
 
 } // namespace
 
+// usage: gemm [threads] [seconds] [shape filter]; each argument may be given alone.
 int main(int argc, char** argv) {
-  int max_threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  double seconds = argc > 2 ? std::atof(argv[2]) : 0.3;
+  auto number = [&](int i, double dflt, double lo, double hi, bool whole, const char* what) {
+    if (argc <= i) return dflt;
+    char* end = nullptr;
+    double v = std::strtod(argv[i], &end);
+    if (end == argv[i] || *end != '\0' || !(v >= lo && v <= hi) || (whole && v != double(int64_t(v)))) {
+      std::fprintf(stderr, "gemm: %s '%s' is not a%s number in [%g, %g] (usage: gemm [threads] [seconds] [shape filter])\n",
+                   what, argv[i], whole ? " whole" : "", lo, hi);
+      std::exit(1);
+    }
+    return v;
+  };
+  int max_threads = int(number(1, 2, 1, 256, true, "thread count"));
+  double seconds = number(2, 0.3, 0.001, 3600, false, "seconds");
   std::string only = argc > 3 ? argv[3] : "";
   std::vector<double> peak(size_t(max_threads) + 1);
   for (int t = 1; t <= max_threads; t++) {

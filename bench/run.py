@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """dlc's benchmark against PyTorch and the machine's FMA peak (`make bench`).
 
-Builds bench/gemm.cpp, bench/dlc_bench.cpp (against the built dlc libraries: the LLVM
-JIT) and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitted_bench.cpp
+Builds bench/gemm.cpp, bench/dlc_bench.cpp (the CMake target dlc_bench: the LLVM JIT)
+and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitted_bench.cpp
 + net.cpp) with g++ -O3 -march=native and docs/codegen.md's flags, then runs:
   1. the FMA peak and dlc's GEMM GFLOP/s (bench/gemm.cpp prints the `measure:` lines);
   2. every model measure for dlc's JIT, dlc's emitted C++ and PyTorch as separate
@@ -10,8 +10,13 @@ JIT) and, per measure, the model's emitted C++ (`dlc compile`, then bench/emitte
      three, and reports the medians over the rounds with dlc/PyTorch ratios (> 1: dlc is
      better; latencies are inverted).
     usage: run.py [--build DIR] [--out DIR] [--rounds N] [--seconds S] [--only M1,M2,...] [--recurrent]
+                  [--threads 2,1]
 --build: where the dlc libraries are (default build/); --out: where the benchmark
-binaries go (default BUILD/bench).
+binaries go (default BUILD/bench); --threads: the thread counts, one table each (a
+count T other than 2 suffixes the measure names with _tT; PyTorch's figure at T is its
+best configuration with at most T threads).
+It first prints the machine (CPU model, the vector extensions that matter, the measured
+FMA peak) and the OpenBLAS core type PyTorch runs with (torch_bench.py --choose-blas).
 """
 import os
 import shutil
@@ -56,20 +61,13 @@ def compile_bench(out_dir, name, extra=()):
     return (exe, None) if r.returncode == 0 else (None, r.stderr[-2000:])
 
 
-def llvm_libs():
-    r = subprocess.run(["llvm-config-19", "--ldflags", "--libs"], capture_output=True, text=True)
-    return r.stdout.split() if r.returncode == 0 else []
-
-
-def build_dlc_bench(build, out_dir):
-    libs = [os.path.join(build, f"libdlc_{n}.a") for n in ("pipeline", "codegen_llvm", "codegen_cpp", "passes", "frontend", "ir")]
-    missing = [p for p in libs if not os.path.exists(p)]
-    if missing:
-        return None, f"dlc libraries not built ({', '.join(missing)}): run `make build` first"
-    if not os.path.exists(os.path.join(ROOT, "codegen", "jit_backend.h")):
-        return None, "codegen/jit_backend.h (JitModel) is not in this tree yet"
-    return compile_bench(out_dir, "dlc_bench",
-                         [f'-DDLC_BENCH_ROOT="{ROOT}"'] + libs + llvm_libs() + ["-lfmt"])
+def build_dlc_bench(build):
+    """BUILD/bin/dlc_bench, the CMake target linked like dlc itself (brought up to date)."""
+    r = subprocess.run(["cmake", "--build", build, "--target", "dlc_bench"], capture_output=True, text=True)
+    exe = os.path.join(build, "bin", "dlc_bench")
+    if r.returncode != 0 or not os.path.exists(exe):
+        return None, f"cmake --build {build} --target dlc_bench failed: {(r.stdout + r.stderr)[-2000:]}"
+    return exe, None
 
 
 def emitted_spec(measure):
@@ -113,60 +111,101 @@ def run_one(cmd, measure, seconds, flags=(), wait=None):
     return None
 
 
+def machine_lines():
+    """The CPU model, core count and the instruction sets dlc's kernels and PyTorch's care about."""
+    model, flags, cpus = "unknown CPU", set(), 0
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model, cpus = line.split(":", 1)[1].strip(), cpus + 1
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"]
+    have = [f for f in wanted if f in flags]
+    return [f"# machine: {model}, {cpus} logical CPUs",
+            f"# flags: {' '.join(have)} (absent: {' '.join(f for f in wanted if f not in flags) or 'none'})"]
+
+
 def load_line():
     return "load average " + open("/proc/loadavg").read().split()[0] + " (1 min)"
+
+
+def suffixed(measure, threads):
+    return measure if threads == 2 else f"{measure}_t{threads}"
 
 
 def main():
     build = os.path.abspath(arg("--build", os.path.join(ROOT, "build")))
     rounds, seconds = int(arg("--rounds", "3")), float(arg("--seconds", "1.5"))
     only = arg("--only", ",".join(RECURRENT if "--recurrent" in sys.argv else MEASURES)).split(",")
+    thread_counts = [int(t) for t in arg("--threads", "2,1").split(",")]
     out_dir = os.path.abspath(arg("--out", os.path.join(build, "bench")))
     os.makedirs(out_dir, exist_ok=True)
     print(f"# dlc benchmark, {load_line()}", flush=True)
+    for line in machine_lines():
+        print(line, flush=True)
 
     gemm, why = compile_bench(out_dir, "gemm")
     if gemm:
-        subprocess.run([gemm, "2", "0.3"], check=False)
+        subprocess.run([gemm, str(max(thread_counts)), "0.3"], check=False)
     else:
         print(f"# bench/gemm.cpp did not build:\n{why}")
 
-    dlc, why = build_dlc_bench(build, out_dir)
+    dlc, why = build_dlc_bench(build)
     if dlc is None:
         print(f"# dlc JIT measures NOT AVAILABLE: {why}", flush=True)
     torch_cmd = [PY, os.path.join(ROOT, "bench", "torch_bench.py")]
+    r = subprocess.run(torch_cmd + ["--choose-blas", "--threads", str(max(thread_counts))], capture_output=True, text=True)
+    core = "auto"
+    for line in r.stdout.splitlines():
+        if line.startswith("blas "):
+            core = line.split()[1]
+        else:
+            print(line)
+    print(f"# torch: OPENBLAS_CORETYPE={core} (the fastest correct core type above; the environment's "
+          f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')} is not inherited)", flush=True)
+    blas = ["--openblas-coretype", core]
     env_note = ("torch: flush_denormal, best of " + ", ".join(c[0] for c in TORCH_CONFIGS) +
                 " (threads, OMP_WAIT_POLICY)")
     print(f"# {rounds} rounds of {seconds} s per measure, rotating processes; {env_note}")
-    results = {}
+    tables = {}
     for measure in only:
         emitted, why = build_emitted(build, out_dir, measure)
         if emitted is None:
             print(f"# {measure}: emitted C++ NOT AVAILABLE: {why}", flush=True)
-        cmds = {"jit": [dlc] if dlc else None, "cpp": [emitted] if emitted else None, "torch": torch_cmd}
-        vals = {k: [] for k in WHO}
-        torch_vals = {c[0]: [] for c in TORCH_CONFIGS}
-        for r in range(rounds):
-            for who in WHO[r % 3:] + WHO[:r % 3]:
-                if who == "torch":
-                    for name, flags, wait in TORCH_CONFIGS:
-                        v = run_one(torch_cmd, measure, seconds, flags, wait)
+        for threads in thread_counts:
+            name = suffixed(measure, threads)
+            tflag = ["--threads", str(threads)]
+            cmds = {"jit": [dlc] if dlc else None, "cpp": [emitted] if emitted else None}
+            configs_here = [c for c in TORCH_CONFIGS if int(c[1][1]) <= threads]
+            vals = {k: [] for k in WHO}
+            torch_vals = {c[0]: [] for c in configs_here}
+            for r in range(rounds):
+                for who in WHO[r % 3:] + WHO[:r % 3]:
+                    if who == "torch":
+                        for cname, flags, wait in configs_here:
+                            v = run_one(torch_cmd, measure, seconds, flags + blas, wait)
+                            if v is not None:
+                                torch_vals[cname].append(v)
+                    elif cmds[who] is not None:
+                        v = run_one(cmds[who], measure, seconds, tflag)
                         if v is not None:
-                            torch_vals[name].append(v)
-                elif cmds[who] is not None:
-                    v = run_one(cmds[who], measure, seconds)
-                    if v is not None:
-                        vals[who].append(v)
-        results[measure] = {k: statistics.median(v) if v else None for k, v in vals.items()}
-        configs = {k: statistics.median(v) for k, v in torch_vals.items() if v}
-        if configs:
-            better = min if measure.startswith("latency") else max
-            best = better(configs, key=configs.get)
-            results[measure]["torch"], results[measure]["torch_config"] = configs[best], best
-            print(f"# {measure} torch: " + ", ".join(f"{k}={v:.1f}" for k, v in configs.items()) +
-                  f" (best: {best})", flush=True)
-        report(measure, results[measure])
-    print_table(results)
+                            vals[who].append(v)
+            result = {k: statistics.median(v) if v else None for k, v in vals.items()}
+            configs = {k: statistics.median(v) for k, v in torch_vals.items() if v}
+            if configs:
+                better = min if measure.startswith("latency") else max
+                best = better(configs, key=configs.get)
+                result["torch"], result["torch_config"] = configs[best], best
+                print(f"# {name} torch: " + ", ".join(f"{k}={v:.1f}" for k, v in configs.items()) +
+                      f" (best: {best})", flush=True)
+            report(name, measure, result)
+            tables.setdefault(threads, {})[name] = result
+    for threads in thread_counts:
+        print(f"\n{threads} thread{'s' if threads > 1 else ''}:")
+        print_table(tables.get(threads, {}))
     print(f"# done, {load_line()}")
 
 
@@ -176,12 +215,12 @@ def ratio(measure, d, t):
     return t / d if measure.startswith("latency") else d / t
 
 
-def report(measure, r):
-    """`measure: NAME dlc=X torch=Y ratio=R` for the JIT (what `dlc train` runs), then the
-    same line for the emitted C++ as NAME_cpp."""
+def report(label, measure, r):
+    """`measure: LABEL dlc=X torch=Y ratio=R` for the JIT (what `dlc train` runs), then the
+    same line for the emitted C++ as LABEL_cpp."""
     fmt = lambda v: "na" if v is None else f"{v:.2f}"  # noqa: E731
     t = r["torch"]
-    for name, d in ((measure, r["jit"]), (measure + "_cpp", r["cpp"])):
+    for name, d in ((label, r["jit"]), (label + "_cpp", r["cpp"])):
         rr = ratio(measure, d, t)
         print(f"measure: {name} dlc={fmt(d)} torch={fmt(t)} ratio={fmt(rr)} "
               f"torch_config={r.get('torch_config', 'na')}", flush=True)

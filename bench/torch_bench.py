@@ -14,29 +14,107 @@ optimize_for_inference; the better of the two is the result (both are in the det
 Settings: --threads T (default 2), flush denormals, OMP_WAIT_POLICY from the environment
 (default PASSIVE); bench/run.py runs several such configurations and keeps the best.
 
-OPENBLAS_CORETYPE: Debian 12's OpenBLAS (0.3.21), which PyTorch's matmuls go through here,
-does not recognise this machine's virtualised Xeon and falls back to its Prescott (SSE3)
-kernels: a 1024^3 product runs at ~60 GFLOP/s on 2 threads instead of ~290. Unless the
-caller set it, the core type is set from the CPU's flags (AVX-512: SkylakeX, AVX2:
-Haswell) before torch is imported.
+OpenBLAS's core type: Debian 12's OpenBLAS (0.3.21), which PyTorch's matmuls go through,
+picks its kernels from the CPU it recognises, and an environment may force them with
+OPENBLAS_CORETYPE (some machines set Haswell as a guard for older builds: that ran PyTorch
+on its AVX2 kernels at a third of its speed). This script never inherits that choice: it
+probes the core types that can run here (--probe-blas in a child process per candidate),
+checks one product against float64 before trusting a type, and runs with the fastest
+correct one. bench/run.py probes once and passes the result as --openblas-coretype.
+    torch_bench.py --choose-blas [--threads T]   prints `blas CORE` and the probe's table
 """
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# Candidates by the instructions they need; "auto" is OpenBLAS's own detection.
+CORETYPES = [("auto", []), ("Cooperlake", ["avx512_bf16", "avx512f"]), ("SkylakeX", ["avx512f", "avx512bw", "avx512vl"]),
+             ("Zen", ["avx2", "fma"]), ("Haswell", ["avx2", "fma"])]
+# The products the probe times: square, and the MLP's first layer at batch 100 (bench's sizes).
+PROBE_SHAPES = [(1024, 1024, 1024), (100, 500, 784)]
 
-def openblas_coretype():
+
+def cpu_flags():
     try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+        return set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split())
     except (OSError, StopIteration):
-        return None
-    if "avx512f" in flags and "avx512bw" in flags and "avx512vl" in flags:
-        return "SkylakeX"
-    return "Haswell" if "avx2" in flags and "fma" in flags else None
+        return set()
 
 
-if "OPENBLAS_CORETYPE" not in os.environ and openblas_coretype():
-    os.environ["OPENBLAS_CORETYPE"] = openblas_coretype()
+def probe_blas(threads):
+    """In a child whose OPENBLAS_CORETYPE is set: the core OpenBLAS loaded (its verbose
+    line), the largest relative error of the products against float64, and the geometric
+    mean GFLOP/s over PROBE_SHAPES (best of 5 each)."""
+    import time
+    import torch
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    err, rates = 0.0, []
+    for m, n, k in PROBE_SHAPES:
+        a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+        ref = a.double() @ b.double()
+        err = max(err, ((a @ b).double() - ref).abs().max().item() / ref.abs().max().item())
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(3):
+                a @ b
+            best = min(best, (time.perf_counter() - t0) / 3)
+        rates.append(2 * m * n * k / best * 1e-9)
+    mean = 1.0
+    for r in rates:
+        mean *= r
+    print(f"probe {err:.3g} {mean ** (1 / len(rates)):.1f}", flush=True)
+
+
+def choose_blas(threads):
+    """(core type to set, or "auto"; one line per candidate)."""
+    flags, seen, rows = cpu_flags(), {}, []
+    for name, needs in CORETYPES:
+        if not all(f in flags for f in needs):
+            continue
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        if name != "auto":
+            env["OPENBLAS_CORETYPE"] = name
+        env["OPENBLAS_VERBOSE"] = "2"
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--probe-blas", "--threads", str(threads)],
+                           capture_output=True, text=True, env=env)
+        loaded = next((line.split(":", 1)[1].strip() for line in (r.stdout + r.stderr).splitlines()
+                       if line.startswith("Core:")), "?")
+        probe = next((line.split()[1:] for line in r.stdout.splitlines() if line.startswith("probe ")), None)
+        if probe is None:
+            rows.append(f"{name}: failed ({(r.stderr or r.stdout)[-200:].strip()})")
+            continue
+        err, rate = float(probe[0]), float(probe[1])
+        ok = err < 1e-5
+        rows.append(f"{name}: loads {loaded}, {rate:.1f} GFLOP/s, relative error {err:.2g}{'' if ok else ' WRONG'}")
+        if ok and (loaded not in seen or rate > seen[loaded][1]):
+            seen[loaded] = (name, rate)
+    if not seen:
+        return "auto", rows
+    return max(seen.values(), key=lambda v: v[1])[0], rows
+
+
+def arg(flag, default):
+    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else default
+
+
+if __name__ == "__main__" and "--probe-blas" in sys.argv:
+    probe_blas(int(arg("--threads", "2")))
+    sys.exit(0)
+if __name__ == "__main__" and "--choose-blas" in sys.argv:
+    core, table = choose_blas(int(arg("--threads", "2")))
+    for row in table:
+        print(f"# openblas {row}")
+    print(f"blas {core}")
+    sys.exit(0)
+INHERITED = os.environ.pop("OPENBLAS_CORETYPE", None)
+if __name__ == "__main__":
+    CORE = arg("--openblas-coretype", None) or choose_blas(int(arg("--threads", "2")))[0]
+    if CORE != "auto":
+        os.environ["OPENBLAS_CORETYPE"] = CORE
 
 import gzip  # noqa: E402
 import json  # noqa: E402
@@ -71,8 +149,7 @@ def sequence_data(steps):
 
 class Recurrent(nn.Module):
     """nn.LSTM / nn.GRU (batch_first, one layer) returning the last step's state, as dlc's
-    lstm/gru without return_sequences. PyTorch's GRU resets after the recurrent product
-    (cuDNN's variant); dlc's before it (Keras's reset_after=False): the same work per step."""
+    lstm/gru without return_sequences (bench/models' GRU sets reset_after: nn.GRU's function)."""
 
     def __init__(self, kind, features, units):
         super().__init__()
@@ -249,7 +326,8 @@ def main():
         unit = "samples/s"
     else:
         sys.exit(f"torch_bench: unknown measure {measure}")
-    detail += f" threads={threads} wait={os.environ['OMP_WAIT_POLICY']} openblas={os.environ.get('OPENBLAS_CORETYPE', 'auto')}"
+    detail += (f" threads={threads} wait={os.environ['OMP_WAIT_POLICY']} openblas={CORE}"
+               f" (environment: {INHERITED or 'unset'})")
     print(f"result {measure} {value:.2f} {unit} {detail}", flush=True)
 
 
