@@ -36,8 +36,23 @@ inline Data sequence_data(int64_t steps) {
   return d;
 }
 
-// Fashion-MNIST for models of 784 inputs, else token sequences of `width` steps.
+// Synthetic CIFAR-sized images for the VGG-style model (bench/models/vgg_cifar.json):
+// 2048 samples of 32x32x3 values in [0, 1), labels 0..9; torch_bench.py's image_data
+// computes the same values. Speed only: nothing is learnt from them.
+inline Data image_data() {
+  Data d;
+  d.n = 2048, d.width = 32 * 32 * 3, d.source = "synthetic-images";
+  d.x.resize(size_t(d.n * d.width));
+  d.labels.resize(size_t(d.n));
+  for (size_t i = 0; i < d.x.size(); i++) d.x[i] = float((uint64_t(i) * 2654435761u) % 1000) / 1000.0f;
+  for (size_t i = 0; i < d.labels.size(); i++) d.labels[i] = float(i % 10);
+  return d;
+}
+
+// Fashion-MNIST for models of 784 inputs, synthetic images for 3072, else token sequences
+// of `width` steps.
 inline Data load_data(int64_t width = 784) {
+  if (width == 32 * 32 * 3) return image_data();
   if (width != 784) return sequence_data(width);
   Data d;
   const std::string dir = "/usr/share/datasets/fashion-mnist/";
@@ -76,6 +91,16 @@ template <class Call> double median_latency_us(Call&& call, double seconds) {
   }
   std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
   return us[us.size() / 2];
+}
+
+// The batch of an inference measure: latency1_* 1, inferN_* N (infer256, infer64); 0
+// for other kinds.
+inline int64_t inference_batch(const std::string& kind) {
+  if (kind == "latency1") return 1;
+  if (kind.rfind("infer", 0) != 0 || kind.size() == 5 || kind.size() > 10) return 0;
+  for (size_t i = 5; i < kind.size(); i++)
+    if (kind[i] < '0' || kind[i] > '9') return 0;
+  return std::stoll(kind.substr(5));
 }
 
 // A measure's model: examples/NAME.json, else bench/models/NAME.json (the recurrent ones).

@@ -1,6 +1,7 @@
 // The convolution and pooling passes of examples/cnn.json, each timed alone: microseconds
 // per call and GFLOP/s, best of 7 batches of 5 calls (a shared machine only slows a run).
-//   usage: conv_kernels [batch=64] [threads=1]
+//   usage: conv_kernels [batch=64] [threads=1] [vgg]
+// With `vgg`, the three passes of bench/models/vgg_cifar.json's six 3x3 convolutions.
 // Build it against any checkout's runtime to compare kernels, e.g. an older commit's:
 //   git archive REV runtime | tar -x -C /tmp/old
 //   g++ -std=c++17 -O3 -I/tmp/old -pthread bench/conv_kernels.cpp -o /tmp/conv_old
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace {
@@ -41,12 +43,45 @@ std::vector<float> filled(int64_t n, unsigned salt) {
 
 void report(const char* name, double us, double flops) {
   if (flops > 0)
-    std::printf("%-14s %9.1f us %7.1f GFLOP/s\n", name, us, flops / us * 1e-3);
+    std::printf("%-18s %9.1f us %7.1f GFLOP/s\n", name, us, flops / us * 1e-3);
   else
-    std::printf("%-14s %9.1f us\n", name, us);
+    std::printf("%-18s %9.1f us\n", name, us);
 }
 
 } // namespace
+
+// Forward, input gradient and filter gradient of each 3x3 "same" convolution of the
+// VGG-style model, with their total.
+void vgg(int64_t n, const dlc_rt::GemmOptions& opt) {
+  using namespace dlc_rt;
+  struct Layer {
+    int64_t hw, c, f;
+  };
+  const Layer layers[] = {{32, 3, 32}, {32, 32, 32}, {16, 32, 64}, {16, 64, 64}, {8, 64, 128}, {8, 128, 128}};
+  double total[3] = {0, 0, 0}, flops_all = 0;
+  for (const Layer& l : layers) {
+    const Conv2dGeom g{n, l.hw, l.hw, l.c, 3, 3, l.f, 1, 1, 1, 1, 1, 1};
+    std::vector<float> x = filled(n * l.hw * l.hw * l.c, 1), w = filled(9 * l.c * l.f, 2),
+                       y(size_t(n * l.hw * l.hw * l.f)), dy = filled(n * l.hw * l.hw * l.f, 3),
+                       dw(size_t(9 * l.c * l.f)), dx(size_t(n * l.hw * l.hw * l.c)), b(size_t(l.f), 0.1f);
+    const Epilogue e{b.data(), Act::relu, 0.0f};
+    const double flops = 2.0 * double(n) * double(l.hw * l.hw) * double(9 * l.c) * double(l.f);
+    char name[64];
+    double us[3] = {best_us([&] { conv2d_forward(g, x.data(), w.data(), y.data(), e, opt); }),
+                    l.c == 3 ? 0.0 : best_us([&] { conv2d_backward_input(g, dy.data(), w.data(), dx.data(), 0.0f, opt); }),
+                    best_us([&] { conv2d_backward_filter(g, x.data(), dy.data(), dw.data(), 0.0f, opt); })};
+    const char* pass[3] = {"forward", "dx", "dw"};
+    for (int i = 0; i < 3; i++) {
+      if (us[i] == 0) continue; // the first layer's input needs no gradient
+      std::snprintf(name, sizeof name, "%lldx%lld %s", (long long)l.c, (long long)l.f, pass[i]);
+      report(name, us[i], flops);
+      total[i] += us[i];
+    }
+    flops_all += flops;
+  }
+  report("all forward", total[0], flops_all);
+  report("all dw", total[2], flops_all);
+}
 
 int main(int argc, char** argv) {
   using namespace dlc_rt;
@@ -54,6 +89,7 @@ int main(int argc, char** argv) {
   ThreadPool pool(argc > 2 ? std::atoi(argv[2]) : 1);
   GemmOptions opt;
   opt.pool = &pool;
+  if (argc > 3 && std::string(argv[3]) == "vgg") return vgg(n, opt), 0;
   // n, h, w, c, kh, kw, f, sh, sw, pt, pb, pl, pr: examples/cnn.json's two layers.
   const Conv2dGeom g1{n, 28, 28, 1, 5, 5, 8, 1, 1, 2, 2, 2, 2},
       g2{n, 14, 14, 8, 5, 5, 16, 1, 1, 2, 2, 2, 2};

@@ -97,9 +97,9 @@ int main(int argc, char** argv) {
     dlc_bench::Data d = dlc_bench::load_data(model.inputs.at(0).shape.numel());
     double value;
     const char* unit = "samples/s";
+    int64_t batch = dlc_bench::inference_batch(kind);
     if (kind == "train") value = train_rate(model, d, seconds);
-    else if (kind == "latency1") value = infer_measure(model, d, 1, seconds), unit = "us";
-    else if (kind == "infer256") value = infer_measure(model, d, 256, seconds);
+    else if (batch > 0) value = infer_measure(model, d, batch, seconds), unit = batch == 1 ? "us" : "samples/s";
     else throw std::runtime_error("unknown measure " + measure);
     std::printf("result %s %.2f %s backend=jit data=%s\n", measure.c_str(), value, unit, d.source);
   } catch (const std::exception& e) {

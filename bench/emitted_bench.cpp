@@ -4,7 +4,7 @@
 //   emitted_bench MEASURE [--seconds S] [--threads T]
 // prints `result MEASURE VALUE UNIT detail`. run.py compiles one program per measure: the
 // training program at the model's batch size (train_*), the inference program at batch 1
-// (latency1_*) or 256 (infer256_*). Data: Fashion-MNIST's training images, random values
+// (latency1_*) or N (inferN_*: infer256, infer64). Data: Fashion-MNIST's training images, random values
 // of the same shape when missing (bench/bench_data.h).
 #include "bench/bench_data.h"
 #include "bench/peak.h"
@@ -81,9 +81,8 @@ int main(int argc, char** argv) {
 #else
     if (kind == "train") throw std::runtime_error("not a training program");
 #endif
-    else if (kind == "latency1") value = infer_measure(ctx, d, seconds), unit = "us";
-    else if (kind == "infer256") value = infer_measure(ctx, d, seconds);
-    else throw std::runtime_error("unknown measure " + measure);
+    else if (dlc_bench::inference_batch(kind) == NET_BATCH) value = infer_measure(ctx, d, seconds), unit = NET_BATCH == 1 ? "us" : "samples/s";
+    else throw std::runtime_error("unknown measure " + measure + " for a program of batch " + std::to_string(NET_BATCH));
     std::printf("result %s %.2f %s backend=emitted-c++ threads=%d batch=%d data=%s\n",
                 measure.c_str(), value, unit, used, NET_BATCH, d.source);
   } catch (const std::exception& e) {

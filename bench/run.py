@@ -27,7 +27,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 MEASURES = ["train_mlp", "train_mlp_relu_adam", "train_cnn", "latency1_mlp", "latency1_cnn",
-            "infer256_mlp", "infer256_cnn"]
+            "infer256_mlp", "infer256_cnn", "train_vgg_cifar", "infer64_vgg_cifar"]
 # The recurrence issue's measures (bench/models/): LSTM/GRU(128) training over 100 and 400
 # steps at batch 32, and batch-1 inference of a 100-step sequence. Run with --only
 # (or --recurrent for all of them).
@@ -75,7 +75,7 @@ def emitted_spec(measure):
     kind, model = measure.split("_", 1)
     if kind == "train":
         return model, ["--train"]
-    return model, ["--batch", "1" if kind == "latency1" else "256"]
+    return model, ["--batch", "1" if kind == "latency1" else kind[len("infer"):]]
 
 
 def build_emitted(build, out_dir, measure):

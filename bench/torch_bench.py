@@ -7,6 +7,8 @@ prints `result MEASURE VALUE UNIT [detail]`. Measures:
     train_mlp, train_mlp_relu_adam, train_cnn      training samples/s
     latency1_mlp, latency1_cnn                     batch-1 inference, median us of >= 2000 calls
     infer256_mlp, infer256_cnn                     batch-256 inference samples/s
+    train_vgg_cifar, infer64_vgg_cifar             the VGG-style model (bench/models/vgg_cifar.json)
+                                                   on synthetic 32x32x3 images
     train_{lstm,gru}_t{100,400}                    recurrent training samples/s (bench/models/)
     latency1_{lstm,gru}_t100                       batch-1 inference of a 100-step sequence, median us
 Inference is timed eager (inference_mode) and as torch.jit.trace + freeze +
@@ -160,6 +162,23 @@ class Recurrent(nn.Module):
         return out[:, -1]
 
 
+def image_data():
+    """bench_data.h's image_data: 2048 synthetic 32x32x3 images (the same values, one
+    sample's 3072 values viewed as NCHW here), labels 0..9."""
+    i = np.arange(2048 * 3072, dtype=np.uint64)
+    x = ((i * np.uint64(2654435761)) % np.uint64(1000)).astype(np.float32) / 1000.0
+    return torch.from_numpy(x.reshape(2048, 3072)), torch.from_numpy(np.arange(2048, dtype=np.int64) % 10), \
+        "synthetic-images"
+
+
+def data_for(name, spec):
+    """Fashion-MNIST for the examples' models, synthetic images or token ids for bench/models'."""
+    if name in MODELS:
+        return load_data()
+    shape = spec["input_shape"]
+    return image_data() if len(shape) == 3 else sequence_data(shape[0])
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         raw = f.read()
@@ -221,7 +240,7 @@ def build(spec):
             raise ValueError(f"torch_bench: no torch equivalent for layer type {kind}")
         if act in ACTS:
             layers.append(ACTS[act]())
-    return nn.Sequential(*layers), len(shape) == 3
+    return nn.Sequential(*layers), (shape[2], shape[0], shape[1]) if len(shape) == 3 else None
 
 
 def optimizer(spec, model):
@@ -235,14 +254,15 @@ def optimizer(spec, model):
 
 
 def as_input(x, image):
-    return x.view(-1, 1, 28, 28) if image else x
+    """A batch of flat samples as the model's input: NCHW images (C, H, W) or as they are."""
+    return x.view(-1, *image) if image else x
 
 
 def train(name, seconds):
     spec = model_spec(name)
     model, image = build(spec)
     opt = optimizer(spec, model)
-    x, y, source = load_data() if name in MODELS else sequence_data(spec["input_shape"][0])
+    x, y, source = data_for(name, spec)
     bs = spec["batch_size"]
     steps_per_epoch = x.shape[0] // bs
 
@@ -290,7 +310,7 @@ def infer(name, batch, seconds):
     spec = model_spec(name)
     model, image = build(spec)
     model.eval()
-    x, _, _ = load_data() if name in MODELS else sequence_data(spec["input_shape"][0])
+    x, _, _ = data_for(name, spec)
     xb = as_input(x[:batch].contiguous(), image).contiguous()
     with torch.inference_mode():
         eager = model
@@ -321,8 +341,8 @@ def main():
     elif kind == "latency1":
         value, detail = infer(name, 1, seconds)
         unit = "us"
-    elif kind == "infer256":
-        value, detail = infer(name, 256, seconds)
+    elif kind.startswith("infer") and kind[5:].isdigit():
+        value, detail = infer(name, int(kind[5:]), seconds)
         unit = "samples/s"
     else:
         sys.exit(f"torch_bench: unknown measure {measure}")

@@ -36,6 +36,14 @@
 #define DLC_RT_ALWAYS_INLINE
 #endif
 
+// Inline every call in the function's body, recursively: a generic loop instantiated
+// inside a target("avx512f") function then inlines the vector helpers it calls.
+#if defined(__GNUC__) || defined(__clang__)
+#define DLC_RT_FLATTEN __attribute__((flatten))
+#else
+#define DLC_RT_FLATTEN
+#endif
+
 namespace dlc_rt {
 
 // The activations a kernel can fuse into its epilogue (and the element-wise kernels

@@ -14,36 +14,99 @@ namespace dlc_rt {
 
 namespace conv_detail {
 
+// The packers below fill the GEMM's panels without a division per value: pixel
+// coordinates advance one by one (Pixels), and every value moves in a contiguous run
+// (copy_run). The forward and input-gradient packers write row-major panels (gemm_pack.h,
+// `rows_major`): a pixel's depth is one run of channels per tap. The filter gradient's
+// panel rows are (tap, channel) pieces, so each pixel gives one run per piece. Each
+// packer's `panels<MR, Vector>` is its loop; pack_with runs it with the runs moved by
+// inlined AVX-512 masked moves where the CPU has them (a libc call per run of 12 to 128
+// floats cost as much as the move).
+
+// The coordinates (b, y, x) of consecutive pixels of an [n, h, w] grid from index `pix`.
+struct Pixels {
+  int64_t h, w, b, y, x;
+  Pixels(int64_t pix, int64_t height, int64_t width)
+      : h(height), w(width), b(pix / (width * height)), y(pix / width % height), x(pix % width) {}
+  void next() {
+    if (++x == w) {
+      x = 0;
+      if (++y == h) y = 0, b++;
+    }
+  }
+};
+
+// dst[j] = src[j] for j < n, or zeros where src is null.
+template <bool Vector>
+DLC_RT_ALWAYS_INLINE inline void copy_run(const float* src, int64_t n, float* DLC_RT_RESTRICT dst) {
+#ifdef DLC_RT_HAVE_AVX512
+  if constexpr (Vector) {
+    for (int64_t j = 0; j < n; j += 16)
+      pack_detail::copy_or_zero16(src ? src + j : nullptr, std::min<int64_t>(16, n - j), dst + j);
+    return;
+  }
+#endif
+  if (src) std::copy(src, src + n, dst);
+  else std::fill(dst, dst + n, 0.0f);
+}
+
+#ifdef DLC_RT_HAVE_AVX512
+template <int MR, class Packer>
+DLC_RT_TARGET_AVX512 DLC_RT_FLATTEN void panels_avx512(const Packer& p, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
+                                                      float* dst) {
+  p.template panels<MR, true>(i0, mc, k0, kc, dst);
+}
+#endif
+
+// The packer's panels<MR, Vector>, with vector moves where the CPU has AVX-512.
+template <int MR, class Packer>
+inline void pack_with(const Packer& p, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
+#ifdef DLC_RT_HAVE_AVX512
+  if (avx512_usable()) return panels_avx512<MR>(p, i0, mc, k0, kc, dst);
+#endif
+  p.template panels<MR, false>(i0, mc, k0, kc, dst);
+}
+
+// One row of a row-major panel: depth [k0, k0 + kc) of a pixel whose depth index is
+// (tap, channel) with `run` channels per tap; tap_src(tap) gives the tap's run of
+// channels in the source, or null where the tap reads padding.
+template <bool Vector, class TapSource>
+DLC_RT_ALWAYS_INLINE inline void pack_tap_row(int64_t k0, int64_t kc, int64_t run, const TapSource& tap_src,
+                                              float* DLC_RT_RESTRICT d) {
+  int64_t tap = k0 / run, ch = k0 % run;
+  for (int64_t kk = 0; kk < kc; tap++, ch = 0) {
+    int64_t len = std::min(run - ch, kc - kk);
+    const float* src = tap_src(tap);
+    copy_run<Vector>(src ? src + ch : nullptr, len, d + kk);
+    kk += len;
+  }
+}
+
 // Forward A operand: the patch matrix P[pixel, (i, j, ch)], pixel = (b, oy, ox).
 struct PackPatches {
+  static constexpr bool rows_major = true;
   const Conv2dGeom& g;
   const float* x;
 
   template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
-    const int64_t oh = g.oh(), ow = g.ow();
+    pack_with<MR>(*this, i0, mc, k0, kc, dst);
+  }
+  template <int MR, bool Vector> void panels(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+    Pixels px(i0, g.oh(), g.ow());
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc)
       for (int64_t r = 0; r < MR; r++) {
+        float* d = dst + r * kc;
         if (p0 + r >= mc) {
-          for (int64_t kk = 0; kk < kc; kk++)
-            dst[kk * MR + r] = 0.0f;
+          copy_run<Vector>(nullptr, kc, d);
           continue;
         }
-        int64_t pix = i0 + p0 + r, ox = pix % ow, oy = pix / ow % oh, b = pix / (ow * oh);
-        int64_t tap = k0 / g.c, ch = k0 % g.c;
-        for (int64_t kk = 0; kk < kc; tap++, ch = 0) {
-          int64_t run = std::min(g.c - ch, kc - kk);
-          int64_t iy = oy * g.sh + tap / g.kw - g.pt, ix = ox * g.sw + tap % g.kw - g.pl;
-          float* d = dst + kk * MR + r;
-          if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
-            const float* src = x + ((b * g.h + iy) * g.w + ix) * g.c + ch;
-            for (int64_t t = 0; t < run; t++)
-              d[t * MR] = src[t];
-          } else {
-            for (int64_t t = 0; t < run; t++)
-              d[t * MR] = 0.0f;
-          }
-          kk += run;
-        }
+        const float* img = x + px.b * g.h * g.w * g.c;
+        int64_t y0 = px.y * g.sh - g.pt, x0 = px.x * g.sw - g.pl;
+        pack_tap_row<Vector>(k0, kc, g.c, [&](int64_t tap) -> const float* {
+          int64_t iy = y0 + tap / g.kw, ix = x0 + tap % g.kw;
+          return iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * g.c : nullptr;
+        }, d);
+        px.next();
       }
   }
 };
@@ -54,28 +117,33 @@ struct PackPatchesT {
   const float* x;
 
   template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
-    const int64_t oh = g.oh(), ow = g.ow();
+    pack_with<MR>(*this, i0, mc, k0, kc, dst);
+  }
+  template <int MR, bool Vector> void panels(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc) {
-      int64_t rows = std::min<int64_t>(MR, mc - p0);
-      for (int64_t kk = 0; kk < kc; kk++) {
-        int64_t pix = k0 + kk, ox = pix % ow, oy = pix / ow % oh, b = pix / (ow * oh);
+      // The panel's rows as pieces of one tap each: rows [r, r + len) are channels
+      // [ch, ch + len) of tap (ti, tj), as offsets from a pixel's input coordinates.
+      struct Piece {
+        int64_t ti, tj, ch, len, r;
+      } piece[MR];
+      int pieces = 0;
+      int64_t rows = std::min<int64_t>(MR, mc - p0), tap = (i0 + p0) / g.c, ch = (i0 + p0) % g.c;
+      for (int64_t r = 0; r < rows; tap++, ch = 0) {
+        int64_t len = std::min(g.c - ch, rows - r);
+        piece[pieces++] = {tap / g.kw - g.pt, tap % g.kw - g.pl, ch, len, r};
+        r += len;
+      }
+      Pixels px(k0, g.oh(), g.ow());
+      for (int64_t kk = 0; kk < kc; kk++, px.next()) {
         float* d = dst + kk * MR;
-        int64_t tap = (i0 + p0) / g.c, ch = (i0 + p0) % g.c;
-        for (int64_t r = 0; r < rows; tap++, ch = 0) {
-          int64_t run = std::min(g.c - ch, rows - r);
-          int64_t iy = oy * g.sh + tap / g.kw - g.pt, ix = ox * g.sw + tap % g.kw - g.pl;
-          if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
-            const float* src = x + ((b * g.h + iy) * g.w + ix) * g.c + ch;
-            for (int64_t t = 0; t < run; t++)
-              d[r + t] = src[t];
-          } else {
-            for (int64_t t = 0; t < run; t++)
-              d[r + t] = 0.0f;
-          }
-          r += run;
+        const float* img = x + px.b * g.h * g.w * g.c;
+        for (int q = 0; q < pieces; q++) {
+          const Piece& pc = piece[q];
+          int64_t iy = px.y * g.sh + pc.ti, ix = px.x * g.sw + pc.tj;
+          bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+          copy_run<Vector>(inside ? img + (iy * g.w + ix) * g.c + pc.ch : nullptr, pc.len, d + pc.r);
         }
-        for (int64_t r = rows; r < MR; r++)
-          d[r] = 0.0f;
+        if (rows < MR) copy_run<Vector>(nullptr, MR - rows, d + rows);
       }
     }
   }
@@ -84,6 +152,7 @@ struct PackPatchesT {
 // Input-gradient A operand: Q[in_pixel, (i, j, fo)] = dy[b, oy, ox, fo] where the output
 // pixel (oy, ox) saw this input pixel through tap (i, j): oy*sh + i - pt == iy, etc.
 struct PackOutputGrad {
+  static constexpr bool rows_major = true;
   const Conv2dGeom& g;
   const float* dy;
 
@@ -95,31 +164,26 @@ struct PackOutputGrad {
   }
 
   template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+    pack_with<MR>(*this, i0, mc, k0, kc, dst);
+  }
+  template <int MR, bool Vector> void panels(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
     const int64_t oh = g.oh(), ow = g.ow();
+    Pixels px(i0, g.h, g.w);
     for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc)
       for (int64_t r = 0; r < MR; r++) {
+        float* d = dst + r * kc;
         if (p0 + r >= mc) {
-          for (int64_t kk = 0; kk < kc; kk++)
-            dst[kk * MR + r] = 0.0f;
+          copy_run<Vector>(nullptr, kc, d);
           continue;
         }
-        int64_t pix = i0 + p0 + r, ix = pix % g.w, iy = pix / g.w % g.h, b = pix / (g.w * g.h);
-        int64_t tap = k0 / g.f, fo = k0 % g.f;
-        for (int64_t kk = 0; kk < kc; tap++, fo = 0) {
-          int64_t run = std::min(g.f - fo, kc - kk);
+        const float* img = dy + px.b * oh * ow * g.f;
+        int64_t iy = px.y, ix = px.x;
+        pack_tap_row<Vector>(k0, kc, g.f, [&](int64_t tap) -> const float* {
           int64_t oy = source(iy, tap / g.kw, g.pt, g.sh, oh);
-          int64_t ox = source(ix, tap % g.kw, g.pl, g.sw, ow);
-          float* d = dst + kk * MR + r;
-          if (oy >= 0 && ox >= 0) {
-            const float* src = dy + ((b * oh + oy) * ow + ox) * g.f + fo;
-            for (int64_t t = 0; t < run; t++)
-              d[t * MR] = src[t];
-          } else {
-            for (int64_t t = 0; t < run; t++)
-              d[t * MR] = 0.0f;
-          }
-          kk += run;
-        }
+          int64_t ox = oy >= 0 ? source(ix, tap % g.kw, g.pl, g.sw, ow) : -1;
+          return ox >= 0 ? img + (oy * ow + ox) * g.f : nullptr;
+        }, d);
+        px.next();
       }
   }
 };

@@ -129,11 +129,12 @@ void row_block(int64_t ic, int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64
       float* ct = c + (ic + ir) * ldc + jc + jr;
       if constexpr (K::has_direct_store) {
         if (plain && ir + K::MR <= mc && jr + K::NR <= nc) {
-          K::run_to_c(kc, a_panels + ir * kc, b_panels + jr * kc, ct, ldc, alpha, beta_block);
+          K::template run_to_c<panels_by_rows<PackA>()>(kc, a_panels + ir * kc, b_panels + jr * kc, ct, ldc,
+                                                        alpha, beta_block);
           continue;
         }
       }
-      K::run(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
+      K::template run<panels_by_rows<PackA>()>(kc, a_panels + ir * kc, b_panels + jr * kc, acc);
       store_for<K::avx512, K::NR>(acc, ct, ldc, std::min<int64_t>(K::MR, mc - ir),
                                   std::min<int64_t>(K::NR, nc - jr), alpha, beta_block,
                                   last ? &e : nullptr);

@@ -1,5 +1,7 @@
 // GEMM micro-kernels: acc[MR x NR] = sum over p < kc of a[p*MR + r] * b[p*NR + j], where
-// a and b are packed panels (see gemm_pack.h). The driver (gemm.h) applies alpha, beta and
+// a and b are packed panels (see gemm_pack.h); with RowsA, A's panel is row-major,
+// a[r*kc + p] (the implicit GEMMs' packers write it by plain copies). Either way each
+// element sums its kc products in order, one FMA each, so the layout changes no bit. The driver (gemm.h) applies alpha, beta and
 // the epilogue when it stores acc into C.
 //
 // Two kernels: a portable one written so compilers auto-vectorise it (fixed MR x NR tile,
@@ -23,15 +25,16 @@ struct PortableKernel {
   static constexpr bool has_direct_store = false, avx512 = false;
   // The r and j loops are unrolled completely so that every c[r][j] can live in a
   // register (left rolled, GCC keeps c in memory and the loop runs 5-10x slower).
+  template <bool RowsA = false>
   static void run(int64_t kc, const float* DLC_RT_RESTRICT a, const float* DLC_RT_RESTRICT b,
                   float* DLC_RT_RESTRICT acc) {
     float c[MR][NR] = {};
     for (int64_t p = 0; p < kc; p++) {
-      const float* ap = a + p * MR;
+      const float* ap = RowsA ? a + p : a + p * MR;
       const float* bp = b + p * NR;
       DLC_RT_UNROLL
       for (int r = 0; r < MR; r++) {
-        float av = ap[r];
+        float av = RowsA ? ap[r * kc] : ap[r];
         DLC_RT_UNROLL
         for (int j = 0; j < NR; j++)
           c[r][j] += av * bp[j];
@@ -52,12 +55,14 @@ struct Avx512Kernel {
   static constexpr int MR = 12, NR = 32;
   static constexpr bool has_direct_store = true, avx512 = true;
 
+  template <bool RowsA = false>
   DLC_RT_TARGET_AVX512 static void run(int64_t kc, const float* a, const float* b, float* acc) {
-    tile<false>(kc, a, b, acc, NR, 1.0f, 0.0f);
+    tile<false, RowsA>(kc, a, b, acc, NR, 1.0f, 0.0f);
   }
+  template <bool RowsA = false>
   DLC_RT_TARGET_AVX512 static void run_to_c(int64_t kc, const float* a, const float* b, float* c,
                                             int64_t ldc, float alpha, float beta) {
-    tile<true>(kc, a, b, c, ldc, alpha, beta);
+    tile<true, RowsA>(kc, a, b, c, ldc, alpha, beta);
   }
 
 private:
@@ -78,13 +83,13 @@ private:
     _mm512_storeu_ps(o + 16, x1);
   }
 
-  template <bool ToC>
+  template <bool ToC, bool RowsA>
   DLC_RT_TARGET_AVX512 static inline void tile(int64_t kc, const float* a, const float* b,
                                                float* out, int64_t ld, float alpha, float beta) {
 #define DLC_RT_ZERO_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define DLC_RT_FMA_ROW(r)                                                                          \
   {                                                                                                \
-    __m512 av = _mm512_set1_ps(a[r]);                                                              \
+    __m512 av = _mm512_set1_ps(RowsA ? a[r * kc] : a[r]);                                          \
     c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                                    \
     c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                                                    \
   }
@@ -102,7 +107,7 @@ private:
     for (int64_t p = 0; p < kc; p++) {
       __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
       DLC_RT_ALL_ROWS(DLC_RT_FMA_ROW)
-      a += MR;
+      a += RowsA ? 1 : MR;
       b += NR;
     }
     DLC_RT_ALL_ROWS(DLC_RT_STORE_ROW)

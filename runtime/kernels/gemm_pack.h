@@ -2,7 +2,10 @@
 // the order the micro-kernel reads them, zero-padding the last panel to a full tile.
 //
 //   A block rows [i0, i0+mc) x depth [k0, k0+kc) -> ceil(mc/MR) panels of kc*MR floats,
-//     panel q holds rows i0+q*MR.. as dst[q*MR*kc + kk*MR + r].
+//     panel q holds rows i0+q*MR.. as dst[q*MR*kc + kk*MR + r], or, from a packer that
+//     declares `rows_major = true`, as dst[q*MR*kc + r*kc + kk]: each row's depth run
+//     contiguous, which an implicit GEMM's packer fills by plain copies (the kernels
+//     broadcast A's values one by one either way; panels_by_rows below).
 //   B block depth [k0, k0+kc) x cols [j0, j0+nc) -> ceil(nc/NR) panels of kc*NR floats,
 //     panel q holds cols j0+q*NR.. as dst[q*NR*kc + kk*NR + j].
 //
@@ -14,6 +17,7 @@
 #include "runtime/kernels/simd.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace dlc_rt {
 
@@ -31,6 +35,12 @@ namespace dlc_rt {
 #endif
 constexpr int64_t kGemmKC = DLC_RT_GEMM_KC, kGemmMC = DLC_RT_GEMM_MC, kGemmNC = DLC_RT_GEMM_NC;
 static_assert(kGemmMC % 12 == 0 && kGemmNC % 32 == 0, "blocks must hold whole micro-tiles");
+
+// Whether a packer of A writes its panels row-major (`static constexpr bool rows_major`).
+template <class PackA, class = void> struct PanelsByRows : std::false_type {};
+template <class PackA>
+struct PanelsByRows<PackA, std::void_t<decltype(PackA::rows_major)>> : std::bool_constant<PackA::rows_major> {};
+template <class PackA> constexpr bool panels_by_rows() { return PanelsByRows<PackA>::value; }
 
 #ifdef DLC_RT_HAVE_AVX512
 namespace pack_detail {
@@ -94,6 +104,12 @@ DLC_RT_TARGET_AVX512 inline void transpose_rows(const float* src, int64_t stride
     for (int t = 0; t < 16; t++)
       if (t < n) _mm512_mask_storeu_ps(dst + (k0 + t) * ld, out, v[t]);
   }
+}
+
+// dst[j] = src[j] for j < n <= 16, or zeros when src is null: one masked load and store.
+DLC_RT_TARGET_AVX512 inline void copy_or_zero16(const float* src, int64_t n, float* dst) {
+  const __mmask16 m = simd::lanes(n);
+  _mm512_mask_storeu_ps(dst, m, src ? _mm512_maskz_loadu_ps(m, src) : _mm512_setzero_ps());
 }
 
 // dst[kk*ld + j] = src[kk*stride + j] for kk < kc and j < width, zeros from column

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "runtime/ftz.h"
+#include "runtime/kernels/gemm_pack.h"
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
@@ -114,6 +115,7 @@ template <class PackA> constexpr bool packs_by_copy() { return PacksByCopy<PackA
 // Packers that read a sub-block of another packer's matrix: op(A) from row di, op(B)
 // from column dj on.
 template <class PackA> struct ShiftedPackA {
+  static constexpr bool rows_major = panels_by_rows<PackA>();
   const PackA& inner;
   int64_t di;
   template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
