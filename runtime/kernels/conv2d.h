@@ -68,17 +68,18 @@ inline void pack_with(const Packer& p, int64_t i0, int64_t mc, int64_t k0, int64
 }
 
 // One row of a row-major panel: depth [k0, k0 + kc) of a pixel whose depth index is
-// (tap, channel) with `run` channels per tap; tap_src(tap) gives the tap's run of
-// channels in the source, or null where the tap reads padding.
+// (tap, channel), taps (i, j) of a kernel kw wide, `run` channels each; tap_src(i, j)
+// gives the tap's run of channels in the source, or null where the tap reads padding.
 template <bool Vector, class TapSource>
-DLC_RT_ALWAYS_INLINE inline void pack_tap_row(int64_t k0, int64_t kc, int64_t run, const TapSource& tap_src,
-                                              float* DLC_RT_RESTRICT d) {
-  int64_t tap = k0 / run, ch = k0 % run;
-  for (int64_t kk = 0; kk < kc; tap++, ch = 0) {
+DLC_RT_ALWAYS_INLINE inline void pack_tap_row(int64_t k0, int64_t kc, int64_t run, int64_t kw,
+                                              const TapSource& tap_src, float* DLC_RT_RESTRICT d) {
+  int64_t tap = k0 / run, ch = k0 % run, ti = tap / kw, tj = tap % kw;
+  for (int64_t kk = 0; kk < kc; ch = 0) {
     int64_t len = std::min(run - ch, kc - kk);
-    const float* src = tap_src(tap);
+    const float* src = tap_src(ti, tj);
     copy_run<Vector>(src ? src + ch : nullptr, len, d + kk);
     kk += len;
+    if (++tj == kw) tj = 0, ti++;
   }
 }
 
@@ -102,8 +103,8 @@ struct PackPatches {
         }
         const float* img = x + px.b * g.h * g.w * g.c;
         int64_t y0 = px.y * g.sh - g.pt, x0 = px.x * g.sw - g.pl;
-        pack_tap_row<Vector>(k0, kc, g.c, [&](int64_t tap) -> const float* {
-          int64_t iy = y0 + tap / g.kw, ix = x0 + tap % g.kw;
+        pack_tap_row<Vector>(k0, kc, g.c, g.kw, [&](int64_t ti, int64_t tj) -> const float* {
+          int64_t iy = y0 + ti, ix = x0 + tj;
           return iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * g.c : nullptr;
         }, d);
         px.next();
@@ -111,39 +112,42 @@ struct PackPatches {
   }
 };
 
-// Filter-gradient A operand: P transposed, rows (i, j, ch), depth = pixels.
-struct PackPatchesT {
+// Filter-gradient B operand: the patch matrix P[pixel, (i, j, ch)] by column panels,
+// depth = pixels (the filter gradient is computed transposed, dwᵀ = dyᵀ P, so that each
+// pixel's part of a panel is NR values of x: one or a few runs of channels).
+struct PackPatchColumns {
   const Conv2dGeom& g;
   const float* x;
 
-  template <int MR> void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
-    pack_with<MR>(*this, i0, mc, k0, kc, dst);
+  template <int NR> void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    pack_with<NR>(*this, j0, nc, k0, kc, dst);
   }
-  template <int MR, bool Vector> void panels(int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
-    for (int64_t p0 = 0; p0 < mc; p0 += MR, dst += MR * kc) {
-      // The panel's rows as pieces of one tap each: rows [r, r + len) are channels
+  // Columns [j0, j0 + nc) as panels of NR, pixels [k0, k0 + kc).
+  template <int NR, bool Vector> void panels(int64_t j0, int64_t nc, int64_t k0, int64_t kc, float* dst) const {
+    for (int64_t q0 = 0; q0 < nc; q0 += NR, dst += NR * kc) {
+      // The panel's columns as pieces of one tap each: columns [j, j + len) are channels
       // [ch, ch + len) of tap (ti, tj), as offsets from a pixel's input coordinates.
       struct Piece {
-        int64_t ti, tj, ch, len, r;
-      } piece[MR];
+        int64_t ti, tj, ch, len, j;
+      } piece[NR];
       int pieces = 0;
-      int64_t rows = std::min<int64_t>(MR, mc - p0), tap = (i0 + p0) / g.c, ch = (i0 + p0) % g.c;
-      for (int64_t r = 0; r < rows; tap++, ch = 0) {
-        int64_t len = std::min(g.c - ch, rows - r);
-        piece[pieces++] = {tap / g.kw - g.pt, tap % g.kw - g.pl, ch, len, r};
-        r += len;
+      int64_t cols = std::min<int64_t>(NR, nc - q0), tap = (j0 + q0) / g.c, ch = (j0 + q0) % g.c;
+      for (int64_t j = 0; j < cols; tap++, ch = 0) {
+        int64_t len = std::min(g.c - ch, cols - j);
+        piece[pieces++] = {tap / g.kw - g.pt, tap % g.kw - g.pl, ch, len, j};
+        j += len;
       }
       Pixels px(k0, g.oh(), g.ow());
       for (int64_t kk = 0; kk < kc; kk++, px.next()) {
-        float* d = dst + kk * MR;
+        float* d = dst + kk * NR;
         const float* img = x + px.b * g.h * g.w * g.c;
         for (int q = 0; q < pieces; q++) {
           const Piece& pc = piece[q];
           int64_t iy = px.y * g.sh + pc.ti, ix = px.x * g.sw + pc.tj;
           bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-          copy_run<Vector>(inside ? img + (iy * g.w + ix) * g.c + pc.ch : nullptr, pc.len, d + pc.r);
+          copy_run<Vector>(inside ? img + (iy * g.w + ix) * g.c + pc.ch : nullptr, pc.len, d + pc.j);
         }
-        if (rows < MR) copy_run<Vector>(nullptr, MR - rows, d + rows);
+        if (cols < NR) copy_run<Vector>(nullptr, NR - cols, d + cols);
       }
     }
   }
@@ -178,9 +182,9 @@ struct PackOutputGrad {
         }
         const float* img = dy + px.b * oh * ow * g.f;
         int64_t iy = px.y, ix = px.x;
-        pack_tap_row<Vector>(k0, kc, g.f, [&](int64_t tap) -> const float* {
-          int64_t oy = source(iy, tap / g.kw, g.pt, g.sh, oh);
-          int64_t ox = oy >= 0 ? source(ix, tap % g.kw, g.pl, g.sw, ow) : -1;
+        pack_tap_row<Vector>(k0, kc, g.f, g.kw, [&](int64_t ti, int64_t tj) -> const float* {
+          int64_t oy = source(iy, ti, g.pt, g.sh, oh);
+          int64_t ox = oy >= 0 ? source(ix, tj, g.pl, g.sw, ow) : -1;
           return ox >= 0 ? img + (oy * ow + ox) * g.f : nullptr;
         }, d);
         px.next();
@@ -216,6 +220,13 @@ inline bool is_pointwise(const Conv2dGeom& g) {
 
 } // namespace conv_detail
 
+// The filter gradient's workspace: its GEMM's (dwᵀ = dyᵀ P, f rows) and dwᵀ itself.
+inline int64_t filter_grad_floats(const Conv2dGeom& g) {
+  int64_t rows = g.kh * g.kw * g.c;
+  return conv_direct::Scratch::round(gemm_workspace_floats(g.f, rows, g.n * g.oh() * g.ow())) +
+         conv_direct::Scratch::round(rows * g.f);
+}
+
 // The workspace floats the three passes of a convolution need (opt.workspace, 64-byte
 // aligned; generated code plans one in its arena): the GEMM's, or the direct kernels'
 // scratch (padded copies of the input, spread filters, partial sums), whichever is more.
@@ -224,7 +235,7 @@ inline int64_t conv2d_workspace_floats(const Conv2dGeom& g) {
   int64_t pixels = g.n * g.oh() * g.ow(), taps = g.kh * g.kw;
   int64_t floats = std::max({gemm_workspace_floats(pixels, g.f, taps * g.c),      // forward
                              gemm_workspace_floats(g.n * g.h * g.w, g.c, taps * g.f), // input gradient
-                             gemm_workspace_floats(taps * g.c, g.f, pixels)});    // filter gradient
+                             filter_grad_floats(g)});
   floats = std::max(floats, g.kh * g.kw * g.c * g.f + 16); // the filter transposed
   if (conv_direct::cw_forward_shape(g))
     floats = std::max(floats, conv_direct::forward_cw_floats(g));
@@ -299,10 +310,24 @@ inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const fl
     });
   }
 #endif
-  PackMatrixB grad{dy, g.f, false};
   if (conv_detail::is_pointwise(g))
-    return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, true}, grad, beta, dw, g.f, {}, opt);
-  gemm_packed(m, g.f, k, 1.0f, conv_detail::PackPatchesT{g, x}, grad, beta, dw, g.f, {}, opt);
+    return gemm_packed(m, g.f, k, 1.0f, PackMatrixA{x, g.c, true}, PackMatrixB{dy, g.f, false}, beta, dw, g.f, {},
+                       opt);
+  // dwᵀ [f, m] = dyᵀ P, then transposed into dw: with P as the B operand each pixel's part
+  // of a packed panel is up to NR contiguous values of x, where as the A operand (P
+  // transposed, m rows) it was MR. Every element sums the same products in the same
+  // order, and beta applies to dwᵀ as the GEMM would to dw, so the bits are those of
+  // dw = Pᵀ dy.
+  conv_direct::Scratch scratch(opt.workspace, filter_grad_floats(g));
+  GemmOptions o = opt;
+  o.workspace = scratch.take(gemm_workspace_floats(g.f, m, k));
+  float* dwt = scratch.take(m * g.f);
+  if (beta != 0.0f)
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < g.f; j++) dwt[j * m + i] = dw[i * g.f + j];
+  gemm_packed(g.f, m, k, 1.0f, PackMatrixA{dy, g.f, true}, conv_detail::PackPatchColumns{g, x}, beta, dwt, m, {}, o);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < g.f; j++) dw[i * g.f + j] = dwt[j * m + i];
 }
 
 } // namespace dlc_rt

@@ -41,11 +41,11 @@ struct Mem {
 // conv2d_1.relu = relu(conv2d_1.bias_add)
 static void infer_conv2d_1_relu(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
-  const float* input = f32(mem.arena + 51328); // f32[8,9,9,1]
+  const float* input = f32(mem.arena + 51520); // f32[8,9,9,1]
   const float* conv2d_1_kernel = f32(mem.state + 0); // f32[3,3,1,4]
-  float* conv2d_1_relu = f32(mem.arena + 45056); // f32[8,7,7,4]
+  float* conv2d_1_relu = f32(mem.arena + 45248); // f32[8,7,7,4]
   const float* conv2d_1_bias = f32(mem.state + 192); // f32[4]
-  float* workspace = f32(mem.arena + 0); // 11264 floats of scratch
+  float* workspace = f32(mem.arena + 0); // 11312 floats of scratch
   dlc_rt_conv2d_forward_bias_act(/*n=*/n, /*h=*/9, /*w=*/9, /*c=*/1, /*kh=*/3, /*kw=*/3, /*f=*/4,
       /*sh=*/1, /*sw=*/1, /*pt=*/0, /*pb=*/0, /*pl=*/0, /*pr=*/0, input, conv2d_1_kernel,
       conv2d_1_relu, conv2d_1_bias, DLC_RT_ACT_RELU, workspace);
@@ -54,7 +54,7 @@ static void infer_conv2d_1_relu(const Mem& mem) {
 // max_pool2d_1.max_pool2d = max_pool2d(conv2d_1.relu)
 static void infer_max_pool2d_1_max_pool2d(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
-  const float* conv2d_1_relu = f32(mem.arena + 45056); // f32[8,7,7,4]
+  const float* conv2d_1_relu = f32(mem.arena + 45248); // f32[8,7,7,4]
   float* max_pool2d_1_max_pool2d = f32(mem.arena + 6336); // f32[8,3,3,4]
   dlc_rt_max_pool2d_forward(/*n=*/n, /*h=*/7, /*w=*/7, /*c=*/4, /*kh=*/2, /*kw=*/2, /*sh=*/2,
       /*sw=*/2, /*pt=*/0, /*pb=*/0, /*pl=*/0, /*pr=*/0, conv2d_1_relu, max_pool2d_1_max_pool2d);
@@ -98,11 +98,11 @@ static void run_infer(const Mem& mem) {
 // conv2d_1.relu = relu(conv2d_1.bias_add)
 static void train_conv2d_1_relu(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
-  const float* input = f32(mem.arena + 51328); // f32[8,9,9,1]
+  const float* input = f32(mem.arena + 51520); // f32[8,9,9,1]
   const float* conv2d_1_kernel = f32(mem.state + 0); // f32[3,3,1,4]
   float* conv2d_1_relu = f32(mem.arena + 0); // f32[8,7,7,4]
   const float* conv2d_1_bias = f32(mem.state + 192); // f32[4]
-  float* workspace = f32(mem.arena + 6272); // 11264 floats of scratch
+  float* workspace = f32(mem.arena + 6272); // 11312 floats of scratch
   dlc_rt_conv2d_forward_bias_act(/*n=*/n, /*h=*/9, /*w=*/9, /*c=*/1, /*kh=*/3, /*kw=*/3, /*f=*/4,
       /*sh=*/1, /*sw=*/1, /*pt=*/0, /*pb=*/0, /*pl=*/0, /*pr=*/0, input, conv2d_1_kernel,
       conv2d_1_relu, conv2d_1_bias, DLC_RT_ACT_RELU, workspace);
@@ -137,9 +137,9 @@ static void train_dense_1_bias_add(const Mem& mem) {
 static void train_dense_1_softmax_and_loss_and_d_dense_1_bias_add(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
   const float* dense_1_bias_add = f32(mem.arena + 13760); // f32[8,2]
-  float* dense_1_softmax = f32(mem.arena + 54016); // f32[8,2]
-  const float* target = f32(mem.arena + 54144); // f32[8,2]
-  float* loss = f32(mem.arena + 54080); // f32[]
+  float* dense_1_softmax = f32(mem.arena + 54208); // f32[8,2]
+  const float* target = f32(mem.arena + 54336); // f32[8,2]
+  float* loss = f32(mem.arena + 54272); // f32[]
   const float* d_loss = f32(mem.constants + 0); // f32[]
   float* d_dense_1_bias_add = f32(mem.arena + 9920); // f32[8,2]
   dlc_rt_softmax(/*outer=*/n, /*len=*/2, /*inner=*/1, dense_1_bias_add, dense_1_softmax);
@@ -154,7 +154,7 @@ static void train_update_dense_1_bias(const Mem& mem) {
   const float* d_dense_1_bias_add = f32(mem.arena + 9920); // f32[8,2]
   float* d_dense_1_bias = f32(mem.arena + 7424); // f32[2], a temporary
   float* dense_1_bias = f32(mem.state + 576); // f32[2]
-  const float* lr = f32(mem.arena + 53952); // f32[]
+  const float* lr = f32(mem.arena + 54144); // f32[]
   dlc_rt_reduce_sum(/*outer=*/1, /*len=*/n, /*inner=*/2, d_dense_1_bias_add, d_dense_1_bias);
   const float lr_value = lr[0];
   for (int64_t i = 0; i < 2; i++) {
@@ -184,7 +184,7 @@ static void train_update_dense_1_kernel(const Mem& mem) {
   float* d_dense_1_kernel = f32(mem.arena + 9600); // f32[36,2], a temporary
   float* workspace = f32(mem.arena + 7424); // 544 floats of scratch
   float* dense_1_kernel = f32(mem.state + 256); // f32[36,2]
-  const float* lr = f32(mem.arena + 53952); // f32[]
+  const float* lr = f32(mem.arena + 54144); // f32[]
   dlc_rt_matmul(/*trans_a=*/1, /*trans_b=*/0, /*m=*/36, /*n=*/2, /*k=*/n, max_pool2d_1_max_pool2d,
       /*lda=*/36, d_dense_1_bias_add, /*ldb=*/2, d_dense_1_kernel, /*ldc=*/2, workspace);
   const float lr_value = lr[0];
@@ -202,7 +202,7 @@ static void train_d_conv2d_1_bias_add(const Mem& mem) {
   const float* conv2d_1_relu = f32(mem.arena + 0); // f32[8,7,7,4]
   const float* d_flatten_1_flatten = f32(mem.arena + 12544); // f32[8,36]
   float* d_conv2d_1_relu = f32(mem.arena + 6272); // f32[8,7,7,4], a temporary
-  float* d_conv2d_1_bias_add = f32(mem.arena + 45056); // f32[8,7,7,4]
+  float* d_conv2d_1_bias_add = f32(mem.arena + 45248); // f32[8,7,7,4]
   dlc_rt_max_pool2d_backward(/*n=*/n, /*h=*/7, /*w=*/7, /*c=*/4, /*kh=*/2, /*kw=*/2, /*sh=*/2,
       /*sw=*/2, /*pt=*/0, /*pb=*/0, /*pl=*/0, /*pr=*/0, conv2d_1_relu, d_flatten_1_flatten,
       d_conv2d_1_relu);
@@ -215,10 +215,10 @@ static void train_d_conv2d_1_bias_add(const Mem& mem) {
 // conv2d_1.bias.new = sgd_update(conv2d_1.bias, d.conv2d_1.bias, lr)
 static void train_update_conv2d_1_bias(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
-  const float* d_conv2d_1_bias_add = f32(mem.arena + 45056); // f32[8,7,7,4]
+  const float* d_conv2d_1_bias_add = f32(mem.arena + 45248); // f32[8,7,7,4]
   float* d_conv2d_1_bias = f32(mem.arena + 0); // f32[4], a temporary
   float* conv2d_1_bias = f32(mem.state + 192); // f32[4]
-  const float* lr = f32(mem.arena + 53952); // f32[]
+  const float* lr = f32(mem.arena + 54144); // f32[]
   dlc_rt_reduce_sum(/*outer=*/1, /*len=*/49 * n, /*inner=*/4, d_conv2d_1_bias_add, d_conv2d_1_bias);
   const float lr_value = lr[0];
   for (int64_t i = 0; i < 4; i++) {
@@ -232,12 +232,12 @@ static void train_update_conv2d_1_bias(const Mem& mem) {
 // conv2d_1.kernel.new = sgd_update(conv2d_1.kernel, d.conv2d_1.kernel, lr)
 static void train_update_conv2d_1_kernel(const Mem& mem) {
   const int64_t n = mem.n; // samples in this call
-  const float* input = f32(mem.arena + 51328); // f32[8,9,9,1]
-  const float* d_conv2d_1_bias_add = f32(mem.arena + 45056); // f32[8,7,7,4]
-  float* d_conv2d_1_kernel = f32(mem.arena + 54144); // f32[3,3,1,4], a temporary
-  float* workspace = f32(mem.arena + 0); // 11264 floats of scratch
+  const float* input = f32(mem.arena + 51520); // f32[8,9,9,1]
+  const float* d_conv2d_1_bias_add = f32(mem.arena + 45248); // f32[8,7,7,4]
+  float* d_conv2d_1_kernel = f32(mem.arena + 54336); // f32[3,3,1,4], a temporary
+  float* workspace = f32(mem.arena + 0); // 11312 floats of scratch
   float* conv2d_1_kernel = f32(mem.state + 0); // f32[3,3,1,4]
-  const float* lr = f32(mem.arena + 53952); // f32[]
+  const float* lr = f32(mem.arena + 54144); // f32[]
   dlc_rt_conv2d_backward_filter(/*n=*/n, /*h=*/9, /*w=*/9, /*c=*/1, /*kh=*/3, /*kw=*/3, /*f=*/4,
       /*sh=*/1, /*sw=*/1, /*pt=*/0, /*pb=*/0, /*pl=*/0, /*pr=*/0, input, d_conv2d_1_bias_add,
       d_conv2d_1_kernel, workspace);
@@ -302,19 +302,19 @@ struct ConstantInfo {
 };
 
 const TensorInfo kInputs[] = {
-    {"input", kArena, 51328, 0, 81},
+    {"input", kArena, 51520, 0, 81},
 };
 const TensorInfo kOutputs[] = {
     {"dense_1", kArena, 0, 0, 2},
 };
 const TensorInfo kTrainInputs[] = {
-    {"input", kArena, 51328, 0, 81},
+    {"input", kArena, 51520, 0, 81},
 };
 const TensorInfo kTargets[] = {
-    {"target", kArena, 54144, 0, 2},
+    {"target", kArena, 54336, 0, 2},
 };
-const TensorInfo kLr = {"lr", kArena, 53952, 0, 1};
-const TensorInfo kLoss = {"loss", kArena, 54080, 0, 1};
+const TensorInfo kLr = {"lr", kArena, 54144, 0, 1};
+const TensorInfo kLoss = {"loss", kArena, 54272, 0, 1};
 const ConstantInfo kConstants[] = {
     {kTrainingConstants, 0, 1, 0, false}, // d.loss
 };
@@ -333,13 +333,13 @@ constexpr int kParamCount = 4;
 // The stateful recurrent layers' states (indices into kValues), for reset_states.
 const int kRecurrentStates[] = {-1};
 constexpr bool kStateful = false;
-constexpr uint64_t kBlockBytes[5] = {640ull, 64ull, 640ull, 54336ull, 0ull};
+constexpr uint64_t kBlockBytes[5] = {640ull, 64ull, 640ull, 54528ull, 0ull};
 // The learning rate of each training step (docs/training.md, runtime/schedule.h).
 constexpr dlc_rt::Schedule kSchedule = {dlc_rt::ScheduleKind::constant, /*lr=*/0.1, /*per_step=*/false, /*warmup=*/0,
     /*step_size=*/1, /*gamma=*/0.1, /*decay_rate=*/1, /*decay_steps=*/1, /*alpha=*/0, /*restarts=*/false,
     /*t_mul=*/2, /*m_mul=*/1, nullptr, nullptr, /*pieces=*/0};
 constexpr int kMaxThreads = 1024;
-constexpr int64_t kWorkerWorkspaceFloats = 11280; // each kernel thread's GEMM packing buffer
+constexpr int64_t kWorkerWorkspaceFloats = 11328; // each kernel thread's GEMM packing buffer
 
 int fail(net_ctx* c, const char* format, ...) {
   std::va_list args;

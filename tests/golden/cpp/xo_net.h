@@ -22,9 +22,9 @@ extern "C" {
 #define NET_INFER_CONSTANTS_BYTES 640ull /* constants of inference */
 #define NET_TRAIN_CONSTANTS_BYTES 64ull /* constants of training */
 #define NET_STATE_BYTES 640ull /* parameters and optimizer state */
-#define NET_ARENA_BYTES 54336ull /* activations, temporaries and workspaces, as `dlc plan` reports them */
+#define NET_ARENA_BYTES 54528ull /* activations, temporaries and workspaces, as `dlc plan` reports them */
 #define NET_GRAD_CONSTANTS_BYTES 0ull /* constants of the input gradient (--input-grad) */
-#define NET_THREAD_WORKSPACE_BYTES 45120ull /* made by set_threads for each kernel thread beyond the caller's */
+#define NET_THREAD_WORKSPACE_BYTES 45312ull /* made by set_threads for each kernel thread beyond the caller's */
 
 /* Everything a model instance owns; create/destroy manage it. Two contexts share nothing. */
 typedef struct net_ctx {
