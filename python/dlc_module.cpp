@@ -78,12 +78,25 @@ public:
   // and .epoch. callbacks: objects with on_epoch_end(epoch, logs) or callables
   // f(epoch, logs); one returning True (or setting model.stop_training) stops the run.
   py::object fit(const py::array& x, const py::array& y, std::optional<int64_t> epochs, std::optional<int64_t> batch_size,
-                 double validation_split, const py::list& callbacks, uint64_t seed) {
+                 double validation_split, const py::object& validation_data, const py::list& callbacks, uint64_t seed,
+                 int verbose) {
     if (!m_.training.has_loss)
       throw Error(fmt::format("model '{}' has no loss: give one with dlc.load(path, training={{\"loss\": ...}})", m_.name));
     frontend::DataSplits data;
     data.train = frontend::dataset_of_arrays("x", array_of(x, "x"), "x", array_of(y, "y"), "y", integer_input());
-    frontend::split_validation(data, validation_split);
+    if (!validation_data.is_none()) {
+      if (validation_split != 0)
+        throw Error("fit: give validation_split or validation_data, not both");
+      if (!py::isinstance<py::tuple>(validation_data) || py::len(validation_data) != 2)
+        throw Error("fit: validation_data is a tuple (x_val, y_val)");
+      auto pair = validation_data.cast<py::tuple>();
+      data.val = frontend::dataset_of_arrays("validation_data", array_of(pair[0].cast<py::array>(), "validation_data[0]"),
+                                             "validation_data[0]", array_of(pair[1].cast<py::array>(), "validation_data[1]"),
+                                             "validation_data[1]", integer_input());
+    } else {
+      frontend::split_validation(data, validation_split);
+    }
+    if (verbose < 0 || verbose > 2) throw Error(fmt::format("fit: verbose is 0, 1 or 2, got {}", verbose));
     int64_t batch = batch_size.value_or(m_.training.batch_size);
     if (batch < 1) throw Error(fmt::format("batch_size: expected a positive integer, got {}", batch));
     tools::TrainOptions o;
@@ -91,6 +104,7 @@ public:
     o.epochs = epochs.value_or(m_.training.epochs);
     if (o.epochs < 1) throw Error(fmt::format("epochs: expected a positive integer, got {}", o.epochs));
     o.seed = seed;
+    o.quiet = verbose == 0;
     o.initial_values = current_values();
     stop_training = false;
     std::string history = "{}";
@@ -278,8 +292,9 @@ PYBIND11_MODULE(dlc, mod) {
       .def("summary", &Model::summary, py::arg("print") = true,
            "Print (and return) the layers, output shapes and parameters, as `dlc summary`.")
       .def("fit", &Model::fit, py::arg("x"), py::arg("y"), py::arg("epochs") = py::none(),
-           py::arg("batch_size") = py::none(), py::arg("validation_split") = 0.0, py::arg("callbacks") = py::list(),
-           py::arg("seed") = 0, "Train on x, y; returns an object with .history (a dict of per-epoch lists).")
+           py::arg("batch_size") = py::none(), py::arg("validation_split") = 0.0,
+           py::arg("validation_data") = py::none(), py::arg("callbacks") = py::list(), py::arg("seed") = 0,
+           py::arg("verbose") = 1, "Train on x, y; returns an object with .history (a dict of per-epoch lists).")
       .def("evaluate", &Model::evaluate, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(),
            "The loss and metrics on x, y, as a dict.")
       .def("predict", &Model::predict, py::arg("x"), py::arg("batch_size") = 256,

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <csignal>
 #include <numeric>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -85,7 +86,7 @@ public:
     if (!ckdir_.empty()) prepare_checkpoint_dir(ckdir_);
     print_header();
     r_.prepare(true);
-    if (o_.verbose && r_.compile_ms() > 0) std::printf("compile time: %.0f ms\n", r_.compile_ms());
+    if (o_.verbose && r_.compile_ms() > 0) say("compile time: %.0f ms\n", r_.compile_ms());
     SigintGuard guard;
     bool stop = false;
     for (int64_t epoch = st_.epoch; epoch < o_.epochs && !stop; epoch++) {
@@ -97,6 +98,15 @@ public:
   }
 
 private:
+  // A line for the user on stdout, unless the options ask for quiet.
+  __attribute__((format(printf, 2, 3))) void say(const char* format, ...) const {
+    if (o_.quiet) return;
+    va_list args;
+    va_start(args, format);
+    std::vfprintf(stdout, format, args);
+    va_end(args);
+  }
+
   pipeline::Runner& r_;
   const frontend::Model& m_;
   const frontend::DataSplits& data_;
@@ -136,17 +146,17 @@ private:
     r_.set_values(values);
     r_.set_seed(ci.seed);
     last_good_ = checkpoint_path(o_.resume_dir);
-    std::printf("resumed from %s: epoch %lld, batch %lld/%lld, step %lld\n", last_good_.c_str(),
+    say("resumed from %s: epoch %lld, batch %lld/%lld, step %lld\n", last_good_.c_str(),
                 (long long)st_.epoch + 1, (long long)st_.batch_in_epoch, (long long)batches_, (long long)st_.step);
   }
 
   void print_header() const {
-    std::printf("training %s on %s: %lld samples (validation %lld, test %lld), batch %lld, %lld steps per "
+    say("training %s on %s: %lld samples (validation %lld, test %lld), batch %lld, %lld steps per "
                 "epoch, backend %s\n",
                 m_.name.c_str(), data_.train.name.c_str(), (long long)data_.train.n, (long long)data_.val.n,
                 (long long)data_.test.n, (long long)r_.batch(), (long long)batches_, r_.backend().c_str());
     if (r_.stateful())
-      std::printf("stateful layers: the samples keep their order (no shuffling), row i of each batch continues row i "
+      say("stateful layers: the samples keep their order (no shuffling), row i of each batch continues row i "
                   "of the one before; the states are reset at the start of every epoch and of every evaluation; %lld "
                   "samples beyond the last whole batch are left out\n",
                   (long long)(data_.train.n - batches_ * r_.batch()));
@@ -275,7 +285,7 @@ private:
     double lr = m_.training.optimizer.get("lr");
     double before = lr * st_.plateau.multiplier;
     if (pipeline::plateau_epoch_end(p, lr, monitored(e, p.monitor), st_.plateau))
-      std::printf("epoch %d: reduce_on_plateau: %s did not improve for %lld epoch%s; learning rate %g -> %g\n",
+      say("epoch %d: reduce_on_plateau: %s did not improve for %lld epoch%s; learning rate %g -> %g\n",
                   e.epoch, p.monitor.c_str(), (long long)std::max<int64_t>(p.patience, 1), p.patience > 1 ? "s" : "", before,
                   lr * st_.plateau.multiplier);
   }
@@ -311,23 +321,23 @@ private:
     }
     if (m_.training.optimizer.plateau.enabled) line += fmt::format(" lr {:g}", e.lr);
     double rate = epoch_secs_ > 0 ? double(data_.train.n) / epoch_secs_ : 0;
-    std::printf("%s (%.1f s, %.0f samples/s)\n", line.c_str(), epoch_secs_, rate);
+    say("%s (%.1f s, %.0f samples/s)\n", line.c_str(), epoch_secs_, rate);
     std::fflush(stdout);
   }
 
   void finish() {
     if (o_.early_stopping > 0 && st_.best_epoch > 0 && !st_.best.empty()) {
       r_.set_values(st_.best);
-      std::printf("early stopping: restored the weights of epoch %lld (val_loss %.4f)\n",
+      say("early stopping: restored the weights of epoch %lld (val_loss %.4f)\n",
                   (long long)st_.best_epoch, st_.best_val_loss);
     }
     if (!o_.weights_out.empty()) {
       frontend::save_weights(o_.weights_out, frontend::build_model(m_, 1).graph, r_.values());
-      std::printf("wrote %s\n", o_.weights_out.c_str());
+      say("wrote %s\n", o_.weights_out.c_str());
     }
     if (data_.test.n) {
       EvalResult t = evaluate_dataset(r_, data_.test, f_, m_.training.metrics);
-      std::printf("test: loss %.4f%s\n", t.loss, t.metrics_line.empty() ? "" : (" " + t.metrics_line).c_str());
+      say("test: loss %.4f%s\n", t.loss, t.metrics_line.empty() ? "" : (" " + t.metrics_line).c_str());
     }
     std::fflush(stdout);
   }

@@ -23,6 +23,7 @@ struct TrainOptions {
   std::string checkpoint_dir, resume_dir, weights_out, plot_path;
   std::string history_path; // per-epoch history: CSV, or JSON when it ends in .json
   bool verbose = false;
+  bool quiet = false; // print nothing (the Python module's fit(verbose=0)); errors still throw
   bool live = false; // redraw a progress bar per batch (stdout is a terminal)
   // --weights: values that replace the initialised ones before training (not with --resume).
   ir::Bindings initial_values;

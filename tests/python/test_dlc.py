@@ -116,6 +116,32 @@ class DlcModuleTest(unittest.TestCase):
         h = mlp.fit(xs, ys, epochs=8)
         self.assertLess(h.history["loss"][-1], 0.75 * h.history["loss"][0])
 
+    def test_validation_data_and_verbose(self):
+        # validation_data given explicitly is the same run as validation_split holding the
+        # same samples (the last 25%, before shuffling).
+        x, y = bands(240)
+        split = dlc.load(self.path).fit(x, y, validation_split=0.25, verbose=0).history
+        given = dlc.load(self.path).fit(x[:180], y[:180], validation_data=(x[180:], y[180:]), verbose=0).history
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            self.assertEqual(split[key], given[key], key)
+        m = dlc.load(self.path)
+        with self.assertRaisesRegex(dlc.Error, "give validation_split or validation_data, not both"):
+            m.fit(x, y, validation_split=0.2, validation_data=(x, y))
+        with self.assertRaisesRegex(dlc.Error, r"validation_data is a tuple \(x_val, y_val\)"):
+            m.fit(x, y, validation_data=[x, y, y])
+        with self.assertRaisesRegex(dlc.Error, "validation_data.*samples, but validation_data\\[1\\] has"):
+            m.fit(x, y, validation_data=(x[:5], y[:4]))
+        with self.assertRaisesRegex(dlc.Error, "verbose is 0, 1 or 2, got 3"):
+            m.fit(x, y, verbose=3)
+        # verbose=0 prints nothing (the trainer writes with C stdio: a child's stdout).
+        script = ("import dlc, numpy as np; m = dlc.load(%r); x = np.zeros((32, 16), np.float32); "
+                  "y = np.zeros(32, np.int64); m.fit(x, y, epochs=1, verbose=%d)")
+        env = dict(os.environ)
+        quiet = subprocess.run([sys.executable, "-c", script % (self.path, 0)], capture_output=True, text=True, env=env)
+        loud = subprocess.run([sys.executable, "-c", script % (self.path, 1)], capture_output=True, text=True, env=env)
+        self.assertEqual((quiet.returncode, quiet.stdout), (0, ""), quiet.stderr)
+        self.assertIn("epoch 1/1: loss", loud.stdout)
+
     def test_errors_are_dlc_errors(self):
         with self.assertRaisesRegex(dlc.Error, "no-such.json: cannot open file"):
             dlc.load(os.path.join(self.tmp.name, "no-such.json"))
