@@ -275,6 +275,10 @@ Recurrence gru(LayerCtx& c, bool backwards) {
   };
   ValueId h0 = cell.carry(cell.given_state(1, "hidden"), "h");
   cell.sequence();
+  // The update and reset gates from their pre-activations zr [n, 2H].
+  auto gates = [&](ValueId zr) {
+    return std::pair{cell.act(ra, cell.cols(zr, 0, H, "zz"), "z"), cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r")};
+  };
   auto next_state = [&](ValueId h, ValueId z, ValueId hh) {
     ValueId cand = cell.act(a, hh, "cand");
     return std::vector<ValueId>{cell.add(cand, cell.mul(z, cell.op("sub", "h_minus_cand", {h, cand}), "zd"), "h")};
@@ -286,9 +290,7 @@ Recurrence gru(LayerCtx& c, bool backwards) {
       ValueId h = s[0];
       ValueId hu = cell.op("matmul", "hu", {h, u_all});
       if (rb != kNoValue) hu = cell.op("bias_add", "hu_b", {hu, rb});
-      ValueId zr = cell.add(cell.step_input(0, 2, "x_zr"), cell.cols(hu, 0, 2 * H, "hu_zr"), "zr");
-      ValueId z = cell.act(ra, cell.cols(zr, 0, H, "zz"), "z");
-      ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
+      auto [z, r] = gates(cell.add(cell.step_input(0, 2, "x_zr"), cell.cols(hu, 0, 2 * H, "hu_zr"), "zr"));
       ValueId hh = cell.add(cell.step_input(2, 1, "x_h"), cell.mul(r, cell.cols(hu, 2 * H, H, "hu_h"), "rhu_h"), "hh");
       return next_state(h, z, hh);
     });
@@ -296,9 +298,7 @@ Recurrence gru(LayerCtx& c, bool backwards) {
   ValueId u_zr = cell.invariant(u_cols(0, 2 * H, "u_zr"), "u_zr"), u_h = cell.invariant(u_cols(2 * H, H, "u_h"), "u_h");
   return cell.run({h0}, [&](std::vector<ValueId> s) -> std::vector<ValueId> {
     ValueId h = s[0];
-    ValueId zr = cell.add(cell.step_input(0, 2, "x_zr"), cell.op("matmul", "hu_zr", {h, u_zr}), "zr");
-    ValueId z = cell.act(ra, cell.cols(zr, 0, H, "zz"), "z");
-    ValueId r = cell.act(ra, cell.cols(zr, H, H, "zr_r"), "r");
+    auto [z, r] = gates(cell.add(cell.step_input(0, 2, "x_zr"), cell.op("matmul", "hu_zr", {h, u_zr}), "zr"));
     ValueId hh = cell.add(cell.step_input(2, 1, "x_h"), cell.op("matmul", "rhu_h", {cell.mul(r, h, "rh"), u_h}), "hh");
     return next_state(h, z, hh);
   });

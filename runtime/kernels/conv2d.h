@@ -36,6 +36,11 @@ struct Pixels {
   }
 };
 
+// Input pixel (iy, ix) of image `img` (its channels), or null where that is padding.
+inline const float* input_pixel(const Conv2dGeom& g, const float* img, int64_t iy, int64_t ix) {
+  return iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * g.c : nullptr;
+}
+
 // dst[j] = src[j] for j < n, or zeros where src is null.
 template <bool Vector>
 DLC_RT_ALWAYS_INLINE inline void copy_run(const float* src, int64_t n, float* DLC_RT_RESTRICT dst) {
@@ -103,10 +108,8 @@ struct PackPatches {
         }
         const float* img = x + px.b * g.h * g.w * g.c;
         int64_t y0 = px.y * g.sh - g.pt, x0 = px.x * g.sw - g.pl;
-        pack_tap_row<Vector>(k0, kc, g.c, g.kw, [&](int64_t ti, int64_t tj) -> const float* {
-          int64_t iy = y0 + ti, ix = x0 + tj;
-          return iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * g.c : nullptr;
-        }, d);
+        auto tap = [&](int64_t ti, int64_t tj) { return input_pixel(g, img, y0 + ti, x0 + tj); };
+        pack_tap_row<Vector>(k0, kc, g.c, g.kw, tap, d);
         px.next();
       }
   }
@@ -143,9 +146,8 @@ struct PackPatchColumns {
         const float* img = x + px.b * g.h * g.w * g.c;
         for (int q = 0; q < pieces; q++) {
           const Piece& pc = piece[q];
-          int64_t iy = px.y * g.sh + pc.ti, ix = px.x * g.sw + pc.tj;
-          bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-          copy_run<Vector>(inside ? img + (iy * g.w + ix) * g.c + pc.ch : nullptr, pc.len, d + pc.j);
+          const float* src = input_pixel(g, img, px.y * g.sh + pc.ti, px.x * g.sw + pc.tj);
+          copy_run<Vector>(src ? src + pc.ch : nullptr, pc.len, d + pc.j);
         }
         if (cols < NR) copy_run<Vector>(nullptr, NR - cols, d + cols);
       }
@@ -322,12 +324,13 @@ inline void conv2d_backward_filter(const Conv2dGeom& g, const float* x, const fl
   GemmOptions o = opt;
   o.workspace = scratch.take(gemm_workspace_floats(g.f, m, k));
   float* dwt = scratch.take(m * g.f);
-  if (beta != 0.0f)
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < g.f; j++) dwt[j * m + i] = dw[i * g.f + j];
+  auto transpose = [](const float* src, int64_t rows, int64_t cols, float* dst) {
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+  };
+  if (beta != 0.0f) transpose(dw, m, g.f, dwt);
   gemm_packed(g.f, m, k, 1.0f, PackMatrixA{dy, g.f, true}, conv_detail::PackPatchColumns{g, x}, beta, dwt, m, {}, o);
-  for (int64_t i = 0; i < m; i++)
-    for (int64_t j = 0; j < g.f; j++) dw[i * g.f + j] = dwt[j * m + i];
+  transpose(dwt, g.f, m, dw);
 }
 
 } // namespace dlc_rt

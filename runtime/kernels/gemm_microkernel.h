@@ -1,8 +1,8 @@
 // GEMM micro-kernels: acc[MR x NR] = sum over p < kc of a[p*MR + r] * b[p*NR + j], where
 // a and b are packed panels (see gemm_pack.h); with RowsA, A's panel is row-major,
 // a[r*kc + p] (the implicit GEMMs' packers write it by plain copies). Either way each
-// element sums its kc products in order, one FMA each, so the layout changes no bit. The driver (gemm.h) applies alpha, beta and
-// the epilogue when it stores acc into C.
+// element sums its kc products in order, one FMA each, so the layout changes no bit.
+// The driver (gemm.h) applies alpha, beta and the epilogue when it stores acc into C.
 //
 // Two kernels: a portable one written so compilers auto-vectorise it (fixed MR x NR tile,
 // local accumulators, no aliasing), and an AVX-512 one with intrinsics. The AVX-512 kernel
