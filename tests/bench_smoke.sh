@@ -16,5 +16,7 @@ if command -v g++ >/dev/null; then
   expect_error "gemm: seconds '0' is not a number in [0.001, 3600]" "$TMP/gemm" 1 0
   expect_ok "$TMP/gemm" 1 0.001 mlp_infer1_1x500x500
   expect_output "measure: mlp_infer1_1x500x500_t1 gflops="
+else
+  echo "skipped: bench/gemm.cpp's argument checks (no g++)"
 fi
 finish
